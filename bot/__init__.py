@@ -1,0 +1,1 @@
+"""Channels, the inbound pipeline, the gateway app and the `relevo` CLI."""

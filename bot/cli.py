@@ -1,0 +1,29 @@
+"""The `relevo` command line: one entry point for every process and task."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli_kb import kb_app
+from bot.cli_run import doctor, redis_app, serve, up
+from relevo.errors import RelevoError
+
+app = typer.Typer(
+    help="Relevo: a customer-care assistant for social and messaging channels.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(kb_app, name="kb")
+app.add_typer(redis_app, name="redis")
+app.command()(serve)
+app.command()(up)
+app.command()(doctor)
+
+
+def main() -> None:
+    """Run the CLI; errors of ours are printed as one clear line, without a traceback."""
+    try:
+        app()
+    except RelevoError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(1) from exc

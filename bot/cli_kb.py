@@ -1,0 +1,162 @@
+"""`relevo kb ...`: build, sync, watch, edit, search, inspect and evaluate the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kb_index.articles import article_files, load_articles, parse_article
+from kb_index.embeddings import load_embedder
+from kb_index.service import KnowledgeBase, index_options, publish_version
+from kb_index.store import IndexStore
+from kb_index.sync import SyncReport, sync_directory
+from kb_index.watch import watch_articles
+from relevo.errors import ConfigurationError
+from relevo.redis_conn import connect
+from relevo.settings import get_settings
+
+kb_app = typer.Typer(help="Build, update, search and evaluate the knowledge base.", no_args_is_help=True)
+console = Console(stderr=True)
+out = Console()
+
+
+def _print_report(report: SyncReport) -> None:
+    for problem in report.problems:
+        console.print(f"[yellow]skipped[/] {problem}")
+    if not report.published:
+        console.print(f"[green]Up to date[/]: version {report.version}, {report.chunks} chunks.")
+        return
+    verb = "Built" if report.rebuilt else "Synced"
+    console.print(
+        f"[green]{verb}[/] version {report.version}: {len(report.added)} added, "
+        f"{len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{report.embedded_chunks} chunks embedded, {report.chunks} in the index "
+        f"({report.seconds:.1f} s)."
+    )
+
+
+def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
+    """Sync the index with the article files, with a progress bar, and announce the version."""
+    settings = get_settings()
+    client = connect(settings)
+    embedder = load_embedder(settings.embedding_model)
+    store = IndexStore(settings.index_dir)
+    columns = (TextColumn("Embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task("embed", total=None)
+        report = sync_directory(
+            settings.kb_dir, store, embedder, index_options(settings), full=full,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    if report.published:
+        publish_version(client, report)
+    _print_report(report)
+    return report
+
+
+@kb_app.command()
+def build() -> None:
+    """Rebuild the whole index from the article files."""
+    run_sync(full=True)
+
+
+@kb_app.command()
+def sync() -> None:
+    """Re-embed only new and changed articles and drop deleted ones."""
+    run_sync(full=False)
+
+
+@kb_app.command()
+def watch(
+    debounce_ms: Annotated[int, typer.Option(help="Wait this long for more changes.")] = 500,
+) -> None:
+    """Sync whenever an article file changes (Ctrl-C to stop)."""
+    settings = get_settings()
+    run_sync(full=False)
+    console.print(f"Watching {settings.kb_dir} for changes...")
+    watch_articles(settings.kb_dir, lambda: run_sync(full=False), debounce_ms=debounce_ms)
+
+
+@kb_app.command()
+def add(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Check an article file, copy it into the knowledge base and sync."""
+    article = parse_article(path)
+    settings = get_settings()
+    target = settings.kb_dir / article.language / path.name
+    existing = {a.id: a for a in load_articles(article_files(settings.kb_dir))[0]}
+    if article.id in existing and existing[article.id].path.resolve() != target.resolve():
+        raise ConfigurationError(f"id {article.id!r} is already used by {existing[article.id].path}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if path.resolve() != target.resolve():
+        shutil.copyfile(path, target)
+    console.print(f"Added {article.id} as {target}.")
+    run_sync(full=False)
+
+
+@kb_app.command()
+def rm(article_id: Annotated[str, typer.Argument(help="The id of the article to remove.")]) -> None:
+    """Delete an article's file and sync."""
+    settings = get_settings()
+    matches = [a for a in load_articles(article_files(settings.kb_dir))[0] if a.id == article_id]
+    if not matches:
+        raise ConfigurationError(f"No article with id {article_id!r} in {settings.kb_dir}.")
+    matches[0].path.unlink()
+    console.print(f"Removed {matches[0].path}.")
+    run_sync(full=False)
+
+
+@kb_app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What a customer would write.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="How many articles.")] = 5,
+    lang: Annotated[str | None, typer.Option(help="es or en; detected when omitted.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search the knowledge base as the assistant would."""
+    if lang not in (None, "es", "en"):
+        raise typer.BadParameter("use es or en", param_hint="--lang")
+    settings = get_settings()
+    hits = KnowledgeBase.from_settings(settings, connect(settings)).search(query, k, lang)
+    if as_json:
+        out.print_json(json.dumps([h.__dict__ for h in hits], ensure_ascii=False))
+        return
+    table = Table("score", "article", "lang", "title", "passage", title=f"Results for {query!r}")
+    for hit in hits:
+        lang_cell = hit.language + (" (fallback)" if hit.fallback else "")
+        table.add_row(f"{hit.score:.3f}", hit.article_id, lang_cell, hit.title, hit.text[:90] + "...")
+    out.print(table)
+
+
+@kb_app.command()
+def stats() -> None:
+    """What the published index holds."""
+    settings = get_settings()
+    manifest = IndexStore(settings.index_dir).read_manifest()
+    if manifest is None:
+        raise ConfigurationError("No index yet: run `relevo kb build`.")
+    table = Table("language", "articles", "chunks", title=f"Index version {manifest.version}")
+    for language in sorted({e.language for e in manifest.articles.values()}):
+        entries = [e for e in manifest.articles.values() if e.language == language]
+        table.add_row(language, str(len(entries)), str(sum(len(e.chunk_ids) for e in entries)))
+    out.print(table)
+    out.print(f"model {manifest.model} ({manifest.dimension} dims), {manifest.kind} index")
+    out.print(f"departments: {', '.join(sorted({e.department for e in manifest.articles.values()}))}")
+
+
+@kb_app.command(name="eval")
+def evaluate_command(
+    queries: Annotated[Path | None, typer.Option(help="The labelled queries (YAML).")] = None,
+    models: Annotated[str, typer.Option(help="Comma-separated dense models.")] = "use-multilingual,minilm",
+) -> None:
+    """Compare BM25, each dense model and the fused ranking on the labelled queries."""
+    from bot.kb_eval_report import run_evaluation
+
+    settings = get_settings()
+    run_evaluation(settings, queries or settings.kb_eval_file, models.split(","), out)

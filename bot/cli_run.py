@@ -1,0 +1,111 @@
+"""`relevo serve | up | doctor | redis serve`: running the system."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from kb_index.store import IndexStore
+from relevo.errors import RelevoError
+from relevo.logs import configure
+from relevo.redis_conn import connect, redis_url, serve_embedded_foreground
+from relevo.settings import get_settings
+
+console = Console(stderr=True)
+redis_app = typer.Typer(help="The embedded Redis (used when REDIS_URL is unset).", no_args_is_help=True)
+
+PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
+
+
+@redis_app.command("serve")
+def redis_serve() -> None:
+    """Run the embedded redis-server in the foreground, persistent under the data directory."""
+    settings = get_settings()
+    if settings.redis_url is not None:
+        raise RelevoError("REDIS_URL is set: Relevo uses that Redis, there is nothing to serve.")
+    serve_embedded_foreground(settings)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+) -> None:
+    """Run the gateway (web chat, APIs, health)."""
+    import uvicorn
+
+    from bot.gateway import create_app
+
+    settings = get_settings()
+    configure(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RelevoError("A process exited during start-up; see the log lines above.")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RelevoError(f"{url} did not answer within {timeout:.0f} s; see the log lines above.")
+
+
+def up(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for health checks.")] = 120.0,
+) -> None:
+    """Start every process under honcho (Procfile), wait until healthy, print the URLs."""
+    settings = get_settings()
+    names = ["gateway", "kbwatch"] if settings.redis_url is not None else []
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    command = [sys.executable, "-m", "honcho", "-f", str(PROCFILE), "-d", os.getcwd(), "start", *names]
+    process = subprocess.Popen(command, env=env)
+    base = f"http://{settings.host}:{settings.port}"
+    try:
+        _wait_healthy(f"{base}/healthz", process, timeout)
+        console.print(
+            f"\n[bold green]Relevo is up.[/]\n  health     {base}/healthz\n"
+            f"  KB search  {base}/kb/search?q=equipaje+perdido\n"
+            f"  Redis      {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n"
+        )
+        process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait()
+    except RelevoError:
+        process.terminate()
+        process.wait()
+        raise
+
+
+def doctor() -> None:
+    """Check Redis and the index, and say what to fix."""
+    settings = get_settings()
+    client = connect(settings)
+    console.print(f"[green]ok[/] Redis at {redis_url(settings).split('@')[-1]} "
+                  f"(version {client.info('server')['redis_version']})")  # fmt: skip
+    manifest = IndexStore(settings.index_dir).read_manifest()
+    if manifest is None:
+        raise RelevoError("No knowledge-base index: run `relevo kb build`.")
+    total = sum(len(e.chunk_ids) for e in manifest.articles.values())
+    console.print(f"[green]ok[/] index version {manifest.version}: {len(manifest.articles)} "
+                  f"articles, {total} chunks, model {manifest.model}")  # fmt: skip

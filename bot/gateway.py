@@ -1,0 +1,100 @@
+"""The gateway: one ASGI app for every HTTP door of Relevo (this issue: health and KB search)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from kb_index.service import KnowledgeBase
+from relevo import __version__
+from relevo.redis_conn import connect
+from relevo.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class HitOut(BaseModel):
+    """One search hit as the API returns it."""
+
+    score: float
+    article_id: str
+    title: str
+    text: str
+    anchor: str
+    language: str
+    query_language: str
+    fallback: bool
+    dense_score: float
+    lexical_score: float
+    url: str
+
+
+class SearchOut(BaseModel):
+    """The answer of `GET /kb/search`."""
+
+    query: str
+    index_version: int
+    hits: list[HitOut]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; Redis and the index are opened at start-up and fail loudly there."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = connect(settings)
+        app.state.redis = client
+        app.state.kb = KnowledgeBase.from_settings(settings, client)
+        log.info("gateway ready", extra={"index_version": app.state.kb.version})
+        yield
+        client.close()
+
+    app = FastAPI(title="Relevo gateway", version=__version__, lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse(
+            status_code=422, content={"error": "invalid request", "problems": problems}
+        )
+
+    @app.get("/healthz")
+    def healthz(request: Request) -> dict[str, object]:
+        """Liveness and the state of Redis and the index."""
+        request.app.state.redis.ping()
+        kb: KnowledgeBase = request.app.state.kb
+        return {"status": "ok", "index_version": kb.version, "chunks": kb.chunk_count}
+
+    @app.get("/kb/search")
+    async def kb_search(
+        request: Request,
+        q: Annotated[str, Query(min_length=1, max_length=1000, description="The question.")],
+        k: Annotated[int, Query(ge=1, le=50, description="How many articles.")] = 5,
+        lang: Annotated[Literal["es", "en"] | None, Query(description="es or en.")] = None,
+    ) -> SearchOut:
+        """Search the knowledge base; hits in the customer's language first."""
+        if not q.strip():
+            raise RequestValidationError(
+                [{"loc": ("query", "q"), "msg": "must not be blank", "type": "value_error"}]
+            )
+        kb: KnowledgeBase = request.app.state.kb
+        hits = await run_in_threadpool(kb.search, q, k, lang)
+        base = settings.kb_public_url.rstrip("/")
+        return SearchOut(
+            query=q,
+            index_version=kb.version,
+            hits=[HitOut(**asdict(h), url=f"{base}/{h.article_id}" + (f"#{h.anchor}" if h.anchor else ""))
+                  for h in hits],  # fmt: skip
+        )
+
+    return app

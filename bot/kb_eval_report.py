@@ -1,0 +1,65 @@
+"""The table that `relevo kb eval` prints: every ranking method side by side, per language."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from kb_index.articles import article_files, load_articles
+from kb_index.embeddings import load_embedder
+from kb_index.evaluation import LabelledQuery, LanguageScores, evaluate, load_queries, spread
+from kb_index.retriever import RankingConfig, Retriever
+from kb_index.service import index_options, ranking_config
+from kb_index.sync import build_index
+from relevo.settings import Settings
+
+FUSION_WEIGHTS = (0.1, 0.2)
+
+
+def _methods(settings: Settings, models: list[str]) -> list[tuple[str, str, RankingConfig]]:
+    """(label, model, config) for BM25 alone, each dense model, fusions, and the default."""
+    default = ranking_config(settings)
+    methods = [("BM25 only", models[0], replace(default, dense=False, lexical_weight=1.0))]
+    for model in models:
+        methods.append((f"{model}", model, replace(default, lexical_weight=0.0)))
+        for weight in FUSION_WEIGHTS:
+            methods.append((f"{model} + BM25 x{weight}", model, replace(default, lexical_weight=weight)))
+    methods.append((f"default ({settings.embedding_model}, w={default.lexical_weight})",
+                    settings.embedding_model, default))  # fmt: skip
+    return methods
+
+
+def run_evaluation(settings: Settings, queries_file: Path, models: list[str], out: Console) -> None:
+    """Build an in-memory index per model and print the comparison table."""
+    queries: list[LabelledQuery] = load_queries(queries_file)
+    articles, problems = load_articles(article_files(settings.kb_dir))
+    for problem in problems:
+        out.print(f"[yellow]skipped[/] {problem}")
+    retrievers: dict[str, Retriever] = {}
+    for model in dict.fromkeys([*models, settings.embedding_model]):
+        started = time.perf_counter()
+        index = build_index(articles, load_embedder(model), index_options(settings), version=0)
+        retrievers[model] = index.retriever
+        out.print(f"indexed {index.retriever.vectors.size} chunks with {model} "
+                  f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    table = Table(
+        "method", "lang", "top-1", "top-3", "MRR", "in-lang top", "top score: answerable",
+        "top score: none", title=f"{len(queries)} labelled queries, {len(articles)} articles",
+    )  # fmt: skip
+    detection: dict[str, LanguageScores] = {}
+    for label, model, config in _methods(settings, models):
+        results = evaluate(retrievers[model], queries, config)
+        detection = results
+        for language, s in sorted(results.items()):
+            table.add_row(label, language, f"{s.top1_recall:.3f}", f"{s.top3_recall:.3f}",
+                          f"{s.mrr:.3f}", f"{s.language_share:.3f}",
+                          spread(s.answerable_top_scores), spread(s.none_top_scores))  # fmt: skip
+        table.add_section()
+    out.print(table)
+    out.print("scores: min / median / p90 / max of the first hit's score")
+    for language, s in sorted(detection.items()):
+        out.print(f"language detection, {language}: {s.detection_accuracy:.3f} of {s.queries} queries")

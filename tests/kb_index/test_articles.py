@@ -1,0 +1,80 @@
+from pathlib import Path
+
+from kb_index.articles import article_files, load_articles, parse_article
+from kb_index.chunking import chunk_article, slugify
+from tests.conftest import DEMO_KB, write_article
+
+GOOD = "id: pets-en\ntitle: Pets\nlanguage: en\ntags: [pets, dogs]\ndepartment: special-assistance\nupdated: 2026-10-01"
+
+
+def test_demo_knowledge_base_is_complete_and_valid() -> None:
+    articles, problems = load_articles(article_files(DEMO_KB))
+    assert problems == []
+    assert len(articles) >= 40
+    languages = {a.language for a in articles}
+    assert languages == {"es", "en"}
+    for article in articles:
+        assert article.path.parent.name == article.language
+        assert article.id.endswith(f"-{article.language}")
+
+
+def test_parse_reads_front_matter(tmp_path: Path) -> None:
+    path = write_article(tmp_path, "pets.md", GOOD, "Small pets travel in the cabin.")
+    article = parse_article(path)
+    assert (article.id, article.language, article.department) == ("pets-en", "en", "special-assistance")
+    assert article.tags == ("pets", "dogs")
+    assert article.updated is not None and article.updated.isoformat() == "2026-10-01"
+
+
+def test_bad_articles_are_reported_with_reason_and_skipped(tmp_path: Path) -> None:
+    write_article(tmp_path, "a_good.md", GOOD, "Small pets travel in the cabin.")
+    (tmp_path / "b_nofront.md").write_text("# Just text\n\nNo front matter here.\n")
+    write_article(tmp_path, "c_lang.md", "id: x-fr\ntitle: X\nlanguage: fr", "Bonjour.")
+    write_article(tmp_path, "d_dup.md", GOOD, "Another body with the same id.")
+    write_article(tmp_path, "e_empty.md", "id: empty-en\ntitle: Empty\nlanguage: en", "")
+    write_article(tmp_path, "f_yaml.md", "id: [broken\ntitle: : :\nlanguage: en", "Body.")
+    write_article(tmp_path, "g_missing.md", "title: No id\nlanguage: en", "Body.")
+    articles, problems = load_articles(article_files(tmp_path))
+    assert [a.id for a in articles] == ["pets-en"]
+    reasons = {p.path.name: p.reason for p in problems}
+    assert "no front matter" in reasons["b_nofront.md"]
+    assert "unknown language 'fr'" in reasons["c_lang.md"]
+    assert "duplicate id 'pets-en'" in reasons["d_dup.md"] and "a_good.md" in reasons["d_dup.md"]
+    assert reasons["e_empty.md"] == "empty body"
+    assert "broken YAML" in reasons["f_yaml.md"]
+    assert "missing front matter field(s): id" in reasons["g_missing.md"]
+    assert all(str(p).startswith(str(p.path)) for p in problems)
+
+
+def test_drafts_are_not_articles(tmp_path: Path) -> None:
+    write_article(tmp_path / "en", "pets.md", GOOD, "Body.")
+    write_article(tmp_path / "drafts", "gap.md", GOOD.replace("pets-en", "gap-en"), "Draft.")
+    assert [p.name for p in article_files(tmp_path)] == ["pets.md"]
+
+
+def test_content_hash_changes_with_body_only_when_content_changes(tmp_path: Path) -> None:
+    first = parse_article(write_article(tmp_path, "p.md", GOOD, "One."))
+    same = parse_article(write_article(tmp_path, "q.md", GOOD, "One."))
+    other = parse_article(write_article(tmp_path, "r.md", GOOD, "Two."))
+    assert first.content_hash == same.content_hash != other.content_hash
+
+
+def test_chunks_follow_headings_with_anchors_and_overlap(tmp_path: Path) -> None:
+    long_paragraph = " ".join(f"word{i}" for i in range(100))
+    body = f"Intro line.\n\n## Cómo reclamar\n\n{long_paragraph}\n\n{long_paragraph}\n\n## Plazos\n\nSeven days."
+    article = parse_article(write_article(tmp_path, "c.md", GOOD, body))
+    chunks = chunk_article(article, max_words=60, overlap=10)
+    assert chunks[0].heading == "" and chunks[0].text == "Intro line."
+    claim = [c for c in chunks if c.heading == "Cómo reclamar"]
+    assert len(claim) >= 3
+    assert all(c.anchor == "como-reclamar" for c in claim)
+    assert all(len(c.text.split()) <= 60 for c in chunks)
+    for before, after in zip(claim, claim[1:], strict=False):
+        assert before.text.split()[-10:] == after.text.split()[:10]
+    assert chunks[-1].anchor == "plazos" and chunks[-1].text == "Seven days."
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+    assert chunks[-1].embedding_text.startswith("Pets. Plazos. ")
+
+
+def test_slugify_folds_accents() -> None:
+    assert slugify("¿Qué pasa con mi equipaje?") == "que-pasa-con-mi-equipaje"

@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import numpy as np
+
+from kb_index.lexical import BM25Index
+from kb_index.text import fold, tokens
+from kb_index.vectors import VectorIndex
+
+
+def test_fold_and_tokens_ignore_accents_and_case() -> None:
+    assert fold("Compensación ÑANDÚ") == "compensacion nandu"
+    assert tokens("¿Mi vuelo BR1422 llegó?? #retraso") == ["mi", "vuelo", "br1422", "llego", "retraso"]
+
+
+def test_bm25_matches_without_accents_and_ranks_rarer_terms_higher() -> None:
+    index = BM25Index()
+    index.add(1, "Compensación por retraso de vuelo")
+    index.add(2, "Equipaje de mano y vuelo")
+    index.add(3, "Wi-Fi Plus a bordo del vuelo")
+    scores = index.scores("compensacion vuelo")
+    assert max(scores, key=scores.__getitem__) == 1
+    assert set(scores) == {1, 2, 3}
+    assert index.scores("wifi") == {}
+    assert max(index.scores("wi fi plus"), key=index.scores("wi fi plus").__getitem__) == 3
+
+
+def test_bm25_remove_and_replace() -> None:
+    index = BM25Index()
+    index.add(1, "booking code BX7K2Q")
+    index.add(2, "refund status")
+    index.remove(1)
+    assert index.scores("bx7k2q") == {}
+    assert len(index) == 1
+    index.add(2, "seat selection")
+    assert index.scores("refund") == {} and 2 in index.scores("seat")
+    index.remove(99)  # unknown ids are ignored
+
+
+def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    v = rng.standard_normal((n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_exact_index_add_remove_search_and_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    vectors = _unit(rng, 50, 16)
+    index = VectorIndex.exact(16)
+    index.add(np.arange(100, 150), vectors)
+    scores, ids = index.search(vectors[7:8], 3)
+    assert ids[0][0] == 107 and abs(scores[0][0] - 1.0) < 1e-5
+    assert index.remove([107, 108]) == 2
+    assert 107 not in index.search(vectors[7:8], 5)[1][0]
+    index.save(tmp_path / "v.faiss")
+    loaded = VectorIndex.load(tmp_path / "v.faiss", "flat", nprobe=1)
+    assert loaded.size == 48
+    np.testing.assert_array_equal(loaded.search(vectors[:3], 4)[1], index.search(vectors[:3], 4)[1])
+
+
+def test_ivf_index_finds_neighbours_and_supports_removal(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    centres = _unit(rng, 20, 32)
+    vectors = centres[rng.integers(0, 20, 4000)] + 0.05 * rng.standard_normal((4000, 32))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    ids = np.arange(4000, dtype=np.int64)
+    index = VectorIndex.approximate(vectors, ids, nprobe=8)
+    assert index.kind == "ivf" and index.size == 4000
+    found = index.search(vectors[:100], 1)[1][:, 0]
+    assert (found == ids[:100]).mean() >= 0.95
+    index.remove([0, 1, 2])
+    assert index.size == 3997
+    assert 0 not in index.search(vectors[:1], 5)[1][0]
+    index.save(tmp_path / "ivf.faiss")
+    assert VectorIndex.load(tmp_path / "ivf.faiss", "ivf", nprobe=8).size == 3997

@@ -1,0 +1,133 @@
+"""Index round trip, incremental sync, a killed build, model changes: real faiss, real USE."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kb_index.embeddings import Embedder, load_embedder
+from kb_index.store import IndexStore
+from kb_index.sync import IndexOptions, sync_directory
+from relevo.errors import IndexNotBuiltError, KnowledgeBaseError
+from tests.conftest import ROOT, write_article
+
+OPTIONS = IndexOptions()
+NEW_ARTICLE = ("id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
+               "Drones travel in checked baggage with their LiPo batteries removed and carried "
+               "in the cabin, each battery under 100 Wh.")  # fmt: skip
+
+
+def _top(store: IndexStore, embedder: Embedder, query: str) -> str:
+    hits = store.load(embedder, nprobe=8).retriever.search(query, 3)
+    return hits[0].article_id
+
+
+def test_loading_before_any_build_says_what_to_do(tmp_path: Path, use_embedder: Embedder) -> None:
+    with pytest.raises(IndexNotBuiltError, match="relevo kb build"):
+        IndexStore(tmp_path).load(use_embedder, nprobe=8)
+
+
+def test_build_round_trip_and_search(tmp_path: Path, kb_copy: Path, use_embedder: Embedder) -> None:
+    store = IndexStore(tmp_path / "index")
+    report = sync_directory(kb_copy, store, use_embedder, OPTIONS)
+    assert report.rebuilt and report.version == 1 and report.problems == []
+    loaded = store.load(use_embedder, nprobe=8)
+    assert loaded.retriever.vectors.size == report.chunks == len(loaded.retriever.chunks)
+    assert loaded.manifest.model == "use-multilingual" and loaded.manifest.dimension == 512
+    hit = loaded.retriever.search("my suitcase never showed up at the carousel", 3)[0]
+    assert hit.article_id == "baggage-delayed-en"
+    assert hit.title and hit.text and hit.language == "en" and 0 < hit.score <= 1
+    again = sync_directory(kb_copy, store, use_embedder, OPTIONS)
+    assert not again.published and again.version == 1
+
+
+def test_sync_embeds_only_what_changed(tmp_path: Path, kb_copy: Path, use_embedder: Embedder) -> None:
+    store = IndexStore(tmp_path / "index")
+    sync_directory(kb_copy, store, use_embedder, OPTIONS)
+    write_article(kb_copy / "en", "drones.md", *NEW_ARTICLE)
+    pets = kb_copy / "en" / "pets.md"
+    pets.write_text(pets.read_text() + "\nHamsters and rabbits also travel in the cabin.\n")
+    (kb_copy / "es" / "lost-items.md").unlink()
+    report = sync_directory(kb_copy, store, use_embedder, OPTIONS)
+    assert report.added == ["drones-en"]
+    assert report.changed == ["pets-en"]
+    assert report.removed == ["lost-items-es"]
+    manifest = store.read_manifest()
+    assert manifest is not None and manifest.version == 2
+    assert report.embedded_chunks == len(manifest.articles["drones-en"].chunk_ids) + len(
+        manifest.articles["pets-en"].chunk_ids
+    )
+    assert _top(store, use_embedder, "can I bring my drone and its lipo batteries") == "drones-en"
+    loaded = store.load(use_embedder, nprobe=8)
+    assert "lost-items-es" not in {c.article_id for c in loaded.retriever.chunks.values()}
+    assert loaded.retriever.vectors.size == len(loaded.retriever.chunks)
+    assert any("Hamsters" in c.text for c in loaded.retriever.chunks.values())
+
+
+def test_a_different_model_forces_a_rebuild(tmp_path: Path, kb_copy: Path, use_embedder: Embedder) -> None:
+    store = IndexStore(tmp_path / "index")
+    sync_directory(kb_copy, store, use_embedder, OPTIONS)
+    minilm = load_embedder("minilm")
+    with pytest.raises(KnowledgeBaseError, match="rebuild"):
+        store.load(minilm, nprobe=8)
+    report = sync_directory(kb_copy, store, minilm, OPTIONS)
+    assert report.rebuilt
+    loaded = store.load(minilm, nprobe=8)
+    assert loaded.manifest.dimension == 384
+    assert loaded.retriever.search("is there wifi on the plane", 3, "en")[0].article_id == "wifi-onboard-en"
+
+
+def test_large_collections_switch_to_the_approximate_index(
+    tmp_path: Path, kb_copy: Path, use_embedder: Embedder
+) -> None:
+    store = IndexStore(tmp_path / "index")
+    options = IndexOptions(approx_min_chunks=100, nprobe=64)
+    report = sync_directory(kb_copy, store, use_embedder, options)
+    manifest = store.read_manifest()
+    assert manifest is not None and manifest.kind == "ivf" and report.chunks >= 100
+    write_article(kb_copy / "en", "drones.md", *NEW_ARTICLE)
+    assert not sync_directory(kb_copy, store, use_embedder, options).rebuilt
+    assert _top(store, use_embedder, "drone lipo batteries") == "drones-en"
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from kb_index.embeddings import load_embedder
+    from kb_index.store import IndexStore
+    from kb_index.sync import IndexOptions, sync_directory
+    where = sys.argv[3]
+    def die(*_):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if where == "embedding":
+        progress = die
+    else:
+        progress = None
+        real_replace = os.replace
+        os.replace = lambda *a: die()
+    sync_directory(Path(sys.argv[1]), IndexStore(Path(sys.argv[2])), load_embedder("use-multilingual"),
+                   IndexOptions(), full=True, progress=progress)
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["embedding", "publishing"])
+def test_a_build_killed_half_way_leaves_the_previous_index_usable(
+    tmp_path: Path, kb_copy: Path, use_embedder: Embedder, where: str
+) -> None:
+    store = IndexStore(tmp_path / "index")
+    sync_directory(kb_copy, store, use_embedder, OPTIONS)
+    write_article(kb_copy / "en", "drones.md", *NEW_ARTICLE)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, str(kb_copy), str(store.root), where], cwd=ROOT, check=False
+    )
+    assert killed.returncode == -9
+    manifest = store.read_manifest()
+    assert manifest is not None and manifest.version == 1 and "drones-en" not in manifest.articles
+    assert _top(store, use_embedder, "my suitcase never showed up at the carousel") == "baggage-delayed-en"
+    report = sync_directory(kb_copy, store, use_embedder, OPTIONS)
+    assert report.added == ["drones-en"] and report.version == 2
+    assert not list(store.root.glob(".tmp-*"))
