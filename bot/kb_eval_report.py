@@ -17,19 +17,14 @@ from kb_index.service import index_options, ranking_config
 from kb_index.sync import build_index
 from relevo.settings import Settings
 
-FUSION_WEIGHTS = (0.1, 0.2)
-
-
 def _methods(settings: Settings, models: list[str]) -> list[tuple[str, str, RankingConfig]]:
-    """(label, model, config) for BM25 alone, each dense model, fusions, and the default."""
+    """(label, model, config): BM25 alone, then each dense model alone and fused with BM25."""
     default = ranking_config(settings)
     methods = [("BM25 only", models[0], replace(default, dense=False, lexical_weight=1.0))]
     for model in models:
-        methods.append((f"{model}", model, replace(default, lexical_weight=0.0)))
-        for weight in FUSION_WEIGHTS:
-            methods.append((f"{model} + BM25 x{weight}", model, replace(default, lexical_weight=weight)))
-    methods.append((f"default ({settings.embedding_model}, w={default.lexical_weight})",
-                    settings.embedding_model, default))  # fmt: skip
+        mark = " (default)" if model == settings.embedding_model else ""
+        methods.append((f"{model} only", model, replace(default, lexical_weight=0.0)))
+        methods.append((f"{model} + BM25 x{default.lexical_weight}{mark}", model, default))
     return methods
 
 
@@ -40,7 +35,8 @@ def run_evaluation(settings: Settings, queries_file: Path, models: list[str], ou
     for problem in problems:
         out.print(f"[yellow]skipped[/] {problem}")
     retrievers: dict[str, Retriever] = {}
-    for model in dict.fromkeys([*models, settings.embedding_model]):
+    models = list(dict.fromkeys([settings.embedding_model, *models]))
+    for model in models:
         started = time.perf_counter()
         index = build_index(articles, load_embedder(model), index_options(settings), version=0)
         retrievers[model] = index.retriever

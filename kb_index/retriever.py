@@ -18,10 +18,22 @@ from kb_index.vectors import VectorIndex
 class RankingConfig:
     """How dense and lexical evidence are combined."""
 
-    lexical_weight: float = 0.0
+    lexical_weight: float = 0.2
     dense: bool = True
+    second_chunk_weight: float = 0.3
+    translation_weight: float = 0.5
     default_language: str = "en"
     candidates: int = 60
+
+
+@dataclass(frozen=True, order=True)
+class ArticleScore:
+    """The evidence for one article: its score and its best chunk."""
+
+    score: float
+    chunk_id: int
+    dense: float
+    lexical: float
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,7 @@ class Retriever:
         self.chunks = chunks
         self.lexical = BM25Index()
         self._intro: dict[str, int] = {}
+        self._translations: dict[str, dict[str, str]] = {}
         for chunk_id, chunk in chunks.items():
             self._index_chunk(chunk_id, chunk)
 
@@ -56,6 +69,7 @@ class Retriever:
         self.lexical.add(chunk_id, chunk.embedding_text)
         if chunk.position == 0:
             self._intro[chunk.article_id] = chunk_id
+            self._translations.setdefault(chunk.topic, {})[chunk.language] = chunk.article_id
 
     def add(self, ids: list[int], chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Add chunks with their vectors."""
@@ -72,6 +86,7 @@ class Retriever:
             self.lexical.remove(chunk_id)
             if chunk is not None and self._intro.get(chunk.article_id) == chunk_id:
                 del self._intro[chunk.article_id]
+                self._translations[chunk.topic].pop(chunk.language, None)
 
     def _chunk_scores(self, query: str, config: RankingConfig) -> dict[int, tuple[float, float]]:
         """(dense, normalised lexical) per candidate chunk."""
@@ -94,46 +109,58 @@ class Retriever:
     def rank(self, query: str, k: int, language: str | None, config: RankingConfig) -> list[Hit]:
         """Like `search`, with an explicit ranking configuration (for evaluation).
 
-        Translations share a topic, so evidence from either language ranks the topic; the hit
-        is the article in the customer's language, or the other one marked as a fallback.
+        An article scores its best passage plus a share of its second best. Translations share
+        a topic, and a topic scores its article in the customer's language plus a share of its
+        translation's score; the hit is the article in the customer's language, or the other
+        one marked as a fallback when no translation exists.
         """
         query_language = language or detect_language(query, default=config.default_language).code
         text = clean_query(query)
         weight = config.lexical_weight if config.dense else 1.0
-        best: dict[str, tuple[float, int, float, float]] = {}
+        per_article: dict[str, list[tuple[float, int, float, float]]] = {}
         for chunk_id, (dense, lexical) in self._chunk_scores(text, config).items():
             chunk = self.chunks.get(chunk_id)
-            if chunk is None:
-                continue
-            score = (dense if config.dense else 0.0) + weight * lexical
-            if chunk.article_id not in best or score > best[chunk.article_id][0]:
-                best[chunk.article_id] = (score, chunk_id, dense, lexical)
-        topics: dict[str, dict[str, tuple[float, int, float, float]]] = {}
-        for score_and_chunk in best.values():
-            chunk = self.chunks[score_and_chunk[1]]
-            topics.setdefault(chunk.topic, {})[chunk.language] = score_and_chunk
-        hits = [self._topic_hit(found, query_language) for found in topics.values()]
+            if chunk is not None:
+                score = (dense if config.dense else 0.0) + weight * lexical
+                per_article.setdefault(chunk.article_id, []).append((score, chunk_id, dense, lexical))
+        topics: dict[str, dict[str, ArticleScore]] = {}
+        for found in per_article.values():
+            found.sort(reverse=True)
+            second = found[1][0] if len(found) > 1 else 0.0
+            article = ArticleScore(found[0][0] + config.second_chunk_weight * second, *found[0][1:])
+            chunk = self.chunks[article.chunk_id]
+            topics.setdefault(chunk.topic, {})[chunk.language] = article
+        hits = [self._topic_hit(found, query_language, config) for found in topics.values()]
         return sorted(hits, key=lambda h: h.score, reverse=True)[:k]
 
     def _topic_hit(
-        self, by_language: dict[str, tuple[float, int, float, float]], language: str
+        self, by_language: dict[str, ArticleScore], language: str, config: RankingConfig
     ) -> Hit:
-        topic_score = max(found[0] for found in by_language.values())
-        fallback = language not in by_language
-        chosen = max(by_language.values()) if fallback else by_language[language]
-        _, chunk_id, dense, lexical = chosen
-        chunk = self.chunks[chunk_id]
+        own = by_language.get(language)
+        others = sorted((a for lang, a in by_language.items() if lang != language), reverse=True)
+        translation = self._translations.get(self.chunks[others[0].chunk_id].topic, {}).get(
+            language) if others and own is None else None  # fmt: skip
+        if translation is not None and translation in self._intro:
+            # The customer's language has the article but it ranked below the candidates.
+            own = ArticleScore(0.0, self._intro[translation], 0.0, 0.0)
+        if own is not None:
+            support = others[0].score if others else own.score
+            chosen, score = own, own.score + config.translation_weight * support
+        else:
+            chosen = others[0]
+            score = chosen.score * (1 + config.translation_weight)
+        chunk = self.chunks[chosen.chunk_id]
         if chunk.kind == "question":  # quote the article, not the example question
-            chunk = self.chunks[self._intro.get(chunk.article_id, chunk_id)]
+            chunk = self.chunks[self._intro.get(chunk.article_id, chosen.chunk_id)]
         return Hit(
-            score=topic_score,
+            score=score,
             article_id=chunk.article_id,
             title=chunk.title,
             text=chunk.text,
             anchor=chunk.anchor,
             language=chunk.language,
             query_language=language,
-            fallback=fallback,
-            dense_score=dense,
-            lexical_score=lexical,
+            fallback=own is None,
+            dense_score=chosen.dense,
+            lexical_score=chosen.lexical,
         )

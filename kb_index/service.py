@@ -29,6 +29,8 @@ def ranking_config(settings: Settings) -> RankingConfig:
     """The ranking the settings ask for."""
     return RankingConfig(
         lexical_weight=settings.kb_lexical_weight,
+        second_chunk_weight=settings.kb_second_chunk_weight,
+        translation_weight=settings.kb_translation_weight,
         default_language=settings.default_language,
     )
 

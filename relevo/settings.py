@@ -42,7 +42,13 @@ class Settings(BaseSettings):
     )
     kb_ivf_nprobe: int = Field(default=24, ge=1)
     kb_lexical_weight: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="Weight of BM25 in the fused ranking."
+        default=0.2, ge=0.0, le=1.0, description="Weight of BM25 in the fused ranking."
+    )
+    kb_second_chunk_weight: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Share of an article's second best passage."
+    )
+    kb_translation_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Share of a translation's score in its topic's."
     )
     kb_reload_interval: float = Field(
         default=1.0, description="Seconds between checks of the index version in Redis."

@@ -111,3 +111,34 @@ def write_article(folder: Path, name: str, front: str, body: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"---\n{front.strip()}\n---\n\n{body.strip()}\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def built_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The CLI environment with the demo index built."""
+    relevo(cli_env, "kb", "build")
+    return cli_env
+
+
+@pytest.fixture
+def gateway(built_env: dict[str, str]) -> Iterator[str]:
+    """A running gateway (`relevo serve`) on the test Redis and index; yields its base URL."""
+    import httpx
+
+    base = f"http://127.0.0.1:{built_env['RELEVO_PORT']}"
+    process = subprocess.Popen([str(BIN / "relevo"), "serve"], env=built_env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "the gateway exited during start-up"
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the gateway did not become healthy")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -38,7 +38,7 @@ def test_build_round_trip_and_search(tmp_path: Path, kb_copy: Path, use_embedder
     assert loaded.manifest.model == "use-multilingual" and loaded.manifest.dimension == 512
     hit = loaded.retriever.search("my suitcase never showed up at the carousel", 3)[0]
     assert hit.article_id == "baggage-delayed-en"
-    assert hit.title and hit.text and hit.language == "en" and 0 < hit.score <= 1
+    assert hit.title and hit.text and hit.language == "en" and 0 < hit.dense_score <= 1 < hit.score
     again = sync_directory(kb_copy, store, use_embedder, OPTIONS)
     assert not again.published and again.version == 1
 
@@ -66,7 +66,11 @@ def test_sync_embeds_only_what_changed(tmp_path: Path, kb_copy: Path, use_embedd
     assert any("Hamsters" in c.text for c in loaded.retriever.chunks.values())
 
 
-def test_a_different_model_forces_a_rebuild(tmp_path: Path, kb_copy: Path, use_embedder: Embedder) -> None:
+def test_a_different_model_forces_a_rebuild(tmp_path: Path, use_embedder: Embedder) -> None:
+    kb_copy = tmp_path / "small"
+    for topic in ("wifi-onboard", "pets", "baggage-delayed", "seat-selection"):
+        (kb_copy / "en").mkdir(parents=True, exist_ok=True)
+        (kb_copy / "en" / f"{topic}.md").write_text((ROOT / "kb/articles/en" / f"{topic}.md").read_text())
     store = IndexStore(tmp_path / "index")
     sync_directory(kb_copy, store, use_embedder, OPTIONS)
     minilm = load_embedder("minilm")
