@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -23,8 +24,8 @@ from relevo.redis_conn import connect
 from relevo.settings import get_settings
 
 kb_app = typer.Typer(help="Build, update, search and evaluate the knowledge base.", no_args_is_help=True)
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(width=None if sys.stdout.isatty() else 180)
 
 
 def _print_report(report: SyncReport) -> None:

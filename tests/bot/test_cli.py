@@ -1,0 +1,105 @@
+"""Every `relevo kb` command through the real CLI, with a real Redis and index."""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from relevo import keys
+from tests.conftest import BIN, relevo, write_article
+
+DRONES = ("id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
+          "Drones travel in checked baggage; their LiPo batteries go in the cabin.")  # fmt: skip
+
+
+def test_help_lists_every_kb_command(cli_env: dict[str, str]) -> None:
+    output = relevo(cli_env, "kb", "--help").stdout
+    for command in ("build", "sync", "watch", "add", "rm", "search", "stats", "eval"):
+        assert command in output
+
+
+def test_search_before_build_says_what_to_do(cli_env: dict[str, str]) -> None:
+    result = relevo(cli_env, "kb", "search", "hola", check=False)
+    assert result.returncode == 1
+    assert "run `relevo kb build` first" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_build_reports_bad_articles_and_goes_on(cli_env: dict[str, str]) -> None:
+    kb = Path(cli_env["RELEVO_KB_DIR"])
+    (kb / "en" / "broken.md").write_text("no front matter at all\n")
+    result = relevo(cli_env, "kb", "build")
+    assert "broken.md: no front matter" in result.stderr
+    assert "Built version 1" in result.stderr
+    client = redis.Redis.from_url(cli_env["REDIS_URL"], decode_responses=True)
+    assert client.get(keys.KB_VERSION) == "1"
+    assert client.xlen(keys.KB_EVENTS) == 1
+
+
+def test_stats_and_search(built_env: dict[str, str]) -> None:
+    stats = relevo(built_env, "kb", "stats").stdout
+    assert "Index version 1" in stats and "use-multilingual" in stats
+    assert "│ es       │ 29 " in stats and "│ en       │ 29 " in stats
+    hits = json.loads(relevo(built_env, "kb", "search", "wifi a bordo precio", "--json", "-k", "2").stdout)
+    assert len(hits) == 2 and hits[0]["article_id"] == "wifi-onboard-es"
+    table = relevo(built_env, "kb", "search", "wifi price on board", "--lang", "en").stdout
+    assert "wifi-onboard-en" in table
+    bad = relevo(built_env, "kb", "search", "hola", "--lang", "fr", check=False)
+    assert bad.returncode == 2 and "use es or en" in bad.stderr
+
+
+def test_add_and_rm_update_the_index(built_env: dict[str, str], tmp_path: Path) -> None:
+    source = write_article(tmp_path, "drones.md", *DRONES)
+    added = relevo(built_env, "kb", "add", str(source))
+    assert "1 added" in added.stderr
+    assert (Path(built_env["RELEVO_KB_DIR"]) / "en" / "drones.md").exists()
+    hits = json.loads(relevo(built_env, "kb", "search", "drone lipo batteries", "--json").stdout)
+    assert hits[0]["article_id"] == "drones-en"
+    duplicate = write_article(tmp_path / "other", "dup.md", DRONES[0], "Same id, other file.")
+    clash = relevo(built_env, "kb", "add", str(duplicate), check=False)
+    assert clash.returncode == 1 and "already used by" in clash.stderr
+    removed = relevo(built_env, "kb", "rm", "drones-en")
+    assert "1 removed" in removed.stderr
+    hits = json.loads(relevo(built_env, "kb", "search", "drone lipo batteries", "--json").stdout)
+    assert "drones-en" not in [h["article_id"] for h in hits]
+    unknown = relevo(built_env, "kb", "rm", "no-such-article", check=False)
+    assert unknown.returncode == 1 and "No article with id 'no-such-article'" in unknown.stderr
+
+
+def test_sync_without_changes_is_up_to_date(built_env: dict[str, str]) -> None:
+    assert "Up to date: version 1" in relevo(built_env, "kb", "sync").stderr
+
+
+def test_watch_syncs_when_a_file_changes(built_env: dict[str, str]) -> None:
+    client = redis.Redis.from_url(built_env["REDIS_URL"], decode_responses=True)
+    watcher = subprocess.Popen(
+        [str(BIN / "relevo"), "kb", "watch", "--debounce-ms", "200"],
+        env=built_env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(6)  # the watcher syncs once at start (up to date), then waits for changes
+        write_article(Path(built_env["RELEVO_KB_DIR"]) / "en", "drones.md", *DRONES)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and client.get(keys.KB_VERSION) != "2":
+            time.sleep(0.2)
+        assert client.get(keys.KB_VERSION) == "2"
+    finally:
+        watcher.terminate()
+        watcher.wait(10)
+
+
+def test_eval_prints_every_method_per_language(built_env: dict[str, str], tmp_path: Path) -> None:
+    queries = tmp_path / "queries.yaml"
+    queries.write_text(
+        "queries:\n"
+        "  - {q: 'mi maleta no ha llegado', lang: es, expected: baggage-delayed-es}\n"
+        "  - {q: 'is there wifi on board', lang: en, expected: wifi-onboard-en}\n"
+        "  - {q: 'who won the football match', lang: en, expected: none}\n"
+    )
+    output = relevo(built_env, "kb", "eval", "--queries", str(queries), "--models",
+                    "use-multilingual").stdout  # fmt: skip
+    for label in ("BM25 only", "use-multilingual only", "(default)", "top-1", "MRR"):
+        assert label in output
+    assert "language detection, es: 1.000 of 1 queries" in output

@@ -1,0 +1,72 @@
+"""Search behaviour on the demo knowledge base: language detection, preference and fallback."""
+
+import pytest
+
+from kb_index.articles import article_files, load_articles
+from kb_index.embeddings import Embedder
+from kb_index.language import detect_language
+from kb_index.query import clean_query
+from kb_index.retriever import Retriever
+from kb_index.sync import IndexOptions, build_index
+from tests.conftest import DEMO_KB
+
+
+@pytest.fixture(scope="module")
+def retriever(use_embedder: Embedder) -> Retriever:
+    articles, _ = load_articles(article_files(DEMO_KB))
+    return build_index(articles, use_embedder, IndexOptions(), version=1).retriever
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("mi maleta no llego", "es"), ("q pasa con mi vuelo", "es"), ("perro en cabina", "es"),
+     ("my bag is broken 😡", "en"), ("wifi plus price??", "en"), ("check in", "en")],
+)  # fmt: skip
+def test_language_detection_on_short_texts(text: str, language: str) -> None:
+    assert detect_language(text).code == language
+
+
+def test_language_detection_falls_back_to_the_default_on_no_evidence() -> None:
+    assert detect_language("BX7K2Q", default="es").code == "es"
+    assert detect_language("", default="en").code == "en"
+
+
+def test_clean_query_removes_social_noise() -> None:
+    assert clean_query("@BrisaAir q pasa con mi #equipaje 😡😡") == "que pasa con mi equipaje"
+    assert clean_query("U CHARGED ME TWICE!!! https://t.co/x") == "you charged me twice!"
+    assert clean_query("price for a 2nd suitcase pls") == "price for a second suitcase please"
+
+
+def test_hits_come_in_the_customers_language(retriever: Retriever) -> None:
+    spanish = retriever.search("me rompieron la maleta", 5)
+    assert spanish[0].article_id == "baggage-damaged-es"
+    assert all(h.language == "es" and not h.fallback for h in spanish)
+    english = retriever.search("how many kilos can my checked bag weigh", 5)
+    assert english[0].article_id == "baggage-checked-en"
+    assert all(h.language == "en" for h in english)
+
+
+def test_one_hit_per_topic_and_a_passage_not_an_example_question(retriever: Retriever) -> None:
+    hits = retriever.search("can my dog fly with me in the cabin", 10)
+    assert len({h.article_id for h in hits}) == len(hits) == 10
+    assert hits[0].article_id == "pets-en"
+    assert hits[0].text != "" and not hits[0].text.endswith("?")
+
+
+def test_fallback_to_the_other_language_is_marked(retriever: Retriever) -> None:
+    spanish = retriever.search("mi hija de 9 años puede viajar sola?", 3, "es")
+    assert spanish[0].article_id == "unaccompanied-minors-en"
+    assert spanish[0].fallback and spanish[0].query_language == "es"
+    assert all(not h.fallback for h in spanish[1:] if h.language == "es")
+    english = retriever.search("we are a group of 15 people, how do we book", 3, "en")
+    assert english[0].article_id == "group-bookings-es" and english[0].fallback
+
+
+def test_removed_articles_disappear_from_results(use_embedder: Embedder) -> None:
+    articles, _ = load_articles(article_files(DEMO_KB))
+    index = build_index(articles, use_embedder, IndexOptions(), version=1)
+    pets = index.manifest.articles["pets-en"].chunk_ids
+    index.retriever.remove(pets)
+    hits = index.retriever.search("can my dog fly with me in the cabin", 5, "en")
+    assert "pets-en" not in [h.article_id for h in hits]
+    assert [h.fallback for h in hits if h.article_id == "pets-es"] == [True]

@@ -1,0 +1,68 @@
+"""The embedded Redis: a real redis-server on TCP with append-only persistence."""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from relevo.errors import RedisUnavailableError
+from relevo.redis_conn import connect
+from relevo.settings import Settings
+from tests.conftest import BIN, free_port
+
+
+def test_embedded_redis_starts_on_demand_and_persists(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, embedded_redis_port=free_port(), redis_url=None)
+    client = connect(settings)
+    try:
+        client.set("relevo:test", "kept")
+        assert (tmp_path / "redis" / "redis.pid").exists()
+        client.shutdown()  # SHUTDOWN flushes the append-only file
+    except redis.ConnectionError:
+        pass
+    again = connect(settings)
+    try:
+        assert again.get("relevo:test") == "kept"
+        assert list((tmp_path / "redis").glob("appendonly*"))
+    finally:
+        try:
+            again.shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+
+
+def test_relevo_redis_serve_runs_in_the_foreground_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "RELEVO_DATA_DIR": str(tmp_path), "RELEVO_EMBEDDED_REDIS_PORT": str(port)}
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen([str(BIN / "relevo"), "redis", "serve"], env=env,
+                              stdout=subprocess.DEVNULL)  # fmt: skip
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    assert client.ping()
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(10) == 0
+    with pytest.raises(redis.ConnectionError):
+        client.ping()
+
+
+def test_redis_serve_refuses_when_redis_url_is_set(tmp_path: Path) -> None:
+    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0", "RELEVO_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([str(BIN / "relevo"), "redis", "serve"], env=env,
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert result.returncode == 1 and "REDIS_URL is set" in result.stderr
+
+
+def test_an_unreachable_redis_url_fails_loudly_with_what_to_do(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(RedisUnavailableError, match="fix REDIS_URL"):
+        connect(settings)
