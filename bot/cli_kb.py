@@ -23,7 +23,9 @@ from relevo.errors import ConfigurationError
 from relevo.redis_conn import connect
 from relevo.settings import get_settings
 
-kb_app = typer.Typer(help="Build, update, search and evaluate the knowledge base.", no_args_is_help=True)
+kb_app = typer.Typer(
+    help="Build, update, search and evaluate the knowledge base.", no_args_is_help=True
+)
 console = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 180)
 
@@ -49,7 +51,12 @@ def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
     client = connect(settings)
     embedder = load_embedder(settings.embedding_model)
     store = IndexStore(settings.index_dir)
-    columns = (TextColumn("Embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("Embedding chunks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task("embed", total=None)
         report = sync_directory(
@@ -93,7 +100,9 @@ def add(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> N
     target = settings.kb_dir / article.language / path.name
     existing = {a.id: a for a in load_articles(article_files(settings.kb_dir))[0]}
     if article.id in existing and existing[article.id].path.resolve() != target.resolve():
-        raise ConfigurationError(f"id {article.id!r} is already used by {existing[article.id].path}")
+        raise ConfigurationError(
+            f"id {article.id!r} is already used by {existing[article.id].path}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     if path.resolve() != target.resolve():
         shutil.copyfile(path, target)
@@ -131,7 +140,9 @@ def search(
     table = Table("score", "article", "lang", "title", "passage", title=f"Results for {query!r}")
     for hit in hits:
         lang_cell = hit.language + (" (fallback)" if hit.fallback else "")
-        table.add_row(f"{hit.score:.3f}", hit.article_id, lang_cell, hit.title, hit.text[:90] + "...")
+        table.add_row(
+            f"{hit.score:.3f}", hit.article_id, lang_cell, hit.title, hit.text[:90] + "..."
+        )
     out.print(table)
 
 
@@ -148,13 +159,17 @@ def stats() -> None:
         table.add_row(language, str(len(entries)), str(sum(len(e.chunk_ids) for e in entries)))
     out.print(table)
     out.print(f"model {manifest.model} ({manifest.dimension} dims), {manifest.kind} index")
-    out.print(f"departments: {', '.join(sorted({e.department for e in manifest.articles.values()}))}")
+    out.print(
+        f"departments: {', '.join(sorted({e.department for e in manifest.articles.values()}))}"
+    )
 
 
 @kb_app.command(name="eval")
 def evaluate_command(
     queries: Annotated[Path | None, typer.Option(help="The labelled queries (YAML).")] = None,
-    models: Annotated[str, typer.Option(help="Comma-separated dense models.")] = "use-multilingual,minilm",
+    models: Annotated[
+        str, typer.Option(help="Comma-separated dense models.")
+    ] = "use-multilingual,minilm",
 ) -> None:
     """Compare BM25, each dense model and the fused ranking on the labelled queries."""
     from bot.kb_eval_report import run_evaluation

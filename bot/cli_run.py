@@ -21,7 +21,9 @@ from relevo.redis_conn import connect, redis_url, serve_embedded_foreground
 from relevo.settings import get_settings
 
 console = Console(stderr=True)
-redis_app = typer.Typer(help="The embedded Redis (used when REDIS_URL is unset).", no_args_is_help=True)
+redis_app = typer.Typer(
+    help="The embedded Redis (used when REDIS_URL is unset).", no_args_is_help=True
+)
 
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
 
@@ -76,8 +78,22 @@ def up(
     settings = get_settings()
     names = ["gateway", "kbwatch"] if settings.redis_url is not None else []
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    command = [sys.executable, "-m", "honcho", "-f", str(PROCFILE), "-d", os.getcwd(), "start", *names]
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "honcho",
+        "-f",
+        str(PROCFILE),
+        "-d",
+        os.getcwd(),
+        "start",
+        *names,
+    ]
     process = subprocess.Popen(command, env=env)
     base = f"http://{settings.host}:{settings.port}"
     try:

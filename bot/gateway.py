@@ -93,8 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return SearchOut(
             query=q,
             index_version=kb.version,
-            hits=[HitOut(**asdict(h), url=f"{base}/{h.article_id}" + (f"#{h.anchor}" if h.anchor else ""))
-                  for h in hits],  # fmt: skip
+            hits=[
+                HitOut(
+                    **asdict(h), url=f"{base}/{h.article_id}" + (f"#{h.anchor}" if h.anchor else "")
+                )
+                for h in hits
+            ],
         )
 
     return app

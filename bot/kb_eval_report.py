@@ -17,6 +17,7 @@ from kb_index.service import index_options, ranking_config
 from kb_index.sync import build_index
 from relevo.settings import Settings
 
+
 def _methods(settings: Settings, models: list[str]) -> list[tuple[str, str, RankingConfig]]:
     """(label, model, config): BM25 alone, then each dense model alone and fused with BM25."""
     default = ranking_config(settings)
@@ -58,4 +59,6 @@ def run_evaluation(settings: Settings, queries_file: Path, models: list[str], ou
     out.print(table)
     out.print("scores: min / median / p90 / max of the first hit's score")
     for language, s in sorted(detection.items()):
-        out.print(f"language detection, {language}: {s.detection_accuracy:.3f} of {s.queries} queries")
+        out.print(
+            f"language detection, {language}: {s.detection_accuracy:.3f} of {s.queries} queries"
+        )

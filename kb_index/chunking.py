@@ -75,8 +75,11 @@ def _windows(words: list[str], size: int, overlap: int) -> list[list[str]]:
 
 
 def chunk_article(article: Article, *, max_words: int = 120, overlap: int = 25) -> list[Chunk]:
-    """Passages of at most about `max_words` words (consecutive ones in a section overlap), then
-    one chunk per example question of the front matter."""
+    """Passages of at most `max_words` words, then one chunk per example question.
+
+    Consecutive passages of a section overlap by `overlap` words, so that a sentence cut at a
+    boundary is still whole in one of them.
+    """
     chunks: list[Chunk] = []
     for heading, paragraphs in _sections(article.body):
         pieces: list[list[str]] = []
@@ -109,8 +112,16 @@ def chunk_article(article: Article, *, max_words: int = 120, overlap: int = 25) 
             )
     for question in article.questions:
         chunks.append(
-            Chunk(article_id=article.id, topic=article.topic, position=len(chunks),
-                  title=article.title, heading="", anchor="", language=article.language,
-                  text=question, kind="question")  # fmt: skip
+            Chunk(
+                article_id=article.id,
+                topic=article.topic,
+                position=len(chunks),
+                title=article.title,
+                heading="",
+                anchor="",
+                language=article.language,
+                text=question,
+                kind="question",
+            )
         )
     return chunks

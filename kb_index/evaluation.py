@@ -71,7 +71,9 @@ class LanguageScores:
     @property
     def language_share(self) -> float:
         """Share of top hits in the query's language (queries whose answer exists in it)."""
-        return self.same_language_top / self.same_language_total if self.same_language_total else 0.0
+        return (
+            self.same_language_top / self.same_language_total if self.same_language_total else 0.0
+        )
 
     @property
     def detection_accuracy(self) -> float:
@@ -80,7 +82,7 @@ class LanguageScores:
 
 
 def spread(values: list[float]) -> str:
-    """min / median / p90 / max of scores, for the table."""
+    """Min / median / p90 / max of scores, for the table."""
     if not values:
         return "-"
     p = np.percentile(values, [0, 50, 90, 100])

@@ -20,14 +20,12 @@ class DetectedLanguage:
 
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
-    return (
-        LanguageDetectorBuilder.from_languages(*_CODES)
-        .with_preloaded_language_models()
-        .build()
-    )
+    return LanguageDetectorBuilder.from_languages(*_CODES).with_preloaded_language_models().build()
 
 
-def detect_language(text: str, *, default: str = "en", min_confidence: float = 0.6) -> DetectedLanguage:
+def detect_language(
+    text: str, *, default: str = "en", min_confidence: float = 0.6
+) -> DetectedLanguage:
     """The language of `text`; `default` when the text gives too little evidence."""
     values = _detector().compute_language_confidence_values(text)
     if not values:

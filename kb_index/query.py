@@ -22,7 +22,10 @@ _SHORTHAND = {
 
 
 def clean_query(text: str) -> str:
-    """The message as a plain question: '@BrisaAir q pasa con mi #equipaje 😡' -> 'que pasa con mi equipaje'."""
+    """The message as a plain question.
+
+    '@BrisaAir q pasa con mi #equipaje 😡' becomes 'que pasa con mi equipaje'.
+    """
     text = _URL.sub(" ", text)
     text = _HANDLE.sub(" ", text)
     text = _HASHTAG.sub(r"\1", text)

@@ -122,7 +122,9 @@ class Retriever:
             chunk = self.chunks.get(chunk_id)
             if chunk is not None:
                 score = (dense if config.dense else 0.0) + weight * lexical
-                per_article.setdefault(chunk.article_id, []).append((score, chunk_id, dense, lexical))
+                per_article.setdefault(chunk.article_id, []).append(
+                    (score, chunk_id, dense, lexical)
+                )
         topics: dict[str, dict[str, ArticleScore]] = {}
         for found in per_article.values():
             found.sort(reverse=True)

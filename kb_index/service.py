@@ -129,7 +129,10 @@ class KnowledgeBase:
             if int(announced) == self.version:
                 return False
             loaded = self._store.load(self._embedder, nprobe=self._nprobe)
-            log.info("knowledge base reloaded", extra={"from": self.version, "to": loaded.manifest.version})
+            log.info(
+                "knowledge base reloaded",
+                extra={"from": self.version, "to": loaded.manifest.version},
+            )
             self._index = loaded
             return True
 

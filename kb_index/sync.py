@@ -130,14 +130,16 @@ def apply_changes(
 ) -> int:
     """Upsert `changed` and drop `removed` articles in place; returns chunks embedded."""
     manifest, retriever = index.manifest, index.retriever
-    stale = [i for a in [*(x.id for x in changed), *removed]
-             for i in (manifest.articles[a].chunk_ids if a in manifest.articles else [])]  # fmt: skip
+    touched = [a.id for a in changed] + removed
+    stale = [i for a in touched if a in manifest.articles for i in manifest.articles[a].chunk_ids]
     retriever.remove(stale)
     for article_id in removed:
         manifest.articles.pop(article_id, None)
     new_chunks: list[Chunk] = []
     for article in changed:
-        chunks = chunk_article(article, max_words=options.chunk_words, overlap=options.chunk_overlap)
+        chunks = chunk_article(
+            article, max_words=options.chunk_words, overlap=options.chunk_overlap
+        )
         ids = list(range(manifest.next_id, manifest.next_id + len(chunks)))
         manifest.next_id += len(chunks)
         manifest.articles[article.id] = _entry(article, ids)
@@ -195,8 +197,11 @@ def _sync_locked(
     else:
         current = {a.id: a for a in articles}
         report.added = [i for i in current if i not in manifest.articles]
-        report.changed = [i for i in current
-                          if i in manifest.articles and manifest.articles[i].hash != current[i].content_hash]  # fmt: skip
+        report.changed = [
+            i
+            for i, article in current.items()
+            if i in manifest.articles and manifest.articles[i].hash != article.content_hash
+        ]
         report.removed = [i for i in manifest.articles if i not in current]
         report.unchanged = len(current) - len(report.added) - len(report.changed)
         if not report.published:

@@ -74,7 +74,8 @@ class VectorIndex:
         """Remove ids; returns how many were removed."""
         if not ids:
             return 0
-        return int(self._index.remove_ids(np.asarray(ids, dtype=np.int64)))
+        selection = np.asarray(ids, dtype=np.int64)
+        return int(self._index.remove_ids(selection))  # type: ignore[arg-type]  # faiss accepts ids
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and ids of the k nearest per query row; missing places have id -1."""

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's copy of the message with colours
+}
 
 
 class KeyValueFormatter(logging.Formatter):

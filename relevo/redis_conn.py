@@ -6,6 +6,7 @@ on TCP (Rasa's stores need TCP) with append-only persistence under the data dire
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -96,21 +97,27 @@ def serve_embedded_foreground(settings: Settings) -> None:
     url = redis_url(settings)
     if _ping(url):
         log.info("an embedded redis is already running; asking it to shut down and taking over")
-        try:
+        with contextlib.suppress(redis.ConnectionError):  # it closes the connection as it stops
             redis.Redis.from_url(url).shutdown()
-        except redis.ConnectionError:
-            pass  # Redis closes the connection as it shuts down.
         while _ping(url):
             time.sleep(0.05)
     command = embedded_server_command(settings, daemonize=False)
     os.execv(command[0], command)
 
 
-def connect(settings: Settings, *, start_embedded: bool = True) -> redis.Redis:
+def _wait_for(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not _ping(url):
+        time.sleep(0.1)
+
+
+def connect(settings: Settings, *, wait: float = 30.0) -> redis.Redis:
     """A checked connection; fails loudly, saying what to do, when Redis cannot be reached."""
-    if settings.redis_url is None and start_embedded:
-        ensure_embedded_running(settings)
     url = redis_url(settings)
+    if settings.redis_url is None and settings.embedded_redis_autostart:
+        ensure_embedded_running(settings)
+    elif settings.redis_url is None:
+        _wait_for(url, wait)
     client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
     try:
         client.ping()

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         description="Any Redis 6+; when unset an embedded redis-server is run on localhost.",
     )
     embedded_redis_port: int = Field(default=6391, description="Port of the embedded Redis.")
+    embedded_redis_autostart: bool = Field(
+        default=True,
+        description="Start the embedded Redis when it is not running; false under `relevo up`, "
+        "whose process manager runs it, so the other processes wait for it instead.",
+    )
 
     kb_dir: Path = Field(default=Path("kb/articles"), description="The Markdown articles.")
     kb_eval_file: Path = Field(default=Path("kb/eval/queries.yaml"))

@@ -1,5 +1,6 @@
 """The embedded Redis: a real redis-server on TCP with append-only persistence."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,10 +30,8 @@ def test_embedded_redis_starts_on_demand_and_persists(tmp_path: Path) -> None:
         assert again.get("relevo:test") == "kept"
         assert list((tmp_path / "redis").glob("appendonly*"))
     finally:
-        try:
+        with contextlib.suppress(redis.ConnectionError):
             again.shutdown(nosave=True)
-        except redis.ConnectionError:
-            pass
 
 
 def test_relevo_redis_serve_runs_in_the_foreground_and_stops_cleanly(tmp_path: Path) -> None:

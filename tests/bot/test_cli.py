@@ -42,7 +42,9 @@ def test_stats_and_search(built_env: dict[str, str]) -> None:
     stats = relevo(built_env, "kb", "stats").stdout
     assert "Index version 1" in stats and "use-multilingual" in stats
     assert "│ es       │ 29 " in stats and "│ en       │ 29 " in stats
-    hits = json.loads(relevo(built_env, "kb", "search", "wifi a bordo precio", "--json", "-k", "2").stdout)
+    hits = json.loads(
+        relevo(built_env, "kb", "search", "wifi a bordo precio", "--json", "-k", "2").stdout
+    )
     assert len(hits) == 2 and hits[0]["article_id"] == "wifi-onboard-es"
     table = relevo(built_env, "kb", "search", "wifi price on board", "--lang", "en").stdout
     assert "wifi-onboard-en" in table

@@ -1,10 +1,14 @@
+import itertools
 from pathlib import Path
 
 from kb_index.articles import article_files, load_articles, parse_article
 from kb_index.chunking import chunk_article, slugify
 from tests.conftest import DEMO_KB, write_article
 
-GOOD = "id: pets-en\ntitle: Pets\nlanguage: en\ntags: [pets, dogs]\ndepartment: special-assistance\nupdated: 2026-10-01"
+GOOD = (
+    "id: pets-en\ntitle: Pets\nlanguage: en\ntags: [pets, dogs]\n"
+    "department: special-assistance\nupdated: 2026-10-01"
+)
 
 
 def test_demo_knowledge_base_is_complete_and_valid() -> None:
@@ -21,7 +25,11 @@ def test_demo_knowledge_base_is_complete_and_valid() -> None:
 def test_parse_reads_front_matter(tmp_path: Path) -> None:
     path = write_article(tmp_path, "pets.md", GOOD, "Small pets travel in the cabin.")
     article = parse_article(path)
-    assert (article.id, article.language, article.department) == ("pets-en", "en", "special-assistance")
+    assert (article.id, article.language, article.department) == (
+        "pets-en",
+        "en",
+        "special-assistance",
+    )
     assert article.tags == ("pets", "dogs")
     assert article.updated is not None and article.updated.isoformat() == "2026-10-01"
 
@@ -61,7 +69,8 @@ def test_content_hash_changes_with_body_only_when_content_changes(tmp_path: Path
 
 def test_chunks_follow_headings_with_anchors_and_overlap(tmp_path: Path) -> None:
     long_paragraph = " ".join(f"word{i}" for i in range(100))
-    body = f"Intro line.\n\n## Cómo reclamar\n\n{long_paragraph}\n\n{long_paragraph}\n\n## Plazos\n\nSeven days."
+    claim_section = f"## Cómo reclamar\n\n{long_paragraph}\n\n{long_paragraph}"
+    body = f"Intro line.\n\n{claim_section}\n\n## Plazos\n\nSeven days."
     article = parse_article(write_article(tmp_path, "c.md", GOOD, body))
     chunks = chunk_article(article, max_words=60, overlap=10)
     assert chunks[0].heading == "" and chunks[0].text == "Intro line."
@@ -69,7 +78,7 @@ def test_chunks_follow_headings_with_anchors_and_overlap(tmp_path: Path) -> None
     assert len(claim) >= 3
     assert all(c.anchor == "como-reclamar" for c in claim)
     assert all(len(c.text.split()) <= 60 for c in chunks)
-    for before, after in zip(claim, claim[1:], strict=False):
+    for before, after in itertools.pairwise(claim):
         assert before.text.split()[-10:] == after.text.split()[:10]
     assert chunks[-1].anchor == "plazos" and chunks[-1].text == "Seven days."
     assert [c.position for c in chunks] == list(range(len(chunks)))

@@ -9,7 +9,13 @@ from kb_index.vectors import VectorIndex
 
 def test_fold_and_tokens_ignore_accents_and_case() -> None:
     assert fold("Compensación ÑANDÚ") == "compensacion nandu"
-    assert tokens("¿Mi vuelo BR1422 llegó?? #retraso") == ["mi", "vuelo", "br1422", "llego", "retraso"]
+    assert tokens("¿Mi vuelo BR1422 llegó?? #retraso") == [
+        "mi",
+        "vuelo",
+        "br1422",
+        "llego",
+        "retraso",
+    ]
 
 
 def test_bm25_matches_without_accents_and_ranks_rarer_terms_higher() -> None:

@@ -43,7 +43,9 @@ def test_build_round_trip_and_search(tmp_path: Path, kb_copy: Path, use_embedder
     assert not again.published and again.version == 1
 
 
-def test_sync_embeds_only_what_changed(tmp_path: Path, kb_copy: Path, use_embedder: Embedder) -> None:
+def test_sync_embeds_only_what_changed(
+    tmp_path: Path, kb_copy: Path, use_embedder: Embedder
+) -> None:
     store = IndexStore(tmp_path / "index")
     sync_directory(kb_copy, store, use_embedder, OPTIONS)
     write_article(kb_copy / "en", "drones.md", *NEW_ARTICLE)
@@ -70,7 +72,9 @@ def test_a_different_model_forces_a_rebuild(tmp_path: Path, use_embedder: Embedd
     kb_copy = tmp_path / "small"
     for topic in ("wifi-onboard", "pets", "baggage-delayed", "seat-selection"):
         (kb_copy / "en").mkdir(parents=True, exist_ok=True)
-        (kb_copy / "en" / f"{topic}.md").write_text((ROOT / "kb/articles/en" / f"{topic}.md").read_text())
+        (kb_copy / "en" / f"{topic}.md").write_text(
+            (ROOT / "kb/articles/en" / f"{topic}.md").read_text()
+        )
     store = IndexStore(tmp_path / "index")
     sync_directory(kb_copy, store, use_embedder, OPTIONS)
     minilm = load_embedder("minilm")
@@ -80,7 +84,10 @@ def test_a_different_model_forces_a_rebuild(tmp_path: Path, use_embedder: Embedd
     assert report.rebuilt
     loaded = store.load(minilm, nprobe=8)
     assert loaded.manifest.dimension == 384
-    assert loaded.retriever.search("is there wifi on the plane", 3, "en")[0].article_id == "wifi-onboard-en"
+    assert (
+        loaded.retriever.search("is there wifi on the plane", 3, "en")[0].article_id
+        == "wifi-onboard-en"
+    )
 
 
 def test_large_collections_switch_to_the_approximate_index(
@@ -112,7 +119,8 @@ KILLER = textwrap.dedent(
         progress = None
         real_replace = os.replace
         os.replace = lambda *a: die()
-    sync_directory(Path(sys.argv[1]), IndexStore(Path(sys.argv[2])), load_embedder("use-multilingual"),
+    embedder = load_embedder("use-multilingual")
+    sync_directory(Path(sys.argv[1]), IndexStore(Path(sys.argv[2])), embedder,
                    IndexOptions(), full=True, progress=progress)
     """
 )
@@ -131,7 +139,10 @@ def test_a_build_killed_half_way_leaves_the_previous_index_usable(
     assert killed.returncode == -9
     manifest = store.read_manifest()
     assert manifest is not None and manifest.version == 1 and "drones-en" not in manifest.articles
-    assert _top(store, use_embedder, "my suitcase never showed up at the carousel") == "baggage-delayed-en"
+    assert (
+        _top(store, use_embedder, "my suitcase never showed up at the carousel")
+        == "baggage-delayed-en"
+    )
     report = sync_directory(kb_copy, store, use_embedder, OPTIONS)
     assert report.added == ["drones-en"] and report.version == 2
     assert not list(store.root.glob(".tmp-*"))
