@@ -4,10 +4,13 @@ PYTHON311 ?= $(shell command -v python3.11 || ls -d $$(pyenv root 2>/dev/null)/v
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+PYTHON310 ?= $(shell command -v python3.10 || ls -d $$(pyenv root 2>/dev/null)/versions/3.10.*/bin/python3.10 2>/dev/null | tail -n 1)
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed-stamp
 
 .PHONY: setup run test bench lint format clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(RASA_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: install python3.11 (or pyenv install 3.11) and retry."; exit 1; }
@@ -16,11 +19,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# Rasa Open Source 3.6 supports Python up to 3.10: it gets its own environment.
+$(RASA_STAMP): nlu/requirements-rasa.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: Rasa 3.6 needs it. Install python3.10 (or pyenv install 3.10) and retry."; exit 1; }
+	@test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/pip install --quiet -r nlu/requirements-rasa.txt
+	@touch $(RASA_STAMP)
+
 run: setup
 	$(BIN)/relevo kb sync
+	$(BIN)/relevo train
 	$(BIN)/relevo up
 
 test: setup
+	$(BIN)/relevo train
 	$(BIN)/pytest -q
 
 bench: setup

@@ -135,12 +135,18 @@ def main() -> None:
     large_upsert_seconds = time.perf_counter() - started
 
     n = len(queries)
-    table(f"Search latency, one query at a time, {n} real queries (ms, query embedding included)",
-          ["index", "chunks", "p50", "p95", "search only p50", "search only p95"],
-          [["demo KB, full ranking (default)", demo_chunks, *p50_p95(demo_ms), "-", "-"],
-           ["query embedding alone (USE)", "-", *p50_p95(embed_ms), "-", "-"],
-           *[[name, args.chunks, *p50_p95(ms), *p50_p95(search_only[name])]
-             for name, ms in runs.items()]])  # fmt: skip
+    table(
+        f"Search latency, one query at a time, {n} real queries (ms, query embedding included)",
+        ["index", "chunks", "p50", "p95", "search only p50", "search only p95"],
+        [
+            ["demo KB, full ranking (default)", demo_chunks, *p50_p95(demo_ms), "-", "-"],
+            ["query embedding alone (USE)", "-", *p50_p95(embed_ms), "-", "-"],
+            *[
+                [name, args.chunks, *p50_p95(ms), *p50_p95(search_only[name])]
+                for name, ms in runs.items()
+            ],
+        ],
+    )
     scan_p50 = p50_p95(search_only["numpy scan (baseline)"])[0]
     ivf_p50 = p50_p95(search_only["faiss IVF"])[0]
     table(
@@ -148,18 +154,25 @@ def main() -> None:
         ["nprobe", "recall", "search p50 ms", "search p95 ms"],
         recall_rows,
     )
-    table("Build, upsert, memory",
-          ["measure", "value"],
-          [["model load (s)", load_seconds],
-           ["demo build: chunks", demo_chunks],
-           ["demo build: chunks/s (embedding included)", demo_chunks / build_seconds],
-           ["upsert one article, in memory (s)", upsert_seconds],
-           ["publish the new version to disk (s)", publish_seconds],
-           [f"IVF train + fill, {args.chunks} chunks (s)", ivf_build_seconds],
-           [f"upsert one article (12 chunks) into the {args.chunks} IVF (s)", large_upsert_seconds],
-           ["RSS serving the demo KB (MB)", serving_rss],
-           [f"RSS with {args.chunks} chunks in numpy, flat and IVF (MB)", large_rss],
-           ["IVF speed-up over the numpy scan (search p50)", scan_p50 / ivf_p50]])  # fmt: skip
+    table(
+        "Build, upsert, memory",
+        ["measure", "value"],
+        [
+            ["model load (s)", load_seconds],
+            ["demo build: chunks", demo_chunks],
+            ["demo build: chunks/s (embedding included)", demo_chunks / build_seconds],
+            ["upsert one article, in memory (s)", upsert_seconds],
+            ["publish the new version to disk (s)", publish_seconds],
+            [f"IVF train + fill, {args.chunks} chunks (s)", ivf_build_seconds],
+            [
+                f"upsert one article (12 chunks) into the {args.chunks} IVF (s)",
+                large_upsert_seconds,
+            ],
+            ["RSS serving the demo KB (MB)", serving_rss],
+            [f"RSS with {args.chunks} chunks in numpy, flat and IVF (MB)", large_rss],
+            ["IVF speed-up over the numpy scan (search p50)", scan_p50 / ivf_p50],
+        ],
+    )
 
 
 if __name__ == "__main__":

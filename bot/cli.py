@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from bot.cli_eval import eval_app
 from bot.cli_kb import kb_app
+from bot.cli_rasa import actions, rasa_app, train_command
 from bot.cli_run import doctor, redis_app, serve, up
 from relevo.errors import RelevoError
 
@@ -15,6 +17,10 @@ app = typer.Typer(
 )
 app.add_typer(kb_app, name="kb")
 app.add_typer(redis_app, name="redis")
+app.add_typer(rasa_app, name="rasa")
+app.add_typer(eval_app, name="eval")
+app.command(name="train")(train_command)
+app.command()(actions)
 app.command()(serve)
 app.command()(up)
 app.command()(doctor)

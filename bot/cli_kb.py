@@ -60,9 +60,13 @@ def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
     with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task("embed", total=None)
         report = sync_directory(
-            settings.kb_dir, store, embedder, index_options(settings), full=full,
+            settings.kb_dir,
+            store,
+            embedder,
+            index_options(settings),
+            full=full,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )  # fmt: skip
+        )
     if report.published:
         publish_version(client, report)
     _print_report(report)

@@ -72,11 +72,11 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) ->
 
 
 def up(
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for health checks.")] = 120.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for health checks.")] = 240.0,
 ) -> None:
     """Start every process under honcho (Procfile), wait until healthy, print the URLs."""
     settings = get_settings()
-    names = ["gateway", "kbwatch"] if settings.redis_url is not None else []
+    names = ["gateway", "kbwatch", "actions", "rasa"] if settings.redis_url is not None else []
     bin_dir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -96,12 +96,16 @@ def up(
     ]
     process = subprocess.Popen(command, env=env)
     base = f"http://{settings.host}:{settings.port}"
+    actions_url = f"http://127.0.0.1:{settings.action_port}"
+    rasa = f"http://127.0.0.1:{settings.rasa_port}"
     try:
-        _wait_healthy(f"{base}/healthz", process, timeout)
+        for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/"):
+            _wait_healthy(url, process, timeout)
         console.print(
-            f"\n[bold green]Relevo is up.[/]\n  health     {base}/healthz\n"
-            f"  KB search  {base}/kb/search?q=equipaje+perdido\n"
-            f"  Redis      {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n"
+            f"\n[bold green]Relevo is up.[/]\n  health      {base}/healthz\n"
+            f"  KB search   {base}/kb/search?q=equipaje+perdido\n"
+            f"  Rasa        {rasa}/webhooks/rest/webhook\n  actions     {actions_url}\n"
+            f"  Redis       {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n"
         )
         process.wait()
     except KeyboardInterrupt:
@@ -117,11 +121,15 @@ def doctor() -> None:
     """Check Redis and the index, and say what to fix."""
     settings = get_settings()
     client = connect(settings)
-    console.print(f"[green]ok[/] Redis at {redis_url(settings).split('@')[-1]} "
-                  f"(version {client.info('server')['redis_version']})")  # fmt: skip
+    console.print(
+        f"[green]ok[/] Redis at {redis_url(settings).split('@')[-1]} "
+        f"(version {client.info('server')['redis_version']})"
+    )
     manifest = IndexStore(settings.index_dir).read_manifest()
     if manifest is None:
         raise RelevoError("No knowledge-base index: run `relevo kb build`.")
     total = sum(len(e.chunk_ids) for e in manifest.articles.values())
-    console.print(f"[green]ok[/] index version {manifest.version}: {len(manifest.articles)} "
-                  f"articles, {total} chunks, model {manifest.model}")  # fmt: skip
+    console.print(
+        f"[green]ok[/] index version {manifest.version}: {len(manifest.articles)} "
+        f"articles, {total} chunks, model {manifest.model}"
+    )

@@ -41,20 +41,36 @@ def run_evaluation(settings: Settings, queries_file: Path, models: list[str], ou
         started = time.perf_counter()
         index = build_index(articles, load_embedder(model), index_options(settings), version=0)
         retrievers[model] = index.retriever
-        out.print(f"indexed {index.retriever.vectors.size} chunks with {model} "
-                  f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        out.print(
+            f"indexed {index.retriever.vectors.size} chunks with {model} "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
     table = Table(
-        "method", "lang", "top-1", "top-3", "MRR", "in-lang top", "top score: answerable",
-        "top score: none", title=f"{len(queries)} labelled queries, {len(articles)} articles",
-    )  # fmt: skip
+        "method",
+        "lang",
+        "top-1",
+        "top-3",
+        "MRR",
+        "in-lang top",
+        "top score: answerable",
+        "top score: none",
+        title=f"{len(queries)} labelled queries, {len(articles)} articles",
+    )
     detection: dict[str, LanguageScores] = {}
     for label, model, config in _methods(settings, models):
         results = evaluate(retrievers[model], queries, config)
         detection = results
         for language, s in sorted(results.items()):
-            table.add_row(label, language, f"{s.top1_recall:.3f}", f"{s.top3_recall:.3f}",
-                          f"{s.mrr:.3f}", f"{s.language_share:.3f}",
-                          spread(s.answerable_top_scores), spread(s.none_top_scores))  # fmt: skip
+            table.add_row(
+                label,
+                language,
+                f"{s.top1_recall:.3f}",
+                f"{s.top3_recall:.3f}",
+                f"{s.mrr:.3f}",
+                f"{s.language_share:.3f}",
+                spread(s.answerable_top_scores),
+                spread(s.none_top_scores),
+            )
         table.add_section()
     out.print(table)
     out.print("scores: min / median / p90 / max of the first hit's score")

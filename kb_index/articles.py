@@ -34,8 +34,17 @@ class Article:
     @property
     def content_hash(self) -> str:
         """A hash of everything that the index depends on, to know what changed."""
-        parts = [self.id, self.title, self.language, self.topic, self.body, ",".join(self.tags),
-                 self.department, ",".join(self.channels), *self.questions]  # fmt: skip
+        parts = [
+            self.id,
+            self.title,
+            self.language,
+            self.topic,
+            self.body,
+            ",".join(self.tags),
+            self.department,
+            ",".join(self.channels),
+            *self.questions,
+        ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 

@@ -11,14 +11,39 @@ _REPEATS = re.compile(r"([!?.])\1+|([a-zA-Z])\2{2,}")
 _SYMBOLS = re.compile(r"[^\w\s¿?¡!.,:;'€$%/-]")
 _SHORTHAND = {
     # Spanish
-    "q": "que", "xq": "porque", "pq": "porque", "tb": "también", "tmb": "también",
-    "x": "por", "d": "de", "k": "que", "dnd": "dónde", "xfa": "por favor", "porfa": "por favor",
+    "q": "que",
+    "xq": "porque",
+    "pq": "porque",
+    "tb": "también",
+    "tmb": "también",
+    "x": "por",
+    "d": "de",
+    "k": "que",
+    "dnd": "dónde",
+    "xfa": "por favor",
+    "porfa": "por favor",
     # English
-    "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "thx": "thanks",
-    "w": "with", "w/": "with", "thru": "through", "tix": "tickets", "ppl": "people",
-    "bc": "because", "cuz": "because", "idk": "I don't know", "asap": "as soon as possible",
-    "hrs": "hours", "hr": "hour", "mins": "minutes", "2nd": "second", "b4": "before",
-}  # fmt: skip
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "w": "with",
+    "w/": "with",
+    "thru": "through",
+    "tix": "tickets",
+    "ppl": "people",
+    "bc": "because",
+    "cuz": "because",
+    "idk": "I don't know",
+    "asap": "as soon as possible",
+    "hrs": "hours",
+    "hr": "hour",
+    "mins": "minutes",
+    "2nd": "second",
+    "b4": "before",
+}
 
 
 def clean_query(text: str) -> str:

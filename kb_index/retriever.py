@@ -140,8 +140,11 @@ class Retriever:
     ) -> Hit:
         own = by_language.get(language)
         others = sorted((a for lang, a in by_language.items() if lang != language), reverse=True)
-        translation = self._translations.get(self.chunks[others[0].chunk_id].topic, {}).get(
-            language) if others and own is None else None  # fmt: skip
+        translation = (
+            self._translations.get(self.chunks[others[0].chunk_id].topic, {}).get(language)
+            if others and own is None
+            else None
+        )
         if translation is not None and translation in self._intro:
             # The customer's language has the article but it ranked below the candidates.
             own = ArticleScore(0.0, self._intro[translation], 0.0, 0.0)

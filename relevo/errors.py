@@ -19,3 +19,12 @@ class KnowledgeBaseError(RelevoError):
 
 class IndexNotBuiltError(KnowledgeBaseError):
     """No index has been built yet."""
+
+
+class RasaUnavailableError(RelevoError):
+    """Rasa did not answer a turn (down, timed out or failed); the message is kept for later."""
+
+    def __init__(self, message: str, *, ambiguous: bool) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
+        """True when Rasa may have processed the message before the failure (a timeout)."""

@@ -55,16 +55,25 @@ def embedded_server_command(settings: Settings, *, daemonize: bool) -> list[str]
     data.mkdir(parents=True, exist_ok=True)
     return [
         str(redis_server_binary()),
-        "--port", str(settings.embedded_redis_port),
-        "--bind", "127.0.0.1",
-        "--dir", str(data),
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--save", "",
-        "--daemonize", "yes" if daemonize else "no",
-        "--pidfile", str(data / "redis.pid"),
-        "--logfile", str(data / "redis.log") if daemonize else "",
-    ]  # fmt: skip
+        "--port",
+        str(settings.embedded_redis_port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--daemonize",
+        "yes" if daemonize else "no",
+        "--pidfile",
+        str(data / "redis.pid"),
+        "--logfile",
+        str(data / "redis.log") if daemonize else "",
+    ]
 
 
 def _ping(url: str, timeout: float = 0.5) -> bool:

@@ -60,6 +60,33 @@ class Settings(BaseSettings):
     )
     default_language: Literal["es", "en"] = "en"
 
+    answer_min_score: float = Field(
+        default=0.9, description="The top hit's fused score needed to answer (see docs)."
+    )
+    answer_min_margin: float = Field(
+        default=0.12, description="How far the top hit must lead the runner-up to answer."
+    )
+    answer_min_score_out_of_scope: float = Field(
+        default=1.2, description="The top score needed when Rasa thinks the message is off-topic."
+    )
+    public_reply_chars: int = Field(default=280, description="Length limit of a public reply.")
+    handoff_sla_minutes: int = Field(default=60, description="First-response target of a handoff.")
+
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="The Rasa server.")
+    rasa_port: int = Field(default=5005, description="Port `make run` serves Rasa on.")
+    rasa_token: SecretStr | None = Field(
+        default=None, description="Enables Rasa's HTTP API (off without it)."
+    )
+    rasa_timeout: float = Field(default=15.0, description="Seconds to wait for one Rasa turn.")
+    action_port: int = Field(default=5055, description="Port of the action server.")
+    models_dir: Path = Field(default=Path("models"), description="Trained Rasa models.")
+    model_cache_dir: Path | None = Field(
+        default=Path.home() / ".cache" / "relevo" / "models",
+        description="Models shared between checkouts, keyed by the hash of nlu/ (empty: none).",
+    )
+    rasa_venv: Path = Field(default=Path(".venv-rasa"), description="Rasa's Python 3.10 env.")
+    nlu_dir: Path = Field(default=Path("nlu"), description="The Rasa project.")
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, description="Port of the gateway (web chat, APIs).")
     log_level: str = "INFO"

@@ -35,10 +35,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("redis")
     server = subprocess.Popen(
-        [str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1",
-         "--dir", str(data), "--save", "", "--appendonly", "no", "--daemonize", "no"],
+        [
+            str(redis_server_binary()),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     for _ in range(100):

@@ -38,8 +38,9 @@ def test_relevo_redis_serve_runs_in_the_foreground_and_stops_cleanly(tmp_path: P
     port = free_port()
     env = {**os.environ, "RELEVO_DATA_DIR": str(tmp_path), "RELEVO_EMBEDDED_REDIS_PORT": str(port)}
     env.pop("REDIS_URL", None)
-    server = subprocess.Popen([str(BIN / "relevo"), "redis", "serve"], env=env,
-                              stdout=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [str(BIN / "relevo"), "redis", "serve"], env=env, stdout=subprocess.DEVNULL
+    )
     client = redis.Redis(port=port)
     for _ in range(100):
         try:
@@ -56,8 +57,9 @@ def test_relevo_redis_serve_runs_in_the_foreground_and_stops_cleanly(tmp_path: P
 
 def test_redis_serve_refuses_when_redis_url_is_set(tmp_path: Path) -> None:
     env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0", "RELEVO_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([str(BIN / "relevo"), "redis", "serve"], env=env,
-                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    result = subprocess.run(
+        [str(BIN / "relevo"), "redis", "serve"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 1 and "REDIS_URL is set" in result.stderr
 
 

@@ -10,8 +10,10 @@ import redis
 from relevo import keys
 from tests.conftest import BIN, relevo, write_article
 
-DRONES = ("id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
-          "Drones travel in checked baggage; their LiPo batteries go in the cabin.")  # fmt: skip
+DRONES = (
+    "id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
+    "Drones travel in checked baggage; their LiPo batteries go in the cabin.",
+)
 
 
 def test_help_lists_every_kb_command(cli_env: dict[str, str]) -> None:
@@ -78,8 +80,10 @@ def test_watch_syncs_when_a_file_changes(built_env: dict[str, str]) -> None:
     client = redis.Redis.from_url(built_env["REDIS_URL"], decode_responses=True)
     watcher = subprocess.Popen(
         [str(BIN / "relevo"), "kb", "watch", "--debounce-ms", "200"],
-        env=built_env, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=built_env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(6)  # the watcher syncs once at start (up to date), then waits for changes
         write_article(Path(built_env["RELEVO_KB_DIR"]) / "en", "drones.md", *DRONES)
@@ -100,8 +104,9 @@ def test_eval_prints_every_method_per_language(built_env: dict[str, str], tmp_pa
         "  - {q: 'is there wifi on board', lang: en, expected: wifi-onboard-en}\n"
         "  - {q: 'who won the football match', lang: en, expected: none}\n"
     )
-    output = relevo(built_env, "kb", "eval", "--queries", str(queries), "--models",
-                    "use-multilingual").stdout  # fmt: skip
+    output = relevo(
+        built_env, "kb", "eval", "--queries", str(queries), "--models", "use-multilingual"
+    ).stdout
     for label in ("BM25 only", "use-multilingual only", "(default)", "top-1", "MRR"):
         assert label in output
     assert "language detection, es: 1.000 of 1 queries" in output

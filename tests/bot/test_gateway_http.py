@@ -53,9 +53,12 @@ def test_a_running_gateway_picks_up_a_new_index(gateway: str, built_env: dict[st
     kb_dir = built_env["RELEVO_KB_DIR"]
     from pathlib import Path
 
-    write_article(Path(kb_dir) / "en", "drones.md",
-                  "id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
-                  "Drones travel in checked baggage; LiPo batteries go in the cabin.")  # fmt: skip
+    write_article(
+        Path(kb_dir) / "en",
+        "drones.md",
+        "id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
+        "Drones travel in checked baggage; LiPo batteries go in the cabin.",
+    )
     relevo(built_env, "kb", "sync")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

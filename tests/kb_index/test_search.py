@@ -19,9 +19,15 @@ def retriever(use_embedder: Embedder) -> Retriever:
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("mi maleta no llego", "es"), ("q pasa con mi vuelo", "es"), ("perro en cabina", "es"),
-     ("my bag is broken 😡", "en"), ("wifi plus price??", "en"), ("check in", "en")],
-)  # fmt: skip
+    [
+        ("mi maleta no llego", "es"),
+        ("q pasa con mi vuelo", "es"),
+        ("perro en cabina", "es"),
+        ("my bag is broken 😡", "en"),
+        ("wifi plus price??", "en"),
+        ("check in", "en"),
+    ],
+)
 def test_language_detection_on_short_texts(text: str, language: str) -> None:
     assert detect_language(text).code == language
 

@@ -14,9 +14,11 @@ from relevo.errors import IndexNotBuiltError, KnowledgeBaseError
 from tests.conftest import ROOT, write_article
 
 OPTIONS = IndexOptions()
-NEW_ARTICLE = ("id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
-               "Drones travel in checked baggage with their LiPo batteries removed and carried "
-               "in the cabin, each battery under 100 Wh.")  # fmt: skip
+NEW_ARTICLE = (
+    "id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
+    "Drones travel in checked baggage with their LiPo batteries removed and carried "
+    "in the cabin, each battery under 100 Wh.",
+)
 
 
 def _top(store: IndexStore, embedder: Embedder, query: str) -> str:

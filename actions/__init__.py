@@ -1,0 +1,1 @@
+"""The Rasa action server (rasa-sdk): answer from the knowledge base, escalate, feedback."""

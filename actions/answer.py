@@ -1,0 +1,101 @@
+"""`action_answer_from_kb`: answer from the knowledge base, or ask again, or hand over."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import conversation, runtime
+from actions.compose import compose_answer
+from actions.gate import Outcome, decide
+from actions.privacy import is_personal_matter
+from actions.texts import text
+from handoff.requests import Reason
+from relevo.settings import get_settings
+
+log = logging.getLogger(__name__)
+MAX_WEAK_ANSWERS = 2
+
+
+class ActionAnswerFromKB(Action):
+    """Answer only on strong evidence; two weak results in a row go to a person."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_answer_from_kb"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Search, decide, answer or escalate."""
+        settings = get_settings()
+        language = conversation.language(tracker)
+        question = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        public = conversation.is_public(tracker)
+        if public and is_personal_matter(question):
+            dispatcher.utter_message(
+                text=text("go_private", language), json_message={"relevo": {"decision": "private"}}
+            )
+            return [SlotSet("awaiting_feedback", False)]
+        hits = runtime.knowledge_base().search(question, 5, language)
+        decision = decide(hits, intent, runtime.gate_config(settings))
+        summary = [
+            {
+                "article_id": h.article_id,
+                "title": h.title,
+                "score": round(h.score, 4),
+                "language": h.language,
+            }
+            for h in hits
+        ]
+        log.info(
+            "kb decision",
+            extra={
+                "conversation": tracker.sender_id,
+                "outcome": decision.outcome.value,
+                "reason": decision.reason,
+            },
+        )
+        draft = None
+        if decision.hit is not None:
+            draft = compose_answer(
+                decision.hit,
+                language,
+                public=public,
+                limit=settings.public_reply_chars,
+                base_url=settings.kb_public_url,
+            )
+        common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
+        if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
+            dispatcher.utter_message(
+                text=draft,
+                json_message={
+                    "relevo": {
+                        "decision": "answer",
+                        "article_id": decision.hit.article_id,
+                        "hit": asdict(decision.hit),
+                    }
+                },
+            )
+            dispatcher.utter_message(response="utter_ask_helpful")
+            return [*common, SlotSet("awaiting_feedback", True), SlotSet("failed_answers", 0.0)]
+        failed = float(tracker.get_slot("failed_answers") or 0.0) + 1
+        if intent == "nlu_fallback" or failed >= MAX_WEAK_ANSWERS:
+            reason = Reason.LOW_CONFIDENCE if failed < MAX_WEAK_ANSWERS else Reason.REPEATED_FAILURE
+            return [
+                *common,
+                SlotSet("escalation_reason", reason.value),
+                SlotSet("failed_answers", 0.0),
+                FollowupAction("action_escalate"),
+            ]
+        dispatcher.utter_message(
+            response="utter_rephrase",
+            json_message={"relevo": {"decision": "rephrase", "reason": decision.reason}},
+        )
+        return [*common, SlotSet("awaiting_feedback", False), SlotSet("failed_answers", failed)]

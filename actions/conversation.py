@@ -1,0 +1,49 @@
+"""Reading a Rasa tracker: the customer's language, channel and the transcript."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from handoff.requests import TranscriptLine
+from kb_index.language import detect_language
+from relevo.settings import get_settings
+
+
+def metadata(tracker: Tracker) -> dict[str, Any]:
+    """The metadata the gateway sent with the latest message."""
+    return dict(tracker.latest_message.get("metadata") or {})
+
+
+def language(tracker: Tracker) -> str:
+    """The customer's language: from the gateway, else the slot, else detected."""
+    sent = metadata(tracker).get("language")
+    if sent in ("es", "en"):
+        return str(sent)
+    slot = tracker.get_slot("language")
+    text = tracker.latest_message.get("text") or ""
+    default = slot if slot in ("es", "en") else get_settings().default_language
+    return detect_language(text, default=default).code if text else default
+
+
+def is_public(tracker: Tracker) -> bool:
+    """Whether the conversation is a public post (answers are seen by everyone)."""
+    return bool(metadata(tracker).get("public", False))
+
+
+def channel(tracker: Tracker) -> str:
+    """The channel the conversation came from."""
+    return str(metadata(tracker).get("channel") or tracker.get_latest_input_channel() or "rest")
+
+
+def transcript(tracker: Tracker, limit: int = 50) -> list[TranscriptLine]:
+    """The conversation's messages, oldest first, at most `limit`."""
+    lines = []
+    for event in tracker.events:
+        role = {"user": "customer", "bot": "bot"}.get(event.get("event", ""))
+        if role and event.get("text"):
+            at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, dt.UTC).isoformat()
+            lines.append(TranscriptLine(role=role, text=event["text"], at=at))
+    return lines[-limit:]

@@ -1,0 +1,38 @@
+"""`action_feedback`: the customer's yes or no to "did this help?"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import conversation
+from actions.texts import text
+from handoff.requests import Reason
+
+
+class ActionFeedback(Action):
+    """A yes closes the loop; a no hands over; without a pending question, a neutral answer."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Act on the feedback."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not tracker.get_slot("awaiting_feedback"):
+            dispatcher.utter_message(text=text("not_pending", conversation.language(tracker)))
+            return []
+        if intent == "affirm":
+            dispatcher.utter_message(response="utter_glad_helped")
+            return [SlotSet("awaiting_feedback", False), SlotSet("failed_answers", 0.0)]
+        return [
+            SlotSet("awaiting_feedback", False),
+            SlotSet("escalation_reason", Reason.NEGATIVE_FEEDBACK.value),
+            FollowupAction("action_escalate"),
+        ]

@@ -1,0 +1,23 @@
+"""Is a public message about the customer's own booking, refund or payment? Pure."""
+
+from __future__ import annotations
+
+import re
+
+from kb_index.text import fold
+
+# Six letters and digits, both present; a flight number (two letters, four digits) is not one.
+_BOOKING_CODE = re.compile(r"\b(?![A-Z]{2}\d{4}\b)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6}\b")
+_REFERENCE = re.compile(r"\bRF-?\d{4,}\b", re.IGNORECASE)
+_PERSONAL = re.compile(
+    r"\b(mi|mis|my) (reserva|reservas|booking|bookings|reembolso|refund|devolucion|billete|"
+    r"ticket|tarjeta|card|cobro|pago|payment|localizador|vuelo|flight|pedido|order)\b"
+    r"|\b(me (habeis|han|has) cobrado|charged me|you charged)\b"
+)
+
+
+def is_personal_matter(text: str) -> bool:
+    """True when answering would involve the customer's own data (a booking, refund, payment)."""
+    if _BOOKING_CODE.search(text) or _REFERENCE.search(text):
+        return True
+    return bool(_PERSONAL.search(fold(text)))

@@ -1,0 +1,34 @@
+"""What the actions share in one action-server process: settings, Redis, the knowledge base."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import redis
+
+from actions.gate import GateConfig
+from kb_index.service import KnowledgeBase
+from relevo.redis_conn import connect
+from relevo.settings import Settings, get_settings
+
+
+@lru_cache(maxsize=1)
+def redis_client() -> redis.Redis:
+    """The action server's Redis connection (opened on first use, checked)."""
+    return connect(get_settings())
+
+
+@lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    """The knowledge base, loaded once; it reloads itself when a new index is published."""
+    return KnowledgeBase.from_settings(get_settings(), redis_client())
+
+
+def gate_config(settings: Settings | None = None) -> GateConfig:
+    """The gate's thresholds from the settings."""
+    settings = settings or get_settings()
+    return GateConfig(
+        min_score=settings.answer_min_score,
+        min_margin=settings.answer_min_margin,
+        min_score_out_of_scope=settings.answer_min_score_out_of_scope,
+    )

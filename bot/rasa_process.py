@@ -1,0 +1,127 @@
+"""Training and running Rasa (in its own environment) and the action server (in ours).
+
+A trained model is named after a hash of the Rasa project's files, so `relevo train` retrains
+only when the training data, domain or configuration changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+from relevo.errors import ConfigurationError
+from relevo.redis_conn import redis_url
+from relevo.settings import Settings
+
+PROJECT_FILES = ("config.yml", "domain.yml")
+
+
+def project_hash(nlu_dir: Path) -> str:
+    """A hash of everything training depends on: config, domain and data files."""
+    files = [nlu_dir / name for name in PROJECT_FILES] + sorted((nlu_dir / "data").rglob("*.yml"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(nlu_dir).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def model_path(settings: Settings) -> Path:
+    """Where the model for the current project files lives (trained or not)."""
+    return settings.models_dir / f"relevo-{project_hash(settings.nlu_dir)}.tar.gz"
+
+
+def rasa_binary(settings: Settings) -> Path:
+    """The `rasa` command of the Rasa environment."""
+    binary = settings.rasa_venv / "bin" / "rasa"
+    if not binary.exists():
+        raise ConfigurationError(
+            f"Rasa is not installed in {settings.rasa_venv}: run `make setup` "
+            "(it needs Python 3.10: `pyenv install 3.10` or your system's python3.10)."
+        )
+    return binary
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Environment for Rasa: telemetry off, endpoints.yml's variables filled in."""
+    parsed = urlparse(redis_url(settings))
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "HOME": str(Path(settings.data_dir).resolve() / "rasa-home"),  # keep ~/.config/rasa out
+        "RELEVO_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
+        "RELEVO_REDIS_HOST": parsed.hostname or "127.0.0.1",
+        "RELEVO_REDIS_PORT": str(parsed.port or 6379),
+        "RELEVO_REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
+        "RELEVO_REDIS_PASSWORD": parsed.password or "",
+    }
+
+
+def train(settings: Settings, *, force: bool = False) -> tuple[Path, bool]:
+    """Train when the project changed; returns the model and whether it was trained now."""
+    target = model_path(settings)
+    if target.exists() and not force:
+        return target, False
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    cached = settings.model_cache_dir / target.name if settings.model_cache_dir else None
+    if cached is not None and cached.exists() and not force:
+        shutil.copyfile(cached, target)
+        _drop_other_models(settings.models_dir, keep=target)
+        return target, False
+    nlu = settings.nlu_dir
+    command = [
+        str(rasa_binary(settings)),
+        "train",
+        "--config",
+        str(nlu / "config.yml"),
+        "--domain",
+        str(nlu / "domain.yml"),
+        "--data",
+        str(nlu / "data"),
+        "--out",
+        str(settings.models_dir),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
+    ]
+    subprocess.run(command, env=rasa_env(settings), check=True)
+    _drop_other_models(settings.models_dir, keep=target)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, cached.with_suffix(".tmp"))
+        os.replace(cached.with_suffix(".tmp"), cached)
+    return target, True
+
+
+def _drop_other_models(folder: Path, *, keep: Path) -> None:
+    for old in folder.glob("relevo-*.tar.gz"):
+        if old != keep:
+            old.unlink()
+
+
+def serve_command(settings: Settings, model: Path, port: int) -> list[str]:
+    """The command line of the Rasa server: REST channel; its HTTP API only with a token."""
+    command = [
+        str(rasa_binary(settings)),
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(settings.nlu_dir / "endpoints.yml"),
+        "--port",
+        str(port),
+        "--interface",
+        "127.0.0.1",
+    ]
+    if settings.rasa_token is not None:
+        command += ["--enable-api", "--auth-token", settings.rasa_token.get_secret_value()]
+    return command
+
+
+def action_server_command(settings: Settings, port: int) -> list[str]:
+    """The command line of the action server (rasa-sdk) in this environment."""
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]

@@ -1,0 +1,142 @@
+"""Handoff requests: the full context of an escalation, queued atomically in Redis.
+
+`request_handoff` moves the conversation from the bot to the queue and records the request in
+one Lua script, so a conversation is never queued twice and never queued without its record.
+The Slack desk consumes the stream `relevo:handoff:requests`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+import redis
+
+from relevo import keys
+
+FORMAT = 1
+
+
+class Reason(StrEnum):
+    """Why the assistant handed a conversation over."""
+
+    ASKED_FOR_PERSON = "asked_for_person"
+    LOW_CONFIDENCE = "low_confidence"
+    NEGATIVE_FEEDBACK = "negative_feedback"
+    COMPLAINT = "complaint"
+    REPEATED_FAILURE = "repeated_failure"
+
+
+class Priority(StrEnum):
+    """How soon a person must look."""
+
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One message of the conversation."""
+
+    role: str
+    text: str
+    at: str
+
+
+@dataclass(frozen=True)
+class KbHitSummary:
+    """A knowledge-base hit as the agent sees it."""
+
+    article_id: str
+    title: str
+    score: float
+    language: str
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    """Everything an agent needs to take over without asking the customer again."""
+
+    conversation_id: str
+    channel: str
+    language: str
+    reason: Reason
+    priority: Priority
+    transcript: list[TranscriptLine]
+    hits: list[KbHitSummary]
+    draft: str | None
+    customer: dict[str, str] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    sla_due_at: str = ""
+    format: int = FORMAT
+
+    def to_json(self) -> str:
+        """Serialise with a format number."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> HandoffRequest:
+        """Parse what `to_json` wrote."""
+        data = json.loads(text)
+        data["reason"] = Reason(data["reason"])
+        data["priority"] = Priority(data["priority"])
+        data["transcript"] = [TranscriptLine(**line) for line in data["transcript"]]
+        data["hits"] = [KbHitSummary(**hit) for hit in data["hits"]]
+        return cls(**data)
+
+
+def priority_for(reason: Reason) -> Priority:
+    """Complaints are urgent; the desk issue refines this with influence and sentiment."""
+    return Priority.HIGH if reason is Reason.COMPLAINT else Priority.NORMAL
+
+
+def sla_due(created_at: str, minutes: int) -> str:
+    """When the first response is due."""
+    return (dt.datetime.fromisoformat(created_at) + dt.timedelta(minutes=minutes)).isoformat()
+
+
+_QUEUE_SCRIPT = """
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= 'bot' and owner ~= 'closed' then
+  return 0
+end
+redis.call('SET', KEYS[1], 'queued')
+redis.call('HSET', KEYS[2], 'record', ARGV[1], 'state', 'queued', 'conversation', ARGV[3])
+redis.call('SET', KEYS[4], ARGV[2])
+redis.call('XADD', KEYS[3], '*', 'handoff_id', ARGV[2], 'conversation', ARGV[3])
+return 1
+"""
+
+
+def request_handoff(client: redis.Redis, request: HandoffRequest) -> bool:
+    """Queue the conversation for a person; False when a person already has it or it is queued."""
+    queued = client.eval(
+        _QUEUE_SCRIPT,
+        4,
+        keys.conversation_owner(request.conversation_id),
+        keys.handoff(request.id),
+        keys.HANDOFF_REQUESTS,
+        keys.conversation_handoff(request.conversation_id),
+        request.to_json(),
+        request.id,
+        request.conversation_id,
+    )
+    return bool(queued)
+
+
+def current_handoff(client: redis.Redis, conversation_id: str) -> HandoffRequest | None:
+    """The latest handoff request of a conversation, if any."""
+    handoff_id = client.get(keys.conversation_handoff(conversation_id))
+    if handoff_id is None:
+        return None
+    record = client.hget(keys.handoff(str(handoff_id)), "record")
+    return HandoffRequest.from_json(str(record)) if record else None
+
+
+def owner(client: redis.Redis, conversation_id: str) -> str:
+    """Who owns the conversation: bot (the default), queued, agent:<user> or closed."""
+    return str(client.get(keys.conversation_owner(conversation_id)) or "bot")

@@ -1,0 +1,99 @@
+"""The pure decisions of the action server: the gate, channel fitting, personal matters."""
+
+import pytest
+
+from actions.compose import article_url, compose_answer, shorten
+from actions.gate import GateConfig, Outcome, decide
+from actions.privacy import is_personal_matter
+from kb_index.retriever import Hit
+
+CONFIG = GateConfig(min_score=0.9, min_margin=0.1, min_score_out_of_scope=1.2)
+
+
+def hit(score: float, article: str = "pets-en", *, fallback: bool = False, text: str = "") -> Hit:
+    return Hit(
+        score=score,
+        article_id=article,
+        title="Travelling with pets",
+        anchor="in-the-cabin",
+        text=text or "Small pets travel in the cabin in a carrier of up to 8 kg.",
+        language="en",
+        query_language="en",
+        fallback=fallback,
+        dense_score=0.6,
+        lexical_score=0.5,
+    )
+
+
+def test_gate_answers_a_strong_clear_winner() -> None:
+    decision = decide([hit(1.2), hit(0.9, "food-onboard-en")], "question", CONFIG)
+    assert decision.outcome is Outcome.ANSWER and decision.hit is not None
+    assert decision.hit.article_id == "pets-en"
+
+
+@pytest.mark.parametrize(
+    ("hits", "intent", "why"),
+    [
+        ([], "question", "no knowledge-base hit"),
+        ([hit(0.85), hit(0.5)], "question", "top score 0.85 < 0.90"),
+        ([hit(1.2), hit(1.15)], "question", "lead 0.05 over the runner-up < 0.1"),
+        ([hit(1.1), hit(0.5)], "out_of_scope", "top score 1.10 < 1.20"),
+    ],
+)
+def test_gate_refuses_weak_or_ambiguous_evidence(hits: list[Hit], intent: str, why: str) -> None:
+    decision = decide(hits, intent, CONFIG)
+    assert decision.outcome is Outcome.WEAK
+    assert decision.reason == why
+
+
+def test_public_answers_fit_the_limit_and_link_the_article() -> None:
+    long = hit(1.2, text=" ".join(["Small pets travel in the cabin."] * 30))
+    answer = compose_answer(long, "en", public=True, limit=280, base_url="https://help.example/kb")
+    assert len(answer) <= 280
+    assert answer.endswith("More: https://help.example/kb/pets-en#in-the-cabin")
+    assert "…" in answer
+
+
+def test_private_answers_cite_the_title_in_the_customers_language() -> None:
+    spanish = Hit(
+        **{**hit(1.2).__dict__, "language": "en", "query_language": "es", "fallback": True}
+    )
+    answer = compose_answer(spanish, "es", public=False, limit=280, base_url="https://h/kb/")
+    assert answer.startswith("Esto es lo que he encontrado en «Travelling with pets»:")
+    assert "solo está disponible en inglés" in answer
+    assert answer.endswith("Más info: https://h/kb/pets-en#in-the-cabin")
+
+
+def test_shorten_cuts_at_a_word() -> None:
+    assert shorten("one two three four", 10) == "one two…"
+    assert shorten("short", 10) == "short"
+    assert article_url("https://h/kb", hit(1.0)) == "https://h/kb/pets-en#in-the-cabin"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "donde esta mi reembolso de BX7K2Q???",
+        "my refund still hasn't arrived",
+        "ref RF-10923 status?",
+        "me habéis cobrado dos veces",
+        "U CHARGED ME TWICE",
+        "quiero cambiar mi reserva",
+    ],
+)
+def test_personal_matters_are_detected(text: str) -> None:
+    assert is_personal_matter(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how long do refunds take?",
+        "cuanto pesa la maleta de mano",
+        "WIFI PLUS PRICE",
+        "can I bring my dog",
+        "is the BR1422 flight on time",
+    ],
+)
+def test_general_questions_are_not_personal(text: str) -> None:
+    assert not is_personal_matter(text)

@@ -1,0 +1,77 @@
+"""The trained-model cache: a model is keyed by a hash of the Rasa project's files."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.rasa_process import model_path, project_hash, rasa_env, serve_command, train
+from relevo.errors import ConfigurationError
+from relevo.settings import Settings
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Settings:
+    shutil.copytree(ROOT / "nlu", tmp_path / "nlu")
+    return Settings(
+        nlu_dir=tmp_path / "nlu",
+        models_dir=tmp_path / "models",
+        model_cache_dir=tmp_path / "cache",
+        rasa_venv=tmp_path / "no-rasa",
+        data_dir=tmp_path / "data",
+        redis_url="redis://:s3cret@10.0.0.5:6380/2",
+    )
+
+
+def test_the_hash_changes_with_training_data_only(project: Settings) -> None:
+    before = project_hash(project.nlu_dir)
+    (project.nlu_dir / "endpoints.yml").write_text("# endpoints do not affect training\n")
+    assert project_hash(project.nlu_dir) == before
+    nlu = project.nlu_dir / "data" / "nlu_en.yml"
+    nlu.write_text(nlu.read_text() + "\n")
+    assert project_hash(project.nlu_dir) != before
+
+
+def test_train_reuses_a_model_of_the_same_data_without_rasa(project: Settings) -> None:
+    target = model_path(project)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"model")
+    assert train(project) == (target, False)  # no Rasa needed: nothing to train
+
+
+def test_train_takes_a_cached_model_from_another_checkout(project: Settings) -> None:
+    target = model_path(project)
+    assert project.model_cache_dir is not None
+    project.model_cache_dir.mkdir(parents=True)
+    (project.model_cache_dir / target.name).write_bytes(b"cached model")
+    stale = project.models_dir / "relevo-000000000000.tar.gz"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    assert train(project) == (target, False)
+    assert target.read_bytes() == b"cached model" and not stale.exists()
+
+
+def test_changed_data_needs_training_and_says_how_to_install_rasa(project: Settings) -> None:
+    nlu = project.nlu_dir / "data" / "nlu_es.yml"
+    nlu.write_text(nlu.read_text() + "\n")
+    with pytest.raises(ConfigurationError, match="make setup"):
+        train(project)
+
+
+def test_rasa_gets_redis_and_the_action_server_from_settings(project: Settings) -> None:
+    env = rasa_env(project)
+    assert (env["RELEVO_REDIS_HOST"], env["RELEVO_REDIS_PORT"], env["RELEVO_REDIS_DB"]) == (
+        "10.0.0.5",
+        "6380",
+        "2",
+    )
+    assert env["RELEVO_REDIS_PASSWORD"] == "s3cret"
+    assert env["RASA_TELEMETRY_ENABLED"] == "false"
+    assert env["RELEVO_ACTION_ENDPOINT_URL"] == f"http://127.0.0.1:{project.action_port}/webhook"
+    installed = project.model_copy(update={"rasa_venv": ROOT / ".venv-rasa"})
+    command = serve_command(installed, Path("m.tar.gz"), 5005)
+    assert "--enable-api" not in command
+    with_token = installed.model_copy(update={"rasa_token": SecretStr("t0k")})
+    assert "--enable-api" in serve_command(with_token, Path("m.tar.gz"), 5005)

@@ -1,0 +1,99 @@
+"""The real conversation engine for end-to-end tests: a trained Rasa server, the action server,
+a real Redis and the demo knowledge base. Started once per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from bot.rasa_process import train
+from kb_index.embeddings import load_embedder
+from kb_index.service import index_options, publish_version
+from kb_index.store import IndexStore
+from kb_index.sync import sync_directory
+from relevo.redis_conn import connect
+from relevo.settings import Settings
+from tests.conftest import BIN, DEMO_KB, ROOT, free_port
+
+
+@dataclass
+class Engine:
+    """Handles on the running engine."""
+
+    settings: Settings
+    env: dict[str, str]
+    rasa_url: str
+    rasa: subprocess.Popen[bytes]
+    actions: subprocess.Popen[bytes]
+
+    def start_rasa(self) -> None:
+        self.rasa = _start(["rasa", "serve", "--port", str(self.settings.rasa_port)], self.env)
+        _wait_http(f"{self.rasa_url}/", self.rasa, 180)
+
+    def stop_rasa(self) -> None:
+        self.rasa.terminate()
+        self.rasa.wait(30)
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([str(BIN / "relevo"), *args], env=env, cwd=ROOT)
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"process for {url} exited"
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not come up in {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def engine(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    data = tmp_path_factory.mktemp("engine")
+    redis_url = redis_url.rsplit("/", 1)[0] + "/1"  # its own database: other tests flush db 0
+    settings = Settings(
+        data_dir=data,
+        kb_dir=DEMO_KB,
+        redis_url=redis_url,
+        models_dir=ROOT / "models",
+        rasa_venv=ROOT / ".venv-rasa",
+        nlu_dir=ROOT / "nlu",
+        rasa_port=free_port(),
+        action_port=free_port(),
+    )
+    report = sync_directory(
+        DEMO_KB,
+        IndexStore(settings.index_dir),
+        load_embedder(settings.embedding_model),
+        index_options(settings),
+    )
+    publish_version(connect(settings), report)
+    train(settings)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "RELEVO_DATA_DIR": str(data),
+        "RELEVO_KB_DIR": str(DEMO_KB),
+        "RELEVO_RASA_PORT": str(settings.rasa_port),
+        "RELEVO_ACTION_PORT": str(settings.action_port),
+        "SANIC_HOST": "127.0.0.1",
+    }
+    actions = _start(["actions", "--port", str(settings.action_port)], env)
+    _wait_http(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+    engine = Engine(settings, env, f"http://127.0.0.1:{settings.rasa_port}", actions, actions)
+    engine.start_rasa()
+    yield engine
+    for process in (engine.rasa, engine.actions):
+        process.terminate()
+        process.wait(30)

@@ -1,0 +1,171 @@
+"""Whole conversations through the real Rasa server and action server, in both languages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import redis
+
+from bot.rasa_client import BotReply, RasaClient
+from handoff.requests import Priority, Reason, current_handoff, owner
+from tests.e2e.conftest import Engine
+
+
+class Customer:
+    """Plays a customer on one conversation."""
+
+    def __init__(self, engine: Engine, language: str, *, public: bool = False) -> None:
+        self.engine = engine
+        self.id = f"test-{uuid.uuid4().hex[:10]}"
+        self.metadata: dict[str, Any] = {
+            "channel": "social" if public else "webchat",
+            "language": language,
+            "public": public,
+            "customer": {"handle": "@ana", "followers": "1200"},
+        }
+
+    async def says(self, text: str) -> list[BotReply]:
+        client = RasaClient(url=self.engine.rasa_url, timeout=30)
+        try:
+            return await client.send(self.id, text, self.metadata)
+        finally:
+            await client.close()
+
+
+def decisions(replies: list[BotReply]) -> list[str]:
+    return [r.custom["relevo"]["decision"] for r in replies if "relevo" in r.custom]
+
+
+def texts(replies: list[BotReply]) -> str:
+    return "\n".join(r.text or "" for r in replies)
+
+
+@pytest.fixture
+def store(engine: Engine) -> redis.Redis:
+    assert engine.settings.redis_url is not None
+    return redis.Redis.from_url(engine.settings.redis_url.get_secret_value(), decode_responses=True)
+
+
+QUESTIONS = {
+    "es": ("hola! cuanto puede pesar la maleta de mano?", "baggage-cabin-es", "sí, gracias"),
+    "en": ("hi, how heavy can my carry-on bag be?", "baggage-cabin-en", "yes thanks"),
+}
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+async def test_a_question_is_answered_then_feedback_closes_the_loop(
+    engine: Engine, language: str
+) -> None:
+    question, article, yes = QUESTIONS[language]
+    customer = Customer(engine, language)
+    replies = await customer.says(question)
+    assert decisions(replies) == ["answer"]
+    assert replies[0].custom["relevo"]["article_id"] == article
+    assert f"/{article}" in texts(replies)
+    ask = replies[-1]
+    assert [b["payload"] for b in ask.buttons] == ["/affirm", "/deny"]
+    thanks = await customer.says(yes)
+    expected = "me alegro" if language == "es" else "glad"
+    assert expected in texts(thanks).lower()
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+async def test_a_no_hands_over_with_the_whole_context(
+    engine: Engine, store: redis.Redis, language: str
+) -> None:
+    question, article, _ = QUESTIONS[language]
+    customer = Customer(engine, language)
+    await customer.says(question)
+    replies = await customer.says("no" if language == "en" else "no, no me sirve")
+    assert decisions(replies) == ["handoff"]
+    request = current_handoff(store, customer.id)
+    assert request is not None and owner(store, customer.id) == "queued"
+    assert request.reason is Reason.NEGATIVE_FEEDBACK and request.priority is Priority.NORMAL
+    assert request.language == language and request.channel == "webchat"
+    assert [line.role for line in request.transcript][:2] == ["customer", "bot"]
+    assert request.transcript[0].text == question
+    assert request.hits[0].article_id == article and request.hits[0].score > 0
+    assert request.draft and f"/{article}" in request.draft
+    assert request.customer == {"handle": "@ana", "followers": "1200"}
+    assert request.sla_due_at > request.created_at
+
+
+@pytest.mark.parametrize(
+    ("language", "ask"), [("es", "quiero hablar con una persona"), ("en", "agent please")]
+)
+async def test_asking_for_a_person_escalates_at_any_time(
+    engine: Engine, store: redis.Redis, language: str, ask: str
+) -> None:
+    customer = Customer(engine, language)
+    replies = await customer.says(ask)
+    assert decisions(replies) == ["handoff"]
+    request = current_handoff(store, customer.id)
+    assert request is not None and request.reason is Reason.ASKED_FOR_PERSON
+    person = "persona" if language == "es" else "person"
+    assert person in texts(replies).lower()
+
+
+@pytest.mark.parametrize(
+    ("language", "rant"),
+    [
+        ("es", "esto es una vergüenza, llevo 3 horas esperando y nadie me dice nada!!!"),
+        ("en", "worst airline ever, I want compensation NOW, this is unacceptable"),
+    ],
+)
+async def test_a_complaint_gets_empathy_and_a_high_priority_handoff(
+    engine: Engine, store: redis.Redis, language: str, rant: str
+) -> None:
+    customer = Customer(engine, language)
+    replies = await customer.says(rant)
+    assert decisions(replies) == ["handoff"]
+    assert len(replies) >= 2  # the empathetic answer, then the handoff
+    request = current_handoff(store, customer.id)
+    assert request is not None
+    assert request.reason is Reason.COMPLAINT and request.priority is Priority.HIGH
+
+
+@pytest.mark.parametrize(
+    ("language", "unanswerable"),
+    [
+        (
+            "es",
+            [
+                "teneis ofertas de trabajo para pilotos?",
+                "y practicas para estudiantes de ingenieria?",
+            ],
+        ),
+        ("en", ["do you sell gift cards for birthdays?", "any discount codes for students?"]),
+    ],
+)
+async def test_two_weak_answers_in_a_row_escalate(
+    engine: Engine, store: redis.Redis, language: str, unanswerable: list[str]
+) -> None:
+    customer = Customer(engine, language)
+    first = await customer.says(unanswerable[0])
+    assert decisions(first) in (["rephrase"], ["handoff"])
+    if decisions(first) == ["rephrase"]:
+        second = await customer.says(unanswerable[1])
+        assert decisions(second) == ["handoff"]
+    request = current_handoff(store, customer.id)
+    assert request is not None
+    assert request.reason in (Reason.REPEATED_FAILURE, Reason.LOW_CONFIDENCE)
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("es", "@BrisaAir donde esta mi reembolso de la reserva BX7K2Q???"),
+        ("en", "@BrisaAir where is my refund for booking BX7K2Q??"),
+    ],
+)
+async def test_personal_matters_in_public_move_to_a_private_channel(
+    engine: Engine, language: str, question: str
+) -> None:
+    customer = Customer(engine, language, public=True)
+    replies = await customer.says(question)
+    assert decisions(replies) == ["private"]
+    text = texts(replies)
+    assert "BX7K2Q" not in text
+    assert ("privado" if language == "es" else "private") in text
