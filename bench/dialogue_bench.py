@@ -14,6 +14,8 @@ Turns are POSTs to Rasa's REST webhook through RasaClient, with the metadata the
   fixed text without touching the knowledge base;
 - raw search: KnowledgeBase.search in this process, one query at a time.
 Both kinds of turn also run action_validate_slot_mappings, as every turn does.
+The twelve load series share a time cap (--load-seconds, 240 s by default): a series that
+reaches its share stops early, and the "done" column shows how many of its turns completed.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import httpx
 import numpy as np
 import psutil
 import redis
+from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -612,7 +615,7 @@ def run(services: Services, data: Path, plan: Plan) -> None:
     settings = Settings(
         data_dir=data,
         kb_dir=DEMO_KB,
-        redis_url=url,
+        redis_url=SecretStr(url),
         models_dir=ROOT / "models",
         rasa_venv=ROOT / ".venv-rasa",
         nlu_dir=ROOT / "nlu",
@@ -724,4 +727,8 @@ def run(services: Services, data: Path, plan: Plan) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("Interrupted; every process the benchmark started was stopped.", file=sys.stderr)
+        sys.exit(130)

@@ -70,10 +70,10 @@ class AssistantWorker:
         self._claim_idle_ms = claim_idle_ms
         self._max_backoff = max_backoff
         self._ambiguous: set[str] = set()
+        self._group_ready = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set."""
-        await ensure_group(self._client)
         backoff = 0.5
         while not stop.is_set():
             try:
@@ -91,6 +91,9 @@ class AssistantWorker:
 
     async def process_once(self, *, block_ms: int = 0) -> bool:
         """Handle this consumer's pending messages, then new ones; True when none is left over."""
+        if not self._group_ready:
+            await ensure_group(self._client)
+            self._group_ready = True
         await self._claim_abandoned()
         pending = await self._client.xreadgroup(
             keys.INBOUND_GROUP, self._consumer, {keys.INBOUND: "0"}, count=50

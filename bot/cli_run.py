@@ -71,6 +71,10 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) ->
     raise RelevoError(f"{url} did not answer within {timeout:.0f} s; see the log lines above.")
 
 
+def _stop_on_sigterm(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for health checks.")] = 240.0,
 ) -> None:
@@ -95,6 +99,7 @@ def up(
         *names,
     ]
     process = subprocess.Popen(command, env=env)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     base = f"http://{settings.host}:{settings.port}"
     actions_url = f"http://127.0.0.1:{settings.action_port}"
     rasa = f"http://127.0.0.1:{settings.rasa_port}"
