@@ -20,11 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 # Rasa Open Source 3.6 supports Python up to 3.10: it gets its own environment.
-$(RASA_STAMP): nlu/requirements-rasa.txt
+$(RASA_STAMP): nlu/requirements-rasa.txt nlu/constraints-rasa.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: Rasa 3.6 needs it. Install python3.10 (or pyenv install 3.10) and retry."; exit 1; }
 	@test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install --quiet --upgrade pip
-	$(RASA_VENV)/bin/pip install --quiet -r nlu/requirements-rasa.txt
+	$(RASA_VENV)/bin/pip install --quiet -r nlu/requirements-rasa.txt -c nlu/constraints-rasa.txt
 	@touch $(RASA_STAMP)
 
 run: setup

@@ -101,7 +101,11 @@ class AssistantWorker:
         entries = pending[0][1] if pending else []
         if not entries:
             fresh = await self._client.xreadgroup(
-                keys.INBOUND_GROUP, self._consumer, {keys.INBOUND: ">"}, count=10, block=block_ms
+                keys.INBOUND_GROUP,
+                self._consumer,
+                {keys.INBOUND: ">"},
+                count=10,
+                block=block_ms or None,  # BLOCK 0 would wait forever
             )
             entries = fresh[0][1] if fresh else []
         for entry_id, fields in entries:
