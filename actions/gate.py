@@ -24,9 +24,9 @@ class Outcome(StrEnum):
 class GateConfig:
     """Thresholds of the gate."""
 
-    min_score: float = 0.9
-    min_margin: float = 0.12
-    min_score_out_of_scope: float = 1.2
+    min_score: float = 1.2
+    min_margin: float = 0.15
+    min_score_out_of_scope: float = 1.4
 
 
 @dataclass(frozen=True)
