@@ -39,6 +39,8 @@ test: setup
 bench: setup
 	$(BIN)/relevo kb eval
 	$(BIN)/python bench/kb_bench.py
+	$(BIN)/relevo train
+	$(BIN)/python bench/dialogue_bench.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -19,3 +19,13 @@ class ValidateSlotMappings(ValidationAction):
     ) -> dict[str, Any]:
         """The customer's language of this message."""
         return {"language": conversation.language(tracker)}
+
+    async def validate_language(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Only the two languages the assistant speaks."""
+        return {"language": value if value in ("es", "en") else None}
