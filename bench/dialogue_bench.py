@@ -39,7 +39,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import httpx
 import numpy as np
 import psutil
 import redis
@@ -58,7 +57,8 @@ from kb_index.language import detect_language
 from kb_index.service import KnowledgeBase, index_options, publish_version
 from kb_index.store import IndexStore
 from kb_index.sync import sync_directory
-from relevo.errors import RasaUnavailableError
+from relevo.errors import RasaUnavailableError, RelevoError
+from relevo.health import wait_until_healthy
 from relevo.redis_conn import connect, redis_server_binary
 from relevo.settings import Settings
 
@@ -221,17 +221,10 @@ def free_port() -> int:
 
 def wait_http(url: str, service: Service, seconds: float) -> None:
     """Wait until `url` answers 200; fail with the service's log when it exits or times out."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise RuntimeError(f"{service.name} exited:\n{service.tail()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up in {seconds} s:\n{service.tail()}")
+    try:
+        wait_until_healthy(url, service.process, seconds)
+    except RelevoError as exc:
+        raise RuntimeError(f"{service.name}: {exc}\n{service.tail()}") from exc
 
 
 def wait_rasa_workers(service: Service, workers: int, seconds: float = 180.0) -> None:

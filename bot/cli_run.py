@@ -6,16 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 
 from kb_index.store import IndexStore
 from relevo.errors import RelevoError
+from relevo.health import wait_until_healthy
 from relevo.logs import configure
 from relevo.redis_conn import connect, redis_url, serve_embedded_foreground
 from relevo.settings import get_settings
@@ -57,20 +56,6 @@ def serve(
     )
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RelevoError("A process exited during start-up; see the log lines above.")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RelevoError(f"{url} did not answer within {timeout:.0f} s; see the log lines above.")
-
-
 def _stop_on_sigterm(_signal: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -105,7 +90,7 @@ def up(
     rasa = f"http://127.0.0.1:{settings.rasa_port}"
     try:
         for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/"):
-            _wait_healthy(url, process, timeout)
+            wait_until_healthy(url, process, timeout)
         console.print(
             f"\n[bold green]Relevo is up.[/]\n  health      {base}/healthz\n"
             f"  KB search   {base}/kb/search?q=equipaje+perdido\n"

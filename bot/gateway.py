@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Query, Request
@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from kb_index.retriever import Hit
 from kb_index.service import KnowledgeBase
 from relevo import __version__
 from relevo.redis_conn import connect
@@ -22,19 +23,10 @@ from relevo.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-class HitOut(BaseModel):
-    """One search hit as the API returns it."""
+@dataclass(frozen=True)
+class HitOut(Hit):
+    """A search hit with the public link of its article."""
 
-    score: float
-    article_id: str
-    title: str
-    text: str
-    anchor: str
-    language: str
-    query_language: str
-    fallback: bool
-    dense_score: float
-    lexical_score: float
     url: str
 
 

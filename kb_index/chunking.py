@@ -74,6 +74,22 @@ def _windows(words: list[str], size: int, overlap: int) -> list[list[str]]:
     return [words[i : i + size] for i in range(0, max(1, len(words) - overlap), step)]
 
 
+def _chunk(
+    article: Article, position: int, text: str, heading: str, kind: str = "passage"
+) -> Chunk:
+    return Chunk(
+        article_id=article.id,
+        topic=article.topic,
+        position=position,
+        title=article.title,
+        heading=heading,
+        anchor=slugify(heading) if heading else "",
+        language=article.language,
+        text=text,
+        kind=kind,
+    )
+
+
 def chunk_article(article: Article, *, max_words: int = 120, overlap: int = 25) -> list[Chunk]:
     """Passages of at most `max_words` words, then one chunk per example question.
 
@@ -98,30 +114,7 @@ def chunk_article(article: Article, *, max_words: int = 120, overlap: int = 25) 
         if current:
             pieces.append(current)
         for words in pieces:
-            chunks.append(
-                Chunk(
-                    article_id=article.id,
-                    topic=article.topic,
-                    position=len(chunks),
-                    title=article.title,
-                    heading=heading,
-                    anchor=slugify(heading) if heading else "",
-                    language=article.language,
-                    text=" ".join(words),
-                )
-            )
+            chunks.append(_chunk(article, len(chunks), " ".join(words), heading))
     for question in article.questions:
-        chunks.append(
-            Chunk(
-                article_id=article.id,
-                topic=article.topic,
-                position=len(chunks),
-                title=article.title,
-                heading="",
-                anchor="",
-                language=article.language,
-                text=question,
-                kind="question",
-            )
-        )
+        chunks.append(_chunk(article, len(chunks), question, "", kind="question"))
     return chunks

@@ -4,7 +4,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import redis
 from relevo.errors import RedisUnavailableError
 from relevo.redis_conn import connect
 from relevo.settings import Settings
-from tests.conftest import BIN, free_port
+from tests.conftest import BIN, free_port, wait_for_redis
 
 
 def test_embedded_redis_starts_on_demand_and_persists(tmp_path: Path) -> None:
@@ -42,12 +41,7 @@ def test_relevo_redis_serve_runs_in_the_foreground_and_stops_cleanly(tmp_path: P
         [str(BIN / "relevo"), "redis", "serve"], env=env, stdout=subprocess.DEVNULL
     )
     client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    wait_for_redis(client)
     assert client.ping()
     server.send_signal(signal.SIGTERM)
     assert server.wait(10) == 0

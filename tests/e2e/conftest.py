@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
 from bot.rasa_process import train
@@ -17,6 +15,7 @@ from kb_index.embeddings import load_embedder
 from kb_index.service import index_options, publish_version
 from kb_index.store import IndexStore
 from kb_index.sync import sync_directory
+from relevo.health import wait_until_healthy
 from relevo.redis_conn import connect
 from relevo.settings import Settings
 from tests.conftest import BIN, DEMO_KB, ROOT, free_port
@@ -34,7 +33,7 @@ class Engine:
 
     def start_rasa(self) -> None:
         self.rasa = _start(["rasa", "serve", "--port", str(self.settings.rasa_port)], self.env)
-        _wait_http(f"{self.rasa_url}/", self.rasa, 180)
+        wait_until_healthy(f"{self.rasa_url}/", self.rasa, 180)
 
     def stop_rasa(self) -> None:
         self.rasa.terminate()
@@ -43,19 +42,6 @@ class Engine:
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(BIN / "relevo"), *args], env=env, cwd=ROOT)
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"process for {url} exited"
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not come up in {seconds} s")
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +76,7 @@ def engine(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "SANIC_HOST": "127.0.0.1",
     }
     actions = _start(["actions", "--port", str(settings.action_port)], env)
-    _wait_http(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+    wait_until_healthy(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
     engine = Engine(settings, env, f"http://127.0.0.1:{settings.rasa_port}", actions, actions)
     engine.start_rasa()
     yield engine
