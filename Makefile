@@ -1,10 +1,13 @@
 # Relevo: `make run` starts everything on embedded defaults, `make test` runs the tests.
 SHELL := /bin/bash
-PYTHON311 ?= $(shell command -v python3.11 || ls -d $$(pyenv root 2>/dev/null)/versions/3.11.*/bin/python3.11 2>/dev/null | tail -n 1)
+# The first interpreter of version $(1) that really runs: pyenv's versions, then the PATH
+# (a pyenv shim on the PATH may exist and still refuse to run a version that is not selected).
+find_python = $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/$(1).*/bin/python$(1) 2>/dev/null) $$(command -v python$(1)); do "$$p" -c 'import sys; assert sys.version_info[:2] == tuple(map(int, "$(1)".split(".")))' 2>/dev/null && echo "$$p" && break; done)
+PYTHON311 ?= $(call find_python,3.11)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PYTHON310 ?= $(shell command -v python3.10 || ls -d $$(pyenv root 2>/dev/null)/versions/3.10.*/bin/python3.10 2>/dev/null | tail -n 1)
+PYTHON310 ?= $(call find_python,3.10)
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed-stamp
 
