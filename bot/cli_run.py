@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 
@@ -123,3 +124,13 @@ def doctor() -> None:
         f"[green]ok[/] index version {manifest.version}: {len(manifest.articles)} "
         f"articles, {total} chunks, model {manifest.model}"
     )
+    for name, url in (
+        ("Rasa", f"http://127.0.0.1:{settings.rasa_port}/"),
+        ("action server", f"http://127.0.0.1:{settings.action_port}/health"),
+    ):
+        try:
+            answered = httpx.get(url, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            answered = False
+        status = "[green]ok[/]" if answered else "[yellow]not running[/]"
+        console.print(f"{status} {name} at {url} (`make run` starts it)")

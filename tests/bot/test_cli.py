@@ -110,3 +110,12 @@ def test_eval_prints_every_method_per_language(built_env: dict[str, str], tmp_pa
     for label in ("BM25 only", "use-multilingual only", "(default)", "top-1", "MRR"):
         assert label in output
     assert "language detection, es: 1.000 of 1 queries" in output
+
+
+def test_doctor_reports_each_part(built_env: dict[str, str]) -> None:
+    env = {**built_env, "RELEVO_RASA_PORT": "1", "RELEVO_ACTION_PORT": "2"}
+    report = relevo(env, "doctor").stderr
+    assert "ok Redis at" in report
+    assert "ok index version 1: 58 articles" in report
+    assert "not running Rasa at http://127.0.0.1:1/" in report
+    assert "not running action server" in report
