@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -48,6 +49,7 @@ class ActionEscalate(Action):
         settings = get_settings()
         reason = escalation_reason(tracker)
         customer = conversation.metadata(tracker).get("customer") or {}
+        created_at = dt.datetime.now(dt.UTC).isoformat()
         request = HandoffRequest(
             conversation_id=tracker.sender_id,
             channel=conversation.channel(tracker),
@@ -58,12 +60,8 @@ class ActionEscalate(Action):
             hits=[KbHitSummary(**hit) for hit in tracker.get_slot("kb_hits") or []],
             draft=tracker.get_slot("draft_answer"),
             customer={str(k): str(v) for k, v in customer.items()},
-        )
-        request = HandoffRequest(
-            **{
-                **request.__dict__,
-                "sla_due_at": sla_due(request.created_at, settings.handoff_sla_minutes),
-            }
+            created_at=created_at,
+            sla_due_at=sla_due(created_at, settings.handoff_sla_minutes),
         )
         queued = request_handoff(runtime.redis_client(), request)
         log.info(
