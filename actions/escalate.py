@@ -11,6 +11,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
+from actions.privacy import is_personal_matter
+from actions.texts import text
 from handoff.requests import (
     HandoffRequest,
     KbHitSummary,
@@ -79,6 +81,12 @@ class ActionEscalate(Action):
                 "relevo": {"decision": "handoff", "reason": reason.value, "handoff_id": request.id}
             },
         )
+        question = tracker.latest_message.get("text") or ""
+        if conversation.is_public(tracker) and is_personal_matter(question):
+            dispatcher.utter_message(
+                text=text("go_private", request.language),
+                json_message={"relevo": {"decision": "private"}},
+            )
         return [
             SlotSet("handoff_requested", True),
             SlotSet("awaiting_feedback", False),

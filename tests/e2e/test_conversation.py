@@ -160,7 +160,9 @@ async def test_personal_matters_in_public_move_to_a_private_channel(
 ) -> None:
     customer = Customer(engine, language, public=True)
     replies = await customer.says(question)
-    assert decisions(replies) == ["private"]
+    # Answered by the knowledge-base action, or handed over when Rasa hears a complaint: either
+    # way the customer is invited to a private channel and the booking code is not repeated.
+    assert decisions(replies)[-1] == "private"
     text = texts(replies)
     assert "BX7K2Q" not in text
     assert ("privado" if language == "es" else "private") in text
