@@ -107,11 +107,6 @@ class KnowledgeBase:
         """How many chunks are being served."""
         return self._index.retriever.vectors.size
 
-    @property
-    def index(self) -> LoadedIndex:
-        """The index being served."""
-        return self._index
-
     def refresh(self, *, force: bool = False) -> bool:
         """Reload when Redis announces another version; returns whether it reloaded."""
         now = time.monotonic()
