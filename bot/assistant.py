@@ -1,10 +1,11 @@
-"""The assistant worker: customer messages go to Rasa through a Redis stream, durably.
+"""The assistant worker: accepted customer messages go to Rasa, durably, and replies to the outbox.
 
-A message is appended to `relevo:inbound` and acknowledged only when the assistant's replies are
-recorded. While Rasa is down, messages stay pending and are retried with backoff; a worker that
-dies leaves them pending for another to claim. Each message reaches Rasa at most once (after an
-ambiguous failure the tracker store says whether Rasa already saw it) and its replies are
-published to `relevo:replies` exactly once (a `SET NX` marker per message id).
+The inbound pipeline appends a message to `relevo:inbound`; it is acknowledged only when the
+assistant's replies are in the outbox. While Rasa is down, messages stay pending and are retried
+with backoff; a worker that dies leaves them pending for another to claim. Each message reaches
+Rasa at most once (after an ambiguous failure the tracker store says whether Rasa already saw it)
+and its replies enter the outbox exactly once (one Lua script marks the message done and queues
+them).
 """
 
 from __future__ import annotations
@@ -12,19 +13,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
+from bot.inbound import Outgoing
+from bot.lanes import StreamLanes
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
 from relevo import keys
 from relevo.errors import RasaUnavailableError
 
 log = logging.getLogger(__name__)
+
+_PUBLISH = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+for i = 3, #ARGV do
+  local fields = {}
+  for k, v in pairs(cjson.decode(ARGV[i])) do fields[#fields + 1] = k; fields[#fields + 1] = v end
+  redis.call('XADD', KEYS[2], '*', unpack(fields))
+end
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -36,24 +46,69 @@ class AssistantMessage:
     text: str
     metadata: dict[str, Any]
 
+    def to_fields(self) -> dict[str, str]:
+        """For the `relevo:inbound` stream."""
+        return {
+            "message_id": self.message_id,
+            "conversation_id": self.conversation_id,
+            "text": self.text,
+            "metadata": json.dumps(self.metadata, ensure_ascii=False),
+        }
 
-async def submit(client: aioredis.Redis, message: AssistantMessage) -> str:
-    """Queue a message for the assistant; returns the stream entry id."""
-    fields = {**asdict(message), "metadata": json.dumps(message.metadata, ensure_ascii=False)}
-    return str(await client.xadd(keys.INBOUND, fields))
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> AssistantMessage:
+        """From a `relevo:inbound` entry."""
+        return cls(
+            message_id=fields["message_id"],
+            conversation_id=fields["conversation_id"],
+            text=fields["text"],
+            metadata=json.loads(fields.get("metadata") or "{}"),
+        )
 
 
-async def ensure_group(client: aioredis.Redis) -> None:
-    """Create the consumer group (idempotent)."""
-    try:
-        await client.xgroup_create(keys.INBOUND, keys.INBOUND_GROUP, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> list[Outgoing]:
+    """The messages and events a turn of the assistant sends to the customer.
+
+    Rasa's REST channel returns a message's custom data as its own element after the text:
+    `private` marks the text before it for an invitation to a private channel, and `handoff`
+    adds a `queued` event to the conversation.
+    """
+    out: list[Outgoing] = []
+    queued = False
+    for index, reply in enumerate(replies):
+        decision = (reply.custom.get("relevo") or {}).get("decision")
+        if decision == "private" and out and not out[-1].event:
+            out[-1] = replace(out[-1], invite_private=True)
+        queued = queued or decision == "handoff"
+        if reply.text:
+            buttons = [
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                for b in reply.buttons
+            ]
+            out.append(
+                Outgoing(
+                    out_id=f"{message.message_id}:{index}",
+                    conversation_id=message.conversation_id,
+                    author="bot",
+                    text=reply.text,
+                    buttons=buttons,
+                )
+            )
+    if queued:
+        out.append(
+            Outgoing(
+                out_id=f"{message.message_id}:queued",
+                conversation_id=message.conversation_id,
+                author="system",
+                text="",
+                event="queued",
+            )
+        )
+    return out
 
 
 class AssistantWorker:
-    """Consumes `relevo:inbound`, asks Rasa, records and publishes the replies."""
+    """Consumes `relevo:inbound`, asks Rasa and queues the replies in the outbox."""
 
     def __init__(
         self,
@@ -61,76 +116,43 @@ class AssistantWorker:
         client: aioredis.Redis,
         rasa: RasaClient,
         consumer: str | None = None,
+        concurrency: int = 32,
         claim_idle_ms: int = 30_000,
-        max_backoff: float = 10.0,
     ) -> None:
         self._client = client
         self._rasa = rasa
-        self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
-        self._claim_idle_ms = claim_idle_ms
-        self._max_backoff = max_backoff
+        self._publish = client.register_script(_PUBLISH)
         self._ambiguous: set[str] = set()
-        self._group_ready = False
+        self.lanes = StreamLanes(
+            client=client,
+            stream=keys.INBOUND,
+            group=keys.INBOUND_GROUP,
+            key_field="conversation_id",
+            handle=self._handle,
+            on_poison=self._poison,
+            transient=(RasaUnavailableError,),
+            concurrency=concurrency,
+            consumer=consumer,
+            claim_idle_ms=claim_idle_ms,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                done_all = await self.process_once(block_ms=1000)
-                backoff = 0.5
-                if not done_all:
-                    await asyncio.sleep(0.2)
-            except RasaUnavailableError as exc:
-                log.warning(
-                    "rasa unavailable; messages kept",
-                    extra={"error": str(exc), "retry_in_s": backoff},
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(self._max_backoff, backoff * 2)
-
-    async def process_once(self, *, block_ms: int = 0) -> bool:
-        """Handle this consumer's pending messages, then new ones; True when none is left over."""
-        if not self._group_ready:
-            await ensure_group(self._client)
-            self._group_ready = True
-        await self._claim_abandoned()
-        pending = await self._client.xreadgroup(
-            keys.INBOUND_GROUP, self._consumer, {keys.INBOUND: "0"}, count=50
-        )
-        entries = pending[0][1] if pending else []
-        if not entries:
-            fresh = await self._client.xreadgroup(
-                keys.INBOUND_GROUP,
-                self._consumer,
-                {keys.INBOUND: ">"},
-                count=10,
-                block=block_ms or None,  # BLOCK 0 would wait forever
-            )
-            entries = fresh[0][1] if fresh else []
-        for entry_id, fields in entries:
-            await self._handle(entry_id, fields)
-        return True
-
-    async def _claim_abandoned(self) -> None:
-        """Take over messages another worker left pending for too long (it probably died)."""
-        await self._client.xautoclaim(
-            keys.INBOUND, keys.INBOUND_GROUP, self._consumer, self._claim_idle_ms, "0-0", count=50
-        )
+        await self.lanes.run(stop)
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
-        message = AssistantMessage(
-            message_id=fields["message_id"],
-            conversation_id=fields["conversation_id"],
-            text=fields["text"],
-            metadata=json.loads(fields.get("metadata") or "{}"),
+        message = AssistantMessage.from_fields(fields)
+        if not await self._client.exists(keys.inbound_done(message.message_id)):
+            retried = message.message_id in self._ambiguous or await self._delivered(entry_id) > 1
+            replies = await self._answer(message, retried=retried)
+            await self._record(message, replies)
+        await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
+
+    async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        log.error(
+            "inbound entry cannot be handled; dropped",
+            extra={"entry": entry_id, "fields": sorted(fields), "error": repr(exc)},
         )
-        if await self._client.exists(keys.inbound_done(message.message_id)):
-            await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
-            return
-        retried = message.message_id in self._ambiguous or await self._delivered(entry_id) > 1
-        replies = await self._answer(message, retried=retried)
-        await self._record(entry_id, message, replies)
 
     async def _answer(self, message: AssistantMessage, *, retried: bool) -> list[BotReply]:
         """Rasa's replies; never sends a message twice to Rasa."""
@@ -153,7 +175,7 @@ class AssistantWorker:
         return replies
 
     async def _delivered(self, entry_id: str) -> int:
-        """How many times the entry was delivered (more than once: a retry or a claim)."""
+        """How many times the entry was delivered (more than once: a restart or a claim)."""
         info = await self._client.xpending_range(
             keys.INBOUND, keys.INBOUND_GROUP, entry_id, entry_id, 1
         )
@@ -167,30 +189,24 @@ class AssistantWorker:
                 return
             await asyncio.sleep(0.1)
 
-    async def _record(
-        self, entry_id: str, message: AssistantMessage, replies: list[BotReply]
-    ) -> None:
-        """Publish the replies once, then acknowledge the message."""
+    async def _record(self, message: AssistantMessage, replies: list[BotReply]) -> None:
+        """Mark the message answered and queue its replies, once."""
+        outgoing = outgoing_for_turn(message, replies)
         payload = json.dumps([r.to_dict() for r in replies], ensure_ascii=False)
-        first = await self._client.set(
-            keys.inbound_done(message.message_id), payload, nx=True, ex=keys.DONE_TTL_SECONDS
+        first = await self._publish(
+            keys=[keys.inbound_done(message.message_id), keys.OUTBOX],
+            args=[
+                payload,
+                keys.DONE_TTL_SECONDS,
+                *(json.dumps(o.to_fields(), ensure_ascii=False) for o in outgoing),
+            ],
         )
-        if first:
-            await self._client.xadd(
-                keys.REPLIES,
-                {
-                    "message_id": message.message_id,
-                    "conversation_id": message.conversation_id,
-                    "channel": str(message.metadata.get("channel", "")),
-                    "replies": payload,
-                },
-            )
-        await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
         log.info(
             "assistant replied",
             extra={
                 "conversation": message.conversation_id,
-                "message": message.message_id,
-                "replies": len(replies),
+                "message_id": message.message_id,
+                "replies": len(outgoing),
+                "first_time": bool(first),
             },
         )

@@ -1,4 +1,9 @@
-"""The gateway: one ASGI app for every HTTP door of Relevo (this issue: health and KB search)."""
+"""The gateway: one ASGI app for every door of Relevo, and its background workers.
+
+Doors: health, knowledge-base search, the web chat (page, widget, WebSocket), the signed social
+events API and the Telegram webhook. Workers, started with the app: the assistant (inbound ->
+Rasa -> outbox), the delivery of the outbox, and Telegram long polling when configured.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,19 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from bot.channels.social import social_router
+from bot.channels.telegram import TelegramChannel
+from bot.channels.webchat import STATIC_DIR, webchat_router
+from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
+from bot.workers import Workers
 from kb_index.retriever import Hit
 from kb_index.service import KnowledgeBase
 from relevo import __version__
-from relevo.redis_conn import connect
+from relevo.redis_conn import connect, connect_async
 from relevo.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -42,16 +54,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; Redis and the index are opened at start-up and fail loudly there."""
     settings = settings or get_settings()
 
+    client = connect(settings)
+    aclient = connect_async(settings)
+    pipeline = InboundPipeline(aclient, settings)
+    telegram: TelegramChannel | None = None
+    invitations = Invitations(aclient, settings, lambda: telegram.username if telegram else None)
+    if settings.telegram_token is not None:
+        telegram = TelegramChannel(settings, pipeline, invitations)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = connect(settings)
         app.state.redis = client
         app.state.kb = KnowledgeBase.from_settings(settings, client)
-        log.info("gateway ready", extra={"index_version": app.state.kb.version})
-        yield
+        async with Workers(settings, aclient, invitations, telegram):
+            log.info("gateway ready", extra={"index_version": app.state.kb.version})
+            yield
+        await aclient.aclose()
         client.close()
 
     app = FastAPI(title="Relevo gateway", version=__version__, lifespan=lifespan)
+    app.include_router(webchat_router(pipeline, invitations))
+    app.include_router(social_router(pipeline, settings))
+    if telegram is not None:
+        app.include_router(telegram.router())
+    app.mount("/webchat", StaticFiles(directory=STATIC_DIR), name="webchat")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,13 +4,24 @@
 |---|---|---|
 | `relevo:kb:version` | string | version number of the published knowledge-base index |
 | `relevo:kb:events` | stream | one entry per published index version (what changed) |
+| `relevo:seen:<channel>:<message id>` | string | a channel message already accepted (TTL 7 days) |
+| `relevo:conv:<id>` | hash | channel, public, route (where replies go), customer, language |
+| `relevo:conv:<id>:log` | stream | the conversation: customer, bot and agent messages, events |
 | `relevo:conv:<id>:owner` | string | bot (default), queued, agent:<user> or closed |
 | `relevo:conv:<id>:handoff` | string | id of the conversation's latest handoff |
+| `relevo:conv:<id>:invite` | string | its invitation token to a private channel (TTL 7 days) |
+| `relevo:invite:<token>` | string | the public conversation an invitation continues (TTL 7 days) |
+| `relevo:customer:<channel>:<id>` | hash | a customer's profile on one channel (name, handle...) |
+| `relevo:customer:<channel>:<id>:conversations` | sorted set | their conversations by time |
+| `relevo:person:<id>` | set | the profiles known to be one person (linked across channels) |
 | `relevo:handoff:<id>` | hash | `record` (JSON HandoffRequest), `state`, `conversation` |
 | `relevo:handoff:requests` | stream | one entry per new handoff, consumed by the desk |
+| `relevo:desk:relay` | stream | customer messages for the person who owns the conversation |
 | `relevo:inbound` | stream | messages waiting for the assistant (consumer group `assistant`) |
 | `relevo:inbound:done:<message id>` | string | the assistant's replies to a message (TTL 7 days) |
-| `relevo:replies` | stream | replies to deliver (the outbox of the channels issue) |
+| `relevo:outbox` | stream | messages to deliver (consumer group `delivery`) |
+| `relevo:outbox:sent:<out id>` | hash | parts of an outgoing message sent, logged (TTL 7 days) |
+| `relevo:outbox:dead` | list | messages given up after the last attempt, with the reason |
 """
 
 PREFIX = "relevo"
@@ -19,10 +30,28 @@ KB_VERSION = f"{PREFIX}:kb:version"
 KB_EVENTS = f"{PREFIX}:kb:events"
 
 HANDOFF_REQUESTS = f"{PREFIX}:handoff:requests"
+DESK_RELAY = f"{PREFIX}:desk:relay"
 INBOUND = f"{PREFIX}:inbound"
 INBOUND_GROUP = "assistant"
-REPLIES = f"{PREFIX}:replies"
+OUTBOX = f"{PREFIX}:outbox"
+OUTBOX_GROUP = "delivery"
+OUTBOX_DEAD = f"{PREFIX}:outbox:dead"
 DONE_TTL_SECONDS = 7 * 24 * 3600
+
+
+def seen(channel: str, message_id: str) -> str:
+    """Marks a channel message as accepted (dedupe)."""
+    return f"{PREFIX}:seen:{channel}:{message_id}"
+
+
+def conversation(conversation_id: str) -> str:
+    """A conversation's metadata."""
+    return f"{PREFIX}:conv:{conversation_id}"
+
+
+def conversation_log(conversation_id: str) -> str:
+    """A conversation's messages and events."""
+    return f"{PREFIX}:conv:{conversation_id}:log"
 
 
 def conversation_owner(conversation_id: str) -> str:
@@ -35,6 +64,31 @@ def conversation_handoff(conversation_id: str) -> str:
     return f"{PREFIX}:conv:{conversation_id}:handoff"
 
 
+def conversation_invite(conversation_id: str) -> str:
+    """The token that invites a public conversation to a private channel."""
+    return f"{PREFIX}:conv:{conversation_id}:invite"
+
+
+def invite(token: str) -> str:
+    """The public conversation an invitation token continues."""
+    return f"{PREFIX}:invite:{token}"
+
+
+def customer(channel: str, customer_id: str) -> str:
+    """A customer's profile on one channel."""
+    return f"{PREFIX}:customer:{channel}:{customer_id}"
+
+
+def customer_conversations(profile_key: str) -> str:
+    """The conversations of a profile (given by its key)."""
+    return f"{profile_key}:conversations"
+
+
+def person(person_id: str) -> str:
+    """The profiles of one person."""
+    return f"{PREFIX}:person:{person_id}"
+
+
 def handoff(handoff_id: str) -> str:
     """One handoff record."""
     return f"{PREFIX}:handoff:{handoff_id}"
@@ -43,3 +97,8 @@ def handoff(handoff_id: str) -> str:
 def inbound_done(message_id: str) -> str:
     """Marks a message the assistant has answered, with the replies."""
     return f"{PREFIX}:inbound:done:{message_id}"
+
+
+def outbox_sent(out_id: str) -> str:
+    """How many parts of an outgoing message were delivered."""
+    return f"{PREFIX}:outbox:sent:{out_id}"

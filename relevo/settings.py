@@ -87,6 +87,66 @@ class Settings(BaseSettings):
     rasa_venv: Path = Field(default=Path(".venv-rasa"), description="Rasa's Python 3.10 env.")
     nlu_dir: Path = Field(default=Path("nlu"), description="The Rasa project.")
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="The gateway's public address (web chat links in invitations).",
+    )
+    max_message_chars: int = Field(
+        default=4000, ge=1, description="Longer customer messages are declined politely."
+    )
+    outbox_max_attempts: int = Field(
+        default=8, ge=1, description="Delivery attempts before a message is dead-lettered."
+    )
+    outbox_backoff_seconds: float = Field(
+        default=0.5, gt=0, description="First retry delay; doubles each attempt, with jitter."
+    )
+    outbox_backoff_max_seconds: float = Field(default=60.0, gt=0)
+    assistant_concurrency: int = Field(
+        default=32, ge=1, description="Conversations a gateway sends to Rasa at the same time."
+    )
+
+    telegram_token: SecretStr | None = Field(
+        default=None, description="Turns the Telegram channel on (a token from @BotFather)."
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org/bot", description="The Bot API base (tests: emulator)."
+    )
+    telegram_file_url: str = Field(default="https://api.telegram.org/file/bot")
+    telegram_mode: Literal["polling", "webhook"] = Field(
+        default="polling", description="Long polling, or a webhook at /channels/telegram/webhook."
+    )
+    telegram_webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL of /channels/telegram/webhook (webhook mode)."
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, description="Checked in X-Telegram-Bot-Api-Secret-Token (webhook mode)."
+    )
+    telegram_rate_per_second: float = Field(
+        default=25.0, gt=0, description="Bot-wide sending rate (Telegram allows about 30/s)."
+    )
+
+    social_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of POST /channels/social/events (off without it)."
+    )
+    social_max_skew_seconds: int = Field(
+        default=300, description="How old a signed social event may be."
+    )
+    social_brand_handle: str = Field(default="brisaair", description="The brand's @handle.")
+    social_brand_author_id: str | None = Field(
+        default=None, description="The brand's author id (replies to its posts are listened to)."
+    )
+    social_listen: list[str] = Field(
+        default=["#brisaair", "brisa air"],
+        description="Hashtags and keywords the brand listens for (JSON list).",
+    )
+    social_outbound_url: str | None = Field(
+        default=None, description="Connector webhook that publishes public replies (else logged)."
+    )
+    social_outbound_secret: SecretStr | None = Field(
+        default=None, description="Signs outbound replies; defaults to the social secret."
+    )
+    social_rate_per_second: float = Field(default=5.0, gt=0)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, description="Port of the gateway (web chat, APIs).")
     log_level: str = "INFO"

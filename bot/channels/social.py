@@ -1,0 +1,256 @@
+"""Public social posts: the signed events API that connectors push to, and public replies.
+
+Any social network's connector posts events (mentions, replies to the brand's posts, posts with
+the hashtags and keywords the brand listens for) to `POST /channels/social/events`, signed with
+HMAC. Each (thread, author) pair is one conversation. Replies go back through a pluggable sender:
+a signed webhook to the connector, or the log when no connector is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.delivery import DeliveryError, Target
+from bot.inbound import Channel, Customer, Inbound, Outgoing
+from bot.pipeline import InboundPipeline
+from bot.ratelimit import RateLimits
+from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
+from bot.splitting import split_text
+from bot.texts import text
+from kb_index.language import detect_language
+from kb_index.text import fold
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\w.:@/-]+$")]
+
+
+class Author(BaseModel):
+    """Who posted."""
+
+    id: Id
+    handle: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str | None, Field(max_length=200)] = None
+    followers: Annotated[int, Field(ge=0)] = 0
+    verified: bool = False
+
+
+class InReplyTo(BaseModel):
+    """The post this one answers."""
+
+    post_id: Id
+    author_id: Id | None = None
+    author_handle: str | None = None
+
+
+class Metrics(BaseModel):
+    """How far the post travels."""
+
+    likes: Annotated[int, Field(ge=0)] = 0
+    replies: Annotated[int, Field(ge=0)] = 0
+    reposts: Annotated[int, Field(ge=0)] = 0
+
+
+class SocialEvent(BaseModel):
+    """One public post, as a connector sends it."""
+
+    model_config = {"extra": "ignore"}
+
+    network: Annotated[str, Field(min_length=1, max_length=40)] = "social"
+    type: Literal["mention", "reply", "post"] = "post"
+    post_id: Id
+    thread_id: Id | None = None
+    in_reply_to: InReplyTo | None = None
+    author: Author
+    text: Annotated[str, Field(max_length=20_000)]
+    url: Annotated[str | None, Field(max_length=2000)] = None
+    metrics: Metrics = Metrics()
+
+
+def addressed_to_brand(event: SocialEvent, settings: Settings) -> str | None:
+    """Why the brand should answer this post (mention, reply, hashtag...), or None."""
+    brand = settings.social_brand_handle.lower().lstrip("@")
+    if event.author.handle.lower().lstrip("@") == brand:
+        return None  # the brand's own post: never answer ourselves
+    if re.search(rf"(?<![\w@])@{re.escape(brand)}\b", event.text, re.IGNORECASE):
+        return "mention"
+    parent = event.in_reply_to
+    if parent and (
+        (parent.author_handle or "").lower().lstrip("@") == brand
+        or (settings.social_brand_author_id and parent.author_id == settings.social_brand_author_id)
+    ):
+        return "reply"
+    if event.type == "mention":
+        return "mention"  # the network says it mentions the brand (e.g. without the @handle)
+    folded = fold(event.text)
+    for term in settings.social_listen:
+        pattern = rf"(?<![\w#]){re.escape(fold(term))}(?!\w)"
+        if re.search(pattern, folded):
+            return f"listening:{term}"
+    return None
+
+
+def to_inbound(event: SocialEvent, settings: Settings) -> Inbound:
+    """The customer message of a post (the brand's @handle removed)."""
+    brand = re.escape(settings.social_brand_handle.lstrip("@"))
+    body = re.sub(rf"(?<![\w@])@{brand}\b[:,]?", " ", event.text, flags=re.IGNORECASE)
+    thread = event.thread_id or (event.in_reply_to.post_id if event.in_reply_to else event.post_id)
+    return Inbound(
+        channel=Channel.SOCIAL,
+        conversation_id=f"social:{event.network}:{thread}:{event.author.id}",
+        message_id=f"{event.network}:{event.post_id}",
+        customer=Customer(
+            id=f"{event.network}:{event.author.id}",
+            name=event.author.name,
+            handle=event.author.handle.lstrip("@"),
+            followers=event.author.followers,
+            url=event.url,
+        ),
+        text=" ".join(body.split()),
+        public=True,
+        route={
+            "network": event.network,
+            "reply_to": event.post_id,
+            "thread_id": thread,
+            "handle": event.author.handle.lstrip("@"),
+            "url": event.url,
+            "metrics": event.metrics.model_dump(),
+        },
+    )
+
+
+def _problem(status: int, error: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": error, **extra})
+
+
+def social_router(pipeline: InboundPipeline, settings: Settings) -> APIRouter:
+    """`POST /channels/social/events`."""
+    router = APIRouter()
+
+    @router.post("/channels/social/events", status_code=202)
+    async def social_event(request: Request) -> JSONResponse:
+        """Accept one signed post from a connector."""
+        if settings.social_secret is None:
+            return _problem(503, "the social channel is off: set RELEVO_SOCIAL_SECRET")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        try:
+            verify(
+                settings.social_secret.get_secret_value(),
+                body,
+                request.headers.get(TIMESTAMP_HEADER),
+                request.headers.get(SIGNATURE_HEADER),
+                max_skew=settings.social_max_skew_seconds,
+            )
+        except SignatureError as exc:
+            log.warning("social event refused", extra={"reason": str(exc)})
+            return _problem(401, str(exc))
+        try:
+            event = SocialEvent.model_validate_json(body)
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+            ]
+            log.warning("social event malformed", extra={"problems": problems})
+            return _problem(422, "invalid event", problems=problems)
+        reason = addressed_to_brand(event, settings)
+        if reason is None:
+            log.info("social post ignored", extra={"post": event.post_id})
+            return JSONResponse({"status": "ignored", "reason": "not addressed to the brand"})
+        inbound = to_inbound(event, settings)
+        accepted = await pipeline.accept(inbound)
+        return JSONResponse(
+            status_code=200 if accepted.route.value == "duplicate" else 202,
+            content={
+                "status": "duplicate" if accepted.route.value == "duplicate" else "accepted",
+                "conversation_id": inbound.conversation_id,
+                "route": accepted.route.value,
+                "because": reason,
+            },
+        )
+
+    return router
+
+
+class SocialSender:
+    """Public replies: `@handle` first, within the platform's length, through the connector."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._http = http
+        secret = settings.social_outbound_secret or settings.social_secret
+        self._secret = secret.get_secret_value() if secret else ""
+        self._limits = RateLimits(overall=settings.social_rate_per_second)
+
+    def parts(self, message: Outgoing, target: Target) -> list[str]:
+        """Split to the public length, each part addressed to the author."""
+        body = message.text
+        if target.invite_links:
+            language = "es" if _looks_spanish(body) else "en"
+            body += "\n" + text("invite", language, link=target.invite_links[0])
+        handle = str(target.route.get("handle") or "")
+        prefix = f"@{handle} " if handle else ""
+        return [
+            prefix + part
+            for part in split_text(body, self._settings.public_reply_chars - len(prefix))
+        ]
+
+    async def pace(self, target: Target) -> None:
+        """The connector's rate."""
+        await self._limits.wait(str(target.route.get("thread_id", "")))
+
+    async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
+        """POST the reply to the connector (or log it when there is none)."""
+        route = target.route
+        payload = {
+            "delivery_id": f"{message.out_id}:{index}",
+            "conversation_id": target.conversation_id,
+            "network": route.get("network"),
+            "in_reply_to": route.get("reply_to"),
+            "thread_id": route.get("thread_id"),
+            "text": part,
+            "author": message.author,
+        }
+        if not self._settings.social_outbound_url:
+            log.info("public reply (no connector configured: logged only)", extra=payload)
+            return
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", **signed_headers(self._secret, body)}
+        try:
+            response = await self._http.post(
+                self._settings.social_outbound_url, content=body, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"connector unreachable: {exc!r}") from exc
+        if response.status_code == 429:
+            raise DeliveryError("connector rate limit (429)", retry_after=_retry_after(response))
+        if response.status_code >= 500:
+            raise DeliveryError(f"connector failed (HTTP {response.status_code})")
+        if response.status_code >= 400:
+            raise DeliveryError(
+                f"connector refused the reply (HTTP {response.status_code}): {response.text[:200]}",
+                permanent=True,
+            )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
+def _looks_spanish(body: str) -> bool:
+    return detect_language(body).code == "es"

@@ -1,0 +1,335 @@
+"""Telegram: updates in (long polling or a webhook), messages out, with python-telegram-bot.
+
+Relevo drives `telegram.Bot` itself instead of PTB's `Application`: an update is confirmed to
+Telegram (the polling offset moves, or the webhook answers 200) only after the inbound pipeline
+has stored it, so a crash or a Redis outage never loses one, and the pipeline's dedupe drops
+what Telegram sends again. Messages go out as plain text (nothing to escape, nothing to break),
+split at Telegram's 4096 characters, paced by per-chat and bot-wide token buckets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.delivery import DeliveryError, Target
+from bot.inbound import Channel, Customer, Inbound, Kind, Outgoing
+from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
+from bot.ratelimit import RateLimits
+from bot.splitting import split_text
+from bot.texts import text
+from relevo import keys
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_ATTACHMENTS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "animation",
+    "audio",
+    "document",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+)
+
+
+@dataclass(frozen=True)
+class Received:
+    """What an update means: a message for the pipeline, and what the gateway does with it."""
+
+    inbound: Inbound
+    notice: str | None = None  # answer with this instead of the assistant (/help)
+    invitation: str | None = None  # /start <token>: continue a public conversation here
+
+
+def _language(code: str | None) -> str | None:
+    short = (code or "")[:2].lower()
+    return short if short in ("es", "en") else None
+
+
+def _addressed(message: Message, username: str) -> bool:
+    """In a group: mentioned by @username, or a reply to one of the bot's messages."""
+    if message.chat.type == "private":
+        return True
+    replied = message.reply_to_message
+    if replied and replied.from_user and (replied.from_user.username or "").lower() == username:
+        return True
+    body = (message.text or message.caption or "").lower()
+    return f"@{username}" in body
+
+
+def received(update: Update, username: str) -> Received | None:
+    """Turn an update into a customer message, or None when it is not for the bot."""
+    username = username.lower()
+    if update.callback_query and update.callback_query.message:
+        query = update.callback_query
+        chat = query.message.chat
+        user = query.from_user
+        title = _button_title(query.message, query.data or "")
+        return Received(
+            Inbound(
+                channel=Channel.TELEGRAM,
+                conversation_id=_conversation(chat.id, chat.type, user.id),
+                message_id=f"callback:{query.id}",
+                customer=_customer(user),
+                text=query.data or "",
+                display=title,
+                language=_language(user.language_code),
+                route={"chat_id": chat.id},
+            )
+        )
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None  # edits, channel posts, service messages and other bots
+    if not _addressed(message, username):
+        return None
+    chat, user = message.chat, message.from_user
+    body = message.text or message.caption or ""
+    base = {
+        "channel": Channel.TELEGRAM,
+        "conversation_id": _conversation(chat.id, chat.type, user.id),
+        "message_id": f"{chat.id}:{message.message_id}",
+        "customer": _customer(user),
+        "language": _language(user.language_code),
+        "route": {
+            "chat_id": chat.id,
+            **({"reply_to": message.message_id} if chat.type != "private" else {}),
+        },
+    }
+    if not body:
+        what = next((a for a in _ATTACHMENTS if getattr(message, a, None)), "attachment")
+        base["route"] = {**base["route"], "attachment": what}
+        return Received(Inbound(**base, text="", kind=Kind.UNSUPPORTED))
+    body = _strip_mention(body, username)
+    if body.startswith("/"):
+        return _command(body, base, username)
+    return Received(Inbound(**base, text=body))
+
+
+def _strip_mention(body: str, username: str) -> str:
+    lowered = body.lower()
+    at = lowered.find(f"@{username}")
+    if at >= 0 and not body.startswith("/"):
+        body = body[:at] + body[at + len(username) + 1 :]
+    return " ".join(body.split())
+
+
+def _command(body: str, base: dict[str, Any], username: str) -> Received | None:
+    word, _, rest = body.partition(" ")
+    name, _, target = word[1:].partition("@")
+    if target and target.lower() != username:
+        return None  # a command for another bot in the group
+    name, rest = name.lower(), rest.strip()
+    language = base["language"]
+    if name == "start" and rest:
+        return Received(Inbound(**base, text="/greet", display=body), invitation=rest)
+    if name == "start":
+        return Received(Inbound(**base, text="/greet", display=body))
+    if name == "agent":
+        return Received(Inbound(**base, text="/ask_human", display=body))
+    return Received(Inbound(**base, text=body), notice=text("help", language))
+
+
+def _conversation(chat_id: int, chat_type: str, user_id: int) -> str:
+    """Private chats are one conversation; in a group, each member has their own."""
+    return f"tg:{chat_id}" if chat_type == "private" else f"tg:{chat_id}:{user_id}"
+
+
+def _customer(user: Any) -> Customer:
+    return Customer(id=str(user.id), name=user.full_name, handle=user.username)
+
+
+def _button_title(message: Any, data: str) -> str | None:
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            if button.callback_data == data:
+                return str(button.text)
+    return None
+
+
+class TelegramChannel:
+    """The Telegram bot: receives through polling or the webhook, sends through the outbox."""
+
+    def __init__(self, settings: Settings, pipeline: InboundPipeline, invitations: Invitations):
+        assert settings.telegram_token is not None
+        self._settings = settings
+        self._pipeline = pipeline
+        self._invitations = invitations
+        self.bot = Bot(
+            settings.telegram_token.get_secret_value(),
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.telegram_file_url,
+            request=HTTPXRequest(connection_pool_size=32),
+            get_updates_request=HTTPXRequest(read_timeout=40),
+        )
+        self._limits = RateLimits(overall=settings.telegram_rate_per_second, per_chat=1.0)
+        self.username: str | None = None
+
+    async def start(self) -> None:
+        """Log in (getMe) and, in webhook mode, register the webhook with its secret."""
+        await self.bot.initialize()
+        self.username = self.bot.username
+        if self._settings.telegram_mode == "webhook":
+            if not self._settings.telegram_webhook_url:
+                raise ValueError("webhook mode needs RELEVO_TELEGRAM_WEBHOOK_URL")
+            secret = self._settings.telegram_webhook_secret
+            await self.bot.set_webhook(
+                self._settings.telegram_webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=["message", "callback_query"],
+            )
+        log.info("telegram on", extra={"bot": self.username, "mode": self._settings.telegram_mode})
+
+    async def stop(self) -> None:
+        """Close the HTTP clients."""
+        await self.bot.shutdown()
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long polling; the offset moves past an update only once it is stored."""
+        await self.bot.delete_webhook()
+        offset: int | None = None
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=20, allowed_updates=["message", "callback_query"]
+                )
+                for update in updates:
+                    await self.handle(update)
+                    offset = update.update_id + 1
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "telegram polling failed; retrying",
+                    extra={"error": repr(exc), "retry_in_s": backoff},
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(30.0, backoff * 2)
+
+    async def handle(self, update: Update) -> None:
+        """Hand one update to the pipeline (raises when it could not be stored)."""
+        got = received(update, self.username or "")
+        if update.callback_query:
+            await self._answer_callback(update.callback_query.id)
+        if got is None:
+            return
+        if got.invitation:
+            await self._invitations.accept(
+                got.invitation,
+                conversation_id=got.inbound.conversation_id,
+                channel=Channel.TELEGRAM,
+                route=got.inbound.route,
+                profile_key=keys.customer(Channel.TELEGRAM.value, got.inbound.customer.id),
+                fallback_language=got.inbound.language,
+            )
+        await self._pipeline.accept(got.inbound, notice_text=got.notice)
+
+    async def _answer_callback(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:  # the button stops spinning a bit later: not worth failing
+            log.info("callback not answered", extra={"error": repr(exc)})
+
+    def router(self) -> APIRouter:
+        """`POST /channels/telegram/webhook`, checked against the secret token."""
+        router = APIRouter()
+        secret = self._settings.telegram_webhook_secret
+
+        @router.post("/channels/telegram/webhook")
+        async def webhook(request: Request) -> JSONResponse:
+            """One update from Telegram."""
+            given = request.headers.get(SECRET_HEADER, "")
+            if secret is None or not hmac.compare_digest(given, secret.get_secret_value()):
+                log.warning(
+                    "telegram webhook refused: wrong secret token",
+                    extra={"client": request.client.host if request.client else None},
+                )
+                return JSONResponse(status_code=403, content={"error": "wrong secret token"})
+            try:
+                update = Update.de_json(await request.json(), self.bot)
+            except Exception as exc:
+                log.warning("telegram webhook: unreadable update", extra={"error": repr(exc)})
+                return JSONResponse(status_code=400, content={"error": "unreadable update"})
+            if update is not None:
+                await self.handle(update)
+            return JSONResponse({"ok": True})
+
+        return router
+
+    def sender(self) -> TelegramSender:
+        """The outbox's way to Telegram."""
+        return TelegramSender(self.bot, self._limits)
+
+
+class TelegramSender:
+    """Sends plain-text messages, buttons as an inline keyboard under the last part."""
+
+    def __init__(self, bot: Bot, limits: RateLimits) -> None:
+        self._bot = bot
+        self._limits = limits
+
+    def parts(self, message: Outgoing, target: Target) -> list[str]:
+        """Split at 4096 characters."""
+        return split_text(message.text, MESSAGE_LIMIT)
+
+    async def pace(self, target: Target) -> None:
+        """About one message a second per chat, 25 a second per bot."""
+        await self._limits.wait(str(target.route.get("chat_id")))
+
+    async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
+        """One sendMessage."""
+        last = index == len(self.parts(message, target)) - 1
+        markup = None
+        if last and message.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            b["title"], callback_data=b["payload"][:CALLBACK_DATA_LIMIT]
+                        )
+                        for b in message.buttons
+                    ]
+                ]
+            )
+        reply_to = target.route.get("reply_to") if index == 0 else None
+        try:
+            await self._bot.send_message(
+                chat_id=target.route["chat_id"],
+                text=part,
+                reply_markup=markup,
+                reply_to_message_id=reply_to,
+                allow_sending_without_reply=True,
+            )
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+            raise DeliveryError(
+                f"telegram rate limit: retry after {seconds} s", retry_after=seconds
+            ) from exc
+        except (Forbidden, BadRequest, InvalidToken) as exc:
+            raise DeliveryError(f"telegram refused: {exc}", permanent=True) from exc
+        except TelegramError as exc:  # NetworkError, TimedOut and server errors
+            raise DeliveryError(f"telegram error: {exc!r}") from exc

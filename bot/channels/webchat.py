@@ -1,0 +1,218 @@
+"""The web chat: the page, the embeddable widget and the WebSocket that carries the conversation.
+
+The browser keeps a conversation id and the id of the last log entry it rendered; on every
+(re)connection the server replays the log after it, then streams new entries as they are
+appended, so a reload or a dropped connection loses nothing. Customer messages carry a client
+id: a resend after a reconnection is a duplicate, acknowledged and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+
+from bot.conversations import ConversationStore, Route
+from bot.delivery import Target
+from bot.inbound import Channel, Customer, Inbound, Outgoing
+from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
+from relevo import keys
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "webchat"
+MAX_FRAME_CHARS = 20_000
+_CONVERSATION = re.compile(r"^wc-[A-Za-z0-9-]{8,64}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def frame(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
+    """The browser's view of one log entry."""
+    if fields.get("type") == "event":
+        return {
+            "type": "event",
+            "id": entry_id,
+            "event": fields.get("event"),
+            "agent": fields.get("agent"),
+            "time": fields.get("time"),
+        }
+    out: dict[str, Any] = {
+        "type": "message",
+        "id": entry_id,
+        "author": fields.get("author", "bot"),
+        "text": fields.get("display") or fields.get("text", ""),
+        "buttons": json.loads(fields.get("buttons") or "[]"),
+        "time": fields.get("time"),
+    }
+    for optional in ("client_id", "agent"):
+        if fields.get(optional):
+            out[optional] = fields[optional]
+    return out
+
+
+class WebchatSender:
+    """Delivery on the web chat is the log entry itself: the socket streams the log."""
+
+    def parts(self, message: Outgoing, target: Target) -> list[str]:
+        """One part: the page has no length limit."""
+        return [message.text]
+
+    async def pace(self, target: Target) -> None:
+        """No platform limits."""
+
+    async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
+        """Nothing to do before the log entry."""
+
+
+class _Session:
+    """One open socket."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        pipeline: InboundPipeline,
+        conversation: str,
+        language: str | None,
+    ) -> None:
+        self.websocket = websocket
+        self.pipeline = pipeline
+        self.store: ConversationStore = pipeline.store
+        self.conversation = conversation
+        self.language = language
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_json(payload)
+
+    async def stream_log(self, after: str) -> None:
+        """Replay the log after `after`, then follow it."""
+        entries = await self.store.read(self.conversation, after)
+        while True:
+            for entry_id, fields in entries:
+                await self.send(frame(entry_id, fields))
+                if fields.get("author") in ("bot", "agent"):
+                    await self.send({"type": "typing", "on": False})
+                after = entry_id
+            entries = await self.store.wait(
+                self.conversation, after or "0-0", block_ms=4_000
+            )  # under redis-py's 5 s socket timeout
+
+    async def receive(self) -> None:
+        """Customer frames until the socket closes."""
+        while True:
+            raw = await self.websocket.receive_text()
+            if len(raw) > MAX_FRAME_CHARS:
+                await self.send({"type": "error", "client_id": None, "reason": "message too large"})
+                continue
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError:
+                await self.send({"type": "error", "client_id": None, "reason": "invalid JSON"})
+                continue
+            if not isinstance(data, dict) or data.get("type") == "ping":
+                continue
+            await self.customer_message(data)
+
+    async def customer_message(self, data: dict[str, Any]) -> None:
+        client_id = data.get("client_id")
+        if (
+            data.get("type") != "message"
+            or not isinstance(client_id, str)
+            or not (_CLIENT_ID.match(client_id))
+        ):
+            await self.send(
+                {
+                    "type": "error",
+                    "client_id": None,
+                    "reason": "expected {type: message, client_id, text}",
+                }
+            )
+            return
+        body = data.get("text")
+        display = data.get("display")
+        inbound = Inbound(
+            channel=Channel.WEBCHAT,
+            conversation_id=self.conversation,
+            message_id=f"{self.conversation}:{client_id}",
+            customer=Customer(id=self.conversation),
+            text=body if isinstance(body, str) else "",
+            display=display if isinstance(display, str) and display else None,
+            language=self.language,
+        )
+        accepted = await self.pipeline.accept(inbound, client_id=client_id)
+        await self.send(
+            {"type": "ack", "client_id": client_id, "duplicate": accepted.route is Route.DUPLICATE}
+        )
+        if accepted.route is Route.BOT:
+            await self.send({"type": "typing", "on": True})
+
+
+def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRouter:
+    """The page at `/` and the socket at `/channels/webchat/ws`."""
+    router = APIRouter()
+
+    @router.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        """The full-page web chat."""
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @router.websocket("/channels/webchat/ws")
+    async def socket(
+        websocket: WebSocket,
+        conversation: str,
+        after: str = "0",
+        lang: str | None = None,
+        invitation: str | None = Query(default=None, alias="continue"),
+    ) -> None:
+        """One browser tab's conversation."""
+        if not _CONVERSATION.match(conversation) or not (after == "0" or _ENTRY_ID.match(after)):
+            await websocket.close(code=4400, reason="invalid conversation or after")
+            return
+        await websocket.accept()
+        language = lang[:2].lower() if lang and lang[:2].lower() in ("es", "en") else None
+        session = _Session(websocket, pipeline, conversation, language)
+        if invitation:
+            await _continue_privately(session, invitations, invitation)
+        tasks = [
+            asyncio.create_task(session.stream_log(after)),
+            asyncio.create_task(session.receive()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                error = task.exception()
+                if error and not isinstance(error, WebSocketDisconnect):
+                    log.error(
+                        "web chat socket failed",
+                        extra={"conversation": conversation, "error": repr(error)},
+                        exc_info=error,
+                    )
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+    return router
+
+
+async def _continue_privately(session: _Session, invitations: Invitations, token: str) -> None:
+    """Link this chat to the public conversation its invitation comes from."""
+    await invitations.accept(
+        token,
+        conversation_id=session.conversation,
+        channel=Channel.WEBCHAT,
+        route={},
+        profile_key=keys.customer(Channel.WEBCHAT.value, session.conversation),
+        fallback_language=session.language,
+    )

@@ -1,0 +1,233 @@
+"""Conversations in Redis: accepting a customer message atomically, the log, the metadata.
+
+`accept` is the heart of the inbound pipeline. One Lua script dedupes the channel's message id,
+records the conversation's metadata and the customer's profile, appends the message to the
+conversation log and routes it by ownership (to the assistant, to the person who owns the
+conversation, or to a polite notice), so a message is never half accepted: a crash before the
+script runs leaves it for the channel to redeliver, and after it nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bot.inbound import Inbound, Outgoing
+from relevo import keys
+
+SEEN_TTL_SECONDS = 7 * 24 * 3600
+
+_ACCEPT = """
+local function flat(map)
+  local out = {}
+  for k, v in pairs(map) do out[#out + 1] = k; out[#out + 1] = v end
+  return out
+end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {'duplicate', ''} end
+local now = ARGV[6]
+redis.call('HSET', KEYS[2], unpack(flat(cjson.decode(ARGV[2]))))
+redis.call('HSETNX', KEYS[2], 'created_at', now)
+redis.call('HSET', KEYS[9], unpack(flat(cjson.decode(ARGV[7]))))
+redis.call('HSET', KEYS[9], 'last_seen', now)
+redis.call('HSETNX', KEYS[9], 'first_seen', now)
+redis.call('ZADD', KEYS[10], ARGV[8], ARGV[9])
+local owner = redis.call('GET', KEYS[4]) or 'bot'
+if owner == 'closed' then
+  redis.call('SET', KEYS[4], 'bot')
+  redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'new_conversation', 'time', now)
+  owner = 'bot'
+end
+local log_id = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
+if owner ~= 'bot' then
+  redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[9], 'log_id', log_id,
+    'owner', owner, 'handoff', redis.call('GET', KEYS[8]) or '',
+    unpack(flat(cjson.decode(ARGV[3]))))
+  return {'relay', log_id}
+end
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[5]))))
+  return {'notice', log_id}
+end
+redis.call('XADD', KEYS[5], '*', 'log_id', log_id, unpack(flat(cjson.decode(ARGV[4]))))
+return {'bot', log_id}
+"""
+
+
+class Route(StrEnum):
+    """Where an accepted message went."""
+
+    BOT = "bot"  # to the assistant (Rasa)
+    RELAY = "relay"  # to the person who owns the conversation
+    NOTICE = "notice"  # declined with a polite notice (empty, too long, a sticker...)
+    DUPLICATE = "duplicate"  # already accepted once: dropped
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The outcome of `accept`."""
+
+    route: Route
+    log_id: str
+
+
+def now_iso() -> str:
+    """The current time, for logs and records."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def customer_log_fields(inbound: Inbound, client_id: str | None) -> dict[str, str]:
+    """The log entry of a customer message."""
+    fields = {
+        "type": "message",
+        "author": "customer",
+        "kind": inbound.kind.value,
+        "text": inbound.text,
+        "message_id": inbound.message_id,
+        "time": inbound.received_at.isoformat(timespec="milliseconds"),
+    }
+    if inbound.display:
+        fields["display"] = inbound.display
+    if client_id:
+        fields["client_id"] = client_id
+    return fields
+
+
+def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
+    """The log entry of a delivered message or an event."""
+    if message.event:
+        fields = {"type": "event", "event": message.event, "time": now_iso()}
+    else:
+        fields = {
+            "type": "message",
+            "author": message.author,
+            "text": message.text,
+            "buttons": json.dumps(message.buttons, ensure_ascii=False),
+            "time": now_iso(),
+        }
+    if message.agent:
+        fields["agent"] = message.agent
+    fields["out_id"] = message.out_id
+    return fields
+
+
+class ConversationStore:
+    """The conversations: accept messages, read logs and metadata, append what went out."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._accept = client.register_script(_ACCEPT)
+
+    async def accept(
+        self,
+        inbound: Inbound,
+        *,
+        assistant_fields: dict[str, str],
+        notice: Outgoing | None = None,
+        client_id: str | None = None,
+    ) -> Accepted:
+        """Dedupe, log and route one customer message, atomically."""
+        profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
+        meta = {
+            "channel": inbound.channel.value,
+            "public": "1" if inbound.public else "",
+            "route": json.dumps(inbound.route, ensure_ascii=False),
+            "customer": profile_key,
+            "last_message_at": now_iso(),
+        }
+        profile = {"channel": inbound.channel.value, **inbound.profile()}
+        route, log_id = await self._accept(
+            keys=[
+                keys.seen(inbound.channel.value, inbound.message_id),
+                keys.conversation(inbound.conversation_id),
+                keys.conversation_log(inbound.conversation_id),
+                keys.conversation_owner(inbound.conversation_id),
+                keys.INBOUND,
+                keys.DESK_RELAY,
+                keys.OUTBOX,
+                keys.conversation_handoff(inbound.conversation_id),
+                profile_key,
+                keys.customer_conversations(profile_key),
+            ],
+            args=[
+                SEEN_TTL_SECONDS,
+                json.dumps(meta, ensure_ascii=False),
+                json.dumps(customer_log_fields(inbound, client_id), ensure_ascii=False),
+                json.dumps(assistant_fields, ensure_ascii=False),
+                json.dumps(notice.to_fields(), ensure_ascii=False) if notice else "",
+                now_iso(),
+                json.dumps(profile, ensure_ascii=False),
+                inbound.received_at.timestamp(),
+                inbound.conversation_id,
+            ],
+        )
+        return Accepted(Route(_text(route)), _text(log_id))
+
+    async def start(
+        self,
+        conversation_id: str,
+        *,
+        channel: str,
+        route: dict[str, Any],
+        customer: str,
+        **extra: str,
+    ) -> None:
+        """Record a conversation that the customer has not written in yet (an invitation)."""
+        key = keys.conversation(conversation_id)
+        await self._client.hset(
+            key,
+            mapping={
+                "channel": channel,
+                "public": "",
+                "customer": customer,
+                "route": json.dumps(route, ensure_ascii=False),
+                **extra,
+            },
+        )
+        await self._client.hsetnx(key, "created_at", now_iso())
+
+    async def enqueue(self, message: Outgoing) -> None:
+        """Queue a message for delivery."""
+        await self._client.xadd(keys.OUTBOX, message.to_fields())
+
+    async def meta(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's metadata (empty when unknown), with `route` decoded."""
+        raw = await self._client.hgetall(keys.conversation(conversation_id))
+        meta: dict[str, Any] = {_text(k): _text(v) for k, v in raw.items()}
+        meta["route"] = json.loads(meta.get("route") or "{}")
+        meta["public"] = bool(meta.get("public"))
+        return meta
+
+    async def owner(self, conversation_id: str) -> str:
+        """bot, queued, agent:<user> or closed."""
+        value = await self._client.get(keys.conversation_owner(conversation_id))
+        return _text(value) if value else "bot"
+
+    async def read(
+        self, conversation_id: str, after: str = "0", count: int = 500
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Log entries after `after`, oldest first."""
+        start = f"({after}" if after not in ("0", "0-0", "-") else "-"
+        entries = await self._client.xrange(
+            keys.conversation_log(conversation_id), start, "+", count
+        )
+        return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in entries]
+
+    async def wait(
+        self, conversation_id: str, after: str, block_ms: int
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Log entries after `after`, waiting up to `block_ms` for the first."""
+        found = await self._client.xread(
+            {keys.conversation_log(conversation_id): after}, count=100, block=block_ms
+        )
+        if not found:
+            return []
+        return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in found[0][1]]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

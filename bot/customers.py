@@ -1,0 +1,119 @@
+"""Customers across channels: linking profiles into one person, and their history.
+
+A customer has one profile per channel (written by the inbound pipeline). When they prove they
+are the same person on two channels (they follow the private link of a public reply), the
+profiles are linked: both then belong to one `relevo:person:<id>` set, and the history of that
+person covers every conversation of every linked profile.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bot.conversations import ConversationStore
+from relevo import keys
+
+INVITE_TTL_SECONDS = 7 * 24 * 3600
+
+_LINK = """
+local prefix = ARGV[2]
+local pa = redis.call('HGET', KEYS[1], 'person')
+local pb = redis.call('HGET', KEYS[2], 'person')
+if not pa then
+  pa = pb or ARGV[1]
+  redis.call('HSET', KEYS[1], 'person', pa)
+  redis.call('SADD', prefix .. pa, KEYS[1])
+end
+if pb == pa then return pa end
+if pb then
+  for _, member in ipairs(redis.call('SMEMBERS', prefix .. pb)) do
+    redis.call('HSET', member, 'person', pa)
+    redis.call('SADD', prefix .. pa, member)
+  end
+  redis.call('DEL', prefix .. pb)
+else
+  redis.call('HSET', KEYS[2], 'person', pa)
+  redis.call('SADD', prefix .. pa, KEYS[2])
+end
+return pa
+"""
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One conversation of a customer, for the desk and reports."""
+
+    conversation_id: str
+    channel: str
+    profile: str
+    meta: dict[str, Any]
+    messages: list[dict[str, str]] = field(default_factory=list)
+
+
+class Customers:
+    """Profiles, links between them, invitations to private channels and history."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._link = client.register_script(_LINK)
+        self._store = ConversationStore(client)
+
+    async def link(self, profile_a: str, profile_b: str) -> str:
+        """Record that two profiles are one person; returns the person id."""
+        person = await self._link(
+            keys=[profile_a, profile_b], args=[uuid.uuid4().hex, keys.person("")]
+        )
+        return str(person.decode() if isinstance(person, bytes) else person)
+
+    async def profiles_of(self, profile_key: str) -> list[str]:
+        """Every profile linked to this one (itself included)."""
+        person = await self._client.hget(profile_key, "person")
+        if not person:
+            return [profile_key]
+        members = await self._client.smembers(keys.person(_text(person)))
+        return sorted(_text(m) for m in members) or [profile_key]
+
+    async def history(self, profile_key: str, messages: int = 20) -> list[ConversationSummary]:
+        """The conversations of the person behind a profile, most recent first."""
+        found: list[tuple[float, ConversationSummary]] = []
+        for profile in await self.profiles_of(profile_key):
+            ranked = await self._client.zrange(
+                keys.customer_conversations(profile), 0, -1, withscores=True
+            )
+            for conversation, at in ranked:
+                conversation_id = _text(conversation)
+                meta = await self._store.meta(conversation_id)
+                log = await self._store.read(conversation_id)
+                summary = ConversationSummary(
+                    conversation_id=conversation_id,
+                    channel=str(meta.get("channel", "")),
+                    profile=profile,
+                    meta=meta,
+                    messages=[fields for _, fields in log[-messages:]],
+                )
+                found.append((float(at), summary))
+        return [summary for _, summary in sorted(found, key=lambda pair: -pair[0])]
+
+    async def invite_token(self, conversation_id: str) -> str:
+        """The token that continues a public conversation privately (one per conversation)."""
+        key = keys.conversation_invite(conversation_id)
+        await self._client.set(key, secrets.token_urlsafe(12), nx=True, ex=INVITE_TTL_SECONDS)
+        token = _text(await self._client.get(key))
+        await self._client.set(keys.invite(token), conversation_id, ex=INVITE_TTL_SECONDS)
+        return token
+
+    async def invited_conversation(self, token: str) -> str | None:
+        """The public conversation an invitation token continues, if it is valid."""
+        if not token or len(token) > 64:
+            return None
+        found = await self._client.get(keys.invite(token))
+        return _text(found) if found else None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,243 @@
+"""The outbox's delivery worker: every outgoing message reaches its channel once, in order.
+
+Messages are laned by conversation (in order within one). A channel's `Sender` formats a message
+into parts that fit the platform and sends them; a retryable failure (RetryAfter, HTTP 429 or
+5xx, a network error) is retried with exponential backoff and jitter, honouring the platform's
+own delay; after `max_attempts`, or at once for a permanent failure, the message goes to the
+dead-letter list with the reason (`relevo doctor` shows it). Each delivered part is counted in
+Redis, so a retry or a restart never sends a part twice, and the delivered message is appended to
+the conversation log exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+
+from bot.conversations import ConversationStore, now_iso, outgoing_log_fields
+from bot.inbound import Outgoing
+from bot.lanes import StreamLanes
+from relevo import keys
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTERS_KEPT = 1000
+
+# Counts parts sent and appends the message to the log once: KEYS sent, log; ARGV part or
+# 'log', then the log fields as JSON.
+_PROGRESS = """
+if ARGV[1] == 'log' then
+  if redis.call('HSETNX', KEYS[1], 'logged', '1') == 0 then return 0 end
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  local fields = {}
+  for k, v in pairs(cjson.decode(ARGV[2])) do fields[#fields + 1] = k; fields[#fields + 1] = v end
+  redis.call('XADD', KEYS[2], '*', unpack(fields))
+  return 1
+end
+redis.call('HSET', KEYS[1], 'parts', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+
+class DeliveryError(Exception):
+    """A send failed. `retry_after`: the platform's requested wait; `permanent`: do not retry."""
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a conversation's messages go: its channel's route and whether it is public."""
+
+    conversation_id: str
+    channel: str
+    route: Mapping[str, Any]
+    public: bool
+    invite_links: tuple[str, ...] = ()
+
+
+class Sender(Protocol):
+    """One channel's way out."""
+
+    def parts(self, message: Outgoing, target: Target) -> list[str]:
+        """The texts to send, each within the platform's limit."""
+        ...
+
+    async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
+        """Send one part; raise DeliveryError on failure."""
+        ...
+
+    async def pace(self, target: Target) -> None:
+        """Wait for the channel's rate limits."""
+        ...
+
+
+class InviteLinks(Protocol):
+    """Makes the links that move a public conversation to a private channel."""
+
+    async def links_for(self, conversation_id: str) -> tuple[str, ...]:
+        """The invitation links of a conversation."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying."""
+
+    max_attempts: int = 8
+    base_seconds: float = 0.5
+    max_seconds: float = 60.0
+
+    def delay(self, attempt: int, requested: float | None) -> float:
+        """Wait before attempt `attempt + 1`: the platform's request, else backoff with jitter."""
+        if requested is not None:
+            return requested
+        return min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1)) * random.uniform(
+            0.5, 1.0
+        )
+
+
+class DeliveryWorker:
+    """Consumes `relevo:outbox` and delivers through the channels' senders."""
+
+    def __init__(
+        self,
+        *,
+        client: aioredis.Redis,
+        senders: Mapping[str, Sender],
+        invites: InviteLinks,
+        policy: RetryPolicy,
+        consumer: str | None = None,
+        concurrency: int = 64,
+    ) -> None:
+        self._client = client
+        self._store = ConversationStore(client)
+        self._senders = senders
+        self._invites = invites
+        self._policy = policy
+        self._progress = client.register_script(_PROGRESS)
+        self.lanes = StreamLanes(
+            client=client,
+            stream=keys.OUTBOX,
+            group=keys.OUTBOX_GROUP,
+            key_field="conversation_id",
+            handle=self._handle,
+            on_poison=self._poison,
+            concurrency=concurrency,
+            consumer=consumer,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set."""
+        await self.lanes.run(stop)
+
+    async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
+        message = Outgoing.from_fields(fields)
+        meta = await self._store.meta(message.conversation_id)
+        if message.event:
+            await self._log(message)
+        elif not meta.get("channel"):
+            await self._dead(message, "unknown conversation", attempts=0)
+        elif (sender := self._senders.get(meta["channel"])) is None:
+            await self._dead(message, f"channel {meta['channel']} is not enabled", attempts=0)
+        else:
+            links = (
+                await self._invites.links_for(message.conversation_id)
+                if (message.invite_private and meta["public"])
+                else ()
+            )
+            target = Target(
+                message.conversation_id, meta["channel"], meta["route"], meta["public"], links
+            )
+            if await self._deliver(sender, message, target):
+                await self._log(message)
+        await self._client.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
+
+    async def _deliver(self, sender: Sender, message: Outgoing, target: Target) -> bool:
+        """Send the parts not sent yet; False when the message was dead-lettered."""
+        parts = sender.parts(message, target)
+        done = int(await self._client.hget(keys.outbox_sent(message.out_id), "parts") or 0)
+        for index in range(done, len(parts)):
+            attempt = 1
+            while True:
+                await sender.pace(target)
+                try:
+                    await sender.send(message, parts[index], index, target)
+                    break
+                except DeliveryError as exc:
+                    if exc.permanent or attempt >= self._policy.max_attempts:
+                        await self._dead(message, str(exc), attempts=attempt)
+                        return False
+                    delay = self._policy.delay(attempt, exc.retry_after)
+                    log.warning(
+                        "delivery failed; retrying",
+                        extra={
+                            "conversation": message.conversation_id,
+                            "out": message.out_id,
+                            "attempt": attempt,
+                            "error": str(exc),
+                            "retry_in_s": round(delay, 2),
+                        },
+                    )
+                    await asyncio.sleep(delay)
+                    attempt += 1
+            await self._progress(
+                keys=[keys.outbox_sent(message.out_id), ""],
+                args=[index + 1, "", keys.DONE_TTL_SECONDS],
+            )
+        log.info(
+            "delivered",
+            extra={
+                "conversation": message.conversation_id,
+                "out": message.out_id,
+                "channel": target.channel,
+                "parts": len(parts),
+            },
+        )
+        return True
+
+    async def _log(self, message: Outgoing) -> None:
+        await self._progress(
+            keys=[keys.outbox_sent(message.out_id), keys.conversation_log(message.conversation_id)],
+            args=[
+                "log",
+                json.dumps(outgoing_log_fields(message), ensure_ascii=False),
+                keys.DONE_TTL_SECONDS,
+            ],
+        )
+
+    async def _dead(self, message: Outgoing, reason: str, *, attempts: int) -> None:
+        record = {**message.to_fields(), "reason": reason, "attempts": attempts, "at": now_iso()}
+        await self._client.lpush(keys.OUTBOX_DEAD, json.dumps(record, ensure_ascii=False))
+        await self._client.ltrim(keys.OUTBOX_DEAD, 0, DEAD_LETTERS_KEPT - 1)
+        log.error(
+            "delivery given up; dead-lettered",
+            extra={
+                "conversation": message.conversation_id,
+                "out": message.out_id,
+                "reason": reason,
+                "attempts": attempts,
+            },
+        )
+
+    async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        record = {**fields, "reason": f"unreadable outbox entry: {exc!r}", "at": now_iso()}
+        await self._client.lpush(keys.OUTBOX_DEAD, json.dumps(record, ensure_ascii=False))
+
+
+async def dead_letters(client: aioredis.Redis, count: int = 20) -> list[dict[str, Any]]:
+    """The latest dead letters, newest first."""
+    return [json.loads(raw) for raw in await client.lrange(keys.OUTBOX_DEAD, 0, count - 1)]

@@ -1,0 +1,99 @@
+"""Moving a public conversation to a private channel, and carrying the customer over.
+
+A public reply that needs personal data invites the customer to continue in private with a link
+(a Telegram deep link `t.me/<bot>?start=<token>` when Telegram is on, and the web chat's
+`/?continue=<token>`). Following it links the customer's public profile to the private one and
+opens the private conversation with a welcome that knows where it comes from.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bot.conversations import ConversationStore
+from bot.customers import Customers
+from bot.inbound import Channel, Outgoing
+from bot.texts import text
+from kb_index.language import detect_language
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Invitations:
+    """Makes invitation links and accepts them."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        settings: Settings,
+        telegram_username: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self._customers = Customers(client)
+        self._store = ConversationStore(client)
+        self._public_url = settings.public_url.rstrip("/")
+        self._telegram_username = telegram_username
+
+    async def links_for(self, conversation_id: str) -> tuple[str, ...]:
+        """The links that continue `conversation_id` in private, the preferred first."""
+        token = await self._customers.invite_token(conversation_id)
+        links = []
+        username = self._telegram_username()
+        if username:
+            links.append(f"https://t.me/{username}?start={token}")
+        links.append(f"{self._public_url}/?continue={token}")
+        return tuple(links)
+
+    async def accept(
+        self,
+        token: str,
+        *,
+        conversation_id: str,
+        channel: Channel,
+        route: dict[str, Any],
+        profile_key: str,
+        fallback_language: str | None,
+    ) -> bool:
+        """Continue the invited public conversation in `conversation_id`; False if unknown."""
+        public_id = await self._customers.invited_conversation(token)
+        if public_id is None:
+            log.info("invitation unknown or expired", extra={"conversation": conversation_id})
+            return False
+        if (await self._store.meta(conversation_id)).get("continued_from") == public_id:
+            return True
+        public = await self._store.meta(public_id)
+        person = await self._customers.link(public["customer"], profile_key)
+        await self._store.start(
+            conversation_id,
+            channel=channel.value,
+            route=route,
+            customer=profile_key,
+            continued_from=public_id,
+        )
+        first = next(
+            (
+                f.get("text", "")
+                for _, f in await self._store.read(public_id, count=20)
+                if f.get("author") == "customer"
+            ),
+            "",
+        )
+        language = detect_language(first, default=fallback_language or "en").code
+        handle = public["route"].get("handle")
+        await self._store.enqueue(
+            Outgoing(
+                out_id=f"{conversation_id}:continued:{public_id}",
+                conversation_id=conversation_id,
+                author="bot",
+                text=text("continued", language, name=f" @{handle}" if handle else ""),
+            )
+        )
+        log.info(
+            "continued in private",
+            extra={"conversation": conversation_id, "from": public_id, "person": person},
+        )
+        return True

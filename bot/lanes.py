@@ -1,0 +1,190 @@
+"""Consume a Redis stream in per-conversation lanes: in order within one, in parallel across.
+
+Entries of one key (a conversation) are handled one after another, so replies never overtake
+each other; different keys run concurrently up to a limit. A handler that raises one of the
+`transient` errors is retried with backoff (the entry stays pending meanwhile, so a crash loses
+nothing); any other error is a poison entry, handed to `on_poison` and acknowledged, so one bad
+entry never blocks its lane forever. Entries another consumer left pending for too long (it
+died) are claimed and handled here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[str, dict[str, str]]
+Handler = Callable[[str, dict[str, str]], Awaitable[None]]
+PoisonHandler = Callable[[str, dict[str, str], BaseException], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """A handler's way of saying: not now, try this entry again after `delay` seconds."""
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
+    """Create the consumer group (idempotent)."""
+    try:
+        await client.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def default_consumer_name() -> str:
+    """Unique per process, readable in `XINFO CONSUMERS`."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class StreamLanes:
+    """Reads `stream` as `consumer` of `group` and runs `handle` per entry, laned by `key_field`."""
+
+    def __init__(
+        self,
+        *,
+        client: aioredis.Redis,
+        stream: str,
+        group: str,
+        key_field: str,
+        handle: Handler,
+        on_poison: PoisonHandler,
+        transient: tuple[type[BaseException], ...] = (),
+        concurrency: int = 32,
+        consumer: str | None = None,
+        claim_idle_ms: int = 30_000,
+        max_backoff: float = 10.0,
+    ) -> None:
+        self._client = client
+        self._stream = stream
+        self._group = group
+        self._key_field = key_field
+        self._handle = handle
+        self._on_poison = on_poison
+        self._transient = (RetryLater, RedisConnectionError, RedisTimeoutError, *transient)
+        self._slots = asyncio.Semaphore(concurrency)
+        self.consumer = consumer or default_consumer_name()
+        self._claim_idle_ms = claim_idle_ms
+        self._max_backoff = max_backoff
+        self._lanes: dict[str, deque[Entry]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: set[str] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then let running entries finish (briefly)."""
+        backoff = 0.5
+        last_claim = 0.0
+        recovered = False
+        while not stop.is_set():
+            try:
+                if not recovered:
+                    await ensure_group(self._client, self._stream, self._group)
+                    await self._read("0")  # what this consumer had pending before a restart
+                    recovered = True
+                if time.monotonic() - last_claim > self._claim_idle_ms / 2000:
+                    await self._claim_abandoned()
+                    last_claim = time.monotonic()
+                await self._read(">", block_ms=1000)
+                backoff = 0.5
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.warning("redis unavailable", extra={"stream": self._stream, "error": str(exc)})
+                await asyncio.sleep(backoff)
+                backoff = min(self._max_backoff, backoff * 2)
+        await self.drain(timeout=5.0)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for running lanes; cancel what is left (it stays pending in Redis)."""
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=timeout)
+        for task in late:
+            task.cancel()
+
+    @property
+    def busy(self) -> int:
+        """Entries taken and not yet finished."""
+        return len(self._in_flight)
+
+    async def _read(self, start: str, block_ms: int | None = None) -> None:
+        found = await self._client.xreadgroup(
+            self._group, self.consumer, {self._stream: start}, count=100, block=block_ms
+        )
+        for entry_id, fields in found[0][1] if found else []:
+            self._dispatch(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+
+    async def _claim_abandoned(self) -> None:
+        _, claimed, *_ = await self._client.xautoclaim(
+            self._stream, self._group, self.consumer, self._claim_idle_ms, "0-0", count=100
+        )
+        for entry_id, fields in claimed:
+            if fields:
+                self._dispatch(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+
+    def _dispatch(self, entry_id: str, fields: dict[str, str]) -> None:
+        if entry_id in self._in_flight:
+            return
+        self._in_flight.add(entry_id)
+        key = fields.get(self._key_field, "")
+        self._lanes.setdefault(key, deque()).append((entry_id, fields))
+        if key not in self._tasks:
+            self._tasks[key] = asyncio.create_task(self._drain_lane(key))
+
+    async def _drain_lane(self, key: str) -> None:
+        lane = self._lanes[key]
+        try:
+            while lane:
+                entry_id, fields = lane.popleft()
+                try:
+                    await self._run_one(entry_id, fields)
+                finally:
+                    self._in_flight.discard(entry_id)
+        finally:
+            del self._lanes[key]
+            del self._tasks[key]
+
+    async def _run_one(self, entry_id: str, fields: dict[str, str]) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                async with self._slots:
+                    await self._handle(entry_id, fields)
+                return
+            except self._transient as exc:
+                delay = exc.delay if isinstance(exc, RetryLater) and exc.delay else backoff
+                log.warning(
+                    "entry kept for a retry",
+                    extra={
+                        "stream": self._stream,
+                        "entry": entry_id,
+                        "error": str(exc),
+                        "retry_in_s": round(delay, 2),
+                    },
+                )
+                await asyncio.sleep(delay)
+                backoff = min(self._max_backoff, backoff * 2) * random.uniform(0.8, 1.2)
+            except Exception as exc:
+                log.exception("entry rejected", extra={"stream": self._stream, "entry": entry_id})
+                await self._on_poison(entry_id, fields, exc)
+                await self._client.xack(self._stream, self._group, entry_id)
+                return
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

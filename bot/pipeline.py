@@ -1,0 +1,100 @@
+"""The inbound pipeline: normalise -> dedupe -> log -> route by ownership.
+
+Channel adapters hand it an `Inbound`; it declines what the assistant cannot read (empty,
+oversized, stickers and photos) with a friendly notice, and accepts the rest atomically through
+`ConversationStore.accept`, which sends it to the assistant or to the person who owns the
+conversation. Every stage logs one line with the conversation id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import redis.asyncio as aioredis
+
+from bot.assistant import AssistantMessage
+from bot.conversations import Accepted, ConversationStore
+from bot.inbound import Inbound, Kind, Outgoing
+from bot.texts import text, thing_name
+from kb_index.language import detect_language
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class InboundPipeline:
+    """Accepts customer messages from every channel."""
+
+    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+        self.store = ConversationStore(client)
+        self._settings = settings
+
+    async def accept(
+        self, inbound: Inbound, *, client_id: str | None = None, notice_text: str | None = None
+    ) -> Accepted:
+        """Take one message; a repeat of an accepted one is dropped.
+
+        `notice_text` answers the message instead of the assistant (a channel's /help).
+        """
+        context = {
+            "conversation": inbound.conversation_id,
+            "channel": inbound.channel.value,
+            "message_id": inbound.message_id,
+        }
+        log.info(
+            "inbound", extra={**context, "kind": inbound.kind.value, "chars": len(inbound.text)}
+        )
+        notice = self._notice(inbound, notice_text)
+        if notice:
+            log.info("declined with a notice", extra={**context, "notice": notice.out_id})
+            limit = self._settings.max_message_chars
+            if len(inbound.text) > limit:  # the log keeps what a person can read, not megabytes
+                inbound = replace(inbound, text=inbound.text[:limit] + "…")
+        message = AssistantMessage(
+            message_id=inbound.message_id,
+            conversation_id=inbound.conversation_id,
+            text=inbound.text,
+            metadata=self._metadata(inbound),
+        )
+        accepted = await self.store.accept(
+            inbound, assistant_fields=message.to_fields(), notice=notice, client_id=client_id
+        )
+        log.info(
+            "routed", extra={**context, "route": accepted.route.value, "log_id": accepted.log_id}
+        )
+        return accepted
+
+    def _metadata(self, inbound: Inbound) -> dict[str, object]:
+        """What Rasa and the actions learn about the message."""
+        metadata: dict[str, object] = {
+            "channel": inbound.channel.value,
+            "public": inbound.public,
+            "customer": inbound.profile(),
+        }
+        if inbound.language and inbound.text.startswith("/"):
+            metadata["language"] = inbound.language  # an intent payload has no words to detect
+        return metadata
+
+    def _notice(self, inbound: Inbound, notice_text: str | None) -> Outgoing | None:
+        """A friendly reply instead of the assistant, for messages it cannot read."""
+        body = inbound.text.strip()
+        if notice_text:
+            reply = notice_text
+        elif inbound.kind is Kind.UNSUPPORTED:
+            language = inbound.language
+            what = thing_name(inbound.route.get("attachment", ""), language)
+            reply = text("unsupported", language, what=what)
+        elif not body:
+            reply = text("empty", inbound.language)
+        elif len(body) > self._settings.max_message_chars:
+            language = inbound.language or detect_language(body[:500]).code
+            reply = text("too_long", language, limit=self._settings.max_message_chars)
+        else:
+            return None
+        return Outgoing(
+            out_id=f"{inbound.message_id}:notice",
+            conversation_id=inbound.conversation_id,
+            author="bot",
+            text=reply,
+        )

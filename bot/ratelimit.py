@@ -1,0 +1,50 @@
+"""Token buckets that pace outgoing messages to what each platform allows."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `burst` saved up; `take` waits for one."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._at = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        """Wait until a token is free and take it."""
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+                self._at = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self._rate)
+
+
+class RateLimits:
+    """A bucket for the whole channel and one per chat (thread, group) within it."""
+
+    def __init__(self, overall: float, per_chat: float | None = None, burst: float = 3) -> None:
+        self._overall = TokenBucket(overall, max(burst, overall))
+        self._per_chat_rate = per_chat
+        self._burst = burst
+        self._chats: dict[str, TokenBucket] = {}
+
+    async def wait(self, chat: str) -> None:
+        """Wait until one more message into `chat` is allowed."""
+        if self._per_chat_rate:
+            bucket = self._chats.get(chat)
+            if bucket is None:
+                bucket = self._chats[chat] = TokenBucket(self._per_chat_rate, self._burst)
+                if len(self._chats) > 10_000:  # forget idle chats; their buckets are full anyway
+                    self._chats = {chat: bucket}
+            await bucket.take()
+        await self._overall.take()

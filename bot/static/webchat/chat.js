@@ -1,0 +1,1005 @@
+/*
+ * Relevo web chat client (Brisa Air demo brand).
+ *
+ * Plain ES2020, no build step, no dependencies. Talks JSON over one WebSocket to the gateway at
+ * /channels/webchat/ws. Message text is only ever put in the page with textContent / text nodes;
+ * nothing from the server goes through innerHTML.
+ *
+ * The only global is window.RelevoChat = {conversationId}, for tests.
+ */
+(() => {
+  'use strict';
+
+  const LIMIT = 2000;               // characters (code points) per message
+  const COUNTER_FROM = LIMIT - 200; // the counter appears from here
+  const PING_MS = 25000;
+  const TYPING_MAX_MS = 30000;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 10000;
+  const STABLE_MS = 5000;           // an open socket this old resets the backoff
+  const CONNECTING_BANNER_DELAY_MS = 1500;
+  const WS_PATH = '/channels/webchat/ws';
+  const CONVERSATION_KEY = 'relevo.conversation';
+
+  const STRINGS = {
+    en: {
+      placeholder: 'Write a message…',
+      inputLabel: 'Message',
+      send: 'Send',
+      subtitle: 'Customer care',
+      introTitle: 'Hi! How can we help?',
+      introText: 'Ask about bookings, baggage, check-in and more. A person can take over whenever you need one.',
+      log: 'Conversation',
+      statusBot: 'Assistant',
+      statusQueued: 'Waiting for a person…',
+      statusAgent: (name) => `${name} (agent)`,
+      statusAgentAnon: 'Agent',
+      statusClosed: 'Conversation closed',
+      statusOffline: 'Offline',
+      connecting: 'Connecting…',
+      reconnecting: 'Reconnecting…',
+      queued: 'Waiting for a person…',
+      agentJoined: (name) => `${name} has joined the conversation`,
+      agentJoinedAnon: 'A person has joined the conversation',
+      botBack: "You're chatting with the assistant again",
+      closed: 'Conversation closed',
+      typing: 'Typing…',
+      sending: 'Sending…',
+      sent: 'Sent',
+      notSent: 'Not sent',
+      retry: 'Retry',
+      agent: 'Agent',
+      you: 'You:',
+      botSays: 'Assistant:',
+      agentSays: (name) => `${name}:`,
+      quickReplies: 'Quick replies',
+      newMessages: 'New messages',
+      counter: (n) => `${n} / ${LIMIT}`,
+      overLimit: (n) => `${n} / ${LIMIT} — too long`,
+      error: (reason) => `Something went wrong: ${reason}`,
+      reasons: {
+        too_long: 'Message too long',
+        empty: 'Empty message',
+        rate_limited: 'Too many messages, please wait a moment',
+        invalid: 'Invalid message',
+        unavailable: 'The service is not available right now',
+      },
+    },
+    es: {
+      placeholder: 'Escribe un mensaje…',
+      inputLabel: 'Mensaje',
+      send: 'Enviar',
+      subtitle: 'Atención al cliente',
+      introTitle: '¡Hola! ¿En qué podemos ayudarte?',
+      introText: 'Pregunta por reservas, equipaje, check-in y más. Una persona puede atenderte cuando lo necesites.',
+      log: 'Conversación',
+      statusBot: 'Asistente',
+      statusQueued: 'Esperando a una persona…',
+      statusAgent: (name) => `${name} (agente)`,
+      statusAgentAnon: 'Agente',
+      statusClosed: 'Conversación cerrada',
+      statusOffline: 'Sin conexión',
+      connecting: 'Conectando…',
+      reconnecting: 'Reconectando…',
+      queued: 'Esperando a una persona…',
+      agentJoined: (name) => `${name} se ha unido a la conversación`,
+      agentJoinedAnon: 'Una persona se ha unido a la conversación',
+      botBack: 'Vuelves a hablar con el asistente',
+      closed: 'Conversación cerrada',
+      typing: 'Escribiendo…',
+      sending: 'Enviando…',
+      sent: 'Enviado',
+      notSent: 'No enviado',
+      retry: 'Reintentar',
+      agent: 'Agente',
+      you: 'Tú:',
+      botSays: 'Asistente:',
+      agentSays: (name) => `${name}:`,
+      quickReplies: 'Respuestas rápidas',
+      newMessages: 'Mensajes nuevos',
+      counter: (n) => `${n} / ${LIMIT}`,
+      overLimit: (n) => `${n} / ${LIMIT} — demasiado largo`,
+      error: (reason) => `Algo ha fallado: ${reason}`,
+      reasons: {
+        too_long: 'Mensaje demasiado largo',
+        empty: 'Mensaje vacío',
+        rate_limited: 'Demasiados mensajes, espera un momento',
+        invalid: 'Mensaje no válido',
+        unavailable: 'El servicio no está disponible ahora mismo',
+      },
+    },
+  };
+
+  const navLang = String(navigator.language || 'en').slice(0, 2).toLowerCase();
+  const uiLang = navLang === 'es' ? 'es' : 'en';
+  const T = STRINGS[uiLang];
+  const query = new URLSearchParams(location.search);
+  const embedded = query.get('embed') === '1';
+
+  // Before the first paint: the embed class drops the full-page chrome.
+  if (embedded) document.documentElement.classList.add('rc-embed');
+  document.documentElement.lang = uiLang;
+
+  /* ------------------------------------------------------------------ storage */
+
+  /** Web Storage that never throws (private modes, blocked third-party storage): falls back to memory. */
+  function safeStorage(name) {
+    let area = null;
+    try {
+      area = window[name];
+      area.setItem('relevo.__probe', '1');
+      area.removeItem('relevo.__probe');
+    } catch (_) {
+      area = null;
+    }
+    const memory = new Map();
+    return {
+      get(key) {
+        try {
+          if (area) return area.getItem(key);
+        } catch (_) { /* fall through */ }
+        return memory.has(key) ? memory.get(key) : null;
+      },
+      set(key, value) {
+        memory.set(key, value);
+        try {
+          if (area) area.setItem(key, value);
+        } catch (_) { /* quota or blocked: memory keeps it */ }
+      },
+      remove(key) {
+        memory.delete(key);
+        try {
+          if (area) area.removeItem(key);
+        } catch (_) { /* ignore */ }
+      },
+    };
+  }
+
+  const local = safeStorage('localStorage');
+  const session = safeStorage('sessionStorage');
+
+  /* ------------------------------------------------------------------ ids */
+
+  function randomHex(bytes) {
+    const buf = new Uint8Array(bytes);
+    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(buf);
+    else for (let i = 0; i < bytes; i++) buf[i] = Math.floor(Math.random() * 256);
+    return Array.from(buf, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  /** A v4 UUID; randomUUID only exists in secure contexts, so build one from random bytes otherwise. */
+  function uuid() {
+    if (window.crypto && typeof crypto.randomUUID === 'function') {
+      try { return crypto.randomUUID(); } catch (_) { /* insecure context */ }
+    }
+    const h = randomHex(16).split('');
+    h[12] = '4';
+    h[16] = '89ab'[parseInt(h[16], 16) & 3];
+    const s = h.join('');
+    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+  }
+
+  function conversationId() {
+    const stored = local.get(CONVERSATION_KEY);
+    if (stored && /^[\w.:-]{1,128}$/.test(stored)) return stored;
+    let id;
+    if (window.crypto && typeof crypto.randomUUID === 'function') {
+      try { id = 'wc-' + crypto.randomUUID(); } catch (_) { id = null; }
+    }
+    if (!id) id = 'wc-' + randomHex(16);
+    local.set(CONVERSATION_KEY, id);
+    return id;
+  }
+
+  const convId = conversationId();
+  const LAST_ID_KEY = `relevo.lastId.${convId}`;
+  const OUTBOX_KEY = `relevo.outbox.${convId}`;
+
+  window.RelevoChat = Object.freeze({ conversationId: convId });
+
+  /** Stream ids look like "1732590000000-0"; compare them numerically, anything else as text. */
+  function compareIds(a, b) {
+    const ma = /^(\d+)(?:-(\d+))?$/.exec(a);
+    const mb = /^(\d+)(?:-(\d+))?$/.exec(b);
+    if (ma && mb) {
+      const da = Number(ma[1]) - Number(mb[1]);
+      if (da !== 0) return da;
+      return Number(ma[2] || 0) - Number(mb[2] || 0);
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  /* ------------------------------------------------------------------ small DOM helpers */
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  const TRAILING_PUNCT = /[.,;:!?'"»”’…]$/;
+
+  /** Trim what a sentence adds after a URL: punctuation and unbalanced closing brackets. */
+  function trimUrl(url) {
+    for (;;) {
+      if (TRAILING_PUNCT.test(url)) { url = url.slice(0, -1); continue; }
+      const last = url.slice(-1);
+      const pairs = { ')': '(', ']': '[', '}': '{' };
+      if (pairs[last]) {
+        const opens = url.split(pairs[last]).length - 1;
+        const closes = url.split(last).length - 1;
+        if (closes > opens) { url = url.slice(0, -1); continue; }
+      }
+      return url;
+    }
+  }
+
+  /** Put `text` into `node` as text nodes, with http(s) URLs as links. No HTML is ever parsed. */
+  function appendRichText(node, text) {
+    const re = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+    let last = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+      const url = trimUrl(m[0]);
+      if (!/^https?:\/\/[^/\s]/i.test(url)) continue;
+      if (m.index > last) node.appendChild(document.createTextNode(text.slice(last, m.index)));
+      const a = document.createElement('a');
+      a.href = url;
+      a.textContent = url;
+      a.rel = 'noopener noreferrer';
+      a.target = '_blank';
+      node.appendChild(a);
+      last = m.index + url.length;
+      re.lastIndex = last;
+    }
+    if (last < text.length) node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  // Times in the browser's own locale (en-GB: 24 h, en-US: 12 h) when it is of the UI language.
+  const fmtLocale = (() => {
+    const full = String(navigator.language || '');
+    try {
+      if (full.toLowerCase().startsWith(uiLang)) return Intl.DateTimeFormat.supportedLocalesOf([full])[0] || uiLang;
+    } catch (_) { /* invalid tag */ }
+    return uiLang;
+  })();
+  // "09:05" on a 24-hour clock, "9:05 AM" on a 12-hour one.
+  const hour = /h2[34]/.test(new Intl.DateTimeFormat(fmtLocale, { hour: 'numeric' }).resolvedOptions().hourCycle || '')
+    ? '2-digit' : 'numeric';
+  const timeFmt = new Intl.DateTimeFormat(fmtLocale, { hour, minute: '2-digit' });
+  const dateTimeFmt = new Intl.DateTimeFormat(fmtLocale, {
+    day: 'numeric', month: 'short', hour, minute: '2-digit',
+  });
+  const fullFmt = new Intl.DateTimeFormat(fmtLocale, { dateStyle: 'full', timeStyle: 'short' });
+
+  function parseTime(value) {
+    if (!value) return new Date();
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? new Date() : d;
+  }
+
+  function timeNode(date) {
+    const t = el('time', 'rc-time');
+    const today = new Date();
+    const sameDay = date.toDateString() === today.toDateString();
+    t.dateTime = date.toISOString();
+    t.textContent = (sameDay ? timeFmt : dateTimeFmt).format(date);
+    t.title = fullFmt.format(date);
+    return t;
+  }
+
+  const str = (v) => (typeof v === 'string' ? v : v == null ? '' : String(v));
+  const countChars = (s) => Array.from(s).length;
+
+  /* ------------------------------------------------------------------ state */
+
+  let lastId = '0';                                   // last id rendered in this page
+  const historyMark = session.get(LAST_ID_KEY) || ''; // last id seen before this page load
+  const seen = new Set();                             // ids rendered (messages and events)
+  const locals = new Map();                           // client_id -> row of a message typed here
+  const payloadTitles = new Map();                    // quick-reply payload -> title
+  let outbox = loadOutbox();
+  let continueToken = (query.get('continue') || '').slice(0, 1024) || null;
+
+  function loadOutbox() {
+    try {
+      const list = JSON.parse(session.get(OUTBOX_KEY) || '[]');
+      return Array.isArray(list)
+        ? list.filter((e) => e && typeof e.client_id === 'string' && typeof e.text === 'string')
+        : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function saveOutbox() {
+    if (outbox.length) session.set(OUTBOX_KEY, JSON.stringify(outbox));
+    else session.remove(OUTBOX_KEY);
+  }
+
+  function dropFromOutbox(clientId) {
+    const before = outbox.length;
+    outbox = outbox.filter((e) => e.client_id !== clientId);
+    if (outbox.length !== before) saveOutbox();
+  }
+
+  function noteId(id) {
+    if (!id) return;
+    if (lastId === '0' || compareIds(id, lastId) > 0) {
+      lastId = id;
+      session.set(LAST_ID_KEY, id);
+    }
+  }
+
+  /** A frame is "live" when it is newer than anything this tab had seen before the page loaded. */
+  function isLive(id) {
+    return !historyMark || !id || compareIds(id, historyMark) > 0;
+  }
+
+  /* ------------------------------------------------------------------ boot */
+
+  function boot() {
+    const $ = (id) => document.getElementById(id);
+    const ui = {
+      title: $('rc-title'),
+      subtitle: $('rc-subtitle'),
+      status: $('rc-status'),
+      statusText: $('rc-status-text'),
+      banner: $('rc-banner'),
+      bannerText: $('rc-banner-text'),
+      scroll: $('rc-scroll'),
+      log: $('rc-log'),
+      typing: $('rc-typing'),
+      typingText: $('rc-typing-text'),
+      jump: $('rc-jump'),
+      jumpText: $('rc-jump-text'),
+      form: $('rc-form'),
+      input: $('rc-input'),
+      inputLabel: $('rc-input-label'),
+      counter: $('rc-counter'),
+      send: $('rc-send'),
+      introTitle: $('rc-intro-title'),
+      introText: $('rc-intro-text'),
+    };
+    if (!ui.log || !ui.form) return;
+
+    /* ---------- static strings */
+    ui.subtitle.textContent = T.subtitle;
+    ui.statusText.textContent = T.statusBot;
+    ui.bannerText.textContent = T.reconnecting;
+    ui.typingText.textContent = T.typing;
+    ui.jumpText.textContent = T.newMessages;
+    ui.input.placeholder = T.placeholder;
+    ui.inputLabel.textContent = T.inputLabel;
+    ui.send.setAttribute('aria-label', T.send);
+    ui.send.title = T.send;
+    ui.log.setAttribute('aria-label', T.log);
+    ui.introTitle.textContent = T.introTitle;
+    ui.introText.textContent = T.introText;
+    document.title = `${ui.title.textContent} · ${T.subtitle}`;
+
+    if (embedded) {
+      const title = (query.get('title') || '').trim().slice(0, 60);
+      if (title) {
+        ui.title.textContent = title;
+        document.title = `${title} · ${T.subtitle}`;
+      }
+      const color = (query.get('color') || '').trim();
+      if (/^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) applyAccent(color);
+    }
+
+    /* ---------- header status */
+    let ownerStatus = { state: 'bot', text: T.statusBot };
+    let online = false;
+
+    function renderStatus() {
+      ui.status.dataset.state = online ? ownerStatus.state : 'offline';
+      ui.statusText.textContent = online ? ownerStatus.text : T.statusOffline;
+    }
+
+    function setOwner(state, text) {
+      ownerStatus = { state, text };
+      renderStatus();
+    }
+
+    /* ---------- scrolling */
+    function nearBottom() {
+      const s = ui.scroll;
+      return s.scrollHeight - s.scrollTop - s.clientHeight < 96;
+    }
+
+    function toBottom() {
+      ui.scroll.scrollTop = ui.scroll.scrollHeight;
+      ui.jump.hidden = true;
+    }
+
+    /** Run a DOM change, then keep the view pinned to the bottom if it was there (or forced). */
+    function keepingBottom(change, { force = false, notify = false } = {}) {
+      const stick = force || nearBottom();
+      change();
+      if (stick) toBottom();
+      else if (notify) ui.jump.hidden = false;
+    }
+
+    ui.scroll.addEventListener('scroll', () => {
+      if (!ui.jump.hidden && nearBottom()) ui.jump.hidden = true;
+    }, { passive: true });
+    ui.jump.addEventListener('click', () => {
+      ui.scroll.scrollTo({ top: ui.scroll.scrollHeight, behavior: 'smooth' });
+      ui.jump.hidden = true;
+    });
+    // Keep the bottom in view when the phone keyboard or the textarea changes the height.
+    if (window.ResizeObserver) {
+      let wasNear = true;
+      ui.scroll.addEventListener('scroll', () => { wasNear = nearBottom(); }, { passive: true });
+      new ResizeObserver(() => { if (wasNear) toBottom(); }).observe(ui.scroll);
+    }
+
+    /* ---------- log rows */
+
+    /** Rows typed here and not yet in the server's order stay at the end of the log. */
+    function firstLocalRow(except) {
+      for (const row of ui.log.querySelectorAll('.rc-row--local')) {
+        if (row !== except) return row;
+      }
+      return null;
+    }
+
+    function insertConfirmed(row) {
+      ui.log.insertBefore(row, firstLocalRow(row));
+    }
+
+    /**
+     * Failed messages restored after a reload wait at the end, below the history the server
+     * resends; once something new happens they keep their place and newer rows go below them.
+     */
+    function releaseRestoredFailures() {
+      for (const row of ui.log.querySelectorAll('.rc-row--local[data-state="failed"]')) {
+        row.classList.remove('rc-row--local');
+      }
+    }
+
+    function speakerLabel(author, agentName) {
+      if (author === 'customer') return T.you;
+      if (author === 'agent') return T.agentSays(agentName || T.agent);
+      return T.botSays;
+    }
+
+    /** One message row: optional name label, the bubble (data-testid="msg"), meta line, quick replies. */
+    function buildRow({ author, text, display, id, clientId, time, agent, buttons, live }) {
+      const row = el('div', `rc-row rc-row--${author}`);
+      row.dataset.author = author;
+      if (live) row.classList.add('rc-in');
+      if (author === 'customer') row.dataset.text = text;
+
+      row.appendChild(el('span', 'rc-sr', speakerLabel(author, agent)));
+      if (author === 'agent') {
+        const name = el('div', 'rc-name');
+        name.appendChild(el('span', 'rc-name-who', agent || T.agent));
+        if (agent) name.appendChild(el('span', 'rc-name-role', T.agent));
+        row.appendChild(name);
+      }
+
+      const bubble = el('div', 'rc-bubble');
+      bubble.dataset.testid = 'msg';
+      bubble.dataset.author = author;
+      bubble.dataset.id = id || '';
+      if (clientId) bubble.dataset.clientId = clientId;
+      appendRichText(bubble, display || text);
+      row.appendChild(bubble);
+
+      const meta = el('div', 'rc-meta');
+      meta.appendChild(timeNode(parseTime(time)));
+      row.appendChild(meta);
+
+      if (author !== 'customer' && Array.isArray(buttons) && buttons.length) {
+        const group = el('div', 'rc-quick');
+        group.setAttribute('role', 'group');
+        group.setAttribute('aria-label', T.quickReplies);
+        for (const b of buttons) {
+          if (!b || typeof b !== 'object') continue;
+          const payload = str(b.payload);
+          const title = str(b.title) || payload;
+          if (!payload && !title) continue;
+          payloadTitles.set(payload || title, title);
+          const button = el('button', 'rc-quick-btn', title);
+          button.type = 'button';
+          button.dataset.testid = 'quick-reply';
+          button.dataset.payload = payload || title;
+          button.addEventListener('click', () => {
+            if (button.disabled || group.dataset.used) return;
+            group.dataset.used = '1';
+            button.classList.add('rc-chosen');
+            sendMessage(payload || title, title);
+          });
+          group.appendChild(button);
+        }
+        if (group.childElementCount) row.appendChild(group);
+      }
+      return row;
+    }
+
+    /** Meta line of a customer row: time plus state (sending / sent / failed + retry). */
+    function setLocalState(row, state, reason) {
+      const bubble = row.querySelector('.rc-bubble');
+      bubble.dataset.state = state;
+      row.dataset.state = state;
+      const meta = row.querySelector('.rc-meta');
+      meta.querySelectorAll('.rc-state').forEach((n) => n.remove());
+      row.querySelectorAll('.rc-fail').forEach((n) => n.remove());
+      // A failed message keeps its place in the thread; only pending ones stay at the end.
+      row.classList.toggle('rc-row--local', state === 'pending');
+      if (state === 'pending') {
+        meta.appendChild(el('span', 'rc-state rc-state--pending', T.sending));
+      } else if (state === 'sent') {
+        const ok = el('span', 'rc-state rc-state--sent', '✓');
+        ok.title = T.sent;
+        ok.setAttribute('aria-label', T.sent);
+        meta.appendChild(ok);
+      } else if (state === 'failed') {
+        meta.appendChild(el('span', 'rc-state rc-state--failed', T.notSent));
+        const fail = el('div', 'rc-fail');
+        if (reason) fail.appendChild(el('span', 'rc-reason', reason));
+        const retry = el('button', 'rc-retry', T.retry);
+        retry.type = 'button';
+        retry.dataset.testid = 'retry';
+        retry.addEventListener('click', () => retryLocal(row));
+        fail.appendChild(retry);
+        row.appendChild(fail);
+      }
+    }
+
+    /** Mark a row typed here as accepted; it joins the server's order (before rows still pending). */
+    function confirmLocal(row, { id, time } = {}) {
+      const bubble = row.querySelector('.rc-bubble');
+      if (id) bubble.dataset.id = id;
+      if (time) {
+        const old = row.querySelector('.rc-time');
+        if (old) old.replaceWith(timeNode(parseTime(time)));
+      }
+      if (row.dataset.state !== 'sent') setLocalState(row, 'sent');
+      row.classList.remove('rc-row--local');
+      insertConfirmed(row);
+    }
+
+    /** Quick replies stay usable only until the customer has written after them. */
+    function refreshQuickReplies() {
+      let nextCustomer = null;
+      const rows = ui.log.children;
+      for (let i = rows.length - 1; i >= 0; i--) {
+        const row = rows[i];
+        if (row.dataset.author === 'customer') { nextCustomer = row; continue; }
+        const group = row.querySelector('.rc-quick');
+        if (!group) continue;
+        const answered = nextCustomer !== null;
+        group.classList.toggle('rc-quick--used', answered);
+        for (const b of group.querySelectorAll('button')) {
+          b.disabled = answered;
+          if (answered && nextCustomer.dataset.text === b.dataset.payload) b.classList.add('rc-chosen');
+        }
+        if (!answered) delete group.dataset.used;
+      }
+    }
+
+    /** Consecutive bubbles of the same speaker are drawn as one group. */
+    function regroup() {
+      let prevKey = '';
+      for (const row of ui.log.children) {
+        const key = row.classList.contains('rc-row') && row.dataset.state !== 'failed'
+          ? `${row.dataset.author}|${row.dataset.agent || ''}`
+          : '';
+        row.classList.toggle('rc-cont', key !== '' && key === prevKey);
+        prevKey = key;
+      }
+    }
+
+    function afterChange() {
+      refreshQuickReplies();
+      regroup();
+    }
+
+    function addSystemLine(text, { id, event, time, live } = {}) {
+      const line = el('div', 'rc-event', text);
+      line.dataset.testid = 'event';
+      if (event) line.dataset.event = event;
+      line.dataset.id = id || '';
+      if (time) line.title = fullFmt.format(parseTime(time));
+      if (live) line.classList.add('rc-in');
+      keepingBottom(() => { insertConfirmed(line); afterChange(); });
+      return line;
+    }
+
+    /* ---------- typing */
+    let typingTimer = 0;
+    function setTyping(on) {
+      clearTimeout(typingTimer);
+      if (on) {
+        keepingBottom(() => { ui.typing.hidden = false; });
+        typingTimer = setTimeout(() => { ui.typing.hidden = true; }, TYPING_MAX_MS);
+      } else {
+        ui.typing.hidden = true;
+      }
+    }
+
+    /* ---------- frames from the server */
+
+    function onMessage(f) {
+      const id = str(f.id);
+      if (id && seen.has(id)) return;
+      if (id) { seen.add(id); noteId(id); }
+      const author = ['customer', 'bot', 'agent'].includes(f.author) ? f.author : 'bot';
+      const text = str(f.text);
+      const clientId = str(f.client_id);
+      const live = isLive(id);
+      if (live) releaseRestoredFailures();
+
+      if (author === 'customer' && clientId) {
+        dropFromOutbox(clientId);
+        const row = locals.get(clientId);
+        if (row) {
+          keepingBottom(() => { confirmLocal(row, { id, time: f.time }); afterChange(); });
+          return;
+        }
+      }
+      if (author !== 'customer') setTyping(false);
+      // After "closed" the next customer message starts a new conversation with the assistant.
+      else if (ownerStatus.state === 'closed') setOwner('bot', T.statusBot);
+
+      const display = author === 'customer'
+        ? str(f.display) || payloadTitles.get(text) || ''
+        : '';
+      const agent = author === 'agent' ? str(f.agent).slice(0, 80) : '';
+      const row = buildRow({
+        author, text, display, id, clientId, time: f.time, agent, buttons: f.buttons, live,
+      });
+      if (agent) row.dataset.agent = agent;
+      if (author === 'customer') setLocalState(row, 'sent');
+      keepingBottom(() => { insertConfirmed(row); afterChange(); }, { notify: live && author !== 'customer' });
+      if (live && author !== 'customer') notifyParent({ type: 'message', author });
+    }
+
+    function onEvent(f) {
+      const id = str(f.id);
+      if (id && seen.has(id)) return;
+      if (id) { seen.add(id); noteId(id); }
+      const agent = str(f.agent).slice(0, 80);
+      if (isLive(id)) releaseRestoredFailures();
+      let text;
+      switch (f.event) {
+        case 'queued':
+          text = T.queued;
+          setOwner('queued', T.statusQueued);
+          break;
+        case 'agent_joined':
+          text = agent ? T.agentJoined(agent) : T.agentJoinedAnon;
+          setOwner('agent', agent ? T.statusAgent(agent) : T.statusAgentAnon);
+          break;
+        case 'bot_back':
+          text = T.botBack;
+          setOwner('bot', T.statusBot);
+          break;
+        case 'closed':
+          text = T.closed;
+          setTyping(false);
+          setOwner('closed', T.statusClosed);
+          break;
+        default:
+          return; // an event this client does not know: nothing to show
+      }
+      addSystemLine(text, { id, event: f.event, time: f.time, live: isLive(id) });
+    }
+
+    function reasonText(reason) {
+      const r = str(reason).slice(0, 300);
+      return Object.prototype.hasOwnProperty.call(T.reasons, r) ? T.reasons[r] : r;
+    }
+
+    function onError(f) {
+      const clientId = str(f.client_id);
+      const row = clientId ? locals.get(clientId) : null;
+      const reason = reasonText(f.reason);
+      if (row && row.dataset.state !== 'sent') {
+        const entry = outbox.find((e) => e.client_id === clientId);
+        if (entry) { entry.failed = reason || true; saveOutbox(); }
+        setLocalState(row, 'failed', reason);
+        afterChange();
+        return;
+      }
+      addSystemLine(T.error(reason || '?'), { live: true });
+    }
+
+    function onAck(f) {
+      const clientId = str(f.client_id);
+      if (!clientId) return;
+      dropFromOutbox(clientId);
+      const row = locals.get(clientId);
+      if (row && row.dataset.state !== 'sent') {
+        keepingBottom(() => { confirmLocal(row); afterChange(); });
+      }
+    }
+
+    function onFrame(f) {
+      if (!f || typeof f !== 'object') return;
+      switch (f.type) {
+        case 'message': onMessage(f); break;
+        case 'event': onEvent(f); break;
+        case 'typing': setTyping(f.on === true); break;
+        case 'ack': onAck(f); break;
+        case 'error': onError(f); break;
+        default: break; // pong and anything newer: ignored
+      }
+    }
+
+    /* ---------- sending */
+
+    function transmit(entry) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+      const frame = { type: 'message', client_id: entry.client_id, text: entry.text };
+      if (entry.display && entry.display !== entry.text) frame.display = entry.display;
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+
+    function addLocalRow(entry, state, reason) {
+      const row = buildRow({
+        author: 'customer',
+        text: entry.text,
+        display: entry.display,
+        clientId: entry.client_id,
+        time: entry.at ? new Date(entry.at).toISOString() : null,
+        live: state === 'pending',
+      });
+      locals.set(entry.client_id, row);
+      setLocalState(row, state, reason);
+      keepingBottom(() => { ui.log.appendChild(row); afterChange(); }, { force: true });
+      return row;
+    }
+
+    function sendMessage(text, display) {
+      releaseRestoredFailures();
+      if (ownerStatus.state === 'closed') setOwner('bot', T.statusBot);
+      const entry = { client_id: uuid(), text, at: Date.now() };
+      if (display && display !== text) entry.display = display;
+      outbox.push(entry);
+      saveOutbox();
+      addLocalRow(entry, 'pending');
+      transmit(entry);
+    }
+
+    /** A failed message goes again under a new client_id: the server may remember the old one. */
+    function retryLocal(row) {
+      const bubble = row.querySelector('.rc-bubble');
+      const oldId = bubble.dataset.clientId;
+      const old = outbox.find((e) => e.client_id === oldId);
+      const entry = {
+        client_id: uuid(),
+        text: old ? old.text : row.dataset.text,
+        at: Date.now(),
+      };
+      const display = old ? old.display : '';
+      if (display) entry.display = display;
+      outbox = outbox.filter((e) => e.client_id !== oldId);
+      outbox.push(entry);
+      saveOutbox();
+      locals.delete(oldId);
+      locals.set(entry.client_id, row);
+      bubble.dataset.clientId = entry.client_id;
+      setLocalState(row, 'pending');
+      keepingBottom(() => { ui.log.appendChild(row); afterChange(); }, { force: true });
+      transmit(entry);
+    }
+
+    /* ---------- composer */
+
+    const LINE_LIMIT = 5;
+    function autosize() {
+      const input = ui.input;
+      input.style.height = 'auto';
+      const cs = getComputedStyle(input);
+      const line = parseFloat(cs.lineHeight) || 22;
+      const pad = parseFloat(cs.paddingTop) + parseFloat(cs.paddingBottom);
+      const border = parseFloat(cs.borderTopWidth) + parseFloat(cs.borderBottomWidth);
+      const max = line * LINE_LIMIT + pad + border;
+      const wanted = input.scrollHeight + border;
+      input.style.height = `${Math.min(wanted, max)}px`;
+      input.style.overflowY = wanted > max ? 'auto' : 'hidden';
+    }
+
+    function updateComposer() {
+      const value = ui.input.value;
+      const n = countChars(value);
+      const over = n > LIMIT;
+      ui.send.disabled = over || value.trim() === '';
+      ui.counter.hidden = n < COUNTER_FROM;
+      ui.counter.textContent = over ? T.overLimit(n) : T.counter(n);
+      ui.counter.classList.toggle('rc-counter--over', over);
+      if (over) ui.input.setAttribute('aria-invalid', 'true');
+      else ui.input.removeAttribute('aria-invalid');
+    }
+
+    function submit() {
+      const text = ui.input.value.trim();
+      if (!text || countChars(ui.input.value) > LIMIT) return;
+      sendMessage(text);
+      ui.input.value = '';
+      updateComposer();
+      autosize();
+      ui.input.focus();
+    }
+
+    ui.input.addEventListener('input', () => { updateComposer(); autosize(); });
+    ui.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        submit();
+      } else if (e.key === 'Escape' && embedded) {
+        notifyParent({ type: 'close' });
+      }
+    });
+    ui.form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
+    updateComposer();
+    autosize();
+
+    /* ---------- embedding: tell the widget about new messages, take its focus requests */
+
+    function notifyParent(message) {
+      if (!embedded || window.parent === window) return;
+      try { window.parent.postMessage({ source: 'relevo-webchat', ...message }, '*'); } catch (_) { /* ignore */ }
+    }
+
+    if (embedded) {
+      window.addEventListener('message', (e) => {
+        if (e.source !== window.parent || !e.data || e.data.source !== 'relevo-widget') return;
+        if (e.data.type === 'focus') ui.input.focus({ preventScroll: true });
+      });
+      document.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape' && e.target !== ui.input) notifyParent({ type: 'close' });
+      });
+    }
+
+    /* ---------- the socket */
+
+    let socket = null;
+    let attempt = 0;
+    let everOpen = false;
+    let retryTimer = 0;
+    let pingTimer = 0;
+    let stableTimer = 0;
+    let bannerTimer = 0;
+
+    function socketUrl() {
+      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      const params = new URLSearchParams({ conversation: convId, after: lastId, lang: navLang });
+      if (continueToken) params.set('continue', continueToken);
+      return `${proto}//${location.host}${WS_PATH}?${params}`;
+    }
+
+    function showBanner(text) {
+      clearTimeout(bannerTimer);
+      ui.bannerText.textContent = text;
+      ui.banner.hidden = false;
+    }
+
+    function hideBanner() {
+      clearTimeout(bannerTimer);
+      ui.banner.hidden = true;
+    }
+
+    function setOnline(value) {
+      online = value;
+      renderStatus();
+      document.documentElement.classList.toggle('rc-offline', !value);
+    }
+
+    /** The continue token has reached the server: forget it, also in the address bar. */
+    function consumeContinueToken() {
+      if (!continueToken) return;
+      continueToken = null;
+      try {
+        const url = new URL(location.href);
+        url.searchParams.delete('continue');
+        history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+      } catch (_) { /* ignore */ }
+    }
+
+    function connect() {
+      clearTimeout(retryTimer);
+      retryTimer = 0;
+      if (socket) return;
+      let ws;
+      try {
+        ws = new WebSocket(socketUrl());
+      } catch (_) {
+        scheduleReconnect();
+        return;
+      }
+      socket = ws;
+      ws.onopen = () => {
+        if (socket !== ws) return;
+        everOpen = true;
+        setOnline(true);
+        hideBanner();
+        consumeContinueToken();
+        for (const entry of outbox) if (!entry.failed) transmit(entry);
+        clearInterval(pingTimer);
+        pingTimer = setInterval(() => {
+          if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}');
+        }, PING_MS);
+        clearTimeout(stableTimer);
+        stableTimer = setTimeout(() => { attempt = 0; }, STABLE_MS);
+      };
+      ws.onmessage = (e) => {
+        if (socket !== ws || typeof e.data !== 'string') return;
+        let frame;
+        try { frame = JSON.parse(e.data); } catch (_) { return; }
+        onFrame(frame);
+      };
+      ws.onclose = () => {
+        if (socket !== ws) return;
+        socket = null;
+        clearInterval(pingTimer);
+        clearTimeout(stableTimer);
+        setOnline(false);
+        setTyping(false);
+        showBanner(everOpen ? T.reconnecting : T.connecting);
+        scheduleReconnect();
+      };
+      ws.onerror = () => { /* a close event follows */ };
+    }
+
+    /** Exponential backoff from 0.5 s doubling to 10 s, each delay jittered by ±20 %. */
+    function scheduleReconnect() {
+      if (retryTimer) return;
+      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
+      attempt = Math.min(attempt + 1, 16);
+      const delay = Math.min(BACKOFF_MAX_MS, base * (0.8 + Math.random() * 0.4));
+      retryTimer = setTimeout(connect, delay);
+    }
+
+    /** Back online or back in the foreground: try now instead of waiting for the backoff. */
+    function reconnectNow() {
+      if (socket) return;
+      attempt = 0;
+      connect();
+    }
+    window.addEventListener('online', reconnectNow);
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') reconnectNow();
+    });
+
+    /* ---------- start: restore what this tab had not got acknowledged, then connect */
+    for (const entry of outbox) {
+      const row = addLocalRow(entry, entry.failed ? 'failed' : 'pending', typeof entry.failed === 'string' ? entry.failed : '');
+      row.classList.add('rc-row--local');
+    }
+    setOnline(false);
+    ui.status.dataset.state = 'connecting';
+    ui.statusText.textContent = T.connecting;
+    bannerTimer = setTimeout(() => {
+      if (!everOpen) showBanner(T.connecting);
+    }, CONNECTING_BANNER_DELAY_MS);
+    connect();
+  }
+
+  /** An accent colour from the embedding page; the ink on it is chosen for contrast. */
+  function applyAccent(hex) {
+    let h = hex.slice(1);
+    if (h.length === 3) h = h.split('').map((c) => c + c).join('');
+    const [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255)
+      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    const root = document.documentElement.style;
+    const accent = `#${h}`;
+    const mix = (other, pct) => (window.CSS && CSS.supports('color', 'color-mix(in srgb, red 50%, white)')
+      ? `color-mix(in srgb, ${accent} ${pct}%, ${other})` : accent);
+    root.setProperty('--rc-accent', accent);
+    root.setProperty('--rc-accent-strong', accent);
+    root.setProperty('--rc-header-2', mix('white', 82));
+    root.setProperty('--rc-accent-soft', mix('transparent', 16));
+    root.setProperty('--rc-on-accent', lum > 0.4 ? '#10202b' : '#ffffff');
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})();

@@ -1,0 +1,60 @@
+"""What the gateway itself says to customers (not the assistant), in both languages."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "empty": {
+        "en": "I didn't get any text there 🙂 What can I help you with?",
+        "es": "No me ha llegado ningún texto 🙂 ¿En qué te puedo ayudar?",
+    },
+    "too_long": {
+        "en": "That message is a bit long for me. Could you sum it up in fewer than {limit} "
+        "characters?",
+        "es": "Ese mensaje es un poco largo para mí. ¿Me lo resumes en menos de {limit} "
+        "caracteres?",
+    },
+    "unsupported": {
+        "en": "I can only read text for now, so I couldn't open that {what}. Could you write "
+        "it to me?",
+        "es": "De momento solo puedo leer texto, así que no he podido abrir ese {what}. "
+        "¿Me lo escribes?",
+    },
+    "help": {
+        "en": "I'm Brisa Air's assistant. Ask me anything about bookings, baggage, check-in, "
+        "refunds or your flight, in English or Spanish. Write /agent at any time to talk to a "
+        "person.",
+        "es": "Soy el asistente de Brisa Air. Pregúntame lo que quieras sobre reservas, "
+        "equipaje, check-in, reembolsos o tu vuelo, en español o en inglés. Escribe /agent "
+        "cuando quieras para hablar con una persona.",
+    },
+    "continued": {
+        "en": "Hi{name}! Let's continue here, privately, what you wrote in public. What's your "
+        "booking code or the details of your question?",
+        "es": "¡Hola{name}! Seguimos aquí, en privado, con lo que nos escribiste en público. "
+        "¿Cuál es tu localizador o qué necesitas exactamente?",
+    },
+    "invite": {
+        "en": "Continue in private: {link}",
+        "es": "Sigue en privado: {link}",
+    },
+}
+
+UNSUPPORTED_NAMES: dict[str, dict[str, str]] = {
+    "sticker": {"en": "sticker", "es": "sticker"},
+    "photo": {"en": "photo", "es": "foto"},
+    "voice": {"en": "voice note", "es": "audio"},
+    "video": {"en": "video", "es": "vídeo"},
+    "document": {"en": "file", "es": "archivo"},
+}
+
+
+def text(key: str, language: str | None, **values: object) -> str:
+    """A text in `language` (English when unknown), with `values` filled in."""
+    variants = TEXTS[key]
+    return variants.get(language or "en", variants["en"]).format(**values)
+
+
+def thing_name(what: str, language: str | None) -> str:
+    """How to call an unsupported attachment in the customer's language."""
+    names = UNSUPPORTED_NAMES.get(what, {"en": "attachment", "es": "adjunto"})
+    return names.get(language or "en", names["en"])

@@ -1,0 +1,102 @@
+"""The gateway's background workers: assistant, delivery and Telegram polling, started together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+import httpx
+import redis.asyncio as aioredis
+
+from bot.assistant import AssistantWorker
+from bot.channels.social import SocialSender
+from bot.channels.telegram import TelegramChannel
+from bot.channels.webchat import WebchatSender
+from bot.delivery import DeliveryWorker, RetryPolicy, Sender
+from bot.inbound import Channel
+from bot.invitations import Invitations
+from bot.rasa_client import RasaClient
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Workers:
+    """`async with Workers(...)`: the workers run inside the block and stop cleanly after it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: aioredis.Redis,
+        invitations: Invitations,
+        telegram: TelegramChannel | None,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._invitations = invitations
+        self._telegram = telegram
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._rasa = RasaClient(url=settings.rasa_url, timeout=settings.rasa_timeout)
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+
+    def senders(self) -> dict[str, Sender]:
+        """The way out of each enabled channel."""
+        senders: dict[str, Sender] = {
+            Channel.WEBCHAT.value: WebchatSender(),
+            Channel.SOCIAL.value: SocialSender(self._settings, self._http),
+        }
+        if self._telegram is not None:
+            senders[Channel.TELEGRAM.value] = self._telegram.sender()
+        return senders
+
+    async def __aenter__(self) -> Workers:
+        await self._client.ping()
+        if self._telegram is not None:
+            await self._telegram.start()
+            if self._settings.telegram_mode == "polling":
+                self._spawn("telegram polling", self._telegram.poll(self._stop))
+        assistant = AssistantWorker(
+            client=self._client, rasa=self._rasa, concurrency=self._settings.assistant_concurrency
+        )
+        delivery = DeliveryWorker(
+            client=self._client,
+            senders=self.senders(),
+            invites=self._invitations,
+            policy=RetryPolicy(
+                max_attempts=self._settings.outbox_max_attempts,
+                base_seconds=self._settings.outbox_backoff_seconds,
+                max_seconds=self._settings.outbox_backoff_max_seconds,
+            ),
+        )
+        self._spawn("assistant", assistant.run(self._stop))
+        self._spawn("delivery", delivery.run(self._stop))
+        return self
+
+    def _spawn(self, name: str, work: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work, name=name)  # type: ignore[arg-type]
+        task.add_done_callback(self._report)
+        self._tasks.append(task)
+
+    @staticmethod
+    def _report(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "worker stopped", extra={"worker": task.get_name(), "error": repr(task.exception())}
+            )
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        _, late = await asyncio.wait(self._tasks, timeout=25) if self._tasks else (set(), set())
+        for task in late:
+            task.cancel()
+        if self._telegram is not None:
+            await self._telegram.stop()
+        await self._rasa.close()
+        await self._http.aclose()

@@ -1,0 +1,245 @@
+"""The inbound pipeline and the outbox on a real Redis, with real HTTP for public replies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from bot.channels.social import SocialSender
+from bot.channels.webchat import WebchatSender
+from bot.conversations import Route
+from bot.customers import Customers
+from bot.delivery import DeliveryWorker, RetryPolicy, dead_letters
+from bot.inbound import Channel, Customer, Inbound, Kind, Outgoing
+from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
+from relevo import keys
+from relevo.settings import Settings
+from tests.channels.connector import Connector, running_connector
+
+SECRET = "connector-secret"
+
+
+@pytest.fixture
+async def aclient(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def connector() -> Iterator[Connector]:
+    with running_connector(SECRET) as running:
+        yield running
+
+
+def _settings(connector: Connector | None = None) -> Settings:
+    return Settings(
+        social_secret=SECRET,
+        social_outbound_url=connector.url if connector else None,
+        max_message_chars=100,
+        public_reply_chars=60,
+        outbox_backoff_seconds=0.05,
+        outbox_max_attempts=3,
+    )
+
+
+def _inbound(text: str, message_id: str = "m1", **extra: object) -> Inbound:
+    return Inbound(
+        channel=Channel.SOCIAL if extra.get("public") else Channel.WEBCHAT,
+        conversation_id="c1",
+        message_id=message_id,
+        customer=Customer(id="u1", handle="ana", followers=10),
+        text=text,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_the_same_message_three_times_reaches_the_assistant_once(
+    aclient: aioredis.Redis,
+) -> None:
+    pipeline = InboundPipeline(aclient, _settings())
+    routes = [(await pipeline.accept(_inbound("hola"))).route for _ in range(3)]
+    assert routes == [Route.BOT, Route.DUPLICATE, Route.DUPLICATE]
+    assert await aclient.xlen(keys.INBOUND) == 1
+    assert await aclient.xlen(keys.conversation_log("c1")) == 1
+    profile = await aclient.hgetall(keys.customer("webchat", "u1"))
+    assert profile["handle"] == "ana" and profile["followers"] == "10"
+    assert await aclient.zrange(
+        keys.customer_conversations(keys.customer("webchat", "u1")), 0, -1
+    ) == ["c1"]
+
+
+async def test_a_person_owns_the_thread_so_the_assistant_never_sees_it(
+    aclient: aioredis.Redis,
+) -> None:
+    pipeline = InboundPipeline(aclient, _settings())
+    await aclient.set(keys.conversation_owner("c1"), "agent:U1")
+    await aclient.set(keys.conversation_handoff("c1"), "h1")
+    accepted = await pipeline.accept(_inbound("¿sigues ahí?"))
+    assert accepted.route is Route.RELAY
+    assert await aclient.xlen(keys.INBOUND) == 0
+    [(_, relayed)] = await aclient.xrange(keys.DESK_RELAY)
+    assert relayed["handoff"] == "h1" and relayed["text"] == "¿sigues ahí?"
+    assert relayed["owner"] == "agent:U1"
+
+
+async def test_a_closed_thread_starts_over_with_the_assistant(aclient: aioredis.Redis) -> None:
+    pipeline = InboundPipeline(aclient, _settings())
+    await aclient.set(keys.conversation_owner("c1"), "closed")
+    assert (await pipeline.accept(_inbound("hello again"))).route is Route.BOT
+    assert await aclient.get(keys.conversation_owner("c1")) == "bot"
+    events = [f.get("event") for _, f in await aclient.xrange(keys.conversation_log("c1"))]
+    assert events[0] == "new_conversation"
+
+
+@pytest.mark.parametrize(
+    ("inbound", "expected"),
+    [
+        (_inbound("   "), "What can I help you with"),
+        (_inbound("please help me with my luggage " * 4), "fewer than 100"),
+        (
+            _inbound("", kind=Kind.UNSUPPORTED, language="es", route={"attachment": "sticker"}),
+            "ese sticker",
+        ),
+    ],
+)
+async def test_what_the_assistant_cannot_read_gets_a_friendly_notice(
+    aclient: aioredis.Redis, inbound: Inbound, expected: str
+) -> None:
+    pipeline = InboundPipeline(aclient, _settings())
+    assert (await pipeline.accept(inbound)).route is Route.NOTICE
+    assert await aclient.xlen(keys.INBOUND) == 0
+    [(_, notice)] = await aclient.xrange(keys.OUTBOX)
+    assert expected in notice["text"]
+    [(_, logged)] = await aclient.xrange(keys.conversation_log("c1"))
+    assert len(logged["text"]) <= 100 + 1  # the log keeps a readable prefix
+
+
+async def outbox_settled(client: aioredis.Redis) -> bool:
+    """Every outbox entry read and acknowledged."""
+    groups = await client.xinfo_groups(keys.OUTBOX)
+    [(last, _)] = await client.xrevrange(keys.OUTBOX, count=1)
+    return bool(groups) and groups[0]["last-delivered-id"] == last and groups[0]["pending"] == 0
+
+
+async def _deliver_all(worker: DeliveryWorker, client: aioredis.Redis, timeout: float = 20) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await asyncio.sleep(0.05)
+                if await outbox_settled(client):
+                    break
+    finally:
+        stop.set()
+        await task
+
+
+def _worker(client: aioredis.Redis, settings: Settings, http: httpx.AsyncClient) -> DeliveryWorker:
+    return DeliveryWorker(
+        client=client,
+        senders={"social": SocialSender(settings, http), "webchat": WebchatSender()},
+        invites=Invitations(client, settings),
+        policy=RetryPolicy(settings.outbox_max_attempts, settings.outbox_backoff_seconds, 1.0),
+        consumer="test",
+    )
+
+
+async def test_public_replies_are_signed_split_addressed_and_retried_through_429_and_500(
+    aclient: aioredis.Redis, connector: Connector
+) -> None:
+    settings = _settings(connector)
+    pipeline = InboundPipeline(aclient, settings)
+    await pipeline.accept(_inbound("hola", public=True, route={"handle": "ana", "reply_to": "p1"}))
+    connector.script.extend([(429, {"Retry-After": "0.2"}), (503, {})])
+    long_text = "Primera frase de la respuesta. " * 4
+    await pipeline.store.enqueue(Outgoing("o1", "c1", "bot", long_text.strip()))
+    await pipeline.store.enqueue(Outgoing("o1", "c1", "bot", long_text.strip()))  # a duplicate
+    async with httpx.AsyncClient() as http:
+        await _deliver_all(_worker(aclient, settings, http), aclient)
+    replies = connector.replies
+    assert connector.attempts == len(replies) + 2
+    assert [r["delivery_id"] for r in replies] == ["o1:0", "o1:1", "o1:2", "o1:3"]
+    assert all(r["text"].startswith("@ana ") and len(r["text"]) <= 60 for r in replies)
+    assert all(r["in_reply_to"] == "p1" for r in replies)
+    logged = [f for _, f in await aclient.xrange(keys.conversation_log("c1")) if f.get("out_id")]
+    assert len(logged) == 1  # delivered once, logged once
+    assert await dead_letters(aclient) == []
+
+
+async def test_a_refusal_or_too_many_failures_end_in_the_dead_letter_list(
+    aclient: aioredis.Redis, connector: Connector
+) -> None:
+    settings = _settings(connector)
+    pipeline = InboundPipeline(aclient, settings)
+    await pipeline.accept(_inbound("hola", public=True, route={"handle": "ana"}))
+    connector.script.extend([(400, {}), (500, {}), (500, {}), (500, {})])
+    await pipeline.store.enqueue(Outgoing("refused", "c1", "bot", "one"))
+    await pipeline.store.enqueue(Outgoing("failing", "c1", "bot", "two"))
+    await pipeline.store.enqueue(Outgoing("unknown", "nobody", "bot", "three"))
+    async with httpx.AsyncClient() as http:
+        await _deliver_all(_worker(aclient, settings, http), aclient)
+    dead = {d["out_id"]: d for d in await dead_letters(aclient)}
+    assert "HTTP 400" in dead["refused"]["reason"] and dead["refused"]["attempts"] == 1
+    assert dead["failing"]["attempts"] == 3
+    assert dead["unknown"]["reason"] == "unknown conversation"
+    assert connector.replies == []
+
+
+async def test_a_private_invitation_links_the_public_and_private_profiles(
+    aclient: aioredis.Redis, connector: Connector
+) -> None:
+    settings = _settings(connector).model_copy(update={"public_reply_chars": 280})
+    pipeline = InboundPipeline(aclient, settings)
+    await pipeline.accept(
+        _inbound(
+            "¿dónde está mi reembolso?", public=True, route={"handle": "ana", "reply_to": "p1"}
+        )
+    )
+    await pipeline.store.enqueue(
+        Outgoing(
+            "o1", "c1", "bot", "Cuidemos tus datos: escríbenos por privado.", invite_private=True
+        )
+    )
+    async with httpx.AsyncClient() as http:
+        await _deliver_all(_worker(aclient, settings, http), aclient)
+    [reply] = connector.replies
+    link = reply["text"].split("Sigue en privado: ")[1]
+    token = link.split("continue=")[1]
+    invitations = Invitations(aclient, settings)
+    private = keys.customer("webchat", "wc-private")
+    accepted = await invitations.accept(
+        token,
+        conversation_id="wc-private",
+        channel=Channel.WEBCHAT,
+        route={},
+        profile_key=private,
+        fallback_language=None,
+    )
+    assert accepted
+    assert not await invitations.accept(
+        "forged",
+        conversation_id="wc-x",
+        channel=Channel.WEBCHAT,
+        route={},
+        profile_key=private,
+        fallback_language=None,
+    )
+    customers = Customers(aclient)
+    public = keys.customer("social", "u1")
+    assert await customers.profiles_of(private) == sorted([public, private])
+    history = await customers.history(private)
+    assert {h.conversation_id for h in history} == {"c1"}
+    [(_, welcome)] = [
+        e for e in await aclient.xrange(keys.OUTBOX) if e[1]["conversation_id"] == "wc-private"
+    ]
+    assert welcome["text"].startswith("¡Hola @ana!")
+    assert json.loads(welcome["buttons"]) == []

@@ -1,0 +1,202 @@
+"""Pure parts of the channels: splitting, signatures, listening, Telegram updates, turns."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from telegram import Bot, Update
+
+from bot.assistant import AssistantMessage, outgoing_for_turn
+from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
+from bot.channels.telegram import received
+from bot.inbound import Kind
+from bot.rasa_client import BotReply
+from bot.signing import SignatureError, sign, verify
+from bot.splitting import split_text
+from relevo.settings import Settings
+
+SECRET = "s3cret"
+
+
+def test_split_keeps_short_texts_whole_and_cuts_long_ones_at_paragraphs() -> None:
+    assert split_text("hola", 10) == ["hola"]
+    text = ("First paragraph. " * 10).strip() + "\n\n" + ("Second one here. " * 10).strip()
+    parts = split_text(text, 200)
+    assert all(len(p) <= 200 for p in parts)
+    assert parts[0].endswith("First paragraph.")
+    assert " ".join(parts).replace("\n", " ").split() == text.replace("\n", " ").split()
+
+
+def test_split_prefers_sentences_then_words_and_cuts_a_giant_word() -> None:
+    parts = split_text("Uno dos tres. Cuatro cinco seis siete.", 20)
+    assert parts == ["Uno dos tres.", "Cuatro cinco seis", "siete."]
+    url = "https://example.com/" + "x" * 50
+    assert [len(p) for p in split_text(url, 30)] == [30, 30, 10]
+
+
+@pytest.mark.parametrize("limit", [1, 7, 4096])
+def test_split_never_exceeds_the_limit(limit: int) -> None:
+    text = "Ünïcode 😀 text. " * 700
+    assert all(0 < len(p) <= limit for p in split_text(text, limit))
+
+
+def test_a_signature_is_accepted_fresh_and_refused_forged_stale_or_missing() -> None:
+    body = b'{"post_id": "1"}'
+    now = time.time()
+    ts = str(int(now))
+    verify(SECRET, body, ts, sign(SECRET, int(ts), body), max_skew=300, now=now)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(SECRET, body + b" ", ts, sign(SECRET, int(ts), body), max_skew=300, now=now)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(SECRET, body, ts, sign("other", int(ts), body), max_skew=300, now=now)
+    old = str(int(now) - 301)
+    with pytest.raises(SignatureError, match="stale"):
+        verify(SECRET, body, old, sign(SECRET, int(old), body), max_skew=300, now=now)
+    with pytest.raises(SignatureError, match="missing"):
+        verify(SECRET, body, None, None, max_skew=300, now=now)
+    with pytest.raises(SignatureError, match="Unix seconds"):
+        verify(SECRET, body, "yesterday", "v1=00", max_skew=300, now=now)
+
+
+def _event(text: str, **extra: object) -> SocialEvent:
+    data: dict[str, object] = {
+        "post_id": "p1",
+        "author": {"id": "u1", "handle": "ana", "followers": 1500},
+        "text": text,
+        **extra,
+    }
+    return SocialEvent.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "expected"),
+    [
+        ("@BrisaAir where is my bag?", {}, "mention"),
+        ("my bag is lost", {"type": "mention"}, "mention"),
+        ("still waiting", {"in_reply_to": {"post_id": "b1", "author_handle": "brisaair"}}, "reply"),
+        ("Vuelo retrasado otra vez #BrisaAir", {}, "listening:#brisaair"),
+        ("volando con BRISA AÏR hoy", {}, "listening:brisa air"),
+        ("what a nice day", {}, None),
+        ("email me at x@brisaairways.com", {}, None),
+    ],
+)
+def test_listening_decides_which_posts_the_brand_answers(
+    text: str, extra: dict[str, object], expected: str | None
+) -> None:
+    assert addressed_to_brand(_event(text, **extra), Settings()) == expected
+
+
+def test_the_brand_never_answers_its_own_posts() -> None:
+    own = SocialEvent.model_validate(
+        {"post_id": "p", "author": {"id": "b", "handle": "BrisaAir"}, "text": "#brisaair news"}
+    )
+    assert addressed_to_brand(own, Settings()) is None
+
+
+def test_a_post_becomes_a_public_inbound_with_the_profile_and_route() -> None:
+    event = _event(
+        "@brisaair: ¿puedo llevar a mi perro?",
+        url="https://social.example/p1",
+        thread_id="t9",
+        network="x",
+    )
+    inbound = to_inbound(event, Settings())
+    assert inbound.public
+    assert inbound.text == "¿puedo llevar a mi perro?"
+    assert inbound.conversation_id == "social:x:t9:u1"
+    assert inbound.customer.followers == 1500
+    assert inbound.customer.url == "https://social.example/p1"
+    assert inbound.route["reply_to"] == "p1" and inbound.route["handle"] == "ana"
+
+
+BOT = Bot("123:abc")
+
+
+def _update(message: dict[str, object], update_id: int = 1) -> Update:
+    base = {
+        "message_id": 7,
+        "date": 1_700_000_000,
+        "from": {"id": 42, "is_bot": False, "first_name": "Ana", "language_code": "es"},
+        "chat": {"id": 42, "type": "private"},
+    }
+    update = Update.de_json({"update_id": update_id, "message": {**base, **message}}, BOT)
+    assert update is not None
+    return update
+
+
+def test_a_private_text_is_a_customer_message() -> None:
+    got = received(_update({"text": "¿hay wifi?"}), "brisabot")
+    assert got is not None
+    assert got.inbound.text == "¿hay wifi?"
+    assert got.inbound.conversation_id == "tg:42"
+    assert got.inbound.message_id == "42:7"
+    assert got.inbound.route == {"chat_id": 42}
+
+
+def test_in_groups_only_mentions_and_replies_to_the_bot_count() -> None:
+    group = {"chat": {"id": -100, "type": "supergroup", "title": "Fans"}}
+    assert received(_update({**group, "text": "hello all"}), "brisabot") is None
+    got = received(_update({**group, "text": "@BrisaBot is there wifi?"}), "brisabot")
+    assert got is not None and got.inbound.text == "is there wifi?"
+    assert got.inbound.conversation_id == "tg:-100:42"
+    assert got.inbound.route["reply_to"] == 7
+    reply = {
+        **group,
+        "text": "and in economy?",
+        "reply_to_message": {
+            "message_id": 5,
+            "date": 1_700_000_000,
+            "chat": {"id": -100, "type": "supergroup"},
+            "from": {"id": 1, "is_bot": True, "first_name": "Brisa", "username": "BrisaBot"},
+        },
+    }
+    assert received(_update(reply), "brisabot") is not None
+    assert received(_update({**group, "text": "/help@OtherBot"}), "brisabot") is None
+
+
+def test_commands_start_help_agent_and_a_deep_link() -> None:
+    start = received(_update({"text": "/start"}), "brisabot")
+    assert start is not None and start.inbound.text == "/greet" and start.inbound.language == "es"
+    deep = received(_update({"text": "/start tok_en-1"}), "brisabot")
+    assert deep is not None and deep.invitation == "tok_en-1"
+    agent = received(_update({"text": "/agent"}), "brisabot")
+    assert agent is not None and agent.inbound.text == "/ask_human"
+    help_ = received(_update({"text": "/help"}), "brisabot")
+    assert help_ is not None and help_.notice and "/agent" in help_.notice
+
+
+def test_stickers_and_photos_without_caption_are_unsupported() -> None:
+    sticker = {
+        "file_id": "f",
+        "file_unique_id": "u",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
+    }
+    got = received(_update({"sticker": sticker}), "brisabot")
+    assert got is not None and got.inbound.kind is Kind.UNSUPPORTED
+    assert got.inbound.route["attachment"] == "sticker"
+    photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+    captioned = received(_update({"photo": photo, "caption": "my bag arrived broken"}), "b")
+    assert captioned is not None and captioned.inbound.kind is Kind.TEXT
+
+
+def test_a_turn_marks_the_private_invitation_and_the_handoff() -> None:
+    message = AssistantMessage("m1", "c1", "my booking ABC123", {})
+    replies = [
+        BotReply("I'm passing you to a person"),
+        BotReply(None, custom={"relevo": {"decision": "handoff"}}),
+        BotReply("Let's keep your details safe"),
+        BotReply(None, custom={"relevo": {"decision": "private"}}),
+    ]
+    out = outgoing_for_turn(message, replies)
+    assert [o.text for o in out if not o.event] == [
+        "I'm passing you to a person",
+        "Let's keep your details safe",
+    ]
+    assert [o.invite_private for o in out if not o.event] == [False, True]
+    assert out[-1].event == "queued"
+    assert len({o.out_id for o in out}) == len(out)
