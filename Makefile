@@ -11,7 +11,11 @@ PYTHON310 ?= $(call find_python,3.10)
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed-stamp
 
-.PHONY: setup run test bench lint format clean
+TELEGRAM_EMULATOR := tests/emulators/telegram
+EMULATOR_STAMP := $(TELEGRAM_EMULATOR)/node_modules/.installed-stamp
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup test-tools run test bench lint format clean
 
 setup: $(STAMP) $(RASA_STAMP)
 
@@ -30,12 +34,25 @@ $(RASA_STAMP): nlu/requirements-rasa.txt nlu/constraints-rasa.txt
 	$(RASA_VENV)/bin/pip install --quiet -r nlu/requirements-rasa.txt -c nlu/constraints-rasa.txt
 	@touch $(RASA_STAMP)
 
+# What the tests drive besides Python: the Telegram Bot API emulator (npm) and a real browser.
+test-tools: $(EMULATOR_STAMP) $(CHROMIUM)
+
+$(EMULATOR_STAMP): $(TELEGRAM_EMULATOR)/package.json $(TELEGRAM_EMULATOR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 18+ (apt-get install nodejs npm) and retry."; exit 1; }
+	npm ci --silent --no-audit --no-fund --prefix $(TELEGRAM_EMULATOR)
+	@touch $(EMULATOR_STAMP)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	else echo "Chromium not found at $(CHROMIUM): run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)."; exit 1; fi
+
 run: setup
 	$(BIN)/relevo kb sync
 	$(BIN)/relevo train
 	$(BIN)/relevo up
 
-test: setup
+test: setup test-tools
 	$(BIN)/relevo train
 	$(BIN)/pytest -q
 
