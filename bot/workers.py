@@ -93,6 +93,9 @@ class Workers:
         traceback: TracebackType | None,
     ) -> None:
         self._stop.set()
+        for task in self._tasks:
+            if task.get_name() == "telegram polling":
+                task.cancel()  # a long poll in flight: nothing is lost, the offset did not move
         _, late = await asyncio.wait(self._tasks, timeout=25) if self._tasks else (set(), set())
         for task in late:
             task.cancel()

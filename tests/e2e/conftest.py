@@ -18,7 +18,9 @@ from kb_index.sync import sync_directory
 from relevo.health import wait_until_healthy
 from relevo.redis_conn import connect
 from relevo.settings import Settings
+from tests.channels.connector import Connector, running_connector
 from tests.conftest import BIN, DEMO_KB, ROOT, free_port
+from tests.emulators.telegram_emulator import TelegramEmulator
 
 
 @dataclass
@@ -83,3 +85,58 @@ def engine(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     for process in (engine.rasa, engine.actions):
         process.terminate()
         process.wait(30)
+
+
+@dataclass
+class Stack:
+    """The engine plus a gateway wired to the Telegram emulator and a social connector."""
+
+    engine: Engine
+    base_url: str
+    telegram: TelegramEmulator
+    telegram_token: str
+    webhook_secret: str
+    social_secret: str
+    connector: Connector
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/channels/webchat/ws"
+
+
+SOCIAL_SECRET = "social-test-secret"
+
+
+@pytest.fixture(scope="session")
+def stack(engine: Engine) -> Iterator[Stack]:
+    token = "4242:relevo-e2e"
+    port = free_port()
+    with TelegramEmulator() as telegram, running_connector(SOCIAL_SECRET) as connector:
+        env = {
+            **engine.env,
+            "RELEVO_PORT": str(port),
+            "RELEVO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "RELEVO_RASA_URL": engine.rasa_url,
+            "RELEVO_TELEGRAM_TOKEN": token,
+            "RELEVO_TELEGRAM_API_URL": telegram.bot_base_url,
+            "RELEVO_TELEGRAM_FILE_URL": telegram.bot_file_url,
+            "RELEVO_TELEGRAM_WEBHOOK_SECRET": "hook-secret",
+            "RELEVO_SOCIAL_SECRET": SOCIAL_SECRET,
+            "RELEVO_SOCIAL_OUTBOUND_URL": connector.url,
+            "RELEVO_OUTBOX_BACKOFF_SECONDS": "0.1",
+        }
+        gateway = _start(["serve"], env)
+        try:
+            wait_until_healthy(f"http://127.0.0.1:{port}/healthz", gateway, 120)
+            yield Stack(
+                engine,
+                f"http://127.0.0.1:{port}",
+                telegram,
+                token,
+                "hook-secret",
+                SOCIAL_SECRET,
+                connector,
+            )
+        finally:
+            gateway.terminate()
+            gateway.wait(30)

@@ -181,7 +181,8 @@
 
   function conversationId() {
     const stored = local.get(CONVERSATION_KEY);
-    if (stored && /^[\w.:-]{1,128}$/.test(stored)) return stored;
+    // The gateway accepts ^wc-[A-Za-z0-9-]{8,64}$; anything else (an old or tampered value) is replaced.
+    if (stored && /^wc-[A-Za-z0-9-]{8,64}$/.test(stored)) return stored;
     let id;
     if (window.crypto && typeof crypto.randomUUID === 'function') {
       try { id = 'wc-' + crypto.randomUUID(); } catch (_) { id = null; }
@@ -576,7 +577,9 @@
         group.classList.toggle('rc-quick--used', answered);
         for (const b of group.querySelectorAll('button')) {
           b.disabled = answered;
-          if (answered && nextCustomer.dataset.text === b.dataset.payload) b.classList.add('rc-chosen');
+          // The gateway echoes a quick reply with its title as the text; older servers with the payload.
+          const said = nextCustomer.dataset.text;
+          if (answered && (said === b.dataset.payload || said === b.textContent)) b.classList.add('rc-chosen');
         }
         if (!answered) delete group.dataset.used;
       }

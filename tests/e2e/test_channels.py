@@ -1,0 +1,250 @@
+"""Telegram (emulator), web chat (WebSocket) and public mentions (signed API) end to end.
+
+A real gateway process, Rasa, the action server and Redis: customers write on each channel
+and read the assistant's replies where a customer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+
+from bot.signing import signed_headers
+from tests.e2e.conftest import Stack
+from tests.e2e.webchat_client import WebchatCustomer
+
+pytestmark = pytest.mark.slow
+
+
+# --- web chat ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "helpful"),
+    [
+        ("¿Puedo llevar a mi perro en cabina?", "mascota", "¿Te ha servido?"),
+        ("Is there wifi on board?", "wi-fi", "Did this help?"),
+    ],
+)
+async def test_web_chat_answers_in_the_customers_language(
+    stack: Stack, question: str, expected: str, helpful: str
+) -> None:
+    async with WebchatCustomer(stack.ws_url) as customer:
+        client_id = await customer.say(question)
+        bot = await customer.wait_for("bot", 2)
+        assert expected in bot[0]["text"].lower()
+        assert bot[1]["text"] == helpful and len(bot[1]["buttons"]) == 2
+        acks = [f for f in customer.frames if f["type"] == "ack"]
+        assert acks == [{"type": "ack", "client_id": client_id, "duplicate": False}]
+        assert any(f == {"type": "typing", "on": True} for f in customer.frames)
+
+
+async def test_web_chat_resend_after_reconnect_is_answered_once_and_history_restored(
+    stack: Stack,
+) -> None:
+    async with WebchatCustomer(stack.ws_url) as customer:
+        client_id = await customer.say("what is the hand luggage allowance?")
+        await customer.wait_for("bot", 2)
+        conversation = customer.conversation
+    async with WebchatCustomer(stack.ws_url, conversation) as again:  # a reload: after=0
+        await again.wait_for("bot", 2)
+        await again.say("what is the hand luggage allowance?", client_id)  # resent
+        await asyncio.sleep(2)
+        assert [f["duplicate"] for f in again.frames if f["type"] == "ack"] == [True]
+        assert len(again.messages("customer")) == 1
+        assert len(again.messages("bot")) == 2
+        last = (
+            again.frames[-1]["id"]
+            if again.frames[-1].get("id")
+            else again.messages("bot")[-1]["id"]
+        )
+    async with WebchatCustomer(stack.ws_url, conversation, after=last) as resumed:
+        await resumed.say("thanks!")
+        await resumed.wait_for("bot", 1)
+        assert len(resumed.messages("customer")) == 1  # only what came after `after`
+
+
+async def test_web_chat_bad_frames_get_errors_and_the_socket_keeps_working(stack: Stack) -> None:
+    async with WebchatCustomer(stack.ws_url) as customer:
+        await customer.send_raw("not json")
+        await customer.send_raw(json.dumps({"type": "message", "text": "no client id"}))
+        await customer.say("")
+        await customer.say("hola " * 2000)
+        await customer.say("hello")
+        bot = await customer.wait_for("bot", 3)
+        errors = [f for f in customer.frames if f["type"] == "error"]
+        assert [e["reason"] for e in errors] == [
+            "invalid JSON",
+            "expected {type: message, client_id, text}",
+        ]
+        assert "What can I help you with" in bot[0]["text"]
+        assert "4000" in bot[1]["text"]
+
+
+# --- public mentions -----------------------------------------------------------------------
+
+
+def post_event(
+    stack: Stack, event: dict[str, object], *, secret: str | None = None, age: float = 0.0
+) -> httpx.Response:
+    body = json.dumps(event).encode()
+    headers = signed_headers(secret or stack.social_secret, body, now=time.time() - age)
+    return httpx.post(
+        f"{stack.base_url}/channels/social/events",
+        content=body,
+        headers={**headers, "Content-Type": "application/json"},
+        timeout=10,
+    )
+
+
+def mention(text: str, **extra: object) -> dict[str, object]:
+    post = uuid.uuid4().hex[:10]
+    return {
+        "network": "x",
+        "type": "mention",
+        "post_id": post,
+        "thread_id": f"t-{post}",
+        "author": {"id": f"u-{post}", "handle": "ana_travels", "followers": 12000},
+        "text": text,
+        "url": f"https://social.example/ana_travels/{post}",
+        **extra,
+    }
+
+
+async def test_a_mention_is_answered_publicly_once_even_when_delivered_three_times(
+    stack: Stack,
+) -> None:
+    event = mention("@brisaair how much does an extra checked bag cost?")
+    answers = [post_event(stack, event) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 200, 200]
+    assert [a.json()["status"] for a in answers] == ["accepted", "duplicate", "duplicate"]
+    conversation = answers[0].json()["conversation_id"]
+    replies = await _public_replies(stack, conversation, 2)
+    async with asyncio.timeout(30):
+        while not any("Did this help?" in r["text"] for r in replies):
+            await asyncio.sleep(0.1)
+            replies = await _public_replies(stack, conversation, 2)
+    assert all(r["text"].startswith("@ana_travels ") and len(r["text"]) <= 280 for r in replies)
+    assert all(r["in_reply_to"] == event["post_id"] for r in replies)
+    assert "baggage" in " ".join(r["text"] for r in replies).lower()
+    await asyncio.sleep(2)
+    again = await _public_replies(stack, conversation, 1)
+    assert len(again) == len(replies)
+    assert len({r["delivery_id"] for r in again}) == len(again)  # no part sent twice
+
+
+async def test_forged_stale_and_malformed_events_are_refused_and_nothing_is_processed(
+    stack: Stack,
+) -> None:
+    event = mention("@brisaair hello")
+    forged = post_event(stack, event, secret="not-the-secret")
+    stale = post_event(stack, event, age=3600)
+    assert forged.status_code == 401 and "does not match" in forged.json()["error"]
+    assert stale.status_code == 401 and "stale" in stale.json()["error"]
+    malformed = post_event(stack, {"post_id": "x", "text": 3})
+    assert malformed.status_code == 422
+    assert any("author" in p for p in malformed.json()["problems"])
+    ignored = post_event(stack, mention("lovely weather today", type="post"))
+    assert ignored.json() == {"status": "ignored", "reason": "not addressed to the brand"}
+    assert post_event(stack, event).status_code == 202  # the genuine one is still new
+
+
+async def test_a_public_question_about_a_booking_invites_to_private_and_carries_over(
+    stack: Stack,
+) -> None:
+    answer = post_event(stack, mention("@brisaair quiero cambiar la fecha de mi reserva XK42PL"))
+    conversation = answer.json()["conversation_id"]
+    replies = await _public_replies(stack, conversation, 1)
+    joined = " ".join(r["text"] for r in replies)
+    assert "XK42PL" not in joined  # personal data is never echoed in public
+    invitation = next(
+        r["text"] for r in replies if "?start=" in r["text"] or "continue=" in r["text"]
+    )
+    token = invitation.rsplit("start=", 1)[-1].rsplit("continue=", 1)[-1].split()[0]
+    chat_id = 777001
+    stack.telegram.send_command(stack.telegram_token, chat_id, "start", token)
+    [welcome] = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 1)
+    assert welcome["message"]["text"].startswith("¡Hola @ana_travels!")
+
+
+async def _public_replies(stack: Stack, conversation: str, count: int) -> list[dict[str, object]]:
+    async with asyncio.timeout(60):
+        while True:
+            found = [r for r in stack.connector.replies if r["conversation_id"] == conversation]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.1)
+
+
+# --- Telegram ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "question", "expected", "helpful"),
+    [
+        (900001, "hola, ¿hay wifi a bordo?", "wi-fi", "¿Te ha servido?"),
+        (900002, "can I bring my cat in the cabin?", "pet", "Did this help?"),
+    ],
+)
+async def test_telegram_private_chat_in_both_languages(
+    stack: Stack, chat_id: int, question: str, expected: str, helpful: str
+) -> None:
+    stack.telegram.send_message(stack.telegram_token, chat_id, question)
+    answer, ask = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 2)
+    assert expected in answer["message"]["text"].lower()
+    assert ask["message"]["text"] == helpful
+    keyboard = ask["message"]["reply_markup"]["inline_keyboard"][0]
+    assert [b["callback_data"] for b in keyboard] == ["/affirm", "/deny"]
+
+
+async def test_telegram_commands_stickers_and_groups(stack: Stack) -> None:
+    emu, token = stack.telegram, stack.telegram_token
+    emu.send_command(token, 900010, "help")
+    [help_] = await emu.await_bot_messages(token, 900010, 1)
+    assert "/agent" in help_["message"]["text"]
+    emu.send_sticker(token, 900011)
+    [sticker] = await emu.await_bot_messages(token, 900011, 1)
+    assert "sticker" in sticker["message"]["text"]
+    emu.send_command(token, 900012, "agent")
+    [handoff] = await emu.await_bot_messages(token, 900012, 1)
+    assert "person" in handoff["message"]["text"]
+    group = -100900
+    emu.send_message(token, group, "anyone flying tomorrow?", chat_type="supergroup", user_id=5)
+    emu.send_message(
+        token, group, "@TestNameBot is there wifi on board?", chat_type="supergroup", user_id=5
+    )
+    replies = await emu.await_bot_messages(token, group, 2)
+    assert "wi-fi" in replies[0]["message"]["text"].lower()
+    await asyncio.sleep(2)
+    assert emu.bot_messages(token, group) == []  # nothing for the message without a mention
+
+
+async def test_telegram_webhook_checks_its_secret(stack: Stack) -> None:
+    update = {
+        "update_id": 99,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "text": "hello",
+            "from": {"id": 900020, "is_bot": False, "first_name": "Ana"},
+            "chat": {"id": 900020, "type": "private"},
+        },
+    }
+    url = f"{stack.base_url}/channels/telegram/webhook"
+    wrong = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+    assert wrong.status_code == 403
+    right = httpx.post(
+        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": stack.webhook_secret}
+    )
+    assert right.status_code == 200
+    broken = httpx.post(
+        url, content=b"{", headers={"X-Telegram-Bot-Api-Secret-Token": stack.webhook_secret}
+    )
+    assert broken.status_code == 400
+    [greeting] = await stack.telegram.await_bot_messages(stack.telegram_token, 900020, 1)
+    assert greeting["message"]["text"]
