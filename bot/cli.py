@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from bot.cli_chat import chat
 from bot.cli_eval import eval_app
 from bot.cli_kb import kb_app
 from bot.cli_rasa import actions, rasa_app, train_command
@@ -24,6 +25,7 @@ app.command()(actions)
 app.command()(serve)
 app.command()(up)
 app.command()(doctor)
+app.command()(chat)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
+import redis
 import typer
 from rich.console import Console
 
 from kb_index.store import IndexStore
+from relevo import keys
 from relevo.errors import RelevoError
 from relevo.health import wait_until_healthy
 from relevo.logs import configure
@@ -93,7 +96,8 @@ def up(
         for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/"):
             wait_until_healthy(url, process, timeout)
         console.print(
-            f"\n[bold green]Relevo is up.[/]\n  health      {base}/healthz\n"
+            f"\n[bold green]Relevo is up.[/]\n  web chat    {base}/\n"
+            f"  widget demo {base}/webchat/demo-embed.html\n  health      {base}/healthz\n"
             f"  KB search   {base}/kb/search?q=equipaje+perdido\n"
             f"  Rasa        {rasa}/webhooks/rest/webhook\n  actions     {actions_url}\n"
             f"  Redis       {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n"
@@ -134,3 +138,26 @@ def doctor() -> None:
             answered = False
         status = "[green]ok[/]" if answered else "[yellow]not running[/]"
         console.print(f"{status} {name} at {url} (`make run` starts it)")
+    _report_outbox(client)
+
+
+def _report_outbox(client: redis.Redis) -> None:
+    """Messages waiting for delivery and the dead-letter list (what could not be delivered)."""
+    waiting = 0
+    if client.exists(keys.OUTBOX):
+        groups = {g["name"]: g for g in client.xinfo_groups(keys.OUTBOX)}
+        group = groups.get(keys.OUTBOX_GROUP)
+        waiting = int(group["pending"]) if group else client.xlen(keys.OUTBOX)
+    console.print(f"[green]ok[/] outbox: {waiting} message(s) being delivered")
+    dead = client.llen(keys.OUTBOX_DEAD)
+    if not dead:
+        console.print("[green]ok[/] dead letters: none")
+        return
+    console.print(f"[yellow]{dead} dead letter(s)[/] (messages given up; newest first):")
+    for raw in client.lrange(keys.OUTBOX_DEAD, 0, 4):
+        letter = json.loads(raw)
+        console.print(
+            f"  {letter.get('at', '?')}  {letter.get('conversation_id', '?')}  "
+            f"attempts={letter.get('attempts', '?')}  {letter.get('reason', '?')}",
+            markup=False,
+        )

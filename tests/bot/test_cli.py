@@ -112,10 +112,16 @@ def test_eval_prints_every_method_per_language(built_env: dict[str, str], tmp_pa
     assert "language detection, es: 1.000 of 1 queries" in output
 
 
-def test_doctor_reports_each_part(built_env: dict[str, str]) -> None:
+def test_doctor_reports_each_part(built_env: dict[str, str], redis_client: redis.Redis) -> None:
     env = {**built_env, "RELEVO_RASA_PORT": "1", "RELEVO_ACTION_PORT": "2"}
     report = relevo(env, "doctor").stderr
     assert "ok Redis at" in report
     assert "ok index version 1: 58 articles" in report
     assert "not running Rasa at http://127.0.0.1:1/" in report
     assert "not running action server" in report
+    assert "dead letters: none" in report
+    letter = {"conversation_id": "tg:1", "reason": "telegram refused: Forbidden", "attempts": 1}
+    redis_client.lpush(keys.OUTBOX_DEAD, json.dumps(letter))
+    report = relevo(env, "doctor").stderr
+    assert "1 dead letter(s)" in report
+    assert "tg:1  attempts=1  telegram refused: Forbidden" in report
