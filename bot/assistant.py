@@ -71,7 +71,8 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
 
     Rasa's REST channel returns a message's custom data as its own element after the text:
     `private` marks the text before it for an invitation to a private channel, and `handoff`
-    adds a `queued` event to the conversation.
+    adds a `queued` event to the conversation. The last one ends the turn (the typing
+    indicator goes off).
     """
     out: list[Outgoing] = []
     queued = False
@@ -104,6 +105,8 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
                 event="queued",
             )
         )
+    if out:
+        out[-1] = replace(out[-1], ends_turn=True)
     return out
 
 

@@ -49,9 +49,7 @@ def _read(socket: ClientConnection, buttons: list[dict[str, str]]) -> None:
 
 
 def chat(
-    url: Annotated[
-        str | None, typer.Option(help="The gateway (default: from settings).")
-    ] = None,
+    url: Annotated[str | None, typer.Option(help="The gateway (default: from settings).")] = None,
     conversation: Annotated[
         str | None, typer.Option(help="Resume a conversation id (wc-...).")
     ] = None,

@@ -111,6 +111,8 @@ def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
         }
     if message.agent:
         fields["agent"] = message.agent
+    if message.ends_turn:
+        fields["ends_turn"] = "1"
     fields["out_id"] = message.out_id
     return fields
 

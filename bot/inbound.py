@@ -77,6 +77,7 @@ class Outgoing:
     agent: str | None = None
     invite_private: bool = False
     event: str | None = None  # an event for the log instead of a message (queued, ...)
+    ends_turn: bool = False  # the assistant's last message for a customer message
 
     def to_fields(self) -> dict[str, str]:
         """For a Redis stream entry."""
@@ -89,6 +90,7 @@ class Outgoing:
             "agent": self.agent or "",
             "invite_private": "1" if self.invite_private else "",
             "event": self.event or "",
+            "ends_turn": "1" if self.ends_turn else "",
         }
 
     @classmethod
@@ -103,4 +105,5 @@ class Outgoing:
             agent=fields.get("agent") or None,
             invite_private=bool(fields.get("invite_private")),
             event=fields.get("event") or None,
+            ends_turn=bool(fields.get("ends_turn")),
         )

@@ -90,6 +90,7 @@ class Invitations:
                 conversation_id=conversation_id,
                 author="bot",
                 text=text("continued", language, name=f" @{handle}" if handle else ""),
+                ends_turn=True,
             )
         )
         log.info(

@@ -97,4 +97,5 @@ class InboundPipeline:
             conversation_id=inbound.conversation_id,
             author="bot",
             text=reply,
+            ends_turn=True,
         )

@@ -44,6 +44,7 @@ def frame(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
             "event": fields.get("event"),
             "agent": fields.get("agent"),
             "time": fields.get("time"),
+            **({"ends_turn": True} if fields.get("ends_turn") else {}),
         }
     out: dict[str, Any] = {
         "type": "message",
@@ -56,6 +57,8 @@ def frame(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
     for optional in ("client_id", "agent"):
         if fields.get(optional):
             out[optional] = fields[optional]
+    if fields.get("ends_turn"):
+        out["ends_turn"] = True
     return out
 
 
@@ -100,7 +103,7 @@ class _Session:
         while True:
             for entry_id, fields in entries:
                 await self.send(frame(entry_id, fields))
-                if fields.get("author") in ("bot", "agent"):
+                if fields.get("ends_turn"):
                     await self.send({"type": "typing", "on": False})
                 after = entry_id
             entries = await self.store.wait(

@@ -199,4 +199,5 @@ def test_a_turn_marks_the_private_invitation_and_the_handoff() -> None:
     ]
     assert [o.invite_private for o in out if not o.event] == [False, True]
     assert out[-1].event == "queued"
+    assert [o.ends_turn for o in out] == [False, False, True]  # the typing indicator stops once
     assert len({o.out_id for o in out}) == len(out)

@@ -574,11 +574,11 @@
         const group = row.querySelector('.rc-quick');
         if (!group) continue;
         const answered = nextCustomer !== null;
+        // The gateway echoes a quick reply with its title as the text; older servers with the payload.
+        const said = answered ? nextCustomer.dataset.text : null;
         group.classList.toggle('rc-quick--used', answered);
         for (const b of group.querySelectorAll('button')) {
           b.disabled = answered;
-          // The gateway echoes a quick reply with its title as the text; older servers with the payload.
-          const said = nextCustomer.dataset.text;
           if (answered && (said === b.dataset.payload || said === b.textContent)) b.classList.add('rc-chosen');
         }
         if (!answered) delete group.dataset.used;
