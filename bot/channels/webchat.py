@@ -113,7 +113,15 @@ class _Session:
     async def receive(self) -> None:
         """Customer frames until the socket closes."""
         while True:
-            raw = await self.websocket.receive_text()
+            received = await self.websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(received.get("code", 1000))
+            raw = received.get("text")
+            if raw is None:
+                await self.send(
+                    {"type": "error", "client_id": None, "reason": "binary frames are not supported"}
+                )
+                continue
             if len(raw) > MAX_FRAME_CHARS:
                 await self.send({"type": "error", "client_id": None, "reason": "message too large"})
                 continue

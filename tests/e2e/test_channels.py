@@ -72,6 +72,7 @@ async def test_web_chat_resend_after_reconnect_is_answered_once_and_history_rest
 async def test_web_chat_bad_frames_get_errors_and_the_socket_keeps_working(stack: Stack) -> None:
     async with WebchatCustomer(stack.ws_url) as customer:
         await customer.send_raw("not json")
+        await customer.send_raw(b"\x00\xff binary")
         await customer.send_raw(json.dumps({"type": "message", "text": "no client id"}))
         await customer.say("")
         await customer.say("hola " * 2000)
@@ -80,6 +81,7 @@ async def test_web_chat_bad_frames_get_errors_and_the_socket_keeps_working(stack
         errors = [f for f in customer.frames if f["type"] == "error"]
         assert [e["reason"] for e in errors] == [
             "invalid JSON",
+            "binary frames are not supported",
             "expected {type: message, client_id, text}",
         ]
         assert "What can I help you with" in bot[0]["text"]

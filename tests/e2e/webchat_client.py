@@ -47,7 +47,7 @@ class WebchatCustomer:
         )
         return client_id
 
-    async def send_raw(self, raw: str) -> None:
+    async def send_raw(self, raw: str | bytes) -> None:
         await self._socket.send(raw)
 
     def messages(self, author: str) -> list[dict[str, Any]]:
