@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from bot.article_pages import article_router
 from bot.channels.social import social_router
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import STATIC_DIR, webchat_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Relevo gateway", version=__version__, lifespan=lifespan)
     app.include_router(webchat_router(pipeline, invitations))
     app.include_router(social_router(pipeline, settings))
+    app.include_router(article_router(settings.kb_dir))
     if telegram is not None:
         app.include_router(telegram.router())
     app.mount("/webchat", StaticFiles(directory=STATIC_DIR), name="webchat")

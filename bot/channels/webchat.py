@@ -119,7 +119,11 @@ class _Session:
             raw = received.get("text")
             if raw is None:
                 await self.send(
-                    {"type": "error", "client_id": None, "reason": "binary frames are not supported"}
+                    {
+                        "type": "error",
+                        "client_id": None,
+                        "reason": "binary frames are not supported",
+                    }
                 )
                 continue
             if len(raw) > MAX_FRAME_CHARS:

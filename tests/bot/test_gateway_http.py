@@ -70,3 +70,23 @@ def test_a_running_gateway_picks_up_a_new_index(gateway: str, built_env: dict[st
     assert after["hits"][0]["article_id"] == "drones-en"
     health = httpx.get(f"{gateway}/healthz").json()
     assert health["index_version"] == after["index_version"]
+
+
+def test_answers_link_to_article_pages_that_exist(gateway: str) -> None:
+    hit = httpx.get(f"{gateway}/kb/search", params={"q": "wifi a bordo", "lang": "es"}).json()[
+        "hits"
+    ][0]
+    page = httpx.get(hit["url"].replace("http://127.0.0.1:8080", gateway))
+    assert page.status_code == 200
+    assert f"<h1>{hit['title']}</h1>" in page.text
+    assert 'lang="es"' in page.text
+    assert 'hreflang="en"' in page.text  # the translation is one click away
+    assert httpx.get(f"{gateway}/kb/articles/no-such-article").status_code == 404
+
+
+def test_web_chat_page_and_widget_are_served_locally(gateway: str) -> None:
+    page = httpx.get(f"{gateway}/")
+    assert page.status_code == 200 and "/webchat/chat.js" in page.text
+    assert "http" not in page.text.split("<body", 1)[0].replace("http-equiv", "")  # no CDN
+    widget = httpx.get(f"{gateway}/webchat/widget.js")
+    assert widget.status_code == 200 and "javascript" in widget.headers["content-type"]

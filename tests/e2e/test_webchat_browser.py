@@ -1,0 +1,91 @@
+"""The web chat in a real browser (Playwright driving Debian's chromium) on the real stack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "img"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        await browser.close()
+
+
+async def say(page: Page, text: str) -> None:
+    await page.get_by_test_id("composer").fill(text)
+    await page.get_by_test_id("send").click()
+
+
+def bot_messages(page: Page):  # type: ignore[no-untyped-def]
+    return page.locator('[data-testid="msg"][data-author="bot"]')
+
+
+async def test_a_conversation_survives_a_reload_and_html_stays_text(
+    stack: Stack, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 800}, locale="es-ES")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(stack.base_url + "/")
+    await say(page, "¿Puedo llevar a mi perro en cabina?")
+    await expect(bot_messages(page)).to_have_count(2, timeout=60_000)
+    await expect(bot_messages(page).first).to_contain_text("mascota")
+    await expect(page.get_by_test_id("quick-reply")).to_have_count(2)
+    conversation = await page.evaluate("window.RelevoChat.conversationId")
+
+    await page.reload()  # in the middle of the conversation
+    await expect(bot_messages(page)).to_have_count(2, timeout=20_000)
+    assert await page.evaluate("window.RelevoChat.conversationId") == conversation
+    await page.get_by_test_id("quick-reply").first.click()  # "Sí 👍"
+    await expect(bot_messages(page)).to_have_count(3, timeout=60_000)
+    customer = page.locator('[data-testid="msg"][data-author="customer"]')
+    await expect(customer).to_have_count(2)
+    await expect(customer.last).to_have_text("Sí 👍")
+
+    injection = '<img src=x onerror="window.hacked=1"><b>bold</b>'
+    await say(page, injection)
+    await expect(customer.last).to_have_text(injection)
+    await expect(bot_messages(page)).to_have_count(4, timeout=60_000)
+    assert await page.locator('[data-testid="log"] img').count() == 0
+    assert await page.locator('[data-testid="log"] b').count() == 0
+    assert await page.evaluate("window.hacked") is None
+    ids = await page.locator('[data-testid="msg"]').evaluate_all(
+        "els => els.map(e => e.dataset.id)"
+    )
+    assert len(ids) == len(set(ids))  # nothing rendered twice
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.wait_for_timeout(800)
+    await page.screenshot(path=str(SCREENSHOTS / "webchat-phone.png"))
+    assert errors == []
+    await context.close()
+
+
+async def test_the_widget_opens_the_chat_from_one_script_tag(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(stack.base_url + "/webchat/demo-embed.html")
+    launcher = page.get_by_role("button", name="Chat with us")
+    await launcher.click()
+    chat = page.frame_locator("iframe")
+    await chat.get_by_test_id("composer").fill("is there wifi on board?")
+    await chat.get_by_test_id("send").click()
+    answer = chat.locator('[data-testid="msg"][data-author="bot"]').first
+    await expect(answer).to_contain_text("Wi-Fi", timeout=60_000)
+    await page.wait_for_timeout(800)  # let the bubbles finish fading in
+    await page.screenshot(path=str(SCREENSHOTS / "webchat-widget.png"))
+    await page.close()
