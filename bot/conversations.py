@@ -180,16 +180,14 @@ class ConversationStore:
     ) -> None:
         """Record a conversation that the customer has not written in yet (an invitation)."""
         key = keys.conversation(conversation_id)
-        await self._client.hset(
-            key,
-            mapping={
-                "channel": channel,
-                "public": "",
-                "customer": customer,
-                "route": json.dumps(route, ensure_ascii=False),
-                **extra,
-            },
-        )
+        fields: dict[str | bytes, str | bytes | int | float] = {
+            "channel": channel,
+            "public": "",
+            "customer": customer,
+            "route": json.dumps(route, ensure_ascii=False),
+        }
+        fields.update(extra)
+        await self._client.hset(key, mapping=fields)
         await self._client.hsetnx(key, "created_at", now_iso())
 
     async def enqueue(self, message: Outgoing) -> None:

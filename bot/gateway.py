@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with Workers(settings, aclient, invitations, telegram):
             log.info("gateway ready", extra={"index_version": app.state.kb.version})
             yield
-        await aclient.aclose()
+        await aclient.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5+
         client.close()
 
     app = FastAPI(title="Relevo gateway", version=__version__, lifespan=lifespan)

@@ -77,7 +77,12 @@ class StreamLanes:
         self._key_field = key_field
         self._handle = handle
         self._on_poison = on_poison
-        self._transient = (RetryLater, RedisConnectionError, RedisTimeoutError, *transient)
+        self._transient: tuple[type[BaseException], ...] = (
+            RetryLater,
+            RedisConnectionError,
+            RedisTimeoutError,
+            *transient,
+        )
         self._slots = asyncio.Semaphore(concurrency)
         self.consumer = consumer or default_consumer_name()
         self._claim_idle_ms = claim_idle_ms

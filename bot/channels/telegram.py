@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -81,20 +81,18 @@ def _addressed(message: Message, username: str) -> bool:
 def received(update: Update, username: str) -> Received | None:
     """Turn an update into a customer message, or None when it is not for the bot."""
     username = username.lower()
-    if update.callback_query and update.callback_query.message:
-        query = update.callback_query
+    query = update.callback_query
+    if query is not None and query.message is not None:
         chat = query.message.chat
-        user = query.from_user
-        title = _button_title(query.message, query.data or "")
         return Received(
             Inbound(
                 channel=Channel.TELEGRAM,
-                conversation_id=_conversation(chat.id, chat.type, user.id),
+                conversation_id=_conversation(chat.id, chat.type, query.from_user.id),
                 message_id=f"callback:{query.id}",
-                customer=_customer(user),
+                customer=_customer(query.from_user),
                 text=query.data or "",
-                display=title,
-                language=_language(user.language_code),
+                display=_button_title(query.message, query.data or ""),
+                language=_language(query.from_user.language_code),
                 route={"chat_id": chat.id},
             )
         )
@@ -104,50 +102,48 @@ def received(update: Update, username: str) -> Received | None:
     if not _addressed(message, username):
         return None
     chat, user = message.chat, message.from_user
-    body = message.text or message.caption or ""
-    base = {
-        "channel": Channel.TELEGRAM,
-        "conversation_id": _conversation(chat.id, chat.type, user.id),
-        "message_id": f"{chat.id}:{message.message_id}",
-        "customer": _customer(user),
-        "language": _language(user.language_code),
-        "route": {
-            "chat_id": chat.id,
-            **({"reply_to": message.message_id} if chat.type != "private" else {}),
-        },
-    }
-    if not body:
+    route: dict[str, Any] = {"chat_id": chat.id}
+    if chat.type != "private":
+        route["reply_to"] = message.message_id
+    inbound = Inbound(
+        channel=Channel.TELEGRAM,
+        conversation_id=_conversation(chat.id, chat.type, user.id),
+        message_id=f"{chat.id}:{message.message_id}",
+        customer=_customer(user),
+        text=message.text or message.caption or "",
+        language=_language(user.language_code),
+        route=route,
+    )
+    if not inbound.text:
         what = next((a for a in _ATTACHMENTS if getattr(message, a, None)), "attachment")
-        base["route"] = {**base["route"], "attachment": what}
-        return Received(Inbound(**base, text="", kind=Kind.UNSUPPORTED))
-    body = _strip_mention(body, username)
-    if body.startswith("/"):
-        return _command(body, base, username)
-    return Received(Inbound(**base, text=body))
+        return Received(
+            replace(inbound, kind=Kind.UNSUPPORTED, route={**route, "attachment": what})
+        )
+    inbound = replace(inbound, text=_strip_mention(inbound.text, username))
+    if inbound.text.startswith("/"):
+        return _command(inbound, username)
+    return Received(inbound)
 
 
 def _strip_mention(body: str, username: str) -> str:
-    lowered = body.lower()
-    at = lowered.find(f"@{username}")
+    at = body.lower().find(f"@{username}")
     if at >= 0 and not body.startswith("/"):
         body = body[:at] + body[at + len(username) + 1 :]
     return " ".join(body.split())
 
 
-def _command(body: str, base: dict[str, Any], username: str) -> Received | None:
+def _command(inbound: Inbound, username: str) -> Received | None:
+    body = inbound.text
     word, _, rest = body.partition(" ")
     name, _, target = word[1:].partition("@")
     if target and target.lower() != username:
         return None  # a command for another bot in the group
     name, rest = name.lower(), rest.strip()
-    language = base["language"]
-    if name == "start" and rest:
-        return Received(Inbound(**base, text="/greet", display=body), invitation=rest)
     if name == "start":
-        return Received(Inbound(**base, text="/greet", display=body))
+        return Received(replace(inbound, text="/greet", display=body), invitation=rest or None)
     if name == "agent":
-        return Received(Inbound(**base, text="/ask_human", display=body))
-    return Received(Inbound(**base, text=body), notice=text("help", language))
+        return Received(replace(inbound, text="/ask_human", display=body))
+    return Received(inbound, notice=text("help", inbound.language))
 
 
 def _conversation(chat_id: int, chat_type: str, user_id: int) -> str:
