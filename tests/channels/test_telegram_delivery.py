@@ -162,6 +162,7 @@ async def test_retry_after_and_server_errors_are_retried_and_long_texts_split(
         len(t) <= MESSAGE_LIMIT for t in texts
     )
     assert " ".join(texts) == long_answer
+    assert all("parse_mode" not in m for m in bot_api.sent)  # plain text: nothing to escape
     assert bot_api.calls == len(texts) + 2
     markups = ["reply_markup" in m for m in bot_api.sent]
     assert markups == [False] * (len(texts) - 1) + [True]  # the buttons under the last part

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from bot.signing import signed_headers
+from relevo.health import wait_until_healthy
+from tests.conftest import BIN, free_port
 from tests.e2e.conftest import Stack
 from tests.e2e.webchat_client import WebchatCustomer
 
@@ -226,27 +230,62 @@ async def test_telegram_commands_stickers_and_groups(stack: Stack) -> None:
     assert emu.bot_messages(token, group) == []  # nothing for the message without a mention
 
 
-async def test_telegram_webhook_checks_its_secret(stack: Stack) -> None:
+@pytest.fixture
+def webhook_gateway(stack: Stack) -> Iterator[tuple[str, str]]:
+    """A second gateway with Telegram in webhook mode, on another bot token.
+
+    It has a Redis database of its own: gateways sharing one deliver each other's outbox, which
+    is right for replicas of one bot and wrong for two different bots.
+    """
+    port, token = free_port(), "5151:relevo-webhook"
+    env = {
+        **stack.engine.env,
+        "REDIS_URL": stack.engine.env["REDIS_URL"].rsplit("/", 1)[0] + "/2",
+        "RELEVO_PORT": str(port),
+        "RELEVO_RASA_URL": stack.engine.rasa_url,
+        "RELEVO_TELEGRAM_TOKEN": token,
+        "RELEVO_TELEGRAM_API_URL": stack.telegram.bot_base_url,
+        "RELEVO_TELEGRAM_MODE": "webhook",
+        "RELEVO_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/channels/telegram/webhook",
+        "RELEVO_TELEGRAM_WEBHOOK_SECRET": "hook-secret-2",
+    }
+    process = subprocess.Popen([str(BIN / "relevo"), "serve"], env=env)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", process, 120)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def test_telegram_webhook_mode_registers_checks_its_secret_and_dedupes(
+    stack: Stack, webhook_gateway: tuple[str, str]
+) -> None:
+    base, token = webhook_gateway
+    emu = stack.telegram
+    emu.send_message(token, 900030, "is there wifi on board?")  # the emulator calls the webhook
+    answer, _ = await emu.await_bot_messages(token, 900030, 2)
+    assert "wi-fi" in answer["message"]["text"].lower()
+
     update = {
         "update_id": 99,
         "message": {
-            "message_id": 1,
+            "message_id": 9001,
             "date": int(time.time()),
             "text": "hello",
-            "from": {"id": 900020, "is_bot": False, "first_name": "Ana"},
-            "chat": {"id": 900020, "type": "private"},
+            "from": {"id": 900030, "is_bot": False, "first_name": "Ana"},
+            "chat": {"id": 900030, "type": "private"},
         },
     }
-    url = f"{stack.base_url}/channels/telegram/webhook"
+    url = f"{base}/channels/telegram/webhook"
     wrong = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
     assert wrong.status_code == 403
-    right = httpx.post(
-        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": stack.webhook_secret}
-    )
-    assert right.status_code == 200
-    broken = httpx.post(
-        url, content=b"{", headers={"X-Telegram-Bot-Api-Secret-Token": stack.webhook_secret}
-    )
-    assert broken.status_code == 400
-    [greeting] = await stack.telegram.await_bot_messages(stack.telegram_token, 900020, 1)
-    assert greeting["message"]["text"]
+    missing = httpx.post(url, json=update)
+    assert missing.status_code == 403
+    header = {"X-Telegram-Bot-Api-Secret-Token": "hook-secret-2"}
+    assert [httpx.post(url, json=update, headers=header).status_code for _ in range(3)] == [200] * 3
+    assert httpx.post(url, content=b"{", headers=header).status_code == 400
+    replies = await emu.await_bot_messages(token, 900030, 1)
+    await asyncio.sleep(3)
+    replies += emu.bot_messages(token, 900030)
+    assert len(replies) == 1  # three deliveries of one update, one reply
