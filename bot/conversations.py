@@ -17,8 +17,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.inbound import Inbound, Outgoing
+from bot.inbound import Inbound
 from relevo import keys
+from relevo.messages import Outgoing
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 

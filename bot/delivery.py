@@ -22,9 +22,9 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 from bot.conversations import ConversationStore, now_iso, outgoing_log_fields
-from bot.inbound import Outgoing
 from bot.lanes import StreamLanes
 from relevo import keys
+from relevo.messages import Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ import redis.asyncio as aioredis
 
 from bot.conversations import ConversationStore
 from bot.customers import Customers
-from bot.inbound import Channel, Outgoing
+from bot.inbound import Channel
 from bot.texts import text
 from kb_index.language import detect_language
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)

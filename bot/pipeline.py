@@ -15,9 +15,10 @@ import redis.asyncio as aioredis
 
 from bot.assistant import AssistantMessage
 from bot.conversations import Accepted, ConversationStore
-from bot.inbound import Inbound, Kind, Outgoing
+from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from kb_index.language import detect_language
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)

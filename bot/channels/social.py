@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.delivery import DeliveryError, Target
-from bot.inbound import Channel, Customer, Inbound, Outgoing
+from bot.inbound import Channel, Customer, Inbound
 from bot.pipeline import InboundPipeline
 from bot.ratelimit import RateLimits
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
@@ -27,6 +27,7 @@ from bot.splitting import split_text
 from bot.texts import text
 from kb_index.language import detect_language
 from kb_index.text import fold
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)

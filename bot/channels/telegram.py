@@ -23,13 +23,14 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliveryError, Target
-from bot.inbound import Channel, Customer, Inbound, Kind, Outgoing
+from bot.inbound import Channel, Customer, Inbound, Kind
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.ratelimit import RateLimits
 from bot.splitting import split_text
 from bot.texts import text
 from relevo import keys
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)

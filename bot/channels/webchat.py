@@ -21,10 +21,11 @@ from fastapi.responses import FileResponse
 
 from bot.conversations import ConversationStore, Route
 from bot.delivery import Target
-from bot.inbound import Channel, Customer, Inbound, Outgoing
+from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from relevo import keys
+from relevo.messages import Outgoing
 
 log = logging.getLogger(__name__)
 

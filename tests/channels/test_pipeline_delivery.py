@@ -16,10 +16,11 @@ from bot.channels.webchat import WebchatSender
 from bot.conversations import Route
 from bot.customers import Customers
 from bot.delivery import DeliveryWorker, RetryPolicy, dead_letters
-from bot.inbound import Channel, Customer, Inbound, Kind, Outgoing
+from bot.inbound import Channel, Customer, Inbound, Kind
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from relevo import keys
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 from tests.channels.connector import Connector, running_connector
 

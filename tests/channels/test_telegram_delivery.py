@@ -26,11 +26,12 @@ from telegram import Bot
 
 from bot.channels.telegram import MESSAGE_LIMIT, TelegramSender
 from bot.delivery import DeliveryWorker, RetryPolicy, dead_letters
-from bot.inbound import Channel, Customer, Inbound, Outgoing
+from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.ratelimit import RateLimits
 from relevo import keys
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 from tests.channels.test_pipeline_delivery import outbox_settled
 from tests.conftest import free_port

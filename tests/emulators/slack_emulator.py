@@ -763,8 +763,8 @@ class SlackEmulator:
         self._last_ts = max(now, self._last_ts + 100)
         return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
-    def _resolve_channel(self, channel: Any) -> str:
-        channel = str(channel or "")
+    def _resolve_channel(self, value: Any) -> str:
+        channel = str(value or "")
         if channel in self.channels:
             return channel
         if channel in self.users:

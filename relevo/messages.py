@@ -1,0 +1,58 @@
+"""Messages to customers as they travel through the outbox stream (`relevo:outbox`).
+
+Shared by everything that talks to customers: the assistant's worker and the channels (bot/),
+and the handoff desk (handoff/), whose agents' replies take the same way out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to a customer: the assistant's, an agent's or a notice of the gateway.
+
+    `out_id` is unique and stable (the exactly-once key); `invite_private` asks the channel to
+    add the links that move a public conversation to a private channel.
+    """
+
+    out_id: str
+    conversation_id: str
+    author: str  # bot, agent or system
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    agent: str | None = None
+    invite_private: bool = False
+    event: str | None = None  # an event for the log instead of a message (queued, ...)
+    ends_turn: bool = False  # the assistant's last message for a customer message
+
+    def to_fields(self) -> dict[str, str]:
+        """For a Redis stream entry."""
+        return {
+            "out_id": self.out_id,
+            "conversation_id": self.conversation_id,
+            "author": self.author,
+            "text": self.text,
+            "buttons": json.dumps(self.buttons, ensure_ascii=False),
+            "agent": self.agent or "",
+            "invite_private": "1" if self.invite_private else "",
+            "event": self.event or "",
+            "ends_turn": "1" if self.ends_turn else "",
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> Outgoing:
+        """From a Redis stream entry."""
+        return cls(
+            out_id=fields["out_id"],
+            conversation_id=fields["conversation_id"],
+            author=fields.get("author") or "bot",
+            text=fields.get("text") or "",
+            buttons=json.loads(fields.get("buttons") or "[]"),
+            agent=fields.get("agent") or None,
+            invite_private=bool(fields.get("invite_private")),
+            event=fields.get("event") or None,
+            ends_turn=bool(fields.get("ends_turn")),
+        )
