@@ -23,54 +23,44 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
 import psutil
 import redis
-from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actions.texts import text
 from bench.common import p50_p95, rss_mb, table, timed_ms
+from bench.stack import (
+    ROOT,
+    Services,
+    run_main,
+    start_engine,
+    start_rasa,
+    step,
+    temporary_services,
+    tree_memory,
+)
 from bot.dialogue_eval import outcome_of
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient
-from bot.rasa_process import model_path, train
-from kb_index.embeddings import load_embedder
 from kb_index.evaluation import load_queries
 from kb_index.language import detect_language
-from kb_index.service import KnowledgeBase, index_options, publish_version
-from kb_index.store import IndexStore
-from kb_index.sync import sync_directory
-from relevo.errors import RasaUnavailableError, RelevoError
-from relevo.health import wait_until_healthy
-from relevo.redis_conn import connect, redis_server_binary
-from relevo.settings import Settings
+from kb_index.service import KnowledgeBase
+from relevo.errors import RasaUnavailableError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_KB = ROOT / "kb" / "articles"
-BIN = Path(sys.executable).parent
 TRIVIAL_MESSAGE = "/affirm"
 KB_FRESH = "KB question, new conversation"
 KB_KEPT = "KB question, kept conversation"
 TRIVIAL = "trivial action (/affirm), new conversation"
 RAW = "raw KnowledgeBase.search in-process"
-READY_LINE = "Rasa server is up and running."
 
 
 @dataclass(frozen=True)
@@ -139,159 +129,6 @@ class Result:
         if not self.latencies_ms:
             return float("nan"), float("nan")
         return p50_p95(np.array(self.latencies_ms))
-
-
-@dataclass
-class Service:
-    """A process started here (in its own process group) and its log file."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self, lines: int = 40) -> str:
-        """The end of the process's output."""
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class Services:
-    """Starts processes in their own sessions and stops every one of them, whatever happens."""
-
-    def __init__(self, logs: Path) -> None:
-        self._logs = logs
-        self._running: list[Service] = []
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> Service:
-        """Start `command` with its output in `<logs>/<name>.log`."""
-        log = self._logs / f"{name}.log"
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                command,
-                env=env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        service = Service(name, process, log)
-        self._running.append(service)
-        return service
-
-    def stop(self, service: Service, seconds: float = 30.0) -> None:
-        """SIGTERM the service's process group, SIGKILL it when it does not stop in time."""
-        pgid = service.process.pid  # start_new_session: the process leads its own group
-        for sig, wait in ((signal.SIGTERM, seconds), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            if _group_gone(service.process, wait):
-                break
-        if service in self._running:
-            self._running.remove(service)
-
-    def stop_all(self) -> None:
-        """Stop everything still running, newest first."""
-        for service in reversed(list(self._running)):
-            self.stop(service)
-
-
-def _group_gone(process: subprocess.Popen[bytes], seconds: float) -> bool:
-    """Wait until no process of the group `process` leads is left (the leader reaped)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        process.poll()
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, service: Service, seconds: float) -> None:
-    """Wait until `url` answers 200; fail with the service's log when it exits or times out."""
-    try:
-        wait_until_healthy(url, service.process, seconds)
-    except RelevoError as exc:
-        raise RuntimeError(f"{service.name}: {exc}\n{service.tail()}") from exc
-
-
-def wait_rasa_workers(service: Service, workers: int, seconds: float = 180.0) -> None:
-    """Wait until every Sanic worker has loaded the model (each logs READY_LINE)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if service.log.read_text(errors="replace").count(READY_LINE) >= workers:
-            return
-        if service.process.poll() is not None:
-            raise RuntimeError(f"Rasa exited:\n{service.tail()}")
-        time.sleep(0.5)
-    raise RuntimeError(f"Rasa's {workers} workers were not all up in {seconds} s")
-
-
-def start_redis(services: Services, data: Path) -> str:
-    """A real redis-server in the foreground on a free port; returns its URL."""
-    port = free_port()
-    folder = data / "redis"
-    folder.mkdir(parents=True)
-    command = [
-        str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1",
-        "--dir", str(folder), "--save", "", "--appendonly", "no", "--daemonize", "no",
-    ]  # fmt: skip
-    services.start("redis", command, dict(os.environ))
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(200):
-        try:
-            client.ping()
-            return url
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not answer")
-
-
-def start_rasa(
-    services: Services, settings: Settings, env: dict[str, str], workers: int
-) -> Service:
-    """`relevo rasa serve`, with SANIC_WORKERS when more than one worker is asked for."""
-    rasa_env = dict(env)
-    if workers > 1:
-        rasa_env["SANIC_WORKERS"] = str(workers)
-    service = services.start(
-        f"rasa-{workers}w",
-        [str(BIN / "relevo"), "rasa", "serve", "--port", str(settings.rasa_port)],
-        rasa_env,
-    )
-    wait_http(f"http://127.0.0.1:{settings.rasa_port}/", service, 180)
-    wait_rasa_workers(service, workers)
-    return service
-
-
-def tree_memory(pid: int) -> tuple[int, float, float]:
-    """Processes, summed RSS (MB) and summed PSS (MB) of a process and all its children."""
-    root = psutil.Process(pid)
-    processes = [root, *root.children(recursive=True)]
-    rss = pss = 0.0
-    for process in processes:
-        try:
-            info = process.memory_full_info()
-        except psutil.AccessDenied:
-            info = process.memory_info()
-        except psutil.NoSuchProcess:
-            continue
-        rss += info.rss / 1e6
-        pss += getattr(info, "pss", float("nan")) / 1e6
-    return len(processes), rss, pss
 
 
 def metadata(language: str) -> dict[str, Any]:
@@ -537,20 +374,6 @@ def plan_from(args: argparse.Namespace) -> Plan:
     )
 
 
-def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """Turn SIGTERM into an exception so that every started process is stopped."""
-    raise SystemExit(128 + signum)
-
-
-@contextmanager
-def step(title: str) -> Iterator[None]:
-    """Print what is being done and how long it took."""
-    started = time.perf_counter()
-    print(f"{title}...", flush=True)
-    yield
-    print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -572,64 +395,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     plan = plan_from(args)
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
     run_started = time.perf_counter()
-
-    with tempfile.TemporaryDirectory(prefix="relevo-dialogue-bench-") as folder:
-        data = Path(folder) / "data"
-        logs = Path(folder) / "logs"
-        logs.mkdir(parents=True)
-        services = Services(logs)
-        try:
-            run(services, data, plan)
-        finally:
-            # A second Ctrl-C or a SIGTERM must not interrupt the cleanup.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            services.stop_all()
+    with temporary_services("relevo-dialogue-bench-") as (services, data):
+        run(services, data, plan)
     print(f"Whole run: {time.perf_counter() - run_started:.0f} s")
 
 
 def run(services: Services, data: Path, plan: Plan) -> None:
     """Start everything, measure, print the tables."""
-    with step("Redis"):
-        url = start_redis(services, data)
-    settings = Settings(
-        data_dir=data,
-        kb_dir=DEMO_KB,
-        redis_url=SecretStr(url),
-        models_dir=ROOT / "models",
-        rasa_venv=ROOT / ".venv-rasa",
-        nlu_dir=ROOT / "nlu",
-        rasa_port=free_port(),
-        action_port=free_port(),
-    )
-    store = connect(settings)
-    with step("Demo knowledge-base index"):
-        embedder = load_embedder(settings.embedding_model)
-        report = sync_directory(
-            DEMO_KB, IndexStore(settings.index_dir), embedder, index_options(settings)
-        )
-        publish_version(store, report)
-    with step(f"Rasa model ({model_path(settings).name})"):
-        _, trained = train(settings)
-        print(f"  {'trained now' if trained else 'already trained'}")
-    env = {
-        **os.environ,
-        "REDIS_URL": url,
-        "RELEVO_DATA_DIR": str(data),
-        "RELEVO_KB_DIR": str(DEMO_KB),
-        "RELEVO_RASA_PORT": str(settings.rasa_port),
-        "RELEVO_ACTION_PORT": str(settings.action_port),
-        "SANIC_HOST": "127.0.0.1",
-    }
-    rasa_url = f"http://127.0.0.1:{settings.rasa_port}"
-    with step("Action server and Rasa"):
-        actions = services.start(
-            "actions", [str(BIN / "relevo"), "actions", "--port", str(settings.action_port)], env
-        )
-        wait_http(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
-        rasa = start_rasa(services, settings, env, workers=1)
+    engine = start_engine(services, data)
+    settings, store, rasa, rasa_url = engine.settings, engine.store, engine.rasa, engine.rasa_url
 
     candidates = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", settings.default_language)
     if plan.probe_questions:
@@ -659,18 +434,18 @@ def run(services: Services, data: Path, plan: Plan) -> None:
         results += series(rasa_url, questions, plan, budget, workers=1, levels=plan.levels)
     memory = [
         ["Rasa server, one worker", *tree_memory(rasa.process.pid)],
-        ["action server", *tree_memory(actions.process.pid)],
+        ["action server", *tree_memory(engine.actions.process.pid)],
     ]
 
     with step("Restart Rasa with SANIC_WORKERS=2"):
         services.stop(rasa)
-        rasa = start_rasa(services, settings, env, workers=2)
+        rasa = start_rasa(services, settings, engine.env, workers=2)
     with step("Load, SANIC_WORKERS=2"):
         asyncio.run(warm_up(rasa_url, questions, plan.warmup))
         results += series(rasa_url, questions, plan, budget, workers=2, levels=(10,))
     memory += [
         ["Rasa server, SANIC_WORKERS=2", *tree_memory(rasa.process.pid)],
-        ["action server (after both loads)", *tree_memory(actions.process.pid)],
+        ["action server (after both loads)", *tree_memory(engine.actions.process.pid)],
     ]
     own = psutil.Process().memory_full_info()
     memory.append(["this benchmark (index build, in-process KB)", 1, rss_mb(), own.pss / 1e6])
@@ -709,8 +484,4 @@ def run(services: Services, data: Path, plan: Plan) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        print("Interrupted; every process the benchmark started was stopped.", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

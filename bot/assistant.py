@@ -18,10 +18,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.lanes import StreamLanes
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
 from relevo import keys
 from relevo.errors import RasaUnavailableError
+from relevo.lanes import StreamLanes
 from relevo.messages import Outgoing
 
 log = logging.getLogger(__name__)

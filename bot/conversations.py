@@ -39,9 +39,32 @@ redis.call('HSETNX', KEYS[9], 'first_seen', now)
 redis.call('ZADD', KEYS[10], ARGV[8], ARGV[9])
 local owner = redis.call('GET', KEYS[4]) or 'bot'
 if owner == 'closed' then
-  redis.call('SET', KEYS[4], 'bot')
-  redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'new_conversation', 'time', now)
-  owner = 'bot'
+  local handoff = redis.call('GET', KEYS[8])
+  local record = ARGV[10] .. (handoff or '')
+  if handoff and ARGV[11] ~= '' and redis.call('HGET', record, 'rating_asked') == '1'
+      and not redis.call('HGET', record, 'rating') then
+    redis.call('HSET', record, 'rating', ARGV[11], 'rated_at', now)
+    redis.call('XADD', record .. ':events', '*', 'action', 'rating', 'by', 'customer',
+      'rating', ARGV[11], 'at', now)
+    local rated = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
+    if ARGV[12] ~= '' then
+      redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[12]))))
+    end
+    return {'rating', rated}
+  end
+  local resolved = tonumber(redis.call('HGET', record, 'resolved_epoch') or '0')
+  if handoff and tonumber(ARGV[8]) - resolved < tonumber(ARGV[13]) then
+    redis.call('SET', KEYS[4], 'queued')
+    redis.call('HSET', record, 'state', 'queued', 'owner', '', 'owner_name', '', 'updated_at', now)
+    redis.call('XADD', record .. ':events', '*', 'action', 'reopen', 'by', 'customer',
+      'from', 'closed', 'to', 'queued', 'at', now)
+    redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'queued', 'time', now)
+    owner = 'queued'
+  else
+    redis.call('SET', KEYS[4], 'bot')
+    redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'new_conversation', 'time', now)
+    owner = 'bot'
+  end
 end
 local log_id = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
 if owner ~= 'bot' then
@@ -65,6 +88,7 @@ class Route(StrEnum):
     BOT = "bot"  # to the assistant (Rasa)
     RELAY = "relay"  # to the person who owns the conversation
     NOTICE = "notice"  # declined with a polite notice (empty, too long, a sticker...)
+    RATING = "rating"  # the customer rated a resolved handoff
     DUPLICATE = "duplicate"  # already accepted once: dropped
 
 
@@ -132,8 +156,16 @@ class ConversationStore:
         assistant_fields: dict[str, str],
         notice: Outgoing | None = None,
         client_id: str | None = None,
+        rating: int | None = None,
+        thanks: Outgoing | None = None,
+        reopen_seconds: int = 0,
     ) -> Accepted:
-        """Dedupe, log and route one customer message, atomically."""
+        """Dedupe, log and route one customer message, atomically.
+
+        In a closed conversation, `rating` (when the message is one) is stored on the handoff
+        that asked for it and answered with `thanks`; any other message within `reopen_seconds`
+        of the resolution reopens the handoff for the person; later ones start anew.
+        """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
             "channel": inbound.channel.value,
@@ -166,6 +198,10 @@ class ConversationStore:
                 json.dumps(profile, ensure_ascii=False),
                 inbound.received_at.timestamp(),
                 inbound.conversation_id,
+                keys.handoff(""),
+                str(rating) if rating else "",
+                json.dumps(thanks.to_fields(), ensure_ascii=False) if thanks else "",
+                reopen_seconds,
             ],
         )
         return Accepted(Route(_text(route)), _text(log_id))
@@ -202,6 +238,14 @@ class ConversationStore:
         meta["route"] = json.loads(meta.get("route") or "{}")
         meta["public"] = bool(meta.get("public"))
         return meta
+
+    async def handoff_language(self, conversation_id: str) -> str | None:
+        """The customer's language recorded by the conversation's latest handoff."""
+        handoff_id = await self._client.get(keys.conversation_handoff(conversation_id))
+        if handoff_id is None:
+            return None
+        record = await self._client.hget(keys.handoff(_text(handoff_id)), "record")
+        return str(json.loads(record).get("language")) if record else None
 
     async def owner(self, conversation_id: str) -> str:
         """bot, queued, agent:<user> or closed."""

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 from bot.conversations import ConversationStore, now_iso, outgoing_log_fields
-from bot.lanes import StreamLanes
 from relevo import keys
+from relevo.lanes import StreamLanes
 from relevo.messages import Outgoing
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,22 @@ class DeliveryWorker:
             )
             if await self._deliver(sender, message, target):
                 await self._log(message)
+                await self._receipt(message, ok=True, reason="")
         await self._client.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
+
+    async def _receipt(self, message: Outgoing, *, ok: bool, reason: str) -> None:
+        """Tell the desk whether an agent's reply reached the customer."""
+        if message.receipt:
+            await self._client.xadd(
+                keys.DESK_RECEIPTS,
+                {
+                    "receipt": message.receipt,
+                    "out_id": message.out_id,
+                    "ok": "1" if ok else "",
+                    "reason": reason,
+                },
+                maxlen=100_000,
+            )
 
     async def _deliver(self, sender: Sender, message: Outgoing, target: Target) -> bool:
         """Send the parts not sent yet; False when the message was dead-lettered."""
@@ -220,6 +235,7 @@ class DeliveryWorker:
         )
 
     async def _dead(self, message: Outgoing, reason: str, *, attempts: int) -> None:
+        await self._receipt(message, ok=False, reason=reason)
         record = {**message.to_fields(), "reason": reason, "attempts": attempts, "at": now_iso()}
         await self._client.lpush(keys.OUTBOX_DEAD, json.dumps(record, ensure_ascii=False))
         await self._client.ltrim(keys.OUTBOX_DEAD, 0, DEAD_LETTERS_KEPT - 1)

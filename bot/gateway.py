@@ -27,6 +27,7 @@ from bot.channels.webchat import STATIC_DIR, webchat_router
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.workers import Workers
+from handoff.slack import SlackDesk, slack_router
 from kb_index.retriever import Hit
 from kb_index.service import KnowledgeBase
 from relevo import __version__
@@ -62,12 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     invitations = Invitations(aclient, settings, lambda: telegram.username if telegram else None)
     if settings.telegram_token is not None:
         telegram = TelegramChannel(settings, pipeline, invitations)
+    slack = SlackDesk(settings, aclient) if settings.slack_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = client
         app.state.kb = KnowledgeBase.from_settings(settings, client)
-        async with Workers(settings, aclient, invitations, telegram):
+        async with Workers(settings, aclient, invitations, telegram, slack):
             log.info("gateway ready", extra={"index_version": app.state.kb.version})
             yield
         await aclient.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5+
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(article_router(settings.kb_dir))
     if telegram is not None:
         app.include_router(telegram.router())
+    if slack is not None:
+        app.include_router(slack_router(slack))
     app.mount("/webchat", StaticFiles(directory=STATIC_DIR), name="webchat")
 
     @app.exception_handler(RequestValidationError)

@@ -9,6 +9,7 @@ conversation. Every stage logs one line with the conversation id.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 
 import redis.asyncio as aioredis
@@ -22,6 +23,19 @@ from relevo.messages import Outgoing
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_RATING = re.compile(r"^\s*(?:/rate\s*)?([1-5])\s*(?:/\s*5)?\s*(?:⭐|★)*\s*$")
+
+
+def parse_rating(text: str) -> int | None:
+    """A 1-5 rating ("4", "4/5", "/rate 4", or stars), else None."""
+    match = _RATING.match(text)
+    if match:
+        return int(match.group(1))
+    stars = text.strip()
+    if stars and set(stars) <= {"⭐", "★"} and len(stars) <= 5:
+        return len(stars)
+    return None
 
 
 class InboundPipeline:
@@ -58,13 +72,31 @@ class InboundPipeline:
             text=inbound.text,
             metadata=self._metadata(inbound),
         )
+        rating = parse_rating(inbound.text)
         accepted = await self.store.accept(
-            inbound, assistant_fields=message.to_fields(), notice=notice, client_id=client_id
+            inbound,
+            assistant_fields=message.to_fields(),
+            notice=notice,
+            client_id=client_id,
+            rating=rating,
+            thanks=await self._thanks(inbound) if rating else None,
+            reopen_seconds=self._settings.handoff_reopen_minutes * 60,
         )
         log.info(
             "routed", extra={**context, "route": accepted.route.value, "log_id": accepted.log_id}
         )
         return accepted
+
+    async def _thanks(self, inbound: Inbound) -> Outgoing:
+        """The answer to a rating, in the language of the handoff that asked for it."""
+        language = await self.store.handoff_language(inbound.conversation_id)
+        return Outgoing(
+            out_id=f"{inbound.message_id}:thanks",
+            conversation_id=inbound.conversation_id,
+            author="bot",
+            text=text("rating_thanks", language),
+            ends_turn=True,
+        )
 
     def _metadata(self, inbound: Inbound) -> dict[str, object]:
         """What Rasa and the actions learn about the message."""

@@ -33,6 +33,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Hola{name}! Seguimos aquí, en privado, con lo que nos escribiste en público. "
         "¿Cuál es tu localizador o qué necesitas exactamente?",
     },
+    "rating_thanks": {
+        "en": "Thank you for your rating! It helps us get better. 💙",
+        "es": "¡Gracias por tu valoración! Nos ayuda a mejorar. 💙",
+    },
     "invite": {
         "en": "Continue in private: {link}",
         "es": "Sigue en privado: {link}",

@@ -1,13 +1,19 @@
-"""The gateway's background workers: assistant, delivery and Telegram polling, started together."""
+"""The gateway's background workers, started and stopped together.
+
+The assistant, delivery, Telegram polling, and the Slack desk (with Socket Mode when an
+app-level token is set).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 import httpx
 import redis.asyncio as aioredis
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.assistant import AssistantWorker
 from bot.channels.social import SocialSender
@@ -17,6 +23,7 @@ from bot.delivery import DeliveryWorker, RetryPolicy, Sender
 from bot.inbound import Channel
 from bot.invitations import Invitations
 from bot.rasa_client import RasaClient
+from handoff.slack import SlackDesk
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,13 +38,16 @@ class Workers:
         client: aioredis.Redis,
         invitations: Invitations,
         telegram: TelegramChannel | None,
+        slack: SlackDesk | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._invitations = invitations
         self._telegram = telegram
+        self._slack = slack
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self._rasa = RasaClient(url=settings.rasa_url, timeout=settings.rasa_timeout)
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
 
@@ -70,6 +80,14 @@ class Workers:
                 max_seconds=self._settings.outbox_backoff_max_seconds,
             ),
         )
+        if self._slack is not None:
+            self._spawn("desk", self._slack.desk.run(self._stop))
+            if self._settings.slack_app_token is not None:
+                socket_mode = AsyncSocketModeHandler(
+                    self._slack.app, self._settings.slack_app_token.get_secret_value()
+                )
+                await socket_mode.connect_async()
+                self._closers.append(socket_mode.close_async)
         self._spawn("assistant", assistant.run(self._stop))
         self._spawn("delivery", delivery.run(self._stop))
         return self
@@ -99,6 +117,8 @@ class Workers:
         _, late = await asyncio.wait(self._tasks, timeout=25) if self._tasks else (set(), set())
         for task in late:
             task.cancel()
+        for close in self._closers:
+            await close()
         if self._telegram is not None:
             await self._telegram.stop()
         await self._rasa.close()

@@ -17,6 +17,10 @@
 | `relevo:handoff:<id>` | hash | `record` (JSON HandoffRequest), `state`, `conversation` |
 | `relevo:handoff:requests` | stream | one entry per new handoff, consumed by the desk |
 | `relevo:desk:relay` | stream | customer messages for the person who owns the conversation |
+| `relevo:desk:receipts` | stream | delivered or failed agent replies, for the desk to mark |
+| `relevo:desk:seen:<id>` | string | a desk event (Slack event id, message ts) already handled |
+| `relevo:desk:thread:<channel>:<ts>` | string | the handoff whose card is that Slack message |
+| `relevo:handoff:<id>:events` | stream | who did what to a handoff, and when |
 | `relevo:inbound` | stream | messages waiting for the assistant (consumer group `assistant`) |
 | `relevo:inbound:done:<message id>` | string | the assistant's replies to a message (TTL 7 days) |
 | `relevo:outbox` | stream | messages to deliver (consumer group `delivery`) |
@@ -31,6 +35,8 @@ KB_EVENTS = f"{PREFIX}:kb:events"
 
 HANDOFF_REQUESTS = f"{PREFIX}:handoff:requests"
 DESK_RELAY = f"{PREFIX}:desk:relay"
+DESK_RECEIPTS = f"{PREFIX}:desk:receipts"
+DESK_GROUP = "desk"
 INBOUND = f"{PREFIX}:inbound"
 INBOUND_GROUP = "assistant"
 OUTBOX = f"{PREFIX}:outbox"
@@ -102,3 +108,13 @@ def inbound_done(message_id: str) -> str:
 def outbox_sent(out_id: str) -> str:
     """How many parts of an outgoing message were delivered."""
     return f"{PREFIX}:outbox:sent:{out_id}"
+
+
+def desk_seen(event_id: str) -> str:
+    """Marks a desk event as handled (Slack retries the same event)."""
+    return f"{PREFIX}:desk:seen:{event_id}"
+
+
+def desk_thread(channel: str, ts: str) -> str:
+    """Maps a Slack card (channel, ts) to its handoff."""
+    return f"{PREFIX}:desk:thread:{channel}:{ts}"

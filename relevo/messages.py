@@ -27,6 +27,7 @@ class Outgoing:
     invite_private: bool = False
     event: str | None = None  # an event for the log instead of a message (queued, ...)
     ends_turn: bool = False  # the assistant's last message for a customer message
+    receipt: str | None = None  # where to report the delivery (the agent's message in the desk)
 
     def to_fields(self) -> dict[str, str]:
         """For a Redis stream entry."""
@@ -40,6 +41,7 @@ class Outgoing:
             "invite_private": "1" if self.invite_private else "",
             "event": self.event or "",
             "ends_turn": "1" if self.ends_turn else "",
+            "receipt": self.receipt or "",
         }
 
     @classmethod
@@ -55,4 +57,5 @@ class Outgoing:
             invite_private=bool(fields.get("invite_private")),
             event=fields.get("event") or None,
             ends_turn=bool(fields.get("ends_turn")),
+            receipt=fields.get("receipt") or None,
         )

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     )
     public_reply_chars: int = Field(default=280, description="Length limit of a public reply.")
     handoff_sla_minutes: int = Field(default=60, description="First-response target of a handoff.")
+    handoff_reopen_minutes: int = Field(
+        default=120,
+        ge=0,
+        description="A customer who writes this soon after a resolution "
+        "reopens the handoff with the same person; later, the bot starts anew.",
+    )
 
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="The Rasa server.")
     rasa_port: int = Field(default=5005, description="Port `make run` serves Rasa on.")
@@ -147,9 +153,26 @@ class Settings(BaseSettings):
     )
     social_rate_per_second: float = Field(default=5.0, gt=0)
 
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="With the signing secret and channel, turns the Slack desk on."
+    )
+    slack_signing_secret: SecretStr | None = Field(default=None)
+    slack_channel: str | None = Field(default=None, description="Channel id of the desk.")
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="An app-level token (xapp-...): Socket Mode instead of HTTP."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack's Web API (tests: an emulator)."
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, description="Port of the gateway (web chat, APIs).")
     log_level: str = "INFO"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether the Slack desk is configured."""
+        return bool(self.slack_bot_token and self.slack_signing_secret and self.slack_channel)
 
     @property
     def index_dir(self) -> Path:

@@ -1,0 +1,163 @@
+"""The escalation card in Slack's Block Kit, built as data from a handoff. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from handoff.desk import HandoffView
+
+REASONS = {
+    "asked_for_person": "asked for a person",
+    "low_confidence": "the assistant was not sure",
+    "negative_feedback": "the answer did not help",
+    "complaint": "complaint",
+    "repeated_failure": "two answers failed",
+}
+STATES = {
+    "queued": "⏳ waiting for an agent",
+    "agent": "🙋 with {owner}",
+    "returned": "🤖 back with the assistant",
+    "closed": "✅ resolved",
+}
+CHANNELS = {"telegram": "Telegram", "webchat": "web chat", "social": "public post"}
+
+
+def _date(iso: str) -> str:
+    """A Slack date token: shown in each agent's own time zone."""
+    moment = dt.datetime.fromisoformat(iso)
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{iso}>"
+
+
+def _customer(view: HandoffView) -> str:
+    customer = view.request.customer
+    who = customer.get("name") or customer.get("handle") or customer.get("id", "customer")
+    parts = [f"*{who}*"]
+    if customer.get("handle"):
+        parts.append(f"@{customer['handle']}")
+    parts.append(CHANNELS.get(view.request.channel, view.request.channel))
+    if customer.get("followers"):
+        parts.append(f"{int(customer['followers']):,} followers")
+    return " · ".join(parts)
+
+
+def card_text(view: HandoffView) -> str:
+    """The notification text (and what screen readers say)."""
+    reason = REASONS.get(view.request.reason.value, view.request.reason.value)
+    return f"Handoff ({view.request.priority.value}): {reason}. {_customer(view)}"
+
+
+def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
+    """The whole card: who, why, priority, SLA, state, last messages, KB hits, draft, buttons."""
+    request = view.request
+    reason = REASONS.get(request.reason.value, request.reason.value)
+    priority = "🔴 high" if request.priority.value == "high" else "🟡 normal"
+    state = STATES.get(view.state, view.state).format(owner=view.owner_name or view.owner)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Handoff: {reason}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _customer(view)}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Priority*\n{priority}"},
+                {"type": "mrkdwn", "text": f"*State*\n{state}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*First response due*\n{_date(request.sla_due_at)}"
+                    if request.sla_due_at
+                    else "*First response due*\n—",
+                },
+                {"type": "mrkdwn", "text": f"*Language*\n{request.language}"},
+            ],
+        },
+    ]
+    last = request.transcript[-4:]
+    if last:
+        lines = "\n".join(
+            f"{'👤' if line.role == 'customer' else '🤖'} {line.text[:300]}" for line in last
+        )
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Last messages*\n{lines}"}}
+        )
+    if request.hits:
+        hits = "\n".join(
+            f"• {hit.title} ({hit.language}) — score {hit.score:.2f}" for hit in request.hits[:3]
+        )
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Knowledge base*\n{hits}"}}
+        )
+    if request.draft:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*The assistant's draft*\n>{request.draft[:600]}",
+                },
+            }
+        )
+    context = []
+    if request.customer.get("url"):
+        context.append(f"<{request.customer['url']}|original post>")
+    if view.first_response_at:
+        context.append(f"first response {_date(view.first_response_at)}")
+    if view.notes:
+        context.append(f"📝 {view.notes} internal note(s) in the thread")
+    minutes = view.handling_minutes()
+    if minutes is not None:
+        context.append(f"handled in {minutes:.0f} min")
+    if view.rating:
+        context.append(f"rated {view.rating}/5 ⭐")
+    context.append(
+        "replies in the thread reach the customer; start with `note:` to keep one internal"
+    )
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
+    )
+    if view.state in ("queued", "agent"):
+        blocks.append(_actions(view))
+    return blocks
+
+
+def _actions(view: HandoffView) -> dict[str, Any]:
+    elements: list[dict[str, Any]] = []
+    if view.state == "queued":
+        elements.append(
+            {
+                "type": "button",
+                "action_id": "claim",
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Claim"},
+                "value": view.id,
+            }
+        )
+    elements += [
+        {
+            "type": "users_select",
+            "action_id": "reassign",
+            "placeholder": {"type": "plain_text", "text": "Reassign to…"},
+        },
+        {
+            "type": "button",
+            "action_id": "return",
+            "value": view.id,
+            "text": {"type": "plain_text", "text": "Return to bot"},
+        },
+        {
+            "type": "button",
+            "action_id": "resolve",
+            "style": "danger",
+            "value": view.id,
+            "text": {"type": "plain_text", "text": "Resolve"},
+            "confirm": {
+                "title": {"type": "plain_text", "text": "Resolve this handoff?"},
+                "text": {
+                    "type": "plain_text",
+                    "text": "The customer is thanked and asked for a rating.",
+                },
+                "confirm": {"type": "plain_text", "text": "Resolve"},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+            },
+        },
+    ]
+    return {"type": "actions", "block_id": f"handoff:{view.id}", "elements": elements}

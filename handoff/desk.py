@@ -1,0 +1,294 @@
+"""The handoff desk, whatever the agents use (Slack, the web console): one core for both.
+
+It turns handoff requests into cards, relays the customer's new messages into the card's thread,
+carries the owner's replies to the customer through the outbox (and marks them delivered or not),
+keeps internal notes internal, and applies Claim, Reassign, Return and Resolve through the
+ownership state machine. An adapter (`DeskAdapter`) draws all this in its own medium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from handoff.ownership import Action, Outcome, Ownership, Transition
+from handoff.requests import HandoffRequest
+from handoff.texts import rating_buttons, text
+from relevo import keys
+from relevo.lanes import RetryLater, StreamLanes
+from relevo.messages import Outgoing
+
+log = logging.getLogger(__name__)
+
+NOTE_PREFIXES = ("note:", "nota:", "internal:")
+SEEN_TTL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A handoff as the desk shows it: the request and where it stands now."""
+
+    request: HandoffRequest
+    state: str
+    owner: str = ""
+    owner_name: str = ""
+    card_channel: str = ""
+    card_ts: str = ""
+    claimed_at: str = ""
+    first_response_at: str = ""
+    resolved_at: str = ""
+    rating: str = ""
+    notes: int = 0
+
+    @property
+    def id(self) -> str:
+        """The handoff id."""
+        return self.request.id
+
+    def handling_minutes(self) -> float | None:
+        """From the escalation to the resolution."""
+        if not self.resolved_at:
+            return None
+        start = dt.datetime.fromisoformat(self.request.created_at)
+        return (dt.datetime.fromisoformat(self.resolved_at) - start).total_seconds() / 60
+
+
+class ReplyOutcome(StrEnum):
+    """What became of a message an agent wrote in a handoff's thread."""
+
+    SENT = "sent"  # queued for the customer
+    NOTE = "note"  # marked as an internal note
+    NOT_OWNER = "not_owner"  # someone who does not own the handoff: stays internal
+    CLOSED = "closed"  # the handoff is no longer with a person
+    DUPLICATE = "duplicate"  # the same message again (a retried event)
+
+
+class DeskAdapter(Protocol):
+    """Where agents work."""
+
+    async def post_card(self, view: HandoffView) -> tuple[str, str]:
+        """Post a new card; returns where it is (channel, message id)."""
+        ...
+
+    async def update_card(self, view: HandoffView) -> None:
+        """Redraw the card in place."""
+        ...
+
+    async def post_in_thread(self, view: HandoffView, body: str) -> None:
+        """Add a message under the card (the customer's words, the transcript)."""
+        ...
+
+    async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
+        """Show on an agent's message whether it reached the customer."""
+        ...
+
+
+async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
+    """A handoff by id, or None."""
+    raw = await client.hgetall(keys.handoff(handoff_id))
+    if not raw or "record" not in raw:
+        return None
+    fields = {_text(k): _text(v) for k, v in raw.items()}
+    return HandoffView(
+        request=HandoffRequest.from_json(fields["record"]),
+        state=fields.get("state", "queued"),
+        owner=fields.get("owner", ""),
+        owner_name=fields.get("owner_name", ""),
+        card_channel=fields.get("card_channel", ""),
+        card_ts=fields.get("card_ts", ""),
+        claimed_at=fields.get("claimed_at", ""),
+        first_response_at=fields.get("first_response_at", ""),
+        resolved_at=fields.get("resolved_at", ""),
+        rating=fields.get("rating", ""),
+        notes=int(fields.get("notes", "0")),
+    )
+
+
+def transcript_text(request: HandoffRequest) -> str:
+    """The conversation so far, one line per message, for the card's thread."""
+    icons = {"customer": "👤", "bot": "🤖"}
+    return "\n".join(f"{icons.get(line.role, '•')} {line.text}" for line in request.transcript)
+
+
+class Desk:
+    """The desk's core: streams in, agent actions, replies out."""
+
+    def __init__(self, client: aioredis.Redis, adapter: DeskAdapter) -> None:
+        self._client = client
+        self._adapter = adapter
+        self._ownership = Ownership(client)
+        self._lanes = [
+            self._consumer(keys.HANDOFF_REQUESTS, "conversation", self._on_request),
+            self._consumer(keys.DESK_RELAY, "conversation_id", self._on_relay),
+            self._consumer(keys.DESK_RECEIPTS, "receipt", self._on_receipt),
+        ]
+
+    def _consumer(self, stream: str, key_field: str, handle: object) -> StreamLanes:
+        return StreamLanes(
+            client=self._client,
+            stream=stream,
+            group=keys.DESK_GROUP,
+            key_field=key_field,
+            handle=handle,  # type: ignore[arg-type]
+            on_poison=self._poison,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set."""
+        await asyncio.gather(*(lanes.run(stop) for lanes in self._lanes))
+
+    async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        log.error("desk entry dropped", extra={"entry": entry_id, "error": repr(exc)})
+
+    async def _on_request(self, entry_id: str, fields: dict[str, str]) -> None:
+        view = await load(self._client, fields["handoff_id"])
+        if view is not None and not view.card_ts:
+            channel, ts = await self._adapter.post_card(view)
+            await self._client.hset(
+                keys.handoff(view.id), mapping={"card_channel": channel, "card_ts": ts}
+            )
+            await self._client.set(keys.desk_thread(channel, ts), view.id)
+            posted = await load(self._client, view.id)
+            assert posted is not None
+            await self._adapter.post_in_thread(posted, transcript_text(view.request))
+            log.info(
+                "handoff card posted",
+                extra={
+                    "handoff": view.id,
+                    "channel": channel,
+                    "conversation": view.request.conversation_id,
+                },
+            )
+        await self._client.xack(keys.HANDOFF_REQUESTS, keys.DESK_GROUP, entry_id)
+
+    async def _on_relay(self, entry_id: str, fields: dict[str, str]) -> None:
+        view = await load(self._client, fields.get("handoff", ""))
+        if view is not None:
+            if not view.card_ts:
+                raise RetryLater("the card is not posted yet", delay=0.5)
+            if await self._first_time(f"relay:{fields['log_id']}"):
+                body = fields.get("display") or fields.get("text") or f"[{fields.get('kind')}]"
+                await self._adapter.post_in_thread(view, f"👤 {body}")
+        await self._client.xack(keys.DESK_RELAY, keys.DESK_GROUP, entry_id)
+
+    async def _on_receipt(self, entry_id: str, fields: dict[str, str]) -> None:
+        await self._adapter.mark_delivery(
+            fields["receipt"], bool(fields.get("ok")), fields.get("reason", "")
+        )
+        await self._client.xack(keys.DESK_RECEIPTS, keys.DESK_GROUP, entry_id)
+
+    async def _first_time(self, event_id: str) -> bool:
+        return bool(
+            await self._client.set(keys.desk_seen(event_id), "1", nx=True, ex=SEEN_TTL_SECONDS)
+        )
+
+    async def handoff_for_card(self, channel: str, ts: str) -> str | None:
+        """The handoff whose card is the message (channel, ts)."""
+        found = await self._client.get(keys.desk_thread(channel, ts))
+        return _text(found) if found else None
+
+    async def act(
+        self,
+        handoff_id: str,
+        action: Action,
+        *,
+        user: str,
+        name: str,
+        target: str = "",
+        target_name: str = "",
+    ) -> Transition:
+        """Claim, reassign, return or resolve on behalf of an agent, then redraw the card."""
+        result = await self._ownership.apply(
+            handoff_id,
+            action,
+            actor=user,
+            actor_name=name,
+            target=target,
+            target_name=target_name,
+        )
+        log.info(
+            "handoff action",
+            extra={
+                "handoff": handoff_id,
+                "action": action.value,
+                "by": user,
+                "outcome": result.outcome.value,
+            },
+        )
+        if result.outcome is Outcome.DONE and action is Action.RESOLVE:
+            await self._ask_for_rating(handoff_id)
+        view = await load(self._client, handoff_id)
+        if view is not None and view.card_ts:
+            await self._adapter.update_card(view)
+        return result
+
+    async def _ask_for_rating(self, handoff_id: str) -> None:
+        view = await load(self._client, handoff_id)
+        if view is None:
+            return
+        await self._client.hset(keys.handoff(handoff_id), "rating_asked", "1")
+        await self._client.xadd(
+            keys.OUTBOX,
+            Outgoing(
+                out_id=f"desk:{handoff_id}:rating",
+                conversation_id=view.request.conversation_id,
+                author="bot",
+                text=text("resolved", view.request.language),
+                buttons=rating_buttons(),
+                ends_turn=True,
+            ).to_fields(),
+        )
+
+    async def reply(
+        self, handoff_id: str, *, user: str, name: str, body: str, message_ref: str
+    ) -> ReplyOutcome:
+        """An agent wrote in the thread: to the customer if they own it, else it stays here.
+
+        `message_ref` identifies the agent's message in the desk (it is also the delivery
+        receipt), so a retried event never sends the reply twice.
+        """
+        if not await self._first_time(f"reply:{message_ref}"):
+            return ReplyOutcome.DUPLICATE
+        view = await load(self._client, handoff_id)
+        if view is None or view.state not in ("agent", "queued"):
+            return ReplyOutcome.CLOSED
+        if body.strip().lower().startswith(NOTE_PREFIXES):
+            await self._client.hincrby(keys.handoff(handoff_id), "notes", 1)
+            outcome = ReplyOutcome.NOTE
+        elif view.state == "agent" and view.owner == user:
+            await self._client.xadd(
+                keys.OUTBOX,
+                Outgoing(
+                    out_id=f"desk:{message_ref}",
+                    conversation_id=view.request.conversation_id,
+                    author="agent",
+                    agent=name,
+                    text=body,
+                    receipt=message_ref,
+                ).to_fields(),
+            )
+            await self._client.hsetnx(
+                keys.handoff(handoff_id),
+                "first_response_at",
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            )
+            outcome = ReplyOutcome.SENT
+        else:
+            outcome = ReplyOutcome.NOT_OWNER
+        log.info(
+            "agent message", extra={"handoff": handoff_id, "by": user, "outcome": outcome.value}
+        )
+        updated = await load(self._client, handoff_id)
+        if updated is not None and updated.card_ts and outcome is not ReplyOutcome.NOT_OWNER:
+            await self._adapter.update_card(updated)
+        return outcome
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

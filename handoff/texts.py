@@ -1,0 +1,23 @@
+"""What the desk says to customers, in both languages."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "resolved": {
+        "en": "Thanks for your patience! We've marked this as resolved. How would you rate the "
+        "help you got, from 1 (poor) to 5 (excellent)?",
+        "es": "¡Gracias por tu paciencia! Damos esto por resuelto. ¿Cómo valorarías la ayuda "
+        "recibida, de 1 (mala) a 5 (excelente)?",
+    },
+}
+
+
+def text(key: str, language: str | None) -> str:
+    """A text in `language` (English when unknown)."""
+    variants = TEXTS[key]
+    return variants.get(language or "en", variants["en"])
+
+
+def rating_buttons() -> list[dict[str, str]]:
+    """One to five stars."""
+    return [{"title": f"{n} ⭐", "payload": str(n)} for n in range(1, 6)]
