@@ -25,7 +25,9 @@ def language(tracker: Tracker) -> str:
     slot = tracker.get_slot("language")
     text = tracker.latest_message.get("text") or ""
     default = slot if slot in ("es", "en") else get_settings().default_language
-    return detect_language(text, default=default).code if text else default
+    if not text or text.startswith("/"):  # an intent payload (a button, /agent): no words
+        return default
+    return detect_language(text, default=default).code
 
 
 def is_public(tracker: Tracker) -> bool:

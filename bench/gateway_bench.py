@@ -9,9 +9,10 @@ process started here is stopped on exit, error, Ctrl-C or SIGTERM.
 Load: --conversations conversations (50) of --turns turns (20), all running at the same time.
 Each alternates a knowledge-base question and "/affirm" (the answer to "Did this help?"). The
 questions are answerable ones from kb/eval/queries.yaml, each first sent once straight to Rasa
-(probe and warm-up); only those the assistant answers (decision "answer", so no conversation is
-handed over to a person) are used. Scripts (questions, think times) come from a fixed seed and
-are the same for both paths.
+(probe); only those the assistant answers (decision "answer", so no conversation is handed
+over to a person) are used. A warm-up, not measured, then plays a few full-length
+conversations through each path (Rasa's first long trackers are slower). Scripts (questions,
+think times) come from a fixed seed and are the same for both paths.
 
 The two paths, with distinct conversation ids:
 - gateway: one WebSocket per conversation to /channels/webchat/ws; a turn is the time from
@@ -333,7 +334,7 @@ def run_series(
 
 
 async def probe(url: str, candidates: list[str]) -> list[str]:
-    """Send each question once to Rasa (also the warm-up); keep those it answers.
+    """Send each question once to Rasa; keep those it answers.
 
     Also checks that "/affirm" after an answer closes the loop without a handoff.
     """
@@ -625,7 +626,7 @@ def run(services: Services, data: Path, plan: Plan) -> None:
     ]
     if plan.probe_questions:
         candidates = candidates[:: max(len(candidates) // plan.probe_questions, 1)]
-    with step(f"Probe and warm-up: which of {len(candidates)} questions Rasa answers"):
+    with step(f"Probe: which of {len(candidates)} questions Rasa answers"):
         questions = asyncio.run(probe(engine.rasa_url, candidates))
         print(f"  {len(questions)} of {len(candidates)} answered (decision 'answer')")
     if not questions:
@@ -635,10 +636,13 @@ def run(services: Services, data: Path, plan: Plan) -> None:
         gateway, ws_url = start_gateway(services, engine)
     memory = [["gateway, after start-up", *tree_memory(gateway.process.pid)]]
     where = {"run_id": uuid.uuid4().hex[:8], "rasa_url": engine.rasa_url, "ws_url": ws_url}
-    with step(f"Gateway warm-up ({plan.warmup_conversations} conversations of 2 turns)"):
-        warm = Plan(plan.warmup_conversations, 2, 0, 0, plan.seed + 1, 0)
-        warm_scripts = scripts(questions, warm, think=False)
-        run_series(SATURATION, GATEWAY, 0, warm_scripts, **where)
+    warm = Plan(plan.warmup_conversations, plan.turns, 0, 0, plan.seed + 1, 0)
+    with step(
+        f"Warm-up, not measured: {warm.conversations} conversations of {warm.turns} turns, "
+        "straight to Rasa then through the gateway"
+    ):
+        for order, path in ((-1, DIRECT), (-2, GATEWAY)):
+            run_series(SATURATION, path, order, scripts(questions, warm, think=False), **where)
         wait_idle(engine.store)
 
     watched = {s.name: s.process.pid for s in services.running}

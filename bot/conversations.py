@@ -47,6 +47,8 @@ if owner == 'closed' then
     redis.call('XADD', record .. ':events', '*', 'action', 'rating', 'by', 'customer',
       'rating', ARGV[11], 'at', now)
     local rated = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
+    redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[9], 'log_id', rated,
+      'handoff', handoff, 'kind', 'rating', 'rating', ARGV[11])
     if ARGV[12] ~= '' then
       redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[12]))))
     end

@@ -172,7 +172,13 @@ class Desk:
         if view is not None:
             if not view.card_ts:
                 raise RetryLater("the card is not posted yet", delay=0.5)
-            if await self._first_time(f"relay:{fields['log_id']}"):
+            if fields.get("kind") == "rating":
+                if await self._first_time(f"relay:{fields['log_id']}"):
+                    await self._adapter.post_in_thread(
+                        view, f"⭐ The customer rated this {fields['rating']}/5"
+                    )
+                await self._adapter.update_card(view)
+            elif await self._first_time(f"relay:{fields['log_id']}"):
                 body = fields.get("display") or fields.get("text") or f"[{fields.get('kind')}]"
                 await self._adapter.post_in_thread(view, f"👤 {body}")
         await self._client.xack(keys.DESK_RELAY, keys.DESK_GROUP, entry_id)
@@ -224,7 +230,7 @@ class Desk:
         if result.outcome is Outcome.DONE and action is Action.RESOLVE:
             await self._ask_for_rating(handoff_id)
         view = await load(self._client, handoff_id)
-        if view is not None and view.card_ts:
+        if result.outcome is Outcome.DONE and view is not None and view.card_ts:
             await self._adapter.update_card(view)
         return result
 

@@ -138,8 +138,17 @@ def connect(settings: Settings, *, wait: float = 30.0) -> redis.Redis:
     return client
 
 
-def connect_async(settings: Settings) -> aioredis.Redis:
-    """An asyncio client on the same Redis (the caller pings it at start-up)."""
-    return aioredis.Redis.from_url(
-        redis_url(settings), decode_responses=True, health_check_interval=30
+def connect_async(settings: Settings, max_connections: int = 512) -> aioredis.Redis:
+    """An asyncio client on the same Redis (the caller pings it at start-up).
+
+    Its pool waits for a free connection when all are busy (blocking stream reads hold one
+    each), instead of failing the request as redis-py's default pool does past its limit.
+    """
+    pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
+        redis_url(settings),
+        decode_responses=True,
+        health_check_interval=30,
+        max_connections=max_connections,
+        timeout=30,
     )
+    return aioredis.Redis(connection_pool=pool)

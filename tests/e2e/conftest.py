@@ -20,6 +20,7 @@ from relevo.redis_conn import connect
 from relevo.settings import Settings
 from tests.channels.connector import Connector, running_connector
 from tests.conftest import BIN, DEMO_KB, ROOT, free_port
+from tests.emulators.slack_emulator import SlackEmulator
 from tests.emulators.telegram_emulator import TelegramEmulator
 
 
@@ -98,6 +99,7 @@ class Stack:
     webhook_secret: str
     social_secret: str
     connector: Connector
+    slack: SlackEmulator
 
     @property
     def ws_url(self) -> str:
@@ -105,13 +107,18 @@ class Stack:
 
 
 SOCIAL_SECRET = "social-test-secret"
+SLACK_SECRET = "slack-signing-secret"
 
 
 @pytest.fixture(scope="session")
 def stack(engine: Engine) -> Iterator[Stack]:
     token = "4242:relevo-e2e"
     port = free_port()
-    with TelegramEmulator() as telegram, running_connector(SOCIAL_SECRET) as connector:
+    with (
+        TelegramEmulator() as telegram,
+        running_connector(SOCIAL_SECRET) as connector,
+        SlackEmulator() as slack,
+    ):
         env = {
             **engine.env,
             "RELEVO_PORT": str(port),
@@ -124,6 +131,10 @@ def stack(engine: Engine) -> Iterator[Stack]:
             "RELEVO_SOCIAL_SECRET": SOCIAL_SECRET,
             "RELEVO_SOCIAL_OUTBOUND_URL": connector.url,
             "RELEVO_OUTBOX_BACKOFF_SECONDS": "0.1",
+            "RELEVO_SLACK_BOT_TOKEN": slack.bot_token,
+            "RELEVO_SLACK_SIGNING_SECRET": SLACK_SECRET,
+            "RELEVO_SLACK_CHANNEL": "C1",
+            "RELEVO_SLACK_API_URL": slack.api_url,
         }
         gateway = _start(["serve"], env)
         try:
@@ -136,6 +147,7 @@ def stack(engine: Engine) -> Iterator[Stack]:
                 "hook-secret",
                 SOCIAL_SECRET,
                 connector,
+                slack,
             )
         finally:
             gateway.terminate()

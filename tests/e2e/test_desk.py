@@ -1,0 +1,248 @@
+"""The handoff desk end to end: a Telegram customer, Rasa, the gateway, and agents in Slack.
+
+Slack is the emulator of its Web API; agents' clicks and thread replies are signed Events and
+Interactivity requests posted to the gateway's real Bolt endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from handoff.desk import load
+from tests.e2e.conftest import SLACK_SECRET, Stack
+from tests.emulators.slack_requests import (
+    block_action,
+    event_request,
+    interaction_request,
+    message_event,
+    new_ts,
+)
+
+pytestmark = pytest.mark.slow
+
+
+async def card_for(stack: Stack, name: str, seen: int = 0) -> dict[str, Any]:
+    """The desk card of the customer called `name` (the `seen`-th one: 0 is the first)."""
+    async with asyncio.timeout(60):
+        while True:
+            cards = [
+                m
+                for m in stack.slack.messages("C1")
+                if name in m.get("text", "") and m.get("thread_ts") in (None, m["ts"])
+            ]
+            if len(cards) > seen:
+                return cards[seen]
+            await asyncio.sleep(0.1)
+
+
+def click(
+    stack: Stack, action: str, handoff: str, user: str, card_ts: str, **extra: Any
+) -> httpx.Response:
+    payload = block_action(
+        action,
+        handoff,
+        user=user,
+        channel="C1",
+        message_ts=card_ts,
+        block_id=f"handoff:{handoff}",
+        **extra,
+    )
+    body, headers = interaction_request(SLACK_SECRET, payload)
+    return httpx.post(f"{stack.base_url}/slack/interactions", content=body, headers=headers)
+
+
+def write_in_thread(
+    stack: Stack,
+    user: str,
+    text: str,
+    card_ts: str,
+    *,
+    ts: str | None = None,
+    retry: int | None = None,
+    event_id: str | None = None,
+) -> str:
+    ts = ts or new_ts()
+    if retry is None:  # the person's message exists in Slack, as it would
+        event = stack.slack.add_message("C1", text, user=user, ts=ts, thread_ts=card_ts)
+    else:
+        event = message_event("C1", user, text, ts=ts, thread_ts=card_ts)
+    body, headers = event_request(
+        SLACK_SECRET,
+        event,
+        event_id=event_id,
+        retry_num=retry,
+        retry_reason="http_timeout" if retry else None,
+    )
+    answer = httpx.post(f"{stack.base_url}/slack/events", content=body, headers=headers)
+    assert answer.status_code == 200
+    return ts
+
+
+def handoff_of(card: dict[str, Any]) -> str:
+    actions = next(b for b in card["blocks"] if b["type"] == "actions")
+    return str(actions["block_id"].split(":", 1)[1])
+
+
+def state_of(card_message: dict[str, Any]) -> str:
+    fields = next(b for b in card_message["blocks"] if b.get("fields"))["fields"]
+    return str(next(f["text"] for f in fields if f["text"].startswith("*State*")))
+
+
+async def telegram_texts(stack: Stack, chat: int, count: int) -> list[str]:
+    found = await stack.telegram.await_bot_messages(stack.telegram_token, chat, count, 60)
+    return [m["message"]["text"] for m in found]
+
+
+def _thread_posts(stack: Stack, card_ts: str) -> list[str]:
+    return [m.get("text", "") for m in stack.slack.messages("C1", card_ts)[1:]]
+
+
+async def _wait(predicate: Any, seconds: float = 30) -> None:
+    async with asyncio.timeout(seconds):
+        while not predicate():
+            await asyncio.sleep(0.1)
+
+
+async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> None:
+    emu, token, slack = stack.telegram, stack.telegram_token, stack.slack
+    chat, name = 910001, f"Zoe{uuid.uuid4().hex[:6]}"
+
+    emu.send_message(token, chat, "quiero hablar con una persona, por favor", first_name=name)
+    [handoff_said] = await telegram_texts(stack, chat, 1)
+    assert "persona" in handoff_said
+    card = await card_for(stack, name)
+    handoff = handoff_of(card)
+    assert "waiting" in state_of(card)
+    await _wait(lambda: any("quiero hablar" in t for t in _thread_posts(stack, card["ts"])))
+
+    assert click(stack, "claim", handoff, "U1", card["ts"]).status_code == 200
+    await _wait(lambda: "Laura" in state_of(slack.message("C1", card["ts"]) or card))
+
+    emu.send_message(token, chat, "¿hola? ¿hay alguien?", first_name=name)
+    await _wait(lambda: any("hay alguien" in t for t in _thread_posts(stack, card["ts"])))
+
+    reply_ts = write_in_thread(stack, "U1", "Hola, soy Laura. Te ayudo con tu reserva.", card["ts"])
+    write_in_thread(
+        stack, "U1", "Hola, soy Laura. Te ayudo con tu reserva.", card["ts"], ts=reply_ts, retry=1
+    )  # Slack retried the event
+    assert await telegram_texts(stack, chat, 1) == ["Hola, soy Laura. Te ayudo con tu reserva."]
+    await _wait(lambda: "white_check_mark" in slack.reactions("C1", reply_ts))
+
+    note_ts = write_in_thread(stack, "U1", "note: cliente VIP, ojo", card["ts"])
+    write_in_thread(stack, "U2", "¿Te echo una mano?", card["ts"])  # not the owner
+    await _wait(lambda: "memo" in slack.reactions("C1", note_ts))
+    await _wait(lambda: any(e["user"] == "U2" for e in slack.ephemerals("C1")))
+
+    assert click(stack, "return", handoff, "U1", card["ts"]).status_code == 200
+    await _wait(lambda: "assistant" in state_of(slack.message("C1", card["ts"]) or card))
+    emu.send_message(token, chat, "¿hay wifi a bordo?", first_name=name)
+    texts = await telegram_texts(stack, chat, 2)
+    assert "wi-fi" in texts[0].lower()  # the bot answers again; the note never reached anyone
+    assert not any("VIP" in t or "mano" in t for t in texts)
+
+    emu.send_message(token, chat, "/agent", first_name=name)
+    await telegram_texts(stack, chat, 1)
+    second = await card_for(stack, name, seen=1)
+    second_id = handoff_of(second)
+    click(stack, "claim", second_id, "U2", second["ts"])
+    await _wait(lambda: "Marc" in state_of(slack.message("C1", second["ts"]) or second))
+    click(stack, "resolve", second_id, "U2", second["ts"])
+    [rating_question] = await telegram_texts(stack, chat, 1)
+    assert "de 1 (mala) a 5 (excelente)" in rating_question
+    emu.send_message(token, chat, "5", first_name=name)
+    [thanks] = await telegram_texts(stack, chat, 1)
+    assert "Gracias por tu valoración" in thanks
+    view = await _load(stack, second_id)
+    assert view.rating == "5" and view.state == "closed"
+    resolved = slack.message("C1", second["ts"])
+    assert resolved is not None and "rated 5/5" in json.dumps(resolved["blocks"])
+    assert not any(b["type"] == "actions" for b in resolved["blocks"])  # no more buttons
+
+
+async def _load(stack: Stack, handoff: str):  # type: ignore[no-untyped-def]
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(stack.engine.env["REDIS_URL"], decode_responses=True)
+    try:
+        view = await load(client, handoff)
+        assert view is not None
+        return view
+    finally:
+        await client.aclose()
+
+
+async def test_a_hundred_agents_click_claim_at_once_and_one_wins(stack: Stack) -> None:
+    chat, name = 910002, f"Yves{uuid.uuid4().hex[:6]}"
+    stack.telegram.send_message(stack.telegram_token, chat, "/agent", first_name=name)
+    card = await card_for(stack, name)
+    handoff = handoff_of(card)
+    users = [f"UX{i}" for i in range(100)]
+    for user in users:
+        stack.slack.add_user(user, f"Agent {user}")
+
+    async def one(user: str) -> int:
+        payload = block_action(
+            "claim",
+            handoff,
+            user=user,
+            channel="C1",
+            message_ts=card["ts"],
+            block_id=f"handoff:{handoff}",
+        )
+        body, headers = interaction_request(SLACK_SECRET, payload)
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"{stack.base_url}/slack/interactions", content=body, headers=headers, timeout=30
+            )
+        return answer.status_code
+
+    assert set(await asyncio.gather(*(one(u) for u in users))) == {200}
+
+    def refused() -> list[str]:
+        return [
+            e["user"]
+            for e in stack.slack.ephemerals("C1")
+            if "already owns this handoff" in e["text"] and e["user"] in users
+        ]
+
+    try:
+        await _wait(lambda: len(refused()) == 99, 60)
+    except TimeoutError:
+        raise AssertionError(f"{len(refused())} refusals") from None
+    view = await _load(stack, handoff)
+    assert view.state == "agent" and view.owner in users
+
+
+async def test_forged_and_stale_slack_requests_are_refused_and_nothing_is_relayed(
+    stack: Stack,
+) -> None:
+    chat, name = 910003, f"Xan{uuid.uuid4().hex[:6]}"
+    stack.telegram.send_message(stack.telegram_token, chat, "/agent", first_name=name)
+    await telegram_texts(stack, chat, 1)
+    card = await card_for(stack, name)
+    handoff = handoff_of(card)
+    payload = block_action(
+        "claim",
+        handoff,
+        user="U1",
+        channel="C1",
+        message_ts=card["ts"],
+        block_id=f"handoff:{handoff}",
+    )
+    body, headers = interaction_request("wrong-secret", payload)
+    forged = httpx.post(f"{stack.base_url}/slack/interactions", content=body, headers=headers)
+    body, headers = interaction_request(SLACK_SECRET, payload, timestamp=1_000_000_000)
+    stale = httpx.post(f"{stack.base_url}/slack/interactions", content=body, headers=headers)
+    event = message_event("C1", "U1", "reply that must not go out", thread_ts=card["ts"])
+    body, headers = event_request("wrong-secret", event)
+    forged_event = httpx.post(f"{stack.base_url}/slack/events", content=body, headers=headers)
+    assert (forged.status_code, stale.status_code, forged_event.status_code) == (401, 401, 401)
+    await asyncio.sleep(2)
+    assert (await _load(stack, handoff)).state == "queued"
+    assert stack.telegram.bot_messages(stack.telegram_token, chat) == []
