@@ -16,6 +16,8 @@ import pytest
 
 from handoff.desk import load
 from tests.e2e.conftest import SLACK_SECRET, Stack
+from tests.e2e.test_channels import mention, post_event
+from tests.e2e.webchat_client import WebchatCustomer
 from tests.emulators.slack_requests import (
     block_action,
     event_request,
@@ -246,3 +248,50 @@ async def test_forged_and_stale_slack_requests_are_refused_and_nothing_is_relaye
     await asyncio.sleep(2)
     assert (await _load(stack, handoff)).state == "queued"
     assert stack.telegram.bot_messages(stack.telegram_token, chat) == []
+
+
+async def test_the_loop_from_the_web_chat_with_slack_rate_limiting(stack: Stack) -> None:
+    async with WebchatCustomer(stack.ws_url) as customer:
+        await customer.say("quiero hablar con una persona")
+        card = await card_for(stack, customer.conversation)
+        handoff = handoff_of(card)
+        click(stack, "claim", handoff, "U1", card["ts"])
+        async with asyncio.timeout(30):
+            while not any(f.get("event") == "agent_joined" for f in customer.frames):
+                await asyncio.sleep(0.1)
+        joined = next(f for f in customer.frames if f.get("event") == "agent_joined")
+        assert joined["agent"] == "Laura"
+
+        stack.slack.fail_next("chat.postMessage", times=1)  # Slack answers 429 once
+        await customer.say("tengo una duda con mi maleta")
+        await _wait(
+            lambda: _thread_posts(stack, card["ts"]).count("👤 tengo una duda con mi maleta") == 1
+        )
+        write_in_thread(stack, "U1", "note: revisar equipaje", card["ts"])
+        write_in_thread(stack, "U1", "Hola, soy Laura: ¿qué le pasa a tu maleta?", card["ts"])
+        [agent] = await customer.wait_for("agent", 1)
+        assert agent["agent"] == "Laura" and "¿qué le pasa" in agent["text"]
+        await asyncio.sleep(1)
+        assert len(_thread_posts(stack, card["ts"])) == len(set(_thread_posts(stack, card["ts"])))
+        assert not any("revisar" in f.get("text", "") for f in customer.messages("agent"))
+
+
+async def test_the_loop_from_a_public_mention(stack: Stack) -> None:
+    handle = f"pablo{uuid.uuid4().hex[:6]}"
+    event = mention("@brisaair quiero hablar con una persona")
+    event["author"] = {"id": handle, "handle": handle, "followers": 48000}
+    assert post_event(stack, event).status_code == 202
+    card = await card_for(stack, handle)
+    blocks = json.dumps(card["blocks"])
+    assert "48,000 followers" in blocks and "original post" in blocks
+    handoff = handoff_of(card)
+    click(stack, "claim", handoff, "U3", card["ts"])
+    write_in_thread(stack, "U3", "Te escribimos por privado ahora mismo.", card["ts"])
+    async with asyncio.timeout(30):
+        while not any(
+            r["text"] == f"@{handle} Te escribimos por privado ahora mismo."
+            for r in stack.connector.replies
+        ):
+            await asyncio.sleep(0.1)
+    reply = next(r for r in stack.connector.replies if "por privado ahora" in r["text"])
+    assert reply["author"] == "agent" and reply["in_reply_to"] == event["post_id"]
