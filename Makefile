@@ -56,11 +56,13 @@ test: setup test-tools
 	$(BIN)/relevo train
 	$(BIN)/pytest -q
 
-bench: setup
+bench: setup test-tools
 	$(BIN)/relevo kb eval
 	$(BIN)/python bench/kb_bench.py
 	$(BIN)/relevo train
 	$(BIN)/python bench/dialogue_bench.py
+	$(BIN)/python bench/gateway_bench.py
+	$(BIN)/python bench/desk_bench.py
 
 lint: setup
 	$(BIN)/ruff check .
