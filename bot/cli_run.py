@@ -15,13 +15,14 @@ import redis
 import typer
 from rich.console import Console
 
+from handoff.console import console_token
 from kb_index.store import IndexStore
 from relevo import keys
 from relevo.errors import RelevoError
 from relevo.health import wait_until_healthy
 from relevo.logs import configure
 from relevo.redis_conn import connect, redis_url, serve_embedded_foreground
-from relevo.settings import get_settings
+from relevo.settings import Settings, get_settings
 
 console = Console(stderr=True)
 redis_app = typer.Typer(
@@ -97,7 +98,8 @@ def up(
             wait_until_healthy(url, process, timeout)
         console.print(
             f"\n[bold green]Relevo is up.[/]\n  web chat    {base}/\n"
-            f"  widget demo {base}/webchat/demo-embed.html\n  health      {base}/healthz\n"
+            f"  widget demo {base}/webchat/demo-embed.html\n  {_desk_line(settings, base)}\n"
+            f"  health      {base}/healthz\n"
             f"  KB search   {base}/kb/search?q=equipaje+perdido\n"
             f"  Rasa        {rasa}/webhooks/rest/webhook\n  actions     {actions_url}\n"
             f"  Redis       {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n"
@@ -110,6 +112,15 @@ def up(
         process.terminate()
         process.wait()
         raise
+
+
+def _desk_line(settings: Settings, base: str) -> str:
+    """Where agents work: Slack, or the console (with the generated token in the fragment)."""
+    if settings.slack_enabled:
+        return f"desk        Slack, channel {settings.slack_channel}"
+    if settings.console_token is not None:
+        return f"console     {base}/console (log in with RELEVO_CONSOLE_TOKEN)"
+    return f"console     {base}/console#token={console_token(settings)}"
 
 
 def doctor() -> None:

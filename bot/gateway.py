@@ -1,8 +1,10 @@
 """The gateway: one ASGI app for every door of Relevo, and its background workers.
 
 Doors: health, knowledge-base search, the web chat (page, widget, WebSocket), the signed social
-events API and the Telegram webhook. Workers, started with the app: the assistant (inbound ->
-Rasa -> outbox), the delivery of the outbox, and Telegram long polling when configured.
+events API, the Telegram webhook, and the handoff desk: Slack's endpoints when Slack is
+configured, else the web agent console at `/console`. Workers, started with the app: the assistant
+(inbound -> Rasa -> outbox), the delivery of the outbox, the desk, and Telegram long polling when
+configured.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from bot.article_pages import article_router
 from bot.channels.social import social_router
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import STATIC_DIR, webchat_router
+from bot.console_routes import install_console
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.workers import Workers
+from handoff.console import ConsoleDesk
 from handoff.slack import SlackDesk, slack_router
 from kb_index.retriever import Hit
 from kb_index.service import KnowledgeBase
@@ -63,13 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     invitations = Invitations(aclient, settings, lambda: telegram.username if telegram else None)
     if settings.telegram_token is not None:
         telegram = TelegramChannel(settings, pipeline, invitations)
-    slack = SlackDesk(settings, aclient) if settings.slack_enabled else None
+    desk = SlackDesk(settings, aclient) if settings.slack_enabled else ConsoleDesk(aclient)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = client
         app.state.kb = KnowledgeBase.from_settings(settings, client)
-        async with Workers(settings, aclient, invitations, telegram, slack):
+        async with Workers(settings, aclient, invitations, telegram, desk):
             log.info("gateway ready", extra={"index_version": app.state.kb.version})
             yield
         await aclient.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5+
@@ -81,8 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(article_router(settings.kb_dir))
     if telegram is not None:
         app.include_router(telegram.router())
-    if slack is not None:
-        app.include_router(slack_router(slack))
+    if isinstance(desk, SlackDesk):
+        app.include_router(slack_router(desk))
+    else:
+        install_console(app, desk, pipeline.store, settings)
     app.mount("/webchat", StaticFiles(directory=STATIC_DIR), name="webchat")
 
     @app.exception_handler(RequestValidationError)

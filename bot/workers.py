@@ -1,7 +1,7 @@
 """The gateway's background workers, started and stopped together.
 
-The assistant, delivery, Telegram polling, and the Slack desk (with Socket Mode when an
-app-level token is set).
+The assistant, delivery, Telegram polling, and the handoff desk: Slack's (with Socket Mode when
+an app-level token is set) or the web console's.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from bot.delivery import DeliveryWorker, RetryPolicy, Sender
 from bot.inbound import Channel
 from bot.invitations import Invitations
 from bot.rasa_client import RasaClient
+from handoff.console import ConsoleDesk
 from handoff.slack import SlackDesk
 from relevo.settings import Settings
 
@@ -38,13 +39,13 @@ class Workers:
         client: aioredis.Redis,
         invitations: Invitations,
         telegram: TelegramChannel | None,
-        slack: SlackDesk | None = None,
+        desk: SlackDesk | ConsoleDesk | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._invitations = invitations
         self._telegram = telegram
-        self._slack = slack
+        self._desk = desk
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
@@ -80,14 +81,14 @@ class Workers:
                 max_seconds=self._settings.outbox_backoff_max_seconds,
             ),
         )
-        if self._slack is not None:
-            self._spawn("desk", self._slack.desk.run(self._stop))
-            if self._settings.slack_app_token is not None:
-                socket_mode = AsyncSocketModeHandler(
-                    self._slack.app, self._settings.slack_app_token.get_secret_value()
-                )
-                await socket_mode.connect_async()
-                self._closers.append(socket_mode.close_async)
+        if self._desk is not None:
+            self._spawn("desk", self._desk.desk.run(self._stop))
+        if isinstance(self._desk, SlackDesk) and self._settings.slack_app_token is not None:
+            socket_mode = AsyncSocketModeHandler(
+                self._desk.app, self._settings.slack_app_token.get_secret_value()
+            )
+            await socket_mode.connect_async()
+            self._closers.append(socket_mode.close_async)
         self._spawn("assistant", assistant.run(self._stop))
         self._spawn("delivery", delivery.run(self._stop))
         return self

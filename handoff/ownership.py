@@ -93,6 +93,15 @@ return {'done', new_state, new_owner, new_name}
 """
 
 
+def refusal(action: Action, result: Transition) -> str:
+    """What to tell an agent whose action did not happen (a lost claim names the owner)."""
+    if result.outcome is Outcome.TAKEN:
+        return f"{result.owner_name or result.owner} already owns this handoff."
+    if result.outcome is Outcome.UNKNOWN:
+        return "There is no such handoff."
+    return f"This handoff is {result.state} now; {action.value} is not possible."
+
+
 def handoff_events(handoff_id: str) -> str:
     """The handoff's history of transitions."""
     return f"{keys.handoff(handoff_id)}:events"

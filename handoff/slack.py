@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff.cards import card_blocks, card_text
 from handoff.desk import Desk, HandoffView, ReplyOutcome
-from handoff.ownership import Action, Outcome
+from handoff.ownership import Action, Outcome, refusal
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class SlackDesk:
                 await self.web.chat_postEphemeral(
                     channel=body["channel"]["id"],
                     user=user,
-                    text=_refusal(verb, result.state, result.owner_name),
+                    text=refusal(verb, result),
                 )
 
         for action_id in ("claim", "reassign", "return", "resolve"):
@@ -177,9 +177,3 @@ def slack_router(slack: SlackDesk) -> APIRouter:
         return await handler.handle(request)
 
     return router
-
-
-def _refusal(action: Action, state: str, owner_name: str) -> str:
-    if state == "agent" and action is Action.CLAIM:
-        return f"{owner_name} already owns this handoff."
-    return f"This handoff is {state} now; {action.value} is not possible."

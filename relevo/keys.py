@@ -21,6 +21,12 @@
 | `relevo:desk:seen:<id>` | string | a desk event (Slack event id, message ts) already handled |
 | `relevo:desk:thread:<channel>:<ts>` | string | the handoff whose card is that Slack message |
 | `relevo:handoff:<id>:events` | stream | who did what to a handoff, and when |
+| `relevo:console:open` | sorted set | the web console's open handoffs, by creation time |
+| `relevo:console:closed` | sorted set | the last 50 returned or resolved ones, by closing time |
+| `relevo:console:events` | stream | "a handoff changed", followed by console pages (~1000 kept) |
+| `relevo:console:agents` | hash | agent id -> JSON name and last login, for reassigning |
+| `relevo:console:thread:<handoff id>` | stream | agents' replies and notes in the console |
+| `relevo:console:receipts:<handoff id>` | hash | reply ref -> JSON: did it reach the customer |
 | `relevo:inbound` | stream | messages waiting for the assistant (consumer group `assistant`) |
 | `relevo:inbound:done:<message id>` | string | the assistant's replies to a message (TTL 7 days) |
 | `relevo:outbox` | stream | messages to deliver (consumer group `delivery`) |
@@ -37,6 +43,10 @@ HANDOFF_REQUESTS = f"{PREFIX}:handoff:requests"
 DESK_RELAY = f"{PREFIX}:desk:relay"
 DESK_RECEIPTS = f"{PREFIX}:desk:receipts"
 DESK_GROUP = "desk"
+CONSOLE_OPEN = f"{PREFIX}:console:open"
+CONSOLE_CLOSED = f"{PREFIX}:console:closed"
+CONSOLE_EVENTS = f"{PREFIX}:console:events"
+CONSOLE_AGENTS = f"{PREFIX}:console:agents"
 INBOUND = f"{PREFIX}:inbound"
 INBOUND_GROUP = "assistant"
 OUTBOX = f"{PREFIX}:outbox"
@@ -118,3 +128,13 @@ def desk_seen(event_id: str) -> str:
 def desk_thread(channel: str, ts: str) -> str:
     """Maps a Slack card (channel, ts) to its handoff."""
     return f"{PREFIX}:desk:thread:{channel}:{ts}"
+
+
+def console_thread(handoff_id: str) -> str:
+    """The replies and notes agents wrote about a handoff in the web console."""
+    return f"{PREFIX}:console:thread:{handoff_id}"
+
+
+def console_receipts(handoff_id: str) -> str:
+    """Whether each console reply of a handoff reached the customer."""
+    return f"{PREFIX}:console:receipts:{handoff_id}"

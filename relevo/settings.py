@@ -165,6 +165,13 @@ class Settings(BaseSettings):
         default="https://slack.com/api/", description="Slack's Web API (tests: an emulator)."
     )
 
+    console_token: SecretStr | None = Field(
+        default=None,
+        description="Agents' login to the web console at /console (the desk when Slack is off). "
+        "Unset: a random one is generated once into <data_dir>/console-token (mode 0600), and "
+        "`relevo up` prints the console's address with it.",
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, description="Port of the gateway (web chat, APIs).")
     log_level: str = "INFO"

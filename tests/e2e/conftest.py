@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -47,10 +49,9 @@ def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(BIN / "relevo"), *args], env=env, cwd=ROOT)
 
 
-@pytest.fixture(scope="session")
-def engine(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    data = tmp_path_factory.mktemp("engine")
-    redis_url = redis_url.rsplit("/", 1)[0] + "/1"  # its own database: other tests flush db 0
+@contextmanager
+def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
+    """Rasa and the action server on `redis_url`, the demo index built under `data`."""
     settings = Settings(
         data_dir=data,
         kb_dir=DEMO_KB,
@@ -79,13 +80,22 @@ def engine(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "SANIC_HOST": "127.0.0.1",
     }
     actions = _start(["actions", "--port", str(settings.action_port)], env)
-    wait_until_healthy(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
     engine = Engine(settings, env, f"http://127.0.0.1:{settings.rasa_port}", actions, actions)
-    engine.start_rasa()
-    yield engine
-    for process in (engine.rasa, engine.actions):
-        process.terminate()
-        process.wait(30)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+        engine.start_rasa()
+        yield engine
+    finally:
+        for process in {engine.rasa, engine.actions}:
+            process.terminate()
+            process.wait(30)
+
+
+@pytest.fixture(scope="session")
+def engine(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    redis_url = redis_url.rsplit("/", 1)[0] + "/1"  # its own database: other tests flush db 0
+    with running_engine(redis_url, tmp_path_factory.mktemp("engine")) as engine:
+        yield engine
 
 
 @dataclass

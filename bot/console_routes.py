@@ -1,0 +1,455 @@
+"""The web agent console's HTTP side: the page at `/console`, its JSON API and its live socket.
+
+The desk logic is `handoff.console.ConsoleDesk` and the shared `Desk`; this module adds what
+needs the gateway: the login and session cookie, the conversation log (bot/), and the socket.
+
+Every API call needs the session cookie (HttpOnly, SameSite=Strict, path `/console`); every POST
+also needs the header `X-Relevo-Console: 1`, which a cross-site form cannot send and a cross-site
+script cannot add without a CORS preflight that this app never grants. The socket checks the
+cookie and that the page's origin is this host. Refusals are `{"error": ...}` with 401, 403, 404,
+409 (a lost claim says who owns the handoff) or 422.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time, and
+# the session dependency's alias is local to `console_router`.
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from bot.conversations import ConversationStore
+from handoff.console import (
+    Agent,
+    ChangeFeed,
+    ConsoleDesk,
+    ConsoleLogin,
+    Written,
+    agent_for,
+    console_token,
+)
+from handoff.desk import HandoffView, ReplyOutcome
+from handoff.ownership import Action, Outcome, refusal
+from relevo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static" / "console"
+COOKIE = "relevo_console"
+CSRF_HEADER = "X-Relevo-Console"
+CONTEXT_SECONDS = 24 * 3600  # the conversation shown: from a day before the handoff on
+_HANDOFF_ID = r"^[A-Za-z0-9_-]{1,64}$"
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+HandoffId = Annotated[str, PathParam(pattern=_HANDOFF_ID)]
+
+
+class Refusal(Exception):
+    """A request the console turns down, answered as `{"error": message, **extra}`."""
+
+    def __init__(self, status: int, message: str, **extra: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+class LoginIn(BaseModel):
+    """`POST /console/login`."""
+
+    name: str = Field(min_length=1, max_length=200, description="The agent's name.")
+    token: str = Field(max_length=500, description="The console token.")
+
+
+class ReassignIn(BaseModel):
+    """`POST /console/api/handoffs/{id}/reassign`: an agent who has logged in."""
+
+    to_id: str = Field(max_length=100)
+
+
+class ReplyIn(BaseModel):
+    """`POST /console/api/handoffs/{id}/reply`."""
+
+    text: str = Field(min_length=1, max_length=4000)
+    note: bool = Field(default=False, description="An internal note: never sent to the customer.")
+    client_id: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{8,64}$", description="The page's id: a resend is written once."
+    )
+
+
+class AgentOut(BaseModel):
+    """An agent."""
+
+    id: str
+    name: str
+
+
+class HandoffOut(BaseModel):
+    """A handoff in the queue."""
+
+    id: str
+    state: str
+    owner: str
+    owner_name: str
+    priority: str
+    reason: str
+    channel: str
+    language: str
+    conversation_id: str
+    customer: dict[str, str]
+    created_at: str
+    sla_due_at: str
+    claimed_at: str
+    first_response_at: str
+    resolved_at: str
+    rating: str
+    notes: int
+    preview: str
+
+    @classmethod
+    def of(cls, view: HandoffView) -> Self:
+        """From the desk's view of a handoff."""
+        request = view.request
+        said = [line.text for line in request.transcript if line.role == "customer"]
+        return cls(
+            id=view.id,
+            state=view.state,
+            owner=view.owner,
+            owner_name=view.owner_name,
+            priority=request.priority.value,
+            reason=request.reason.value,
+            channel=request.channel,
+            language=request.language,
+            conversation_id=request.conversation_id,
+            customer=request.customer,
+            created_at=request.created_at,
+            sla_due_at=request.sla_due_at,
+            claimed_at=view.claimed_at,
+            first_response_at=view.first_response_at,
+            resolved_at=view.resolved_at,
+            rating=view.rating,
+            notes=view.notes,
+            preview=said[-1] if said else "",
+        )
+
+
+class QueueOut(BaseModel):
+    """`GET /console/api/handoffs`."""
+
+    open: list[HandoffOut]
+    closed: list[HandoffOut]
+
+
+class HandoffDetailOut(BaseModel):
+    """`GET /console/api/handoffs/{id}`: the handoff, its conversation and its history."""
+
+    handoff: HandoffOut
+    hits: list[dict[str, Any]]
+    draft: str | None
+    thread: list[dict[str, Any]]
+    history: list[dict[str, str]]
+
+
+class TransitionOut(BaseModel):
+    """The handoff after a claim, reassignment, return or resolution."""
+
+    outcome: str
+    state: str
+    owner: str
+    owner_name: str
+
+
+class ReplyOut(BaseModel):
+    """What became of an agent's message: sent, note or duplicate."""
+
+    outcome: str
+
+
+def thread(
+    log_entries: list[tuple[str, dict[str, str]]], written: list[Written]
+) -> list[dict[str, Any]]:
+    """The conversation as the agent sees it: the log, notes, and replies with their delivery.
+
+    A console reply appears once, as written (with ✓ or ⚠), not again as it was delivered.
+    """
+    ours = {f"desk:{w.ref}" for w in written}
+    items: list[dict[str, Any]] = []
+    for entry_id, fields in log_entries:
+        if fields.get("type") == "event":
+            items.append(
+                {
+                    "id": entry_id,
+                    "kind": "event",
+                    "event": fields.get("event", ""),
+                    "agent": fields.get("agent", ""),
+                    "time": fields.get("time", ""),
+                }
+            )
+        elif fields.get("out_id") not in ours:
+            items.append(
+                {
+                    "id": entry_id,
+                    "kind": "message",
+                    "author": fields.get("author", "bot"),
+                    "agent": fields.get("agent", ""),
+                    "text": fields.get("display") or fields.get("text", ""),
+                    "time": fields.get("time", ""),
+                }
+            )
+    for w in written:
+        items.append(
+            {
+                "id": w.id,
+                "kind": "note" if w.note else "reply",
+                "author": "agent",
+                "agent": w.agent,
+                "agent_id": w.agent_id,
+                "text": w.text,
+                "time": w.time,
+                "delivery": w.delivery,
+                "reason": w.reason,
+            }
+        )
+    return sorted(items, key=lambda item: _stream_order(item["id"]))
+
+
+def _stream_order(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _context_start(created_at: str) -> str:
+    started = dt.datetime.fromisoformat(created_at).timestamp() - CONTEXT_SECONDS
+    return f"{max(0, int(started * 1000))}-0"
+
+
+def install_console(
+    app: FastAPI, console: ConsoleDesk, store: ConversationStore, settings: Settings
+) -> None:
+    """Mount the console on the gateway: page, assets, API, socket, and its error answers."""
+    login = ConsoleLogin(console_token(settings))
+    secure = settings.public_url.startswith("https://")
+    app.include_router(console_router(console, store, login, secure_cookie=secure))
+    app.mount("/console/assets", StaticFiles(directory=STATIC_DIR), name="console")
+
+    async def refused(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Refusal)
+        return JSONResponse(status_code=exc.status, content={"error": str(exc), **exc.extra})
+
+    app.add_exception_handler(Refusal, refused)
+
+
+def console_router(
+    console: ConsoleDesk, store: ConversationStore, login: ConsoleLogin, *, secure_cookie: bool
+) -> APIRouter:
+    """The console's routes (see the module's docstring)."""
+    router = APIRouter()
+
+    async def session(request: Request) -> Agent:
+        agent = login.read(request.cookies.get(COOKIE))
+        if agent is None:
+            raise Refusal(401, "log in first")
+        return agent
+
+    async def same_site_post(request: Request) -> None:
+        if request.headers.get(CSRF_HEADER) != "1":
+            raise Refusal(403, f"the {CSRF_HEADER}: 1 header is missing")
+
+    Session = Annotated[Agent, Depends(session)]
+    posts = [Depends(same_site_post)]
+
+    @router.get("/console", include_in_schema=False)
+    async def page() -> FileResponse:
+        """The console page (it shows the login form until there is a session)."""
+        return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
+
+    @router.post("/console/login", dependencies=posts)
+    async def log_in(body: LoginIn, response: Response) -> AgentOut:
+        """Name and token in, a session cookie out."""
+        if not login.token_matches(body.token):
+            raise Refusal(401, "wrong token")
+        try:
+            agent = agent_for(body.name)
+        except ValueError as exc:
+            raise Refusal(422, str(exc)) from exc
+        await console.remember(agent)
+        response.set_cookie(
+            COOKIE,
+            login.issue(agent),
+            max_age=int(login.lifetime),
+            path="/console",
+            httponly=True,
+            samesite="strict",
+            secure=secure_cookie,
+        )
+        log.info("console login", extra={"agent": agent.id})
+        return AgentOut(id=agent.id, name=agent.name)
+
+    @router.post("/console/logout", dependencies=posts, status_code=204)
+    async def log_out(response: Response) -> None:
+        """End the session."""
+        response.delete_cookie(COOKIE, path="/console")
+
+    @router.get("/console/api/me")
+    async def me(agent: Session) -> AgentOut:
+        """Who is logged in."""
+        return AgentOut(id=agent.id, name=agent.name)
+
+    @router.get("/console/api/agents")
+    async def agents(_: Session) -> list[AgentOut]:
+        """Agents who logged in recently: the people a handoff can be reassigned to."""
+        return [AgentOut(id=a.id, name=a.name) for a in await console.agents()]
+
+    @router.get("/console/api/handoffs")
+    async def queue(_: Session) -> QueueOut:
+        """Open handoffs (oldest first) and recently returned or resolved ones."""
+        open_views, closed_views = await console.handoffs()
+        return QueueOut(
+            open=[HandoffOut.of(v) for v in open_views],
+            closed=[HandoffOut.of(v) for v in closed_views],
+        )
+
+    @router.get("/console/api/handoffs/{handoff_id}")
+    async def detail(handoff_id: HandoffId, _: Session) -> HandoffDetailOut:
+        """One handoff with its conversation, the agents' replies and notes, and its history."""
+        view = await console.handoff(handoff_id)
+        if view is None:
+            raise Refusal(404, "no such handoff")
+        request = view.request
+        entries = await store.read(
+            request.conversation_id, after=_context_start(request.created_at), count=1000
+        )
+        return HandoffDetailOut(
+            handoff=HandoffOut.of(view),
+            hits=[vars(hit) for hit in request.hits],
+            draft=request.draft,
+            thread=thread(entries, await console.written(handoff_id)),
+            history=await console.history(handoff_id),
+        )
+
+    async def transition(
+        handoff_id: str, action: Action, agent: Agent, target: Agent | None = None
+    ) -> TransitionOut:
+        result = await console.desk.act(
+            handoff_id,
+            action,
+            user=agent.id,
+            name=agent.name,
+            target=target.id if target else "",
+            target_name=target.name if target else "",
+        )
+        if result.outcome is Outcome.UNKNOWN:
+            raise Refusal(404, refusal(action, result))
+        if result.outcome is not Outcome.DONE:
+            raise Refusal(
+                409,
+                refusal(action, result),
+                state=result.state,
+                owner=result.owner,
+                owner_name=result.owner_name,
+            )
+        return TransitionOut(
+            outcome=result.outcome.value,
+            state=result.state,
+            owner=result.owner,
+            owner_name=result.owner_name,
+        )
+
+    @router.post("/console/api/handoffs/{handoff_id}/reassign", dependencies=posts)
+    async def reassign(handoff_id: HandoffId, body: ReassignIn, agent: Session) -> TransitionOut:
+        """Hand the conversation to another agent (one who has logged in)."""
+        target = next((a for a in await console.agents() if a.id == body.to_id), None)
+        if target is None:
+            raise Refusal(422, "unknown agent: they need to log in to the console once")
+        return await transition(handoff_id, Action.REASSIGN, agent, target)
+
+    @router.post("/console/api/handoffs/{handoff_id}/reply", dependencies=posts)
+    async def reply(handoff_id: HandoffId, body: ReplyIn, agent: Session) -> ReplyOut:
+        """A reply to the customer (the owner's) or an internal note (anyone's)."""
+        if not body.text.strip():
+            raise Refusal(422, "the message is empty")
+        outcome = await console.write(
+            handoff_id, agent, body.text.strip(), note=body.note, ref=body.client_id
+        )
+        if outcome is ReplyOutcome.NOT_OWNER:
+            raise Refusal(
+                409, "only the agent who owns the handoff writes to the customer: claim it first"
+            )
+        if outcome is ReplyOutcome.CLOSED:
+            raise Refusal(409, "this handoff is no longer with a person")
+        return ReplyOut(outcome=outcome.value)
+
+    @router.post("/console/api/handoffs/{handoff_id}/{verb}", dependencies=posts)
+    async def act(
+        handoff_id: HandoffId, verb: Literal["claim", "return", "resolve"], agent: Session
+    ) -> TransitionOut:
+        """Claim it (one winner; the others get 409 and the owner), return it, resolve it."""
+        return await transition(handoff_id, Action(verb), agent)
+
+    @router.websocket("/console/ws")
+    async def live(websocket: WebSocket) -> None:
+        """`{"type": "changed", "handoff": id}` whenever a handoff changes.
+
+        The page may send `{"type": "watch", "handoff": id}` to follow the conversation it has
+        open (the bot's messages after a return, say) as well.
+        """
+        agent = login.read(websocket.cookies.get(COOKIE))
+        origin = websocket.headers.get("origin")
+        if agent is None or (origin and urlsplit(origin).netloc != websocket.headers.get("host")):
+            await websocket.close(code=4401)
+            return
+        feed = console.feed()
+        await feed.start()  # before the handshake completes: nothing after it is missed
+        await websocket.accept()
+        tasks = [
+            asyncio.create_task(_push(websocket, feed)),
+            asyncio.create_task(_listen(websocket, feed)),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                error = task.exception()
+                if error is not None and not isinstance(error, WebSocketDisconnect):
+                    log.error("console socket failed", extra={"error": repr(error)}, exc_info=error)
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+    return router
+
+
+async def _push(websocket: WebSocket, feed: ChangeFeed) -> None:
+    while True:
+        for handoff_id in await feed.next(block_ms=4_000):  # under redis-py's 5 s timeout
+            await websocket.send_json({"type": "changed", "handoff": handoff_id})
+
+
+async def _listen(websocket: WebSocket, feed: ChangeFeed) -> None:
+    while True:
+        try:
+            data = json.loads(await websocket.receive_text())
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(data, dict) or data.get("type") != "watch":
+            continue  # pings
+        handoff = data.get("handoff")
+        if isinstance(handoff, str) and re.match(_HANDOFF_ID, handoff):
+            await feed.watch(handoff)

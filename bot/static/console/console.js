@@ -1,0 +1,752 @@
+/*
+ * Relevo agent console.
+ *
+ * Plain ES2020, no build step, no dependencies. JSON over fetch to /console/api (every request
+ * carries the X-Relevo-Console header the server requires of POSTs) and one WebSocket at
+ * /console/ws that says which handoff changed; the page then fetches what it shows again.
+ * Text from the server only ever enters the page through textContent.
+ */
+(() => {
+  'use strict';
+
+  const API = '/console/api';
+  const HEADERS = { 'X-Relevo-Console': '1' };
+  const PING_MS = 25000;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 10000;
+  const TICK_MS = 15000;
+  const NEAR_BOTTOM_PX = 80;
+
+  const CHANNELS = { telegram: 'Telegram', webchat: 'Web chat', social: 'Public post' };
+  const REASONS = {
+    asked_for_person: 'Asked for a person',
+    low_confidence: 'Assistant not sure',
+    negative_feedback: 'Answer did not help',
+    complaint: 'Complaint',
+    repeated_failure: 'Two answers failed',
+  };
+  const LANGUAGES = { es: 'Spanish', en: 'English' };
+  const EVENTS = {
+    agent_joined: (agent) => `${agent || 'An agent'} joined`,
+    bot_back: () => 'The assistant is back',
+    closed: () => 'Resolved',
+    queued: () => 'Waiting for an agent',
+    new_conversation: () => 'New conversation',
+  };
+  const HISTORY = {
+    claim: 'claimed',
+    reassign: 'reassigned',
+    return: 'returned to the bot',
+    resolve: 'resolved',
+    reopen: 'reopened',
+    rating: 'rated',
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const str = (v) => (typeof v === 'string' ? v : v == null ? '' : String(v));
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function uuid() {
+    if (window.crypto && typeof crypto.randomUUID === 'function') {
+      try { return crypto.randomUUID(); } catch (_) { /* insecure context */ }
+    }
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  /* ------------------------------------------------------------------ time */
+
+  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+  function parseTime(value) {
+    const d = new Date(str(value));
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+
+  function span(ms) {
+    const minutes = Math.floor(Math.abs(ms) / 60000);
+    if (minutes < 1) return 'less than a minute';
+    if (minutes < 60) return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+    return `${Math.floor(hours / 24)} d`;
+  }
+
+  function since(value) {
+    const d = parseTime(value);
+    return d ? span(Date.now() - d.getTime()) : '';
+  }
+
+  /** "due in 40 min" or "overdue 5 min", and whether it is late. */
+  function sla(handoff) {
+    const due = parseTime(handoff.sla_due_at);
+    if (!due || handoff.first_response_at || !isOpen(handoff)) return null;
+    const left = due.getTime() - Date.now();
+    return { late: left < 0, text: left < 0 ? `overdue ${span(left)}` : `due in ${span(left)}` };
+  }
+
+  function timeNode(value) {
+    const d = parseTime(value);
+    const t = el('time');
+    if (!d) return t;
+    t.dateTime = d.toISOString();
+    t.textContent = timeFmt.format(d);
+    t.title = fullFmt.format(d);
+    return t;
+  }
+
+  /* ------------------------------------------------------------------ state */
+
+  const state = {
+    me: null,
+    open: [],
+    closed: [],
+    agents: [],
+    filter: 'open',
+    selected: null,
+    detail: null,
+    noteChosen: false,
+    pendingSend: null, // {text, note, clientId}: a send whose fate is unknown reuses its id
+  };
+
+  const isOpen = (h) => h.state === 'queued' || h.state === 'agent';
+  const isMine = (h) => h.state === 'agent' && state.me && h.owner === state.me.id;
+
+  function customerName(h) {
+    const c = h.customer || {};
+    if (c.name) return str(c.name);
+    if (c.handle) return `@${str(c.handle)}`;
+    const id = str(c.id || h.conversation_id);
+    return h.channel === 'webchat' ? `Visitor ${id.replace(/^wc-/, '').slice(0, 6)}` : id;
+  }
+
+  function stateLabel(h) {
+    if (h.state === 'queued') return 'Waiting';
+    if (h.state === 'agent') return isMine(h) ? 'With you' : `With ${h.owner_name || h.owner}`;
+    if (h.state === 'returned') return 'Back with the bot';
+    if (h.state === 'closed') return h.rating ? `Resolved · ${h.rating}/5` : 'Resolved';
+    return h.state;
+  }
+
+  /* ------------------------------------------------------------------ API */
+
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function api(method, path, body) {
+    const init = { method, headers: { ...HEADERS }, credentials: 'same-origin', cache: 'no-store' };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (_) {
+      throw new ApiError(0, 'The console cannot reach the server. Check the connection and retry.');
+    }
+    let data = null;
+    if (res.status !== 204) {
+      try { data = await res.json(); } catch (_) { data = null; }
+    }
+    if (!res.ok) {
+      const message = (data && (data.error || data.detail)) || `The server answered ${res.status}.`;
+      if (res.status === 401 && state.me) loggedOut();
+      throw new ApiError(res.status, str(message));
+    }
+    return data;
+  }
+
+  /* ------------------------------------------------------------------ boot and login */
+
+  const ui = {};
+
+  function boot() {
+    for (const id of [
+      'login', 'login-form', 'login-name', 'login-token', 'login-error', 'app', 'me', 'logout',
+      'live', 'live-text', 'main', 'list', 'empty', 'open-count', 'placeholder', 'detail', 'back',
+      'who-name', 'who-meta', 'state', 'claim', 'return', 'resolve', 'reassign-to', 'reassign',
+      'notice', 'scroll', 'thread', 'facts', 'draft-box', 'draft', 'use-draft', 'hits-box', 'hits',
+      'history', 'composer', 'note', 'note-switch', 'hint', 'composer-row', 'text', 'send',
+      'composer-error',
+    ]) {
+      ui[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(`cc-${id}`);
+    }
+
+    // A link printed by `relevo up` carries the token in the fragment (never sent to a server).
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    if (fragment.get('token')) {
+      ui.loginToken.value = fragment.get('token');
+      history.replaceState(null, '', location.pathname);
+    }
+    const wanted = fragment.get('h');
+
+    ui.loginForm.addEventListener('submit', onLogin);
+    ui.logout.addEventListener('click', onLogout);
+    ui.back.addEventListener('click', () => { ui.main.dataset.view = 'queue'; });
+    for (const chip of document.querySelectorAll('.cc-chip')) {
+      chip.addEventListener('click', () => { state.filter = chip.dataset.filter; renderQueue(); });
+    }
+    ui.claim.addEventListener('click', () => act('claim'));
+    ui.return.addEventListener('click', () => act('return'));
+    ui.resolve.addEventListener('click', () => act('resolve'));
+    ui.reassign.addEventListener('click', () => {
+      if (ui.reassignTo.value) act('reassign', { to_id: ui.reassignTo.value });
+    });
+    ui.useDraft.addEventListener('click', () => {
+      ui.text.value = ui.draft.textContent;
+      autosize();
+      ui.text.focus();
+    });
+    ui.note.addEventListener('change', () => { state.noteChosen = ui.note.checked; renderComposer(); });
+    ui.composer.addEventListener('submit', (e) => { e.preventDefault(); send(); });
+    ui.text.addEventListener('input', () => { autosize(); ui.composerError.hidden = true; });
+    ui.text.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        send();
+      }
+    });
+    setInterval(tick, TICK_MS);
+
+    api('GET', `${API}/me`).then(
+      (me) => start(me, wanted),
+      () => showLogin(),
+    );
+  }
+
+  function showLogin(message) {
+    ui.app.hidden = true;
+    ui.login.hidden = false;
+    ui.loginError.hidden = !message;
+    ui.loginError.textContent = message || '';
+    (ui.loginName.value ? ui.loginToken : ui.loginName).focus();
+  }
+
+  async function onLogin(e) {
+    e.preventDefault();
+    const name = ui.loginName.value.trim();
+    const token = ui.loginToken.value.trim();
+    if (!name || !token) {
+      showLogin('Your name and the token, please.');
+      return;
+    }
+    try {
+      start(await api('POST', '/console/login', { name, token }));
+    } catch (err) {
+      showLogin(err.status === 401 ? 'That token is not right.' : err.message);
+    }
+  }
+
+  async function onLogout() {
+    try { await api('POST', '/console/logout'); } catch (_) { /* the cookie goes anyway */ }
+    loggedOut();
+  }
+
+  function loggedOut() {
+    state.me = null;
+    closeSocket();
+    showLogin();
+  }
+
+  function start(me, wanted) {
+    state.me = { id: str(me.id), name: str(me.name) };
+    ui.me.textContent = state.me.name;
+    ui.login.hidden = true;
+    ui.app.hidden = false;
+    ui.loginToken.value = '';
+    connect();
+    refreshQueue();
+    refreshAgents();
+    if (wanted) select(wanted);
+  }
+
+  /* ------------------------------------------------------------------ live updates */
+
+  let socket = null;
+  let backoff = BACKOFF_MIN_MS;
+  let reconnectTimer = 0;
+  let pingTimer = 0;
+
+  function setLive(live) {
+    ui.live.dataset.state = live;
+    ui.liveText.textContent = { live: 'Live', offline: 'Reconnecting…', connecting: 'Connecting…' }[live];
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    setLive('connecting');
+    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    const ws = new WebSocket(`${scheme}${location.host}/console/ws`);
+    socket = ws;
+    ws.addEventListener('open', () => {
+      if (socket !== ws) return;
+      setLive('live');
+      backoff = BACKOFF_MIN_MS;
+      watch();
+      refreshQueue(); // whatever changed while the socket was down
+      if (state.selected) refreshDetail();
+      pingTimer = setInterval(() => sendFrame({ type: 'ping' }), PING_MS);
+    });
+    ws.addEventListener('message', (e) => {
+      let frame;
+      try { frame = JSON.parse(e.data); } catch (_) { return; }
+      if (frame && frame.type === 'changed') changed(str(frame.handoff));
+    });
+    ws.addEventListener('close', () => {
+      clearInterval(pingTimer);
+      if (socket !== ws || !state.me) return;
+      socket = null;
+      setLive('offline');
+      reconnectTimer = setTimeout(() => {
+        // A refused socket may mean an expired session: /me says so (and shows the login).
+        api('GET', `${API}/me`).then(() => connect(), (err) => { if (err.status !== 401) connect(); });
+      }, backoff);
+      backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+    });
+  }
+
+  function closeSocket() {
+    clearTimeout(reconnectTimer);
+    clearInterval(pingTimer);
+    const ws = socket;
+    socket = null;
+    if (ws) ws.close();
+  }
+
+  function sendFrame(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function watch() {
+    if (state.selected) sendFrame({ type: 'watch', handoff: state.selected });
+  }
+
+  let refreshTimer = 0;
+  let detailDirty = false;
+
+  function changed(handoffId) {
+    if (handoffId && handoffId === state.selected) detailDirty = true;
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => {
+      refreshQueue();
+      if (detailDirty) {
+        detailDirty = false;
+        refreshDetail();
+      }
+    }, 100);
+  }
+
+  /** Runs `load` now, or once more after the run in flight: never two at once, never stale. */
+  function serial(load) {
+    let running = null;
+    let again = false;
+    return async function run() {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = (async () => {
+        do {
+          again = false;
+          try { await load(); } catch (err) { if (err.status !== 401) console.warn(err.message); }
+        } while (again);
+      })();
+      try { await running; } finally { running = null; }
+    };
+  }
+
+  /* ------------------------------------------------------------------ the queue */
+
+  const refreshQueue = serial(async () => {
+    const queue = await api('GET', `${API}/handoffs`);
+    state.open = Array.isArray(queue.open) ? queue.open : [];
+    state.closed = Array.isArray(queue.closed) ? queue.closed : [];
+    renderQueue();
+  });
+
+  const refreshAgents = serial(async () => {
+    const agents = await api('GET', `${API}/agents`);
+    state.agents = Array.isArray(agents) ? agents : [];
+    if (state.detail) renderActions(state.detail.handoff);
+  });
+
+  function shownHandoffs() {
+    if (state.filter === 'closed') return state.closed;
+    const open = state.filter === 'mine' ? state.open.filter(isMine) : state.open.slice();
+    // High priority first, then the longest waiting.
+    return open.sort((a, b) => (a.priority === 'high' ? 0 : 1) - (b.priority === 'high' ? 0 : 1)
+      || str(a.created_at).localeCompare(str(b.created_at)));
+  }
+
+  function renderQueue() {
+    for (const chip of document.querySelectorAll('.cc-chip')) {
+      chip.setAttribute('aria-pressed', String(chip.dataset.filter === state.filter));
+    }
+    const waiting = state.open.filter((h) => h.state === 'queued').length;
+    ui.openCount.textContent = String(state.open.length);
+    document.title = `${waiting ? `(${waiting}) ` : ''}Agent console · Relevo`;
+
+    const focused = document.activeElement && document.activeElement.dataset
+      ? document.activeElement.dataset.id : null;
+    const shown = shownHandoffs();
+    ui.list.replaceChildren(...shown.map(queueItem));
+    ui.empty.hidden = shown.length > 0;
+    ui.empty.textContent = state.filter === 'closed'
+      ? 'Nothing resolved or returned recently.'
+      : state.filter === 'mine' ? 'No conversations with you right now.'
+        : 'Nothing waiting. New handoffs appear here as they arrive.';
+    if (focused) {
+      const again = ui.list.querySelector(`[data-id="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  function queueItem(h) {
+    const li = el('li');
+    const item = el('button', 'cc-item');
+    item.type = 'button';
+    item.dataset.testid = 'queue-item';
+    item.dataset.id = h.id;
+    item.dataset.state = h.state;
+    item.dataset.priority = h.priority;
+    item.dataset.conversation = h.conversation_id;
+    if (h.id === state.selected) item.setAttribute('aria-current', 'true');
+    item.appendChild(el('span', 'cc-item-who', customerName(h)));
+    const wait = el('span', 'cc-item-wait', since(h.created_at));
+    wait.title = `Since ${fullFmt.format(parseTime(h.created_at) || new Date())}`;
+    item.appendChild(wait);
+    item.appendChild(el('span', 'cc-item-preview', h.preview || REASONS[h.reason] || h.reason));
+
+    const tags = el('span', 'cc-item-tags');
+    if (h.priority === 'high') tags.appendChild(el('span', 'cc-tag cc-tag--high', 'High'));
+    tags.appendChild(el('span', 'cc-tag', CHANNELS[h.channel] || h.channel));
+    tags.appendChild(el('span', 'cc-tag', REASONS[h.reason] || h.reason));
+    const owner = el('span', `cc-tag${h.state === 'agent' ? ' cc-tag--owner' : ''}`, stateLabel(h));
+    owner.dataset.testid = 'queue-owner';
+    tags.appendChild(owner);
+    const due = sla(h);
+    if (due) tags.appendChild(el('span', `cc-tag${due.late ? ' cc-tag--late' : ''}`, due.text));
+    item.appendChild(tags);
+    item.addEventListener('click', () => select(h.id));
+    li.appendChild(item);
+    return li;
+  }
+
+  /* ------------------------------------------------------------------ the selected handoff */
+
+  function select(id) {
+    if (state.selected !== id) {
+      state.selected = id;
+      state.detail = null;
+      state.pendingSend = null;
+      threadNodes.clear();
+      ui.thread.replaceChildren();
+      ui.text.value = '';
+      ui.notice.hidden = true;
+      ui.composerError.hidden = true;
+      history.replaceState(null, '', `${location.pathname}#h=${encodeURIComponent(id)}`);
+    }
+    ui.main.dataset.view = 'handoff';
+    ui.placeholder.hidden = true;
+    ui.detail.hidden = true;
+    renderQueue();
+    watch();
+    refreshDetail();
+  }
+
+  const refreshDetail = serial(async () => {
+    const id = state.selected;
+    if (!id) return;
+    let detail;
+    try {
+      detail = await api('GET', `${API}/handoffs/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (err.status === 404 && state.selected === id) {
+        state.selected = null;
+        ui.detail.hidden = true;
+        ui.placeholder.hidden = false;
+      }
+      throw err;
+    }
+    if (state.selected !== id) return;
+    state.detail = detail;
+    renderDetail();
+  });
+
+  function renderDetail() {
+    const { handoff: h } = state.detail;
+    ui.placeholder.hidden = true;
+    ui.detail.hidden = false;
+    ui.whoName.textContent = customerName(h);
+    renderWhoMeta();
+    ui.state.textContent = stateLabel(h);
+    ui.state.dataset.state = h.state;
+    renderActions(h);
+    renderComposer();
+    renderThread(state.detail.thread || []);
+    renderAside(state.detail);
+  }
+
+  function renderWhoMeta() {
+    const h = state.detail.handoff;
+    const parts = [CHANNELS[h.channel] || h.channel, LANGUAGES[h.language] || h.language];
+    if (isOpen(h)) parts.push(`waiting ${since(h.created_at)}`);
+    const due = sla(h);
+    if (due) parts.push(due.text);
+    ui.whoMeta.textContent = parts.filter(Boolean).join(' · ');
+  }
+
+  function renderActions(h) {
+    const open = isOpen(h);
+    ui.claim.disabled = h.state !== 'queued';
+    ui.claim.textContent = h.state === 'agent' ? (isMine(h) ? 'Yours' : `${h.owner_name} has it`) : 'Claim';
+    ui.return.disabled = !open;
+    ui.resolve.disabled = !open;
+    const options = state.agents.filter((a) => a.id !== h.owner);
+    const chosen = ui.reassignTo.value;
+    ui.reassignTo.replaceChildren(el('option', null, 'Reassign to…'));
+    ui.reassignTo.firstChild.value = '';
+    for (const a of options) {
+      const option = el('option', null, state.me && a.id === state.me.id ? `${a.name} (you)` : a.name);
+      option.value = a.id;
+      ui.reassignTo.appendChild(option);
+    }
+    if (options.some((a) => a.id === chosen)) ui.reassignTo.value = chosen;
+    ui.reassignTo.disabled = !open || options.length === 0;
+    ui.reassign.disabled = ui.reassignTo.disabled;
+  }
+
+  function showNotice(text) {
+    ui.notice.textContent = text;
+    ui.notice.hidden = !text;
+  }
+
+  function renderComposer() {
+    const h = state.detail ? state.detail.handoff : null;
+    const open = h && isOpen(h);
+    const mine = h && isMine(h);
+    const note = !mine || state.noteChosen;
+    ui.note.checked = note;
+    ui.note.disabled = !mine;
+    ui.noteSwitch.hidden = !open;
+    ui.composerRow.hidden = !open;
+    ui.composer.dataset.note = String(Boolean(open && note));
+    ui.text.placeholder = note ? 'An internal note: only agents see it…' : 'Reply to the customer…';
+    if (!h) return;
+    if (!open) {
+      ui.hint.textContent = h.state === 'returned'
+        ? 'Back with the assistant: it answers the customer now.'
+        : 'Resolved: nothing more to send.';
+    } else if (!mine) {
+      ui.hint.textContent = h.state === 'agent'
+        ? `${h.owner_name} writes to the customer; you can add internal notes.`
+        : 'Claim it to write to the customer; notes stay internal.';
+    } else {
+      ui.hint.textContent = note ? 'Only agents see notes.' : `The customer sees this as from ${state.me.name}.`;
+    }
+  }
+
+  function autosize() {
+    ui.text.style.height = 'auto';
+    ui.text.style.height = `${Math.min(ui.text.scrollHeight + 3, 160)}px`;
+  }
+
+  async function act(verb, body) {
+    const id = state.selected;
+    if (!id) return;
+    for (const b of [ui.claim, ui.return, ui.resolve, ui.reassign]) b.disabled = true;
+    try {
+      await api('POST', `${API}/handoffs/${encodeURIComponent(id)}/${verb}`, body || {});
+      showNotice('');
+    } catch (err) {
+      showNotice(err.message);
+    }
+    await Promise.all([refreshDetail(), refreshQueue()]);
+  }
+
+  async function send() {
+    const h = state.detail ? state.detail.handoff : null;
+    const text = ui.text.value.trim();
+    if (!h || !isOpen(h) || !text || ui.send.disabled) return;
+    const note = ui.note.checked;
+    const pending = state.pendingSend;
+    const clientId = pending && pending.text === text && pending.note === note
+      ? pending.clientId : uuid().replace(/[^A-Za-z0-9-]/g, '');
+    state.pendingSend = { text, note, clientId };
+    ui.send.disabled = true;
+    ui.composerError.hidden = true;
+    try {
+      await api('POST', `${API}/handoffs/${encodeURIComponent(h.id)}/reply`, {
+        text, note, client_id: clientId,
+      });
+      state.pendingSend = null;
+      ui.text.value = '';
+      autosize();
+    } catch (err) {
+      if (err.status !== 0) state.pendingSend = null; // refused for good: a new try is new
+      ui.composerError.textContent = err.message;
+      ui.composerError.hidden = false;
+    } finally {
+      ui.send.disabled = false;
+    }
+    stickToBottom = true;
+    await refreshDetail();
+    ui.text.focus();
+  }
+
+  /* ------------------------------------------------------------------ the thread */
+
+  const threadNodes = new Map(); // item id -> {sig, node}
+  let stickToBottom = true;
+
+  function renderThread(items) {
+    const scroller = ui.scroll;
+    const nearBottom = stickToBottom
+      || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
+    stickToBottom = false;
+    const wanted = new Set();
+    let previous = null;
+    for (const item of items) {
+      const id = str(item.id);
+      wanted.add(id);
+      const sig = JSON.stringify(item);
+      let known = threadNodes.get(id);
+      if (!known || known.sig !== sig) {
+        const node = threadNode(item);
+        if (known) known.node.replaceWith(node);
+        known = { sig, node };
+        threadNodes.set(id, known);
+      }
+      const expected = previous ? previous.nextSibling : ui.thread.firstChild;
+      if (known.node !== expected) ui.thread.insertBefore(known.node, expected);
+      previous = known.node;
+    }
+    for (const [id, known] of threadNodes) {
+      if (!wanted.has(id)) {
+        known.node.remove();
+        threadNodes.delete(id);
+      }
+    }
+    if (nearBottom) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function threadNode(item) {
+    if (item.kind === 'event') {
+      const label = EVENTS[item.event] ? EVENTS[item.event](str(item.agent)) : str(item.event);
+      const li = el('li', 'cc-event', label);
+      li.dataset.testid = 'thread-item';
+      li.dataset.kind = 'event';
+      li.dataset.event = str(item.event);
+      const t = parseTime(item.time);
+      if (t) li.title = fullFmt.format(t);
+      return li;
+    }
+    const author = item.kind === 'note' ? 'note' : ['customer', 'bot', 'agent'].includes(item.author) ? item.author : 'bot';
+    const li = el('li', `cc-row cc-row--${author}`);
+    li.dataset.testid = 'thread-item';
+    li.dataset.kind = str(item.kind);
+    li.dataset.author = author;
+    li.dataset.id = str(item.id);
+
+    if (author !== 'customer') {
+      const label = el('div', 'cc-label');
+      const who = author === 'bot' ? 'Assistant' : str(item.agent) || 'Agent';
+      const you = state.me && item.agent_id === state.me.id ? ' (you)' : '';
+      label.appendChild(el('span', null, who + you));
+      if (author === 'note') label.appendChild(el('span', 'cc-badge', 'Internal'));
+      li.appendChild(label);
+    }
+    li.appendChild(el('div', 'cc-bubble', str(item.text)));
+
+    const meta = el('div', 'cc-meta');
+    meta.appendChild(timeNode(item.time));
+    if (item.kind === 'reply') {
+      const delivery = el('span', 'cc-delivery');
+      delivery.dataset.testid = 'delivery';
+      delivery.dataset.state = str(item.delivery);
+      if (item.delivery === 'ok') {
+        delivery.textContent = '✓ Delivered';
+      } else if (item.delivery === 'failed') {
+        delivery.textContent = `⚠ Not delivered${item.reason ? `: ${str(item.reason)}` : ''}`;
+      } else {
+        delivery.textContent = 'Sending…';
+      }
+      meta.appendChild(delivery);
+    }
+    li.appendChild(meta);
+    return li;
+  }
+
+  /* ------------------------------------------------------------------ details */
+
+  function renderAside(detail) {
+    const h = detail.handoff;
+    const facts = [
+      ['Customer', customerName(h)],
+      ['Conversation', h.conversation_id],
+      ['Reason', REASONS[h.reason] || h.reason],
+      ['Priority', h.priority === 'high' ? 'High' : 'Normal'],
+      ['Created', h.created_at],
+      ['SLA due', h.sla_due_at],
+      ['Claimed', h.claimed_at],
+      ['First reply', h.first_response_at],
+      ['Resolved', h.resolved_at],
+      ['Rating', h.rating ? `${h.rating}/5` : ''],
+      ['Notes', h.notes ? String(h.notes) : ''],
+    ];
+    if (h.customer && h.customer.followers) facts.splice(1, 0, ['Followers', Number(h.customer.followers).toLocaleString()]);
+    const rows = [];
+    for (const [name, value] of facts) {
+      if (!value) continue;
+      const when = /^\d{4}-\d\d-\d\dT/.test(str(value)) ? parseTime(value) : null;
+      rows.push(el('dt', null, name), el('dd', null, when ? fullFmt.format(when) : str(value)));
+    }
+    ui.facts.replaceChildren(...rows);
+
+    ui.draftBox.hidden = !detail.draft;
+    ui.draft.textContent = str(detail.draft);
+    ui.useDraft.disabled = !isMine(h);
+
+    const hits = Array.isArray(detail.hits) ? detail.hits : [];
+    ui.hitsBox.hidden = hits.length === 0;
+    ui.hits.replaceChildren(...hits.map((hit) => {
+      const li = el('li');
+      li.appendChild(el('span', null, str(hit.title) || str(hit.article_id)));
+      li.appendChild(el('span', 'cc-score', Number(hit.score).toFixed(2)));
+      return li;
+    }));
+
+    const events = Array.isArray(detail.history) ? detail.history : [];
+    ui.history.replaceChildren(...events.map((e) => {
+      const li = el('li');
+      const who = e.by === 'customer' ? 'The customer' : str(e.by_name) || str(e.by);
+      let what = HISTORY[e.action] || str(e.action);
+      if (e.action === 'rating') what += ` ${str(e.rating)}/5`;
+      li.appendChild(el('span', null, `${who} ${what}`));
+      li.appendChild(timeNode(e.at));
+      return li;
+    }));
+  }
+
+  function tick() {
+    if (!state.me) return;
+    renderQueue();
+    if (state.detail) renderWhoMeta();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})();

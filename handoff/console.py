@@ -1,0 +1,367 @@
+"""The desk in a web page: the agent console's side of the handoff core.
+
+`ConsoleDesk` is the console's `DeskAdapter`. There are no cards to draw: the page reads handoffs,
+conversations and what agents wrote straight from Redis, so the adapter keeps the console's two
+indexes (open handoffs, recently closed ones), records whether each reply reached the customer,
+and announces every change on a capped stream that each open console page follows (`ChangeFeed`),
+whichever gateway serves it. Claims, replies and notes go through the same `Desk` as Slack's.
+
+Login is one shared token plus the agent's name (`ConsoleLogin`): the name becomes the agent's id
+(`web:<slug>`), so two people must not share a name. The token is `RELEVO_CONSOLE_TOKEN`; when it
+is unset, a random one is generated at first start into `<data_dir>/console-token` (mode 0600)
+and `relevo up` prints the console's address with it, so `make run` needs no setup and still never
+serves an open desk. Several gateways need the variable set (or a shared data directory).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from handoff.desk import Desk, HandoffView, ReplyOutcome, load
+from handoff.ownership import handoff_events
+from relevo import keys
+from relevo.settings import Settings
+
+RECENTLY_CLOSED = 50  # returned and resolved handoffs the console keeps listing
+EVENTS_MAXLEN = 1000
+AGENT_MEMORY_SECONDS = 30 * 24 * 3600  # who can be picked for a reassignment
+SESSION_SECONDS = 12 * 3600
+TOKEN_FILE = "console-token"
+RECEIPT_PREFIX = "console"
+
+
+# File a handoff under open or closed by its state now, not by the view the desk had loaded (an
+# agent's click and a customer's message may be handled at once), and tell the pages.
+_PLACE = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'queued' or state == 'agent' then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+else
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[4]) - 1)
+end
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'handoff', ARGV[1])
+"""
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A person at the console: `web:<slug of the name>` and the name as typed."""
+
+    id: str
+    name: str
+
+
+def agent_for(name: str) -> Agent:
+    """The agent called `name` (trimmed, no control characters, at most 60 characters).
+
+    Raises:
+        ValueError: the name is empty.
+    """
+    printable = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    clean = " ".join(printable.split())[:60]
+    if not clean:
+        raise ValueError("a name is needed")
+    folded = unicodedata.normalize("NFKD", clean).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:40]
+    if not slug:  # a name in a script without a Latin spelling: a stable digest instead
+        slug = hashlib.sha256(clean.casefold().encode()).hexdigest()[:12]
+    return Agent(id=f"web:{slug}", name=clean)
+
+
+def console_token(settings: Settings) -> str:
+    """`RELEVO_CONSOLE_TOKEN`, else the generated one (created on first use, mode 0600)."""
+    if settings.console_token is not None:
+        return settings.console_token.get_secret_value()
+    path = settings.data_dir / TOKEN_FILE
+    try:
+        return _read_token(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it meanwhile
+        return _read_token(path)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(24) + "\n")
+    return _read_token(path)
+
+
+def _read_token(path: Path) -> str:
+    for _ in range(20):  # a file just created by another process may not be written yet
+        token = path.read_text().strip()
+        if token:
+            return token
+        time.sleep(0.05)
+    raise RuntimeError(f"{path} is empty: delete it, or set RELEVO_CONSOLE_TOKEN")
+
+
+class ConsoleLogin:
+    """The login token, and session cookies signed with a key derived from it.
+
+    A session is `<base64url JSON {id, name, exp}>.<base64url HMAC-SHA256>`; changing the token
+    ends every session.
+    """
+
+    def __init__(self, token: str, lifetime: float = SESSION_SECONDS) -> None:
+        self._token = token.encode()
+        self._key = hashlib.sha256(b"relevo-console-session\0" + self._token).digest()
+        self.lifetime = lifetime
+
+    def token_matches(self, token: str) -> bool:
+        """Whether `token` is the login token (in constant time)."""
+        return hmac.compare_digest(token.encode(), self._token)
+
+    def issue(self, agent: Agent, now: float | None = None) -> str:
+        """A session cookie's value for `agent`."""
+        expires = int((now if now is not None else time.time()) + self.lifetime)
+        payload = _b64(json.dumps({"id": agent.id, "name": agent.name, "exp": expires}).encode())
+        return f"{payload}.{self._sign(payload)}"
+
+    def read(self, cookie: str | None, now: float | None = None) -> Agent | None:
+        """The agent of a valid, unexpired session, else None."""
+        if not cookie or cookie.count(".") != 1:
+            return None
+        payload, signature = cookie.split(".")
+        if not hmac.compare_digest(self._sign(payload), signature):
+            return None
+        try:
+            data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError:
+            return None
+        if data.get("exp", 0) < (now if now is not None else time.time()):
+            return None
+        return Agent(id=str(data["id"]), name=str(data["name"]))
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+
+@dataclass(frozen=True)
+class Written:
+    """Something an agent wrote in the console: a reply (and whether it arrived) or a note."""
+
+    id: str
+    ref: str
+    agent_id: str
+    agent: str
+    text: str
+    note: bool
+    time: str
+    delivery: str  # "" for a note; pending, ok or failed for a reply
+    reason: str = ""
+
+
+class ConsoleDesk:
+    """The console's desk adapter, around the shared `Desk`."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._place = client.register_script(_PLACE)
+        self.desk = Desk(client, self)
+
+    # --- the adapter --------------------------------------------------------------------
+
+    async def post_card(self, view: HandoffView) -> tuple[str, str]:
+        """List the new handoff; its "card" is the handoff itself."""
+        await self._changed(view)
+        return RECEIPT_PREFIX, view.id
+
+    async def update_card(self, view: HandoffView) -> None:
+        """Move the handoff between the open and closed lists, and tell the pages."""
+        await self._changed(view)
+
+    async def post_in_thread(self, view: HandoffView, body: str) -> None:
+        """Tell the pages: they read the customer's words from the conversation log itself."""
+        await self._changed(view)
+
+    async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
+        """Record whether a console reply reached the customer (others are not ours)."""
+        prefix, handoff_id, _ = [*receipt.split(":", 2), "", ""][:3]
+        if prefix != RECEIPT_PREFIX or not handoff_id:
+            return
+        await self._client.hset(
+            keys.console_receipts(handoff_id), receipt, json.dumps({"ok": ok, "reason": reason})
+        )
+        await self._announce(handoff_id)
+
+    async def _changed(self, view: HandoffView) -> None:
+        created = dt.datetime.fromisoformat(view.request.created_at).timestamp()
+        await self._place(
+            keys=[
+                keys.handoff(view.id),
+                keys.CONSOLE_OPEN,
+                keys.CONSOLE_CLOSED,
+                keys.CONSOLE_EVENTS,
+            ],
+            args=[view.id, created, time.time(), RECENTLY_CLOSED, EVENTS_MAXLEN],
+        )
+
+    async def _announce(self, handoff_id: str) -> None:
+        await self._client.xadd(
+            keys.CONSOLE_EVENTS, {"handoff": handoff_id}, maxlen=EVENTS_MAXLEN, approximate=True
+        )
+
+    # --- the console's reads and writes -------------------------------------------------
+
+    async def write(
+        self, handoff_id: str, agent: Agent, text: str, *, note: bool, ref: str
+    ) -> ReplyOutcome:
+        """A reply to the customer (owner only) or an internal note, through the desk.
+
+        `ref` is the page's id for the message, so a request sent twice is written once.
+        """
+        message_ref = f"{RECEIPT_PREFIX}:{handoff_id}:{ref}"
+        outcome = await self.desk.reply(
+            handoff_id,
+            user=agent.id,
+            name=agent.name,
+            body=f"note: {text}" if note else text,
+            message_ref=message_ref,
+        )
+        if outcome in (ReplyOutcome.SENT, ReplyOutcome.NOTE):
+            await self._client.xadd(
+                keys.console_thread(handoff_id),
+                {
+                    "ref": message_ref,
+                    "agent_id": agent.id,
+                    "agent": agent.name,
+                    "text": text,
+                    "note": "1" if outcome is ReplyOutcome.NOTE else "",
+                    "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                },
+            )
+            await self._announce(handoff_id)
+        return outcome
+
+    async def handoff(self, handoff_id: str) -> HandoffView | None:
+        """One handoff, or None."""
+        return await load(self._client, handoff_id)
+
+    async def handoffs(self) -> tuple[list[HandoffView], list[HandoffView]]:
+        """The open handoffs (oldest first) and the recently closed ones (latest first)."""
+        open_ids = await self._client.zrange(keys.CONSOLE_OPEN, 0, -1)
+        closed_ids = await self._client.zrevrange(keys.CONSOLE_CLOSED, 0, RECENTLY_CLOSED - 1)
+        return await self._load_all(open_ids), await self._load_all(closed_ids)
+
+    async def _load_all(self, ids: list[str]) -> list[HandoffView]:
+        views = [await load(self._client, handoff_id) for handoff_id in ids]
+        return [view for view in views if view is not None]
+
+    async def written(self, handoff_id: str) -> list[Written]:
+        """What agents wrote about a handoff, oldest first, with the delivery of each reply."""
+        entries = await self._client.xrange(keys.console_thread(handoff_id))
+        receipts = await self._client.hgetall(keys.console_receipts(handoff_id))
+        written = []
+        for entry_id, fields in entries:
+            note = bool(fields.get("note"))
+            receipt = json.loads(receipts[fields["ref"]]) if fields["ref"] in receipts else None
+            delivery = "" if note else "pending" if receipt is None else "ok"
+            if receipt is not None and not receipt["ok"]:
+                delivery = "failed"
+            written.append(
+                Written(
+                    id=entry_id,
+                    ref=fields["ref"],
+                    agent_id=fields["agent_id"],
+                    agent=fields["agent"],
+                    text=fields["text"],
+                    note=note,
+                    time=fields["time"],
+                    delivery=delivery,
+                    reason=receipt["reason"] if receipt else "",
+                )
+            )
+        return written
+
+    async def history(self, handoff_id: str) -> list[dict[str, str]]:
+        """Who did what to the handoff, and when (claims, returns, ratings...)."""
+        entries = await self._client.xrange(handoff_events(handoff_id))
+        return [{"id": entry_id, **fields} for entry_id, fields in entries]
+
+    async def remember(self, agent: Agent) -> None:
+        """Note that `agent` logged in, so colleagues can hand them a conversation."""
+        await self._client.hset(
+            keys.CONSOLE_AGENTS, agent.id, json.dumps({"name": agent.name, "seen": time.time()})
+        )
+
+    async def agents(self) -> list[Agent]:
+        """The agents who logged in during the last 30 days, by name."""
+        known = await self._client.hgetall(keys.CONSOLE_AGENTS)
+        since = time.time() - AGENT_MEMORY_SECONDS
+        found = [(agent_id, json.loads(raw)) for agent_id, raw in known.items()]
+        return sorted(
+            (Agent(agent_id, data["name"]) for agent_id, data in found if data["seen"] >= since),
+            key=lambda agent: agent.name.casefold(),
+        )
+
+    def feed(self) -> ChangeFeed:
+        """A feed of changes for one console page."""
+        return ChangeFeed(self._client)
+
+
+class ChangeFeed:
+    """The handoffs that changed, for one page: all of them, and the conversation it has open.
+
+    Customer messages to a person reach the page through the desk's relay; the conversation log
+    is followed too so that the open conversation also shows the bot's messages after a return.
+    """
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._cursors: dict[str, str] = {}
+        self._watched: tuple[str, str] | None = None  # (log key, handoff id)
+
+    async def start(self) -> None:
+        """Begin with the changes from now on."""
+        self._cursors[keys.CONSOLE_EVENTS] = await self._last(keys.CONSOLE_EVENTS)
+
+    async def watch(self, handoff_id: str) -> None:
+        """Follow the conversation of `handoff_id` too (instead of the one followed so far)."""
+        if self._watched is not None:
+            self._cursors.pop(self._watched[0], None)
+            self._watched = None
+        view = await load(self._client, handoff_id)
+        if view is not None:
+            log_key = keys.conversation_log(view.request.conversation_id)
+            self._cursors[log_key] = await self._last(log_key)
+            self._watched = (log_key, handoff_id)
+
+    async def next(self, block_ms: int) -> list[str]:
+        """The handoffs changed since the last call, waiting up to `block_ms` for one."""
+        found = await self._client.xread(dict(self._cursors), count=100, block=block_ms)
+        changed: list[str] = []
+        for stream, entries in found or []:
+            if stream not in self._cursors:
+                continue  # a conversation no longer watched
+            self._cursors[stream] = entries[-1][0]
+            if stream == keys.CONSOLE_EVENTS:
+                ids = [fields.get("handoff", "") for _, fields in entries]
+            else:
+                ids = [self._watched[1]] if self._watched and self._watched[0] == stream else []
+            changed.extend(i for i in ids if i and i not in changed)
+        return changed
+
+    async def _last(self, stream: str) -> str:
+        newest = await self._client.xrevrange(stream, count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -1,0 +1,207 @@
+"""The web agent console in a real browser, with a customer in the web chat in another page.
+
+The gateway runs in console mode (no Slack settings) on a Redis database of its own, with an
+engine of its own: the action server queues handoffs in its own Redis, so sharing the session
+engine would hand this gateway's handoffs to the Slack desk of the session's gateway.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from relevo.health import wait_until_healthy
+from tests.conftest import BIN, ROOT, free_port
+from tests.e2e.conftest import Engine, running_engine
+from tests.e2e.webchat_client import WebchatCustomer
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "img"
+TOKEN = "console-e2e-token"
+WAIT = 60_000
+
+
+@dataclass
+class ConsoleGateway:
+    engine: Engine
+    base_url: str
+
+
+@pytest.fixture(scope="module")
+def console_gateway(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsoleGateway]:
+    url = redis_url.rsplit("/", 1)[0] + "/3"
+    redis.Redis.from_url(url).flushdb()
+    with running_engine(url, tmp_path_factory.mktemp("console-engine")) as engine:
+        port = free_port()
+        env = {k: v for k, v in engine.env.items() if not k.startswith("RELEVO_SLACK_")}
+        env.update(
+            RELEVO_PORT=str(port),
+            RELEVO_PUBLIC_URL=f"http://127.0.0.1:{port}",
+            RELEVO_RASA_URL=engine.rasa_url,
+            RELEVO_CONSOLE_TOKEN=TOKEN,
+            RELEVO_OUTBOX_BACKOFF_SECONDS="0.1",
+        )
+        gateway = subprocess.Popen([str(BIN / "relevo"), "serve"], env=env, cwd=ROOT)
+        try:
+            wait_until_healthy(f"http://127.0.0.1:{port}/healthz", gateway, 120)
+            yield ConsoleGateway(engine, f"http://127.0.0.1:{port}")
+        finally:
+            gateway.terminate()
+            gateway.wait(30)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        await browser.close()
+
+
+async def say(page: Page, text: str) -> None:
+    await page.get_by_test_id("composer").fill(text)
+    await page.get_by_test_id("send").click()
+
+
+def messages(page: Page, author: str) -> Locator:
+    return page.locator(f'[data-testid="msg"][data-author="{author}"]')
+
+
+def thread(console: Page, kind: str) -> Locator:
+    return console.locator(f'[data-testid="thread-item"][data-kind="{kind}"]')
+
+
+async def test_an_agent_works_a_handoff_from_the_console(
+    console_gateway: ConsoleGateway, browser: Browser
+) -> None:
+    base = console_gateway.base_url
+    errors: list[str] = []
+    customer_context = await browser.new_context(
+        viewport={"width": 420, "height": 820}, locale="es-ES"
+    )
+    customer = await customer_context.new_page()
+    agent_context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    console = await agent_context.new_page()
+    for page in (customer, console):
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+    # The agent logs in (a wrong token first) and waits with an empty queue.
+    await console.goto(base + "/console")
+    await console.get_by_test_id("login-name").fill("Laura")
+    await console.get_by_test_id("login-token").fill("not the token")
+    await console.get_by_test_id("login-submit").click()
+    await expect(console.get_by_test_id("login-error")).to_contain_text("token")
+    await console.get_by_test_id("login-token").fill(TOKEN)
+    await console.get_by_test_id("login-submit").click()
+    await expect(console.get_by_test_id("me")).to_have_text("Laura")
+    await expect(console.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+
+    # A customer asks for a person: the handoff appears in the queue by itself.
+    await customer.goto(base + "/")
+    conversation = await customer.evaluate("window.RelevoChat.conversationId")
+    await say(customer, "quiero hablar con una persona")
+    await expect(messages(customer, "bot").first).to_contain_text("persona", timeout=WAIT)
+    item = console.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
+    await expect(item).to_have_count(1, timeout=WAIT)
+    await expect(item).to_have_attribute("data-state", "queued")
+    await item.click()
+    await expect(thread(console, "message").first).to_contain_text("quiero hablar")
+
+    # Claim: the customer sees that Laura joined; her reply arrives under her name.
+    await console.get_by_test_id("claim").click()
+    await expect(console.get_by_test_id("handoff-state")).to_have_text("With you")
+    joined = customer.locator('[data-testid="event"][data-event="agent_joined"]')
+    await expect(joined).to_contain_text("Laura", timeout=WAIT)
+    await say(console, "Hola, soy Laura. ¿En qué te ayudo?")
+    await expect(messages(customer, "agent")).to_have_text(
+        ["Hola, soy Laura. ¿En qué te ayudo?"], timeout=WAIT
+    )
+    await expect(customer.locator(".rc-row--agent .rc-name-who")).to_have_text("Laura")
+    delivery = thread(console, "reply").get_by_test_id("delivery")
+    await expect(delivery).to_have_attribute("data-state", "ok", timeout=WAIT)
+
+    # The customer's next message reaches the console live; an internal note stays there.
+    await say(customer, "tengo una duda con mi maleta")
+    await expect(
+        thread(console, "message").filter(has_text="tengo una duda con mi maleta")
+    ).to_have_count(1, timeout=WAIT)
+    await console.get_by_test_id("note-toggle").check(force=True)
+    await say(console, "cliente VIP, revisar equipaje")
+    await expect(thread(console, "note")).to_contain_text("Internal")
+    await expect(thread(console, "note")).to_contain_text("cliente VIP")
+    await console.get_by_test_id("note-toggle").uncheck(force=True)
+    await say(console, "Claro, dime qué le pasa a tu maleta.")
+    await expect(messages(customer, "agent")).to_have_count(2, timeout=WAIT)
+    await expect(delivery).to_have_count(2)
+    await expect(customer.get_by_text("VIP")).to_have_count(0)
+
+    # A complaint from someone else goes to the top of the queue, in red.
+    ws_url = base.replace("http://", "ws://") + "/channels/webchat/ws"
+    async with WebchatCustomer(ws_url, lang="es") as angry:
+        await angry.say("esto es una vergüenza, llevo 3 horas esperando y nadie me dice nada!!!")
+        first = console.get_by_test_id("queue-item").first
+        await expect(first).to_have_attribute("data-conversation", angry.conversation, timeout=WAIT)
+    await expect(first).to_have_attribute("data-priority", "high")
+    await expect(console.get_by_test_id("open-count")).to_have_text("2")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await console.wait_for_timeout(500)
+    await console.screenshot(path=str(SCREENSHOTS / "console.png"))
+
+    # The same console on a phone: the queue, then the conversation, and back.
+    phone = await browser.new_context(viewport={"width": 390, "height": 800})
+    await phone.add_cookies(await agent_context.cookies())
+    mobile = await phone.new_page()
+    mobile.on("pageerror", lambda error: errors.append(str(error)))
+    await mobile.goto(base + "/console")
+    await mobile.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]').click()
+    await expect(thread(mobile, "note")).to_contain_text("cliente VIP")
+    await expect(mobile.get_by_test_id("queue")).to_be_hidden()
+    await mobile.wait_for_timeout(300)
+    await mobile.screenshot(path=str(SCREENSHOTS / "console-phone.png"))
+    await mobile.get_by_role("button", name="Back to the queue").click()
+    await expect(mobile.get_by_test_id("queue")).to_be_visible()
+    await phone.close()
+
+    # Return to the bot: it answers the customer again.
+    await console.get_by_test_id("return").click()
+    await expect(console.get_by_test_id("handoff-state")).to_have_text("Back with the bot")
+    await expect(customer.locator('[data-testid="event"][data-event="bot_back"]')).to_have_count(
+        1, timeout=WAIT
+    )
+    answered = await messages(customer, "bot").count()
+    await say(customer, "¿hay wifi a bordo?")
+    await expect(messages(customer, "bot")).to_have_count(answered + 2, timeout=WAIT)
+    await expect(messages(customer, "bot").nth(answered)).to_contain_text("Wi-Fi")
+    await expect(thread(console, "message").filter(has_text="¿hay wifi a bordo?")).to_have_count(
+        1, timeout=WAIT
+    )  # the open conversation is followed after the return
+
+    # A second handoff, resolved: the customer is asked for a rating and gives one.
+    await say(customer, "quiero hablar con una persona")
+    second = item.and_(console.locator('[data-state="queued"]'))
+    await expect(second).to_have_count(1, timeout=WAIT)
+    await second.click()
+    await console.get_by_test_id("claim").click()
+    await expect(console.get_by_test_id("handoff-state")).to_have_text("With you")
+    await console.get_by_test_id("resolve").click()
+    await expect(console.get_by_test_id("handoff-state")).to_have_text("Resolved")
+    rating = messages(customer, "bot").filter(has_text="de 1 (mala) a 5 (excelente)")
+    await expect(rating).to_have_count(1, timeout=WAIT)
+    await customer.get_by_test_id("quick-reply").filter(has_text="5").click()
+    await expect(messages(customer, "bot").last).to_contain_text("Gracias", timeout=WAIT)
+    await expect(console.get_by_test_id("handoff-state")).to_have_text(
+        "Resolved · 5/5", timeout=WAIT
+    )
+
+    assert errors == []
+    for context in (customer_context, agent_context):
+        await context.close()

@@ -1,0 +1,348 @@
+"""The agent console's API in process, on a real Redis, with the real desk consuming handoffs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from starlette.websockets import WebSocketDisconnect
+
+from bot.console_routes import COOKIE, install_console
+from bot.conversations import ConversationStore
+from handoff.console import Agent, ConsoleDesk, ConsoleLogin, agent_for, console_token
+from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
+from relevo import keys
+from relevo.settings import Settings
+
+TOKEN = "console-test-token"
+HEADER = {"X-Relevo-Console": "1"}
+
+
+@pytest.fixture
+async def aclient(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def console(aclient: aioredis.Redis) -> AsyncIterator[ConsoleDesk]:
+    """The console's desk, running (it consumes handoff requests, relays and receipts)."""
+    desk = ConsoleDesk(aclient)
+    stop = asyncio.Event()
+    task = asyncio.create_task(desk.desk.run(stop))
+    yield desk
+    stop.set()
+    await task
+
+
+def console_app(console: ConsoleDesk, client: aioredis.Redis, tmp_path: Path) -> FastAPI:
+    app = FastAPI()
+    settings = Settings(data_dir=tmp_path, console_token=SecretStr(TOKEN))
+    install_console(app, console, ConversationStore(client), settings)
+    return app
+
+
+@pytest.fixture
+def app(console: ConsoleDesk, aclient: aioredis.Redis, tmp_path: Path) -> FastAPI:
+    return console_app(console, aclient, tmp_path)
+
+
+def http(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+
+
+async def logged_in(app: FastAPI, name: str) -> httpx.AsyncClient:
+    agent = http(app)
+    answer = await agent.post("/console/login", json={"name": name, "token": TOKEN}, headers=HEADER)
+    assert answer.status_code == 200, answer.text
+    return agent
+
+
+def queue(redis_client: redis.Redis, conversation: str = "wc-console-1") -> str:
+    request = HandoffRequest(
+        conversation_id=conversation,
+        channel="webchat",
+        language="es",
+        reason=Reason.ASKED_FOR_PERSON,
+        priority=Priority.NORMAL,
+        transcript=[TranscriptLine("customer", "quiero hablar con una persona", "2025-01-01")],
+        hits=[],
+        draft=None,
+        customer={"id": conversation},
+    )
+    assert request_handoff(redis_client, request)
+    return request.id
+
+
+async def listed(agent: httpx.AsyncClient, handoff: str, where: str = "open") -> dict[str, Any]:
+    """The handoff once the desk has put it in the console's `where` list."""
+    async with asyncio.timeout(10):
+        while True:
+            found = [h for h in (await agent.get("/console/api/handoffs")).json()[where]]
+            for item in found:
+                if item["id"] == handoff:
+                    return item
+            await asyncio.sleep(0.05)
+
+
+def outbox(redis_client: redis.Redis) -> list[dict[str, str]]:
+    return [fields for _, fields in redis_client.xrange(keys.OUTBOX)]
+
+
+async def test_login_takes_the_token_and_a_name_and_everything_needs_it(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    async with http(app) as anonymous:
+        page = await anonymous.get("/console")
+        assert page.status_code == 200 and "Agent console" in page.text
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        for path in ("/console/api/me", "/console/api/handoffs", "/console/api/handoffs/x"):
+            answer = await anonymous.get(path)
+            assert (answer.status_code, answer.json()) == (401, {"error": "log in first"})
+        wrong = await anonymous.post(
+            "/console/login", json={"name": "Laura", "token": "nope"}, headers=HEADER
+        )
+        assert (wrong.status_code, wrong.json()) == (401, {"error": "wrong token"})
+        no_header = await anonymous.post("/console/login", json={"name": "Laura", "token": TOKEN})
+        assert no_header.status_code == 403
+        blank = await anonymous.post(
+            "/console/login", json={"name": " \u200b\n", "token": TOKEN}, headers=HEADER
+        )
+        assert blank.status_code == 422
+        forged = httpx.Cookies({COOKIE: ConsoleLogin("another token").issue(Agent("web:x", "X"))})
+        anonymous.cookies = forged
+        assert (await anonymous.get("/console/api/me")).status_code == 401
+
+    laura = await logged_in(app, "  Laura   Gómez ")
+    cookie = next(c for c in laura.cookies.jar if c.name == COOKIE)
+    assert cookie.path == "/console" and cookie.has_nonstandard_attr("HttpOnly")
+    me = (await laura.get("/console/api/me")).json()
+    assert me == {"id": "web:laura-gomez", "name": "Laura Gómez"}
+    agents = (await laura.get("/console/api/agents")).json()
+    assert agents == [me]
+    assert (await laura.post("/console/logout", headers=HEADER)).status_code == 204
+    assert (await laura.get("/console/api/me")).status_code == 401
+    await laura.aclose()
+
+
+async def test_posts_without_the_console_header_are_refused(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    handoff = queue(redis_client)
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    refused = await laura.post(f"/console/api/handoffs/{handoff}/claim")
+    assert refused.status_code == 403 and "X-Relevo-Console" in refused.json()["error"]
+    reply = await laura.post(
+        f"/console/api/handoffs/{handoff}/reply", json={"text": "hola", "client_id": "c" * 10}
+    )
+    assert reply.status_code == 403
+    assert redis_client.hget(keys.handoff(handoff), "state") == "queued"
+    await laura.aclose()
+
+
+async def test_simultaneous_claims_have_one_winner_and_the_others_learn_who(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    handoff = queue(redis_client)
+    agents = [await logged_in(app, f"Agent {i}") for i in range(12)]
+    await listed(agents[0], handoff)
+    answers = await asyncio.gather(
+        *(a.post(f"/console/api/handoffs/{handoff}/claim", headers=HEADER) for a in agents)
+    )
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 11
+    winner = next(a.json() for a in answers if a.status_code == 200)
+    assert winner["state"] == "agent" and winner["owner_name"].startswith("Agent ")
+    for lost in (a.json() for a in answers if a.status_code == 409):
+        assert lost["owner_name"] == winner["owner_name"]
+        assert lost["error"] == f"{winner['owner_name']} already owns this handoff."
+    item = await listed(agents[0], handoff)
+    assert (item["state"], item["owner"]) == ("agent", winner["owner"])
+    for agent in agents:
+        await agent.aclose()
+
+
+async def test_notes_stay_internal_and_the_owners_reply_goes_out_once_with_its_receipt(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    handoff = queue(redis_client)
+    laura, marc = await logged_in(app, "Laura"), await logged_in(app, "Marc")
+    await listed(laura, handoff)
+    url = f"/console/api/handoffs/{handoff}"
+
+    async def write(agent: httpx.AsyncClient, text: str, note: bool, ref: str) -> httpx.Response:
+        return await agent.post(
+            f"{url}/reply", json={"text": text, "note": note, "client_id": ref}, headers=HEADER
+        )
+
+    early = await write(laura, "Hola", False, "ref-early-1")  # not claimed yet
+    assert early.status_code == 409 and "claim it first" in early.json()["error"]
+    assert (await write(marc, "cliente VIP, ojo", True, "ref-note-01")).json() == {
+        "outcome": "note"
+    }
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    assert (await write(marc, "Yo le contesto", False, "ref-marc-01")).status_code == 409
+    assert (await write(laura, "Hola, soy Laura.", False, "ref-reply-1")).json() == {
+        "outcome": "sent"
+    }
+    resent = await write(laura, "Hola, soy Laura.", False, "ref-reply-1")  # a retried request
+    assert resent.json() == {"outcome": "duplicate"}
+
+    sent = [m for m in outbox(redis_client) if m["author"] == "agent"]
+    assert [(m["text"], m["agent"]) for m in sent] == [("Hola, soy Laura.", "Laura")]
+    assert sent[0]["receipt"] == f"console:{handoff}:ref-reply-1"
+    assert not any("VIP" in m["text"] or "contesto" in m["text"] for m in outbox(redis_client))
+
+    def written() -> list[dict[str, Any]]:
+        return [i for i in detail["thread"] if i["kind"] in ("note", "reply")]
+
+    detail = (await laura.get(url)).json()
+    assert [(i["kind"], i["agent"], i["text"], i["delivery"]) for i in written()] == [
+        ("note", "Marc", "cliente VIP, ojo", ""),
+        ("reply", "Laura", "Hola, soy Laura.", "pending"),
+    ]
+    assert detail["handoff"]["notes"] == 1 and detail["handoff"]["first_response_at"]
+
+    redis_client.xadd(keys.DESK_RECEIPTS, {"receipt": sent[0]["receipt"], "ok": "1"})
+    async with asyncio.timeout(10):
+        while written()[-1]["delivery"] != "ok":
+            await asyncio.sleep(0.05)
+            detail = (await laura.get(url)).json()
+
+    assert (await write(laura, "¿Sigues ahí?", False, "ref-reply-2")).status_code == 200
+    redis_client.xadd(
+        keys.DESK_RECEIPTS,
+        {"receipt": f"console:{handoff}:ref-reply-2", "ok": "", "reason": "chat not found"},
+    )
+    async with asyncio.timeout(10):
+        while written()[-1]["delivery"] != "failed":
+            await asyncio.sleep(0.05)
+            detail = (await laura.get(url)).json()
+    assert written()[-1]["reason"] == "chat not found"
+    await laura.aclose()
+    await marc.aclose()
+
+
+async def test_reassign_return_and_resolve(app: FastAPI, redis_client: redis.Redis) -> None:
+    first, second = queue(redis_client, "wc-console-a"), queue(redis_client, "wc-console-b")
+    laura, marc = await logged_in(app, "Laura"), await logged_in(app, "Marc")
+    await listed(laura, second)
+    unknown = await laura.post(
+        f"/console/api/handoffs/{first}/reassign", json={"to_id": "web:nobody"}, headers=HEADER
+    )
+    assert unknown.status_code == 422
+    moved = await laura.post(
+        f"/console/api/handoffs/{first}/reassign", json={"to_id": "web:marc"}, headers=HEADER
+    )
+    assert (moved.status_code, moved.json()["owner_name"]) == (200, "Marc")
+    assert redis_client.get(keys.conversation_owner("wc-console-a")) == "agent:web:marc"
+
+    assert (await marc.post(f"/console/api/handoffs/{first}/return", headers=HEADER)).json()[
+        "state"
+    ] == "returned"
+    assert (await laura.post(f"/console/api/handoffs/{second}/resolve", headers=HEADER)).json()[
+        "state"
+    ] == "closed"
+    again = await laura.post(f"/console/api/handoffs/{second}/return", headers=HEADER)
+    assert again.status_code == 409 and again.json()["error"].startswith("This handoff is closed")
+    missing = await laura.post("/console/api/handoffs/nope/claim", headers=HEADER)
+    assert missing.status_code == 404
+
+    closed = [h["id"] for h in (await laura.get("/console/api/handoffs")).json()["closed"]]
+    assert set(closed) == {first, second}
+    assert (await laura.get("/console/api/handoffs")).json()["open"] == []
+    rating = [m for m in outbox(redis_client) if m["out_id"] == f"desk:{second}:rating"]
+    assert len(rating) == 1 and "1 (mala) a 5 (excelente)" in rating[0]["text"]
+    history = (await laura.get(f"/console/api/handoffs/{first}")).json()["history"]
+    assert [(e["action"], e["by_name"]) for e in history] == [
+        ("reassign", "Laura"),
+        ("return", "Marc"),
+    ]
+    await laura.aclose()
+    await marc.aclose()
+
+
+async def test_the_change_feed_follows_every_handoff_and_the_open_conversation(
+    console: ConsoleDesk, aclient: aioredis.Redis, redis_client: redis.Redis
+) -> None:
+    handoff = queue(redis_client, "wc-feed")
+    feed = console.feed()
+    await feed.start()
+    assert await feed.next(block_ms=5_000) == [handoff]  # the desk listed it
+    while await feed.next(block_ms=300):  # and posted the transcript
+        pass
+    await feed.watch(handoff)
+    redis_client.xadd(keys.conversation_log("wc-feed"), {"type": "message", "author": "bot"})
+    assert await feed.next(block_ms=2_000) == [handoff]
+    assert await feed.next(block_ms=100) == []
+    await feed.watch("unknown")  # no conversation: back to the handoffs' changes only
+    redis_client.xadd(keys.conversation_log("wc-feed"), {"type": "message", "author": "bot"})
+    assert await feed.next(block_ms=100) == []
+
+
+def test_the_socket_needs_a_session_from_this_site_and_pushes_changes(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    app = console_app(ConsoleDesk(client), client, tmp_path)
+    with TestClient(app) as browser:  # its sockets come from http://testserver
+        with pytest.raises(WebSocketDisconnect), browser.websocket_connect("/console/ws"):
+            pass
+        login = browser.post(
+            "/console/login", json={"name": "Laura", "token": TOKEN}, headers=HEADER
+        )
+        session = {"cookie": f"{COOKIE}={login.cookies[COOKIE]}"}
+        evil = {**session, "origin": "http://evil.example"}
+        with (
+            pytest.raises(WebSocketDisconnect),
+            browser.websocket_connect("/console/ws", headers=evil),
+        ):
+            pass
+        ours = {**session, "origin": "http://testserver"}
+        with browser.websocket_connect("/console/ws", headers=ours) as ws:
+            redis_client.xadd(keys.CONSOLE_EVENTS, {"handoff": "h-1"})
+            assert ws.receive_json() == {"type": "changed", "handoff": "h-1"}
+
+
+def test_sessions_expire_and_end_when_the_token_changes() -> None:
+    login = ConsoleLogin("t1", lifetime=60)
+    cookie = login.issue(Agent("web:ana", "Ana"), now=1000)
+    assert login.read(cookie, now=1030) == Agent("web:ana", "Ana")
+    assert login.read(cookie, now=1061) is None
+    assert ConsoleLogin("t2").read(cookie, now=1030) is None
+    payload, signature = cookie.split(".")
+    assert login.read(f"{payload}x.{signature}", now=1030) is None
+    assert login.read("garbage", now=1030) is None
+    assert login.token_matches("t1") and not login.token_matches("t1 ")
+
+
+def test_agent_ids_are_slugs_of_names() -> None:
+    assert agent_for("Laura Gómez") == Agent("web:laura-gomez", "Laura Gómez")
+    assert agent_for("  MARC\t") == Agent("web:marc", "MARC")
+    assert agent_for("李明").id.startswith("web:") and agent_for("李明").id == agent_for("李明").id
+    with pytest.raises(ValueError):
+        agent_for(" \x00 ")
+
+
+def test_without_a_token_setting_one_is_generated_once_and_kept_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELEVO_CONSOLE_TOKEN", raising=False)
+    settings = Settings(data_dir=tmp_path / "data")
+    token = console_token(settings)
+    assert len(token) >= 24 and console_token(settings) == token
+    mode = stat.S_IMODE(os.stat(tmp_path / "data" / "console-token").st_mode)
+    assert mode == 0o600
+    assert console_token(Settings(data_dir=tmp_path / "data", console_token="set")) == "set"
