@@ -13,8 +13,6 @@ cookie and that the page's origin is this host. Refusals are `{"error": ...}` wi
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time, and
 # the session dependency's alias is local to `console_router`.
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -23,13 +21,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from bot.conversations import ConversationStore
+from bot.sockets import run_both
 from handoff.console import (
     Agent,
     ChangeFeed,
@@ -417,21 +416,7 @@ def console_router(
         feed = console.feed()
         await feed.start()  # before the handshake completes: nothing after it is missed
         await websocket.accept()
-        tasks = [
-            asyncio.create_task(_push(websocket, feed)),
-            asyncio.create_task(_listen(websocket, feed)),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                error = task.exception()
-                if error is not None and not isinstance(error, WebSocketDisconnect):
-                    log.error("console socket failed", extra={"error": repr(error)}, exc_info=error)
-        finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+        await run_both("console", _push(websocket, feed), _listen(websocket, feed))
 
     return router
 

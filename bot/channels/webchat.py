@@ -9,7 +9,6 @@ id: a resend after a reconnection is a duplicate, acknowledged and dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -24,6 +23,7 @@ from bot.delivery import Target
 from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
+from bot.sockets import run_both
 from relevo import keys
 from relevo.messages import Outgoing
 
@@ -199,25 +199,9 @@ def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRo
         session = _Session(websocket, pipeline, conversation, language)
         if invitation:
             await _continue_privately(session, invitations, invitation)
-        tasks = [
-            asyncio.create_task(session.stream_log(after)),
-            asyncio.create_task(session.receive()),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                error = task.exception()
-                if error and not isinstance(error, WebSocketDisconnect):
-                    log.error(
-                        "web chat socket failed",
-                        extra={"conversation": conversation, "error": repr(error)},
-                        exc_info=error,
-                    )
-        finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+        await run_both(
+            "web chat", session.stream_log(after), session.receive(), conversation=conversation
+        )
 
     return router
 

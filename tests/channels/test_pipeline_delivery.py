@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from bot.channels.social import SocialSender
@@ -25,13 +24,6 @@ from relevo.settings import Settings
 from tests.channels.connector import Connector, running_connector
 
 SECRET = "connector-secret"
-
-
-@pytest.fixture
-async def aclient(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

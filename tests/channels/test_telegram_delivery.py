@@ -11,11 +11,10 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
@@ -97,13 +96,6 @@ def bot_api() -> Iterator[BotApi]:
     yield api
     server.should_exit = True
     thread.join(5)
-
-
-@pytest.fixture
-async def aclient(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def _deliver(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 
 from bot.rasa_process import train
 from kb_index.embeddings import load_embedder
@@ -162,3 +163,21 @@ def stack(engine: Engine) -> Iterator[Stack]:
         finally:
             gateway.terminate()
             gateway.wait(30)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A real headless chromium (Debian's), driven by Playwright."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        await browser.close()
+
+
+async def say(page: Page, text: str) -> None:
+    """Type into a chat's composer and send."""
+    await page.get_by_test_id("composer").fill(text)
+    await page.get_by_test_id("send").click()

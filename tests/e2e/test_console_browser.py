@@ -8,21 +8,20 @@ engine would hand this gateway's handoffs to the Slack desk of the session's gat
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 import redis
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from relevo.health import wait_until_healthy
 from tests.conftest import BIN, ROOT, free_port
-from tests.e2e.conftest import Engine, running_engine
+from tests.e2e.conftest import Engine, running_engine, say
 from tests.e2e.webchat_client import WebchatCustomer
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "docs" / "img"
 TOKEN = "console-e2e-token"
 WAIT = 60_000
@@ -57,19 +56,6 @@ def console_gateway(
         finally:
             gateway.terminate()
             gateway.wait(30)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        await browser.close()
-
-
-async def say(page: Page, text: str) -> None:
-    await page.get_by_test_id("composer").fill(text)
-    await page.get_by_test_id("send").click()
 
 
 def messages(page: Page, author: str) -> Locator:

@@ -30,13 +30,6 @@ HEADER = {"X-Relevo-Console": "1"}
 
 
 @pytest.fixture
-async def aclient(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def console(aclient: aioredis.Redis) -> AsyncIterator[ConsoleDesk]:
     """The console's desk, running (it consumes handoff requests, relays and receipts)."""
     desk = ConsoleDesk(aclient)

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 import redis
 import redis.asyncio as aioredis
 
 from handoff.ownership import Action, Outcome, Ownership, handoff_events
 from handoff.requests import HandoffRequest, Priority, Reason, request_handoff
 from relevo import keys
-
-
-@pytest.fixture
-async def aclient(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def queue(redis_client: redis.Redis, conversation: str = "c1") -> str:

@@ -1,0 +1,31 @@
+"""Running a WebSocket's two directions together: when one ends, the other is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from fastapi import WebSocketDisconnect
+
+log = logging.getLogger(__name__)
+
+
+async def run_both(name: str, *work: Coroutine[Any, Any, None], **context: object) -> None:
+    """Run the socket's coroutines until the first ends; log a failure that is not a goodbye."""
+    tasks = [asyncio.create_task(w) for w in work]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if error is not None and not isinstance(error, WebSocketDisconnect):
+                log.error(
+                    f"{name} socket failed", extra={**context, "error": repr(error)}, exc_info=error
+                )
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
