@@ -168,6 +168,10 @@ class AssistantWorker:
                 self._ambiguous.discard(message.message_id)
                 return recorded
         metadata = {**message.metadata, "message_id": message.message_id}
+        meta_key = keys.conversation(message.conversation_id)
+        returned = await self._client.hget(meta_key, "returned_handoff")
+        if returned:  # the first message after a person handed back: the tracker learns it
+            metadata["handoff_returned"] = returned
         try:
             replies = await self._rasa.send(message.conversation_id, message.text, metadata)
         except RasaUnavailableError as exc:
@@ -175,6 +179,8 @@ class AssistantWorker:
                 self._ambiguous.add(message.message_id)
             raise
         self._ambiguous.discard(message.message_id)
+        if returned:
+            await self._client.hdel(meta_key, "returned_handoff")
         return replies
 
     async def _delivered(self, entry_id: str) -> int:

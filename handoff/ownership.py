@@ -74,6 +74,7 @@ elseif action == 'return' then
   if not open then return {'invalid', state, owner, owner_name} end
   new_state, new_owner, new_name = 'returned', '', ''
   conversation_owner, event = 'bot', 'bot_back'
+  redis.call('HSET', KEYS[5], 'returned_handoff', ARGV[8])
 elseif action == 'resolve' then
   if not open then return {'invalid', state, owner, owner_name} end
   new_state, new_owner, new_name = 'closed', owner, owner_name
@@ -135,8 +136,18 @@ class Ownership:
                 keys.conversation_owner(conversation),
                 handoff_events(handoff_id),
                 keys.conversation_log(conversation),
+                keys.conversation(conversation),
             ],
-            args=[action.value, actor, actor_name, _now(), target, target_name, time.time()],
+            args=[
+                action.value,
+                actor,
+                actor_name,
+                _now(),
+                target,
+                target_name,
+                time.time(),
+                handoff_id,
+            ],
         )
         outcome, state, owner, name = (_text(v) for v in result)
         return Transition(Outcome(outcome), state, owner, name)

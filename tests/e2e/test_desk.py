@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from handoff.desk import load
 from tests.e2e.conftest import SLACK_SECRET, Stack
@@ -147,6 +148,12 @@ async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> N
     texts = await telegram_texts(stack, chat, 2)
     assert "wi-fi" in texts[0].lower()  # the bot answers again; the note never reached anyone
     assert not any("VIP" in t or "mano" in t for t in texts)
+    tracker = json.loads(
+        redis.Redis.from_url(stack.engine.env["REDIS_URL"]).get(f"relevorasa:tracker:tg:{chat}")
+    )
+    said = [e for e in tracker["events"] if e.get("event") == "user"]
+    assert said[-1]["metadata"]["handoff_returned"] == handoff  # Rasa learns of the handoff
+    assert not any("hay alguien" in (e.get("text") or "") for e in said)  # and no replay
 
     emu.send_message(token, chat, "/agent", first_name=name)
     await telegram_texts(stack, chat, 1)
