@@ -416,7 +416,7 @@ def console_router(
         feed = console.feed()
         await feed.start()  # before the handshake completes: nothing after it is missed
         await websocket.accept()
-        await run_both("console", _push(websocket, feed), _listen(websocket, feed))
+        await run_both("console", websocket, _push(websocket, feed), _listen(websocket, feed))
 
     return router
 

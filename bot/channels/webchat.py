@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
+from redis.exceptions import RedisError
 
 from bot.conversations import ConversationStore, Route
 from bot.delivery import Target
@@ -165,7 +166,15 @@ class _Session:
             display=display if isinstance(display, str) and display else None,
             language=self.language,
         )
-        accepted = await self.pipeline.accept(inbound, client_id=client_id)
+        try:
+            accepted = await self.pipeline.accept(inbound, client_id=client_id)
+        except RedisError as exc:  # not stored: the page keeps it and offers to resend
+            log.error(
+                "web chat message not accepted",
+                extra={"conversation": self.conversation, "error": repr(exc)},
+            )
+            await self.send({"type": "error", "client_id": client_id, "reason": "unavailable"})
+            return
         await self.send(
             {"type": "ack", "client_id": client_id, "duplicate": accepted.route is Route.DUPLICATE}
         )
@@ -200,7 +209,11 @@ def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRo
         if invitation:
             await _continue_privately(session, invitations, invitation)
         await run_both(
-            "web chat", session.stream_log(after), session.receive(), conversation=conversation
+            "web chat",
+            websocket,
+            session.stream_log(after),
+            session.receive(),
+            conversation=conversation,
         )
 
     return router
