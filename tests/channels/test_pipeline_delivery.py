@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -236,3 +237,53 @@ async def test_a_private_invitation_links_the_public_and_private_profiles(
     ]
     assert welcome["text"].startswith("¡Hola @ana!")
     assert json.loads(welcome["buttons"]) == []
+
+
+async def _closed_handoff(aclient: aioredis.Redis, resolved_seconds_ago: float) -> str:
+    await aclient.set(keys.conversation_owner("c1"), "closed")
+    await aclient.set(keys.conversation_handoff("c1"), "h1")
+    await aclient.hset(
+        keys.handoff("h1"),
+        mapping={
+            "state": "closed",
+            "conversation": "c1",
+            "rating_asked": "1",
+            "record": json.dumps({"language": "es"}),
+            "resolved_epoch": str(time.time() - resolved_seconds_ago),
+        },
+    )
+    return "h1"
+
+
+async def test_a_rating_after_the_resolution_is_stored_once_and_thanked(
+    aclient: aioredis.Redis,
+) -> None:
+    pipeline = InboundPipeline(aclient, _settings())
+    await _closed_handoff(aclient, resolved_seconds_ago=10)
+    rated = await pipeline.accept(_inbound("4/5"))
+    assert rated.route is Route.RATING
+    assert await aclient.hget(keys.handoff("h1"), "rating") == "4"
+    [(_, thanks)] = await aclient.xrange(keys.OUTBOX)
+    assert "Gracias por tu valoración" in thanks["text"]
+    [(_, relayed)] = await aclient.xrange(keys.DESK_RELAY)
+    assert relayed["kind"] == "rating" and relayed["rating"] == "4"
+    again = await pipeline.accept(_inbound("5", message_id="m2"))  # rated already: not a rating
+    assert again.route is Route.RELAY  # within the window: the handoff reopens
+    assert await aclient.hget(keys.handoff("h1"), "rating") == "4"
+
+
+async def test_writing_soon_after_a_resolution_reopens_later_starts_anew(
+    aclient: aioredis.Redis,
+) -> None:
+    settings = _settings().model_copy(update={"handoff_reopen_minutes": 60})
+    pipeline = InboundPipeline(aclient, settings)
+    await _closed_handoff(aclient, resolved_seconds_ago=600)
+    assert (await pipeline.accept(_inbound("una cosa más"))).route is Route.RELAY
+    assert await aclient.get(keys.conversation_owner("c1")) == "queued"
+    assert await aclient.hget(keys.handoff("h1"), "state") == "queued"
+    events = [f["action"] for _, f in await aclient.xrange(keys.handoff("h1") + ":events")]
+    assert events == ["reopen"]
+
+    await _closed_handoff(aclient, resolved_seconds_ago=2 * 3600)
+    assert (await pipeline.accept(_inbound("hola otra vez", message_id="m3"))).route is Route.BOT
+    assert await aclient.get(keys.conversation_owner("c1")) == "bot"
