@@ -23,14 +23,20 @@ The two paths, with distinct conversation ids:
   sends for a web-chat message; a turn is the time to the full response.
 Two loads, each through both paths in the same run, ordered direct, gateway, gateway, direct so
 that neither path always goes first: with think time (a pause of --think-min..--think-max
-seconds, uniform, before every turn) and saturation (no pause). A turn that takes longer than
-60 s is a timeout. A conversation stops at its first error, timeout or handoff; its remaining
-turns are counted as not sent. Turns per second = completed turns / wall time of the series.
+seconds, uniform, before every turn) and saturation (no pause). With --rounds N the four series
+run N times (even rounds in the order gateway, direct, direct, gateway) and the summary pools
+them: Rasa's own speed drifts between series, and more rounds average the drift out. A turn
+that takes longer than 60 s is a timeout. A conversation stops at its first error, timeout or
+handoff; its remaining turns are counted as not sent. Turns per second = completed turns / wall
+time of the series.
 
 Where the time goes comes from timestamps the stack records anyway: Rasa's tracker (when it
 logged the customer's message, after its lock and NLU, and its last reply), the id of the
 customer's entry in the conversation log (accepted), of the reply in relevo:outbox (published)
-and of the reply in the conversation log (delivered). Memory: RSS and PSS via psutil.
+and of the reply in the conversation log (delivered). CPU: user + system time each process
+(with its children) used during a series, per completed turn; "others' cores" is the machine's
+busy time minus those processes and this benchmark (other work on the machine skews a series).
+Memory: RSS and PSS via psutil.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import psutil
 import redis
 import websockets
 
@@ -81,7 +88,10 @@ GATEWAY = "gateway"
 THINK = "think time"
 SATURATION = "saturation"
 ORDER = ((THINK, DIRECT), (THINK, GATEWAY), (SATURATION, GATEWAY), (SATURATION, DIRECT))
+KINDS = ORDER  # the columns of the pooled tables
 CLIENT = "benchmark client (this process)"
+MACHINE = "machine"
+OTHERS = "other processes (not started here)"
 TURN_TIMEOUT = 60.0
 NAN = float("nan")
 
@@ -96,6 +106,7 @@ class Plan:
     think_max: float
     seed: int
     probe_questions: int  # 0: every answerable question
+    rounds: int = 1
     warmup_conversations: int = 5
 
 
@@ -126,7 +137,8 @@ class Series:
     path: str
     order: int
     conversations: list[str]
-    planned: int
+    round: int = 1
+    planned: int = 0
     turns: list[Turn] = field(default_factory=list)
     errors: int = 0
     timeouts: int = 0
@@ -134,7 +146,21 @@ class Series:
     not_sent: int = 0
     seconds: float = 0.0
     stages: dict[str, list[float]] = field(default_factory=dict)
-    cpu_ms: dict[str, float] = field(default_factory=dict)  # per completed turn
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU each process used meanwhile
+
+    @property
+    def label(self) -> str:
+        """Load and path."""
+        return f"{self.load}, {self.path}"
+
+    @property
+    def other_cores(self) -> float:
+        """CPU that processes not started here used during the series, in cores."""
+        return self.cpu_s.get(OTHERS, NAN) / self.seconds if self.seconds else NAN
+
+    def cpu_ms_per_turn(self, name: str) -> float:
+        """CPU ms a process used per completed turn."""
+        return self.cpu_s.get(name, NAN) * 1000 / len(self.turns) if self.turns else NAN
 
     @property
     def p50_p95(self) -> tuple[float, float]:
@@ -485,11 +511,48 @@ def measure_stages(store: redis.Redis, series: Series) -> None:
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU time so far of each service's process tree, and of this benchmark (the client)."""
+    """CPU time so far of each service's process tree, of this benchmark, and of the machine."""
+    machine = psutil.cpu_times()
     return {
         **{name: tree_cpu_seconds(pid) for name, pid in pids.items()},
         CLIENT: time.process_time(),
+        MACHINE: sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
     }
+
+
+def cpu_use(series: Series, before: dict[str, float], after: dict[str, float]) -> None:
+    """CPU each process used during the series, and what the other processes used."""
+    spent = {name: after[name] - before[name] for name in before}
+    others = spent.pop(MACHINE) - sum(spent.values())
+    series.cpu_s = {**spent, OTHERS: others}
+
+
+def pooled(results: list[Series], load: str, path: str) -> Series:
+    """Every round of one load through one path, as one series."""
+    parts = [s for s in results if (s.load, s.path) == (load, path)]
+    total = Series(load, path, order=0, conversations=[], round=0)
+    for part in parts:
+        total.conversations += part.conversations
+        total.planned += part.planned
+        total.turns += part.turns
+        total.errors += part.errors
+        total.timeouts += part.timeouts
+        total.handoffs += part.handoffs
+        total.not_sent += part.not_sent
+        total.seconds += part.seconds
+        for key, samples in part.stages.items():
+            total.stages.setdefault(key, []).extend(samples)
+        for name, seconds in part.cpu_s.items():
+            total.cpu_s[name] = total.cpu_s.get(name, 0.0) + seconds
+    return total
+
+
+def round_order(number: int) -> tuple[tuple[str, str], ...]:
+    """Odd rounds: direct, gateway, gateway, direct; even rounds the other way round."""
+    if number % 2:
+        return ORDER
+    swap = {DIRECT: GATEWAY, GATEWAY: DIRECT}
+    return tuple((load, swap[path]) for load, path in ORDER)
 
 
 def ratio_row(name: str, value: float, goal: str, met: bool) -> list[object]:
@@ -498,16 +561,11 @@ def ratio_row(name: str, value: float, goal: str, met: bool) -> list[object]:
     return [name, value, goal, status]
 
 
-def find(results: list[Series], load: str, path: str) -> Series:
-    """The series of a load and a path."""
-    return next(s for s in results if (s.load, s.path) == (load, path))
-
-
-def goal_rows(results: list[Series]) -> list[list[object]]:
-    """The goals of the issue, and the figures that explain them."""
+def goal_rows(results: list[Series], plan: Plan) -> list[list[object]]:
+    """The goals of the issue (every round pooled), and the figures that explain them."""
     rows = []
     for load in (THINK, SATURATION):
-        gateway, direct = find(results, load, GATEWAY), find(results, load, DIRECT)
+        gateway, direct = pooled(results, load, GATEWAY), pooled(results, load, DIRECT)
         for label, index in (("p50", 0), ("p95", 1)):
             value = gateway.p50_p95[index] / direct.p50_p95[index]
             rows.append(
@@ -518,17 +576,43 @@ def goal_rows(results: list[Series]) -> list[list[object]]:
                     value <= 1.15,
                 )
             )
-    think_gateway, think_direct = find(results, THINK, GATEWAY), find(results, THINK, DIRECT)
+    think_gateway, think_direct = pooled(results, THINK, GATEWAY), pooled(results, THINK, DIRECT)
     p95 = think_gateway.p50_p95[1]
     rows.append(ratio_row("p95 end to end (gateway), think time (ms)", p95, "<= 250", p95 <= 250))
-    sat_gateway, sat_direct = find(results, SATURATION, GATEWAY), find(results, SATURATION, DIRECT)
+    sat_gateway, sat_direct = (
+        pooled(results, SATURATION, GATEWAY),
+        pooled(results, SATURATION, DIRECT),
+    )
     value = sat_gateway.turns_per_second / sat_direct.turns_per_second
     rows.append(ratio_row("saturation throughput, gateway / direct", value, ">= 0.9", value >= 0.9))
     rows.append(["p95 direct to Rasa, think time (ms)", think_direct.p50_p95[1], "-", "info"])
+    offered = plan.conversations / ((plan.think_min + plan.think_max) / 2)
+    rows.append(["think-time load offered if replies were instant (turns/s)", offered, "-", "info"])
+    capacity = sat_direct.turns_per_second
+    rows.append(["Rasa's capacity: direct turns/s at saturation", capacity, "-", "info"])
     for load in (THINK, SATURATION):
-        gateway, direct = find(results, load, GATEWAY), find(results, load, DIRECT)
+        gateway, direct = pooled(results, load, GATEWAY), pooled(results, load, DIRECT)
         extra = gateway.p50_p95[0] - direct.p50_p95[0]
         rows.append([f"gateway p50 - direct p50, {load} (ms)", extra, "-", "info"])
+    if plan.rounds > 1:
+        rows += round_rows(results, plan.rounds)
+    return rows
+
+
+def round_rows(results: list[Series], rounds: int) -> list[list[object]]:
+    """The ratios of each round alone: how far they scatter."""
+    rows: list[list[object]] = []
+    for load, metric in ((THINK, "p50"), (SATURATION, "p50"), (SATURATION, "turns/s")):
+        values = []
+        for number in range(1, rounds + 1):
+            done = [s for s in results if s.round == number]
+            gateway, direct = pooled(done, load, GATEWAY), pooled(done, load, DIRECT)
+            if metric == "p50":
+                values.append(gateway.p50_p95[0] / direct.p50_p95[0])
+            else:
+                values.append(gateway.turns_per_second / direct.turns_per_second)
+        spread = ", ".join(f"{v:.2f}" for v in values)
+        rows.append([f"gateway / direct {metric}, {load}, round by round", spread, "-", "info"])
     return rows
 
 
@@ -536,24 +620,23 @@ def series_row(series: Series) -> list[object]:
     """A row of the latency table."""
     p50, p95 = series.p50_p95
     return [
-        series.order,
+        series.order or "all",
+        series.round or "all",
         series.load,
         series.path,
-        len(series.conversations),
         f"{len(series.turns)}/{series.planned}",
-        series.errors,
-        series.timeouts,
-        series.handoffs,
-        series.not_sent,
+        f"{series.errors} / {series.timeouts}",
+        f"{series.handoffs} / {series.not_sent}",
         p50,
         p95,
         series.turns_per_second,
         series.seconds,
+        series.other_cores,
     ]
 
 
 def stage_rows(results: list[Series]) -> list[list[object]]:
-    """p50 / p95 of every stage, one column per series."""
+    """p50 / p95 of every stage, one column per (pooled) series."""
     rows: list[list[object]] = [
         ["turns with every timestamp", *[len(s.stages.get("to_rasa") or []) for s in results]]
     ]
@@ -575,9 +658,9 @@ def plan_from(args: argparse.Namespace) -> Plan:
     if args.think_min < 0 or args.think_max < args.think_min:
         raise SystemExit("--think-min must be >= 0 and <= --think-max")
     if args.quick:
-        return Plan(10, 6, args.think_min, args.think_max, args.seed, probe_questions=30)
+        return Plan(10, 6, args.think_min, args.think_max, args.seed, 30, args.rounds)
     return Plan(
-        args.conversations, args.turns, args.think_min, args.think_max, args.seed, probe_questions=0
+        args.conversations, args.turns, args.think_min, args.think_max, args.seed, 0, args.rounds
     )
 
 
@@ -596,6 +679,13 @@ def main() -> None:
         "--think-max", type=float, default=4.0, help="Longest pause before a turn, s (4)."
     )
     parser.add_argument("--seed", type=int, default=7, help="Seed of the scripts (7).")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Run the four series this many times (odd rounds direct, gateway, gateway, direct; "
+        "even rounds the other way round) and pool them in the summary (1).",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -647,21 +737,21 @@ def run(services: Services, data: Path, plan: Plan) -> None:
 
     watched = {s.name: s.process.pid for s in services.running}
     results: list[Series] = []
-    for order, (load, path) in enumerate(ORDER, start=1):
+    plays = [(n, kind) for n in range(1, plan.rounds + 1) for kind in round_order(n)]
+    for order, (number, (load, path)) in enumerate(plays, start=1):
         all_scripts = scripts(questions, plan, think=load == THINK)
-        with step(f"Series {order}: {load}, {path}"):
+        with step(f"Series {order} (round {number}): {load}, {path}"):
             before = cpu_seconds(watched)
             series = run_series(load, path, order, all_scripts, **where)
+            series.round = number
             wait_idle(engine.store)
-            after = cpu_seconds(watched)
-            done = max(len(series.turns), 1)
-            series.cpu_ms = {k: (after[k] - before[k]) * 1000 / done for k in before}
+            cpu_use(series, before, cpu_seconds(watched))
             p50, p95 = series.p50_p95
             print(
                 f"  {len(series.turns)}/{series.planned} turns in {series.seconds:.0f} s, "
                 f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, {series.turns_per_second:.2f} turns/s, "
                 f"errors {series.errors}, timeouts {series.timeouts}, "
-                f"handoffs {series.handoffs}",
+                f"handoffs {series.handoffs}; other processes used {series.other_cores:.2f} cores",
                 flush=True,
             )
             measure_stages(engine.store, series)
@@ -687,39 +777,43 @@ def print_tables(
         f"Web-chat turns through the gateway and straight to Rasa: {plan.conversations} "
         f"conversations of {plan.turns} turns at the same time, question and /affirm in turn "
         f"({questions} questions; think time {plan.think_min:g}-{plan.think_max:g} s; "
-        f"timeout {TURN_TIMEOUT:.0f} s)",
+        f"timeout {TURN_TIMEOUT:.0f} s; others' cores: CPU used meanwhile by processes the "
+        "benchmark did not start)",
         [
             "#",
+            "round",
             "load",
             "path",
-            "convs",
             "done",
-            "errors",
-            "timeouts",
-            "handoffs",
-            "not sent",
+            "errors / timeouts",
+            "handoffs / not sent",
             "p50 ms",
             "p95 ms",
             "turns/s",
             "wall s",
+            "others' cores",
         ],
-        [series_row(s) for s in results],
+        [series_row(s) for s in results]
+        + ([series_row(pooled(results, *kind)) for kind in KINDS] if plan.rounds > 1 else []),
     )
     table(
         "Goals of the issue",
         ["measure", "value", "goal", "status"],
-        goal_rows(results),
+        goal_rows(results, plan),
+    )
+    every = [pooled(results, *kind) for kind in KINDS]
+    rounds = "every round pooled; " if plan.rounds > 1 else ""
+    table(
+        f"Where a turn's time goes, p50 / p95 ms ({rounds}from Rasa's tracker and Redis "
+        "stream ids)",
+        ["stage", *[s.label for s in every]],
+        stage_rows(every),
     )
     table(
-        "Where a turn's time goes, p50 / p95 ms (from Rasa's tracker and Redis stream ids)",
-        ["stage", *[f"#{s.order} {s.load}, {s.path}" for s in results]],
-        stage_rows(results),
-    )
-    table(
-        "CPU time per completed turn, ms (user + system, process and its children; "
-        "the service's CPU during the series / the series' completed turns)",
-        ["process", *[f"#{s.order} {s.load}, {s.path}" for s in results]],
-        [[name, *[s.cpu_ms.get(name, NAN) for s in results]] for name in results[0].cpu_ms],
+        f"CPU time per completed turn, ms ({rounds}user + system of the process and its "
+        "children during the series / completed turns)",
+        ["process", *[s.label for s in every]],
+        [[name, *[s.cpu_ms_per_turn(name) for s in every]] for name in every[0].cpu_s],
     )
     table(
         "Memory (process and its children; PSS shares out the pages shared between processes)",
