@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from handoff.desk import HandoffView
+from handoff.sentiment import sentiment
 
 REASONS = {
     "asked_for_person": "asked for a person",
@@ -41,6 +42,14 @@ def _customer(view: HandoffView) -> str:
     return " · ".join(parts)
 
 
+def _mood(view: HandoffView) -> str:
+    said = [line.text for line in view.request.transcript if line.role == "customer"]
+    mood = sentiment(said)
+    icon = {"negative": "😠", "positive": "🙂"}.get(mood.label, "😐")
+    because = f" ({', '.join(mood.reasons)})" if mood.reasons else ""
+    return f"{icon} {mood.label}{because}"
+
+
 def card_text(view: HandoffView) -> str:
     """The notification text (and what screen readers say)."""
     reason = REASONS.get(view.request.reason.value, view.request.reason.value)
@@ -68,6 +77,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
                     else "*First response due*\n—",
                 },
                 {"type": "mrkdwn", "text": f"*Language*\n{request.language}"},
+                {"type": "mrkdwn", "text": f"*Sentiment*\n{_mood(view)}"},
             ],
         },
     ]

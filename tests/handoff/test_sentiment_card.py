@@ -1,0 +1,84 @@
+"""The customer's mood on the card, and the card's contents. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from handoff.cards import card_blocks, card_text
+from handoff.desk import HandoffView
+from handoff.requests import HandoffRequest, KbHitSummary, Priority, Reason, TranscriptLine
+from handoff.sentiment import sentiment
+
+
+@pytest.mark.parametrize(
+    ("texts", "label", "reason"),
+    [
+        (["Esto es una VERGÜENZA, llevo 3 horas esperando!!"], "negative", "verguenza"),
+        (["This is unacceptable 😡"], "negative", "unacceptable"),
+        (["¿Puedo llevar a mi perro?"], "neutral", None),
+        (["¡Muchas gracias, genial!"], "positive", "+gracias"),
+    ],
+)
+def test_the_mood_of_the_customers_words(texts: list[str], label: str, reason: str | None) -> None:
+    mood = sentiment(texts)
+    assert mood.label == label
+    if reason:
+        assert reason in mood.reasons
+
+
+def view(state: str = "queued", **extra: object) -> HandoffView:
+    request = HandoffRequest(
+        conversation_id="social:x:t1:u1",
+        channel="social",
+        language="es",
+        reason=Reason.COMPLAINT,
+        priority=Priority.HIGH,
+        transcript=[
+            TranscriptLine("customer", "Es una vergüenza!!", ""),
+            TranscriptLine("bot", "Lo siento de verdad.", ""),
+        ],
+        hits=[KbHitSummary("delays-es", "Retrasos", 1.31, "es")],
+        draft="Borrador",
+        customer={
+            "id": "x:u1",
+            "name": "Ana",
+            "handle": "ana",
+            "followers": "48000",
+            "url": "https://x.example/ana/1",
+        },
+        created_at="2026-11-26T10:00:00+00:00",
+        sla_due_at="2026-11-26T10:30:00+00:00",
+    )
+    return HandoffView(request=request, state=state, **extra)  # type: ignore[arg-type]
+
+
+def test_a_card_shows_who_why_how_urgent_the_mood_and_what_the_bot_found() -> None:
+    blocks = json.dumps(card_blocks(view()), ensure_ascii=False)
+    for expected in (
+        "complaint",
+        "@ana",
+        "48,000 followers",
+        "🔴 high",
+        "😠 negative",
+        "Retrasos (es) — score 1.31",
+        "Borrador",
+        "original post",
+        '"action_id": "claim"',
+    ):
+        assert expected in blocks
+    due = int(dt.datetime.fromisoformat("2026-11-26T10:30:00+00:00").timestamp())
+    assert f"<!date^{due}^" in blocks  # the SLA due time, in each agent's own time zone
+    assert "Handoff (high): complaint" in card_text(view())
+
+
+def test_a_claimed_card_has_no_claim_button_and_a_closed_one_no_buttons() -> None:
+    claimed = card_blocks(view("agent", owner="U1", owner_name="Laura"))
+    actions = next(b for b in claimed if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == ["reassign", "return", "resolve"]
+    assert "with Laura" in json.dumps(claimed)
+    closed = card_blocks(view("closed", resolved_at="2026-11-26T10:12:00+00:00", rating="5"))
+    assert not any(b["type"] == "actions" for b in closed)
+    assert "handled in 12 min" in json.dumps(closed) and "rated 5/5" in json.dumps(closed)
