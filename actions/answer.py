@@ -16,6 +16,7 @@ from actions.gate import Outcome, decide
 from actions.privacy import is_personal_matter
 from actions.texts import text
 from handoff.requests import Reason
+from relevo.pii import contains_personal_data
 from relevo.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,29 @@ class ActionAnswerFromKB(Action):
         question = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         public = conversation.is_public(tracker)
-        if public and is_personal_matter(question):
+        notice = runtime.announcements().match(question, language)
+        if notice is not None:  # an incident the operator announced: said first
             dispatcher.utter_message(
-                text=text("go_private", language), json_message={"relevo": {"decision": "private"}}
+                text=f"📣 {notice.text_for(language)}",
+                json_message={"relevo": {"decision": "notice", "announcement": notice.id}},
+            )
+        topic = runtime.routing().always_human(question)
+        if topic is not None:
+            log.info(
+                "human-only topic", extra={"conversation": tracker.sender_id, "topic": topic}
+            )
+            return [
+                SlotSet("escalation_reason", Reason.SENSITIVE_TOPIC.value),
+                FollowupAction("action_escalate"),
+            ]
+        if public and is_personal_matter(question):
+            key = "pii_public" if contains_personal_data(question) else "go_private"
+            dispatcher.utter_message(
+                text=text(key, language), json_message={"relevo": {"decision": "private"}}
             )
             return [SlotSet("awaiting_feedback", False)]
-        hits = runtime.knowledge_base().search(question, 5, language)
+        knowledge_base = runtime.knowledge_base()
+        hits = knowledge_base.search(question, 5, language)
         decision = decide(hits, intent, runtime.gate_config(settings))
         summary = [
             {
@@ -51,6 +69,7 @@ class ActionAnswerFromKB(Action):
                 "title": h.title,
                 "score": round(h.score, 4),
                 "language": h.language,
+                "department": knowledge_base.department_of(h.article_id),
             }
             for h in hits
         ]

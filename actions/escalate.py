@@ -12,16 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
 from actions.privacy import is_personal_matter
-from actions.texts import text
-from handoff.requests import (
-    HandoffRequest,
-    KbHitSummary,
-    Reason,
-    priority_for,
-    request_handoff,
-    sla_due,
-)
-from relevo.settings import get_settings
+from actions.texts import text, when
+from handoff.requests import HandoffRequest, KbHitSummary, Reason, request_handoff
+from handoff.triage import Escalation, Triage, triage
+from relevo.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +44,49 @@ class ActionEscalate(Action):
         """Record everything the agent needs, then hand over."""
         settings = get_settings()
         reason = escalation_reason(tracker)
-        customer = conversation.metadata(tracker).get("customer") or {}
-        created_at = dt.datetime.now(dt.UTC).isoformat()
+        metadata = conversation.metadata(tracker)
+        customer = {str(k): str(v) for k, v in (metadata.get("customer") or {}).items()}
+        now = dt.datetime.now(dt.UTC)
+        transcript = conversation.transcript(tracker)
+        hits = [KbHitSummary(**hit) for hit in tracker.get_slot("kb_hits") or []]
+        language = conversation.language(tracker)
+        triaged = triage(
+            runtime.routing(),
+            Escalation(
+                reason=reason,
+                channel=conversation.channel(tracker),
+                public=conversation.is_public(tracker),
+                language=language,
+                customer_texts=[line.text for line in transcript if line.role == "customer"],
+                customer=customer,
+                intent=(tracker.latest_message.get("intent") or {}).get("name"),
+                kb_departments=[hit.department for hit in hits if hit.department],
+                metrics=metadata.get("metrics"),
+            ),
+            now,
+        )
         request = HandoffRequest(
             conversation_id=tracker.sender_id,
             channel=conversation.channel(tracker),
-            language=conversation.language(tracker),
+            language=language,
             reason=reason,
-            priority=priority_for(reason),
-            transcript=conversation.transcript(tracker),
-            hits=[KbHitSummary(**hit) for hit in tracker.get_slot("kb_hits") or []],
+            priority=triaged.score.priority,
+            transcript=transcript,
+            hits=hits,
             draft=tracker.get_slot("draft_answer"),
-            customer={str(k): str(v) for k, v in customer.items()},
-            created_at=created_at,
-            sla_due_at=sla_due(created_at, settings.handoff_sla_minutes),
+            customer=customer,
+            created_at=now.isoformat(),
+            sla_due_at=triaged.first_response_due.astimezone(dt.UTC).isoformat(),
+            resolution_due_at=triaged.resolution_due.astimezone(dt.UTC).isoformat(),
+            score=triaged.score.points,
+            priority_reasons=list(triaged.score.reasons),
+            department=triaged.department.key,
+            routing_reasons=list(triaged.routing_reasons),
+            opens_at=triaged.opens_at.astimezone(dt.UTC).isoformat() if triaged.opens_at else "",
         )
-        queued = request_handoff(runtime.redis_client(), request)
+        queued = request_handoff(
+            runtime.redis_client(), request, settings.retention_days * 24 * 3600
+        )
         log.info(
             "handoff requested",
             extra={
@@ -73,6 +94,9 @@ class ActionEscalate(Action):
                 "reason": reason.value,
                 "queued": queued,
                 "handoff": request.id,
+                "priority": request.priority.value,
+                "score": request.score,
+                "department": request.department,
             },
         )
         dispatcher.utter_message(
@@ -81,6 +105,11 @@ class ActionEscalate(Action):
                 "relevo": {"decision": "handoff", "reason": reason.value, "handoff_id": request.id}
             },
         )
+        if queued and triaged.opens_at is not None:
+            dispatcher.utter_message(
+                text=offline_notice(triaged, language, customer, now, settings),
+                json_message={"relevo": {"decision": "offline"}},
+            )
         question = tracker.latest_message.get("text") or ""
         if conversation.is_public(tracker) and is_personal_matter(question):
             dispatcher.utter_message(
@@ -93,3 +122,21 @@ class ActionEscalate(Action):
             SlotSet("failed_answers", 0.0),
             SlotSet("escalation_reason", None),
         ]
+
+
+def offline_notice(
+    triaged: Triage,
+    language: str,
+    customer: dict[str, str],
+    now: dt.datetime,
+    settings: Settings,
+) -> str:
+    """When a person will answer (in the customer's time zone if known) and what else to do."""
+    assert triaged.opens_at is not None
+    zone = customer.get("timezone") or triaged.department.calendar.timezone
+    parts = [text("offline", language, when=when(triaged.opens_at, language, zone, now))]
+    if settings.care_phone:
+        parts.append(text("offline_phone", language, phone=settings.care_phone))
+    if settings.care_form_url:
+        parts.append(text("offline_form", language, url=settings.care_form_url))
+    return " ".join(parts)

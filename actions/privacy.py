@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from kb_index.text import fold
+from relevo.pii import contains_personal_data
 
 # Six letters and digits, both present; a flight number (two letters, four digits) is not one.
 _BOOKING_CODE = re.compile(r"\b(?![A-Z]{2}\d{4}\b)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6}\b")
@@ -18,6 +19,6 @@ _PERSONAL = re.compile(
 
 def is_personal_matter(text: str) -> bool:
     """True when answering would involve the customer's own data (a booking, refund, payment)."""
-    if _BOOKING_CODE.search(text) or _REFERENCE.search(text):
+    if _BOOKING_CODE.search(text) or _REFERENCE.search(text) or contains_personal_data(text):
         return True
     return bool(_PERSONAL.search(fold(text)))

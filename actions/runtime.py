@@ -7,6 +7,8 @@ from functools import lru_cache
 import redis
 
 from actions.gate import GateConfig
+from handoff.announcements import Announcements
+from handoff.routing import Routing, configured_routing
 from kb_index.service import KnowledgeBase
 from relevo.redis_conn import connect
 from relevo.settings import Settings, get_settings
@@ -16,6 +18,16 @@ from relevo.settings import Settings, get_settings
 def redis_client() -> redis.Redis:
     """The action server's Redis connection (opened on first use, checked)."""
     return connect(get_settings())
+
+
+def routing() -> Routing:
+    """The operator's routing file (re-read when it changes)."""
+    return configured_routing(get_settings().routing_file)
+
+
+def announcements() -> Announcements:
+    """The operator's incident notices."""
+    return Announcements(redis_client())
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 TEXTS: dict[str, dict[str, str]] = {
     "answer_intro": {
         "en": "Here's what I found in “{title}”:",
@@ -20,6 +23,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "mensaje privado y lo vemos allí. No compartas nunca localizadores ni datos de tarjeta "
         "en público. 🔒",
     },
+    "pii_public": {
+        "en": "For your safety, please delete your post: it shows personal data (a card number, "
+        "an ID or a booking code). Send us a private message and we'll help you there. 🔒",
+        "es": "Por tu seguridad, borra tu publicación: muestra datos personales (una tarjeta, un "
+        "documento o un localizador). Escríbenos por mensaje privado y te ayudamos allí. 🔒",
+    },
+    "offline": {
+        "en": "Our team is off shift right now: a person will answer you {when}. Your message "
+        "is first in line.",
+        "es": "Ahora mismo nuestro equipo está fuera de turno: una persona te responderá {when}. "
+        "Tu mensaje es el primero de la cola.",
+    },
+    "offline_phone": {
+        "en": "If it can't wait, call us on {phone}.",
+        "es": "Si no puede esperar, llámanos al {phone}.",
+    },
+    "offline_form": {
+        "en": "You can also write to us through {url}.",
+        "es": "También puedes escribirnos en {url}.",
+    },
     "not_pending": {
         "en": "Got it! Is there anything else I can help you with?",
         "es": "¡Entendido! ¿Hay algo más en lo que pueda ayudarte?",
@@ -31,3 +54,38 @@ def text(key: str, language: str, **values: str) -> str:
     """The text `key` in `language` (English when the language is unknown)."""
     variants = TEXTS[key]
     return variants.get(language, variants["en"]).format(**values)
+
+
+WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+}
+MONTHS = {
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+    "es": (
+        "enero", "febrero", "marzo", "abril", "mayo", "junio",
+        "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+    ),
+}  # fmt: skip
+
+
+def when(at: dt.datetime, language: str, timezone: str, now: dt.datetime) -> str:
+    """A moment as a customer reads it, in their time zone: "tomorrow at 08:00 (Madrid time)"."""
+    local = at.astimezone(ZoneInfo(timezone))
+    days = (local.date() - now.astimezone(ZoneInfo(timezone)).date()).days
+    clock = local.strftime("%H:%M")
+    place = timezone.rsplit("/", 1)[-1].replace("_", " ")
+    es = language == "es"
+    if days == 0:
+        day = "hoy" if es else "today"
+    elif days == 1:
+        day = "mañana" if es else "tomorrow"
+    elif es:
+        day = f"el {WEEKDAYS['es'][local.weekday()]} {local.day} de {MONTHS['es'][local.month - 1]}"
+    else:
+        day = f"on {WEEKDAYS['en'][local.weekday()]} {local.day} {MONTHS['en'][local.month - 1]}"
+    zone = f"(hora de {place})" if es else f"({place} time)"
+    return f"{day} a las {clock} {zone}" if es else f"{day} at {clock} {zone}"

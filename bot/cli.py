@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from bot.cli_announce import announce_app
 from bot.cli_chat import chat
 from bot.cli_eval import eval_app
 from bot.cli_kb import kb_app
+from bot.cli_privacy import forget
 from bot.cli_rasa import actions, rasa_app, train_command
 from bot.cli_run import doctor, redis_app, serve, up
 from relevo.errors import RelevoError
@@ -20,12 +22,14 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(redis_app, name="redis")
 app.add_typer(rasa_app, name="rasa")
 app.add_typer(eval_app, name="eval")
+app.add_typer(announce_app, name="announce")
 app.command(name="train")(train_command)
 app.command()(actions)
 app.command()(serve)
 app.command()(up)
 app.command()(doctor)
 app.command()(chat)
+app.command()(forget)
 
 
 def main() -> None:

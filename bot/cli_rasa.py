@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from bot.rasa_process import action_server_command, rasa_env, serve_command, train
+from handoff.routing import configured_routing
 from relevo.errors import ConfigurationError
 from relevo.settings import get_settings
 
@@ -46,5 +47,6 @@ def actions(
     settings = get_settings()
     if not (settings.index_dir / "CURRENT").exists():
         raise ConfigurationError("No knowledge-base index: run `relevo kb build` first.")
+    configured_routing(settings.routing_file)  # a broken routing file stops here, naming its line
     command = action_server_command(settings, port or settings.action_port)
     os.execv(command[0], command)

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from handoff.console import console_token
+from handoff.routing import configured_routing
 from kb_index.store import IndexStore
 from relevo import keys
 from relevo.errors import RelevoError
@@ -70,6 +71,7 @@ def up(
 ) -> None:
     """Start every process under honcho (Procfile), wait until healthy, print the URLs."""
     settings = get_settings()
+    configured_routing(settings.routing_file)  # a broken routing file stops here, naming its line
     names = ["gateway", "kbwatch", "actions", "rasa"] if settings.redis_url is not None else []
     bin_dir = str(Path(sys.executable).parent)
     env = {

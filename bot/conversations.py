@@ -29,6 +29,7 @@ local function flat(map)
   for k, v in pairs(map) do out[#out + 1] = k; out[#out + 1] = v end
   return out
 end
+local function route()
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {'duplicate', ''} end
 local now = ARGV[6]
 redis.call('HSET', KEYS[2], unpack(flat(cjson.decode(ARGV[2]))))
@@ -81,6 +82,21 @@ if ARGV[5] ~= '' then
 end
 redis.call('XADD', KEYS[5], '*', 'log_id', log_id, unpack(flat(cjson.decode(ARGV[4]))))
 return {'bot', log_id}
+end
+local result = route()
+local keep = tonumber(ARGV[14])
+if result[1] ~= 'duplicate' and keep > 0 then
+  for _, i in ipairs({2, 3, 4, 8, 9, 10}) do redis.call('EXPIRE', KEYS[i], keep) end
+  redis.call('EXPIRE', ARGV[16], keep)
+  local handoff = redis.call('GET', KEYS[8])
+  if handoff then
+    redis.call('EXPIRE', ARGV[10] .. handoff, keep)
+    redis.call('EXPIRE', ARGV[10] .. handoff .. ':events', keep)
+  end
+  local person = redis.call('HGET', KEYS[9], 'person')
+  if person then redis.call('EXPIRE', ARGV[15] .. person, keep) end
+end
+return result
 """
 
 
@@ -145,11 +161,16 @@ def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
 
 
 class ConversationStore:
-    """The conversations: accept messages, read logs and metadata, append what went out."""
+    """The conversations: accept messages, read logs and metadata, append what went out.
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    With `retention_seconds` > 0, a conversation's records (log, metadata, profile, handoff)
+    expire that long after its last message: the transcript retention.
+    """
+
+    def __init__(self, client: aioredis.Redis, retention_seconds: int = 0) -> None:
         self._client = client
         self._accept = client.register_script(_ACCEPT)
+        self._retention = retention_seconds
 
     async def accept(
         self,
@@ -204,6 +225,9 @@ class ConversationStore:
                 str(rating) if rating else "",
                 json.dumps(thanks.to_fields(), ensure_ascii=False) if thanks else "",
                 reopen_seconds,
+                self._retention,
+                keys.person(""),
+                keys.conversation_handoffs(inbound.conversation_id),
             ],
         )
         return Accepted(Route(_text(route)), _text(log_id))

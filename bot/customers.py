@@ -16,6 +16,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.conversations import ConversationStore
+from handoff.history import profiles_of
 from relevo import keys
 
 INVITE_TTL_SECONDS = 7 * 24 * 3600
@@ -72,11 +73,7 @@ class Customers:
 
     async def profiles_of(self, profile_key: str) -> list[str]:
         """Every profile linked to this one (itself included)."""
-        person = await self._client.hget(profile_key, "person")
-        if not person:
-            return [profile_key]
-        members = await self._client.smembers(keys.person(_text(person)))
-        return sorted(_text(m) for m in members) or [profile_key]
+        return await profiles_of(self._client, profile_key)
 
     async def history(self, profile_key: str, messages: int = 20) -> list[ConversationSummary]:
         """The conversations of the person behind a profile, most recent first."""

@@ -31,6 +31,7 @@ from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.workers import Workers
 from handoff.console import ConsoleDesk
+from handoff.routing import configured_routing
 from handoff.slack import SlackDesk, slack_router
 from kb_index.retriever import Hit
 from kb_index.service import KnowledgeBase
@@ -67,7 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     invitations = Invitations(aclient, settings, lambda: telegram.username if telegram else None)
     if settings.telegram_token is not None:
         telegram = TelegramChannel(settings, pipeline, invitations)
-    desk = SlackDesk(settings, aclient) if settings.slack_enabled else ConsoleDesk(aclient)
+    routing = configured_routing(settings.routing_file)
+    desk = (
+        SlackDesk(settings, aclient, routing)
+        if settings.slack_enabled
+        else ConsoleDesk(aclient, routing)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -32,6 +32,7 @@ class Customer:
     handle: str | None = None
     followers: int | None = None
     url: str | None = None
+    timezone: str | None = None  # IANA name, when the channel knows it (the web chat's browser)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class InboundPipeline:
     """Accepts customer messages from every channel."""
 
     def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
-        self.store = ConversationStore(client)
+        self.store = ConversationStore(client, settings.retention_days * 24 * 3600)
         self._settings = settings
 
     async def accept(
@@ -105,6 +105,8 @@ class InboundPipeline:
             "public": inbound.public,
             "customer": inbound.profile(),
         }
+        if inbound.route.get("metrics"):
+            metadata["metrics"] = inbound.route["metrics"]  # how viral a public post is
         if inbound.language and inbound.text.startswith("/"):
             metadata["language"] = inbound.language  # an intent payload has no words to detect
         return metadata

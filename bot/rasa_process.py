@@ -60,6 +60,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "RELEVO_REDIS_PORT": str(parsed.port or 6379),
         "RELEVO_REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
         "RELEVO_REDIS_PASSWORD": parsed.password or "",
+        "RELEVO_TRACKER_EXPIRY": str(settings.retention_days * 24 * 3600),
     }
 
 

@@ -83,6 +83,7 @@ class Workers:
         )
         if self._desk is not None:
             self._spawn("desk", self._desk.desk.run(self._stop))
+            self._spawn("sla", self._desk.sla.run(self._stop, self._settings.sla_check_seconds))
         if isinstance(self._desk, SlackDesk) and self._settings.slack_app_token is not None:
             socket_mode = AsyncSocketModeHandler(
                 self._desk.app, self._settings.slack_app_token.get_secret_value()

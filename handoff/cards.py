@@ -7,6 +7,7 @@ from typing import Any
 
 from handoff.desk import HandoffView
 from handoff.sentiment import sentiment
+from relevo.pii import contains_personal_data, redact
 
 REASONS = {
     "asked_for_person": "asked for a person",
@@ -14,6 +15,14 @@ REASONS = {
     "negative_feedback": "the answer did not help",
     "complaint": "complaint",
     "repeated_failure": "two answers failed",
+    "sensitive_topic": "a topic for people only",
+}
+PRIORITIES = {"urgent": "🚨 urgent", "high": "🔴 high", "normal": "🟡 normal", "low": "⚪ low"}
+SLA_STATES = {
+    "warning": "⚠️ due soon",
+    "breached": "⏰ overdue",
+    "resolution_warning": "⚠️ resolution due soon",
+    "resolution_breached": "⏰ resolution overdue",
 }
 STATES = {
     "queued": "⏳ waiting for an agent",
@@ -53,14 +62,36 @@ def _mood(view: HandoffView) -> str:
 def card_text(view: HandoffView) -> str:
     """The notification text (and what screen readers say)."""
     reason = REASONS.get(view.request.reason.value, view.request.reason.value)
-    return f"Handoff ({view.request.priority.value}): {reason}. {_customer(view)}"
+    return f"Handoff ({view.priority.value}): {reason}. {_customer(view)}"
+
+
+def department_name(key: str) -> str:
+    """`special-assistance` -> `Special assistance`."""
+    return key.replace("-", " ").capitalize() if key else "—"
+
+
+def sla_text(view: HandoffView) -> str:
+    """The first-response due time and where it stands."""
+    request = view.request
+    if not request.sla_due_at:
+        return "—"
+    due = _date(request.sla_due_at)
+    if view.first_response_at:
+        met = view.first_response_at <= request.sla_due_at
+        return f"{due} · {'✅ met' if met else '☑️ answered late'}"
+    return f"{due} · {SLA_STATES.get(view.sla_state, '🟢 on time')}"
+
+
+def has_personal_data(view: HandoffView) -> bool:
+    """Whether the card hides something an agent may reveal."""
+    return any(contains_personal_data(line.text) for line in view.request.transcript)
 
 
 def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     """The whole card: who, why, priority, SLA, state, last messages, KB hits, draft, buttons."""
     request = view.request
     reason = REASONS.get(request.reason.value, request.reason.value)
-    priority = "🔴 high" if request.priority.value == "high" else "🟡 normal"
+    priority = f"{PRIORITIES[view.priority.value]} · score {request.score}"
     state = STATES.get(view.state, view.state).format(owner=view.owner_name or view.owner)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Handoff: {reason}"}},
@@ -70,21 +101,29 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
             "fields": [
                 {"type": "mrkdwn", "text": f"*Priority*\n{priority}"},
                 {"type": "mrkdwn", "text": f"*State*\n{state}"},
-                {
-                    "type": "mrkdwn",
-                    "text": f"*First response due*\n{_date(request.sla_due_at)}"
-                    if request.sla_due_at
-                    else "*First response due*\n—",
-                },
+                {"type": "mrkdwn", "text": f"*First response due*\n{sla_text(view)}"},
+                {"type": "mrkdwn", "text": f"*Department*\n{department_name(request.department)}"},
                 {"type": "mrkdwn", "text": f"*Language*\n{request.language}"},
                 {"type": "mrkdwn", "text": f"*Sentiment*\n{_mood(view)}"},
             ],
         },
     ]
+    why = [*request.priority_reasons, *request.routing_reasons]
+    if request.opens_at:
+        why.append(f"🌙 arrived out of hours; the shift opens {_date(request.opens_at)}")
+    if why:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(why)}]}
+        )
+    for notice in view.notices:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"📣 *Notice*: {notice}"}}
+        )
     last = request.transcript[-4:]
     if last:
         lines = "\n".join(
-            f"{'👤' if line.role == 'customer' else '🤖'} {line.text[:300]}" for line in last
+            f"{'👤' if line.role == 'customer' else '🤖'} {redact(line.text)[:300]}"
+            for line in last
         )
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Last messages*\n{lines}"}}
@@ -102,7 +141,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*The assistant's draft*\n>{request.draft[:600]}",
+                    "text": f"*The assistant's draft*\n>{redact(request.draft)[:600]}",
                 },
             }
         )
@@ -126,7 +165,39 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     )
     if view.state in ("queued", "agent"):
         blocks.append(_actions(view))
+    blocks.append(_lookups(view))
     return blocks
+
+
+def _lookups(view: HandoffView) -> dict[str, Any]:
+    """History (any time) and Reveal (when personal data is hidden on the card)."""
+    elements: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": "history",
+            "value": view.id,
+            "text": {"type": "plain_text", "text": "History"},
+        }
+    ]
+    if has_personal_data(view):
+        elements.append(
+            {
+                "type": "button",
+                "action_id": "reveal",
+                "value": view.id,
+                "text": {"type": "plain_text", "text": "Reveal personal data"},
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Reveal personal data?"},
+                    "text": {
+                        "type": "plain_text",
+                        "text": "Only you will see it, and the reveal is logged.",
+                    },
+                    "confirm": {"type": "plain_text", "text": "Reveal"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                },
+            }
+        )
+    return {"type": "actions", "block_id": f"lookup:{view.id}", "elements": elements}
 
 
 def _actions(view: HandoffView) -> dict[str, Any]:

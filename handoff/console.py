@@ -32,6 +32,8 @@ import redis.asyncio as aioredis
 
 from handoff.desk import Desk, HandoffView, ReplyOutcome, load
 from handoff.ownership import handoff_events
+from handoff.routing import Routing, configured_routing
+from handoff.sla import SlaMonitor
 from relevo import keys
 from relevo.settings import Settings
 
@@ -168,13 +170,20 @@ class Written:
     reason: str = ""
 
 
+def queue_order(view: HandoffView) -> tuple[int, int, str]:
+    """Most urgent first (the priority now, then the score), then the longest waiting."""
+    return (-view.priority.rank, -view.request.score, view.request.created_at)
+
+
 class ConsoleDesk:
     """The console's desk adapter, around the shared `Desk`."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, routing: Routing | None = None) -> None:
         self._client = client
         self._place = client.register_script(_PLACE)
-        self.desk = Desk(client, self)
+        self.routing = routing or configured_routing(None)
+        self.desk = Desk(client, self, self.routing)
+        self.sla = SlaMonitor(client, self, self.routing)
 
     # --- the adapter --------------------------------------------------------------------
 
@@ -189,6 +198,21 @@ class ConsoleDesk:
 
     async def post_in_thread(self, view: HandoffView, body: str) -> None:
         """Tell the pages: they read the customer's words from the conversation log itself."""
+        await self._changed(view)
+
+    async def alert(self, view: HandoffView, body: str, *, broadcast: bool = False) -> None:
+        """A desk warning in the handoff's thread (every console page sees every thread)."""
+        await self._client.xadd(
+            keys.console_thread(view.id),
+            {
+                "ref": f"alert:{secrets.token_hex(6)}",
+                "agent_id": "relevo",
+                "agent": "Relevo",
+                "text": body,
+                "note": "1",
+                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            },
+        )
         await self._changed(view)
 
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
@@ -255,10 +279,11 @@ class ConsoleDesk:
         return await load(self._client, handoff_id)
 
     async def handoffs(self) -> tuple[list[HandoffView], list[HandoffView]]:
-        """The open handoffs (oldest first) and the recently closed ones (latest first)."""
+        """The open handoffs (most urgent first, then oldest) and the recently closed ones."""
         open_ids = await self._client.zrange(keys.CONSOLE_OPEN, 0, -1)
         closed_ids = await self._client.zrevrange(keys.CONSOLE_CLOSED, 0, RECENTLY_CLOSED - 1)
-        return await self._load_all(open_ids), await self._load_all(closed_ids)
+        waiting = sorted(await self._load_all(open_ids), key=queue_order)
+        return waiting, await self._load_all(closed_ids)
 
     async def _load_all(self, ids: list[str]) -> list[HandoffView]:
         views = [await load(self._client, handoff_id) for handoff_id in ids]

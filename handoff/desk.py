@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from handoff.announcements import active_async, related
 from handoff.ownership import Action, Outcome, Ownership, Transition
-from handoff.requests import HandoffRequest
+from handoff.requests import HandoffRequest, Priority
+from handoff.routing import Routing
 from handoff.texts import rating_buttons, text
+from handoff.timers import Timer, Timers, follow_up_time, sla_times
 from relevo import keys
 from relevo.lanes import RetryLater, StreamLanes
 from relevo.messages import Outgoing
+from relevo.pii import redact
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +50,19 @@ class HandoffView:
     resolved_at: str = ""
     rating: str = ""
     notes: int = 0
+    raised_priority: str = ""  # set by an SLA breach
+    sla_state: str = ""  # "", warning, breached, resolution_warning, resolution_breached
+    notices: tuple[str, ...] = ()  # incident notices related to the customer's question
 
     @property
     def id(self) -> str:
         """The handoff id."""
         return self.request.id
+
+    @property
+    def priority(self) -> Priority:
+        """The priority now: the request's, or higher after an SLA breach."""
+        return Priority(self.raised_priority) if self.raised_priority else self.request.priority
 
     def handling_minutes(self) -> float | None:
         """From the escalation to the resolution."""
@@ -88,6 +101,10 @@ class DeskAdapter(Protocol):
         """Show on an agent's message whether it reached the customer."""
         ...
 
+    async def alert(self, view: HandoffView, body: str, *, broadcast: bool = False) -> None:
+        """A warning from the desk itself (SLA); `broadcast` also shows it to the whole desk."""
+        ...
+
 
 async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
     """A handoff by id, or None."""
@@ -107,21 +124,28 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
         resolved_at=fields.get("resolved_at", ""),
         rating=fields.get("rating", ""),
         notes=int(fields.get("notes", "0")),
+        raised_priority=fields.get("priority", ""),
+        sla_state=fields.get("sla_state", ""),
+        notices=tuple(json.loads(fields.get("notices") or "[]")),
     )
 
 
 def transcript_text(request: HandoffRequest) -> str:
     """The conversation so far, one line per message, for the card's thread."""
     icons = {"customer": "👤", "bot": "🤖"}
-    return "\n".join(f"{icons.get(line.role, '•')} {line.text}" for line in request.transcript)
+    return "\n".join(
+        f"{icons.get(line.role, '•')} {redact(line.text)}" for line in request.transcript
+    )
 
 
 class Desk:
     """The desk's core: streams in, agent actions, replies out."""
 
-    def __init__(self, client: aioredis.Redis, adapter: DeskAdapter) -> None:
+    def __init__(self, client: aioredis.Redis, adapter: DeskAdapter, routing: Routing) -> None:
         self._client = client
         self._adapter = adapter
+        self._routing = routing
+        self._timers = Timers(client)
         self._ownership = Ownership(client)
         self._lanes = [
             self._consumer(keys.HANDOFF_REQUESTS, "conversation", self._on_request),
@@ -149,6 +173,7 @@ class Desk:
     async def _on_request(self, entry_id: str, fields: dict[str, str]) -> None:
         view = await load(self._client, fields["handoff_id"])
         if view is not None and not view.card_ts:
+            view = await self._with_notices(view)
             channel, ts = await self._adapter.post_card(view)
             await self._client.hset(
                 keys.handoff(view.id), mapping={"card_channel": channel, "card_ts": ts}
@@ -157,6 +182,7 @@ class Desk:
             posted = await load(self._client, view.id)
             assert posted is not None
             await self._adapter.post_in_thread(posted, transcript_text(view.request))
+            await self._timers.schedule(view.id, sla_times(view.request, self._routing))
             log.info(
                 "handoff card posted",
                 extra={
@@ -166,6 +192,16 @@ class Desk:
                 },
             )
         await self._client.xack(keys.HANDOFF_REQUESTS, keys.DESK_GROUP, entry_id)
+
+    async def _with_notices(self, view: HandoffView) -> HandoffView:
+        """Attach the incident notices related to what the customer said."""
+        said = " ".join(line.text for line in view.request.transcript if line.role == "customer")
+        found = related(await active_async(self._client), said)
+        notices = [notice.text_for(view.request.language) for notice in found[:3]]
+        if not notices:
+            return view
+        await self._client.hset(keys.handoff(view.id), "notices", json.dumps(notices))
+        return replace(view, notices=tuple(notices))
 
     async def _on_relay(self, entry_id: str, fields: dict[str, str]) -> None:
         view = await load(self._client, fields.get("handoff", ""))
@@ -180,7 +216,7 @@ class Desk:
                 await self._adapter.update_card(view)
             elif await self._first_time(f"relay:{fields['log_id']}"):
                 body = fields.get("display") or fields.get("text") or f"[{fields.get('kind')}]"
-                await self._adapter.post_in_thread(view, f"👤 {body}")
+                await self._adapter.post_in_thread(view, f"👤 {redact(body)}")
         await self._client.xack(keys.DESK_RELAY, keys.DESK_GROUP, entry_id)
 
     async def _on_receipt(self, entry_id: str, fields: dict[str, str]) -> None:
@@ -193,6 +229,38 @@ class Desk:
         return bool(
             await self._client.set(keys.desk_seen(event_id), "1", nx=True, ex=SEEN_TTL_SECONDS)
         )
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The desk's Redis."""
+        return self._client
+
+    async def view(self, handoff_id: str) -> HandoffView | None:
+        """A handoff as the desk shows it, or None."""
+        return await load(self._client, handoff_id)
+
+    async def reveal(self, handoff_id: str, *, user: str, name: str) -> str:
+        """The customer's messages unredacted, for one agent; every reveal is recorded.
+
+        Cards, threads and the console redact personal data; an agent who needs a booking code
+        asks for it here, and the handoff's `:reveals` stream and the log keep who and when.
+        """
+        view = await load(self._client, handoff_id)
+        if view is None:
+            return ""
+        entries = await self._client.xrange(keys.conversation_log(view.request.conversation_id))
+        said = [
+            _text(fields.get(b"text") or fields.get("text") or "")
+            for _, fields in entries
+            if _text(fields.get(b"author") or fields.get("author") or "") == "customer"
+        ]
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        await self._client.xadd(
+            keys.handoff_reveals(handoff_id), {"by": user, "by_name": name, "at": now}
+        )
+        log.info("personal data revealed", extra={"handoff": handoff_id, "by": user})
+        shown = [text for text in said if text]
+        return "🔓 Revealed for you only (logged):\n" + "\n".join(f"👤 {t}" for t in shown)
 
     async def handoff_for_card(self, channel: str, ts: str) -> str | None:
         """The handoff whose card is the message (channel, ts)."""
@@ -227,12 +295,25 @@ class Desk:
                 "outcome": result.outcome.value,
             },
         )
+        if result.outcome is Outcome.DONE and action in (Action.RESOLVE, Action.RETURN):
+            await self._timers.cancel(handoff_id)
         if result.outcome is Outcome.DONE and action is Action.RESOLVE:
             await self._ask_for_rating(handoff_id)
+            await self._schedule_follow_up(handoff_id)
         view = await load(self._client, handoff_id)
         if result.outcome is Outcome.DONE and view is not None and view.card_ts:
             await self._adapter.update_card(view)
         return result
+
+    async def _schedule_follow_up(self, handoff_id: str) -> None:
+        view = await load(self._client, handoff_id)
+        if view is None or self._routing.follow_up_hours <= 0:
+            return
+        resolved = dt.datetime.fromisoformat(
+            view.resolved_at or dt.datetime.now(dt.UTC).isoformat()
+        )
+        at = follow_up_time(view.request, self._routing, resolved)
+        await self._timers.schedule(handoff_id, {Timer.FOLLOW_UP: at})
 
     async def _ask_for_rating(self, handoff_id: str) -> None:
         view = await load(self._client, handoff_id)

@@ -28,13 +28,21 @@ class Reason(StrEnum):
     NEGATIVE_FEEDBACK = "negative_feedback"
     COMPLAINT = "complaint"
     REPEATED_FAILURE = "repeated_failure"
+    SENSITIVE_TOPIC = "sensitive_topic"  # the routing file sends the topic to people only
 
 
 class Priority(StrEnum):
-    """How soon a person must look."""
+    """How soon a person must look, lowest first."""
 
+    LOW = "low"
     NORMAL = "normal"
     HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for urgent."""
+        return list(Priority).index(self)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class KbHitSummary:
     title: str
     score: float
     language: str
+    department: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,12 @@ class HandoffRequest:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     sla_due_at: str = ""
+    resolution_due_at: str = ""
+    score: int = 0
+    priority_reasons: list[str] = field(default_factory=list)
+    department: str = ""
+    routing_reasons: list[str] = field(default_factory=list)
+    opens_at: str = ""  # when the department's desk opens, if it was closed at the escalation
     format: int = FORMAT
 
     def to_json(self) -> str:
@@ -89,16 +104,6 @@ class HandoffRequest:
         return cls(**data)
 
 
-def priority_for(reason: Reason) -> Priority:
-    """Complaints are urgent; the desk issue refines this with influence and sentiment."""
-    return Priority.HIGH if reason is Reason.COMPLAINT else Priority.NORMAL
-
-
-def sla_due(created_at: str, minutes: int) -> str:
-    """When the first response is due."""
-    return (dt.datetime.fromisoformat(created_at) + dt.timedelta(minutes=minutes)).isoformat()
-
-
 _QUEUE_SCRIPT = """
 local owner = redis.call('GET', KEYS[1])
 if owner and owner ~= 'bot' and owner ~= 'closed' then
@@ -108,22 +113,33 @@ redis.call('SET', KEYS[1], 'queued')
 redis.call('HSET', KEYS[2], 'record', ARGV[1], 'state', 'queued', 'conversation', ARGV[3])
 redis.call('SET', KEYS[4], ARGV[2])
 redis.call('XADD', KEYS[3], '*', 'handoff_id', ARGV[2], 'conversation', ARGV[3])
+redis.call('RPUSH', KEYS[5], ARGV[2])
+if tonumber(ARGV[4]) > 0 then
+  for i = 2, 5 do if i ~= 3 then redis.call('EXPIRE', KEYS[i], ARGV[4]) end end
+end
 return 1
 """
 
 
-def request_handoff(client: redis.Redis, request: HandoffRequest) -> bool:
-    """Queue the conversation for a person; False when a person already has it or it is queued."""
+def request_handoff(
+    client: redis.Redis, request: HandoffRequest, retention_seconds: int = 0
+) -> bool:
+    """Queue the conversation for a person; False when a person already has it or it is queued.
+
+    The record expires after `retention_seconds` (0: kept); each new message extends it.
+    """
     queued = client.eval(
         _QUEUE_SCRIPT,
-        4,
+        5,
         keys.conversation_owner(request.conversation_id),
         keys.handoff(request.id),
         keys.HANDOFF_REQUESTS,
         keys.conversation_handoff(request.conversation_id),
+        keys.conversation_handoffs(request.conversation_id),
         request.to_json(),
         request.id,
         request.conversation_id,
+        retention_seconds,
     )
     return bool(queued)
 

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
@@ -23,19 +24,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff.cards import card_blocks, card_text
 from handoff.desk import Desk, HandoffView, ReplyOutcome
+from handoff.history import customer_history, history_text
 from handoff.ownership import Action, Outcome, refusal
+from handoff.routing import Routing, configured_routing
+from handoff.sla import SlaMonitor
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DELIVERED_REACTION = "white_check_mark"
 NOTE_REACTION = "memo"
+MISSING_CHANNEL = ("channel_not_found", "not_in_channel", "is_archived")
 
 
 class SlackDesk:
     """The Slack adapter of the desk, and the Bolt app that receives agents' clicks and replies."""
 
-    def __init__(self, settings: Settings, client: aioredis.Redis) -> None:
+    def __init__(
+        self, settings: Settings, client: aioredis.Redis, routing: Routing | None = None
+    ) -> None:
         assert settings.slack_bot_token and settings.slack_signing_secret and settings.slack_channel
         self.web = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
@@ -48,7 +55,9 @@ class SlackDesk:
         self.app = AsyncApp(
             signing_secret=settings.slack_signing_secret.get_secret_value(), client=self.web
         )
-        self.desk = Desk(client, self)
+        self.routing = routing or configured_routing(settings.routing_file)
+        self.desk = Desk(client, self, self.routing)
+        self.sla = SlaMonitor(client, self, self.routing)
         self._channel = settings.slack_channel
         self._names: dict[str, str] = {}
         self._register()
@@ -56,10 +65,22 @@ class SlackDesk:
     # --- the adapter --------------------------------------------------------------------
 
     async def post_card(self, view: HandoffView) -> tuple[str, str]:
-        """A new card in the desk channel."""
-        posted = await self.web.chat_postMessage(
-            channel=self._channel, text=card_text(view), blocks=card_blocks(view)
-        )
+        """A card in the department's channel (the desk channel when the app cannot post there)."""
+        wanted = self.routing.department(view.request.department).slack_channel or self._channel
+        try:
+            posted = await self.web.chat_postMessage(
+                channel=wanted, text=card_text(view), blocks=card_blocks(view)
+            )
+        except SlackApiError as exc:
+            if wanted == self._channel or exc.response.get("error") not in MISSING_CHANNEL:
+                raise
+            log.warning(
+                "department channel unavailable: card posted to the desk channel",
+                extra={"channel": wanted, "error": exc.response.get("error")},
+            )
+            posted = await self.web.chat_postMessage(
+                channel=self._channel, text=card_text(view), blocks=card_blocks(view)
+            )
         return str(posted["channel"]), str(posted["ts"])
 
     async def update_card(self, view: HandoffView) -> None:
@@ -75,6 +96,12 @@ class SlackDesk:
         """A message under the card."""
         await self.web.chat_postMessage(
             channel=view.card_channel, thread_ts=view.card_ts, text=body
+        )
+
+    async def alert(self, view: HandoffView, body: str, *, broadcast: bool = False) -> None:
+        """A desk warning in the card's thread; `broadcast` re-posts it to the channel too."""
+        await self.web.chat_postMessage(
+            channel=view.card_channel, thread_ts=view.card_ts, text=body, reply_broadcast=broadcast
         )
 
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
@@ -130,6 +157,27 @@ class SlackDesk:
 
         for action_id in ("claim", "reassign", "return", "resolve"):
             app.action(action_id)(on_button)
+
+        @app.action("history")
+        async def on_history(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+            await ack()
+            view = await self.desk.view(str(action.get("value")))
+            if view is not None and view.card_ts:
+                past = await customer_history(self.desk.client, view.request.conversation_id)
+                await self.post_in_thread(view, history_text(past, view.request.conversation_id))
+
+        @app.action("reveal")
+        async def on_reveal(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+            await ack()
+            user = body["user"]["id"]
+            revealed = await self.desk.reveal(
+                str(action.get("value")), user=user, name=await self._name(user)
+            )
+            await self.web.chat_postEphemeral(
+                channel=body["channel"]["id"],
+                user=user,
+                text=revealed or "There is nothing to reveal.",
+            )
 
         @app.event("message")
         async def on_message(event: dict[str, Any]) -> None:

@@ -9,6 +9,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Gracias por tu paciencia! Damos esto por resuelto. ¿Cómo valorarías la ayuda "
         "recibida, de 1 (mala) a 5 (excelente)?",
     },
+    "follow_up": {
+        "en": "Hi again! We're checking in: is everything sorted after your conversation with "
+        "us? If anything is still pending, just reply here and we'll pick it up.",
+        "es": "¡Hola de nuevo! Queríamos saber si quedó todo resuelto tras tu conversación con "
+        "nosotros. Si queda algo pendiente, responde aquí y lo retomamos.",
+    },
 }
 
 

@@ -107,6 +107,11 @@ class KnowledgeBase:
         """How many chunks are being served."""
         return self._index.retriever.vectors.size
 
+    def department_of(self, article_id: str) -> str:
+        """The department an article belongs to (its front matter), "" when unknown."""
+        entry = self._index.manifest.articles.get(article_id)
+        return entry.department if entry else ""
+
     def refresh(self, *, force: bool = False) -> bool:
         """Reload when Redis announces another version; returns whether it reloaded."""
         now = time.monotonic()

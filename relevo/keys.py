@@ -9,6 +9,7 @@
 | `relevo:conv:<id>:log` | stream | the conversation: customer, bot and agent messages, events |
 | `relevo:conv:<id>:owner` | string | bot (default), queued, agent:<user> or closed |
 | `relevo:conv:<id>:handoff` | string | id of the conversation's latest handoff |
+| `relevo:conv:<id>:handoffs` | list | ids of all the conversation's handoffs, oldest first |
 | `relevo:conv:<id>:invite` | string | its invitation token to a private channel (TTL 7 days) |
 | `relevo:invite:<token>` | string | the public conversation an invitation continues (TTL 7 days) |
 | `relevo:customer:<channel>:<id>` | hash | a customer's profile on one channel (name, handle...) |
@@ -27,6 +28,9 @@
 | `relevo:console:agents` | hash | agent id -> JSON name and last login, for reassigning |
 | `relevo:console:thread:<handoff id>` | stream | agents' replies and notes in the console |
 | `relevo:console:receipts:<handoff id>` | hash | reply ref -> JSON: did it reach the customer |
+| `relevo:announcements` | hash | incident notices: id -> JSON (texts, keywords, expiry) |
+| `relevo:sla:timers` | sorted set | `<handoff id>|<timer>` by due epoch (SLA, shifts, follow-up) |
+| `relevo:handoff:<id>:reveals` | stream | who revealed the handoff's personal data, and when |
 | `relevo:inbound` | stream | messages waiting for the assistant (consumer group `assistant`) |
 | `relevo:inbound:done:<message id>` | string | the assistant's replies to a message (TTL 7 days) |
 | `relevo:outbox` | stream | messages to deliver (consumer group `delivery`) |
@@ -49,6 +53,8 @@ CONSOLE_EVENTS = f"{PREFIX}:console:events"
 CONSOLE_AGENTS = f"{PREFIX}:console:agents"
 INBOUND = f"{PREFIX}:inbound"
 INBOUND_GROUP = "assistant"
+SLA_TIMERS = f"{PREFIX}:sla:timers"
+ANNOUNCEMENTS = f"{PREFIX}:announcements"
 OUTBOX = f"{PREFIX}:outbox"
 OUTBOX_GROUP = "delivery"
 OUTBOX_DEAD = f"{PREFIX}:outbox:dead"
@@ -78,6 +84,11 @@ def conversation_owner(conversation_id: str) -> str:
 def conversation_handoff(conversation_id: str) -> str:
     """The latest handoff of a conversation."""
     return f"{PREFIX}:conv:{conversation_id}:handoff"
+
+
+def conversation_handoffs(conversation_id: str) -> str:
+    """Every handoff of a conversation, oldest first (for the customer's history)."""
+    return f"{PREFIX}:conv:{conversation_id}:handoffs"
 
 
 def conversation_invite(conversation_id: str) -> str:
@@ -128,6 +139,11 @@ def desk_seen(event_id: str) -> str:
 def desk_thread(channel: str, ts: str) -> str:
     """Maps a Slack card (channel, ts) to its handoff."""
     return f"{PREFIX}:desk:thread:{channel}:{ts}"
+
+
+def handoff_reveals(handoff_id: str) -> str:
+    """Who revealed a handoff's redacted personal data, and when."""
+    return f"{PREFIX}:handoff:{handoff_id}:reveals"
 
 
 def console_thread(handoff_id: str) -> str:

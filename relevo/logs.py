@@ -1,8 +1,14 @@
-"""Structured logging: one line per event, the `extra` fields appended as key=value."""
+"""Structured logging: one line per event, the `extra` fields appended as key=value.
+
+Lines carry ids, never messages; as a second guard, any personal data that slips into a line
+(an exception quoting a payload) is redacted before it is written.
+"""
 
 from __future__ import annotations
 
 import logging
+
+from relevo.pii import redact
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -20,7 +26,7 @@ class KeyValueFormatter(logging.Formatter):
         fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         if fields:
             line += " " + " ".join(f"{k}={v!r}" for k, v in sorted(fields.items()))
-        return line
+        return redact(line)
 
 
 def configure(level: str = "INFO") -> None:

@@ -70,7 +70,28 @@ class Settings(BaseSettings):
         default=1.4, description="The top score needed when Rasa thinks the message is off-topic."
     )
     public_reply_chars: int = Field(default=280, description="Length limit of a public reply.")
-    handoff_sla_minutes: int = Field(default=60, description="First-response target of a handoff.")
+    routing_file: Path | None = Field(
+        default=None,
+        description="The operator's routing file: departments, calendars, SLA targets, VIPs "
+        "(unset: config/routing.yml of the installation).",
+    )
+    care_phone: str | None = Field(
+        default="+34 910 000 000",
+        description="Told to customers when no agent is on shift (unset: not offered).",
+    )
+    care_form_url: str | None = Field(
+        default="https://www.brisa-air.example/contact",
+        description="A contact form offered when no agent is on shift (unset: not offered).",
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days a conversation's transcript and handoff records are kept after the "
+        "last message (Rasa's tracker too).",
+    )
+    sla_check_seconds: float = Field(
+        default=15.0, gt=0, description="How often the SLA monitor looks at due times."
+    )
     handoff_reopen_minutes: int = Field(
         default=120,
         ge=0,

@@ -14,6 +14,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
@@ -78,6 +79,17 @@ class WebchatSender:
         """Nothing to do before the log entry."""
 
 
+def known_timezone(name: str | None) -> str | None:
+    """The browser's IANA time zone when it is one this machine knows, else None."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return name
+
+
 class _Session:
     """One open socket."""
 
@@ -87,12 +99,14 @@ class _Session:
         pipeline: InboundPipeline,
         conversation: str,
         language: str | None,
+        timezone: str | None = None,
     ) -> None:
         self.websocket = websocket
         self.pipeline = pipeline
         self.store: ConversationStore = pipeline.store
         self.conversation = conversation
         self.language = language
+        self.timezone = timezone
         self._send_lock = asyncio.Lock()
 
     async def send(self, payload: dict[str, Any]) -> None:
@@ -161,7 +175,7 @@ class _Session:
             channel=Channel.WEBCHAT,
             conversation_id=self.conversation,
             message_id=f"{self.conversation}:{client_id}",
-            customer=Customer(id=self.conversation),
+            customer=Customer(id=self.conversation, timezone=self.timezone),
             text=body if isinstance(body, str) else "",
             display=display if isinstance(display, str) and display else None,
             language=self.language,
@@ -197,6 +211,7 @@ def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRo
         conversation: str,
         after: str = "0",
         lang: str | None = None,
+        tz: str | None = None,
         invitation: str | None = Query(default=None, alias="continue"),
     ) -> None:
         """One browser tab's conversation."""
@@ -205,7 +220,7 @@ def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRo
             return
         await websocket.accept()
         language = lang[:2].lower() if lang and lang[:2].lower() in ("es", "en") else None
-        session = _Session(websocket, pipeline, conversation, language)
+        session = _Session(websocket, pipeline, conversation, language, known_timezone(tz))
         if invitation:
             await _continue_privately(session, invitations, invitation)
         await run_both(

@@ -873,7 +873,8 @@
 
     function socketUrl() {
       const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-      const params = new URLSearchParams({ conversation: convId, after: lastId, lang: navLang });
+      const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+      const params = new URLSearchParams({ conversation: convId, after: lastId, lang: navLang, tz });
       if (continueToken) params.set('continue', continueToken);
       return `${proto}//${location.host}${WS_PATH}?${params}`;
     }

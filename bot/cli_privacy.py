@@ -1,0 +1,63 @@
+"""`relevo forget`: the customer's right to erasure, from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.forget import Erased, Forgetter
+from relevo.redis_conn import connect, connect_async
+from relevo.settings import Settings, get_settings
+
+console = Console()
+ERASED_CARD = "🗑 This handoff was erased at the customer's request."
+
+
+def _card_eraser(settings: Settings) -> AsyncWebClient | None:
+    if not settings.slack_enabled or settings.slack_bot_token is None:
+        return None
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+
+
+async def _forget(settings: Settings, who: str) -> Erased:
+    client = connect_async(settings)
+    slack = _card_eraser(settings)
+
+    async def erase_card(channel: str, ts: str) -> None:
+        assert slack is not None
+        await slack.chat_update(channel=channel, ts=ts, text=ERASED_CARD, blocks=[])
+
+    try:
+        return await Forgetter(client, erase_card if slack else None).forget(who)
+    finally:
+        await client.aclose()
+
+
+def forget(
+    customer: str = typer.Argument(
+        ...,
+        help="A profile (telegram:12345, social:x:987, webchat:<conversation id>) or a public "
+        "handle (@laura_travels). Profiles linked to the same person are erased too.",
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Erase a customer's data everywhere: conversations, handoffs, profiles, Rasa's trackers."""
+    settings = get_settings()
+    connect(settings)  # starts the embedded Redis when needed, and says what to do if it fails
+    if not yes:
+        typer.confirm(f"Erase every record of {customer}? This cannot be undone", abort=True)
+    erased = asyncio.run(_forget(settings, customer))
+    if not erased.profiles:
+        console.print(f"[yellow]No customer {customer!r}[/]: nothing erased.")
+        raise typer.Exit(1)
+    console.print(
+        f"[green]Erased[/] {len(erased.profiles)} profile(s), "
+        f"{len(erased.conversations)} conversation(s), {len(erased.handoffs)} handoff(s): "
+        f"{erased.keys_deleted} keys, {erased.stream_entries} queued entries, "
+        f"{erased.cards} Slack card(s) rewritten."
+    )

@@ -1,0 +1,160 @@
+"""The SLA monitor: warns before a target breaks, escalates when it does, opens shifts, follows up.
+
+It fires the desk's timers (`handoff.timers`) with a clock it is given, so tests drive it through
+a whole day in a second. A warning is a line in the card's thread and a "due soon" state on the
+card; a breach mentions the department's user group, raises the priority one level and is
+broadcast to the channel (a re-post). When the department's shift opens, a handoff that waited
+overnight is announced first. After a resolution, the customer gets one follow-up message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+
+import redis.asyncio as aioredis
+
+from handoff.desk import DeskAdapter, HandoffView, load
+from handoff.priority import raised
+from handoff.routing import Routing
+from handoff.texts import text
+from handoff.timers import Timer, Timers
+from relevo import keys
+from relevo.messages import Outgoing
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+OPEN_STATES = ("queued", "agent")
+
+
+class Fired(StrEnum):
+    """What a timer did."""
+
+    WARNED = "warned"
+    BREACHED = "breached"
+    ANNOUNCED = "announced"
+    FOLLOWED_UP = "followed_up"
+    SKIPPED = "skipped"  # no longer applies (answered, resolved, reopened, gone)
+
+
+def utc_now() -> dt.datetime:
+    """The real clock."""
+    return dt.datetime.now(dt.UTC)
+
+
+def mention(user_group: str | None) -> str:
+    """A Slack user-group mention, or nothing."""
+    return f"<!subteam^{user_group}> " if user_group else ""
+
+
+class SlaMonitor:
+    """Fires due timers for any number of replicas (each timer fires once)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        adapter: DeskAdapter,
+        routing: Routing,
+        clock: Clock = utc_now,
+        lease: dt.timedelta = dt.timedelta(minutes=2),
+    ) -> None:
+        self._client = client
+        self._adapter = adapter
+        self._routing = routing
+        self._clock = clock
+        self._lease = lease
+        self.timers = Timers(client)
+
+    async def run(self, stop: asyncio.Event, interval: float) -> None:
+        """Check every `interval` seconds until `stop` is set; errors are logged, not fatal."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception as exc:  # Redis or Slack down: try again at the next tick
+                log.error("sla monitor tick failed", extra={"error": repr(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def tick(self) -> list[tuple[str, Timer, Fired]]:
+        """Fire what is due now."""
+        fired = []
+        for handoff_id, timer in await self.timers.claim_due(self._clock(), self._lease):
+            outcome = await self._fire(handoff_id, timer)
+            await self.timers.done(handoff_id, timer)
+            log.info(
+                "sla timer",
+                extra={"handoff": handoff_id, "timer": timer.value, "outcome": outcome.value},
+            )
+            fired.append((handoff_id, timer, outcome))
+        return fired
+
+    async def _fire(self, handoff_id: str, timer: Timer) -> Fired:
+        view = await load(self._client, handoff_id)
+        if view is None:
+            return Fired.SKIPPED
+        if timer is Timer.FOLLOW_UP:
+            return await self._follow_up(view)
+        if view.state not in OPEN_STATES or not view.card_ts:
+            return Fired.SKIPPED
+        if timer is Timer.SHIFT_OPEN:
+            since = view.request.created_at[:16].replace("T", " ")
+            await self._adapter.alert(
+                view, f"🌅 The shift has started: this customer has been waiting since {since} UTC."
+            )
+            return Fired.ANNOUNCED
+        first = timer in (Timer.FIRST_WARN, Timer.FIRST_BREACH)
+        if first and view.first_response_at:
+            return Fired.SKIPPED
+        target = "first response" if first else "resolution"
+        if timer in (Timer.FIRST_WARN, Timer.RESOLUTION_WARN):
+            return await self._warn(view, target, first)
+        return await self._breach(view, target, first)
+
+    async def _warn(self, view: HandoffView, target: str, first: bool) -> Fired:
+        state = "warning" if first else "resolution_warning"
+        await self._client.hset(keys.handoff(view.id), "sla_state", state)
+        due = view.request.sla_due_at if first else view.request.resolution_due_at
+        await self._adapter.alert(view, f"⚠️ The {target} is due soon ({due[:16]} UTC).")
+        await self._redraw(view.id)
+        return Fired.WARNED
+
+    async def _breach(self, view: HandoffView, target: str, first: bool) -> Fired:
+        state = "breached" if first else "resolution_breached"
+        priority = raised(view.priority)
+        await self._client.hset(
+            keys.handoff(view.id), mapping={"sla_state": state, "priority": priority.value}
+        )
+        group = self._routing.department(view.request.department).user_group
+        await self._adapter.alert(
+            view,
+            f"{mention(group)}⏰ SLA breached: the {target} is overdue. "
+            f"Priority raised to {priority.value}.",
+            broadcast=True,
+        )
+        await self._redraw(view.id)
+        return Fired.BREACHED
+
+    async def _follow_up(self, view: HandoffView) -> Fired:
+        if view.state != "closed":
+            return Fired.SKIPPED
+        await self._client.xadd(
+            keys.OUTBOX,
+            Outgoing(
+                out_id=f"desk:{view.id}:follow_up",
+                conversation_id=view.request.conversation_id,
+                author="bot",
+                text=text("follow_up", view.request.language),
+                ends_turn=True,
+            ).to_fields(),
+        )
+        return Fired.FOLLOWED_UP
+
+    async def _redraw(self, handoff_id: str) -> None:
+        view = await load(self._client, handoff_id)
+        if view is not None and view.card_ts:
+            await self._adapter.update_card(view)
