@@ -8,15 +8,22 @@ also needs the header `X-Relevo-Console: 1`, which a cross-site form cannot send
 script cannot add without a CORS preflight that this app never grants. The socket checks the
 cookie and that the page's origin is this host. Refusals are `{"error": ...}` with 401, 403, 404,
 409 (a lost claim says who owns the handoff) or 422.
+
+Personal data stays hidden: every text of the conversation log that the API returns (the
+customer's messages, and the bot's, which may quote them), the queue's preview and the
+assistant's draft go through `relevo.pii.redact`; what agents wrote is shown as written. An agent
+who needs the real booking code asks `POST .../reveal`, which the desk records.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time, and
 # the session dependency's alias is local to `console_router`.
 
+import dataclasses
 import datetime as dt
 import json
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -29,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from bot.conversations import ConversationStore
 from bot.sockets import run_both
+from handoff.cards import has_personal_data
 from handoff.console import (
     Agent,
     ChangeFeed,
@@ -39,7 +47,9 @@ from handoff.console import (
     console_token,
 )
 from handoff.desk import HandoffView, ReplyOutcome
+from handoff.history import customer_history
 from handoff.ownership import Action, Outcome, refusal
+from relevo.pii import contains_personal_data, redact
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +59,8 @@ COOKIE = "relevo_console"
 CSRF_HEADER = "X-Relevo-Console"
 CONTEXT_SECONDS = 24 * 3600  # the conversation shown: from a day before the handoff on
 _HANDOFF_ID = r"^[A-Za-z0-9_-]{1,64}$"
+SYSTEM_AGENT = "relevo"  # the desk's own alerts (SLA) in a handoff's console thread
+_SLACK_MENTION = re.compile(r"<!subteam\^[^>]*>\s*")  # alerts name Slack user groups
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'",
@@ -106,7 +118,12 @@ class HandoffOut(BaseModel):
     state: str
     owner: str
     owner_name: str
-    priority: str
+    priority: str = Field(description="The priority now: raised after an SLA breach.")
+    score: int
+    priority_reasons: list[str]
+    department: str
+    department_name: str
+    routing_reasons: list[str]
     reason: str
     channel: str
     language: str
@@ -114,24 +131,45 @@ class HandoffOut(BaseModel):
     customer: dict[str, str]
     created_at: str
     sla_due_at: str
+    sla_state: str = Field(
+        description="met or late once answered; else breached, warning, resolution_warning, "
+        "resolution_breached or on_time."
+    )
+    resolution_due_at: str
+    opens_at: str = Field(description="Set when the handoff arrived while the desk was closed.")
     claimed_at: str
     first_response_at: str
     resolved_at: str
     rating: str
     notes: int
-    preview: str
+    notices: list[str]
+    has_personal_data: bool
+    preview: str = Field(description="The customer's last message before the handoff, redacted.")
 
     @classmethod
-    def of(cls, view: HandoffView) -> Self:
-        """From the desk's view of a handoff."""
+    def of(
+        cls,
+        view: HandoffView,
+        *,
+        departments: Mapping[str, str] | None = None,
+        now: dt.datetime | None = None,
+    ) -> Self:
+        """From the desk's view of a handoff; `departments` names the departments by key."""
         request = view.request
         said = [line.text for line in request.transcript if line.role == "customer"]
+        names = departments or {}
         return cls(
             id=view.id,
             state=view.state,
             owner=view.owner,
             owner_name=view.owner_name,
-            priority=request.priority.value,
+            priority=view.priority.value,
+            score=request.score,
+            priority_reasons=list(request.priority_reasons),
+            department=request.department,
+            department_name=names.get(request.department, "")
+            or _department_name(request.department),
+            routing_reasons=list(request.routing_reasons),
             reason=request.reason.value,
             channel=request.channel,
             language=request.language,
@@ -139,13 +177,47 @@ class HandoffOut(BaseModel):
             customer=request.customer,
             created_at=request.created_at,
             sla_due_at=request.sla_due_at,
+            sla_state=sla_state(view, now or dt.datetime.now(dt.UTC)),
+            resolution_due_at=request.resolution_due_at,
+            opens_at=request.opens_at,
             claimed_at=view.claimed_at,
             first_response_at=view.first_response_at,
             resolved_at=view.resolved_at,
             rating=view.rating,
             notes=view.notes,
-            preview=said[-1] if said else "",
+            notices=list(view.notices),
+            has_personal_data=has_personal_data(view),
+            preview=redact(said[-1]) if said else "",
         )
+
+
+def _department_name(key: str) -> str:
+    """`special-assistance` -> `Special assistance` (a key the routing file no longer has)."""
+    return key.replace("-", " ").capitalize()
+
+
+def _moment(iso: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def sla_state(view: HandoffView, now: dt.datetime) -> str:
+    """Where the first-response target stands, for display.
+
+    Answered: `met` or `late` (against the due time). Not yet: `breached` once the due time has
+    passed (even before the SLA monitor notices), else what the monitor recorded (`warning`...)
+    or `on_time`.
+    """
+    due = _moment(view.request.sla_due_at) if view.request.sla_due_at else None
+    if view.first_response_at:
+        answered = _moment(view.first_response_at)
+        return "late" if due and answered and answered > due else "met"
+    if due and now > due:
+        return "breached"
+    return view.sla_state or "on_time"
 
 
 class QueueOut(BaseModel):
@@ -163,6 +235,37 @@ class HandoffDetailOut(BaseModel):
     draft: str | None
     thread: list[dict[str, Any]]
     history: list[dict[str, str]]
+
+
+class PastHandoffOut(BaseModel):
+    """A handoff of one of the customer's conversations."""
+
+    id: str
+    state: str
+    reason: str
+    department: str
+    created_at: str
+    agent: str
+    rating: str
+
+
+class PastConversationOut(BaseModel):
+    """`GET /console/api/handoffs/{id}/history`: one of the customer's conversations."""
+
+    conversation_id: str
+    channel: str
+    profile: str
+    started_at: str
+    last_message_at: str
+    messages: int
+    last_customer_message: str
+    handoffs: list[PastHandoffOut]
+
+
+class RevealOut(BaseModel):
+    """`POST /console/api/handoffs/{id}/reveal`: the customer's messages, unredacted."""
+
+    text: str
 
 
 class TransitionOut(BaseModel):
@@ -183,9 +286,10 @@ class ReplyOut(BaseModel):
 def thread(
     log_entries: list[tuple[str, dict[str, str]]], written: list[Written]
 ) -> list[dict[str, Any]]:
-    """The conversation as the agent sees it: the log, notes, and replies with their delivery.
+    """The conversation as the agent sees it: the log, notes, replies and the desk's alerts.
 
-    A console reply appears once, as written (with ✓ or ⚠), not again as it was delivered.
+    A console reply appears once, as written (with ✓ or ⚠), not again as it was delivered. The
+    log's texts are redacted; the desk's own alerts (SLA) are `alert` items, not notes.
     """
     ours = {f"desk:{w.ref}" for w in written}
     items: list[dict[str, Any]] = []
@@ -207,11 +311,24 @@ def thread(
                     "kind": "message",
                     "author": fields.get("author", "bot"),
                     "agent": fields.get("agent", ""),
-                    "text": fields.get("display") or fields.get("text", ""),
+                    "text": redact(fields.get("display") or fields.get("text", "")),
                     "time": fields.get("time", ""),
                 }
             )
     for w in written:
+        if w.agent_id == SYSTEM_AGENT and w.note:
+            items.append(
+                {
+                    "id": w.id,
+                    "kind": "alert",
+                    "author": SYSTEM_AGENT,
+                    "agent": w.agent,
+                    "agent_id": w.agent_id,
+                    "text": _SLACK_MENTION.sub("", w.text),
+                    "time": w.time,
+                }
+            )
+            continue
         items.append(
             {
                 "id": w.id,
@@ -226,6 +343,15 @@ def thread(
             }
         )
     return sorted(items, key=lambda item: _stream_order(item["id"]))
+
+
+def _said_personal_data(log_entries: list[tuple[str, dict[str, str]]]) -> bool:
+    """Whether a customer message of the log holds personal data (hidden, so revealable)."""
+    return any(
+        fields.get("author") == "customer" and contains_personal_data(fields.get("text", ""))
+        for _, fields in log_entries
+        if fields.get("type") != "event"
+    )
 
 
 def _stream_order(entry_id: str) -> tuple[int, int]:
@@ -272,6 +398,16 @@ def console_router(
 
     Session = Annotated[Agent, Depends(session)]
     posts = [Depends(same_site_post)]
+    departments = {key: d.name for key, d in console.routing.departments.items()}
+
+    def out(view: HandoffView, now: dt.datetime) -> HandoffOut:
+        return HandoffOut.of(view, departments=departments, now=now)
+
+    async def known(handoff_id: str) -> HandoffView:
+        view = await console.handoff(handoff_id)
+        if view is None:
+            raise Refusal(404, "no such handoff")
+        return view
 
     @router.get("/console", include_in_schema=False)
     async def page() -> FileResponse:
@@ -317,30 +453,54 @@ def console_router(
 
     @router.get("/console/api/handoffs")
     async def queue(_: Session) -> QueueOut:
-        """Open handoffs (oldest first) and recently returned or resolved ones."""
+        """Open handoffs (most urgent first, then the longest waiting) and recently closed ones."""
         open_views, closed_views = await console.handoffs()
+        now = dt.datetime.now(dt.UTC)
         return QueueOut(
-            open=[HandoffOut.of(v) for v in open_views],
-            closed=[HandoffOut.of(v) for v in closed_views],
+            open=[out(v, now) for v in open_views],
+            closed=[out(v, now) for v in closed_views],
         )
 
     @router.get("/console/api/handoffs/{handoff_id}")
     async def detail(handoff_id: HandoffId, _: Session) -> HandoffDetailOut:
         """One handoff with its conversation, the agents' replies and notes, and its history."""
-        view = await console.handoff(handoff_id)
-        if view is None:
-            raise Refusal(404, "no such handoff")
+        view = await known(handoff_id)
         request = view.request
         entries = await store.read(
             request.conversation_id, after=_context_start(request.created_at), count=1000
         )
+        handoff = out(view, dt.datetime.now(dt.UTC))
+        if not handoff.has_personal_data and _said_personal_data(entries):
+            handoff.has_personal_data = True  # written after the handoff: redacted all the same
         return HandoffDetailOut(
-            handoff=HandoffOut.of(view),
+            handoff=handoff,
             hits=[vars(hit) for hit in request.hits],
-            draft=request.draft,
+            draft=redact(request.draft) if request.draft else request.draft,
             thread=thread(entries, await console.written(handoff_id)),
             history=await console.history(handoff_id),
         )
+
+    @router.get("/console/api/handoffs/{handoff_id}/history")
+    async def past_conversations(handoff_id: HandoffId, _: Session) -> list[PastConversationOut]:
+        """The customer's conversations on every linked channel, newest first (this one too)."""
+        view = await known(handoff_id)
+        found = await customer_history(console.desk.client, view.request.conversation_id)
+        return [
+            PastConversationOut.model_validate(
+                {
+                    **dataclasses.asdict(past),
+                    "last_customer_message": redact(past.last_customer_message),
+                }
+            )
+            for past in found
+        ]
+
+    @router.post("/console/api/handoffs/{handoff_id}/reveal", dependencies=posts)
+    async def reveal(handoff_id: HandoffId, agent: Session, response: Response) -> RevealOut:
+        """The customer's messages unredacted, for this agent only; the desk records the reveal."""
+        await known(handoff_id)
+        response.headers["Cache-Control"] = "no-store"
+        return RevealOut(text=await console.desk.reveal(handoff_id, user=agent.id, name=agent.name))
 
     async def transition(
         handoff_id: str, action: Action, agent: Agent, target: Agent | None = None

@@ -86,7 +86,7 @@ end
 if new_state == 'agent' then redis.call('HSETNX', KEYS[1], 'claimed_at', now) end
 redis.call('HSET', KEYS[1], 'state', new_state, 'owner', new_owner, 'owner_name', new_name,
   'updated_at', now)
-redis.call('SET', KEYS[2], conversation_owner)
+redis.call('SET', KEYS[2], conversation_owner, 'KEEPTTL')
 redis.call('XADD', KEYS[3], '*', 'action', action, 'by', actor, 'by_name', actor_name,
   'from', state, 'to', new_state, 'owner', new_owner, 'at', now)
 redis.call('XADD', KEYS[4], '*', 'type', 'event', 'event', event, 'agent', new_name, 'time', now)

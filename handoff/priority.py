@@ -24,7 +24,7 @@ REASON_POINTS = {
     Reason.NEGATIVE_FEEDBACK: 10,
     Reason.LOW_CONFIDENCE: 5,
 }
-LEVELS = ((70, Priority.URGENT), (40, Priority.HIGH), (15, Priority.NORMAL))
+LEVELS = ((70, Priority.URGENT), (40, Priority.HIGH), (10, Priority.NORMAL))
 VIP_POINTS = 40
 URGENT_POINTS = 30
 PUBLIC_POINTS = 5

@@ -109,13 +109,13 @@ local owner = redis.call('GET', KEYS[1])
 if owner and owner ~= 'bot' and owner ~= 'closed' then
   return 0
 end
-redis.call('SET', KEYS[1], 'queued')
+redis.call('SET', KEYS[1], 'queued', 'KEEPTTL')
 redis.call('HSET', KEYS[2], 'record', ARGV[1], 'state', 'queued', 'conversation', ARGV[3])
 redis.call('SET', KEYS[4], ARGV[2])
 redis.call('XADD', KEYS[3], '*', 'handoff_id', ARGV[2], 'conversation', ARGV[3])
 redis.call('RPUSH', KEYS[5], ARGV[2])
 if tonumber(ARGV[4]) > 0 then
-  for i = 2, 5 do if i ~= 3 then redis.call('EXPIRE', KEYS[i], ARGV[4]) end end
+  for i = 1, 5 do if i ~= 3 then redis.call('EXPIRE', KEYS[i], ARGV[4]) end end
 end
 return 1
 """

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from playwright.async_api import Browser, Page, async_playwright
 
 from bot.rasa_process import train
@@ -51,6 +52,20 @@ def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 @contextmanager
+def always_open_routing(target: Path) -> Path:
+    """The shipped routing file with every department on shift around the clock.
+
+    End-to-end tests then get the same replies whatever the day and hour they run (the
+    out-of-hours notice and business-hours arithmetic have their own tests).
+    """
+    routing = yaml.safe_load((ROOT / "config" / "routing.yml").read_text(encoding="utf-8"))
+    for calendar in routing["calendars"].values():
+        calendar["hours"] = {"daily": "00:00-24:00"}
+        calendar["holidays"] = []
+    target.write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
+    return target
+
+
 def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
     """Rasa and the action server on `redis_url`, the demo index built under `data`."""
     settings = Settings(
@@ -78,6 +93,7 @@ def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
         "RELEVO_KB_DIR": str(DEMO_KB),
         "RELEVO_RASA_PORT": str(settings.rasa_port),
         "RELEVO_ACTION_PORT": str(settings.action_port),
+        "RELEVO_ROUTING_FILE": str(always_open_routing(data / "routing.yml")),
         "SANIC_HOST": "127.0.0.1",
     }
     actions = _start(["actions", "--port", str(settings.action_port)], env)
@@ -119,6 +135,7 @@ class Stack:
 
 SOCIAL_SECRET = "social-test-secret"
 SLACK_SECRET = "slack-signing-secret"
+SLACK_CHANNELS = {"C1": "relevo-desk", "C2": "general", "CBAG": "care-baggage"}
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +145,7 @@ def stack(engine: Engine) -> Iterator[Stack]:
     with (
         TelegramEmulator() as telegram,
         running_connector(SOCIAL_SECRET) as connector,
-        SlackEmulator() as slack,
+        SlackEmulator(channels=SLACK_CHANNELS) as slack,
     ):
         env = {
             **engine.env,

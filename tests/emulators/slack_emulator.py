@@ -194,10 +194,10 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 class SlackEmulator:
     """A Slack Web API emulator served over HTTP, with the workspace state it keeps.
 
-    Channels are known by id (``channel_not_found`` otherwise); a user id as the channel of
-    ``chat.postMessage`` posts into that user's DM, ``D`` + the user id. Posting a reply to a
-    ``thread_ts`` the emulator does not know is accepted (the parent may be a message the app
-    only saw as an event; :meth:`add_message` stores such messages).
+    Channels are known by id or as ``#name`` (``channel_not_found`` otherwise); a user id as the
+    channel of ``chat.postMessage`` posts into that user's DM, ``D`` + the user id. Posting a
+    reply to a ``thread_ts`` the emulator does not know is accepted (the parent may be a message
+    the app only saw as an event; :meth:`add_message` stores such messages).
 
     Message timestamps are unique and increasing, based on the clock (``"1732600000.000100"``).
     State and calls are safe to read from any thread; readers get copies.
@@ -637,6 +637,8 @@ class SlackEmulator:
         message = self._bot_message(self._next_ts(), content)
         if params.get("thread_ts"):
             message["thread_ts"] = str(params["thread_ts"])
+            if params.get("reply_broadcast") in (True, "true", "1", 1):
+                message["subtype"] = "thread_broadcast"  # also shown in the channel
         if params.get("metadata"):
             message["metadata"] = params["metadata"]
         self._store(channel, message)
@@ -767,6 +769,9 @@ class SlackEmulator:
         channel = str(value or "")
         if channel in self.channels:
             return channel
+        named = [cid for cid, name in self.channels.items() if f"#{name}" == channel]
+        if named:  # chat.postMessage also takes a channel's name, as "#name"
+            return named[0]
         if channel in self.users:
             return f"D{channel}"
         if channel.startswith("D") and channel[1:] in self.users:
