@@ -13,10 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import conversation, runtime
 from actions.compose import compose_answer
 from actions.gate import Outcome, decide
-from actions.privacy import is_personal_matter
+from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
 from handoff.requests import Reason
-from relevo.pii import contains_personal_data
 from relevo.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -55,9 +54,9 @@ class ActionAnswerFromKB(Action):
                 FollowupAction("action_escalate"),
             ]
         if public and is_personal_matter(question):
-            key = "pii_public" if contains_personal_data(question) else "go_private"
             dispatcher.utter_message(
-                text=text(key, language), json_message={"relevo": {"decision": "private"}}
+                text=text(private_notice(question), language),
+                json_message={"relevo": {"decision": "private"}},
             )
             return [SlotSet("awaiting_feedback", False)]
         knowledge_base = runtime.knowledge_base()

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
-from actions.privacy import is_personal_matter
+from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text, when
 from handoff.requests import HandoffRequest, KbHitSummary, Reason, request_handoff
 from handoff.triage import Escalation, Triage, triage
@@ -113,7 +113,7 @@ class ActionEscalate(Action):
         question = tracker.latest_message.get("text") or ""
         if conversation.is_public(tracker) and is_personal_matter(question):
             dispatcher.utter_message(
-                text=text("go_private", request.language),
+                text=text(private_notice(question), request.language),
                 json_message={"relevo": {"decision": "private"}},
             )
         return [

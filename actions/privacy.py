@@ -22,3 +22,11 @@ def is_personal_matter(text: str) -> bool:
     if _BOOKING_CODE.search(text) or _REFERENCE.search(text) or contains_personal_data(text):
         return True
     return bool(_PERSONAL.search(fold(text)))
+
+
+def private_notice(text: str) -> str:
+    """The text key that moves a public customer to a private channel.
+
+    When they already posted personal data, they are also asked to delete the post.
+    """
+    return "pii_public" if contains_personal_data(text) else "go_private"

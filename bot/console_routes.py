@@ -244,6 +244,7 @@ class PastHandoffOut(BaseModel):
     state: str
     reason: str
     department: str
+    department_name: str
     created_at: str
     agent: str
     rating: str
@@ -400,6 +401,9 @@ def console_router(
     posts = [Depends(same_site_post)]
     departments = {key: d.name for key, d in console.routing.departments.items()}
 
+    def name_of(department: str) -> str:
+        return departments.get(department, "") or _department_name(department)
+
     def out(view: HandoffView, now: dt.datetime) -> HandoffOut:
         return HandoffOut.of(view, departments=departments, now=now)
 
@@ -486,10 +490,17 @@ def console_router(
         view = await known(handoff_id)
         found = await customer_history(console.desk.client, view.request.conversation_id)
         return [
-            PastConversationOut.model_validate(
-                {
+            PastConversationOut(
+                **{
                     **dataclasses.asdict(past),
                     "last_customer_message": redact(past.last_customer_message),
+                    "handoffs": [
+                        PastHandoffOut(
+                            **dataclasses.asdict(handoff),
+                            department_name=name_of(handoff.department),
+                        )
+                        for handoff in past.handoffs
+                    ],
                 }
             )
             for past in found

@@ -83,7 +83,7 @@ def sla_text(view: HandoffView) -> str:
 
 
 def has_personal_data(view: HandoffView) -> bool:
-    """Whether the card hides something an agent may reveal."""
+    """Whether the card itself hides something (the thread may hide more, later)."""
     return any(contains_personal_data(line.text) for line in view.request.transcript)
 
 
@@ -170,7 +170,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
 
 
 def _lookups(view: HandoffView) -> dict[str, Any]:
-    """History (any time) and Reveal (when personal data is hidden on the card)."""
+    """History (any time) and, while the handoff is open, Reveal (what redaction hid)."""
     elements: list[dict[str, Any]] = [
         {
             "type": "button",
@@ -179,7 +179,7 @@ def _lookups(view: HandoffView) -> dict[str, Any]:
             "text": {"type": "plain_text", "text": "History"},
         }
     ]
-    if has_personal_data(view):
+    if view.state in ("queued", "agent"):
         elements.append(
             {
                 "type": "button",

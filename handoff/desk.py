@@ -27,7 +27,7 @@ from handoff.timers import Timer, Timers, follow_up_time, sla_times
 from relevo import keys
 from relevo.lanes import RetryLater, StreamLanes
 from relevo.messages import Outgoing
-from relevo.pii import redact
+from relevo.pii import contains_personal_data, redact
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ class Desk:
         return await load(self._client, handoff_id)
 
     async def reveal(self, handoff_id: str, *, user: str, name: str) -> str:
-        """The customer's messages unredacted, for one agent; every reveal is recorded.
+        """The customer's messages that hold personal data, unredacted, for one agent; recorded.
 
         Cards, threads and the console redact personal data; an agent who needs a booking code
         asks for it here, and the handoff's `:reveals` stream and the log keep who and when.
@@ -259,7 +259,9 @@ class Desk:
             keys.handoff_reveals(handoff_id), {"by": user, "by_name": name, "at": now}
         )
         log.info("personal data revealed", extra={"handoff": handoff_id, "by": user})
-        shown = [text for text in said if text]
+        shown = [text for text in said if contains_personal_data(text)]
+        if not shown:
+            return ""
         return "🔓 Revealed for you only (logged):\n" + "\n".join(f"👤 {t}" for t in shown)
 
     async def handoff_for_card(self, channel: str, ts: str) -> str | None:

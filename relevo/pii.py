@@ -51,8 +51,9 @@ more than ten digits (Brazil's CPF); a cue more than five words away; e-mails sp
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -93,12 +94,13 @@ _REDACTED = re.compile(
 )
 _REDACTED_KINDS = {text: kind for kind, text in _PLACEHOLDERS.items()}
 
-# A value does not start inside a word, a number, a hashtag, an @handle or a path ...
-_START = r"(?<![\w@#/.,+\-])"
+# A value does not start inside a word, a number, a hashtag, an @handle or a path, nor right
+# after a placeholder (the "]" of "[phone]"), where it could not start before redaction ...
+_START = r"(?<![\w@#/.,+\-\]])"
 # ... and does not run into a word, an @ or a decimal part.
 _END = r"(?![\w@]|[.,/:\-]\d)"
 # After a cue, "#" is a number sign, not a hashtag: "Passport #533380006".
-_NAMED_START = r"(?<![\w@/.,+\-])"
+_NAMED_START = r"(?<![\w@/.,+\-\]])"
 
 # ---------------------------------------------------------------------------------- cards
 
@@ -148,23 +150,23 @@ def _card_grouping(sizes: tuple[int, ...]) -> bool:
 def _cards(text: str) -> Iterator[tuple[int, int]]:
     """Spans of Luhn-valid card numbers, the longest card first at each group of a digit run."""
     for run in _DIGIT_RUN.finditer(text):
-        groups = [
-            (m.start() + run.start(), m.end() + run.start()) for m in re.finditer(r"\d+", run[0])
-        ]
+        groups = [(run.start() + m.start(), m.group()) for m in re.finditer(r"\d+", run[0])]
+        sizes = [len(group) for _, group in groups]
         first = 0
         while first < len(groups):
-            for last in range(len(groups) - 1, first - 1, -1):
-                sizes = tuple(end - start for start, end in groups[first : last + 1])
-                digits = re.sub(r"\D", "", text[groups[first][0] : groups[last][1]])
-                if (
-                    13 <= len(digits) <= 19
-                    and _card_grouping(sizes)
-                    and _issuer(digits)
-                    and _luhn(digits)
-                ):
-                    yield groups[first][0], groups[last][1]
-                    first = last
-                    break
+            # Grow the card group by group up to 19 digits, the most a card has; try longest first.
+            last, total = first, sizes[first]
+            while last + 1 < len(groups) and total + sizes[last + 1] <= 19:
+                last += 1
+                total += sizes[last]
+            for end in range(last, first - 1, -1):
+                if 13 <= total <= 19 and _card_grouping(tuple(sizes[first : end + 1])):
+                    digits = "".join(group for _, group in groups[first : end + 1])
+                    if _issuer(digits) and _luhn(digits):
+                        yield groups[first][0], groups[end][0] + sizes[end]
+                        first = end
+                        break
+                total -= sizes[end]
             first += 1
 
 
@@ -175,7 +177,7 @@ _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 # because "12345678 y" is Spanish for "12345678 and". "DNI12345678Z" is written too.
 _CHECK_LETTER = r"(?:[ \-]?[A-Z]|-?[a-z])"
 _DNI = re.compile(
-    r"(?:" + _START + r"(?<!\d[ .])|(?<=[Dd][Nn][Ii])|(?<=[Nn][Ii][Ff]))"
+    r"(?:" + _START + r"|(?<=[Dd][Nn][Ii])|(?<=[Nn][Ii][Ff]))"
     r"(\d{2}[ .]?\d{3}[ .]?\d{3})(" + _CHECK_LETTER + r")" + _END
 )
 _NIE = re.compile(_START + r"([XYZxyz])[ \-]?(\d{7})(" + _CHECK_LETTER + r")" + _END)
@@ -223,14 +225,14 @@ _PASSPORT_AFTER_CUE = re.compile(_NAMED_START + r"(?=[A-Za-z]*\d)[A-Za-z0-9]{6,9
 # ---------------------------------------------------------------------------------- e-mail
 
 _EMAIL = re.compile(
-    r"(?<![\w.+'\-])[\w.+\-]+(?:'[\w.+\-]+)*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?<![\w.+\-\]])[\w.+\-]+(?:'[\w.+\-]+)*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w@])"
 )
 
 # ---------------------------------------------------------------------------------- phones
 
 # Phones may be listed with a slash: 612345678/698765432.
-_PHONE_START = r"(?<![\w@#.,+\-])(?<!\d[ .\-])"
+_PHONE_START = r"(?<![\w@#.,+\-\]])"
 _PHONE_END = r"(?![\w@]|[.,:\-]?\d)"
 # Spanish: optional +34/0034, nine digits starting 6, 7, 8 or 9, grouped as people write them.
 _PHONE_ES = re.compile(
@@ -271,17 +273,38 @@ _BUSINESS_LINE = re.compile(
 )
 
 
+def _overlapping(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Matches of `pattern` at every position, overlapping ones too.
+
+    Digits are shared by neighbouring numbers ("... 8801 89 447 66 38"): a match that turns
+    out not to be a phone must not hide the phone starting inside it.
+    """
+    match = pattern.search(text)
+    while match:
+        yield match
+        match = pattern.search(text, match.start() + 1)
+
+
+def _phone(span: str) -> bool:
+    """Is this a personal phone number: 9 to 15 digits, grouped as phones are, not a hotline?"""
+    digits = re.sub(r"\D", "", span)
+    return 9 <= len(digits) <= 15 and _phone_groups(span) and not _BUSINESS_LINE.fullmatch(digits)
+
+
 def _phones(text: str) -> Iterator[tuple[int, int]]:
-    """Spans of phone numbers in Spanish, international, North American and trunk-0 formats."""
+    """Spans of phone numbers in Spanish, international, North American and trunk-0 formats.
+
+    An international number has no fixed length, so its pattern may run on into a number that
+    follows ("+44 20 7946 0958 4111 1111..."): each prefix that ends before a space and is a
+    phone number is a candidate too, and the resolution of overlaps chooses.
+    """
     for pattern in (_PHONE_ES, _PHONE_INTL, _PHONE_US, _PHONE_TRUNK):
-        for match in pattern.finditer(text):
-            digits = re.sub(r"\D", "", match[0])
-            if (
-                9 <= len(digits) <= 15
-                and _phone_groups(match[0])
-                and not _BUSINESS_LINE.fullmatch(digits)
-            ):
-                yield match.span()
+        for match in _overlapping(pattern, text):
+            cuts = [match.start() + m.start() for m in re.finditer(r" (?=\d)", match[0])]
+            ends = [match.end(), *reversed(cuts)]
+            for end in ends:
+                if _phone(text[match.start() : end]):
+                    yield match.start(), end
 
 
 # ---------------------------------------------------------------------------- booking codes
@@ -362,6 +385,14 @@ class _Anchor:
     listed: bool = False
 
 
+def _mask(length: int, spans: Iterable[tuple[int, int]]) -> bytearray:
+    """One byte per character of a text, set where one of `spans` covers it."""
+    mask = bytearray(length)
+    for start, end in spans:
+        mask[start:end] = b"\x01" * (end - start)
+    return mask
+
+
 def _cues(text: str) -> list[_Anchor]:
     """Every cue word in the text, and every placeholder of a redacted value, in order.
 
@@ -372,9 +403,10 @@ def _cues(text: str) -> list[_Anchor]:
         _Anchor(_REDACTED_KINDS.get(m[0], Kind.CARD), m.start(), m.end(), listed=True)
         for m in _REDACTED.finditer(text)
     ]
+    inside = _mask(len(text), ((r.start, r.end) for r in redacted))
     cues = list(redacted)
     for match in _CUE.finditer(text):
-        if any(r.start <= match.start() and match.end() <= r.end for r in redacted):
+        if inside[match.start()]:
             continue
         if match.lastgroup == "upper_id":
             if match[0] != "ID":
@@ -386,16 +418,32 @@ def _cues(text: str) -> list[_Anchor]:
     return sorted(cues, key=lambda cue: cue.start)
 
 
-def _named_by(anchors: list[_Anchor], text: str, start: int) -> Kind | None:
+class _Anchors:
+    """Cues and values by where they end, so that the nearest before a position is a bisect away."""
+
+    def __init__(self, anchors: Iterable[_Anchor]) -> None:
+        self._anchors = sorted(anchors, key=lambda anchor: anchor.end)
+        self._ends = [anchor.end for anchor in self._anchors]
+
+    def add(self, anchor: _Anchor) -> None:
+        index = bisect.bisect_right(self._ends, anchor.end)
+        self._anchors.insert(index, anchor)
+        self._ends.insert(index, anchor.end)
+
+    def before(self, position: int) -> _Anchor | None:
+        index = bisect.bisect_right(self._ends, position)
+        return self._anchors[index - 1] if index else None
+
+
+def _named_by(anchors: _Anchors, text: str, start: int) -> Kind | None:
     """The kind that the nearest anchor before `start` names, if it is close enough to name it.
 
     A cue names a value a few words after it ("mi número de pasaporte es el ..."); a value names
     the next one only through a conjunction ("my passport X and my wife's Y").
     """
-    before = [anchor for anchor in anchors if anchor.end <= start]
-    if not before:
+    anchor = anchors.before(start)
+    if anchor is None:
         return None
-    anchor = max(before, key=lambda a: a.end)
     filler = text[anchor.end : start]
     if not _FILLER.fullmatch(filler) or len(re.findall(r"\w+", filler)) > _MAX_FILLER_WORDS:
         return None
@@ -404,24 +452,41 @@ def _named_by(anchors: list[_Anchor], text: str, start: int) -> Kind | None:
     return anchor.kind
 
 
-def _named_after(cues: list[_Anchor], text: str, end: int) -> Kind | None:
-    """The kind that a cue right after a value names: "533380006 is my passport number"."""
-    after = [cue for cue in cues if cue.start >= end and not cue.listed]
-    if not after:
+def _named_after(cues: list[_Anchor], starts: list[int], text: str, end: int) -> Kind | None:
+    """The kind that a cue right after a value names: "533380006 is my passport number".
+
+    Args:
+        cues: the cue words (not placeholders), in order.
+        starts: where each of them starts.
+        text: the message.
+        end: where the value ends.
+    """
+    index = bisect.bisect_left(starts, end)
+    if index == len(cues):
         return None
-    cue = min(after, key=lambda c: c.start)
+    cue = cues[index]
     return cue.kind if _TRAILING_GLUE.fullmatch(text[end : cue.start]) else None
 
 
-def _shouted(text: str, span: tuple[int, int], cues: list[_Anchor]) -> bool:
-    """Is the message written in capitals, so that a word in capitals is not a code?
+_WORD = re.compile(r"\b[^\W\d_]{2,}\b")
 
-    Counts whole words of letters, leaving out the candidate, cues and placeholders.
+
+_AROUND = 80
+
+
+def _shouted(text: str, start: int, end: int, covered: bytearray) -> bool:
+    """Are the words around a candidate code in capitals, so that the candidate is a word too?
+
+    The words of letters on its line, up to 80 characters either side, count; the candidate,
+    cues and values found do not.
     """
+    line_start = max(text.rfind("\n", 0, start) + 1, start - _AROUND)
+    line_end = text.find("\n", end)
+    line_end = min(len(text) if line_end < 0 else line_end, end + _AROUND)
     words = [
         m[0]
-        for m in re.finditer(r"\b[^\W\d_]{2,}\b", text)
-        if m.span() != span and not any(c.start <= m.start() and m.end() <= c.end for c in cues)
+        for m in _WORD.finditer(text, line_start, line_end)
+        if m.start() != start and not covered[m.start()]
     ]
     return sum(word.isupper() for word in words) * 2 > len(words)
 
@@ -434,22 +499,26 @@ def _after_cues(text: str, found: list[tuple[Kind, int, int]]) -> Iterator[tuple
         found: what the patterns found, which may head a list ("PAA123456 y el de mi hija ...").
     """
     cues = _cues(text)
-    anchors = cues + [_Anchor(kind, start, end, listed=True) for kind, start, end in found]
+    words = [cue for cue in cues if not cue.listed]
+    starts = [cue.start for cue in words]
+    listed = [_Anchor(kind, start, end, listed=True) for kind, start, end in found]
+    anchors = _Anchors([*cues, *listed])
+    covered = _mask(len(text), ((a.start, a.end) for a in [*cues, *listed]))
     candidates = sorted(
         (match.start(), match.end(), kind)
         for kind, pattern in _AFTER_CUE
         for match in pattern.finditer(text)
     )
     for start, end, kind in candidates:
-        named = _named_by(anchors, text, start) or _named_after(cues, text, end)
+        named = _named_by(anchors, text, start) or _named_after(words, starts, text, end)
         if named is not kind:
             continue
         value = text[start:end]
         if len(value) == 6 and _FLIGHT_NUMBER.fullmatch(value.upper()):
             continue
-        if value.isalpha() and (_shouted(text, (start, end), cues) or _CUE.fullmatch(value)):
+        if value.isalpha() and (_CUE.fullmatch(value) or _shouted(text, start, end, covered)):
             continue
-        anchors.append(_Anchor(kind, start, end, listed=True))
+        anchors.add(_Anchor(kind, start, end, listed=True))
         yield kind, start, end
 
 
@@ -471,39 +540,24 @@ _DETECTORS: list[tuple[int, Kind, Callable[[str], Iterator[tuple[int, int]]]]] =
 _CUE_RANK = 4
 
 
-def _candidates(text: str, known: list[tuple[Kind, int, int]]) -> list[tuple[int, Kind, int, int]]:
-    """Every candidate finding as (rank, kind, start, end), overlapping ones included.
-
-    Args:
-        text: the message, with the values already found blanked out.
-        known: the values already found, which may head a list as any finding may.
-    """
-    found = [
-        (rank, kind, start, end) for rank, kind, detect in _DETECTORS for start, end in detect(text)
-    ]
-    named = _after_cues(text, known + [(kind, start, end) for _, kind, start, end in found])
-    return found + [(_CUE_RANK, kind, start, end) for kind, start, end in named]
-
-
-# Overwrites a value already found: not a word, a digit, a space or a sign that anything accepts.
-_BLANK = "\x00"
-
-
-def _blank(text: str, findings: list[Finding]) -> str:
-    """`text` with each finding overwritten, its length and so every offset kept."""
-    chars = list(text)
-    for finding in findings:
-        chars[finding.start : finding.end] = _BLANK * (finding.end - finding.start)
-    return "".join(chars)
+def _resolve(text: str, candidates: list[tuple[int, Kind, int, int]]) -> list[Finding]:
+    """The candidates that win where they overlap: higher rank, then longer, then earlier."""
+    in_url = _mask(len(text), (m.span() for m in _URL.finditer(text)))
+    taken = bytearray(len(text))
+    kept: list[Finding] = []
+    for _, kind, start, end in sorted(candidates, key=lambda c: (-c[0], c[2] - c[3], c[2])):
+        if any(taken[start:end]) or (kind is not Kind.EMAIL and any(in_url[start:end])):
+            continue
+        taken[start:end] = b"\x01" * (end - start)
+        kept.append(Finding(kind, start, end, text[start:end]))
+    return sorted(kept, key=lambda finding: finding.start)
 
 
 def find(text: str) -> list[Finding]:
     """Personal data in `text`: non-overlapping findings, sorted by where they start.
 
-    A value is not looked for in the middle of a longer number, so one written right after
-    another ("620 72 29 01 29369075F") only shows once its neighbour is known to be a value: the
-    detectors run again with the findings blanked out until nothing new turns up. That is also
-    what makes `redact` idempotent.
+    The patterns' findings come first, and may head a list that cues name the rest of; then all
+    candidates are resolved together, a value named by a cue outranking a mere shape.
 
     Args:
         text: a customer's message, in any language (the cues are Spanish and English).
@@ -511,22 +565,12 @@ def find(text: str) -> list[Finding]:
     Returns:
         The findings; where candidates overlap, the higher-ranked then the longer one is kept.
     """
-    urls = [m.span() for m in _URL.finditer(text)]
-    kept: list[Finding] = []
-    while True:
-        known = [(f.kind, f.start, f.end) for f in kept]
-        candidates = _candidates(_blank(text, kept), known)
-        ranked = sorted(candidates, key=lambda c: (-c[0], -(c[3] - c[2]), c[2]))
-        new: list[Finding] = []
-        for _, kind, start, end in ranked:
-            if kind is not Kind.EMAIL and any(s < end and start < e for s, e in urls):
-                continue
-            if any(f.start < end and start < f.end for f in kept + new):
-                continue
-            new.append(Finding(kind, start, end, text[start:end]))
-        if not new:
-            return sorted(kept, key=lambda f: f.start)
-        kept += new
+    found = [
+        (rank, kind, start, end) for rank, kind, detect in _DETECTORS for start, end in detect(text)
+    ]
+    patterns = [(f.kind, f.start, f.end) for f in _resolve(text, found)]
+    named = [(_CUE_RANK, kind, start, end) for kind, start, end in _after_cues(text, patterns)]
+    return _resolve(text, found + named)
 
 
 def placeholder(finding: Finding) -> str:

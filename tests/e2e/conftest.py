@@ -51,7 +51,6 @@ def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(BIN / "relevo"), *args], env=env, cwd=ROOT)
 
 
-@contextmanager
 def always_open_routing(target: Path) -> Path:
     """The shipped routing file with every department on shift around the clock.
 
@@ -66,6 +65,7 @@ def always_open_routing(target: Path) -> Path:
     return target
 
 
+@contextmanager
 def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
     """Rasa and the action server on `redis_url`, the demo index built under `data`."""
     settings = Settings(

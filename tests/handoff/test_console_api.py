@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import stat
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.websockets import WebSocketDisconnect
 
-from bot.console_routes import COOKIE, install_console
+from bot.console_routes import COOKIE, install_console, sla_state
 from bot.conversations import ConversationStore
+from bot.inbound import Channel, Customer, Inbound
+from bot.pipeline import InboundPipeline
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, agent_for, console_token
+from handoff.desk import HandoffView
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from relevo import keys
 from relevo.settings import Settings
@@ -339,3 +344,263 @@ def test_without_a_token_setting_one_is_generated_once_and_kept_private(
     mode = stat.S_IMODE(os.stat(tmp_path / "data" / "console-token").st_mode)
     assert mode == 0o600
     assert console_token(Settings(data_dir=tmp_path / "data", console_token="set")) == "set"
+
+
+def triaged(
+    redis_client: redis.Redis,
+    conversation: str,
+    *,
+    priority: Priority = Priority.NORMAL,
+    score: int = 0,
+    created_at: str = "2026-03-02T09:00:00+00:00",
+    said: str = "quiero hablar con una persona",
+    draft: str | None = None,
+    **fields: Any,
+) -> str:
+    """A handoff as the escalation files it: priority, score and reasons, department, SLA."""
+    request = HandoffRequest(
+        conversation_id=conversation,
+        channel="webchat",
+        language="es",
+        reason=Reason.COMPLAINT,
+        priority=priority,
+        transcript=[TranscriptLine("customer", said, created_at)],
+        hits=[],
+        draft=draft,
+        customer={"id": conversation},
+        created_at=created_at,
+        score=score,
+        **fields,
+    )
+    assert request_handoff(redis_client, request)
+    return request.id
+
+
+async def test_the_queue_is_most_urgent_first_then_oldest_with_the_triage_for_each(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    newer = triaged(redis_client, "wc-normal-new", created_at="2026-03-02T09:30:00+00:00")
+    older = triaged(redis_client, "wc-normal-old", created_at="2026-03-02T09:00:00+00:00")
+    low = triaged(redis_client, "wc-low", priority=Priority.LOW, created_at="2026-03-02T08:00:00")
+    high_40 = triaged(redis_client, "wc-high-40", priority=Priority.HIGH, score=40)
+    urgent = triaged(
+        redis_client,
+        "wc-urgent",
+        priority=Priority.URGENT,
+        score=10,
+        created_at="2026-03-02T09:59:00+00:00",
+        priority_reasons=["complaint +25", "12,400 followers +20"],
+        department="baggage",
+        routing_reasons=["keyword: maleta"],
+    )
+    high_60 = triaged(redis_client, "wc-high-60", priority=Priority.HIGH, score=60)
+    raised = triaged(redis_client, "wc-raised", created_at="2026-03-02T10:30:00+00:00")
+    redis_client.hset(keys.handoff(raised), "priority", "high")  # an SLA breach raised it
+    laura = await logged_in(app, "Laura")
+    for handoff in (newer, older, low, high_40, urgent, high_60, raised):
+        await listed(laura, handoff)
+
+    waiting = (await laura.get("/console/api/handoffs")).json()["open"]
+    assert [h["id"] for h in waiting] == [urgent, high_60, high_40, raised, older, newer, low]
+    top = waiting[0]
+    assert (top["priority"], top["score"], top["department"], top["department_name"]) == (
+        "urgent",
+        10,
+        "baggage",
+        "Baggage",
+    )
+    assert top["priority_reasons"] == ["complaint +25", "12,400 followers +20"]
+    assert top["routing_reasons"] == ["keyword: maleta"]
+    assert next(h for h in waiting if h["id"] == raised)["priority"] == "high"  # not "normal"
+    await laura.aclose()
+
+
+async def test_personal_data_is_redacted_everywhere_but_in_what_agents_write(
+    app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    card, email = "4242 4242 4242 4242", "ana.garcia@example.com"
+    handoff = triaged(
+        redis_client,
+        "wc-pii",
+        said=f"me cobraron dos veces en la tarjeta {card}, escribidme a {email}",
+        draft=f"Hola, te escribimos a {email}",
+    )
+    laura = await logged_in(app, "Laura")
+    item = await listed(laura, handoff)
+    assert item["preview"] == (
+        "me cobraron dos veces en la tarjeta [card ••••4242], escribidme a [e-mail]"
+    )
+    assert item["has_personal_data"] is True
+
+    pipeline = InboundPipeline(aclient, Settings())
+    await pipeline.accept(customer_says("wc-pii", "m1", f"la tarjeta es {card}, mail {email}"))
+    redis_client.xadd(
+        keys.conversation_log("wc-pii"),
+        {"type": "message", "author": "bot", "text": f"¿La tarjeta {card}?", "time": ""},
+    )
+    url = f"/console/api/handoffs/{handoff}"
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    reply = {"text": f"Te escribo a {email}", "client_id": "reply-pii-1"}
+    assert (await laura.post(f"{url}/reply", json=reply, headers=HEADER)).status_code == 200
+
+    detail = (await laura.get(url)).json()
+    texts = {(i["kind"], i["author"]): i["text"] for i in detail["thread"] if "text" in i}
+    assert texts[("message", "customer")] == "la tarjeta es [card ••••4242], mail [e-mail]"
+    assert texts[("message", "bot")] == "¿La tarjeta [card ••••4242]?"
+    assert texts[("reply", "agent")] == f"Te escribo a {email}"  # as the agent wrote it
+    assert detail["draft"] == "Hola, te escribimos a [e-mail]"
+    assert card not in detail["handoff"]["preview"]
+    served = (await laura.get(url)).text + (await laura.get("/console/api/handoffs")).text
+    assert card not in served and "ana.garcia@" not in served.replace(f"Te escribo a {email}", "")
+    await laura.aclose()
+
+
+def customer_says(
+    conversation: str, message_id: str, text: str, customer: str = "ana", at: float = 0
+) -> Inbound:
+    extra = {"received_at": dt.datetime.fromtimestamp(at, dt.UTC)} if at else {}
+    return Inbound(
+        channel=Channel.WEBCHAT,
+        conversation_id=conversation,
+        message_id=message_id,
+        customer=Customer(id=customer),
+        text=text,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_reveal_shows_the_customers_words_to_one_agent_and_is_recorded(
+    app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    handoff = triaged(redis_client, "wc-reveal")
+    await InboundPipeline(aclient, Settings()).accept(
+        customer_says("wc-reveal", "m1", "mi localizador es QWE123 y la tarjeta 4242424242424242")
+    )
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    url = f"/console/api/handoffs/{handoff}"
+    detail = (await laura.get(url)).json()
+    assert detail["handoff"]["has_personal_data"] is True  # said after the handoff: still hidden
+    assert "4242424242424242" not in str(detail["thread"])
+
+    assert (await laura.post(f"{url}/reveal")).status_code == 403  # no console header
+    assert redis_client.xlen(keys.handoff_reveals(handoff)) == 0
+    revealed = await laura.post(f"{url}/reveal", headers=HEADER)
+    assert revealed.status_code == 200 and revealed.headers["cache-control"] == "no-store"
+    assert "mi localizador es QWE123 y la tarjeta 4242424242424242" in revealed.json()["text"]
+    [(_, entry)] = redis_client.xrange(keys.handoff_reveals(handoff))
+    assert (entry["by"], entry["by_name"]) == ("web:laura", "Laura") and entry["at"]
+
+    unknown = await laura.post("/console/api/handoffs/nope/reveal", headers=HEADER)
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "no such handoff"})
+    await laura.aclose()
+    async with http(app) as anonymous:
+        assert (await anonymous.post(f"{url}/reveal", headers=HEADER)).status_code == 401
+    assert redis_client.xlen(keys.handoff_reveals(handoff)) == 1
+
+
+async def test_the_history_lists_the_customers_earlier_conversations_with_their_handoffs(
+    app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    pipeline = InboundPipeline(aclient, Settings())
+    await pipeline.accept(
+        customer_says("wc-ana-1", "m1", "mi maleta no llegó, ana@example.com", at=1_772_000_000)
+    )
+    await pipeline.accept(customer_says("wc-ana-1", "m2", "sigo esperando", at=1_772_000_060))
+    earlier = triaged(redis_client, "wc-ana-1", department="baggage")
+    await pipeline.accept(customer_says("wc-ana-2", "m3", "hola otra vez", at=1_772_090_000))
+    await pipeline.accept(customer_says("wc-bob", "m4", "soy otro", customer="bob"))
+    current = triaged(redis_client, "wc-ana-2")
+    laura = await logged_in(app, "Laura")
+    await listed(laura, current)
+    assert (await laura.post(f"/console/api/handoffs/{earlier}/claim", headers=HEADER)).is_success
+    assert (await laura.post(f"/console/api/handoffs/{earlier}/resolve", headers=HEADER)).is_success
+
+    answer = await laura.get(f"/console/api/handoffs/{current}/history")
+    assert answer.status_code == 200
+    history = answer.json()
+    assert [c["conversation_id"] for c in history] == ["wc-ana-2", "wc-ana-1"]
+    past = history[1]
+    assert (past["channel"], past["profile"]) == ("webchat", keys.customer("webchat", "ana"))
+    assert past["messages"] >= 2  # the customer's two, and the claim's and resolution's events
+    assert past["last_customer_message"] == "sigo esperando"
+    [handoff] = past["handoffs"]
+    assert (handoff["id"], handoff["state"], handoff["agent"], handoff["department_name"]) == (
+        earlier,
+        "closed",
+        "Laura",
+        "Baggage",
+    )
+    assert history[0]["handoffs"][0]["id"] == current
+
+    unknown = await laura.get("/console/api/handoffs/nope/history")
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "no such handoff"})
+    await laura.aclose()
+
+
+async def test_the_sla_state_is_computed_for_display(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    past, future = "2026-01-01T10:00:00+00:00", "2999-01-01T10:00:00+00:00"
+    overdue = triaged(redis_client, "wc-overdue", sla_due_at=past)
+    on_time = triaged(redis_client, "wc-on-time", sla_due_at=future, opens_at=future)
+    warned = triaged(redis_client, "wc-warned", sla_due_at=future)
+    redis_client.hset(keys.handoff(warned), "sla_state", "warning")
+    laura = await logged_in(app, "Laura")
+    states = {}
+    for handoff in (overdue, on_time, warned):
+        states[handoff] = (await listed(laura, handoff))["sla_state"]
+    assert states == {overdue: "breached", on_time: "on_time", warned: "warning"}
+    assert (await listed(laura, on_time))["opens_at"] == future
+
+    url = f"/console/api/handoffs/{overdue}"
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    reply = {"text": "Perdona la espera", "client_id": "late-reply-1"}
+    assert (await laura.post(f"{url}/reply", json=reply, headers=HEADER)).status_code == 200
+    assert (await laura.get(url)).json()["handoff"]["sla_state"] == "late"
+    await laura.aclose()
+
+
+def test_sla_states_answered_in_time_or_late_due_soon_or_overdue() -> None:
+    due = "2026-03-02T10:00:00+00:00"
+    request = HandoffRequest(
+        conversation_id="c",
+        channel="webchat",
+        language="es",
+        reason=Reason.COMPLAINT,
+        priority=Priority.NORMAL,
+        transcript=[],
+        hits=[],
+        draft=None,
+        sla_due_at=due,
+    )
+    before = dt.datetime(2026, 3, 2, 9, 50, tzinfo=dt.UTC)
+    after = dt.datetime(2026, 3, 2, 10, 1, tzinfo=dt.UTC)
+    view = HandoffView(request=request, state="agent")
+    assert sla_state(view, before) == "on_time"
+    assert sla_state(replace(view, sla_state="warning"), before) == "warning"
+    assert sla_state(replace(view, sla_state="warning"), after) == "breached"
+    assert sla_state(replace(view, first_response_at="2026-03-02T09:59:00+00:00"), after) == "met"
+    assert sla_state(replace(view, first_response_at="2026-03-02T10:00:01+00:00"), after) == "late"
+    no_target = replace(view, request=replace(request, sla_due_at=""))
+    assert sla_state(no_target, after) == "on_time"
+
+
+async def test_the_desks_alerts_are_alerts_in_the_thread_not_an_agents_notes(
+    app: FastAPI, console: ConsoleDesk, redis_client: redis.Redis
+) -> None:
+    handoff = triaged(redis_client, "wc-alert")
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    view = await console.handoff(handoff)
+    assert view is not None
+    await console.alert(
+        view, "<!subteam^S0BAGGAGE> ⏰ SLA breached: the first response is overdue."
+    )
+    detail = (await laura.get(f"/console/api/handoffs/{handoff}")).json()
+    [alert] = [i for i in detail["thread"] if i["kind"] == "alert"]
+    assert (alert["author"], alert["agent"]) == ("relevo", "Relevo")
+    assert alert["text"] == "⏰ SLA breached: the first response is overdue."
+    assert not [i for i in detail["thread"] if i["kind"] == "note"]
+    assert detail["handoff"]["notes"] == 0
+    await laura.aclose()

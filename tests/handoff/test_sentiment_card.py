@@ -78,7 +78,7 @@ def test_a_claimed_card_has_no_claim_button_and_a_closed_one_no_buttons() -> Non
     claimed = card_blocks(view("agent", owner="U1", owner_name="Laura"))
     actions = next(b for b in claimed if b["type"] == "actions")
     assert [e["action_id"] for e in actions["elements"]] == ["reassign", "return", "resolve"]
-    assert [e["action_id"] for e in claimed[-1]["elements"]] == ["history"]
+    assert [e["action_id"] for e in claimed[-1]["elements"]] == ["history", "reveal"]
     assert "with Laura" in json.dumps(claimed)
     closed = card_blocks(view("closed", resolved_at="2026-11-26T10:12:00+00:00", rating="5"))
     buttons = [e["action_id"] for b in closed if b["type"] == "actions" for e in b["elements"]]

@@ -174,6 +174,19 @@ def test_a_cue_beats_a_shape() -> None:
     assert pii.kinds("pasaporte caducado, llamadme al 612345678") == {Kind.PHONE}
 
 
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        ("customer_email='ana.lopez@example.com'", "ana.lopez@example.com"),  # a repr in a log
+        ('"to": "j_smith@hotmail.co.uk",', "j_smith@hotmail.co.uk"),
+        ("<pedro+iberia@outlook.es>", "pedro+iberia@outlook.es"),
+        ("Email me: o'brien.k@mail.ie.", "o'brien.k@mail.ie"),
+    ],
+)
+def test_emails_in_quotes_and_brackets(text: str, email: str) -> None:
+    assert [(f.kind, f.text) for f in pii.find(text)] == [(Kind.EMAIL, email)]
+
+
 def test_an_email_with_digits_is_one_email() -> None:
     assert [(f.kind, f.text) for f in pii.find("escribid a 612345678@gmail.com")] == [
         (Kind.EMAIL, "612345678@gmail.com")

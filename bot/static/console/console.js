@@ -5,6 +5,10 @@
  * carries the X-Relevo-Console header the server requires of POSTs) and one WebSocket at
  * /console/ws that says which handoff changed; the page then fetches what it shows again.
  * Text from the server only ever enters the page through textContent.
+ *
+ * The server redacts personal data in everything it sends (the customer's messages show as
+ * "[card ••••4242]"); "Reveal personal data" asks for the real text, which the server logs, and
+ * shows it in a box that is dropped when the agent hides it or opens another handoff.
  */
 (() => {
   'use strict';
@@ -24,6 +28,14 @@
     negative_feedback: 'Answer did not help',
     complaint: 'Complaint',
     repeated_failure: 'Two answers failed',
+    sensitive_topic: 'A topic for people only',
+  };
+  const PRIORITIES = { urgent: 'Urgent', high: 'High', normal: 'Normal', low: 'Low' };
+  const PAST_STATES = {
+    queued: () => 'waiting for an agent',
+    agent: (agent) => (agent ? `with ${agent}` : 'with an agent'),
+    returned: () => 'returned to the bot',
+    closed: (agent) => (agent ? `resolved by ${agent}` : 'resolved'),
   };
   const LANGUAGES = { es: 'Spanish', en: 'English' };
   const EVENTS = {
@@ -44,12 +56,33 @@
 
   const $ = (id) => document.getElementById(id);
   const str = (v) => (typeof v === 'string' ? v : v == null ? '' : String(v));
+  const list = (v) => (Array.isArray(v) ? v : []);
+  const SVG = 'http://www.w3.org/2000/svg';
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
     if (text != null) node.textContent = text;
     return node;
+  }
+
+  /** An icon of the page's sprite (`#cc-i-<name>`), hidden from screen readers. */
+  function icon(name, size) {
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('width', String(size || 16));
+    svg.setAttribute('height', String(size || 16));
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('class', 'cc-icon');
+    const use = document.createElementNS(SVG, 'use');
+    use.setAttribute('href', `#cc-i-${name}`);
+    svg.appendChild(use);
+    return svg;
+  }
+
+  /** `special-assistance` -> `Special assistance` (the API names known departments itself). */
+  function departmentName(key) {
+    const k = str(key).replace(/-/g, ' ');
+    return k ? k.charAt(0).toUpperCase() + k.slice(1) : '';
   }
 
   function uuid() {
@@ -65,6 +98,10 @@
 
   const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
   const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const whenFmt = new Intl.DateTimeFormat(undefined, {
+    weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
+  });
+  const dayFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 
   function parseTime(value) {
     const d = new Date(str(value));
@@ -85,12 +122,60 @@
     return d ? span(Date.now() - d.getTime()) : '';
   }
 
-  /** "due in 40 min" or "overdue 5 min", and whether it is late. */
-  function sla(handoff) {
-    const due = parseTime(handoff.sla_due_at);
-    if (!due || handoff.first_response_at || !isOpen(handoff)) return null;
-    const left = due.getTime() - Date.now();
-    return { late: left < 0, text: left < 0 ? `overdue ${span(left)}` : `due in ${span(left)}` };
+  function shortSpan(ms) {
+    const text = span(ms);
+    return text === 'less than a minute' ? '<1 min' : text;
+  }
+
+  /**
+   * The first-response SLA as a badge: on time, due soon, overdue (open handoffs), met or
+   * answered late. The server says where it stood when it answered; the clock moves on between
+   * refreshes, so a due time that has passed since reads overdue.
+   */
+  function slaStatus(h, compact) {
+    const s = str(h.sla_state);
+    const due = parseTime(h.sla_due_at);
+    const left = due ? due.getTime() - Date.now() : null;
+    const title = due ? `First response due ${fullFmt.format(due)}` : 'No first-response target';
+    if (s === 'met') return { key: 'met', text: '✓ Met', title };
+    if (s === 'late') return { key: 'late', text: 'Answered late', title };
+    if (!isOpen(h)) return null;
+    if (s === 'breached' || (left !== null && left < 0)) {
+      return { key: 'breached', text: left !== null && left < 0 ? `Overdue ${shortSpan(left)}` : 'Overdue', title };
+    }
+    if (s === 'warning') {
+      return { key: 'warning', text: left !== null ? `Due soon · ${shortSpan(left)}` : 'Due soon', title };
+    }
+    if (s === 'resolution_breached') return { key: 'breached', text: 'Resolution overdue', title };
+    if (s === 'resolution_warning') return { key: 'warning', text: 'Resolution due soon', title };
+    const text = left !== null && !compact ? `On time · ${shortSpan(left)} left` : 'On time';
+    return { key: 'on_time', text, title: left !== null ? `${title} (${shortSpan(left)} left)` : title };
+  }
+
+  function slaBadge(h, compact) {
+    const status = slaStatus(h, compact);
+    if (!status) return null;
+    const badge = el('span', `cc-sla cc-sla--${status.key}`);
+    badge.dataset.testid = 'sla-badge';
+    badge.dataset.sla = status.key;
+    badge.title = status.title;
+    if (status.key === 'breached' || status.key === 'warning') badge.appendChild(icon('clock', 13));
+    badge.appendChild(el('span', null, status.text));
+    return badge;
+  }
+
+  function priorityBadge(h) {
+    const key = PRIORITIES[h.priority] ? h.priority : 'normal';
+    const badge = el('span', `cc-prio cc-prio--${key}`);
+    badge.dataset.testid = 'priority-badge';
+    badge.dataset.priority = key;
+    badge.appendChild(el('span', 'cc-prio-name', PRIORITIES[key]));
+    const score = Number(h.score);
+    if (Number.isFinite(score)) {
+      badge.appendChild(el('span', 'cc-prio-score', String(score)));
+      badge.title = `Priority ${PRIORITIES[key].toLowerCase()}, score ${score}`;
+    }
+    return badge;
   }
 
   function timeNode(value) {
@@ -114,6 +199,7 @@
     selected: null,
     detail: null,
     noteChosen: false,
+    whyOpen: false, // "Why this priority" unfolded (at first on wide screens only)
     pendingSend: null, // {text, note, clientId}: a send whose fate is unknown reuses its id
   };
 
@@ -179,8 +265,10 @@
       'live', 'live-text', 'main', 'list', 'empty', 'open-count', 'placeholder', 'detail', 'back',
       'who-name', 'who-meta', 'state', 'claim', 'return', 'resolve', 'reassign-to', 'reassign',
       'notice', 'scroll', 'thread', 'facts', 'draft-box', 'draft', 'use-draft', 'hits-box', 'hits',
-      'history', 'composer', 'note', 'note-switch', 'hint', 'composer-row', 'text', 'send',
-      'composer-error',
+      'activity', 'composer', 'note', 'note-switch', 'hint', 'composer-row', 'text', 'send',
+      'composer-error', 'badges', 'history-open', 'reveal', 'why-toggle', 'why-list', 'banners',
+      'revealed', 'revealed-text', 'revealed-hide', 'history-panel', 'history-title',
+      'history-close', 'history-status', 'past',
     ]) {
       ui[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(`cc-${id}`);
     }
@@ -210,6 +298,23 @@
       autosize();
       ui.text.focus();
     });
+    ui.historyOpen.addEventListener('click', () => {
+      if (ui.historyPanel.hidden) openHistory();
+      else closeHistory();
+    });
+    ui.historyClose.addEventListener('click', () => { closeHistory(); ui.historyOpen.focus(); });
+    ui.historyPanel.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        closeHistory();
+        ui.historyOpen.focus();
+      }
+    });
+    ui.reveal.addEventListener('click', reveal);
+    ui.whyToggle.addEventListener('click', () => {
+      state.whyOpen = !state.whyOpen;
+      if (state.detail) renderTriage(state.detail.handoff);
+    });
+    ui.revealedHide.addEventListener('click', () => { hideRevealed(); ui.reveal.focus(); });
     ui.note.addEventListener('change', () => { state.noteChosen = ui.note.checked; renderComposer(); });
     ui.composer.addEventListener('submit', (e) => { e.preventDefault(); send(); });
     ui.text.addEventListener('input', () => { autosize(); ui.composerError.hidden = true; });
@@ -257,6 +362,8 @@
 
   function loggedOut() {
     state.me = null;
+    hideRevealed();
+    closeHistory();
     closeSocket();
     showLogin();
   }
@@ -383,12 +490,10 @@
     if (state.detail) renderActions(state.detail.handoff);
   });
 
+  /** In the server's order: the most urgent first (priority, then score), then the oldest. */
   function shownHandoffs() {
     if (state.filter === 'closed') return state.closed;
-    const open = state.filter === 'mine' ? state.open.filter(isMine) : state.open.slice();
-    // High priority first, then the longest waiting.
-    return open.sort((a, b) => (a.priority === 'high' ? 0 : 1) - (b.priority === 'high' ? 0 : 1)
-      || str(a.created_at).localeCompare(str(b.created_at)));
+    return state.filter === 'mine' ? state.open.filter(isMine) : state.open;
   }
 
   function renderQueue() {
@@ -421,7 +526,8 @@
     item.dataset.testid = 'queue-item';
     item.dataset.id = h.id;
     item.dataset.state = h.state;
-    item.dataset.priority = h.priority;
+    item.dataset.priority = str(h.priority);
+    item.dataset.sla = str(h.sla_state);
     item.dataset.conversation = h.conversation_id;
     if (h.id === state.selected) item.setAttribute('aria-current', 'true');
     item.appendChild(el('span', 'cc-item-who', customerName(h)));
@@ -431,15 +537,19 @@
     item.appendChild(el('span', 'cc-item-preview', h.preview || REASONS[h.reason] || h.reason));
 
     const tags = el('span', 'cc-item-tags');
-    if (h.priority === 'high') tags.appendChild(el('span', 'cc-tag cc-tag--high', 'High'));
-    tags.appendChild(el('span', 'cc-tag', CHANNELS[h.channel] || h.channel));
-    tags.appendChild(el('span', 'cc-tag', REASONS[h.reason] || h.reason));
+    tags.appendChild(priorityBadge(h));
+    const due = slaBadge(h, true);
+    if (due) tags.appendChild(due);
     const owner = el('span', `cc-tag${h.state === 'agent' ? ' cc-tag--owner' : ''}`, stateLabel(h));
     owner.dataset.testid = 'queue-owner';
     tags.appendChild(owner);
-    const due = sla(h);
-    if (due) tags.appendChild(el('span', `cc-tag${due.late ? ' cc-tag--late' : ''}`, due.text));
     item.appendChild(tags);
+    const about = [
+      str(h.department_name), CHANNELS[h.channel] || str(h.channel), REASONS[h.reason] || str(h.reason),
+    ];
+    const meta = el('span', 'cc-item-meta', about.filter(Boolean).join(' · '));
+    meta.dataset.testid = 'queue-department';
+    item.appendChild(meta);
     item.addEventListener('click', () => select(h.id));
     li.appendChild(item);
     return li;
@@ -457,6 +567,10 @@
       ui.text.value = '';
       ui.notice.hidden = true;
       ui.composerError.hidden = true;
+      hideRevealed();
+      closeHistory();
+      ui.whyList.replaceChildren();
+      state.whyOpen = window.matchMedia('(min-width: 821px)').matches;
       history.replaceState(null, '', `${location.pathname}#h=${encodeURIComponent(id)}`);
     }
     ui.main.dataset.view = 'handoff';
@@ -495,6 +609,7 @@
     ui.state.textContent = stateLabel(h);
     ui.state.dataset.state = h.state;
     renderActions(h);
+    renderTriage(h);
     renderComposer();
     renderThread(state.detail.thread || []);
     renderAside(state.detail);
@@ -504,8 +619,6 @@
     const h = state.detail.handoff;
     const parts = [CHANNELS[h.channel] || h.channel, LANGUAGES[h.language] || h.language];
     if (isOpen(h)) parts.push(`waiting ${since(h.created_at)}`);
-    const due = sla(h);
-    if (due) parts.push(due.text);
     ui.whoMeta.textContent = parts.filter(Boolean).join(' · ');
   }
 
@@ -527,6 +640,172 @@
     if (options.some((a) => a.id === chosen)) ui.reassignTo.value = chosen;
     ui.reassignTo.disabled = !open || options.length === 0;
     ui.reassign.disabled = ui.reassignTo.disabled;
+  }
+
+  /* ------------------------------------------------------------------ triage, history, reveal */
+
+  function renderBadges(h) {
+    const badges = [priorityBadge(h)];
+    const due = slaBadge(h);
+    if (due) badges.push(due);
+    if (h.department_name) {
+      const department = el('span', 'cc-dept', str(h.department_name));
+      department.dataset.testid = 'department';
+      badges.push(department);
+    }
+    ui.badges.replaceChildren(...badges);
+  }
+
+  function banner(kind, emoji, label, text) {
+    const li = el('li', `cc-banner cc-banner--${kind}`);
+    li.dataset.testid = 'banner';
+    li.dataset.kind = kind;
+    li.appendChild(el('span', 'cc-banner-icon', emoji));
+    const body = el('span', 'cc-banner-text');
+    if (label) body.appendChild(el('strong', null, `${label}: `));
+    body.appendChild(document.createTextNode(text));
+    li.appendChild(body);
+    return li;
+  }
+
+  /** Priority and SLA badges, why this priority, notices, out of hours, what may be revealed. */
+  function renderTriage(h) {
+    renderBadges(h);
+    const reasons = [
+      ...list(h.priority_reasons).map((r) => ['priority', str(r)]),
+      ...list(h.routing_reasons).map((r) => ['routing', str(r)]),
+    ];
+    ui.whyList.replaceChildren(...reasons.map(([kind, text]) => {
+      const li = el('li', `cc-why-item cc-why-item--${kind}`);
+      li.appendChild(el('span', 'cc-why-kind', kind === 'priority' ? 'Priority' : 'Routing'));
+      li.appendChild(el('span', 'cc-why-text', text));
+      return li;
+    }));
+    ui.whyToggle.hidden = reasons.length === 0;
+    ui.whyToggle.setAttribute('aria-expanded', String(state.whyOpen));
+    ui.whyList.hidden = !state.whyOpen || reasons.length === 0;
+
+    const banners = list(h.notices).map((n) => banner('notice', '📣', 'Notice', str(n)));
+    const opens = parseTime(h.opens_at);
+    if (opens) {
+      const verb = opens.getTime() > Date.now() ? 'opens' : 'opened';
+      banners.push(banner('hours', '🌙', '', `Arrived out of hours; the shift ${verb} ${whenFmt.format(opens)}`));
+    }
+    ui.banners.replaceChildren(...banners);
+    ui.banners.hidden = banners.length === 0;
+    ui.reveal.hidden = !h.has_personal_data;
+  }
+
+  function currentHandoff() {
+    if (state.detail && state.detail.handoff.id === state.selected) return state.detail.handoff;
+    return state.open.concat(state.closed).find((h) => h.id === state.selected) || null;
+  }
+
+  let historyLoad = 0;
+
+  async function openHistory() {
+    const id = state.selected;
+    if (!id) return;
+    const load = ++historyLoad;
+    ui.historyPanel.hidden = false;
+    ui.historyOpen.setAttribute('aria-expanded', 'true');
+    ui.historyStatus.textContent = 'Loading…';
+    ui.past.replaceChildren();
+    ui.historyTitle.focus();
+    try {
+      const found = await api('GET', `${API}/handoffs/${encodeURIComponent(id)}/history`);
+      if (load !== historyLoad || state.selected !== id) return;
+      const h = currentHandoff();
+      renderHistory(list(found), h ? str(h.conversation_id) : '');
+    } catch (err) {
+      if (load === historyLoad) ui.historyStatus.textContent = err.message;
+    }
+  }
+
+  function closeHistory() {
+    historyLoad += 1;
+    ui.historyPanel.hidden = true;
+    ui.historyOpen.setAttribute('aria-expanded', 'false');
+    ui.past.replaceChildren();
+  }
+
+  function renderHistory(conversations, current) {
+    const earlier = conversations.filter((c) => str(c.conversation_id) !== current).length;
+    if (!conversations.length) ui.historyStatus.textContent = 'No conversations on record for this customer.';
+    else if (!earlier) ui.historyStatus.textContent = 'The customer\'s first conversation with us.';
+    else ui.historyStatus.textContent = `${earlier} earlier conversation${earlier === 1 ? '' : 's'}, most recent first.`;
+    ui.past.replaceChildren(...conversations.map((c) => pastConversation(c, str(c.conversation_id) === current)));
+  }
+
+  function pastConversation(c, isCurrent) {
+    const li = el('li', 'cc-past-item');
+    li.dataset.testid = 'history-item';
+    li.dataset.conversation = str(c.conversation_id);
+    if (isCurrent) li.dataset.current = 'true';
+    const head = el('div', 'cc-past-head');
+    head.appendChild(el('span', 'cc-past-channel', CHANNELS[c.channel] || str(c.channel) || 'Conversation'));
+    const when = parseTime(c.started_at) || parseTime(c.last_message_at);
+    if (when) {
+      const t = el('time', 'cc-past-date', dayFmt.format(when));
+      t.dateTime = when.toISOString();
+      t.title = fullFmt.format(when);
+      head.appendChild(t);
+    }
+    const count = Number(c.messages) || 0;
+    head.appendChild(el('span', 'cc-past-count', `${count} message${count === 1 ? '' : 's'}`));
+    if (isCurrent) head.appendChild(el('span', 'cc-past-current', 'This conversation'));
+    li.appendChild(head);
+
+    const handoffs = list(c.handoffs);
+    if (handoffs.length) {
+      const ul = el('ul', 'cc-past-handoffs');
+      for (const past of handoffs) {
+        const item = el('li', 'cc-past-handoff');
+        item.dataset.testid = 'history-handoff';
+        item.dataset.state = str(past.state);
+        const stateText = PAST_STATES[past.state] ? PAST_STATES[past.state](str(past.agent)) : str(past.state);
+        const department = str(past.department_name) || departmentName(past.department);
+        const parts = [REASONS[past.reason] || str(past.reason), department, stateText];
+        item.appendChild(el('span', null, `Handoff: ${parts.filter(Boolean).join(' · ')}`));
+        if (past.rating) item.appendChild(el('span', 'cc-past-rating', `★ ${str(past.rating)}/5`));
+        ul.appendChild(item);
+      }
+      li.appendChild(ul);
+    }
+    if (c.last_customer_message) {
+      li.appendChild(el('p', 'cc-past-said', `“${str(c.last_customer_message)}”`));
+    }
+    return li;
+  }
+
+  async function reveal() {
+    const id = state.selected;
+    if (!id) return;
+    const sure = window.confirm(
+      'Reveal the personal data in this conversation?\n\nOnly you will see it, and the reveal is logged.',
+    );
+    if (!sure) return;
+    ui.reveal.disabled = true;
+    try {
+      const answer = await api('POST', `${API}/handoffs/${encodeURIComponent(id)}/reveal`);
+      if (state.selected === id) showRevealed(str(answer && answer.text));
+    } catch (err) {
+      showNotice(err.message);
+    } finally {
+      ui.reveal.disabled = false;
+    }
+  }
+
+  function showRevealed(text) {
+    const lines = text.split('\n');
+    if (lines.length && lines[0].startsWith('🔓')) lines.shift(); // the box has its own heading
+    ui.revealedText.textContent = lines.join('\n').trim() || 'The customer has written nothing to reveal.';
+    ui.revealed.hidden = false;
+  }
+
+  function hideRevealed() {
+    ui.revealedText.textContent = '';
+    ui.revealed.hidden = true;
   }
 
   function showNotice(text) {
@@ -643,7 +922,33 @@
     if (nearBottom) scroller.scrollTop = scroller.scrollHeight;
   }
 
+  const ALERT_ICONS = /^\s*([\u23F0\u26A0\u{1F305}])\uFE0F?\s*/u;
+
+  /** A warning from the desk itself (SLA due soon, breached, the shift opening). */
+  function alertNode(item) {
+    const text = str(item.text);
+    const lead = text.match(ALERT_ICONS);
+    const level = !lead ? 'warning' : lead[1] === '\u23F0' ? 'breach' : lead[1] === '\u26A0' ? 'warning' : 'info';
+    const li = el('li', 'cc-alert');
+    li.dataset.testid = 'thread-item';
+    li.dataset.kind = 'alert';
+    li.dataset.level = level;
+    li.dataset.id = str(item.id);
+    li.setAttribute('role', 'note');
+    li.appendChild(icon('alert', 18));
+    const body = el('div', 'cc-alert-body');
+    const label = el('div', 'cc-alert-label');
+    label.appendChild(el('span', null, 'Relevo'));
+    label.appendChild(el('span', 'cc-alert-tag', { breach: 'SLA breached', warning: 'SLA alert', info: 'Desk' }[level]));
+    label.appendChild(timeNode(item.time));
+    body.appendChild(label);
+    body.appendChild(el('p', 'cc-alert-text', lead ? text.slice(lead[0].length) : text));
+    li.appendChild(body);
+    return li;
+  }
+
   function threadNode(item) {
+    if (item.kind === 'alert') return alertNode(item);
     if (item.kind === 'event') {
       const label = EVENTS[item.event] ? EVENTS[item.event](str(item.agent)) : str(item.event);
       const li = el('li', 'cc-event', label);
@@ -698,9 +1003,12 @@
       ['Customer', customerName(h)],
       ['Conversation', h.conversation_id],
       ['Reason', REASONS[h.reason] || h.reason],
-      ['Priority', h.priority === 'high' ? 'High' : 'Normal'],
+      ['Priority', `${PRIORITIES[h.priority] || str(h.priority)} · score ${Number(h.score) || 0}`],
+      ['Department', str(h.department_name)],
       ['Created', h.created_at],
+      ['Shift opens', h.opens_at],
       ['SLA due', h.sla_due_at],
+      ['Resolution due', h.resolution_due_at],
       ['Claimed', h.claimed_at],
       ['First reply', h.first_response_at],
       ['Resolved', h.resolved_at],
@@ -730,7 +1038,7 @@
     }));
 
     const events = Array.isArray(detail.history) ? detail.history : [];
-    ui.history.replaceChildren(...events.map((e) => {
+    ui.activity.replaceChildren(...events.map((e) => {
       const li = el('li');
       const who = e.by === 'customer' ? 'The customer' : str(e.by_name) || str(e.by);
       let what = HISTORY[e.action] || str(e.action);
@@ -744,7 +1052,10 @@
   function tick() {
     if (!state.me) return;
     renderQueue();
-    if (state.detail) renderWhoMeta();
+    if (state.detail) {
+      renderWhoMeta();
+      renderBadges(state.detail.handoff);
+    }
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
