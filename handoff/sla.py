@@ -140,7 +140,11 @@ class SlaMonitor:
         return Fired.BREACHED
 
     async def _follow_up(self, view: HandoffView) -> Fired:
-        if view.state != "closed":
+        last = await self._client.hget(
+            keys.conversation(view.request.conversation_id), "last_message_at"
+        )
+        wrote_since = bool(last) and _text(last) > view.resolved_at
+        if view.state != "closed" or wrote_since:  # they came back: no need to ask
             return Fired.SKIPPED
         await self._client.xadd(
             keys.OUTBOX,
@@ -158,3 +162,7 @@ class SlaMonitor:
         view = await load(self._client, handoff_id)
         if view is not None and view.card_ts:
             await self._adapter.update_card(view)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -99,8 +99,14 @@ async def test_an_agent_works_a_handoff_from_the_console(
     item = console.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
     await expect(item).to_have_count(1, timeout=WAIT)
     await expect(item).to_have_attribute("data-state", "queued")
+    priority = await item.get_attribute("data-priority")
+    await expect(item.get_by_test_id("priority-badge")).to_have_attribute("data-priority", priority)
+    await expect(item.get_by_test_id("sla-badge")).to_have_attribute("data-sla", "on_time")
     await item.click()
     await expect(thread(console, "message").first).to_contain_text("quiero hablar")
+    badges = console.locator("#cc-badges")
+    await expect(badges.get_by_test_id("priority-badge")).to_contain_text(priority.capitalize())
+    await expect(badges.get_by_test_id("sla-badge")).to_contain_text("On time")
 
     # Claim: the customer sees that Laura joined; her reply arrives under her name.
     await console.get_by_test_id("claim").click()
@@ -114,6 +120,7 @@ async def test_an_agent_works_a_handoff_from_the_console(
     await expect(customer.locator(".rc-row--agent .rc-name-who")).to_have_text("Laura")
     delivery = thread(console, "reply").get_by_test_id("delivery")
     await expect(delivery).to_have_attribute("data-state", "ok", timeout=WAIT)
+    await expect(badges.get_by_test_id("sla-badge")).to_have_attribute("data-sla", "met")
 
     # The customer's next message reaches the console live; an internal note stays there.
     await say(customer, "tengo una duda con mi maleta")
@@ -129,6 +136,32 @@ async def test_an_agent_works_a_handoff_from_the_console(
     await expect(messages(customer, "agent")).to_have_count(2, timeout=WAIT)
     await expect(delivery).to_have_count(2)
     await expect(customer.get_by_text("VIP")).to_have_count(0)
+
+    # A card number reaches the console redacted; Reveal (confirmed) shows it, to Laura only.
+    await say(customer, "me cobrasteis dos veces en la tarjeta 4242 4242 4242 4242")
+    await expect(
+        thread(console, "message").filter(has_text="tarjeta [card ••••4242]")
+    ).to_have_count(1, timeout=WAIT)
+    await expect(console.get_by_test_id("thread")).not_to_contain_text("4242 4242")
+    asked: list[str] = []
+    console.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    await console.get_by_test_id("reveal").click()
+    revealed = console.get_by_test_id("revealed")
+    await expect(revealed).to_contain_text("Revealed for you only — this reveal is logged")
+    await expect(revealed).to_contain_text("en la tarjeta 4242 4242 4242 4242")
+    assert "logged" in asked[0]
+    await console.get_by_test_id("revealed-hide").click()
+    await expect(revealed).to_be_hidden()
+
+    # The customer's history: this conversation, the first one of this visitor.
+    await console.get_by_test_id("history-open").click()
+    past = console.get_by_test_id("history-panel").get_by_test_id("history-item")
+    await expect(past).to_have_count(1)
+    await expect(past).to_have_attribute("data-conversation", conversation)
+    await expect(past).to_contain_text("This conversation")
+    await expect(past.get_by_test_id("history-handoff")).to_contain_text("with Laura")
+    await console.get_by_test_id("history-close").click()
+    await expect(console.get_by_test_id("history-panel")).to_be_hidden()
 
     # A complaint from someone else goes to the top of the queue, in red.
     ws_url = base.replace("http://", "ws://") + "/channels/webchat/ws"

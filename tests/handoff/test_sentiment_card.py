@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -84,3 +85,42 @@ def test_a_claimed_card_has_no_claim_button_and_a_closed_one_no_buttons() -> Non
     buttons = [e["action_id"] for b in closed if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["history"]  # no transitions once closed, the history always
     assert "handled in 12 min" in json.dumps(closed) and "rated 5/5" in json.dumps(closed)
+
+
+def test_the_card_shows_score_reasons_department_sla_state_and_notices_and_redacts() -> None:
+    base = view()
+    request = replace(
+        base.request,
+        transcript=[TranscriptLine("customer", "mi tarjeta 4111 1111 1111 1111, email a@b.es", "")],
+        draft="Te escribo a a@b.es",
+        score=62,
+        priority_reasons=["complaint +25", "48,000 followers +16"],
+        department="special-assistance",
+        routing_reasons=["keyword: silla de ruedas"],
+        opens_at="2026-11-30T07:00:00+00:00",
+    )
+    card = card_blocks(
+        replace(
+            base,
+            request=request,
+            raised_priority="urgent",
+            sla_state="breached",
+            notices=("El vuelo BA123 sale con retraso.",),
+        )
+    )
+    blocks = json.dumps(card, ensure_ascii=False)
+    for expected in (
+        "🚨 urgent · score 62",  # raised by the breach
+        "⏰ overdue",
+        "Special assistance",
+        "complaint +25 · 48,000 followers +16 · keyword: silla de ruedas",
+        "the shift opens",
+        "📣 *Notice*: El vuelo BA123 sale con retraso.",
+        "[card ••••1111]",
+    ):
+        assert expected in blocks, expected
+    assert "4111 1111" not in blocks and "a@b.es" not in blocks
+    answered = replace(base, first_response_at="2026-11-26T10:20:00+00:00", sla_state="warning")
+    assert "✅ met" in json.dumps(card_blocks(answered), ensure_ascii=False)
+    late = replace(base, first_response_at="2026-11-26T11:00:00+00:00")
+    assert "answered late" in json.dumps(card_blocks(late), ensure_ascii=False)

@@ -223,3 +223,17 @@ async def test_slack_cards_go_to_the_department_channel_and_breaches_are_broadca
         finally:
             stop.set()
             await task
+
+
+async def test_no_follow_up_for_a_customer_who_wrote_again(
+    redis_client: redis.Redis, aclient: aioredis.Redis, console: ConsoleDesk
+) -> None:
+    request = escalate(redis_client, MONDAY_10, conversation="wc-sla-back")
+    await scheduled(aclient, request.id, Timer.FIRST_WARN)
+    await console.desk.act(request.id, Action.CLAIM, user="U1", name="Laura")
+    await console.desk.act(request.id, Action.RESOLVE, user="U1", name="Laura")
+    due = await scheduled(aclient, request.id, Timer.FOLLOW_UP)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=30)  # after the reopen window
+    await aclient.hset(keys.conversation("wc-sla-back"), "last_message_at", later.isoformat())
+    monitor = SlaMonitor(aclient, console, ROUTING, Clock(due + dt.timedelta(seconds=1)))
+    assert await monitor.tick() == [(request.id, Timer.FOLLOW_UP, Fired.SKIPPED)]
