@@ -151,6 +151,12 @@ def doctor() -> None:
             answered = False
         status = "[green]ok[/]" if answered else "[yellow]not running[/]"
         console.print(f"{status} {name} at {url} (`make run` starts it)")
+    routing = configured_routing(settings.routing_file)
+    console.print(
+        f"[green]ok[/] routing: {len(routing.departments)} departments, "
+        f"{len(routing.calendars)} calendars, {client.zcard(keys.SLA_TIMERS)} SLA timer(s) "
+        f"({routing.source})"
+    )
     _report_outbox(client)
 
 

@@ -97,8 +97,8 @@ _REDACTED_KINDS = {text: kind for kind, text in _PLACEHOLDERS.items()}
 # A value does not start inside a word, a number, a hashtag, an @handle or a path, nor right
 # after a placeholder (the "]" of "[phone]"), where it could not start before redaction ...
 _START = r"(?<![\w@#/.,+\-\]])"
-# ... and does not run into a word, an @ or a decimal part.
-_END = r"(?![\w@]|[.,/:\-]\d)"
+# ... and does not run into a word, an @, a decimal part or a placeholder.
+_END = r"(?![\w@\[]|[.,/:\-]\d)"
 # After a cue, "#" is a number sign, not a hashtag: "Passport #533380006".
 _NAMED_START = r"(?<![\w@/.,+\-\]])"
 
@@ -106,7 +106,7 @@ _NAMED_START = r"(?<![\w@/.,+\-\]])"
 
 # A run of digits in groups separated by a dash, a dot, or one or two spaces; the card is looked
 # for inside the run, group by group, so that a card followed by an expiry date is still found.
-_DIGIT_RUN = re.compile(_START + r"\d+(?:(?: {1,2}|[\-.])\d+)*(?![\w@])")
+_DIGIT_RUN = re.compile(_START + r"\d+(?:(?: {1,2}|[\-.])\d+)*(?![\w@\[])")
 _CARD_GROUPINGS_15_14 = {(4, 6, 5), (4, 6, 4)}
 
 
@@ -226,14 +226,14 @@ _PASSPORT_AFTER_CUE = re.compile(_NAMED_START + r"(?=[A-Za-z]*\d)[A-Za-z0-9]{6,9
 
 _EMAIL = re.compile(
     r"(?<![\w.+\-\]])[\w.+\-]+(?:'[\w.+\-]+)*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w@])"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w@\[])"
 )
 
 # ---------------------------------------------------------------------------------- phones
 
 # Phones may be listed with a slash: 612345678/698765432.
 _PHONE_START = r"(?<![\w@#.,+\-\]])"
-_PHONE_END = r"(?![\w@]|[.,:\-]?\d)"
+_PHONE_END = r"(?![\w@\[]|[.,:\-]?\d)"
 # Spanish: optional +34/0034, nine digits starting 6, 7, 8 or 9, grouped as people write them.
 _PHONE_ES = re.compile(
     _PHONE_START
@@ -349,9 +349,12 @@ _CUES: list[tuple[Kind | None, str]] = [
         r"llam\w*|call|ring|text",
     ),
 ]
+# A cue may be glued to the number it names ("DNI39.842.132-Z"), not to more letters.
 _CUE = re.compile(
-    "|".join(f"(?P<c{index}>\\b(?:{words})\\b)" for index, (_, words) in enumerate(_CUES))
-    + r"|(?P<upper_id>\bID\b)",
+    "|".join(
+        f"(?P<c{index}>\\b(?:{words})(?![^\\W\\d_]))" for index, (_, words) in enumerate(_CUES)
+    )
+    + r"|(?P<upper_id>\bID(?![^\W\d_]))",
     re.IGNORECASE,
 )
 # What may stand between a cue and the value it names: a few words, no digits, no new sentence.
@@ -471,32 +474,36 @@ def _named_after(cues: list[_Anchor], starts: list[int], text: str, end: int) ->
 _WORD = re.compile(r"\b[^\W\d_]{2,}\b")
 
 
-_AROUND = 80
+# How many words either side of a candidate code tell whether its line is shouted.
+_AROUND = 8
 
 
 def _shouted(text: str, start: int, end: int, covered: bytearray) -> bool:
     """Are the words around a candidate code in capitals, so that the candidate is a word too?
 
-    The words of letters on its line, up to 80 characters either side, count; the candidate,
-    cues and values found do not.
+    Up to 8 words of letters either side, on its line, count: not cues, not values found, whose
+    placeholders would not count either once redacted.
     """
-    line_start = max(text.rfind("\n", 0, start) + 1, start - _AROUND)
+    line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
-    line_end = min(len(text) if line_end < 0 else line_end, end + _AROUND)
-    words = [
-        m[0]
-        for m in _WORD.finditer(text, line_start, line_end)
-        if m.start() != start and not covered[m.start()]
-    ]
+    line_end = len(text) if line_end < 0 else line_end
+    reach = 50 * _AROUND  # characters: enough for the words, not the whole of a long line
+    before = _WORD.finditer(text, max(line_start, start - reach), start)
+    after = _WORD.finditer(text, end, min(line_end, end + reach))
+    words = [m[0] for m in before if not covered[m.start()]][-_AROUND:]
+    words += [m[0] for m in after if not covered[m.start()]][:_AROUND]
     return sum(word.isupper() for word in words) * 2 > len(words)
 
 
-def _after_cues(text: str, found: list[tuple[Kind, int, int]]) -> Iterator[tuple[Kind, int, int]]:
+def _after_cues(
+    text: str, found: list[tuple[Kind, int, int]], checked: bytearray
+) -> Iterator[tuple[Kind, int, int]]:
     """Values that only count because a cue names them: foreign ids, passports, booking codes.
 
     Args:
         text: the message.
         found: what the patterns found, which may head a list ("PAA123456 y el de mi hija ...").
+        checked: where a value with a checksum is, which no cue renames ("passport 12345678Z").
     """
     cues = _cues(text)
     words = [cue for cue in cues if not cue.listed]
@@ -510,6 +517,8 @@ def _after_cues(text: str, found: list[tuple[Kind, int, int]]) -> Iterator[tuple
         for match in pattern.finditer(text)
     )
     for start, end, kind in candidates:
+        if any(checked[start:end]):
+            continue
         named = _named_by(anchors, text, start) or _named_after(words, starts, text, end)
         if named is not kind:
             continue
@@ -519,6 +528,7 @@ def _after_cues(text: str, found: list[tuple[Kind, int, int]]) -> Iterator[tuple
         if value.isalpha() and (_CUE.fullmatch(value) or _shouted(text, start, end, covered)):
             continue
         anchors.add(_Anchor(kind, start, end, listed=True))
+        covered[start:end] = b"\x01" * (end - start)
         yield kind, start, end
 
 
@@ -569,7 +579,10 @@ def find(text: str) -> list[Finding]:
         (rank, kind, start, end) for rank, kind, detect in _DETECTORS for start, end in detect(text)
     ]
     patterns = [(f.kind, f.start, f.end) for f in _resolve(text, found)]
-    named = [(_CUE_RANK, kind, start, end) for kind, start, end in _after_cues(text, patterns)]
+    checked = _mask(len(text), ((start, end) for rank, _, start, end in found if rank > _CUE_RANK))
+    named = [
+        (_CUE_RANK, kind, start, end) for kind, start, end in _after_cues(text, patterns, checked)
+    ]
     return _resolve(text, found + named)
 
 

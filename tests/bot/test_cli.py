@@ -8,7 +8,7 @@ from pathlib import Path
 import redis
 
 from relevo import keys
-from tests.conftest import BIN, relevo, write_article
+from tests.conftest import BIN, ROOT, relevo, write_article
 
 DRONES = (
     "id: drones-en\ntitle: Flying with a drone\nlanguage: en\ntags: [drone]",
@@ -120,8 +120,20 @@ def test_doctor_reports_each_part(built_env: dict[str, str], redis_client: redis
     assert "not running Rasa at http://127.0.0.1:1/" in report
     assert "not running action server" in report
     assert "dead letters: none" in report
+    assert "ok routing: 8 departments, 2 calendars, 0 SLA timer(s)" in report
     letter = {"conversation_id": "tg:1", "reason": "telegram refused: Forbidden", "attempts": 1}
     redis_client.lpush(keys.OUTBOX_DEAD, json.dumps(letter))
     report = relevo(env, "doctor").stderr
     assert "1 dead letter(s)" in report
     assert "tg:1  attempts=1  telegram refused: Forbidden" in report
+
+
+def test_a_broken_routing_file_stops_the_action_server_naming_its_line(
+    built_env: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "routing.yml"
+    shipped = (ROOT / "config" / "routing.yml").read_text(encoding="utf-8")
+    broken.write_text(shipped.replace("calendar: madrid-office", "calendar: madird", 1))
+    done = relevo({**built_env, "RELEVO_ROUTING_FILE": str(broken)}, "actions", check=False)
+    assert done.returncode == 1
+    assert f"{broken} line" in done.stderr and "unknown calendar 'madird'" in done.stderr

@@ -590,6 +590,8 @@
     } catch (err) {
       if (err.status === 404 && state.selected === id) {
         state.selected = null;
+        hideRevealed();
+        closeHistory();
         ui.detail.hidden = true;
         ui.placeholder.hidden = false;
       }
@@ -799,7 +801,7 @@
   function showRevealed(text) {
     const lines = text.split('\n');
     if (lines.length && lines[0].startsWith('🔓')) lines.shift(); // the box has its own heading
-    ui.revealedText.textContent = lines.join('\n').trim() || 'The customer has written nothing to reveal.';
+    ui.revealedText.textContent = lines.join('\n').trim() || 'No personal data in the customer\'s messages.';
     ui.revealed.hidden = false;
   }
 
