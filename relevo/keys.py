@@ -28,6 +28,7 @@
 | `relevo:console:agents` | hash | agent id -> JSON name and last login, for reassigning |
 | `relevo:console:thread:<handoff id>` | stream | agents' replies and notes in the console |
 | `relevo:console:receipts:<handoff id>` | hash | reply ref -> JSON: did it reach the customer |
+| `relevo:events` | stream | the operations events, source of every KPI (no customer words) |
 | `relevo:announcements` | hash | incident notices: id -> JSON (texts, keywords, expiry) |
 | `relevo:sla:timers` | sorted set | `<handoff id>|<timer>` by due epoch (SLA, shifts, follow-up) |
 | `relevo:handoff:<id>:reveals` | stream | who revealed the handoff's personal data, and when |
@@ -54,6 +55,7 @@ CONSOLE_AGENTS = f"{PREFIX}:console:agents"
 INBOUND = f"{PREFIX}:inbound"
 INBOUND_GROUP = "assistant"
 SLA_TIMERS = f"{PREFIX}:sla:timers"
+EVENTS = f"{PREFIX}:events"
 ANNOUNCEMENTS = f"{PREFIX}:announcements"
 OUTBOX = f"{PREFIX}:outbox"
 OUTBOX_GROUP = "delivery"
