@@ -60,7 +60,6 @@ CSRF_HEADER = "X-Relevo-Console"
 CONTEXT_SECONDS = 24 * 3600  # the conversation shown: from a day before the handoff on
 _HANDOFF_ID = r"^[A-Za-z0-9_-]{1,64}$"
 SYSTEM_AGENT = "relevo"  # the desk's own alerts (SLA) in a handoff's console thread
-_SLACK_MENTION = re.compile(r"<!subteam\^[^>]*>\s*")  # alerts name Slack user groups
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'",
@@ -325,7 +324,8 @@ def thread(
                     "author": SYSTEM_AGENT,
                     "agent": w.agent,
                     "agent_id": w.agent_id,
-                    "text": _SLACK_MENTION.sub("", w.text),
+                    "text": w.text,
+                    "level": w.level,
                     "time": w.time,
                 }
             )

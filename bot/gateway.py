@@ -27,6 +27,7 @@ from bot.channels.social import social_router
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import STATIC_DIR, webchat_router
 from bot.console_routes import install_console
+from bot.health_routes import health_router
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.workers import Workers
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(slack_router(desk))
     else:
         install_console(app, desk, pipeline.store, settings)
+    app.include_router(health_router(settings, aclient))
     app.mount("/webchat", StaticFiles(directory=STATIC_DIR), name="webchat")
 
     @app.exception_handler(RequestValidationError)
@@ -103,13 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             status_code=422, content={"error": "invalid request", "problems": problems}
         )
-
-    @app.get("/healthz")
-    def healthz(request: Request) -> dict[str, object]:
-        """Liveness and the state of Redis and the index."""
-        request.app.state.redis.ping()
-        kb: KnowledgeBase = request.app.state.kb
-        return {"status": "ok", "index_version": kb.version, "chunks": kb.chunk_count}
 
     @app.get("/kb/search")
     async def kb_search(

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from handoff.desk import Desk, HandoffView, ReplyOutcome, load
+from handoff.desk import AlertLevel, Desk, HandoffView, ReplyOutcome, load
 from handoff.ownership import handoff_events
 from handoff.routing import Routing, configured_routing
 from handoff.sla import SlaMonitor
@@ -168,6 +168,7 @@ class Written:
     time: str
     delivery: str  # "" for a note; pending, ok or failed for a reply
     reason: str = ""
+    level: str = ""  # the desk's own alerts: info, warning or breach
 
 
 def queue_order(view: HandoffView) -> tuple[int, int, str]:
@@ -200,7 +201,9 @@ class ConsoleDesk:
         """Tell the pages: they read the customer's words from the conversation log itself."""
         await self._changed(view)
 
-    async def alert(self, view: HandoffView, body: str, *, broadcast: bool = False) -> None:
+    async def alert(
+        self, view: HandoffView, body: str, *, level: AlertLevel, mention: str | None = None
+    ) -> None:
         """A desk warning in the handoff's thread (every console page sees every thread)."""
         await self._client.xadd(
             keys.console_thread(view.id),
@@ -210,6 +213,7 @@ class ConsoleDesk:
                 "agent": "Relevo",
                 "text": body,
                 "note": "1",
+                "level": level.value,
                 "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             },
         )
@@ -311,6 +315,7 @@ class ConsoleDesk:
                     time=fields["time"],
                     delivery=delivery,
                     reason=receipt["reason"] if receipt else "",
+                    level=fields.get("level", ""),
                 )
             )
         return written

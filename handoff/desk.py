@@ -72,6 +72,17 @@ class HandoffView:
         return (dt.datetime.fromisoformat(self.resolved_at) - start).total_seconds() / 60
 
 
+class AlertLevel(StrEnum):
+    """How loud a desk alert is."""
+
+    INFO = "info"  # the shift opened
+    WARNING = "warning"  # a target is due soon
+    BREACH = "breach"  # a target broke
+
+
+ALERT_ICONS = {AlertLevel.INFO: "🌅", AlertLevel.WARNING: "⚠️", AlertLevel.BREACH: "⏰"}
+
+
 class ReplyOutcome(StrEnum):
     """What became of a message an agent wrote in a handoff's thread."""
 
@@ -101,8 +112,14 @@ class DeskAdapter(Protocol):
         """Show on an agent's message whether it reached the customer."""
         ...
 
-    async def alert(self, view: HandoffView, body: str, *, broadcast: bool = False) -> None:
-        """A warning from the desk itself (SLA); `broadcast` also shows it to the whole desk."""
+    async def alert(
+        self, view: HandoffView, body: str, *, level: AlertLevel, mention: str | None = None
+    ) -> None:
+        """A warning from the desk itself (SLA, shifts).
+
+        A breach also alerts the whole desk and `mention`s the department's user group where
+        the medium has one.
+        """
         ...
 
 

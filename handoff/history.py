@@ -76,13 +76,13 @@ async def _conversation(
         _text(k): _text(v)
         for k, v in (await client.hgetall(keys.conversation(conversation_id))).items()
     }
-    log_key = keys.conversation_log(conversation_id)
-    last_customer = ""
-    for _, entry in await client.xrevrange(log_key, "+", "-", count=50):
-        fields = {_text(k): _text(v) for k, v in entry.items()}
-        if fields.get("author") == "customer" and fields.get("text"):
-            last_customer = redact(fields["text"])[:200]
-            break
+    log = [
+        {_text(k): _text(v) for k, v in entry.items()}
+        for _, entry in await client.xrange(keys.conversation_log(conversation_id))
+    ]
+    messages = [fields for fields in log if fields.get("type") == "message"]
+    said = [f["text"] for f in messages if f.get("author") == "customer" and f.get("text")]
+    last_customer = redact(said[-1])[:200] if said else ""
     handoff_ids = [
         _text(h) for h in await client.lrange(keys.conversation_handoffs(conversation_id), 0, -1)
     ]
@@ -92,7 +92,7 @@ async def _conversation(
         profile=profile,
         started_at=meta.get("created_at", ""),
         last_message_at=meta.get("last_message_at", ""),
-        messages=await client.xlen(log_key),
+        messages=len(messages),
         last_customer_message=last_customer,
         handoffs=[h for h in [await _handoff(client, hid) for hid in handoff_ids] if h],
     )

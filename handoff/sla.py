@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import redis.asyncio as aioredis
 
-from handoff.desk import DeskAdapter, HandoffView, load
+from handoff.desk import AlertLevel, DeskAdapter, HandoffView, load
 from handoff.priority import raised
 from handoff.routing import Routing
 from handoff.texts import text
@@ -45,11 +45,6 @@ class Fired(StrEnum):
 def utc_now() -> dt.datetime:
     """The real clock."""
     return dt.datetime.now(dt.UTC)
-
-
-def mention(user_group: str | None) -> str:
-    """A Slack user-group mention, or nothing."""
-    return f"<!subteam^{user_group}> " if user_group else ""
 
 
 class SlaMonitor:
@@ -104,7 +99,9 @@ class SlaMonitor:
         if timer is Timer.SHIFT_OPEN:
             since = view.request.created_at[:16].replace("T", " ")
             await self._adapter.alert(
-                view, f"🌅 The shift has started: this customer has been waiting since {since} UTC."
+                view,
+                f"The shift has started: this customer has been waiting since {since} UTC.",
+                level=AlertLevel.INFO,
             )
             return Fired.ANNOUNCED
         first = timer in (Timer.FIRST_WARN, Timer.FIRST_BREACH)
@@ -119,7 +116,9 @@ class SlaMonitor:
         state = "warning" if first else "resolution_warning"
         await self._client.hset(keys.handoff(view.id), "sla_state", state)
         due = view.request.sla_due_at if first else view.request.resolution_due_at
-        await self._adapter.alert(view, f"⚠️ The {target} is due soon ({due[:16]} UTC).")
+        await self._adapter.alert(
+            view, f"The {target} is due soon ({due[:16]} UTC).", level=AlertLevel.WARNING
+        )
         await self._redraw(view.id)
         return Fired.WARNED
 
@@ -132,9 +131,9 @@ class SlaMonitor:
         group = self._routing.department(view.request.department).user_group
         await self._adapter.alert(
             view,
-            f"{mention(group)}⏰ SLA breached: the {target} is overdue. "
-            f"Priority raised to {priority.value}.",
-            broadcast=True,
+            f"SLA breached: the {target} is overdue. Priority raised to {priority.value}.",
+            level=AlertLevel.BREACH,
+            mention=group,
         )
         await self._redraw(view.id)
         return Fired.BREACHED

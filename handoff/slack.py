@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff.cards import card_blocks, card_text
-from handoff.desk import Desk, HandoffView, ReplyOutcome
+from handoff.desk import ALERT_ICONS, AlertLevel, Desk, HandoffView, ReplyOutcome
 from handoff.history import customer_history, history_text
 from handoff.ownership import Action, Outcome, refusal
 from handoff.routing import Routing, configured_routing
@@ -98,10 +98,16 @@ class SlackDesk:
             channel=view.card_channel, thread_ts=view.card_ts, text=body
         )
 
-    async def alert(self, view: HandoffView, body: str, *, broadcast: bool = False) -> None:
-        """A desk warning in the card's thread; `broadcast` re-posts it to the channel too."""
+    async def alert(
+        self, view: HandoffView, body: str, *, level: AlertLevel, mention: str | None = None
+    ) -> None:
+        """A desk warning in the card's thread; a breach is re-posted to the channel too."""
+        group = f"<!subteam^{mention}> " if mention else ""
         await self.web.chat_postMessage(
-            channel=view.card_channel, thread_ts=view.card_ts, text=body, reply_broadcast=broadcast
+            channel=view.card_channel,
+            thread_ts=view.card_ts,
+            text=f"{group}{ALERT_ICONS[level]} {body}",
+            reply_broadcast=level is AlertLevel.BREACH,
         )
 
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:

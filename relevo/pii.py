@@ -98,7 +98,7 @@ _REDACTED_KINDS = {text: kind for kind, text in _PLACEHOLDERS.items()}
 # after a placeholder (the "]" of "[phone]"), where it could not start before redaction ...
 _START = r"(?<![\w@#/.,+\-\]])"
 # ... and does not run into a word, an @, a decimal part or a placeholder.
-_END = r"(?![\w@\[]|[.,/:\-]\d)"
+_END = r"(?![\w@\[]|[.,/:\-][\d\[])"
 # After a cue, "#" is a number sign, not a hashtag: "Passport #533380006".
 _NAMED_START = r"(?<![\w@/.,+\-\]])"
 
@@ -233,7 +233,7 @@ _EMAIL = re.compile(
 
 # Phones may be listed with a slash: 612345678/698765432.
 _PHONE_START = r"(?<![\w@#.,+\-\]])"
-_PHONE_END = r"(?![\w@\[]|[.,:\-]?\d)"
+_PHONE_END = r"(?![\w@\[]|[.,:\-]?[\d\[])"
 # Spanish: optional +34/0034, nine digits starting 6, 7, 8 or 9, grouped as people write them.
 _PHONE_ES = re.compile(
     _PHONE_START
@@ -481,8 +481,8 @@ _AROUND = 8
 def _shouted(text: str, start: int, end: int, covered: bytearray) -> bool:
     """Are the words around a candidate code in capitals, so that the candidate is a word too?
 
-    Up to 8 words of letters either side, on its line, count: not cues, not values found, whose
-    placeholders would not count either once redacted.
+    Up to 8 words of letters either side, on its line, count: not cues, not values found, not
+    other would-be codes, none of which would count once redacted either.
     """
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
@@ -510,11 +510,16 @@ def _after_cues(
     starts = [cue.start for cue in words]
     listed = [_Anchor(kind, start, end, listed=True) for kind, start, end in found]
     anchors = _Anchors([*cues, *listed])
-    covered = _mask(len(text), ((a.start, a.end) for a in [*cues, *listed]))
     candidates = sorted(
         (match.start(), match.end(), kind)
         for kind, pattern in _AFTER_CUE
         for match in pattern.finditer(text)
+    )
+    # What is not a plain word when telling shouting: cues, values, and would-be codes.
+    covered = _mask(
+        len(text),
+        [(a.start, a.end) for a in [*cues, *listed]]
+        + [(start, end) for start, end, _ in candidates if text[start:end].isalpha()],
     )
     for start, end, kind in candidates:
         if any(checked[start:end]):
@@ -528,7 +533,6 @@ def _after_cues(
         if value.isalpha() and (_CUE.fullmatch(value) or _shouted(text, start, end, covered)):
             continue
         anchors.add(_Anchor(kind, start, end, listed=True))
-        covered[start:end] = b"\x01" * (end - start)
         yield kind, start, end
 
 

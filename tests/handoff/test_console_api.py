@@ -25,7 +25,7 @@ from bot.conversations import ConversationStore
 from bot.inbound import Channel, Customer, Inbound
 from bot.pipeline import InboundPipeline
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, agent_for, console_token
-from handoff.desk import HandoffView
+from handoff.desk import AlertLevel, HandoffView
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from relevo import keys
 from relevo.settings import Settings
@@ -595,12 +595,16 @@ async def test_the_desks_alerts_are_alerts_in_the_thread_not_an_agents_notes(
     view = await console.handoff(handoff)
     assert view is not None
     await console.alert(
-        view, "<!subteam^S0BAGGAGE> ⏰ SLA breached: the first response is overdue."
+        view,
+        "SLA breached: the first response is overdue.",
+        level=AlertLevel.BREACH,
+        mention="S0BAGGAGE",
     )
     detail = (await laura.get(f"/console/api/handoffs/{handoff}")).json()
     [alert] = [i for i in detail["thread"] if i["kind"] == "alert"]
     assert (alert["author"], alert["agent"]) == ("relevo", "Relevo")
-    assert alert["text"] == "⏰ SLA breached: the first response is overdue."
+    assert alert["text"] == "SLA breached: the first response is overdue."
+    assert alert["level"] == "breach"  # the console has no user groups to mention
     assert not [i for i in detail["thread"] if i["kind"] == "note"]
     assert detail["handoff"]["notes"] == 0
     await laura.aclose()

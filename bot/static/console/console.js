@@ -924,13 +924,9 @@
     if (nearBottom) scroller.scrollTop = scroller.scrollHeight;
   }
 
-  const ALERT_ICONS = /^\s*([\u23F0\u26A0\u{1F305}])\uFE0F?\s*/u;
-
   /** A warning from the desk itself (SLA due soon, breached, the shift opening). */
   function alertNode(item) {
-    const text = str(item.text);
-    const lead = text.match(ALERT_ICONS);
-    const level = !lead ? 'warning' : lead[1] === '\u23F0' ? 'breach' : lead[1] === '\u26A0' ? 'warning' : 'info';
+    const level = ['breach', 'warning', 'info'].includes(item.level) ? item.level : 'warning';
     const li = el('li', 'cc-alert');
     li.dataset.testid = 'thread-item';
     li.dataset.kind = 'alert';
@@ -944,7 +940,7 @@
     label.appendChild(el('span', 'cc-alert-tag', { breach: 'SLA breached', warning: 'SLA alert', info: 'Desk' }[level]));
     label.appendChild(timeNode(item.time));
     body.appendChild(label);
-    body.appendChild(el('p', 'cc-alert-text', lead ? text.slice(lead[0].length) : text));
+    body.appendChild(el('p', 'cc-alert-text', str(item.text)));
     li.appendChild(body);
     return li;
   }

@@ -1,0 +1,1 @@
+"""Operations reports: KPIs computed from the event stream, rendered for people and tools."""
