@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -46,9 +47,7 @@ class ActionAnswerFromKB(Action):
             )
         topic = runtime.routing().always_human(question)
         if topic is not None:
-            log.info(
-                "human-only topic", extra={"conversation": tracker.sender_id, "topic": topic}
-            )
+            log.info("human-only topic", extra={"conversation": tracker.sender_id, "topic": topic})
             return [
                 SlotSet("escalation_reason", Reason.SENSITIVE_TOPIC.value),
                 FollowupAction("action_escalate"),
@@ -60,7 +59,9 @@ class ActionAnswerFromKB(Action):
             )
             return [SlotSet("awaiting_feedback", False)]
         knowledge_base = runtime.knowledge_base()
+        started = time.perf_counter()
         hits = knowledge_base.search(question, 5, language)
+        kb_ms = round((time.perf_counter() - started) * 1000, 2)
         decision = decide(hits, intent, runtime.gate_config(settings))
         summary = [
             {
@@ -97,6 +98,8 @@ class ActionAnswerFromKB(Action):
                     "relevo": {
                         "decision": "answer",
                         "article_id": decision.hit.article_id,
+                        "department": knowledge_base.department_of(decision.hit.article_id),
+                        "kb_ms": kb_ms,
                         "hit": asdict(decision.hit),
                     }
                 },
@@ -114,6 +117,8 @@ class ActionAnswerFromKB(Action):
             ]
         dispatcher.utter_message(
             response="utter_rephrase",
-            json_message={"relevo": {"decision": "rephrase", "reason": decision.reason}},
+            json_message={
+                "relevo": {"decision": "rephrase", "reason": decision.reason, "kb_ms": kb_ms}
+            },
         )
         return [*common, SlotSet("awaiting_feedback", False), SlotSet("failed_answers", failed)]

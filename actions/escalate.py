@@ -15,6 +15,7 @@ from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text, when
 from handoff.requests import HandoffRequest, KbHitSummary, Reason, request_handoff
 from handoff.triage import Escalation, Triage, triage
+from relevo import events
 from relevo.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,21 @@ class ActionEscalate(Action):
         queued = request_handoff(
             runtime.redis_client(), request, settings.retention_days * 24 * 3600
         )
+        if queued:
+            events.emit_sync(
+                runtime.redis_client(),
+                events.EventType.HANDOFF,
+                at=now,
+                conversation=request.conversation_id,
+                handoff=request.id,
+                channel=request.channel,
+                language=request.language,
+                reason=reason.value,
+                priority=request.priority.value,
+                score=request.score,
+                department=request.department,
+                followers=customer.get("followers"),
+            )
         log.info(
             "handoff requested",
             extra={

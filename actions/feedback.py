@@ -8,9 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import conversation
+from actions import conversation, runtime
 from actions.texts import text
 from handoff.requests import Reason
+from relevo import events
 
 
 class ActionFeedback(Action):
@@ -28,6 +29,13 @@ class ActionFeedback(Action):
         if not tracker.get_slot("awaiting_feedback"):
             dispatcher.utter_message(text=text("not_pending", conversation.language(tracker)))
             return []
+        events.emit_sync(
+            runtime.redis_client(),
+            events.EventType.FEEDBACK,
+            conversation=tracker.sender_id,
+            channel=conversation.channel(tracker),
+            helpful="1" if intent == "affirm" else "",
+        )
         if intent == "affirm":
             dispatcher.utter_message(response="utter_glad_helped")
             return [SlotSet("awaiting_feedback", False), SlotSet("failed_answers", 0.0)]

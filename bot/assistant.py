@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,8 +22,10 @@ import redis.asyncio as aioredis
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
 from relevo import keys
 from relevo.errors import RasaUnavailableError
+from relevo.events import EventType, emit
 from relevo.lanes import StreamLanes
 from relevo.messages import Outgoing
+from relevo.metrics import DECISIONS, KB_SECONDS, RASA_ERRORS, RASA_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,34 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
     return out
 
 
+DECISION_ORDER = ("handoff", "answer", "private", "notice", "rephrase")
+
+
+@dataclass(frozen=True)
+class TurnSummary:
+    """What the assistant did in one turn, from the actions' payloads."""
+
+    decision: str  # handoff, answer, private, notice, rephrase or other
+    article: str | None
+    department: str | None
+    kb_ms: float | None
+
+
+def turn_summary(replies: list[BotReply]) -> TurnSummary:
+    """The turn's main decision (a handoff outweighs an answer), its article and search time."""
+    payloads = [r.custom.get("relevo") or {} for r in replies]
+    decisions = {p.get("decision") for p in payloads}
+    decision = next((d for d in DECISION_ORDER if d in decisions), "other")
+    found = next((p for p in payloads if p.get("article_id")), {})
+    timed = [float(p["kb_ms"]) for p in payloads if p.get("kb_ms") is not None]
+    return TurnSummary(
+        decision=decision,
+        article=found.get("article_id"),
+        department=found.get("department"),
+        kb_ms=timed[0] if timed else None,
+    )
+
+
 class AssistantWorker:
     """Consumes `relevo:inbound`, asks Rasa and queues the replies in the outbox."""
 
@@ -148,7 +179,7 @@ class AssistantWorker:
         if not await self._client.exists(keys.inbound_done(message.message_id)):
             retried = message.message_id in self._ambiguous or await self._delivered(entry_id) > 1
             replies = await self._answer(message, retried=retried)
-            await self._record(message, replies)
+            await self._record(message, replies, entry_id)
         await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
 
     async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
@@ -172,12 +203,15 @@ class AssistantWorker:
         returned = await self._client.hget(meta_key, "returned_handoff")
         if returned:  # the first message after a person handed back: the tracker learns it
             metadata["handoff_returned"] = returned
+        started = time.perf_counter()
         try:
             replies = await self._rasa.send(message.conversation_id, message.text, metadata)
         except RasaUnavailableError as exc:
+            RASA_ERRORS.inc()
             if exc.ambiguous:
                 self._ambiguous.add(message.message_id)
             raise
+        RASA_SECONDS.observe(time.perf_counter() - started)
         self._ambiguous.discard(message.message_id)
         if returned:
             await self._client.hdel(meta_key, "returned_handoff")
@@ -198,7 +232,9 @@ class AssistantWorker:
                 return
             await asyncio.sleep(0.1)
 
-    async def _record(self, message: AssistantMessage, replies: list[BotReply]) -> None:
+    async def _record(
+        self, message: AssistantMessage, replies: list[BotReply], entry_id: str
+    ) -> None:
         """Mark the message answered and queue its replies, once."""
         outgoing = outgoing_for_turn(message, replies)
         payload = json.dumps([r.to_dict() for r in replies], ensure_ascii=False)
@@ -218,4 +254,26 @@ class AssistantWorker:
                 "replies": len(outgoing),
                 "first_time": bool(first),
             },
+        )
+        if first:
+            await self._count(message, replies, entry_id)
+
+    async def _count(
+        self, message: AssistantMessage, replies: list[BotReply], entry_id: str
+    ) -> None:
+        """The turn's metrics and its `bot_reply` event (the time since the message arrived)."""
+        turn = turn_summary(replies)
+        DECISIONS.labels(turn.decision).inc()
+        if turn.kb_ms is not None:
+            KB_SECONDS.observe(turn.kb_ms / 1000)
+        arrived_ms = int(entry_id.split("-", 1)[0])
+        await emit(
+            self._client,
+            EventType.BOT_REPLY,
+            conversation=message.conversation_id,
+            channel=message.metadata.get("channel"),
+            decision=turn.decision,
+            article=turn.article,
+            department=turn.department,
+            latency_ms=max(0, int(time.time() * 1000) - arrived_ms),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sys
@@ -13,8 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.gaps import find_gaps, parse_since
 from kb_index.articles import article_files, load_articles, parse_article
 from kb_index.embeddings import load_embedder
+from kb_index.gaps import draft_paths, write_drafts
 from kb_index.service import KnowledgeBase, index_options, publish_version
 from kb_index.store import IndexStore
 from kb_index.sync import SyncReport, sync_directory
@@ -180,3 +183,61 @@ def evaluate_command(
 
     settings = get_settings()
     run_evaluation(settings, queries or settings.kb_eval_file, models.split(","), out)
+
+
+def _draft_cell(path: Path, published: set[str]) -> str:
+    """The draft's path, and whether the index already serves it or it is still to be written."""
+    if path.stem in published:
+        return f"{path} (published)"
+    return str(path) if path.exists() else f"{path} (not written)"
+
+
+@kb_app.command()
+def gaps(
+    since: Annotated[str, typer.Option(help="How far back to look: 30d, 12h, 2w, 90m.")] = "30d",
+    write: Annotated[
+        bool, typer.Option("--write/--no-write", help="Write the drafts of the gaps shown.")
+    ] = False,
+    drafts_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where drafts go [default: 'drafts' next to the articles, kb/drafts]."),
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="How many gaps to show (and draft).")] = 10,
+) -> None:
+    """Group the questions the assistant could not answer, largest group first, with drafts."""
+    try:
+        window = parse_since(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from exc
+    settings = get_settings()
+    client = connect(settings)
+    embedder = load_embedder(settings.embedding_model)
+    columns = (TextColumn("Embedding questions"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("embed", total=None)
+        found = find_gaps(
+            client,
+            embedder,
+            window,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if not found:
+        console.print(f"No unanswered questions in the last {since}.")
+        return
+    shown = found[:top]
+    directory = drafts_dir or settings.kb_dir.parent / "drafts"
+    paths = (
+        write_drafts(shown, directory, dt.date.today()) if write else draft_paths(shown, directory)
+    )
+    manifest = IndexStore(settings.index_dir).read_manifest()
+    published = set(manifest.articles) if manifest else set()
+    table = Table("#", "lang", "count", "question (most central)", "draft", title="Knowledge gaps")
+    for rank, (gap, path) in enumerate(zip(shown, paths, strict=True), start=1):
+        label = gap.label if len(gap.label) <= 70 else gap.label[:69] + "…"
+        table.add_row(str(rank), gap.language, str(gap.count), label, _draft_cell(path, published))
+    out.print(table)
+    questions = sum(g.count for g in found)
+    console.print(
+        f"{questions} unanswered questions in {len(found)} groups in the last {since}"
+        + (f"; {len(shown)} drafts in {directory}." if write else "; --write drafts them.")
+    )

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,8 +24,10 @@ import redis.asyncio as aioredis
 
 from bot.conversations import ConversationStore, now_iso, outgoing_log_fields
 from relevo import keys
+from relevo.events import EventType, emit
 from relevo.lanes import StreamLanes
 from relevo.messages import Outgoing
+from relevo.metrics import DELIVERIES, DELIVERY_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +165,12 @@ class DeliveryWorker:
             target = Target(
                 message.conversation_id, meta["channel"], meta["route"], meta["public"], links
             )
+            started = time.perf_counter()
             if await self._deliver(sender, message, target):
+                DELIVERY_SECONDS.labels(target.channel).observe(time.perf_counter() - started)
                 await self._log(message)
                 await self._receipt(message, ok=True, reason="")
+                await self._count(message, target.channel, EventType.DELIVERED)
         await self._client.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
 
     async def _receipt(self, message: Outgoing, *, ok: bool, reason: str) -> None:
@@ -197,6 +203,7 @@ class DeliveryWorker:
                         await self._dead(message, str(exc), attempts=attempt)
                         return False
                     delay = self._policy.delay(attempt, exc.retry_after)
+                    DELIVERIES.labels(target.channel, "retried").inc()
                     log.warning(
                         "delivery failed; retrying",
                         extra={
@@ -234,7 +241,20 @@ class DeliveryWorker:
             ],
         )
 
+    async def _count(self, message: Outgoing, channel: str, kind: EventType) -> None:
+        outcome = "delivered" if kind is EventType.DELIVERED else "dead"
+        DELIVERIES.labels(channel, outcome).inc()
+        await emit(
+            self._client,
+            kind,
+            conversation=message.conversation_id,
+            channel=channel,
+            author=message.author,
+        )
+
     async def _dead(self, message: Outgoing, reason: str, *, attempts: int) -> None:
+        channel = str((await self._store.meta(message.conversation_id)).get("channel") or "")
+        await self._count(message, channel or "unknown", EventType.DELIVERY_FAILED)
         await self._receipt(message, ok=False, reason=reason)
         record = {**message.to_fields(), "reason": reason, "attempts": attempts, "at": now_iso()}
         await self._client.lpush(keys.OUTBOX_DEAD, json.dumps(record, ensure_ascii=False))

@@ -33,6 +33,7 @@ WORK_STREAMS = (
     keys.DESK_RECEIPTS,
     keys.HANDOFF_REQUESTS,
     keys.CONSOLE_EVENTS,
+    keys.EVENTS,
 )
 CONVERSATION_FIELDS = ("conversation_id", "conversation", "handoff", "handoff_id", "receipt")
 

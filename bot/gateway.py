@@ -27,6 +27,7 @@ from bot.channels.social import social_router
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import STATIC_DIR, webchat_router
 from bot.console_routes import install_console
+from bot.dashboard_routes import install_dashboard
 from bot.health_routes import health_router
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(slack_router(desk))
     else:
         install_console(app, desk, pipeline.store, settings)
+        install_dashboard(app, desk, settings)
     app.include_router(health_router(settings, aclient))
     app.mount("/webchat", StaticFiles(directory=STATIC_DIR), name="webchat")
 

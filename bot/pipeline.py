@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import replace
 
 import redis.asyncio as aioredis
 
 from bot.assistant import AssistantMessage
-from bot.conversations import Accepted, ConversationStore
+from bot.conversations import Accepted, ConversationStore, Route
 from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
+from bot.trends import hashtags, keywords
 from kb_index.language import detect_language
+from relevo import keys
+from relevo.events import EventType, emit
 from relevo.messages import Outgoing
+from relevo.metrics import INBOUND, INBOUND_SECONDS
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,7 @@ class InboundPipeline:
 
     def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
         self.store = ConversationStore(client, settings.retention_days * 24 * 3600)
+        self._client = client
         self._settings = settings
 
     async def accept(
@@ -73,6 +79,7 @@ class InboundPipeline:
             metadata=self._metadata(inbound),
         )
         rating = parse_rating(inbound.text)
+        started = time.perf_counter()
         accepted = await self.store.accept(
             inbound,
             assistant_fields=message.to_fields(),
@@ -82,10 +89,48 @@ class InboundPipeline:
             thanks=await self._thanks(inbound) if rating else None,
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
         )
+        INBOUND_SECONDS.labels(inbound.channel.value).observe(time.perf_counter() - started)
+        INBOUND.labels(inbound.channel.value, accepted.route.value).inc()
         log.info(
             "routed", extra={**context, "route": accepted.route.value, "log_id": accepted.log_id}
         )
+        await self._record(inbound, accepted, rating)
         return accepted
+
+    async def _record(self, inbound: Inbound, accepted: Accepted, rating: int | None) -> None:
+        """The operations events of an accepted message (ids and trends, not the words)."""
+        if accepted.route is Route.DUPLICATE:
+            return
+        await emit(
+            self._client,
+            EventType.MESSAGE_IN,
+            at=inbound.received_at,
+            conversation=inbound.conversation_id,
+            channel=inbound.channel.value,
+            language=self._language(inbound),
+            public="1" if inbound.public else "",
+            customer=keys.customer(inbound.channel.value, inbound.customer.id),
+            followers=inbound.customer.followers,
+            hashtags=" ".join(hashtags(inbound.text)),
+            keywords=" ".join(keywords(inbound.text)),
+        )
+        if accepted.route is Route.RATING:
+            handoff = await self._client.get(keys.conversation_handoff(inbound.conversation_id))
+            await emit(
+                self._client,
+                EventType.RATING,
+                handoff=handoff,
+                conversation=inbound.conversation_id,
+                channel=inbound.channel.value,
+                rating=rating,
+            )
+
+    def _language(self, inbound: Inbound) -> str:
+        """The message's language: the channel's hint for commands, else detected."""
+        if inbound.language and (not inbound.text or inbound.text.startswith("/")):
+            return inbound.language
+        default = inbound.language or self._settings.default_language
+        return detect_language(inbound.text, default=default).code
 
     async def _thanks(self, inbound: Inbound) -> Outgoing:
         """The answer to a rating, in the language of the handoff that asked for it."""

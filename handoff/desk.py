@@ -25,13 +25,21 @@ from handoff.routing import Routing
 from handoff.texts import rating_buttons, text
 from handoff.timers import Timer, Timers, follow_up_time, sla_times
 from relevo import keys
+from relevo.events import EventType, emit
 from relevo.lanes import RetryLater, StreamLanes
 from relevo.messages import Outgoing
+from relevo.metrics import HANDOFF_CARD_SECONDS, HANDOFFS
 from relevo.pii import contains_personal_data, redact
 
 log = logging.getLogger(__name__)
 
 NOTE_PREFIXES = ("note:", "nota:", "internal:")
+TRANSITION_EVENTS = {
+    Action.CLAIM: EventType.CLAIMED,
+    Action.REASSIGN: EventType.CLAIMED,
+    Action.RETURN: EventType.RETURNED,
+    Action.RESOLVE: EventType.RESOLVED,
+}
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 
 
@@ -200,6 +208,9 @@ class Desk:
             assert posted is not None
             await self._adapter.post_in_thread(posted, transcript_text(view.request))
             await self._timers.schedule(view.id, sla_times(view.request, self._routing))
+            created = dt.datetime.fromisoformat(view.request.created_at)
+            HANDOFF_CARD_SECONDS.observe((dt.datetime.now(dt.UTC) - created).total_seconds())
+            HANDOFFS.labels("requested").inc()
             log.info(
                 "handoff card posted",
                 extra={
@@ -314,6 +325,8 @@ class Desk:
                 "outcome": result.outcome.value,
             },
         )
+        if result.outcome is Outcome.DONE:
+            await self._record(handoff_id, action, name)
         if result.outcome is Outcome.DONE and action in (Action.RESOLVE, Action.RETURN):
             await self._timers.cancel(handoff_id)
         if result.outcome is Outcome.DONE and action is Action.RESOLVE:
@@ -323,6 +336,20 @@ class Desk:
         if result.outcome is Outcome.DONE and view is not None and view.card_ts:
             await self._adapter.update_card(view)
         return result
+
+    async def _record(self, handoff_id: str, action: Action, agent: str) -> None:
+        """The operations event and metric of a transition."""
+        HANDOFFS.labels(TRANSITION_EVENTS[action].value).inc()
+        view = await load(self._client, handoff_id)
+        if view is not None:
+            await emit(
+                self._client,
+                TRANSITION_EVENTS[action],
+                handoff=handoff_id,
+                conversation=view.request.conversation_id,
+                channel=view.request.channel,
+                agent=agent,
+            )
 
     async def _schedule_follow_up(self, handoff_id: str) -> None:
         view = await load(self._client, handoff_id)
@@ -379,10 +406,20 @@ class Desk:
                     receipt=message_ref,
                 ).to_fields(),
             )
-            await self._client.hsetnx(
+            first = await self._client.hsetnx(
                 keys.handoff(handoff_id),
                 "first_response_at",
                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            )
+            HANDOFFS.labels("replied").inc()
+            await emit(
+                self._client,
+                EventType.AGENT_REPLY,
+                handoff=handoff_id,
+                conversation=view.request.conversation_id,
+                channel=view.request.channel,
+                agent=name,
+                first="1" if first else "",
             )
             outcome = ReplyOutcome.SENT
         else:

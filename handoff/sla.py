@@ -24,7 +24,9 @@ from handoff.routing import Routing
 from handoff.texts import text
 from handoff.timers import Timer, Timers
 from relevo import keys
+from relevo.events import EventType, emit
 from relevo.messages import Outgoing
+from relevo.metrics import HANDOFFS
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ class SlaMonitor:
 
     async def _warn(self, view: HandoffView, target: str, first: bool) -> Fired:
         state = "warning" if first else "resolution_warning"
+        await self._event(EventType.SLA_WARNING, view, first)
         await self._client.hset(keys.handoff(view.id), "sla_state", state)
         due = view.request.sla_due_at if first else view.request.resolution_due_at
         await self._adapter.alert(
@@ -124,6 +127,7 @@ class SlaMonitor:
 
     async def _breach(self, view: HandoffView, target: str, first: bool) -> Fired:
         state = "breached" if first else "resolution_breached"
+        await self._event(EventType.SLA_BREACH, view, first)
         priority = raised(view.priority)
         await self._client.hset(
             keys.handoff(view.id), mapping={"sla_state": state, "priority": priority.value}
@@ -137,6 +141,17 @@ class SlaMonitor:
         )
         await self._redraw(view.id)
         return Fired.BREACHED
+
+    async def _event(self, kind: EventType, view: HandoffView, first: bool) -> None:
+        HANDOFFS.labels(kind.value).inc()
+        await emit(
+            self._client,
+            kind,
+            at=self._clock(),
+            handoff=view.id,
+            conversation=view.request.conversation_id,
+            target="first_response" if first else "resolution",
+        )
 
     async def _follow_up(self, view: HandoffView) -> Fired:
         last = await self._client.hget(

@@ -252,18 +252,20 @@ class Kpis:
 # --- events as values ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Event:
-    at: dt.datetime
-    kind: str
-    data: Mapping[str, str]
+    """One parsed event; slots and plain attributes because reports read millions of fields."""
+
+    __slots__ = ("at", "conversation", "data", "handoff", "kind")
+
+    def __init__(self, at: dt.datetime, kind: str, data: Mapping[str, str]) -> None:
+        self.at = at
+        self.kind = kind
+        self.data = data
+        self.conversation = data.get("conversation", "")
+        self.handoff = data.get("handoff", "")
 
     def get(self, name: str) -> str:
         return self.data.get(name, "")
-
-    @property
-    def conversation(self) -> str:
-        return self.get("conversation")
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -303,7 +305,7 @@ class _Index:
     def build(cls, events: Iterable[_Event]) -> _Index:
         index = cls()
         for event in events:
-            handoff = event.get("handoff")
+            handoff = event.handoff
             if handoff and event.conversation:
                 index.handoff_conversation.setdefault(handoff, event.conversation)
             if event.kind == EventType.HANDOFF and handoff and event.get("department"):
@@ -319,19 +321,21 @@ class _Index:
         own = event.get(name)
         if own:
             return {own.lower()}
-        handoff = event.get("handoff")
+        handoff = event.handoff
         if name == "department" and handoff in self.handoff_department:
             return {self.handoff_department[handoff].lower()}
         conversation = event.conversation or self.handoff_conversation.get(handoff, "")
         return self.conversation[name].get(conversation, set())
 
+    def matches(self, event: _Event, wanted: Mapping[str, str]) -> bool:
+        """Whether the event belongs to every wanted value (field -> folded value)."""
+        return all(value in self.values(event, name) for name, value in wanted.items())
 
-def _matches(event: _Event, index: _Index, filters: Filters) -> bool:
-    for name in _FILTERED_FIELDS:
-        wanted = getattr(filters, name)
-        if wanted and wanted.strip().lower() not in index.values(event, name):
-            return False
-    return True
+
+def _wanted(filters: Filters) -> dict[str, str]:
+    """The filters in force, folded for comparison."""
+    chosen = {name: getattr(filters, name) for name in _FILTERED_FIELDS}
+    return {name: value.strip().lower() for name, value in chosen.items() if value}
 
 
 class _Events:
@@ -385,7 +389,7 @@ class _Timeline:
             self._add(event)
 
     def _add(self, event: _Event) -> None:
-        conversation, handoff, kind = event.conversation, event.get("handoff"), event.kind
+        conversation, handoff, kind = event.conversation, event.handoff, event.kind
         if kind == EventType.BOT_REPLY:
             self.bot_replies[conversation].append(event.at)
         elif kind == EventType.HANDOFF:
@@ -458,7 +462,7 @@ def _cohort(window: Iterable[_Event]) -> dict[str, _Event]:
     """The handoffs opened in the period: each handoff id's first `handoff` event."""
     cohort: dict[str, _Event] = {}
     for event in _of_kind(window, EventType.HANDOFF):
-        key = event.get("handoff") or f"{event.conversation}@{event.at.isoformat()}"
+        key = event.handoff or f"{event.conversation}@{event.at.isoformat()}"
         cohort.setdefault(key, event)
     return cohort
 
@@ -778,8 +782,12 @@ def _prepare(
     events: Iterable[Mapping[str, str]], until: dt.datetime, filters: Filters
 ) -> tuple[_Events, _Timeline]:
     parsed = [e for e in _parse(events) if e.at < until]
-    index = _Index.build(parsed)
-    selected = [e for e in parsed if _matches(e, index, filters)]
+    wanted = _wanted(filters)
+    if wanted:
+        index = _Index.build(parsed)
+        selected = [e for e in parsed if index.matches(e, wanted)]
+    else:
+        selected = parsed
     return _Events(selected), _Timeline(parsed)
 
 

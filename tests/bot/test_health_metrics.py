@@ -129,8 +129,11 @@ def test_a_gateway_whose_redis_died_is_neither_live_nor_ready(
 ) -> None:
     port = free_port()
     server = subprocess.Popen(
-        [str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1"]
-        + ["--dir", str(tmp_path), "--save", "", "--appendonly", "no"],
+        [
+            str(redis_server_binary()),
+            *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path)),
+            *("--save", "", "--appendonly", "no"),
+        ],
         stdout=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"

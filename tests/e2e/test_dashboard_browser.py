@@ -1,0 +1,394 @@
+"""The operations dashboard in a real browser, on a gateway fed a scripted day of traffic.
+
+The gateway runs in console mode on a Redis database of its own, without Rasa (the dashboard
+reads the event stream and the console's open handoffs, nothing else). The events are written as
+the pipeline writes them (`relevo.events.event_fields` + XADD, with stream ids at their times).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from playwright.async_api import Browser, Page, expect
+
+from handoff.requests import HandoffRequest, Priority, Reason
+from kb_index.embeddings import Embedder
+from kb_index.service import index_options, publish_version
+from kb_index.store import IndexStore
+from kb_index.sync import sync_directory
+from relevo import keys
+from relevo.events import EventType, event_fields
+from relevo.health import wait_until_healthy
+from relevo.settings import Settings
+from tests.conftest import BIN, DEMO_KB, ROOT, free_port
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOTS = ROOT / "docs" / "img"
+TOKEN = "dashboard-e2e-token"
+WAIT = 20_000
+
+
+@dataclass
+class Dashboard:
+    base_url: str
+    redis: redis.Redis
+    now: dt.datetime
+
+
+class Traffic:
+    """Events at moments before `now`, appended in time order with stream ids at those moments."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.events: list[dict[str, str]] = []
+
+    def add(self, kind: EventType, ago: dt.timedelta, **fields: object) -> dt.timedelta:
+        self.events.append(event_fields(kind, self.now - ago, **fields))
+        return ago
+
+    def conversation(
+        self,
+        conversation: str,
+        channel: str,
+        language: str,
+        ago: dt.timedelta,
+        *,
+        decision: str = "answer",
+        department: str = "",
+        hashtags: str = "",
+        keywords: str = "",
+        customer: str = "",
+    ) -> None:
+        """A customer message and the bot's reply two seconds later."""
+        self.add(
+            EventType.MESSAGE_IN,
+            ago,
+            conversation=conversation,
+            channel=channel,
+            language=language,
+            customer=customer or f"{channel}:{conversation}",
+            hashtags=hashtags,
+            keywords=keywords,
+        )
+        self.add(
+            EventType.BOT_REPLY,
+            ago - dt.timedelta(seconds=2),
+            conversation=conversation,
+            channel=channel,
+            language=language,
+            decision=decision,
+            department=department,
+            latency_ms=2000,
+        )
+
+    def write(self, client: redis.Redis) -> None:
+        ordered = sorted(self.events, key=lambda e: e["at"])
+        for sequence, fields in enumerate(ordered):
+            millis = int(dt.datetime.fromisoformat(fields["at"]).timestamp() * 1000)
+            client.xadd(keys.EVENTS, fields, id=f"{millis}-{sequence}")
+
+
+def scripted_traffic(now: dt.datetime) -> Traffic:
+    """A day of traffic, plus two conversations three days ago (in 7 days, not in 24 hours).
+
+    Last 24 h: 8 customer messages (6 web chat, 2 Telegram) in 7 conversations; 3 handed over,
+    4 deflected (57 %); two handoffs answered in 5 and 15 minutes (median 10 min), resolved in
+    30 and 60 minutes (median 45 min), one first-response breach of 3 handoffs (67 %), rated 5
+    and 2 (CSAT 50 %). Three days ago: 3 Telegram messages in 2 deflected conversations.
+    """
+    t = Traffic(now)
+    h, m = dt.timedelta(hours=1), dt.timedelta(minutes=1)
+    t.conversation("wc-1", "webchat", "es", 20 * h, hashtags="#equipaje", keywords="maleta")
+    t.conversation("wc-1", "webchat", "es", 20 * h - m, keywords="maleta perdida")
+    t.conversation("wc-2", "webchat", "es", 18 * h, keywords="maleta retraso")
+    t.add(EventType.FEEDBACK, 18 * h - m, conversation="wc-2", channel="webchat", helpful="1")
+    t.conversation("wc-3", "webchat", "en", 15 * h, keywords="wifi")
+    t.conversation("wc-4", "webchat", "es", 5 * h, hashtags="#equipaje", keywords="maleta")
+    for conversation, channel, language, handoff, ago, reason, priority, department in (
+        ("tg-1", "telegram", "es", "h-1", 12 * h, "asked_for_person", "normal", "refunds"),
+        ("tg-2", "telegram", "en", "h-2", 8 * h, "complaint", "high", "customer-care"),
+        ("wc-5", "webchat", "es", "h-3", 2 * h, "negative_feedback", "normal", "baggage"),
+    ):
+        t.conversation(
+            conversation,
+            channel,
+            language,
+            ago,
+            decision="handoff",
+            department=department,
+            hashtags="#brisafail" if handoff == "h-2" else "",
+            keywords="reembolso" if handoff == "h-1" else "",
+        )
+        t.add(
+            EventType.HANDOFF,
+            ago - dt.timedelta(seconds=3),
+            conversation=conversation,
+            handoff=handoff,
+            channel=channel,
+            language=language,
+            reason=reason,
+            priority=priority,
+            department=department,
+        )
+    ids = {"handoff": "h-1", "conversation": "tg-1", "channel": "telegram"}
+    opened = 12 * h - dt.timedelta(seconds=3)
+    t.add(EventType.CLAIMED, opened - m, handoff="h-1", conversation="tg-1", agent="web:laura")
+    t.add(EventType.AGENT_REPLY, opened - 5 * m, agent="web:laura", first="1", **ids)
+    t.add(EventType.RESOLVED, opened - 30 * m, agent="web:laura", **ids)
+    t.add(EventType.RATING, opened - 31 * m, rating=5, **ids)
+    ids = {"handoff": "h-2", "conversation": "tg-2", "channel": "telegram"}
+    opened = 8 * h - dt.timedelta(seconds=3)
+    t.add(EventType.SLA_BREACH, opened - 10 * m, target="first_response", **ids)
+    t.add(EventType.AGENT_REPLY, opened - 15 * m, agent="web:pablo", first="1", **ids)
+    t.add(EventType.RESOLVED, opened - 60 * m, agent="web:pablo", **ids)
+    t.add(EventType.RATING, opened - 61 * m, rating=2, **ids)
+
+    t.conversation("tg-3", "telegram", "es", 72 * h, keywords="equipaje")
+    t.conversation("tg-4", "telegram", "es", 70 * h, keywords="asiento")
+    t.conversation("tg-4", "telegram", "es", 70 * h - m, keywords="asiento")
+    return t
+
+
+def open_handoff(
+    client: redis.Redis,
+    handoff: str,
+    now: dt.datetime,
+    *,
+    channel: str,
+    language: str,
+    priority: Priority,
+    reason: Reason,
+    department: str,
+    created: dt.timedelta,
+    due: dt.timedelta,
+    state: str = "queued",
+    answered: bool = False,
+) -> None:
+    """A handoff in the console's open list, as the desk leaves it."""
+    request = HandoffRequest(
+        conversation_id=f"conv-{handoff}",
+        channel=channel,
+        language=language,
+        reason=reason,
+        priority=priority,
+        transcript=[],
+        hits=[],
+        draft=None,
+        id=handoff,
+        created_at=(now - created).isoformat(),
+        sla_due_at=(now + due).isoformat(),
+        department=department,
+    )
+    fields = {"record": request.to_json(), "state": state, "conversation": request.conversation_id}
+    if answered:
+        fields["first_response_at"] = (now - created / 2).isoformat()
+    client.hset(keys.handoff(handoff), mapping=fields)
+    client.zadd(keys.CONSOLE_OPEN, {handoff: (now - created).timestamp()})
+
+
+def seed(client: redis.Redis, now: dt.datetime) -> None:
+    scripted_traffic(now).write(client)
+    m = dt.timedelta(minutes=1)
+    for handoff, channel, language, priority, reason, department, created, due, answered in (
+        ("h-3", "webchat", "es", Priority.NORMAL, Reason.NEGATIVE_FEEDBACK, "baggage", 120, -90, 0),
+        ("h-4", "telegram", "en", Priority.URGENT, Reason.COMPLAINT, "customer-care", 10, 20, 0),
+        ("h-5", "webchat", "es", Priority.HIGH, Reason.ASKED_FOR_PERSON, "baggage", 25, 3, 0),
+        ("h-6", "telegram", "es", Priority.NORMAL, Reason.LOW_CONFIDENCE, "refunds", 40, -10, 1),
+    ):
+        open_handoff(
+            client,
+            handoff,
+            now,
+            channel=channel,
+            language=language,
+            priority=priority,
+            reason=reason,
+            department=department,
+            created=created * m,
+            due=due * m,
+            state="agent" if answered else "queued",
+            answered=bool(answered),
+        )
+
+
+@pytest.fixture(scope="module")
+def dashboard(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory, use_embedder: Embedder
+) -> Iterator[Dashboard]:
+    url = redis_url.rsplit("/", 1)[0] + "/7"
+    client = redis.Redis.from_url(url, decode_responses=True)
+    client.flushdb()
+    data = tmp_path_factory.mktemp("dashboard")
+    settings = Settings(data_dir=data, kb_dir=DEMO_KB, redis_url=url)
+    report = sync_directory(
+        DEMO_KB, IndexStore(settings.index_dir), use_embedder, index_options(settings)
+    )
+    publish_version(client, report)
+    now = dt.datetime.now(dt.UTC)
+    seed(client, now)
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("RELEVO_", "REDIS_URL", "SLACK_", "TELEGRAM_"))
+    }
+    env.update(
+        REDIS_URL=url,
+        RELEVO_DATA_DIR=str(data),
+        RELEVO_KB_DIR=str(DEMO_KB),
+        RELEVO_PORT=str(port),
+        RELEVO_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        RELEVO_CONSOLE_TOKEN=TOKEN,
+        RELEVO_RASA_URL=f"http://127.0.0.1:{free_port()}",  # no Rasa: nobody chats here
+    )
+    gateway = subprocess.Popen([str(BIN / "relevo"), "serve"], env=env, cwd=ROOT)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", gateway, 120)
+        yield Dashboard(f"http://127.0.0.1:{port}", client, now)
+    finally:
+        gateway.terminate()
+        gateway.wait(30)
+        client.close()
+
+
+def tile(page: Page, name: str) -> tuple[object, object]:
+    box = page.get_by_test_id(f"tile-{name}")
+    return box.get_by_test_id("tile-value"), box.get_by_test_id("tile-sub")
+
+
+async def showing(page: Page, query: str) -> None:
+    """Wait until the page has drawn the answer to `query` (the API's query string)."""
+    await expect(page.locator("body")).to_have_attribute("data-query", query, timeout=WAIT)
+
+
+async def test_the_dashboard_shows_live_figures_behind_the_console_login(
+    dashboard: Dashboard, browser: Browser, tmp_path: Path
+) -> None:
+    base = dashboard.base_url
+    assert httpx.get(f"{base}/dashboard/api/summary").status_code == 401
+    assert httpx.get(f"{base}/dashboard/api/summary").json() == {"error": "log in first"}
+
+    errors: list[str] = []
+    context = await browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = await context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    # Without a session the dashboard sends the agent to the console's login, and back.
+    await page.goto(base + "/dashboard")
+    assert page.url == base + "/console"
+    await page.get_by_test_id("login-name").fill("Laura")
+    await page.get_by_test_id("login-token").fill(TOKEN)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("me")).to_have_text("Laura")
+    await page.goto(base + "/dashboard?since=24h")
+    await showing(page, "since=24h")
+    assert page.url == base + "/dashboard?since=24h"
+
+    # The last 24 hours, tile by tile.
+    figures = {
+        "messages": ("8", "7 conversations"),
+        "deflection": ("57%", "4 of 7 without a person"),
+        "human-first-response": ("10 min", "2 answered"),
+        "resolution": ("45 min", "2 resolved"),
+        "sla": ("67%", "1 late of 3 handoffs"),
+        "csat": ("50%", "2 ratings"),
+    }
+    for name, (value, sub) in figures.items():
+        shown, detail = tile(page, name)
+        await expect(shown).to_have_text(value)
+        await expect(detail).to_contain_text(sub)
+    bot_value, _ = tile(page, "bot-first-response")
+    await expect(bot_value).to_have_text("2 s")
+    cost_value, _ = tile(page, "cost")
+    await expect(cost_value).to_have_text(re.compile(r"^0\.\d{3} vs \d+\.\d\d$"))
+    await expect(page.get_by_test_id("updated")).to_have_text(
+        re.compile(r"^Updated \d\d:\d\d:\d\d$")
+    )
+    await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+
+    # The charts drew one point per hour.
+    for chart in ("chart-volume", "chart-response", "chart-quality"):
+        canvas = page.get_by_test_id(chart)
+        await expect(canvas).to_have_attribute("data-points", re.compile(r"^2[45]$"))
+        drawn = await canvas.evaluate(
+            "c => Boolean(window.Chart.getChart(c)) && c.width > 100 && c.height > 100"
+        )
+        assert drawn, chart
+
+    # Open handoffs: by SLA, in the priority table, most urgent first; reasons and trends.
+    await expect(page.get_by_test_id("open-total")).to_have_text("4")
+    for sla, count in (("overdue", "1"), ("due_soon", "1"), ("on_time", "1"), ("answered", "1")):
+        await expect(page.locator(f'[data-testid="open-sla"][data-sla="{sla}"] b')).to_have_text(
+            count
+        )
+    urgent_row = page.locator('[data-testid="open-row"][data-priority="urgent"] td')
+    await expect(urgent_row).to_have_text(["Urgent", "0", "0", "1", "0"])
+    urgent = page.get_by_test_id("urgent-item")
+    await expect(urgent).to_have_count(4)
+    await expect(urgent.first).to_have_attribute("data-priority", "urgent")
+    reasons = page.get_by_test_id("reason")
+    await expect(reasons).to_have_count(3)
+    await expect(page.get_by_test_id("hashtags").get_by_test_id("term").first).to_contain_text(
+        "#equipaje"
+    )
+    await expect(page.get_by_test_id("keywords").get_by_test_id("term").first).to_contain_text(
+        "maleta"
+    )
+    await expect(page.locator("#gaps-panel")).to_be_hidden()  # no /dashboard/api/gaps yet
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.wait_for_timeout(400)  # the charts' animation
+    await page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+    # Filters change the figures: 7 days adds three days ago; Telegram only.
+    await page.get_by_test_id("period-7d").click()
+    await showing(page, "since=7d")
+    messages, _ = tile(page, "messages")
+    await expect(messages).to_have_text("11")
+    await expect(tile(page, "deflection")[0]).to_have_text("67%")
+    await page.get_by_test_id("filter-channel").select_option("telegram")
+    await showing(page, "since=7d&channel=telegram")
+    await expect(messages).to_have_text("5")
+    await expect(page.get_by_test_id("open-total")).to_have_text("2")
+    assert page.url.endswith("/dashboard?since=7d&channel=telegram")
+    await page.get_by_test_id("filter-channel").select_option("")
+    await showing(page, "since=7d")
+    await expect(messages).to_have_text("11")
+
+    # Live: a new message shows up by itself at the next refresh (every 10 s).
+    dashboard.redis.xadd(
+        keys.EVENTS,
+        event_fields(
+            EventType.MESSAGE_IN, conversation="wc-live", channel="webchat", language="es"
+        ),
+    )
+    await expect(messages).to_have_text("12", timeout=WAIT)
+
+    # The same dashboard on a phone.
+    phone = await browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+    )
+    await phone.add_cookies(await context.cookies())
+    mobile = await phone.new_page()
+    mobile.on("pageerror", lambda error: errors.append(str(error)))
+    await mobile.goto(base + "/dashboard?since=24h")
+    await showing(mobile, "since=24h")
+    await expect(tile(mobile, "messages")[0]).to_have_text("9")  # with the live one
+    width = await mobile.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the page scrolls sideways on a phone"
+    await mobile.wait_for_timeout(400)
+    await mobile.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"))
+    await phone.close()
+    await context.close()
+    assert errors == []
