@@ -63,6 +63,7 @@ bench: setup test-tools
 	$(BIN)/python bench/dialogue_bench.py
 	$(BIN)/python bench/gateway_bench.py
 	$(BIN)/python bench/desk_bench.py
+	$(BIN)/python bench/pii_eval.py
 
 lint: setup
 	$(BIN)/ruff check .

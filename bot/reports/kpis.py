@@ -64,8 +64,9 @@ class Filters:
 class Costs:
     """Unit costs for the cost comparison, in the operator's currency.
 
-    The defaults echo industry figures: a support agent costs about 0.80 a minute loaded, and an
-    assistant message (hosting, retrieval, delivery) about half a cent.
+    The defaults are illustrative (48 an hour for an agent, half a cent for an assistant
+    message); the CLI reads the operator's own from `RELEVO_COST_AGENT_MINUTE` and
+    `RELEVO_COST_BOT_MESSAGE` when the settings define them.
     """
 
     agent_minute: float = 0.80
@@ -87,7 +88,17 @@ class Period:
 
 @dataclass
 class Volume:
-    """How much arrived."""
+    """How much arrived.
+
+    Attributes:
+        messages_in: `message_in` events in the period.
+        conversations: Distinct conversations with any event in the period (active ones).
+        customers: Distinct (channel, customer) pairs that wrote: ids are per channel.
+        by_channel: Messages in per channel.
+        by_language: Messages in per language.
+        by_department: Conversations per department, from the departments of bot replies and
+            handoffs in the period; a conversation can count for several.
+    """
 
     messages_in: int
     conversations: int
@@ -108,7 +119,16 @@ class Durations:
 
 @dataclass
 class ResponseTimes:
-    """How fast customers heard back, and how fast people closed handoffs."""
+    """How fast customers heard back, and how fast people closed handoffs.
+
+    Attributes:
+        bot_first_response: Per conversation with a message in the period, from its first
+            `message_in` in the period to the first `bot_reply` at or after it.
+        human_first_response: Per handoff opened in the period, from the `handoff` event to
+            its first `agent_reply` marked `first="1"` (the earliest reply if none is marked).
+        human_resolution: Per handoff opened in the period, from `handoff` to its first
+            `resolved` (a reopened handoff's later resolutions are not counted again).
+    """
 
     bot_first_response: Durations
     human_first_response: Durations
@@ -117,7 +137,23 @@ class ResponseTimes:
 
 @dataclass
 class Deflection:
-    """How much the assistant settled on its own."""
+    """How much the assistant settled on its own.
+
+    Attributes:
+        conversations: Active conversations (as in `Volume`).
+        bot_conversations: Conversations with a `bot_reply` in the period, whatever its
+            decision (bot involvement).
+        handed_off: Of those, the ones with a `handoff` from the period's start to its end.
+        deflected: `bot_conversations - handed_off`.
+        deflection_rate: `deflected / bot_conversations`.
+        bot_answered: Conversations with a `bot_reply` whose decision is `answer`.
+        bot_answered_resolved: Of those, the resolved ones: without a handoff, when the last
+            `feedback` in the period is not negative (no feedback counts as settled); with a
+            handoff, when a `resolved` event of the conversation follows in the period.
+        bot_answer_resolution_rate: `bot_answered_resolved / bot_answered`.
+        bot_involvement_resolution: `bot_answered_resolved / conversations`, which equals
+            involvement (`bot_answered / conversations`) × resolution (the rate above).
+    """
 
     conversations: int
     bot_conversations: int
@@ -132,7 +168,14 @@ class Deflection:
 
 @dataclass
 class Escalations:
-    """Why and where conversations went to people."""
+    """Why and where conversations went to people: handoffs opened in the period.
+
+    Attributes:
+        handoffs: Distinct handoff ids with a `handoff` event in the period.
+        by_reason: Per reason (asked_for_person, low_confidence, complaint...).
+        by_priority: Per priority (low, normal, high, urgent).
+        by_department: Per department the handoff was routed to.
+    """
 
     handoffs: int
     by_reason: dict[str, int]
@@ -142,7 +185,19 @@ class Escalations:
 
 @dataclass
 class Sla:
-    """Service-level compliance of the handoffs opened in the period."""
+    """Service-level compliance of the handoffs opened in the period.
+
+    Events carry no due times, so compliance counts the SLA monitor's verdicts: a handoff
+    complies with a target unless an `sla_breach` for that target was recorded before `until`.
+
+    Attributes:
+        handoffs: Handoffs opened in the period.
+        first_response_breaches: Of those, with an `sla_breach` target=first_response.
+        first_response_compliance: `1 - first_response_breaches / handoffs`.
+        resolution_breaches: Of those, with an `sla_breach` target=resolution.
+        resolution_compliance: `1 - resolution_breaches / handoffs`.
+        warnings: Per target, the handoffs that got an `sla_warning`.
+    """
 
     handoffs: int
     first_response_breaches: int
@@ -154,7 +209,17 @@ class Sla:
 
 @dataclass
 class Satisfaction:
-    """What customers said about the service."""
+    """What customers said about the service (events in the period).
+
+    Attributes:
+        ratings: Valid `rating` events (1 to 5).
+        average: Their mean.
+        csat: The share of 4 and 5.
+        distribution: Ratings per score, "1" to "5" (string keys survive JSON).
+        feedback: `feedback` events (was the assistant's answer helpful).
+        helpful: Those with helpful="1".
+        helpful_share: `helpful / feedback`.
+    """
 
     ratings: int
     average: float | None
@@ -167,7 +232,26 @@ class Satisfaction:
 
 @dataclass
 class CostSummary:
-    """The cost of a conversation settled by the assistant versus one handled by a person."""
+    """The cost of a conversation settled by the assistant versus one handled by a person.
+
+    Attributes:
+        agent_minute: The unit cost used for an agent minute.
+        bot_message: The unit cost used for an assistant message.
+        bot_replies: Every `bot_reply` in the period.
+        bot_cost_total: `bot_replies × bot_message`.
+        bot_conversations: Deflected conversations (settled by the assistant).
+        bot_conversation_replies: Bot replies in those conversations.
+        bot_cost_per_conversation: `bot_conversation_replies × bot_message / bot_conversations`.
+        human_conversations: Distinct conversations of the handoffs opened in the period and
+            resolved before `until`.
+        handling_minutes: Their handling time, from the first `claimed` to the first
+            `resolved` (the queue wait is nobody's work; without a claim, from the handoff).
+        human_cost_total: `handling_minutes × agent_minute`.
+        human_cost_per_conversation: `human_cost_total / human_conversations`.
+        human_to_bot_ratio: How many times dearer a person's conversation is.
+        estimated_savings: `bot_conversations × (human per conversation − bot per
+            conversation)`: what the deflected conversations would have cost with people.
+    """
 
     agent_minute: float
     bot_message: float
@@ -186,7 +270,18 @@ class CostSummary:
 
 @dataclass
 class Reach:
-    """The audience of the customers served: who could see how a complaint was handled."""
+    """The audience of the customers served: who could see how a complaint was handled.
+
+    Attributes:
+        customers: Distinct (channel, customer) pairs that wrote in the period.
+        customers_with_followers: Those whose messages carried a follower count.
+        total_followers: The sum of their counts (each customer's latest in the period).
+        median_followers: The median of their counts.
+        influencers: Customers with at least `influencer_threshold` followers.
+        influencer_threshold: 10,000.
+        public_conversations: Conversations with a public message (public="1").
+        public_share: `public_conversations / conversations with a message in the period`.
+    """
 
     customers: int
     customers_with_followers: int
@@ -200,7 +295,16 @@ class Reach:
 
 @dataclass
 class Term:
-    """A hashtag, keyword, department or article with its count now and in the previous period."""
+    """A hashtag, keyword, department or article with its count now and in the previous period.
+
+    Attributes:
+        term: The hashtag, keyword, department or article id.
+        count: Messages mentioning it (once per message), or conversations for departments,
+            or `answer` replies for articles, in the period.
+        previous: The same in the previous period of equal length.
+        change: `count - previous`.
+        growth: `change / previous`; `None` when the term is new.
+    """
 
     term: str
     count: int
@@ -211,7 +315,17 @@ class Term:
 
 @dataclass
 class Trends:
-    """What customers talk about, and what is rising."""
+    """What customers talk about, and what is rising.
+
+    Attributes:
+        previous_messages_in: Messages in the previous period: 0 means nothing to compare.
+        hashtags: The 10 most frequent hashtags of `message_in` events.
+        keywords: The 10 most frequent keywords.
+        departments: The 10 departments with most conversations.
+        articles: The 10 articles the assistant answered with most.
+        trending_hashtags: Up to 10 hashtags that rose most (by count, `change > 0`).
+        trending_keywords: Up to 10 keywords that rose most.
+    """
 
     previous_messages_in: int
     hashtags: list[Term]
@@ -224,7 +338,14 @@ class Trends:
 
 @dataclass
 class Delivery:
-    """Whether replies reached customers."""
+    """Whether replies reached customers.
+
+    Attributes:
+        delivered: `delivered` events in the period.
+        failed: `delivery_failed` events in the period.
+        failure_rate: `failed / (delivered + failed)`.
+        failed_by_channel: Failures per channel.
+    """
 
     delivered: int
     failed: int
