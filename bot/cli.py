@@ -10,6 +10,7 @@ from bot.cli_eval import eval_app
 from bot.cli_kb import kb_app
 from bot.cli_privacy import forget
 from bot.cli_rasa import actions, rasa_app, train_command
+from bot.cli_report import report
 from bot.cli_run import doctor, redis_app, serve, up
 from relevo.errors import RelevoError
 
@@ -30,6 +31,7 @@ app.command()(up)
 app.command()(doctor)
 app.command()(chat)
 app.command()(forget)
+app.command()(report)
 
 
 def main() -> None:

@@ -71,12 +71,8 @@ def parse_moment(value: str, now: dt.datetime, option: str) -> dt.datetime:
 
 
 def _costs(settings: Settings) -> Costs:
-    """Unit costs from `RELEVO_COST_AGENT_MINUTE` and `RELEVO_COST_BOT_MESSAGE` when defined."""
-    default = Costs()
-    return Costs(
-        agent_minute=float(getattr(settings, "cost_agent_minute", default.agent_minute)),
-        bot_message=float(getattr(settings, "cost_bot_message", default.bot_message)),
-    )
+    """Unit costs from `RELEVO_COST_AGENT_MINUTE` and `RELEVO_COST_BOT_MESSAGE`."""
+    return Costs(agent_minute=settings.cost_agent_minute, bot_message=settings.cost_bot_message)
 
 
 def _write(text: str, output: Path | None, fmt: ReportFormat) -> None:

@@ -299,7 +299,11 @@ def _distinct(questions: Iterable[UnansweredQuestion]) -> dict[str, list[_Asked]
 
 
 def _merged_replies(asked: list[UnansweredQuestion]) -> list[str]:
-    """The agents' replies, cleaned, deduplicated, the most common first (ties: first seen)."""
+    """The agents' replies, cleaned, deduplicated, the most common first (ties: first seen).
+
+    Agents reuse a saved answer and add a line ("... Te lo confirmo por correo"): a reply that
+    contains another, up to case and spacing, is the same answer and counts for the shorter one.
+    """
     counts: Counter[str] = Counter()
     first: dict[str, str] = {}
     for question in asked:
@@ -310,6 +314,10 @@ def _merged_replies(asked: list[UnansweredQuestion]) -> list[str]:
             key = _key(cleaned)
             counts[key] += 1
             first.setdefault(key, cleaned)
+    for key in sorted(counts, key=len):
+        shorter = next((k for k in counts if k != key and len(k) <= len(key) and k in key), None)
+        if shorter is not None:
+            counts[shorter] += counts.pop(key)
     seen_at = {key: position for position, key in enumerate(first)}
     return [first[k] for k in sorted(counts, key=lambda k: (-counts[k], seen_at[k]))]
 

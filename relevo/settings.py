@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         description="Days a conversation's transcript and handoff records are kept after the "
         "last message (Rasa's tracker too).",
     )
+    cost_agent_minute: float = Field(
+        default=0.80, ge=0, description="Cost of one minute of an agent, for reports."
+    )
+    cost_bot_message: float = Field(
+        default=0.005, ge=0, description="Cost of one message of the assistant, for reports."
+    )
     sla_check_seconds: float = Field(
         default=15.0, gt=0, description="How often the SLA monitor looks at due times."
     )

@@ -18,7 +18,10 @@ Conventions shared by every figure:
   without the field inherits it: the department of its handoff, else every channel, language and
   department its conversation was seen with (in `message_in`, `bot_reply` and `handoff` events,
   anywhere in the list). So a `claimed` or `rating` event is kept by `--department refunds` when
-  its handoff went to refunds. Filter values are compared case-insensitively.
+  its handoff went to refunds. Filter values are compared case-insensitively. Filters choose
+  what is counted; what followed (replies, resolutions, breaches, a conversation's handoffs) is
+  looked up among all events, so a conversation of the flights slice that was handed over to
+  refunds is not counted as deflected.
 - Trends compare the period with the previous one of the same length, `[since - (until - since),
   since)`: pass those events too (the CLI reads them). Without them every term counts as new.
 """
@@ -149,7 +152,7 @@ class Deflection:
         bot_answered: Conversations with a `bot_reply` whose decision is `answer`.
         bot_answered_resolved: Of those, the resolved ones: without a handoff, when the last
             `feedback` in the period is not negative (no feedback counts as settled); with a
-            handoff, when a `resolved` event of the conversation follows in the period.
+            handoff, when the conversation has a `resolved` event in the period.
         bot_answer_resolution_rate: `bot_answered_resolved / bot_answered`.
         bot_involvement_resolution: `bot_answered_resolved / conversations`, which equals
             involvement (`bot_answered / conversations`) × resolution (the rate above).
@@ -973,8 +976,9 @@ def timeseries(
 
     Each bucket has `start`, `end` (ISO), `messages_in`, `handoffs` (opened in it),
     `deflection_rate`, `bot_first_response_median`, `human_first_response_median` (seconds)
-    and `csat`. Durations and deflection belong to the bucket where the conversation or
-    handoff started, measured up to `until`: a reply in the next bucket still counts. The last
+    and `csat`, defined as in `compute` with the bucket as the period, except that what follows
+    is looked up until `until`: a handoff opened in one bucket and answered in the next is
+    measured in the first, and a bot conversation handed over later is not deflected. The last
     bucket ends at `until` and may be shorter.
 
     Raises:

@@ -171,7 +171,28 @@ async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> N
     assert view.rating == "5" and view.state == "closed"
     resolved = slack.message("C1", second["ts"])
     assert resolved is not None and "rated 5/5" in json.dumps(resolved["blocks"])
-    assert not any(b["type"] == "actions" for b in resolved["blocks"])  # no more buttons
+    buttons = {
+        e.get("action_id")
+        for b in resolved["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
+    assert buttons == {"history"}  # no more transitions
+
+    store = redis.Redis.from_url(stack.engine.env["REDIS_URL"], decode_responses=True)
+    mine = [
+        fields
+        for _, fields in store.xrange("relevo:events")
+        if fields.get("conversation") == f"tg:{chat}"
+    ]
+    kinds = [e["type"] for e in mine]  # the operations events of the whole story, in order
+    assert kinds.count("handoff") == 2 and kinds.count("rating") == 1
+    assert {"message_in", "bot_reply", "claimed", "returned", "resolved", "delivered"} <= set(kinds)
+    assert kinds.index("handoff") < kinds.index("claimed") < kinds.index("agent_reply")
+    assert [e.get("first") for e in mine if e["type"] == "agent_reply"] == ["1"]
+    assert next(e for e in mine if e["type"] == "rating")["rating"] == "5"
+    assert all(e["channel"] == "telegram" for e in mine if "channel" in e)
+    assert not any("hay alguien" in json.dumps(e, ensure_ascii=False) for e in mine)  # no words
 
 
 async def _load(stack: Stack, handoff: str):  # type: ignore[no-untyped-def]

@@ -188,6 +188,17 @@
     else node.removeAttribute("data-tone");
   }
 
+  function drawOpenTile(open) {
+    var late = open.by_sla.overdue || 0;
+    var soon = open.by_sla.due_soon || 0;
+    tile(
+      "open",
+      count(open.total),
+      open.total ? count(late) + " overdue · " + count(soon) + " due soon" : "No one is waiting",
+      late ? "bad" : ""
+    );
+  }
+
   function drawTiles(k) {
     var v = k.volume;
     var d = k.deflection;
@@ -269,7 +280,14 @@
       animation: { duration: 300 },
       interaction: { mode: "index", intersect: false },
       plugins: {
-        legend: { labels: { color: ink, boxWidth: 12, boxHeight: 12 } },
+        legend: {
+          labels: {
+            color: ink,
+            boxWidth: 12,
+            boxHeight: 12,
+            sort: function (a, b) { return a.datasetIndex - b.datasetIndex; },
+          },
+        },
         tooltip: {},
       },
       scales: scales,
@@ -282,7 +300,13 @@
     var c2 = cssVar("--db-series-2");
     var c3 = cssVar("--db-series-3");
     var c4 = cssVar("--db-series-4");
-    var line = { type: "line", tension: 0.3, pointRadius: 2, borderWidth: 2, spanGaps: true };
+    var line = {
+      type: "line",
+      cubicInterpolationMode: "monotone",
+      pointRadius: 2,
+      borderWidth: 2,
+      spanGaps: true,
+    };
 
     var volume = baseOptions({ y: {} });
     charts.volume = new Chart($("chart-volume"), {
@@ -502,6 +526,7 @@
     drawTiles(summary.kpis);
     drawCharts(summary);
     drawOpen(summary.open, summary.departments || {}, now);
+    drawOpenTile(summary.open);
     drawReasons(summary.kpis.escalations.by_reason);
     drawTerms("db-hashtags", summary.kpis.trends.trending_hashtags, summary.kpis.trends.hashtags);
     drawTerms("db-keywords", summary.kpis.trends.trending_keywords, summary.kpis.trends.keywords);

@@ -1,0 +1,269 @@
+"""The gap report's inputs, `relevo kb gaps` and `GET /dashboard/api/gaps`, on a real Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import redis
+from fastapi import FastAPI, Header, HTTPException
+from typer.testing import CliRunner
+
+from bot.cli import app as cli_app
+from bot.gaps import collect_unanswered, parse_since, question_of
+from bot.gaps_routes import gaps_router
+from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
+from kb_index.articles import parse_article
+from kb_index.embeddings import Embedder
+from relevo import keys
+from relevo.settings import Settings, get_settings
+
+NOW = dt.datetime.now(dt.UTC)
+ES = [
+    "¿Puedo llevar un dron en el avión?",
+    "quiero viajar con mi drone, se puede?",
+    "¿el dron va en cabina o facturado?",
+]
+EN = ["Can I bring a drone on the plane?", "do drones have to go in checked baggage?"]
+REPLY = "Los drones viajan facturados, sin baterías; las baterías de litio van en la cabina."
+
+
+def _line(role: str, text: str) -> TranscriptLine:
+    return TranscriptLine(role, text, NOW.isoformat())
+
+
+def _handoff(
+    client: redis.Redis,
+    conversation: str,
+    lines: list[TranscriptLine],
+    *,
+    reason: Reason = Reason.LOW_CONFIDENCE,
+    language: str = "es",
+    created: dt.datetime | None = None,
+) -> HandoffRequest:
+    request = HandoffRequest(
+        conversation_id=conversation,
+        channel="webchat",
+        language=language,
+        reason=reason,
+        priority=Priority.NORMAL,
+        transcript=lines,
+        hits=[],
+        draft=None,
+        department="baggage",
+        created_at=(created or dt.datetime.now(dt.UTC)).isoformat(),
+    )
+    client.set(keys.conversation_owner(conversation), "bot")  # as after a return to the bot
+    assert request_handoff(client, request)
+    return request
+
+
+def _reply(client: redis.Redis, conversation: str, text: str, author: str = "agent") -> None:
+    client.xadd(
+        keys.conversation_log(conversation), {"type": "message", "author": author, "text": text}
+    )
+
+
+def _seed(client: redis.Redis) -> None:
+    for n, question in enumerate(ES):
+        _handoff(client, f"webchat:es-{n}", [_line("customer", question)])
+        _reply(client, f"webchat:es-{n}", REPLY)
+    for n, question in enumerate(EN):
+        _handoff(client, f"webchat:en-{n}", [_line("customer", question)], language="en")
+
+
+# ----------------------------------------------------------------------------- bot/gaps.py
+
+
+def test_parse_since() -> None:
+    assert parse_since("30d") == dt.timedelta(days=30)
+    assert parse_since(" 12H ") == dt.timedelta(hours=12)
+    assert parse_since("2w") == dt.timedelta(weeks=2)
+    assert parse_since("90m") == dt.timedelta(minutes=90)
+    for bad in ("", "30", "d", "0d", "-1d", "1y"):
+        with pytest.raises(ValueError, match="30d"):
+            parse_since(bad)
+
+
+def test_the_question_is_the_last_customer_line_that_carries_one() -> None:
+    feedback = [
+        _line("customer", "hola"),
+        _line("bot", "¡Hola! ¿En qué te ayudo?"),
+        _line("customer", "¿Puedo llevar un dron en el avión?"),
+        _line("bot", "El equipaje especial..."),
+        _line("bot", "¿Te ha servido?"),
+        _line("customer", "/deny"),
+        _line("customer", "No, no me ha servido"),
+        _line("customer", "quiero hablar con un agente"),
+    ]
+    assert question_of(feedback) == "¿Puedo llevar un dron en el avión?"
+    split = [
+        _line("customer", "tengo una duda con mi equipaje"),
+        _line("bot", "Cuéntame."),
+        _line("customer", "viajo con un dron"),
+        _line("customer", "¿va en cabina o en la bodega?"),
+        _line("bot", "No te he entendido."),
+    ]
+    assert question_of(split) == "viajo con un dron ¿va en cabina o en la bodega?"
+    assert question_of([_line("customer", "agent please"), _line("customer", "no")]) is None
+    assert question_of([_line("customer", "dron?"), _line("bot", "¿Perdona?")]) is None
+    assert question_of([]) is None
+
+
+def test_collect_counts_only_the_reasons_that_mean_no_answer(redis_client: redis.Redis) -> None:
+    counted = {
+        Reason.LOW_CONFIDENCE: "¿Puedo llevar un dron en el avión?",
+        Reason.REPEATED_FAILURE: "¿el dron va en cabina o facturado?",
+        Reason.NEGATIVE_FEEDBACK: "quiero viajar con mi drone, se puede?",
+    }
+    for reason, question in counted.items():
+        _handoff(redis_client, f"webchat:{reason}", [_line("customer", question)], reason=reason)
+    for reason in (Reason.ASKED_FOR_PERSON, Reason.COMPLAINT, Reason.SENSITIVE_TOPIC):
+        _handoff(redis_client, f"webchat:{reason}", [_line("customer", "¿Puedo llevar un dron?")],
+                 reason=reason)  # fmt: skip
+    old = NOW - dt.timedelta(days=31)
+    _handoff(redis_client, "webchat:old", [_line("customer", ES[0])], created=old)
+    _handoff(redis_client, "webchat:noq", [_line("customer", "agente")])
+    # Keys under relevo:handoff: that are not records: its event stream, reveals, the requests.
+    first = next(iter(redis_client.scan_iter(match="relevo:handoff:*")))
+    redis_client.xadd(f"{first}:events", {"what": "claimed"})
+    redis_client.xadd(f"{first}:reveals", {"who": "U1"})
+    found = collect_unanswered(redis_client, NOW - dt.timedelta(days=30))
+    assert {(q.reason, q.text) for q in found} == {(r.value, t) for r, t in counted.items()}
+    assert all(q.language == "es" and q.department == "baggage" for q in found)
+    assert [q.at for q in found] == sorted(q.at for q in found)
+
+
+def test_agent_replies_are_those_after_the_handoff_and_before_the_next(
+    redis_client: redis.Redis,
+) -> None:
+    conversation = "webchat:twice"
+    _reply(redis_client, conversation, "Esto lo escribió un agente antes del traspaso.")
+    time.sleep(0.005)
+    first = _handoff(redis_client, conversation, [_line("customer", ES[0])])
+    _reply(redis_client, conversation, "Te paso con una persona.", author="bot")
+    _reply(redis_client, conversation, REPLY)
+    time.sleep(0.005)  # stream ids have millisecond resolution
+    second = _handoff(redis_client, conversation, [_line("customer", ES[2])])
+    _reply(redis_client, conversation, "Las maletas de cabina pesan hasta 10 kg.")
+    found = {q.handoff_id: q for q in collect_unanswered(redis_client, NOW - dt.timedelta(1))}
+    assert found[first.id].agent_replies == (REPLY,)
+    assert found[second.id].agent_replies == ("Las maletas de cabina pesan hasta 10 kg.",)
+
+
+# ---------------------------------------------------------------------------- relevo kb gaps
+
+
+@pytest.fixture
+def cli_settings(
+    settings: Settings, redis_url: str, use_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    # The session's model instead of a fresh one: a new USE spends ~3 s loading on first use.
+    monkeypatch.setattr(
+        "bot.cli_kb.load_embedder",
+        lambda spec: use_embedder if spec == use_embedder.name else pytest.fail(spec),
+    )
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("RELEVO_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("RELEVO_KB_DIR", str(settings.kb_dir))
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+def test_kb_gaps_ranks_the_groups_and_writes_their_drafts(
+    cli_settings: Settings, redis_client: redis.Redis
+) -> None:
+    runner = CliRunner()
+    empty = runner.invoke(cli_app, ["kb", "gaps"])
+    assert empty.exit_code == 0, empty.output
+    assert "No unanswered questions in the last 30d" in empty.output
+
+    _seed(redis_client)
+    result = runner.invoke(cli_app, ["kb", "gaps", "--write", "--since", "30d", "--top", "5"])
+    assert result.exit_code == 0, result.output
+    drafts = cli_settings.kb_dir.parent / "drafts"
+    written = sorted(drafts.glob("*.md"))
+    assert [p.name for p in written] == ["draft-dron-es.md", "draft-drone-en.md"]
+    lines = [line for line in result.stdout.splitlines() if "draft-" in line]
+    assert "1" in lines[0] and "es" in lines[0] and "3" in lines[0] and ES[0] in lines[0]
+    assert "2" in lines[1] and "en" in lines[1] and str(drafts / "draft-drone-en.md") in lines[1]
+    assert "5 unanswered questions in 2 groups" in result.output
+    spanish = parse_article(drafts / "draft-dron-es.md")
+    assert set(spanish.questions) == set(ES) and REPLY in spanish.body
+
+    again = runner.invoke(cli_app, ["kb", "gaps", "--no-write", "--top", "1"])
+    assert again.exit_code == 0 and sorted(drafts.glob("*.md")) == written
+    rows = [line for line in again.stdout.splitlines() if "draft-" in line]
+    assert len(rows) == 1 and "not written" not in rows[0]
+
+    wrong = runner.invoke(cli_app, ["kb", "gaps", "--since", "a month"])
+    assert wrong.exit_code == 2 and "30d" in wrong.output
+
+
+# --------------------------------------------------------------------- /dashboard/api/gaps
+
+
+class CountingEmbedder:
+    """The real embedder, counting how many texts it embedded (to see the cache work)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.name, self.dimension, self._inner, self.texts = inner.name, inner.dimension, inner, 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return self._inner.encode(texts)
+
+
+def _require_login(x_agent: str | None = Header(default=None)) -> None:
+    if x_agent != "ana":
+        raise HTTPException(status_code=401, detail="log in to the console")
+
+
+async def test_dashboard_gaps_api(
+    redis_client: redis.Redis, use_embedder: Embedder, tmp_path: Path
+) -> None:
+    _seed(redis_client)
+    embedder = CountingEmbedder(use_embedder)
+    clock = [1000.0]
+    app = FastAPI()
+    app.include_router(
+        gaps_router(
+            redis_client,
+            lambda: embedder,
+            tmp_path / "drafts",
+            auth=_require_login,
+            clock=lambda: clock[0],
+        )
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+        assert (await http.get("/dashboard/api/gaps")).status_code == 401
+        login = {"X-Agent": "ana"}
+        response = await http.get("/dashboard/api/gaps?since=30d", headers=login)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert [(g["rank"], g["language"], g["count"], g["label"]) for g in body] == [
+            (1, "es", 3, ES[0]),
+            (2, "en", 2, EN[0]),
+        ]
+        assert body[0]["departments"] == ["baggage"]
+        assert body[0]["draft_path"] == str(tmp_path / "drafts" / "draft-dron-es.md")
+        assert body[0]["draft_written"] is False and body[0]["last_at"]
+        assert embedder.texts == 5
+
+        # Within a minute the same answer comes from the cache, even with a new handoff.
+        _handoff(redis_client, "webchat:new", [_line("customer", "se permite volar con drones?")])
+        cached = await http.get("/dashboard/api/gaps", headers=login, params={"top": 1})
+        assert [g["count"] for g in cached.json()] == [3] and embedder.texts == 5
+        clock[0] += 61
+        fresh = await http.get("/dashboard/api/gaps", headers=login)
+        assert [g["count"] for g in fresh.json()] == [4, 2] and embedder.texts == 11
+
+        bad = await http.get("/dashboard/api/gaps?since=forever", headers=login)
+        assert bad.status_code == 422
