@@ -186,18 +186,23 @@ def _lookups(view: HandoffView) -> dict[str, Any]:
                 "action_id": "reveal",
                 "value": view.id,
                 "text": {"type": "plain_text", "text": "Reveal personal data"},
-                "confirm": {
-                    "title": {"type": "plain_text", "text": "Reveal personal data?"},
-                    "text": {
-                        "type": "plain_text",
-                        "text": "Only you will see it, and the reveal is logged.",
-                    },
-                    "confirm": {"type": "plain_text", "text": "Reveal"},
-                    "deny": {"type": "plain_text", "text": "Cancel"},
-                },
+                "confirm": _confirm(
+                    "Reveal personal data?", "Only you will see it, and the reveal is logged."
+                ),
             }
         )
     return {"type": "actions", "block_id": f"lookup:{view.id}", "elements": elements}
+
+
+def _confirm(title: str, body: str) -> dict[str, Any]:
+    """A confirmation dialog whose button repeats the title's verb."""
+    plain = {"type": "plain_text"}
+    return {
+        "title": {**plain, "text": title},
+        "text": {**plain, "text": body},
+        "confirm": {**plain, "text": title.split()[0]},
+        "deny": {**plain, "text": "Cancel"},
+    }
 
 
 def _actions(view: HandoffView) -> dict[str, Any]:
@@ -230,15 +235,9 @@ def _actions(view: HandoffView) -> dict[str, Any]:
             "style": "danger",
             "value": view.id,
             "text": {"type": "plain_text", "text": "Resolve"},
-            "confirm": {
-                "title": {"type": "plain_text", "text": "Resolve this handoff?"},
-                "text": {
-                    "type": "plain_text",
-                    "text": "The customer is thanked and asked for a rating.",
-                },
-                "confirm": {"type": "plain_text", "text": "Resolve"},
-                "deny": {"type": "plain_text", "text": "Cancel"},
-            },
+            "confirm": _confirm(
+                "Resolve this handoff?", "The customer is thanked and asked for a rating."
+            ),
         },
     ]
     return {"type": "actions", "block_id": f"handoff:{view.id}", "elements": elements}

@@ -155,6 +155,27 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
     )
 
 
+async def say_to_customer(
+    client: aioredis.Redis,
+    view: HandoffView,
+    purpose: str,
+    text_key: str,
+    buttons: list[dict[str, str]] | None = None,
+) -> None:
+    """Queue one of the desk's own messages (once per handoff and purpose: the out id)."""
+    await client.xadd(
+        keys.OUTBOX,
+        Outgoing(
+            out_id=f"desk:{view.id}:{purpose}",
+            conversation_id=view.request.conversation_id,
+            author="bot",
+            text=text(text_key, view.request.language),
+            buttons=buttons or [],
+            ends_turn=True,
+        ).to_fields(),
+    )
+
+
 def transcript_text(request: HandoffRequest) -> str:
     """The conversation so far, one line per message, for the card's thread."""
     icons = {"customer": "👤", "bot": "🤖"}
@@ -366,17 +387,7 @@ class Desk:
         if view is None:
             return
         await self._client.hset(keys.handoff(handoff_id), "rating_asked", "1")
-        await self._client.xadd(
-            keys.OUTBOX,
-            Outgoing(
-                out_id=f"desk:{handoff_id}:rating",
-                conversation_id=view.request.conversation_id,
-                author="bot",
-                text=text("resolved", view.request.language),
-                buttons=rating_buttons(),
-                ends_turn=True,
-            ).to_fields(),
-        )
+        await say_to_customer(self._client, view, "rating", "resolved", rating_buttons())
 
     async def reply(
         self, handoff_id: str, *, user: str, name: str, body: str, message_ref: str

@@ -18,14 +18,12 @@ from enum import StrEnum
 
 import redis.asyncio as aioredis
 
-from handoff.desk import AlertLevel, DeskAdapter, HandoffView, load
+from handoff.desk import AlertLevel, DeskAdapter, HandoffView, load, say_to_customer
 from handoff.priority import raised
 from handoff.routing import Routing
-from handoff.texts import text
 from handoff.timers import Timer, Timers
 from relevo import keys
 from relevo.events import EventType, emit
-from relevo.messages import Outgoing
 from relevo.metrics import HANDOFFS
 
 log = logging.getLogger(__name__)
@@ -160,16 +158,7 @@ class SlaMonitor:
         wrote_since = bool(last) and _text(last) > view.resolved_at
         if view.state != "closed" or wrote_since:  # they came back: no need to ask
             return Fired.SKIPPED
-        await self._client.xadd(
-            keys.OUTBOX,
-            Outgoing(
-                out_id=f"desk:{view.id}:follow_up",
-                conversation_id=view.request.conversation_id,
-                author="bot",
-                text=text("follow_up", view.request.language),
-                ends_turn=True,
-            ).to_fields(),
-        )
+        await say_to_customer(self._client, view, "follow_up", "follow_up")
         return Fired.FOLLOWED_UP
 
     async def _redraw(self, handoff_id: str) -> None:
