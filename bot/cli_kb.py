@@ -200,7 +200,7 @@ def gaps(
     ] = False,
     drafts_dir: Annotated[
         Path | None,
-        typer.Option(help="Where drafts go [default: 'drafts' next to the articles, kb/drafts]."),
+        typer.Option(help="Where drafts go (default: 'drafts' next to the articles, kb/drafts)."),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="How many gaps to show (and draft).")] = 10,
 ) -> None:

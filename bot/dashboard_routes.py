@@ -32,6 +32,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.console_routes import COOKIE, Refusal
+from bot.gaps_routes import gaps_router, lazy_embedder
 from bot.reports.kpis import Costs, Filters, compute, timeseries
 from bot.reports.source import read_events
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, console_token, queue_order
@@ -243,10 +244,22 @@ class _Cache:
 
 
 def install_dashboard(app: FastAPI, console: ConsoleDesk, settings: Settings) -> None:
-    """Mount the dashboard: page, assets, API, and the bridge from the console's session."""
+    """Mount the dashboard: page, assets, API, knowledge gaps, the bridge from the console."""
     login = ConsoleLogin(console_token(settings))
     secure = settings.public_url.startswith("https://")
+
+    def logged_in(request: Request) -> Agent:
+        return require_session(login, request)
+
     app.include_router(dashboard_router(console, login, secure_cookie=secure))
+    app.include_router(
+        gaps_router(
+            console.desk.client,
+            lazy_embedder(settings.embedding_model),
+            settings.kb_dir.parent / "drafts",
+            auth=logged_in,
+        )
+    )
     app.mount("/dashboard/assets", StaticFiles(directory=STATIC_DIR), name="dashboard")
 
     async def refused(_: Request, exc: Exception) -> JSONResponse:
@@ -254,6 +267,21 @@ def install_dashboard(app: FastAPI, console: ConsoleDesk, settings: Settings) ->
         return JSONResponse(status_code=exc.status, content={"error": str(exc), **exc.extra})
 
     app.add_exception_handler(Refusal, refused)  # the console's own, if it is mounted too
+
+
+def session_agent(login: ConsoleLogin, request: Request) -> Agent | None:
+    """The agent logged in through the dashboard's cookie or the console's."""
+    return login.read(request.cookies.get(DASHBOARD_COOKIE)) or login.read(
+        request.cookies.get(COOKIE)
+    )
+
+
+def require_session(login: ConsoleLogin, request: Request) -> Agent:
+    """The logged-in agent, else a 401 refusal."""
+    agent = session_agent(login, request)
+    if agent is None:
+        raise Refusal(401, "log in first")
+    return agent
 
 
 def dashboard_router(
@@ -266,15 +294,10 @@ def dashboard_router(
     cache = _Cache(CACHE_SECONDS)
 
     def agent_of(request: Request) -> Agent | None:
-        return login.read(request.cookies.get(DASHBOARD_COOKIE)) or login.read(
-            request.cookies.get(COOKIE)
-        )
+        return session_agent(login, request)
 
     async def session(request: Request) -> Agent:
-        agent = agent_of(request)
-        if agent is None:
-            raise Refusal(401, "log in first")
-        return agent
+        return require_session(login, request)
 
     Session = Annotated[Agent, Depends(session)]
 

@@ -7,15 +7,15 @@ them which article to write next; the agents' replies in those handoffs are the 
 Clustering: average-linkage agglomerative clustering (UPGMA) on the cosine similarity of the
 normalised sentence embeddings, one language at a time, merging while the two closest groups
 are, on average over all their pairs, at least `DEFAULT_THRESHOLD` similar. Numpy only, with a
-cached best neighbour per row, so a month of escalations (a few thousand distinct questions)
-clusters in seconds; embedding them is what takes time (~30 ms a question with the packaged
-multilingual USE on one core), hence the progress callback.
+cached best neighbour per row: 3,000 distinct questions cluster in 1.2 s (a float64 matrix of
+72 MB). Embedding them takes ~1.5 ms a question in batches once the packaged multilingual USE
+is warm (its first call takes ~3 s), hence the progress callback.
 
 Why average linkage at 0.50, measured with the packaged multilingual USE on two hand-written sets
-of customer questions (each: topics x 3-6 paraphrases in Spanish and English, plus unrelated
-one-off questions; pairwise precision / recall over same-topic pairs):
+of customer questions (A: 5 topics, B: 5 others, 3-6 paraphrases each in Spanish and English,
+plus unrelated one-off questions; pairwise precision / recall over same-topic pairs):
 
-| method | threshold | set A (60 questions) | set B (44 questions, held out) |
+| method | threshold | set A (50 questions) | set B (36, written after choosing) |
 |---|---|---|---|
 | average linkage | 0.45 | 0.70 / 0.66 | 0.76 / 0.51 |
 | average linkage | **0.50** | **0.97 / 0.52** | **0.94 / 0.43** |
@@ -100,7 +100,7 @@ _STOPWORD_TEXT = """
     la las le les lo los me mi mis mio muy nada ni no nos o os para pero por porque puedo puede
     pueden podria que quien se sea si sin sobre son su sus tambien te tengo tiene ti tu tus un
     una uno unos y ya yo vosotros hola gracias favor quiero queria saber necesito llevar vuelo
-    vuelos avion brisa hacer hace algun otra otro
+    vuelos avion hacer hace otra otro
     a about an and any are as at be been but by can could did do does for from get got has have
     how i if in into is it its me my no not of on or our please so than that the their them
     there this to up was we were what when where which who why will with would you your hi
@@ -384,10 +384,8 @@ def cluster(
         The gaps ranked by volume, then by their latest question (newest first).
     """
     by_language = _distinct(questions)
-    ordered = [
-        (language, asked) for language in sorted(by_language) for asked in by_language[language]
-    ]
-    vectors = _embed(embedder, [asked.text for _, asked in ordered], progress)
+    texts = [asked.text for language in sorted(by_language) for asked in by_language[language]]
+    vectors = _embed(embedder, texts, progress)
     gaps: list[Gap] = []
     start = 0
     for language in sorted(by_language):
