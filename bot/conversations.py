@@ -76,6 +76,7 @@ if owner ~= 'bot' then
     unpack(flat(cjson.decode(ARGV[3]))))
   return {'relay', log_id}
 end
+if ARGV[17] == '1' then return {'throttled', log_id} end
 if ARGV[5] ~= '' then
   redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[5]))))
   return {'notice', log_id}
@@ -107,6 +108,7 @@ class Route(StrEnum):
     RELAY = "relay"  # to the person who owns the conversation
     NOTICE = "notice"  # declined with a polite notice (empty, too long, a sticker...)
     RATING = "rating"  # the customer rated a resolved handoff
+    THROTTLED = "throttled"  # over the customer's rate: kept in the log, not answered
     DUPLICATE = "duplicate"  # already accepted once: dropped
 
 
@@ -182,12 +184,14 @@ class ConversationStore:
         rating: int | None = None,
         thanks: Outgoing | None = None,
         reopen_seconds: int = 0,
+        silent: bool = False,
     ) -> Accepted:
         """Dedupe, log and route one customer message, atomically.
 
         In a closed conversation, `rating` (when the message is one) is stored on the handoff
         that asked for it and answered with `thanks`; any other message within `reopen_seconds`
-        of the resolution reopens the handoff for the person; later ones start anew.
+        of the resolution reopens the handoff for the person; later ones start anew. A `silent`
+        message (over the customer's rate) is logged and relayed to a person, never answered.
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
@@ -228,6 +232,7 @@ class ConversationStore:
                 self._retention,
                 keys.person(""),
                 keys.conversation_handoffs(inbound.conversation_id),
+                "1" if silent else "",
             ],
         )
         return Accepted(Route(_text(route)), _text(log_id))

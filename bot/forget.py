@@ -100,6 +100,8 @@ class Forgetter:
         erased.handoffs = sorted(handoffs)
         doomed: list[str] = [*erased.profiles, *persons]
         doomed += [keys.customer_conversations(p) for p in erased.profiles]
+        for profile in erased.profiles:
+            doomed += [_text(k) async for k in self._client.scan_iter(match=_flood_keys(profile))]
         for conversation_id in conversations:
             doomed += await self._conversation_keys(conversation_id)
         for handoff_id in handoffs:
@@ -206,6 +208,12 @@ class Forgetter:
             if any(name in json.dumps(record) for name in names):
                 removed += await self._client.lrem(keys.OUTBOX_DEAD, 0, raw)
         return removed
+
+
+def _flood_keys(profile: str) -> str:
+    """The pattern of a profile's flood counters (their names carry the customer's id)."""
+    channel, _, customer_id = profile.removeprefix(f"{keys.PREFIX}:customer:").partition(":")
+    return keys.flood(channel, customer_id, 0).rsplit(":", 1)[0] + ":*"
 
 
 async def _entries(

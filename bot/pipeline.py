@@ -66,6 +66,9 @@ class InboundPipeline:
         log.info(
             "inbound", extra={**context, "kind": inbound.kind.value, "chars": len(inbound.text)}
         )
+        rate = await self._rate(inbound)
+        if rate == self._settings.customer_messages_per_minute + 1:  # the first one over
+            notice_text = notice_text or text("slow_down", self._language(inbound))
         notice = self._notice(inbound, notice_text)
         if notice:
             log.info("declined with a notice", extra={**context, "notice": notice.out_id})
@@ -88,6 +91,7 @@ class InboundPipeline:
             rating=rating,
             thanks=await self._thanks(inbound) if rating else None,
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
+            silent=rate > self._settings.customer_messages_per_minute + 1,
         )
         INBOUND_SECONDS.labels(inbound.channel.value).observe(time.perf_counter() - started)
         INBOUND.labels(inbound.channel.value, accepted.route.value).inc()
@@ -96,6 +100,15 @@ class InboundPipeline:
         )
         await self._record(inbound, accepted, rating)
         return accepted
+
+    async def _rate(self, inbound: Inbound) -> int:
+        """How many messages the customer sent in this minute, this one included."""
+        minute = int(inbound.received_at.timestamp() // 60)
+        key = keys.flood(inbound.channel.value, inbound.customer.id, minute)
+        count = int(await self._client.incr(key))
+        if count == 1:
+            await self._client.expire(key, 120)
+        return count
 
     async def _record(self, inbound: Inbound, accepted: Accepted, rating: int | None) -> None:
         """The operations events of an accepted message (ids and trends, not the words)."""

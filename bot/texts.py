@@ -19,6 +19,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "De momento solo puedo leer texto, así que no he podido abrir ese {what}. "
         "¿Me lo escribes?",
     },
+    "slow_down": {
+        "en": "You're writing faster than I can read 🙂 I've kept your messages; give me a "
+        "moment and write again in a minute.",
+        "es": "Escribes más rápido de lo que puedo leer 🙂 He guardado tus mensajes; dame un "
+        "momento y vuelve a escribirme en un minuto.",
+    },
     "help": {
         "en": "I'm Brisa Air's assistant. Ask me anything about bookings, baggage, check-in, "
         "refunds or your flight, in English or Spanish. Write /agent at any time to talk to a "

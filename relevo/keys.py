@@ -28,6 +28,7 @@
 | `relevo:console:agents` | hash | agent id -> JSON name and last login, for reassigning |
 | `relevo:console:thread:<handoff id>` | stream | agents' replies and notes in the console |
 | `relevo:console:receipts:<handoff id>` | hash | reply ref -> JSON: did it reach the customer |
+| `relevo:flood:<channel>:<customer>:<minute>` | string | messages a customer sent that minute |
 | `relevo:events` | stream | the operations events, source of every KPI (no customer words) |
 | `relevo:announcements` | hash | incident notices: id -> JSON (texts, keywords, expiry) |
 | `relevo:sla:timers` | sorted set | `<handoff id>|<timer>` by due epoch (SLA, shifts, follow-up) |
@@ -141,6 +142,11 @@ def desk_seen(event_id: str) -> str:
 def desk_thread(channel: str, ts: str) -> str:
     """Maps a Slack card (channel, ts) to its handoff."""
     return f"{PREFIX}:desk:thread:{channel}:{ts}"
+
+
+def flood(channel: str, customer_id: str, minute: int) -> str:
+    """How many messages a customer sent in one minute (TTL 2 minutes): the flood limit."""
+    return f"{PREFIX}:flood:{channel}:{customer_id}:{minute}"
 
 
 def handoff_reveals(handoff_id: str) -> str:

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         description="Days a conversation's transcript and handoff records are kept after the "
         "last message (Rasa's tracker too).",
     )
+    customer_messages_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="A customer's messages per minute the assistant answers; the rest are kept "
+        "in the log, unanswered (one polite notice), against floods and spam.",
+    )
     cost_agent_minute: float = Field(
         default=0.80, ge=0, description="Cost of one minute of an agent, for reports."
     )

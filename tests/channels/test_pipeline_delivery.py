@@ -287,3 +287,25 @@ async def test_writing_soon_after_a_resolution_reopens_later_starts_anew(
     await _closed_handoff(aclient, resolved_seconds_ago=2 * 3600)
     assert (await pipeline.accept(_inbound("hola otra vez", message_id="m3"))).route is Route.BOT
     assert await aclient.get(keys.conversation_owner("c1")) == "bot"
+
+
+async def test_a_flood_is_kept_in_the_log_but_only_the_first_messages_are_answered(
+    aclient: aioredis.Redis,
+) -> None:
+    pipeline = InboundPipeline(aclient, Settings(customer_messages_per_minute=5))
+    routes = [
+        (await pipeline.accept(_inbound(f"spam {n}", message_id=f"f{n}"))).route for n in range(9)
+    ]
+    assert routes == [Route.BOT] * 5 + [Route.NOTICE] + [Route.THROTTLED] * 3
+    assert await aclient.xlen(keys.INBOUND) == 5
+    assert await aclient.xlen(keys.conversation_log("c1")) == 9  # nothing is lost
+    [(_, notice)] = await aclient.xrange(keys.OUTBOX)
+    assert "faster than I can read" in notice["text"]
+    other = Inbound(
+        channel=Channel.WEBCHAT,
+        conversation_id="c2",
+        message_id="o1",
+        customer=Customer(id="u2"),
+        text="hola",
+    )
+    assert (await pipeline.accept(other)).route is Route.BOT  # others are not slowed down
