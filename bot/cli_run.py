@@ -96,12 +96,12 @@ def up(
     actions_url = f"http://127.0.0.1:{settings.action_port}"
     rasa = f"http://127.0.0.1:{settings.rasa_port}"
     try:
-        for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/"):
+        for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/", f"{base}/readyz"):
             wait_until_healthy(url, process, timeout)
         console.print(
             f"\n[bold green]Relevo is up.[/]\n  web chat    {base}/\n"
             f"  widget demo {base}/webchat/demo-embed.html\n  {_desk_line(settings, base)}\n"
-            f"  health      {base}/healthz\n"
+            f"  health      {base}/readyz   metrics {base}/metrics\n"
             f"  KB search   {base}/kb/search?q=equipaje+perdido\n"
             f"  Rasa        {rasa}/webhooks/rest/webhook\n  actions     {actions_url}\n"
             f"  Redis       {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n"
@@ -120,9 +120,10 @@ def _desk_line(settings: Settings, base: str) -> str:
     """Where agents work: Slack, or the console (with the generated token in the fragment)."""
     if settings.slack_enabled:
         return f"desk        Slack, channel {settings.slack_channel}"
+    dashboard = f"\n  dashboard   {base}/console/dashboard (once logged in to the console)"
     if settings.console_token is not None:
-        return f"console     {base}/console (log in with RELEVO_CONSOLE_TOKEN)"
-    return f"console     {base}/console#token={console_token(settings)}"
+        return f"console     {base}/console (log in with RELEVO_CONSOLE_TOKEN){dashboard}"
+    return f"console     {base}/console#token={console_token(settings)}{dashboard}"
 
 
 def doctor() -> None:
