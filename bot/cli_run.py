@@ -93,7 +93,7 @@ def up(
     process = subprocess.Popen(command, env=env)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     base = f"http://{settings.host}:{settings.port}"
-    actions_url = f"http://127.0.0.1:{settings.action_port}"
+    actions_url = settings.action_url
     rasa = f"http://127.0.0.1:{settings.rasa_port}"
     try:
         for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/", f"{base}/readyz"):
@@ -144,7 +144,7 @@ def doctor() -> None:
     )
     for name, url in (
         ("Rasa", f"http://127.0.0.1:{settings.rasa_port}/"),
-        ("action server", f"http://127.0.0.1:{settings.action_port}/health"),
+        ("action server", f"{settings.action_url}/health"),
     ):
         try:
             answered = httpx.get(url, timeout=2.0).status_code == 200

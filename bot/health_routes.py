@@ -89,7 +89,7 @@ def health_router(settings: Settings, client: aioredis.Redis) -> APIRouter:
     """`/healthz`, `/readyz` and `/metrics` (see the module's docstring)."""
     router = APIRouter(tags=["operations"])
     rasa_url = settings.rasa_url.rstrip("/") + "/"
-    actions_url = f"http://127.0.0.1:{settings.action_port}/health"
+    actions_url = f"{settings.action_url}/health"
 
     async def ping() -> None:
         await client.ping()

@@ -55,7 +55,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "HOME": str(Path(settings.data_dir).resolve() / "rasa-home"),  # keep ~/.config/rasa out
         "RASA_CACHE_DIRECTORY": str(Path(settings.data_dir).resolve() / "rasa-cache"),
-        "RELEVO_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
+        "RELEVO_ACTION_ENDPOINT_URL": f"{settings.action_url}/webhook",
         "RELEVO_REDIS_HOST": parsed.hostname or "127.0.0.1",
         "RELEVO_REDIS_PORT": str(parsed.port or 6379),
         "RELEVO_REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",

@@ -118,6 +118,16 @@ class Settings(BaseSettings):
     )
     rasa_timeout: float = Field(default=15.0, description="Seconds to wait for one Rasa turn.")
     action_port: int = Field(default=5055, description="Port of the action server.")
+    action_host: str = Field(
+        default="127.0.0.1",
+        description="Where the action server is reached (its service name in a container).",
+    )
+
+    @property
+    def action_url(self) -> str:
+        """The action server's base URL."""
+        return f"http://{self.action_host}:{self.action_port}"
+
     models_dir: Path = Field(default=Path("models"), description="Trained Rasa models.")
     model_cache_dir: Path | None = Field(
         default=Path.home() / ".cache" / "relevo" / "models",
