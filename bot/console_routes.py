@@ -49,6 +49,7 @@ from handoff.console import (
 from handoff.desk import HandoffView, ReplyOutcome
 from handoff.history import customer_history
 from handoff.ownership import Action, Outcome, refusal
+from relevo import keys
 from relevo.pii import contains_personal_data, redact
 from relevo.settings import Settings
 
@@ -60,6 +61,8 @@ CSRF_HEADER = "X-Relevo-Console"
 CONTEXT_SECONDS = 24 * 3600  # the conversation shown: from a day before the handoff on
 _HANDOFF_ID = r"^[A-Za-z0-9_-]{1,64}$"
 SYSTEM_AGENT = "relevo"  # the desk's own alerts (SLA) in a handoff's console thread
+MAX_LOGIN_FAILURES = 10  # wrong tokens from one address before it must wait
+LOGIN_FAILURE_WINDOW_SECONDS = 300
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'",
@@ -419,9 +422,15 @@ def console_router(
         return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
 
     @router.post("/console/login", dependencies=posts)
-    async def log_in(body: LoginIn, response: Response) -> AgentOut:
-        """Name and token in, a session cookie out."""
+    async def log_in(body: LoginIn, request: Request, response: Response) -> AgentOut:
+        """Name and token in, a session cookie out; repeated wrong tokens are throttled."""
+        failures = keys.console_login_failures(request.client.host if request.client else "")
+        if int(await console.desk.client.get(failures) or 0) >= MAX_LOGIN_FAILURES:
+            raise Refusal(429, "too many wrong tokens: wait a few minutes and try again")
         if not login.token_matches(body.token):
+            await console.desk.client.incr(failures)
+            await console.desk.client.expire(failures, LOGIN_FAILURE_WINDOW_SECONDS)
+            log.warning("console login refused", extra={"agent_name": body.name[:40]})
             raise Refusal(401, "wrong token")
         try:
             agent = agent_for(body.name)

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from bot.article_pages import article_router
+from bot.body_limit import BodyLimit
 from bot.channels.social import social_router
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import STATIC_DIR, webchat_router
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client.close()
 
     app = FastAPI(title="Relevo gateway", version=__version__, lifespan=lifespan)
+    app.add_middleware(BodyLimit)
     app.include_router(webchat_router(pipeline, invitations))
     app.include_router(social_router(pipeline, settings))
     app.include_router(article_router(settings.kb_dir))

@@ -102,7 +102,12 @@ class InboundPipeline:
         return accepted
 
     async def _rate(self, inbound: Inbound) -> int:
-        """How many messages the customer sent in this minute, this one included."""
+        """How many messages the customer sent in this minute, this one included.
+
+        A redelivery of an accepted message (a channel's retry) does not count.
+        """
+        if await self._client.exists(keys.seen(inbound.channel.value, inbound.message_id)):
+            return 0
         minute = int(inbound.received_at.timestamp() // 60)
         key = keys.flood(inbound.channel.value, inbound.customer.id, minute)
         count = int(await self._client.incr(key))

@@ -36,6 +36,7 @@ from relevo.keys import ANNOUNCEMENTS
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("es", "en")
+MAX_TEXT_CHARS = 1000
 """The languages a notice can be written in, in fallback order."""
 
 _WORD = re.compile(r"[^\W_]+")
@@ -288,6 +289,12 @@ def _clean_texts(texts: Mapping[str, str | None]) -> dict[str, str]:
     cleaned = {k: v.strip() for k, v in texts.items() if v is not None and v.strip()}
     if not cleaned:
         raise ValueError("an announcement needs a text in at least one language (es or en)")
+    long = [k for k, v in cleaned.items() if len(v) > MAX_TEXT_CHARS]
+    if long:
+        raise ValueError(
+            f"the {', '.join(long)} text is too long: keep a notice under {MAX_TEXT_CHARS} "
+            "characters (it is said first, before any answer)"
+        )
     return cleaned
 
 

@@ -34,6 +34,7 @@ from relevo.pii import contains_personal_data, redact
 log = logging.getLogger(__name__)
 
 NOTE_PREFIXES = ("note:", "nota:", "internal:")
+MAX_REPLY_CHARS = 4000  # an agent's reply to a customer (the console's limit too)
 TRANSITION_EVENTS = {
     Action.CLAIM: EventType.CLAIMED,
     Action.REASSIGN: EventType.CLAIMED,
@@ -99,6 +100,7 @@ class ReplyOutcome(StrEnum):
     NOT_OWNER = "not_owner"  # someone who does not own the handoff: stays internal
     CLOSED = "closed"  # the handoff is no longer with a person
     DUPLICATE = "duplicate"  # the same message again (a retried event)
+    TOO_LONG = "too_long"  # over MAX_REPLY_CHARS: not sent, the agent is told
 
 
 class DeskAdapter(Protocol):
@@ -402,7 +404,10 @@ class Desk:
         view = await load(self._client, handoff_id)
         if view is None or view.state not in ("agent", "queued"):
             return ReplyOutcome.CLOSED
-        if body.strip().lower().startswith(NOTE_PREFIXES):
+        is_note = body.strip().lower().startswith(NOTE_PREFIXES)
+        if not is_note and len(body) > MAX_REPLY_CHARS:
+            return ReplyOutcome.TOO_LONG
+        if is_note:
             await self._client.hincrby(keys.handoff(handoff_id), "notes", 1)
             outcome = ReplyOutcome.NOTE
         elif view.state == "agent" and view.owner == user:

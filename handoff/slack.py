@@ -23,7 +23,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff.cards import card_blocks, card_text
-from handoff.desk import ALERT_ICONS, AlertLevel, Desk, HandoffView, ReplyOutcome
+from handoff.desk import (
+    ALERT_ICONS,
+    MAX_REPLY_CHARS,
+    AlertLevel,
+    Desk,
+    HandoffView,
+    ReplyOutcome,
+)
 from handoff.history import customer_history, history_text
 from handoff.ownership import Action, Outcome, refusal
 from handoff.routing import Routing, configured_routing
@@ -205,6 +212,14 @@ class SlackDesk:
                 await self.web.reactions_add(
                     channel=channel, timestamp=event["ts"], name=NOTE_REACTION
                 )
+            elif outcome is ReplyOutcome.TOO_LONG:
+                await self.web.chat_postEphemeral(
+                    channel=channel,
+                    user=user,
+                    thread_ts=thread_ts,
+                    text=f"Not sent: a reply to the customer must be under {MAX_REPLY_CHARS} "
+                    "characters. Split it into shorter messages.",
+                )
             elif outcome in (ReplyOutcome.NOT_OWNER, ReplyOutcome.CLOSED):
                 await self.web.chat_postEphemeral(
                     channel=channel,
@@ -220,14 +235,21 @@ def slack_router(slack: SlackDesk) -> APIRouter:
     handler = AsyncSlackRequestHandler(slack.app)
     router = APIRouter()
 
+    async def handle(request: Request) -> Response:
+        try:
+            return await handler.handle(request)
+        except ValueError as exc:  # Bolt parses the body before it checks the signature
+            log.warning("unreadable slack request refused", extra={"error": repr(exc)[:200]})
+            return Response("unreadable request body", status_code=400)
+
     @router.post("/slack/events")
     async def events(request: Request) -> Response:
         """Events API deliveries (and its URL verification)."""
-        return await handler.handle(request)
+        return await handle(request)
 
     @router.post("/slack/interactions")
     async def interactions(request: Request) -> Response:
         """Button clicks, menus and shortcuts."""
-        return await handler.handle(request)
+        return await handle(request)
 
     return router

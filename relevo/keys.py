@@ -29,6 +29,7 @@
 | `relevo:console:thread:<handoff id>` | stream | agents' replies and notes in the console |
 | `relevo:console:receipts:<handoff id>` | hash | reply ref -> JSON: did it reach the customer |
 | `relevo:flood:<channel>:<customer>:<minute>` | string | messages a customer sent that minute |
+| `relevo:console:login-failures:<address>` | string | wrong console tokens (TTL 5 min) |
 | `relevo:events` | stream | the operations events, source of every KPI (no customer words) |
 | `relevo:announcements` | hash | incident notices: id -> JSON (texts, keywords, expiry) |
 | `relevo:sla:timers` | sorted set | `<handoff id>|<timer>` by due epoch (SLA, shifts, follow-up) |
@@ -142,6 +143,11 @@ def desk_seen(event_id: str) -> str:
 def desk_thread(channel: str, ts: str) -> str:
     """Maps a Slack card (channel, ts) to its handoff."""
     return f"{PREFIX}:desk:thread:{channel}:{ts}"
+
+
+def console_login_failures(address: str) -> str:
+    """Wrong console tokens from one address (TTL 5 minutes): the login throttle."""
+    return f"{PREFIX}:console:login-failures:{address}"
 
 
 def flood(channel: str, customer_id: str, minute: int) -> str:

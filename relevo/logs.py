@@ -7,8 +7,11 @@ Lines carry ids, never messages; as a second guard, any personal data that slips
 from __future__ import annotations
 
 import logging
+import re
 
 from relevo.pii import redact
+
+_BOT_TOKEN = re.compile(r"(/bot)\d+:[\w-]+")  # Telegram's Bot API puts the token in the path
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -26,7 +29,7 @@ class KeyValueFormatter(logging.Formatter):
         fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         if fields:
             line += " " + " ".join(f"{k}={v!r}" for k, v in sorted(fields.items()))
-        return redact(line)
+        return _BOT_TOKEN.sub(r"\1<token>", redact(line))
 
 
 def configure(level: str = "INFO") -> None:
@@ -36,3 +39,5 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for chatty in ("httpx", "httpcore"):  # request lines carry bot tokens in their URLs
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "webchat"
 MAX_FRAME_CHARS = 20_000
+MAX_DISPLAY_CHARS = 200  # a button's title, shown in place of its payload
 _CONVERSATION = re.compile(r"^wc-[A-Za-z0-9-]{8,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -177,7 +178,7 @@ class _Session:
             message_id=f"{self.conversation}:{client_id}",
             customer=Customer(id=self.conversation, timezone=self.timezone),
             text=body if isinstance(body, str) else "",
-            display=display if isinstance(display, str) and display else None,
+            display=display[:MAX_DISPLAY_CHARS] if isinstance(display, str) and display else None,
             language=self.language,
         )
         try:
