@@ -20,6 +20,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
+from bot.texts import text
+from kb_index.language import detect_language
 from relevo import keys
 from relevo.errors import RasaUnavailableError
 from relevo.events import EventType, emit
@@ -113,6 +115,7 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
     return out
 
 
+MAX_SILENT_TURNS = 4  # turns without a word from Rasa before the customer gets an apology
 DECISION_ORDER = ("handoff", "answer", "private", "notice", "rephrase")
 
 
@@ -157,6 +160,7 @@ class AssistantWorker:
         self._rasa = rasa
         self._publish = client.register_script(_PUBLISH)
         self._ambiguous: set[str] = set()
+        self._silent: dict[str, int] = {}  # message id -> turns Rasa ended without a word
         self.lanes = StreamLanes(
             client=client,
             stream=keys.INBOUND,
@@ -179,7 +183,10 @@ class AssistantWorker:
         if not await self._client.exists(keys.inbound_done(message.message_id)):
             retried = message.message_id in self._ambiguous or await self._delivered(entry_id) > 1
             replies = await self._answer(message, retried=retried)
+            if not replies:
+                replies = self._after_silence(message)
             await self._record(message, replies, entry_id)
+            self._silent.pop(message.message_id, None)
         await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
 
     async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
@@ -216,6 +223,21 @@ class AssistantWorker:
         if returned:
             await self._client.hdel(meta_key, "returned_handoff")
         return replies
+
+    def _after_silence(self, message: AssistantMessage) -> list[BotReply]:
+        """A turn without a word: ask Rasa again a few times, then apologise.
+
+        Rasa swallows a failed custom action (the action server down, or dying in the middle of
+        a call) and ends the turn silently; the customer must never be left waiting.
+        """
+        self._silent[message.message_id] = self._silent.get(message.message_id, 0) + 1
+        if self._silent[message.message_id] < MAX_SILENT_TURNS:
+            raise RasaUnavailableError(
+                "Rasa answered nothing: a custom action failed", ambiguous=False
+            )
+        log.error("assistant silent; apologised", extra={"conversation": message.conversation_id})
+        language = detect_language(message.text or "", default="en").code
+        return [BotReply(text=text("no_answer", language))]
 
     async def _delivered(self, entry_id: str) -> int:
         """How many times the entry was delivered (more than once: a restart or a claim)."""

@@ -78,11 +78,16 @@ class RasaClient:
 async def replies_in_tracker(
     client: aioredis.Redis, sender: str, message_id: str
 ) -> list[BotReply] | None:
-    """The replies Rasa recorded for `message_id`, or None when Rasa never saw that message."""
+    """The replies Rasa recorded for `message_id`, or None when Rasa never answered it.
+
+    A message Rasa saw more than once (asked again after a turn without a word) is answered by
+    its last turn; a turn without a word is no answer.
+    """
     raw = await client.get(f"{TRACKER_PREFIX}:tracker:{sender}")
     if raw is None:
         return None
     events = json.loads(raw).get("events", [])
+    found: list[BotReply] | None = None
     for index, event in enumerate(events):
         if (
             event.get("event") == "user"
@@ -101,5 +106,5 @@ async def replies_in_tracker(
                             custom=dict(data.get("custom") or {}),
                         )
                     )
-            return replies
-    return None
+            found = replies
+    return found or None

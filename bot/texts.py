@@ -25,6 +25,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Escribes más rápido de lo que puedo leer 🙂 He guardado tus mensajes; dame un "
         "momento y vuelve a escribirme en un minuto.",
     },
+    "no_answer": {
+        "en": "Sorry, I couldn't answer that just now. Could you ask again in a moment, or write "
+        "/agent to talk to a person?",
+        "es": "Perdona, ahora mismo no he podido responderte. ¿Me lo preguntas de nuevo en un "
+        "momento, o escribes /agent para hablar con una persona?",
+    },
     "help": {
         "en": "I'm Brisa Air's assistant. Ask me anything about bookings, baggage, check-in, "
         "refunds or your flight, in English or Spanish. Write /agent at any time to talk to a "

@@ -46,6 +46,15 @@ class Engine:
         self.rasa.terminate()
         self.rasa.wait(30)
 
+    def start_actions(self) -> None:
+        port = str(self.settings.action_port)
+        self.actions = _start(["actions", "--port", port], self.env)
+        wait_until_healthy(f"http://127.0.0.1:{port}/health", self.actions, 120)
+
+    def stop_actions(self) -> None:
+        self.actions.terminate()
+        self.actions.wait(30)
+
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(BIN / "relevo"), *args], env=env, cwd=ROOT)
@@ -96,14 +105,13 @@ def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
         "RELEVO_ROUTING_FILE": str(always_open_routing(data / "routing.yml")),
         "SANIC_HOST": "127.0.0.1",
     }
-    actions = _start(["actions", "--port", str(settings.action_port)], env)
-    engine = Engine(settings, env, f"http://127.0.0.1:{settings.rasa_port}", actions, actions)
+    engine = Engine(settings, env, f"http://127.0.0.1:{settings.rasa_port}", None, None)  # type: ignore[arg-type]
     try:
-        wait_until_healthy(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+        engine.start_actions()
         engine.start_rasa()
         yield engine
     finally:
-        for process in {engine.rasa, engine.actions}:
+        for process in {engine.rasa, engine.actions} - {None}:
             process.terminate()
             process.wait(30)
 

@@ -85,3 +85,30 @@ async def test_messages_survive_a_rasa_restart_and_are_answered_once(engine: Eng
 
 async def _answered(client: aioredis.Redis, conversation: str, message_id: str) -> bool:
     return message_id in await replies_by_message(client, conversation)
+
+
+async def test_a_dead_action_server_gets_an_apology_not_silence(engine: Engine) -> None:
+    assert engine.settings.redis_url is not None
+    client = aioredis.Redis.from_url(
+        engine.settings.redis_url.get_secret_value(), decode_responses=True
+    )
+    pipeline = InboundPipeline(client, engine.settings)
+    worker = AssistantWorker(client=client, rasa=RasaClient(url=engine.rasa_url, timeout=30))
+    stop = asyncio.Event()
+    conversation = f"silent-{uuid.uuid4().hex[:8]}"
+    question = Inbound(
+        Channel.WEBCHAT, conversation, f"q-{conversation}", Customer(conversation), "is there wifi?"
+    )
+    running = asyncio.create_task(worker.run(stop))
+    engine.stop_actions()
+    try:
+        await pipeline.accept(question)  # Rasa ends the turn without a word, again and again
+        await wait_until(lambda: _answered(client, conversation, question.message_id), 120)
+        [apology] = (await replies_by_message(client, conversation))[question.message_id]
+        assert "couldn't answer that just now" in apology and "/agent" in apology
+        assert (await client.xpending(keys.INBOUND, keys.INBOUND_GROUP))["pending"] == 0
+    finally:
+        stop.set()
+        await running
+        engine.start_actions()
+        await client.aclose()

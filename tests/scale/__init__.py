@@ -1,0 +1,1 @@
+"""Scale-out: replicas of every process on one Redis, and replicas dying."""
