@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -609,10 +609,13 @@ async def _push(websocket: WebSocket, feed: ChangeFeed) -> None:
 
 async def _listen(websocket: WebSocket, feed: ChangeFeed) -> None:
     while True:
+        received = await websocket.receive()
+        if received["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(received.get("code", 1000))
         try:
-            data = json.loads(await websocket.receive_text())
+            data = json.loads(received.get("text") or "")
         except json.JSONDecodeError:
-            continue
+            continue  # binary frames and anything that is not JSON
         if not isinstance(data, dict) or data.get("type") != "watch":
             continue  # pings
         handoff = data.get("handoff")

@@ -38,6 +38,7 @@ from bot.reports.source import read_events
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, console_token, queue_order
 from handoff.desk import HandoffView, load
 from relevo import keys
+from relevo.redis_conn import connect
 from relevo.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "dashboard"
@@ -254,7 +255,7 @@ def install_dashboard(app: FastAPI, console: ConsoleDesk, settings: Settings) ->
     app.include_router(dashboard_router(console, login, secure_cookie=secure))
     app.include_router(
         gaps_router(
-            console.desk.client,
+            connect(settings),  # the gap search runs in a worker thread: a sync client
             lazy_embedder(settings.embedding_model),
             settings.kb_dir.parent / "drafts",
             auth=logged_in,

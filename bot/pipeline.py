@@ -20,6 +20,7 @@ from bot.conversations import Accepted, ConversationStore, Route
 from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
+from bot.unicode_safe import scrub_text
 from kb_index.language import detect_language
 from relevo import keys
 from relevo.events import EventType, emit
@@ -30,6 +31,15 @@ from relevo.settings import Settings
 log = logging.getLogger(__name__)
 
 _RATING = re.compile(r"^\s*(?:/rate\s*)?([1-5])\s*(?:/\s*5)?\s*(?:⭐|★)*\s*$")
+
+
+def without_lone_surrogates(inbound: Inbound) -> Inbound:
+    """Replace halves of a cut emoji (a browser's JSON may carry them) with U+FFFD.
+
+    They cannot be encoded as UTF-8, so Redis could not store the message.
+    """
+    display = scrub_text(inbound.display) if inbound.display else None
+    return replace(inbound, text=scrub_text(inbound.text), display=display)
 
 
 def parse_rating(text: str) -> int | None:
@@ -58,6 +68,7 @@ class InboundPipeline:
 
         `notice_text` answers the message instead of the assistant (a channel's /help).
         """
+        inbound = without_lone_surrogates(inbound)
         context = {
             "conversation": inbound.conversation_id,
             "channel": inbound.channel.value,

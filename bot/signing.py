@@ -49,5 +49,5 @@ def verify(
     age = (now if now is not None else time.time()) - sent_at
     if abs(age) > max_skew:
         raise SignatureError(f"stale timestamp: {int(age)} s off, at most {max_skew} s allowed")
-    if not hmac.compare_digest(sign(secret, sent_at, body), signature.strip()):
+    if not hmac.compare_digest(sign(secret, sent_at, body).encode(), signature.strip().encode()):
         raise SignatureError("signature does not match the body")

@@ -141,7 +141,7 @@ class ConsoleLogin:
         if not cookie or cookie.count(".") != 1:
             return None
         payload, signature = cookie.split(".")
-        if not hmac.compare_digest(self._sign(payload), signature):
+        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -557,14 +557,18 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_written)
 
 def _compose(text: str, source: str) -> tuple[yaml.Node, Any]:
     """The node tree (for lines) and the data it constructs (for pydantic), from one parse."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as error:  # a character YAML does not allow
+        raise RoutingError(source, [RoutingIssue(1, 1, "", f"YAML error: {error}")]) from None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as error:
         raise RoutingError(source, [_yaml_issue(error)]) from None
-    except (yaml.YAMLError, ValueError, TypeError) as error:
-        raise RoutingError(source, [RoutingIssue(1, 1, "", f"YAML error: {error}")]) from None
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise RoutingError(source, [RoutingIssue(1, 1, "", f"YAML error: {reason}")]) from None
     finally:
         loader.dispose()
     if root is None:

@@ -8,8 +8,10 @@ Slack sends the event. Web API calls retry on `ratelimited` (Retry-After) and se
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Request, Response
@@ -20,6 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff.cards import card_blocks, card_text
@@ -59,6 +62,7 @@ class SlackDesk:
                 AsyncServerErrorRetryHandler(max_retry_count=3),
             ],
         )
+        self.signing_secret = settings.slack_signing_secret.get_secret_value()
         self.app = AsyncApp(
             signing_secret=settings.slack_signing_secret.get_secret_value(), client=self.web
         )
@@ -230,15 +234,49 @@ class SlackDesk:
                 )
 
 
+def well_formed(body: bytes, content_type: str) -> bool:
+    """A Slack body Bolt can read.
+
+    A JSON object (events), or a form whose `payload` is one (interactions), with an object as
+    its `event` when it has one.
+    """
+    try:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            fields = parse_qs(body.decode(), strict_parsing=False)
+            data = json.loads(fields["payload"][0]) if "payload" in fields else {}
+        else:
+            data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("event", {}), dict)
+
+
 def slack_router(slack: SlackDesk) -> APIRouter:
     """Slack's HTTP doors: `/slack/events` and `/slack/interactions` (Bolt checks signatures)."""
     handler = AsyncSlackRequestHandler(slack.app)
+    verifier = SignatureVerifier(slack.signing_secret)
     router = APIRouter()
 
     async def handle(request: Request) -> Response:
+        """Check the signature first (Bolt parses the body before it does), then Bolt."""
+        body = await request.body()
+        try:
+            valid = verifier.is_valid(
+                body=body,
+                timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+                signature=request.headers.get("X-Slack-Signature", ""),
+            )
+        except (ValueError, TypeError):  # a timestamp that is not a number, odd characters
+            valid = False
+        if not valid:
+            log.warning("slack request refused: bad or stale signature")
+            return Response("invalid signature", status_code=401)
+        if not well_formed(body, request.headers.get("Content-Type", "")):
+            log.warning("malformed slack request refused")
+            return Response("malformed request body", status_code=400)
         try:
             return await handler.handle(request)
-        except ValueError as exc:  # Bolt parses the body before it checks the signature
+        except Exception as exc:  # a signed body Bolt cannot read: refused, not a 500
             log.warning("unreadable slack request refused", extra={"error": repr(exc)[:200]})
             return Response("unreadable request body", status_code=400)
 

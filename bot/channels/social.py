@@ -25,6 +25,7 @@ from bot.ratelimit import RateLimits
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
 from bot.splitting import split_text
 from bot.texts import text
+from bot.unicode_safe import scrub
 from kb_index.language import detect_language
 from kb_index.text import fold
 from relevo.messages import Outgoing
@@ -159,7 +160,12 @@ def social_router(pipeline: InboundPipeline, settings: Settings) -> APIRouter:
             log.warning("social event refused", extra={"reason": str(exc)})
             return _problem(401, str(exc))
         try:
-            event = SocialEvent.model_validate_json(body)
+            parsed = scrub(json.loads(body))
+        except ValueError:
+            log.warning("social event malformed", extra={"problems": ["not JSON"]})
+            return _problem(422, "invalid event", problems=["body: not valid JSON"])
+        try:
+            event = SocialEvent.model_validate(parsed)
         except ValidationError as exc:
             problems = [
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()

@@ -29,6 +29,7 @@ from bot.pipeline import InboundPipeline
 from bot.ratelimit import RateLimits
 from bot.splitting import split_text
 from bot.texts import text
+from bot.unicode_safe import scrub
 from relevo import keys
 from relevo.messages import Outgoing
 from relevo.settings import Settings
@@ -259,14 +260,16 @@ class TelegramChannel:
         async def webhook(request: Request) -> JSONResponse:
             """One update from Telegram."""
             given = request.headers.get(SECRET_HEADER, "")
-            if secret is None or not hmac.compare_digest(given, secret.get_secret_value()):
+            if secret is None or not hmac.compare_digest(
+                given.encode(), secret.get_secret_value().encode()
+            ):
                 log.warning(
                     "telegram webhook refused: wrong secret token",
                     extra={"client": request.client.host if request.client else None},
                 )
                 return JSONResponse(status_code=403, content={"error": "wrong secret token"})
             try:
-                update = Update.de_json(await request.json(), self.bot)
+                update = Update.de_json(scrub(await request.json()), self.bot)
             except Exception as exc:
                 log.warning("telegram webhook: unreadable update", extra={"error": repr(exc)})
                 return JSONResponse(status_code=400, content={"error": "unreadable update"})

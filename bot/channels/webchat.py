@@ -26,6 +26,7 @@ from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.sockets import run_both
+from bot.unicode_safe import scrub
 from relevo import keys
 from relevo.messages import Outgoing
 
@@ -80,13 +81,20 @@ class WebchatSender:
         """Nothing to do before the log entry."""
 
 
+def is_entry_id(value: str) -> bool:
+    """A Redis stream id: two 64-bit numbers, `ms-seq`."""
+    if not _ENTRY_ID.match(value):
+        return False
+    return all(int(part) < 2**64 for part in value.split("-"))
+
+
 def known_timezone(name: str | None) -> str | None:
     """The browser's IANA time zone when it is one this machine knows, else None."""
     if not name or len(name) > 64:
         return None
     try:
         ZoneInfo(name)
-    except (ValueError, ZoneInfoNotFoundError):
+    except (ValueError, OSError, ZoneInfoNotFoundError):  # a folder of the database is an OSError
         return None
     return name
 
@@ -147,7 +155,7 @@ class _Session:
                 await self.send({"type": "error", "client_id": None, "reason": "message too large"})
                 continue
             try:
-                data = json.loads(raw)
+                data = scrub(json.loads(raw))
             except json.JSONDecodeError:
                 await self.send({"type": "error", "client_id": None, "reason": "invalid JSON"})
                 continue
@@ -216,7 +224,7 @@ def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRo
         invitation: str | None = Query(default=None, alias="continue"),
     ) -> None:
         """One browser tab's conversation."""
-        if not _CONVERSATION.match(conversation) or not (after == "0" or _ENTRY_ID.match(after)):
+        if not _CONVERSATION.match(conversation) or not (after == "0" or is_entry_id(after)):
             await websocket.close(code=4400, reason="invalid conversation or after")
             return
         await websocket.accept()

@@ -353,14 +353,15 @@ def _console(http: httpx.Client, exercise: Exercise, redis_url: str) -> None:
 
 
 def _silent_rasa() -> Starlette:
-    """Rasa's REST channel answering every message with nothing (the assistant's words are not
-    what this test is about, and a Rasa that answers lets the gateways stop at once)."""
+    """Rasa's REST channel answering every message with one short reply (the assistant's words
+    are not what this test is about, and a Rasa that answers lets the gateways stop at once).
+    """
 
     async def root(_: Request) -> PlainTextResponse:
         return PlainTextResponse("Hello from Rasa: 3.6.21")
 
     async def webhook(_: Request) -> JSONResponse:
-        return JSONResponse([])
+        return JSONResponse([{"text": "ok"}])
 
     return Starlette(
         routes=[Route("/", root), Route("/webhooks/rest/webhook", webhook, methods=["POST"])]
@@ -563,13 +564,13 @@ EXPECTED = {
     "console summary bad period": 422,
     "telegram notice to 6201": 1,
     "telegram notice to 6202": 1,
-    "connector replies": 2,
 }
 
 
 def test_the_gateways_were_exercised_and_used_every_secret(exercise: Exercise) -> None:
     got = {name: exercise.statuses.get(name) for name in EXPECTED}
     assert got == EXPECTED
+    assert exercise.statuses["connector replies"] >= 2  # signed with the outbound secret
     assert "gateway ready" in exercise.logs["slack"] and "gateway ready" in exercise.logs["console"]
     assert "social event refused" in exercise.logs["slack"]
     assert "telegram webhook refused" in exercise.logs["console"]
