@@ -115,7 +115,7 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
     return out
 
 
-MAX_SILENT_TURNS = 4  # turns without a word from Rasa before the customer gets an apology
+MAX_SILENT_TURNS = 8  # silent turns (about 35 s of retries) before the customer gets an apology
 DECISION_ORDER = ("handoff", "answer", "private", "notice", "rephrase")
 
 

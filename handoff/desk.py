@@ -222,7 +222,10 @@ class Desk:
         view = await load(self._client, fields["handoff_id"])
         if view is not None and not view.card_ts:
             view = await self._with_notices(view)
-            channel, ts = await self._adapter.post_card(view)
+            try:
+                channel, ts = await self._adapter.post_card(view)
+            except Exception as exc:  # the desk's service is down: keep the request, try again
+                raise RetryLater(f"the card could not be posted: {exc!r}"[:300], delay=5) from exc
             await self._client.hset(
                 keys.handoff(view.id), mapping={"card_channel": channel, "card_ts": ts}
             )

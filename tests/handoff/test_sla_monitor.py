@@ -239,3 +239,30 @@ async def test_no_follow_up_for_a_customer_who_wrote_again(
     await aclient.hset(keys.conversation("wc-sla-back"), "last_message_at", later.isoformat())
     monitor = SlaMonitor(aclient, console, ROUTING, Clock(due + dt.timedelta(seconds=1)))
     assert await monitor.tick() == [(request.id, Timer.FOLLOW_UP, Fired.SKIPPED)]
+
+
+async def test_a_slack_outage_longer_than_its_retries_delays_the_card_but_never_loses_it(
+    redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    with SlackEmulator(channels={"C1": "relevo-desk"}) as slack:
+        settings = Settings(
+            slack_bot_token=SecretStr(slack.bot_token),
+            slack_signing_secret=SecretStr("secret"),
+            slack_channel="C1",
+            slack_api_url=slack.api_url,
+        )
+        slack.fail_next("chat.postMessage", error="internal_error", status=500, times=8)
+        desk = SlackDesk(settings, aclient, ROUTING)
+        stop = asyncio.Event()
+        task = asyncio.create_task(desk.desk.run(stop))
+        try:
+            request = escalate(redis_client, MONDAY_10, conversation="wc-slack-down")
+            await slack.wait_for_async(
+                lambda c: c.method == "chat.postMessage" and c.ok, timeout=60
+            )
+            failed = [c for c in slack.calls("chat.postMessage") if c.status == 500]
+            assert len(failed) == 8  # the client's own retries ran out; the desk kept it
+            assert await scheduled(aclient, request.id, Timer.FIRST_WARN)
+        finally:
+            stop.set()
+            await task
