@@ -64,6 +64,8 @@ bench: setup test-tools
 	$(BIN)/python bench/gateway_bench.py
 	$(BIN)/python bench/desk_bench.py
 	$(BIN)/python bench/pii_eval.py
+	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/load_soak.py
 
 lint: setup
 	$(BIN)/ruff check .
