@@ -35,7 +35,7 @@ async def _forget(settings: Settings, who: str) -> Erased:
     try:
         return await Forgetter(client, erase_card if slack else None).forget(who)
     finally:
-        await client.aclose()
+        await client.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5+
 
 
 def forget(
