@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 from bot.conversations import ConversationStore
 from bot.sockets import run_both
-from handoff.cards import has_personal_data
+from handoff.cards import department_name, has_personal_data
 from handoff.console import (
     Agent,
     ChangeFeed,
@@ -46,7 +46,7 @@ from handoff.console import (
     agent_for,
     console_token,
 )
-from handoff.desk import HandoffView, ReplyOutcome
+from handoff.desk import HandoffView, ReplyOutcome, moment
 from handoff.history import customer_history
 from handoff.ownership import Action, Outcome, refusal
 from relevo import keys
@@ -169,8 +169,7 @@ class HandoffOut(BaseModel):
             score=request.score,
             priority_reasons=list(request.priority_reasons),
             department=request.department,
-            department_name=names.get(request.department, "")
-            or _department_name(request.department),
+            department_name=department_name(request.department, names),
             routing_reasons=list(request.routing_reasons),
             reason=request.reason.value,
             channel=request.channel,
@@ -193,19 +192,6 @@ class HandoffOut(BaseModel):
         )
 
 
-def _department_name(key: str) -> str:
-    """`special-assistance` -> `Special assistance` (a key the routing file no longer has)."""
-    return key.replace("-", " ").capitalize()
-
-
-def _moment(iso: str) -> dt.datetime | None:
-    try:
-        moment = dt.datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def sla_state(view: HandoffView, now: dt.datetime) -> str:
     """Where the first-response target stands, for display.
 
@@ -213,9 +199,9 @@ def sla_state(view: HandoffView, now: dt.datetime) -> str:
     passed (even before the SLA monitor notices), else what the monitor recorded (`warning`...)
     or `on_time`.
     """
-    due = _moment(view.request.sla_due_at) if view.request.sla_due_at else None
+    due = moment(view.request.sla_due_at) if view.request.sla_due_at else None
     if view.first_response_at:
-        answered = _moment(view.first_response_at)
+        answered = moment(view.first_response_at)
         return "late" if due and answered and answered > due else "met"
     if due and now > due:
         return "breached"
@@ -405,7 +391,7 @@ def console_router(
     departments = {key: d.name for key, d in console.routing.departments.items()}
 
     def name_of(department: str) -> str:
-        return departments.get(department, "") or _department_name(department)
+        return department_name(department, departments)
 
     def out(view: HandoffView, now: dt.datetime) -> HandoffOut:
         return HandoffOut.of(view, departments=departments, now=now)

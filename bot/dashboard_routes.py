@@ -35,8 +35,9 @@ from bot.console_routes import COOKIE, Refusal
 from bot.gaps_routes import gaps_router, lazy_embedder
 from bot.reports.kpis import Costs, Filters, compute, timeseries
 from bot.reports.source import read_events
+from handoff.cards import department_name
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, console_token, queue_order
-from handoff.desk import HandoffView, load
+from handoff.desk import HandoffView, load, moment
 from relevo import keys
 from relevo.redis_conn import connect
 from relevo.settings import Settings
@@ -87,19 +88,6 @@ def floor_to(moment: dt.datetime, bucket: dt.timedelta) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _department_name(key: str) -> str:
-    """`special-assistance` -> `Special assistance` (a key the routing file does not name)."""
-    return key.replace("-", " ").capitalize()
-
-
-def _moment(iso: str) -> dt.datetime | None:
-    try:
-        moment = dt.datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def sla_bucket(view: HandoffView, now: dt.datetime, warn_before: float) -> str:
     """Where an open handoff's first-response target stands.
 
@@ -109,12 +97,12 @@ def sla_bucket(view: HandoffView, now: dt.datetime, warn_before: float) -> str:
     """
     if view.first_response_at:
         return "answered"
-    due = _moment(view.request.sla_due_at) if view.request.sla_due_at else None
+    due = moment(view.request.sla_due_at) if view.request.sla_due_at else None
     if due is None:
         return "on_time"
     if now >= due:
         return "overdue"
-    created = _moment(view.request.created_at) or now
+    created = moment(view.request.created_at) or now
     window = max((due - created).total_seconds(), 0.0)
     if view.sla_state == "warning" or (due - now).total_seconds() <= window * warn_before:
         return "due_soon"
@@ -161,8 +149,7 @@ def open_summary(
                 "sla": slas[view.id],
                 "reason": view.request.reason.value,
                 "department": view.request.department,
-                "department_name": departments.get(view.request.department, "")
-                or _department_name(view.request.department),
+                "department_name": department_name(view.request.department, departments),
                 "channel": view.request.channel,
                 "language": view.request.language,
                 "created_at": view.request.created_at,
@@ -218,7 +205,7 @@ def summary(
         "filters": dataclasses.asdict(filters),
         "options": options,
         "departments": {
-            key: departments.get(key, "") or _department_name(key)
+            key: department_name(key, departments)
             for key in sorted({*options["departments"], *departments})
         },
         "open": open_summary(shown, now, warn_before, departments),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from handoff.desk import HandoffView
@@ -65,9 +66,12 @@ def card_text(view: HandoffView) -> str:
     return f"Handoff ({view.priority.value}): {reason}. {_customer(view)}"
 
 
-def department_name(key: str) -> str:
-    """`special-assistance` -> `Special assistance`."""
-    return key.replace("-", " ").capitalize() if key else "—"
+def department_name(key: str, names: Mapping[str, str] | None = None) -> str:
+    """The routing file's name of a department, else its key made readable.
+
+    `special-assistance` -> `Special assistance` (a key the routing file no longer names).
+    """
+    return (names or {}).get(key) or key.replace("-", " ").capitalize()
 
 
 def sla_text(view: HandoffView) -> str:
@@ -92,6 +96,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     request = view.request
     reason = REASONS.get(request.reason.value, request.reason.value)
     priority = f"{PRIORITIES[view.priority.value]} · score {request.score}"
+    department = department_name(request.department) or "—"
     state = STATES.get(view.state, view.state).format(owner=view.owner_name or view.owner)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Handoff: {reason}"}},
@@ -102,7 +107,10 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
                 {"type": "mrkdwn", "text": f"*Priority*\n{priority}"},
                 {"type": "mrkdwn", "text": f"*State*\n{state}"},
                 {"type": "mrkdwn", "text": f"*First response due*\n{sla_text(view)}"},
-                {"type": "mrkdwn", "text": f"*Department*\n{department_name(request.department)}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Department*\n{department}",
+                },
                 {"type": "mrkdwn", "text": f"*Language*\n{request.language}"},
                 {"type": "mrkdwn", "text": f"*Sentiment*\n{_mood(view)}"},
             ],

@@ -157,6 +157,15 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
     )
 
 
+def moment(iso: str) -> dt.datetime | None:
+    """A stored ISO time as an aware datetime (UTC when it has no offset), None if unreadable."""
+    try:
+        parsed = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 async def say_to_customer(
     client: aioredis.Redis,
     view: HandoffView,
