@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from bot.inbound import Inbound
 from relevo import keys
 from relevo.messages import Outgoing
+from relevo.redis_conn import text_of
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 
@@ -235,7 +236,7 @@ class ConversationStore:
                 "1" if silent else "",
             ],
         )
-        return Accepted(Route(_text(route)), _text(log_id))
+        return Accepted(Route(text_of(route)), text_of(log_id))
 
     async def start(
         self,
@@ -265,7 +266,7 @@ class ConversationStore:
     async def meta(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's metadata (empty when unknown), with `route` decoded."""
         raw = await self._client.hgetall(keys.conversation(conversation_id))
-        meta: dict[str, Any] = {_text(k): _text(v) for k, v in raw.items()}
+        meta: dict[str, Any] = {text_of(k): text_of(v) for k, v in raw.items()}
         meta["route"] = json.loads(meta.get("route") or "{}")
         meta["public"] = bool(meta.get("public"))
         return meta
@@ -275,13 +276,13 @@ class ConversationStore:
         handoff_id = await self._client.get(keys.conversation_handoff(conversation_id))
         if handoff_id is None:
             return None
-        record = await self._client.hget(keys.handoff(_text(handoff_id)), "record")
+        record = await self._client.hget(keys.handoff(text_of(handoff_id)), "record")
         return str(json.loads(record).get("language")) if record else None
 
     async def owner(self, conversation_id: str) -> str:
         """bot, queued, agent:<user> or closed."""
         value = await self._client.get(keys.conversation_owner(conversation_id))
-        return _text(value) if value else "bot"
+        return text_of(value) if value else "bot"
 
     async def read(
         self, conversation_id: str, after: str = "0", count: int = 500
@@ -291,7 +292,7 @@ class ConversationStore:
         entries = await self._client.xrange(
             keys.conversation_log(conversation_id), start, "+", count
         )
-        return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in entries]
+        return [(text_of(i), {text_of(k): text_of(v) for k, v in f.items()}) for i, f in entries]
 
     async def wait(
         self, conversation_id: str, after: str, block_ms: int
@@ -302,8 +303,6 @@ class ConversationStore:
         )
         if not found:
             return []
-        return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in found[0][1]]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        return [
+            (text_of(i), {text_of(k): text_of(v) for k, v in f.items()}) for i, f in found[0][1]
+        ]

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from bot.conversations import ConversationStore
 from handoff.history import profiles_of
 from relevo import keys
+from relevo.redis_conn import text_of
 
 INVITE_TTL_SECONDS = 7 * 24 * 3600
 
@@ -83,7 +84,7 @@ class Customers:
                 keys.customer_conversations(profile), 0, -1, withscores=True
             )
             for conversation, at in ranked:
-                conversation_id = _text(conversation)
+                conversation_id = text_of(conversation)
                 meta = await self._store.meta(conversation_id)
                 log = await self._store.read(conversation_id)
                 summary = ConversationSummary(
@@ -100,7 +101,7 @@ class Customers:
         """The token that continues a public conversation privately (one per conversation)."""
         key = keys.conversation_invite(conversation_id)
         await self._client.set(key, secrets.token_urlsafe(12), nx=True, ex=INVITE_TTL_SECONDS)
-        token = _text(await self._client.get(key))
+        token = text_of(await self._client.get(key))
         await self._client.set(keys.invite(token), conversation_id, ex=INVITE_TTL_SECONDS)
         return token
 
@@ -109,8 +110,4 @@ class Customers:
         if not token or len(token) > 64:
             return None
         found = await self._client.get(keys.invite(token))
-        return _text(found) if found else None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        return text_of(found) if found else None

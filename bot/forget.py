@@ -22,6 +22,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from relevo import keys
+from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,11 @@ async def find_profiles(client: aioredis.Redis, who: str) -> list[str]:
     if who.startswith("@"):
         handle = who[1:].lower()
         async for key in client.scan_iter(match=keys.customer("*", "*"), count=500):
-            name = _text(key)
+            name = text_of(key)
             if name.endswith(":conversations"):
                 continue
             stored = await client.hget(name, "handle")
-            if stored and _text(stored).lstrip("@").lower() == handle:
+            if stored and text_of(stored).lstrip("@").lower() == handle:
                 found.append(name)
     else:
         channel, _, customer_id = who.partition(":")
@@ -73,7 +74,7 @@ async def find_profiles(client: aioredis.Redis, who: str) -> list[str]:
     for profile in found:
         person = await client.hget(profile, "person")
         if person:
-            linked |= {_text(m) for m in await client.smembers(keys.person(_text(person)))}
+            linked |= {text_of(m) for m in await client.smembers(keys.person(text_of(person)))}
     return sorted(linked)
 
 
@@ -91,17 +92,17 @@ class Forgetter:
         persons: set[str] = set()
         for profile in erased.profiles:
             listed = await self._client.zrange(keys.customer_conversations(profile), 0, -1)
-            conversations |= {_text(c) for c in listed}
+            conversations |= {text_of(c) for c in listed}
             person = await self._client.hget(profile, "person")
             if person:
-                persons.add(keys.person(_text(person)))
+                persons.add(keys.person(text_of(person)))
         erased.conversations = sorted(conversations)
         handoffs = await self._handoffs_of(conversations)
         erased.handoffs = sorted(handoffs)
         doomed: list[str] = [*erased.profiles, *persons]
         doomed += [keys.customer_conversations(p) for p in erased.profiles]
         for profile in erased.profiles:
-            doomed += [_text(k) async for k in self._client.scan_iter(match=_flood_keys(profile))]
+            doomed += [text_of(k) async for k in self._client.scan_iter(match=_flood_keys(profile))]
         for conversation_id in conversations:
             doomed += await self._conversation_keys(conversation_id)
         for handoff_id in handoffs:
@@ -110,7 +111,7 @@ class Forgetter:
             await self._client.zrem(keys.CONSOLE_OPEN, *handoffs)
             await self._client.zrem(keys.CONSOLE_CLOSED, *handoffs)
             timers = await self._client.zrange(keys.SLA_TIMERS, 0, -1)
-            mine = [t for t in timers if _text(t).partition("|")[0] in handoffs]
+            mine = [t for t in timers if text_of(t).partition("|")[0] in handoffs]
             if mine:
                 await self._client.zrem(keys.SLA_TIMERS, *mine)
         erased.keys_deleted = await self._client.delete(*doomed) if doomed else 0
@@ -133,13 +134,13 @@ class Forgetter:
         if not conversations:
             return found
         async for key in self._client.scan_iter(match=keys.handoff("*"), count=500):
-            name = _text(key)
+            name = text_of(key)
             if name.count(":") != 2 or name == keys.HANDOFF_REQUESTS:
                 continue
             if await self._client.type(name) not in (b"hash", "hash"):
                 continue
             owner = await self._client.hget(name, "conversation")
-            if owner and _text(owner) in conversations:
+            if owner and text_of(owner) in conversations:
                 found.add(name.rsplit(":", 1)[1])
         return found
 
@@ -156,11 +157,11 @@ class Forgetter:
         ]
         token = await self._client.get(keys.conversation_invite(conversation_id))
         if token:
-            found.append(keys.invite(_text(token)))
-        channel = _text(await self._client.hget(keys.conversation(conversation_id), "channel"))
+            found.append(keys.invite(text_of(token)))
+        channel = text_of(await self._client.hget(keys.conversation(conversation_id), "channel"))
         for _, entry in await self._client.xrange(keys.conversation_log(conversation_id)):
-            message_id = _text(entry.get(b"message_id") or entry.get("message_id") or "")
-            out_id = _text(entry.get(b"out_id") or entry.get("out_id") or "")
+            message_id = text_of(entry.get(b"message_id") or entry.get("message_id") or "")
+            out_id = text_of(entry.get(b"out_id") or entry.get("out_id") or "")
             if message_id:
                 found += [keys.seen(channel, message_id), keys.inbound_done(message_id)]
             if out_id:
@@ -170,7 +171,7 @@ class Forgetter:
     async def _handoff_keys(self, handoff_id: str, erased: Erased) -> list[str]:
         record = keys.handoff(handoff_id)
         card = await self._client.hmget(record, "card_channel", "card_ts")
-        channel, ts = (_text(v) if v else "" for v in card)
+        channel, ts = (text_of(v) if v else "" for v in card)
         found = [
             record,
             f"{record}:events",
@@ -190,7 +191,7 @@ class Forgetter:
         for stream in WORK_STREAMS:
             doomed = []
             async for entry_id, fields in _entries(self._client, stream):
-                decoded = {_text(k): _text(v) for k, v in fields.items()}
+                decoded = {text_of(k): text_of(v) for k, v in fields.items()}
                 mentioned = " ".join(decoded.get(f, "") for f in CONVERSATION_FIELDS)
                 if any(name in mentioned for name in names):
                     doomed.append(entry_id)
@@ -227,8 +228,4 @@ async def _entries(
             yield entry_id, fields
         if len(page) < batch:
             return
-        start = f"({_text(page[-1][0])}"
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        start = f"({text_of(page[-1][0])}"

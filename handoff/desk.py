@@ -30,6 +30,7 @@ from relevo.lanes import RetryLater, StreamLanes
 from relevo.messages import Outgoing
 from relevo.metrics import HANDOFF_CARD_SECONDS, HANDOFFS
 from relevo.pii import contains_personal_data, redact
+from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
     raw = await client.hgetall(keys.handoff(handoff_id))
     if not raw or "record" not in raw:
         return None
-    fields = {_text(k): _text(v) for k, v in raw.items()}
+    fields = {text_of(k): text_of(v) for k, v in raw.items()}
     return HandoffView(
         request=HandoffRequest.from_json(fields["record"]),
         state=fields.get("state", "queued"),
@@ -313,9 +314,9 @@ class Desk:
             return ""
         entries = await self._client.xrange(keys.conversation_log(view.request.conversation_id))
         said = [
-            _text(fields.get(b"text") or fields.get("text") or "")
+            text_of(fields.get(b"text") or fields.get("text") or "")
             for _, fields in entries
-            if _text(fields.get(b"author") or fields.get("author") or "") == "customer"
+            if text_of(fields.get(b"author") or fields.get("author") or "") == "customer"
         ]
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         await self._client.xadd(
@@ -330,7 +331,7 @@ class Desk:
     async def handoff_for_card(self, channel: str, ts: str) -> str | None:
         """The handoff whose card is the message (channel, ts)."""
         found = await self._client.get(keys.desk_thread(channel, ts))
-        return _text(found) if found else None
+        return text_of(found) if found else None
 
     async def act(
         self,
@@ -459,7 +460,3 @@ class Desk:
         if updated is not None and updated.card_ts and outcome is not ReplyOutcome.NOT_OWNER:
             await self._adapter.update_card(updated)
         return outcome
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from handoff.requests import HandoffRequest
 from relevo import keys
 from relevo.pii import redact
+from relevo.redis_conn import text_of
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ async def profiles_of(client: aioredis.Redis, profile_key: str) -> list[str]:
     person = await client.hget(profile_key, "person")
     if not person:
         return [profile_key]
-    members = await client.smembers(keys.person(_text(person)))
-    return sorted(_text(m) for m in members) or [profile_key]
+    members = await client.smembers(keys.person(text_of(person)))
+    return sorted(text_of(m) for m in members) or [profile_key]
 
 
 async def customer_history(
@@ -62,9 +63,9 @@ async def customer_history(
     if not profile:
         return []
     ranked: list[tuple[float, str, str]] = []
-    for member in await profiles_of(client, _text(profile)):
+    for member in await profiles_of(client, text_of(profile)):
         listed = await client.zrange(keys.customer_conversations(member), 0, -1, withscores=True)
-        ranked += [(float(at), _text(conversation), member) for conversation, at in listed]
+        ranked += [(float(at), text_of(conversation), member) for conversation, at in listed]
     ranked.sort(reverse=True)
     return [await _conversation(client, cid, member) for _, cid, member in ranked[:limit]]
 
@@ -73,18 +74,18 @@ async def _conversation(
     client: aioredis.Redis, conversation_id: str, profile: str
 ) -> PastConversation:
     meta = {
-        _text(k): _text(v)
+        text_of(k): text_of(v)
         for k, v in (await client.hgetall(keys.conversation(conversation_id))).items()
     }
     log = [
-        {_text(k): _text(v) for k, v in entry.items()}
+        {text_of(k): text_of(v) for k, v in entry.items()}
         for _, entry in await client.xrange(keys.conversation_log(conversation_id))
     ]
     messages = [fields for fields in log if fields.get("type") == "message"]
     said = [f["text"] for f in messages if f.get("author") == "customer" and f.get("text")]
     last_customer = redact(said[-1])[:200] if said else ""
     handoff_ids = [
-        _text(h) for h in await client.lrange(keys.conversation_handoffs(conversation_id), 0, -1)
+        text_of(h) for h in await client.lrange(keys.conversation_handoffs(conversation_id), 0, -1)
     ]
     return PastConversation(
         conversation_id=conversation_id,
@@ -99,7 +100,9 @@ async def _conversation(
 
 
 async def _handoff(client: aioredis.Redis, handoff_id: str) -> PastHandoff | None:
-    raw = {_text(k): _text(v) for k, v in (await client.hgetall(keys.handoff(handoff_id))).items()}
+    raw = {
+        text_of(k): text_of(v) for k, v in (await client.hgetall(keys.handoff(handoff_id))).items()
+    }
     if "record" not in raw:
         return None
     request = HandoffRequest.from_json(raw["record"])
@@ -131,7 +134,3 @@ def history_text(history: list[PastConversation], current: str) -> str:
             line += f"\n   “{past.last_customer_message}”"
         lines.append(line)
     return "\n".join(lines)
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

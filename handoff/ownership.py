@@ -22,6 +22,7 @@ from enum import StrEnum
 import redis.asyncio as aioredis
 
 from relevo import keys
+from relevo.redis_conn import text_of
 
 
 class Action(StrEnum):
@@ -129,7 +130,7 @@ class Ownership:
         conversation = await self._client.hget(keys.handoff(handoff_id), "conversation")
         if conversation is None:
             return Transition(Outcome.UNKNOWN, "", "", "")
-        conversation = _text(conversation)
+        conversation = text_of(conversation)
         result = await self._script(
             keys=[
                 keys.handoff(handoff_id),
@@ -149,13 +150,9 @@ class Ownership:
                 handoff_id,
             ],
         )
-        outcome, state, owner, name = (_text(v) for v in result)
+        outcome, state, owner, name = (text_of(v) for v in result)
         return Transition(Outcome(outcome), state, owner, name)
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -25,6 +25,7 @@ from handoff.timers import Timer, Timers
 from relevo import keys
 from relevo.events import EventType, emit
 from relevo.metrics import HANDOFFS
+from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class SlaMonitor:
         last = await self._client.hget(
             keys.conversation(view.request.conversation_id), "last_message_at"
         )
-        wrote_since = bool(last) and _text(last) > view.resolved_at
+        wrote_since = bool(last) and text_of(last) > view.resolved_at
         if view.state != "closed" or wrote_since:  # they came back: no need to ask
             return Fired.SKIPPED
         await say_to_customer(self._client, view, "follow_up", "follow_up")
@@ -165,7 +166,3 @@ class SlaMonitor:
         view = await load(self._client, handoff_id)
         if view is not None and view.card_ts:
             await self._adapter.update_card(view)
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

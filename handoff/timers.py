@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from handoff.requests import HandoffRequest
 from handoff.routing import Routing
 from relevo import keys
+from relevo.redis_conn import text_of
 
 
 class Timer(StrEnum):
@@ -91,7 +92,7 @@ class Timers:
         )
         claimed = []
         for member in due:
-            handoff_id, _, timer = _text(member).partition("|")
+            handoff_id, _, timer = text_of(member).partition("|")
             if timer in Timer._value2member_map_:
                 claimed.append((handoff_id, Timer(timer)))
         return claimed
@@ -104,7 +105,3 @@ class Timers:
         """When a timer of the handoff is due, if it is set."""
         score = await self._client.zscore(keys.SLA_TIMERS, f"{handoff_id}|{timer.value}")
         return None if score is None else dt.datetime.fromtimestamp(score, dt.UTC)
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -35,6 +35,7 @@ import redis
 import redis.asyncio as aioredis
 
 from relevo import keys
+from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,4 @@ def emit_sync(
 
 def parse(fields: Mapping[object, object]) -> dict[str, str]:
     """A stream entry's fields as text."""
-    return {_text(k): _text(v) for k, v in fields.items()}
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return {text_of(k): text_of(v) for k, v in fields.items()}

@@ -24,6 +24,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from relevo.redis_conn import text_of
+
 log = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[str, str]]
@@ -132,7 +134,7 @@ class StreamLanes:
             self._group, self.consumer, {self._stream: start}, count=100, block=block_ms
         )
         for entry_id, fields in found[0][1] if found else []:
-            self._dispatch(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+            self._dispatch(text_of(entry_id), {text_of(k): text_of(v) for k, v in fields.items()})
 
     async def _claim_abandoned(self) -> None:
         _, claimed, *_ = await self._client.xautoclaim(
@@ -140,7 +142,9 @@ class StreamLanes:
         )
         for entry_id, fields in claimed:
             if fields:
-                self._dispatch(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+                self._dispatch(
+                    text_of(entry_id), {text_of(k): text_of(v) for k, v in fields.items()}
+                )
 
     def _dispatch(self, entry_id: str, fields: dict[str, str]) -> None:
         if entry_id in self._in_flight:
@@ -189,7 +193,3 @@ class StreamLanes:
                 await self._on_poison(entry_id, fields, exc)
                 await self._client.xack(self._stream, self._group, entry_id)
                 return
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

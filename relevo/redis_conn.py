@@ -152,3 +152,8 @@ def connect_async(settings: Settings, max_connections: int = 512) -> aioredis.Re
         timeout=30,
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+def text_of(value: object) -> str:
+    """A Redis reply as text, whether the client decodes responses or not."""
+    return value.decode() if isinstance(value, bytes) else str(value)
