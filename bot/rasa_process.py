@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from relevo.errors import ConfigurationError
-from relevo.redis_conn import redis_url
+from relevo.redis_conn import redis_url, sentinel_address
 from relevo.settings import Settings
 
 PROJECT_FILES = ("config.yml", "domain.yml")
@@ -48,20 +48,43 @@ def rasa_binary(settings: Settings) -> Path:
 
 
 def rasa_env(settings: Settings) -> dict[str, str]:
-    """Environment for Rasa: telemetry off, endpoints.yml's variables filled in."""
-    parsed = urlparse(redis_url(settings))
+    """Environment for Rasa: telemetry off, the endpoints file's variables filled in."""
     return {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
         "HOME": str(Path(settings.data_dir).resolve() / "rasa-home"),  # keep ~/.config/rasa out
         "RASA_CACHE_DIRECTORY": str(Path(settings.data_dir).resolve() / "rasa-cache"),
         "RELEVO_ACTION_ENDPOINT_URL": f"{settings.action_url}/webhook",
+        "RELEVO_TRACKER_EXPIRY": str(settings.retention_days * 24 * 3600),
+        **_redis_env(settings),
+    }
+
+
+def _redis_env(settings: Settings) -> dict[str, str]:
+    url = redis_url(settings)
+    sentinel = sentinel_address(url)
+    if sentinel is not None:
+        return {
+            "PYTHONPATH": str(settings.nlu_dir.resolve()),  # relevo_sentinel_stores
+            "RELEVO_REDIS_SENTINELS": ",".join(f"{h}:{p}" for h, p in sentinel.sentinels),
+            "RELEVO_REDIS_SENTINEL_SERVICE": sentinel.service,
+            "RELEVO_REDIS_SENTINEL_PASSWORD": sentinel.sentinel_password or "",
+            "RELEVO_REDIS_DB": str(sentinel.db),
+            "RELEVO_REDIS_PASSWORD": sentinel.password or "",
+        }
+    parsed = urlparse(url)
+    return {
         "RELEVO_REDIS_HOST": parsed.hostname or "127.0.0.1",
         "RELEVO_REDIS_PORT": str(parsed.port or 6379),
         "RELEVO_REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
         "RELEVO_REDIS_PASSWORD": parsed.password or "",
-        "RELEVO_TRACKER_EXPIRY": str(settings.retention_days * 24 * 3600),
     }
+
+
+def endpoints_file(settings: Settings) -> Path:
+    """endpoints.yml, or endpoints-sentinel.yml when REDIS_URL names a Sentinel group."""
+    sentinel = sentinel_address(redis_url(settings))
+    return settings.nlu_dir / ("endpoints.yml" if sentinel is None else "endpoints-sentinel.yml")
 
 
 def train(settings: Settings, *, force: bool = False) -> tuple[Path, bool]:
@@ -113,7 +136,7 @@ def serve_command(settings: Settings, model: Path, port: int) -> list[str]:
         "--model",
         str(model),
         "--endpoints",
-        str(settings.nlu_dir / "endpoints.yml"),
+        str(endpoints_file(settings)),
         "--port",
         str(port),
         "--interface",

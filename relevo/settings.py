@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("REDIS_URL", "RELEVO_REDIS_URL"),
-        description="Any Redis 6+; when unset an embedded redis-server is run on localhost.",
+        description="Any Redis 6+ (redis://, rediss://) or a Sentinel group "
+        "(redis+sentinel://host:port,.../service/db); unset: an embedded redis-server, localhost.",
     )
     embedded_redis_port: int = Field(default=6391, description="Port of the embedded Redis.")
     embedded_redis_autostart: bool = Field(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from relevo.errors import RedisUnavailableError
-from relevo.redis_conn import connect
+from relevo.errors import ConfigurationError, RedisUnavailableError
+from relevo.redis_conn import SentinelAddress, connect, sentinel_address
 from relevo.settings import Settings
 from tests.conftest import BIN, free_port, wait_for_redis
 
@@ -61,3 +61,38 @@ def test_an_unreachable_redis_url_fails_loudly_with_what_to_do(tmp_path: Path) -
     settings = Settings(data_dir=tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(RedisUnavailableError, match="fix REDIS_URL"):
         connect(settings)
+
+
+def test_a_sentinel_url_names_the_sentinels_the_service_and_the_database() -> None:
+    found = sentinel_address(
+        "redis+sentinel://app:s%40cret@10.0.0.1:26379,[::1]:26380/care-primary/3"
+        "?sentinel_password=watch"
+    )
+    assert found == SentinelAddress(
+        sentinels=(("10.0.0.1", 26379), ("::1", 26380)),
+        service="care-primary",
+        db=3,
+        username="app",
+        password="s@cret",
+        sentinel_password="watch",
+    )
+    assert sentinel_address("redis+sentinel://h:26379/relevo") == SentinelAddress(
+        sentinels=(("h", 26379),), service="relevo"
+    )
+    assert sentinel_address("redis://127.0.0.1:6379/0") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://:secret@h:26379",  # no service
+        "redis+sentinel://:secret@h:26379/relevo/x",  # db is not a number
+        "redis+sentinel://:secret@h/relevo",  # no port
+        "redis+sentinel://:secret@/relevo",  # no Sentinel
+    ],
+)
+def test_a_malformed_sentinel_url_is_refused_without_showing_its_password(url: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        connect(Settings(redis_url=url))
+    assert "secret" not in str(refused.value)
+    assert "redis+sentinel://" in str(refused.value) or "host:port" in str(refused.value)

@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import SecretStr
 
 from bot.rasa_process import model_path, project_hash, rasa_env, serve_command, train
@@ -75,3 +76,28 @@ def test_rasa_gets_redis_and_the_action_server_from_settings(project: Settings) 
     assert "--enable-api" not in command
     with_token = installed.model_copy(update={"rasa_token": SecretStr("t0k")})
     assert "--enable-api" in serve_command(with_token, Path("m.tar.gz"), 5005)
+
+
+def test_on_a_sentinel_group_rasa_reads_the_sentinel_endpoints_and_finds_their_stores(
+    project: Settings,
+) -> None:
+    sentinel = project.model_copy(
+        update={
+            "redis_url": SecretStr("redis+sentinel://:pw@10.0.0.7:26379,10.0.0.8:26379/care/4"),
+            "rasa_venv": ROOT / ".venv-rasa",
+        }
+    )
+    env = rasa_env(sentinel)
+    assert env["RELEVO_REDIS_SENTINELS"] == "10.0.0.7:26379,10.0.0.8:26379"
+    assert (env["RELEVO_REDIS_SENTINEL_SERVICE"], env["RELEVO_REDIS_DB"]) == ("care", "4")
+    assert env["RELEVO_REDIS_PASSWORD"] == "pw"
+    assert (Path(env["PYTHONPATH"]) / "relevo_sentinel_stores.py").exists()
+    command = serve_command(sentinel, Path("m.tar.gz"), 5005)
+    endpoints = Path(command[command.index("--endpoints") + 1])
+    assert endpoints.name == "endpoints-sentinel.yml"
+    stores = yaml.safe_load(endpoints.read_text())
+    assert stores["tracker_store"]["type"] == "relevo_sentinel_stores.SentinelTrackerStore"
+    assert stores["lock_store"]["type"] == "relevo_sentinel_stores.SentinelLockStore"
+    plain = project.model_copy(update={"rasa_venv": ROOT / ".venv-rasa"})
+    command = serve_command(plain, Path("m.tar.gz"), 5005)
+    assert Path(command[command.index("--endpoints") + 1]).name == "endpoints.yml"

@@ -43,8 +43,7 @@ class Engine:
         wait_until_healthy(f"{self.rasa_url}/", self.rasa, 180)
 
     def stop_rasa(self) -> None:
-        self.rasa.terminate()
-        self.rasa.wait(30)
+        stop(self.rasa)
 
     def start_actions(self) -> None:
         port = str(self.settings.action_port)
@@ -52,12 +51,22 @@ class Engine:
         wait_until_healthy(f"http://127.0.0.1:{port}/health", self.actions, 120)
 
     def stop_actions(self) -> None:
-        self.actions.terminate()
-        self.actions.wait(30)
+        stop(self.actions)
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(BIN / "relevo"), *args], env=env, cwd=ROOT)
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM, and SIGKILL when it has not stopped after `grace` seconds (a server still
+    draining connections or starting up must not fail the test that stops it)."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def always_open_routing(target: Path) -> Path:
@@ -112,8 +121,7 @@ def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
         yield engine
     finally:
         for process in {engine.rasa, engine.actions} - {None}:
-            process.terminate()
-            process.wait(30)
+            stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +194,7 @@ def stack(engine: Engine) -> Iterator[Stack]:
                 slack,
             )
         finally:
-            gateway.terminate()
-            gateway.wait(30)
+            stop(gateway)
 
 
 CHROMIUM = "/usr/bin/chromium"

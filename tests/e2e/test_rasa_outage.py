@@ -50,7 +50,7 @@ async def test_messages_survive_a_rasa_restart_and_are_answered_once(engine: Eng
     running = asyncio.create_task(worker.run(stop))
     try:
         await pipeline.accept(first)
-        await wait_until(lambda: _answered(client, conversation, first.message_id))
+        await wait_until(lambda: answered(client, conversation, first.message_id))
         engine.stop_rasa()
         for _ in range(3):  # the channel delivered it three times
             await pipeline.accept(second)
@@ -58,7 +58,7 @@ async def test_messages_survive_a_rasa_restart_and_are_answered_once(engine: Eng
         pending = await client.xpending(keys.INBOUND, keys.INBOUND_GROUP)
         assert pending["pending"] == 1
         engine.start_rasa()
-        await wait_until(lambda: _answered(client, conversation, second.message_id), 120)
+        await wait_until(lambda: answered(client, conversation, second.message_id), 120)
         replies = await replies_by_message(client, conversation)
         assert (
             "dog" in " ".join(replies[second.message_id]).lower()
@@ -83,7 +83,7 @@ async def test_messages_survive_a_rasa_restart_and_are_answered_once(engine: Eng
         await client.aclose()
 
 
-async def _answered(client: aioredis.Redis, conversation: str, message_id: str) -> bool:
+async def answered(client: aioredis.Redis, conversation: str, message_id: str) -> bool:
     return message_id in await replies_by_message(client, conversation)
 
 
@@ -103,7 +103,7 @@ async def test_a_dead_action_server_gets_an_apology_not_silence(engine: Engine) 
     engine.stop_actions()
     try:
         await pipeline.accept(question)  # Rasa ends the turn without a word, again and again
-        await wait_until(lambda: _answered(client, conversation, question.message_id), 120)
+        await wait_until(lambda: answered(client, conversation, question.message_id), 120)
         [apology] = (await replies_by_message(client, conversation))[question.message_id]
         assert "couldn't answer that just now" in apology and "/agent" in apology
         assert (await client.xpending(keys.INBOUND, keys.INBOUND_GROUP))["pending"] == 0
