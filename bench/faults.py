@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import random
 import shutil
 import sys
@@ -49,12 +48,11 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -65,9 +63,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import table
 from bench.load_soak import (
-    NAN,
     Agents,
     Customer,
+    Outcome,
     Plan,
     Population,
     SocialCustomer,
@@ -77,11 +75,10 @@ from bench.load_soak import (
     WebchatCustomer,
     answerable_questions,
     start_stack,
+    tally,
     wait_quiet,
 )
 from bench.stack import BIN, Services, free_port, run_main, step, temporary_services, wait_http
-from bot.rasa_client import TRACKER_PREFIX
-from bot.texts import text
 from relevo import keys
 from tests.emulators.slack_emulator import AsgiServer
 
@@ -90,7 +87,6 @@ HANDOFF_TIMEOUT = 120.0
 THINK = (1.0, 3.0)
 WEBHOOK_TOKEN = "7002:relevo-faults-hook"
 WEBHOOK_SECRET = "faults-hook-secret"
-APOLOGIES = {text("no_answer", language) for language in ("en", "es")}
 
 
 # --- fault injectors -------------------------------------------------------------------------
@@ -293,28 +289,6 @@ class Context:
     services: Services
 
 
-@dataclass
-class Outcome:
-    """The figures of one scenario."""
-
-    scenario: str
-    fault: str
-    conversations: int = 0
-    messages_in: int = 0
-    accepted: int = 0
-    answered: int = 0
-    replies_out: int = 0
-    duplicates: int = 0
-    lost: int = 0
-    resent: int = 0
-    p95_ms: float = NAN
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    why: Counter[str] = field(default_factory=Counter)  # duplicates and lost, by cause
-    apologies: int = 0  # answered with "Sorry, I couldn't answer that just now"
-    latencies: list[float] = field(default_factory=list)
-
-
 def register(population: Population, customer: Customer) -> Customer:
     """Count a customer made outside `Population.make` as one of the population."""
     population.customers.append(customer)
@@ -394,7 +368,7 @@ async def traffic(
         if isinstance(customer, TelegramCustomer):
             await customer.collect(0, 1.0)
     outcome.seconds += time.monotonic() - started
-    await tally(ctx, population, agents, outcome)
+    await tally(ctx.client, ctx.stack.connector, population, agents, outcome)
     dead = int(await ctx.client.llen(keys.OUTBOX_DEAD)) - dead_before
     timeouts = sum(1 for r in population.records() if r.error == "timeout")
     errors = Counter(r.error for r in population.records() if r.error and r.error != "timeout")
@@ -405,108 +379,6 @@ async def traffic(
         f"{sum(getattr(c, 'reconnects', 0) for c in population.customers)}"
     )
     await population.close()
-
-
-async def tally(ctx: Context, population: Population, agents: Agents, outcome: Outcome) -> None:
-    """Count messages in, replies out, duplicates and lost from the logs and the channels."""
-    outcome.conversations += len(population.customers)
-    done = [r.ms for r in population.records() if not r.error and r.kind != "agent"]
-    outcome.latencies += done
-    slow = []
-    for channel in ("webchat", "telegram", "social"):
-        times = [
-            r.ms
-            for r in population.records()
-            if r.channel == channel and r.kind != "agent" and not np.isnan(r.ms)
-        ]
-        if times:
-            slow.append(f"{channel} {np.percentile(times, 50):.0f} / {max(times):.0f}")
-    if slow:
-        outcome.notes.append("reply ms p50 / max: " + ", ".join(slow))
-    if outcome.latencies:
-        outcome.p95_ms = float(np.percentile(np.array(outcome.latencies), 95))
-    why = outcome.why
-    for customer in population.customers:
-        log = await ctx.client.xrange(keys.conversation_log(customer.conversation))
-        accepted = Counter(f["message_id"] for _, f in log if f.get("author") == "customer")
-        delivered = [
-            f for _, f in log if f.get("type") == "message" and f.get("author") != "customer"
-        ]
-        out_ids = Counter(f.get("out_id", "") for f in delivered)
-        outcome.apologies += sum(1 for f in delivered if f.get("text") in APOLOGIES)
-        why["duplicate: a reply logged twice"] += sum(n - 1 for n in out_ids.values() if n > 1)
-        why["duplicate: a message accepted twice"] += sum(n - 1 for n in accepted.values() if n > 1)
-        for record in customer.records:
-            if record.kind == "agent":
-                continue
-            outcome.messages_in += 1
-            outcome.resent += record.resent
-            ids = [i for i in record.message_ids if i in accepted]
-            outcome.accepted += bool(ids)
-            answered = [i for i in ids if any(o.startswith(i + ":") for o in out_ids)]
-            if answered:
-                outcome.answered += 1
-            elif ids:
-                why[f"lost: {customer.channel} message accepted, never answered"] += 1
-            else:
-                why[f"lost: {customer.channel} message never accepted"] += 1
-            why["duplicate: one message answered twice (resent under a new id)"] += max(
-                0, len(answered) - 1
-            )
-        outcome.replies_out += customer.received()
-        if isinstance(customer, TelegramCustomer):
-            got = Counter(m["message"].get("text", "") for m in customer.messages)
-            sent = Counter(f.get("text", "") for f in delivered)
-            why["duplicate: telegram message received twice"] += sum((got - sent).values())
-            why["lost: telegram reply logged as sent, never received"] += sum((sent - got).values())
-        elif isinstance(customer, SocialCustomer):
-            parts = [p for _, p in ctx.stack.connector.replies_for(customer.conversation)]
-            ids_received = Counter(str(p["delivery_id"]) for p in parts)
-            why["duplicate: public reply part posted twice"] += sum(
-                n - 1 for n in ids_received.values() if n > 1
-            )
-            received = {i.rsplit(":", 1)[0] for i in ids_received}
-            why["lost: public reply logged as sent, never received"] += sum(
-                1 for o in out_ids if o not in received
-            )
-    seen_twice = 0
-    for customer in population.customers:
-        raw = await ctx.client.get(f"{TRACKER_PREFIX}:tracker:{customer.conversation}")
-        events = json.loads(raw).get("events", []) if raw else []
-        users = Counter(
-            (e.get("metadata") or {}).get("message_id")
-            for e in events
-            if e.get("event") == "user" and (e.get("metadata") or {}).get("message_id")
-        )
-        seen_twice += sum(1 for n in users.values() if n > 1)
-    if seen_twice:
-        outcome.notes.append(
-            f"messages Rasa's tracker holds more than once (sent to Rasa again): {seen_twice}"
-        )
-    for handoff in agents.records.values():
-        if np.isnan(handoff.replied_at):
-            continue
-        outcome.messages_in += 1
-        log = await ctx.client.xrange(keys.conversation_log(handoff.conversation))
-        copies = sum(1 for _, f in log if f.get("out_id") == f"desk:{handoff.message_ref}")
-        outcome.accepted += copies > 0
-        outcome.answered += copies > 0
-        why["lost: agent reply never delivered"] += copies == 0
-    asked = {r.conversation for r in population.records() if r.queued}
-    carded = {c.conversation for c in agents.records.values()}
-    why["lost: handoff asked for, no card in Slack (no person ever came)"] += len(asked - carded)
-    outcome.resent += agents.resent
-    cards = list(agents.records.values())
-    if asked or cards:
-        outcome.notes.append(
-            f"handoffs asked: {len(asked)}; cards in Slack: {len(cards)} (posted twice: "
-            f"{sum(1 for c in cards if c.cards > 1)}); claimed: "
-            f"{sum(1 for c in cards if not np.isnan(c.claimed_at))}; agent replies marked "
-            f"delivered (✅): {sum(1 for c in cards if not np.isnan(c.receipt_at))}; agent "
-            f"errors: {dict(Counter(c.error for c in cards if c.error)) or 0}"
-        )
-    outcome.duplicates = sum(n for k, n in why.items() if k.startswith("duplicate"))
-    outcome.lost = sum(n for k, n in why.items() if k.startswith("lost"))
 
 
 ALL = ("webchat", "telegram", "social")

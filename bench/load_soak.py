@@ -63,6 +63,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -100,9 +101,10 @@ from bench.stack import (
     temporary_services,
     wait_http,
 )
-from bot.rasa_client import RasaClient
+from bot.rasa_client import TRACKER_PREFIX, RasaClient
 from bot.rasa_process import train
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
+from bot.texts import text
 from kb_index.embeddings import load_embedder
 from kb_index.evaluation import load_queries
 from kb_index.service import index_options, publish_version
@@ -1711,8 +1713,8 @@ def answerable_questions(rasa_url: str, plan: Plan) -> dict[str, list[str]]:
     language = {q.text: q.language for q in labelled}
     kept = asyncio.run(probe(rasa_url, [q.text for q in labelled]))
     found: dict[str, list[str]] = {}
-    for text in kept:
-        found.setdefault(language[text], []).append(text)
+    for question in kept:
+        found.setdefault(language[question], []).append(question)
     print(
         f"  {len(kept)} of {len(labelled)} answered: "
         + ", ".join(f"{k} {len(v)}" for k, v in sorted(found.items()))
@@ -1720,6 +1722,139 @@ def answerable_questions(rasa_url: str, plan: Plan) -> dict[str, list[str]]:
     if not found:
         raise RuntimeError("Rasa answered none of the questions")
     return found
+
+
+APOLOGIES = {text("no_answer", language) for language in ("en", "es")}
+
+
+@dataclass
+class Outcome:
+    """The figures of one scenario."""
+
+    scenario: str
+    fault: str
+    conversations: int = 0
+    messages_in: int = 0
+    accepted: int = 0
+    answered: int = 0
+    replies_out: int = 0
+    duplicates: int = 0
+    lost: int = 0
+    resent: int = 0
+    p95_ms: float = NAN
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    why: Counter[str] = field(default_factory=Counter)  # duplicates and lost, by cause
+    apologies: int = 0  # answered with "Sorry, I couldn't answer that just now"
+    latencies: list[float] = field(default_factory=list)
+
+
+async def tally(
+    client: aioredis.Redis,
+    connector: Connector,
+    population: Population,
+    agents: Agents,
+    outcome: Outcome,
+) -> None:
+    """Count messages in, replies out, duplicates and lost from the logs and the channels."""
+    outcome.conversations += len(population.customers)
+    done = [r.ms for r in population.records() if not r.error and r.kind != "agent"]
+    outcome.latencies += done
+    slow = []
+    for channel in ("webchat", "telegram", "social"):
+        times = [
+            r.ms
+            for r in population.records()
+            if r.channel == channel and r.kind != "agent" and not np.isnan(r.ms)
+        ]
+        if times:
+            slow.append(f"{channel} {np.percentile(times, 50):.0f} / {max(times):.0f}")
+    if slow:
+        outcome.notes.append("reply ms p50 / max: " + ", ".join(slow))
+    if outcome.latencies:
+        outcome.p95_ms = float(np.percentile(np.array(outcome.latencies), 95))
+    why = outcome.why
+    for customer in population.customers:
+        log = await client.xrange(keys.conversation_log(customer.conversation))
+        accepted = Counter(f["message_id"] for _, f in log if f.get("author") == "customer")
+        delivered = [
+            f for _, f in log if f.get("type") == "message" and f.get("author") != "customer"
+        ]
+        out_ids = Counter(f.get("out_id", "") for f in delivered)
+        outcome.apologies += sum(1 for f in delivered if f.get("text") in APOLOGIES)
+        why["duplicate: a reply logged twice"] += sum(n - 1 for n in out_ids.values() if n > 1)
+        why["duplicate: a message accepted twice"] += sum(n - 1 for n in accepted.values() if n > 1)
+        for record in customer.records:
+            if record.kind == "agent":
+                continue
+            outcome.messages_in += 1
+            outcome.resent += record.resent
+            ids = [i for i in record.message_ids if i in accepted]
+            outcome.accepted += bool(ids)
+            answered = [i for i in ids if any(o.startswith(i + ":") for o in out_ids)]
+            if answered:
+                outcome.answered += 1
+            elif ids:
+                why[f"lost: {customer.channel} message accepted, never answered"] += 1
+            else:
+                why[f"lost: {customer.channel} message never accepted"] += 1
+            why["duplicate: one message answered twice (resent under a new id)"] += max(
+                0, len(answered) - 1
+            )
+        outcome.replies_out += customer.received()
+        if isinstance(customer, TelegramCustomer):
+            got = Counter(m["message"].get("text", "") for m in customer.messages)
+            sent = Counter(f.get("text", "") for f in delivered)
+            why["duplicate: telegram message received twice"] += sum((got - sent).values())
+            why["lost: telegram reply logged as sent, never received"] += sum((sent - got).values())
+        elif isinstance(customer, SocialCustomer):
+            parts = [p for _, p in connector.replies_for(customer.conversation)]
+            ids_received = Counter(str(p["delivery_id"]) for p in parts)
+            why["duplicate: public reply part posted twice"] += sum(
+                n - 1 for n in ids_received.values() if n > 1
+            )
+            received = {i.rsplit(":", 1)[0] for i in ids_received}
+            why["lost: public reply logged as sent, never received"] += sum(
+                1 for o in out_ids if o not in received
+            )
+    seen_twice = 0
+    for customer in population.customers:
+        raw = await client.get(f"{TRACKER_PREFIX}:tracker:{customer.conversation}")
+        events = json.loads(raw).get("events", []) if raw else []
+        users = Counter(
+            (e.get("metadata") or {}).get("message_id")
+            for e in events
+            if e.get("event") == "user" and (e.get("metadata") or {}).get("message_id")
+        )
+        seen_twice += sum(1 for n in users.values() if n > 1)
+    if seen_twice:
+        outcome.notes.append(
+            f"messages Rasa's tracker holds more than once (sent to Rasa again): {seen_twice}"
+        )
+    for handoff in agents.records.values():
+        if np.isnan(handoff.replied_at):
+            continue
+        outcome.messages_in += 1
+        log = await client.xrange(keys.conversation_log(handoff.conversation))
+        copies = sum(1 for _, f in log if f.get("out_id") == f"desk:{handoff.message_ref}")
+        outcome.accepted += copies > 0
+        outcome.answered += copies > 0
+        why["lost: agent reply never delivered"] += copies == 0
+    asked = {r.conversation for r in population.records() if r.queued}
+    carded = {c.conversation for c in agents.records.values()}
+    why["lost: handoff asked for, no card in Slack (no person ever came)"] += len(asked - carded)
+    outcome.resent += agents.resent
+    cards = list(agents.records.values())
+    if asked or cards:
+        outcome.notes.append(
+            f"handoffs asked: {len(asked)}; cards in Slack: {len(cards)} (posted twice: "
+            f"{sum(1 for c in cards if c.cards > 1)}); claimed: "
+            f"{sum(1 for c in cards if not np.isnan(c.claimed_at))}; agent replies marked "
+            f"delivered (✅): {sum(1 for c in cards if not np.isnan(c.receipt_at))}; agent "
+            f"errors: {dict(Counter(c.error for c in cards if c.error)) or 0}"
+        )
+    outcome.duplicates = sum(n for k, n in why.items() if k.startswith("duplicate"))
+    outcome.lost = sum(n for k, n in why.items() if k.startswith("lost"))
 
 
 async def play(stack: Stack, plan: Plan, questions: dict[str, list[str]]) -> dict[str, Any]:
@@ -1760,6 +1895,11 @@ async def play(stack: Stack, plan: Plan, questions: dict[str, list[str]]) -> dic
     sampler.take()
     redis_after = redis_figures(stack.store)
     floor_during = await during
+    for customer in population.customers:
+        if isinstance(customer, TelegramCustomer):
+            await customer.collect(0, 0.2)  # anything that came after the customer moved on
+    accounting = Outcome("load", "")
+    await tally(client, stack.connector, population, agents, accounting)
     await population.close()
     await client.aclose()
     return {
@@ -1771,6 +1911,7 @@ async def play(stack: Stack, plan: Plan, questions: dict[str, list[str]]) -> dic
         "quiet": quiet,
         "cut_short": len(late),
         "redis_after": redis_after,
+        "accounting": accounting,
     }
 
 
@@ -1815,6 +1956,17 @@ def run(services: Services, data: Path, plan: Plan) -> None:
             f"{sum(getattr(c, 'reconnects', 0) for c in result['population'].customers)}; "
             f"requests the agents sent again: {result['agents'].resent}.",
         ]
+        accounting: Outcome = result["accounting"]
+        notes.append(
+            f"Accounting (conversation logs, Rasa's trackers and what each channel received): "
+            f"{accounting.messages_in} messages in (customer turns and agent replies), "
+            f"{accounting.accepted} accepted, {accounting.answered} answered, "
+            f"{accounting.apologies} apologies, {accounting.replies_out} replies out; "
+            f"duplicates {accounting.duplicates}, lost {accounting.lost}"
+            + "".join(f"; {why}: {n}" for why, n in accounting.why.items() if n)
+            + "".join(f"; {n}" for n in accounting.notes if not n.startswith("reply ms"))
+            + "."
+        )
         print_report(
             plan,
             result["population"],
