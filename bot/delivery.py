@@ -83,8 +83,8 @@ class Sender(Protocol):
         """Send one part; raise DeliveryError on failure."""
         ...
 
-    async def pace(self, target: Target) -> None:
-        """Wait for the channel's rate limits."""
+    async def pace(self, target: Target, *, first: bool = False) -> None:
+        """Wait for the channel's rate limits (`first`: ahead of what is only queued)."""
         ...
 
 
@@ -194,7 +194,7 @@ class DeliveryWorker:
         for index in range(done, len(parts)):
             attempt = 1
             while True:
-                await sender.pace(target)
+                await sender.pace(target, first=message.author == "agent")
                 try:
                     await sender.send(message, parts[index], index, target)
                     break

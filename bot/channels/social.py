@@ -214,9 +214,9 @@ class SocialSender:
             for part in split_text(body, self._settings.public_reply_chars - len(prefix))
         ]
 
-    async def pace(self, target: Target) -> None:
+    async def pace(self, target: Target, *, first: bool = False) -> None:
         """The connector's rate."""
-        await self._limits.wait(str(target.route.get("thread_id", "")))
+        await self._limits.wait(str(target.route.get("thread_id", "")), first=first)
 
     async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
         """POST the reply to the connector (or log it when there is none)."""

@@ -295,9 +295,9 @@ class TelegramSender:
         """Split at 4096 characters."""
         return split_text(message.text, MESSAGE_LIMIT)
 
-    async def pace(self, target: Target) -> None:
+    async def pace(self, target: Target, *, first: bool = False) -> None:
         """About one message a second per chat, 25 a second per bot."""
-        await self._limits.wait(str(target.route.get("chat_id")))
+        await self._limits.wait(str(target.route.get("chat_id")), first=first)
 
     async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
         """One sendMessage."""

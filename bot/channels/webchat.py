@@ -74,7 +74,7 @@ class WebchatSender:
         """One part: the page has no length limit."""
         return [message.text]
 
-    async def pace(self, target: Target) -> None:
+    async def pace(self, target: Target, *, first: bool = False) -> None:
         """No platform limits."""
 
     async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:

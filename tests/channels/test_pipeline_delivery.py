@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -309,3 +310,40 @@ async def test_a_flood_is_kept_in_the_log_but_only_the_first_messages_are_answer
         text="hola",
     )
     assert (await pipeline.accept(other)).route is Route.BOT  # others are not slowed down
+
+
+async def test_an_agents_reply_goes_out_ahead_of_the_bots_queued_public_replies(
+    aclient: aioredis.Redis, connector: Connector
+) -> None:
+    settings = _settings(connector).model_copy(update={"social_rate_per_second": 10.0})
+    pipeline = InboundPipeline(aclient, settings)
+    conversations = 30
+    for n in range(conversations + 1):
+        post = _inbound("hola", message_id=f"m{n}", public=True, route={"reply_to": f"p{n}"})
+        customer = Customer(id=f"u{n}", handle=f"ana{n}", followers=10)
+        await pipeline.accept(replace(post, conversation_id=f"c{n}", customer=customer))
+    answer = ("Primera frase de la respuesta. " * 2).strip()  # two parts of 60 characters
+    for n in range(conversations):
+        await pipeline.store.enqueue(Outgoing(f"bot{n}", f"c{n}", "bot", answer))
+    stop = asyncio.Event()
+    async with httpx.AsyncClient() as http:
+        worker = asyncio.create_task(_worker(aclient, settings, http).run(stop))
+        try:
+            async with asyncio.timeout(30):
+                while len(connector.replies) < 20:  # the burst is spent; every lane is waiting
+                    await asyncio.sleep(0.01)
+            sent_before = len(connector.replies)
+            await pipeline.store.enqueue(Outgoing("desk:1", f"c{conversations}", "agent", "Hola"))
+            async with asyncio.timeout(30):
+                while not await outbox_settled(aclient):
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await worker
+    order = [r["delivery_id"] for r in connector.replies]
+    assert len(order) == conversations * 2 + 1
+    # 10 parts a second: in turn, the reply would wait some 3 s behind a part of each of the
+    # 30 conversations still sending; ahead of them it goes out within a few tenths of a second.
+    assert order.index("desk:1:0") - sent_before <= 8
+    for n in range(conversations):  # the bot's parts keep their order in each conversation
+        assert [i for i in order if i.startswith(f"bot{n}:")] == [f"bot{n}:0", f"bot{n}:1"]
