@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
@@ -72,11 +73,11 @@ class SentinelAddress:
     password: str | None = None
     sentinel_password: str | None = None
 
-    def client_options(self) -> dict[str, object]:
+    def client_options(self) -> dict[str, Any]:
         """Options for the primary's connections (the Sentinels' own are apart)."""
         return {"db": self.db, "username": self.username, "password": self.password}
 
-    def sentinel_options(self) -> dict[str, object]:
+    def sentinel_options(self) -> dict[str, Any]:
         """Options for the connections to the Sentinels."""
         return {"password": self.sentinel_password, "socket_timeout": 2.0}
 
