@@ -1,5 +1,6 @@
 """The trained-model cache: a model is keyed by a hash of the Rasa project's files."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -98,6 +99,8 @@ def test_on_a_sentinel_group_rasa_reads_the_sentinel_endpoints_and_finds_their_s
     stores = yaml.safe_load(endpoints.read_text())
     assert stores["tracker_store"]["type"] == "relevo_sentinel_stores.SentinelTrackerStore"
     assert stores["lock_store"]["type"] == "relevo_sentinel_stores.SentinelLockStore"
+    read = set(re.findall(r"\$\{(RELEVO_[A-Z0-9_]+)\}", endpoints.read_text()))
+    assert read and read <= set(env), f"Rasa would not start: {sorted(read - set(env))} unset"
     plain = project.model_copy(update={"rasa_venv": ROOT / ".venv-rasa"})
     command = serve_command(plain, Path("m.tar.gz"), 5005)
     assert Path(command[command.index("--endpoints") + 1]).name == "endpoints.yml"
