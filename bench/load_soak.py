@@ -77,7 +77,6 @@ import redis
 import redis.asyncio as aioredis
 import websockets
 import yaml
-from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -90,29 +89,24 @@ from bench.desk_bench import baselines
 from bench.gateway_bench import AFFIRM, DirectChat, TurnError, probe
 from bench.stack import (
     BIN,
-    DEMO_KB,
     READY_LINE,
     ROOT,
     Service,
     Services,
     free_port,
+    prepare_engine,
     run_main,
     step,
     temporary_services,
     wait_http,
 )
 from bot.rasa_client import TRACKER_PREFIX, RasaClient
-from bot.rasa_process import train
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
 from bot.texts import text
-from kb_index.embeddings import load_embedder
 from kb_index.evaluation import load_queries
-from kb_index.service import index_options, publish_version
-from kb_index.store import IndexStore
-from kb_index.sync import sync_directory
 from relevo import keys
 from relevo.errors import RasaUnavailableError
-from relevo.redis_conn import connect, embedded_server_command
+from relevo.redis_conn import embedded_server_command
 from relevo.settings import Settings
 from tests.emulators.slack_emulator import AsgiServer, SlackEmulator
 from tests.emulators.slack_requests import block_action, event_request, interaction_request, new_ts
@@ -352,38 +346,8 @@ def start_stack(
         redis_service = services.start("redis", redis_command, dict(os.environ))
         url = f"redis://127.0.0.1:{port}/0"
         wait_redis(url)
-    settings = Settings(
-        data_dir=data,
-        kb_dir=DEMO_KB,
-        redis_url=SecretStr(url),
-        models_dir=ROOT / "models",
-        rasa_venv=ROOT / ".venv-rasa",
-        nlu_dir=ROOT / "nlu",
-        rasa_port=free_port(),
-        action_port=free_port(),
-    )
-    store = connect(settings)
-    with step("Demo knowledge-base index"):
-        report = sync_directory(
-            DEMO_KB,
-            IndexStore(settings.index_dir),
-            load_embedder(settings.embedding_model),
-            index_options(settings),
-        )
-        publish_version(store, report)
-    with step("Rasa model"):
-        _, trained = train(settings)
-        print(f"  {'trained now' if trained else 'already trained'}")
-    env = {
-        **os.environ,
-        "REDIS_URL": url,
-        "RELEVO_DATA_DIR": str(data),
-        "RELEVO_KB_DIR": str(DEMO_KB),
-        "RELEVO_RASA_PORT": str(settings.rasa_port),
-        "RELEVO_ACTION_PORT": str(settings.action_port),
-        "RELEVO_ROUTING_FILE": str(always_open_routing(data / "routing.yml")),
-        "SANIC_HOST": "127.0.0.1",
-    }
+    routing = always_open_routing(data / "routing.yml")
+    settings, store, env = prepare_engine(data, url, {"RELEVO_ROUTING_FILE": str(routing)})
     with step("Action server and Rasa"):
         actions = start_actions(services, settings, env, 1)
         rasa = start_rasa(services, settings, env, 1)

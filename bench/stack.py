@@ -274,14 +274,17 @@ class Engine:
         return f"http://127.0.0.1:{self.settings.rasa_port}"
 
 
-def start_engine(services: Services, data: Path, *, rasa_workers: int = 1) -> Engine:
-    """Redis, the demo index in `data`, the trained model, the action server and Rasa."""
-    with step("Redis"):
-        url = start_redis(services, data)
+def prepare_engine(
+    data: Path, redis_url: str, extra_env: dict[str, str] | None = None
+) -> tuple[Settings, redis.Redis, dict[str, str]]:
+    """Settings on `redis_url`, the demo index built and published, the model trained.
+
+    Returns the settings, a Redis client and the environment of the engine's processes.
+    """
     settings = Settings(
         data_dir=data,
         kb_dir=DEMO_KB,
-        redis_url=SecretStr(url),
+        redis_url=SecretStr(redis_url),
         models_dir=ROOT / "models",
         rasa_venv=ROOT / ".venv-rasa",
         nlu_dir=ROOT / "nlu",
@@ -300,13 +303,22 @@ def start_engine(services: Services, data: Path, *, rasa_workers: int = 1) -> En
         print(f"  {'trained now' if trained else 'already trained'}")
     env = {
         **os.environ,
-        "REDIS_URL": url,
+        "REDIS_URL": redis_url,
         "RELEVO_DATA_DIR": str(data),
         "RELEVO_KB_DIR": str(DEMO_KB),
         "RELEVO_RASA_PORT": str(settings.rasa_port),
         "RELEVO_ACTION_PORT": str(settings.action_port),
         "SANIC_HOST": "127.0.0.1",
+        **(extra_env or {}),
     }
+    return settings, store, env
+
+
+def start_engine(services: Services, data: Path, *, rasa_workers: int = 1) -> Engine:
+    """Redis, the demo index in `data`, the trained model, the action server and Rasa."""
+    with step("Redis"):
+        url = start_redis(services, data)
+    settings, store, env = prepare_engine(data, url)
     with step("Action server and Rasa"):
         actions = services.start(
             "actions", [str(BIN / "relevo"), "actions", "--port", str(settings.action_port)], env
