@@ -41,7 +41,6 @@ import argparse
 import asyncio
 import contextlib
 import random
-import shutil
 import sys
 import threading
 import time
@@ -851,12 +850,8 @@ def main() -> None:
     args = parser.parse_args()
     names = [args.only] if args.only else list(SCENARIOS)
     started = time.perf_counter()
-    with temporary_services("relevo-faults-") as (services, data):
-        try:
-            run(services, data, names)
-        finally:
-            if args.keep_logs:
-                shutil.copytree(services.logs, args.keep_logs, dirs_exist_ok=True)
+    with temporary_services("relevo-faults-", args.keep_logs) as (services, data):
+        run(services, data, names)
     print(f"Whole run: {time.perf_counter() - started:.0f} s")
 
 

@@ -45,7 +45,6 @@ import argparse
 import asyncio
 import json
 import random
-import shutil
 import sys
 import time
 import uuid
@@ -697,12 +696,8 @@ def main() -> None:
     args = parser.parse_args()
     plan = plan_from(args)
     run_started = time.perf_counter()
-    with temporary_services("relevo-gateway-bench-") as (services, data):
-        try:
-            run(services, data, plan)
-        finally:
-            if args.keep_logs:
-                shutil.copytree(services.logs, args.keep_logs, dirs_exist_ok=True)
+    with temporary_services("relevo-gateway-bench-", args.keep_logs) as (services, data):
+        run(services, data, plan)
     print(f"Whole run: {time.perf_counter() - run_started:.0f} s")
 
 

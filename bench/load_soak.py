@@ -57,7 +57,6 @@ import itertools
 import json
 import os
 import random
-import shutil
 import signal
 import sys
 import threading
@@ -2002,12 +2001,8 @@ def main() -> None:
     args = parser.parse_args()
     plan = plan_from(args)
     started = time.perf_counter()
-    with temporary_services("relevo-load-soak-") as (services, data):
-        try:
-            run(services, data, plan)
-        finally:
-            if args.keep_logs:
-                shutil.copytree(services.logs, args.keep_logs, dirs_exist_ok=True)
+    with temporary_services("relevo-load-soak-", args.keep_logs) as (services, data):
+        run(services, data, plan)
     print(f"Whole run: {time.perf_counter() - started:.0f} s")
 
 

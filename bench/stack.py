@@ -9,6 +9,7 @@ Ctrl-C or SIGTERM (`temporary_services`).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -123,8 +124,13 @@ def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def temporary_services(prefix: str) -> Iterator[tuple[Services, Path]]:
-    """Services logging under a temporary folder, and its data dir; all stopped at the end."""
+def temporary_services(
+    prefix: str, keep_logs: Path | None = None
+) -> Iterator[tuple[Services, Path]]:
+    """Services logging under a temporary folder, and its data dir; all stopped at the end.
+
+    Their logs are copied to `keep_logs` when it is given.
+    """
     signal.signal(signal.SIGTERM, raise_on_sigterm)
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         data = Path(folder) / "data"
@@ -138,6 +144,8 @@ def temporary_services(prefix: str) -> Iterator[tuple[Services, Path]]:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             services.stop_all()
+            if keep_logs:
+                shutil.copytree(logs, keep_logs, dirs_exist_ok=True)
 
 
 def run_main(main: Callable[[], None]) -> None:
