@@ -75,7 +75,13 @@ class SentinelAddress:
 
     def client_options(self) -> dict[str, Any]:
         """Options for the primary's connections (the Sentinels' own are apart)."""
-        return {"db": self.db, "username": self.username, "password": self.password}
+        return {
+            "db": self.db,
+            "username": self.username,
+            "password": self.password,
+            "decode_responses": True,
+            "health_check_interval": 30,
+        }
 
     def sentinel_options(self) -> dict[str, Any]:
         """Options for the connections to the Sentinels."""
@@ -211,15 +217,13 @@ def _sync_client(url: str) -> redis.Redis:
     sentinel = sentinel_address(url)
     if sentinel is None:
         return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
-    group = redis.sentinel.Sentinel(
-        list(sentinel.sentinels), sentinel_kwargs=sentinel.sentinel_options()
-    )
-    return group.master_for(
-        sentinel.service,
-        decode_responses=True,
-        health_check_interval=30,
-        **sentinel.client_options(),
-    )
+    return _primary(redis.sentinel.Sentinel, sentinel)
+
+
+def _primary(sentinel_class: Any, sentinel: SentinelAddress) -> Any:
+    """A client of the group's current primary, sync or asyncio after `sentinel_class`."""
+    group = sentinel_class(list(sentinel.sentinels), sentinel_kwargs=sentinel.sentinel_options())
+    return group.master_for(sentinel.service, **sentinel.client_options())
 
 
 def connect_async(settings: Settings, max_connections: int = 512) -> aioredis.Redis:
@@ -232,15 +236,7 @@ def connect_async(settings: Settings, max_connections: int = 512) -> aioredis.Re
     url = redis_url(settings)
     sentinel = sentinel_address(url)
     if sentinel is not None:
-        group = aiosentinel.Sentinel(
-            list(sentinel.sentinels), sentinel_kwargs=sentinel.sentinel_options()
-        )
-        return group.master_for(
-            sentinel.service,
-            decode_responses=True,
-            health_check_interval=30,
-            **sentinel.client_options(),
-        )
+        return _primary(aiosentinel.Sentinel, sentinel)
     pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
         url,
         decode_responses=True,
