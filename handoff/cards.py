@@ -107,10 +107,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
                 {"type": "mrkdwn", "text": f"*Priority*\n{priority}"},
                 {"type": "mrkdwn", "text": f"*State*\n{state}"},
                 {"type": "mrkdwn", "text": f"*First response due*\n{sla_text(view)}"},
-                {
-                    "type": "mrkdwn",
-                    "text": f"*Department*\n{department}",
-                },
+                {"type": "mrkdwn", "text": f"*Department*\n{department}"},
                 {"type": "mrkdwn", "text": f"*Language*\n{request.language}"},
                 {"type": "mrkdwn", "text": f"*Sentiment*\n{_mood(view)}"},
             ],

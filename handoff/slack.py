@@ -63,9 +63,7 @@ class SlackDesk:
             ],
         )
         self.signing_secret = settings.slack_signing_secret.get_secret_value()
-        self.app = AsyncApp(
-            signing_secret=settings.slack_signing_secret.get_secret_value(), client=self.web
-        )
+        self.app = AsyncApp(signing_secret=self.signing_secret, client=self.web)
         self.routing = routing or configured_routing(settings.routing_file)
         self.desk = Desk(client, self, self.routing)
         self.sla = SlaMonitor(client, self, self.routing)
