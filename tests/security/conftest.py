@@ -21,10 +21,10 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from bot.gateway import create_app
-from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from handoff.slack import SlackDesk
 from relevo.settings import Settings
 from tests.emulators.slack_emulator import AsgiServer, SlackEmulator
+from tests.handoff.test_console_api import queue as queued_handoff
 
 SOCIAL_SECRET = "social-door-secret"
 TELEGRAM_TOKEN = "4321:door-bot"
@@ -113,23 +113,6 @@ async def slack_door(
         yield SlackDoor(url, helper, slack_emulator)
     stop.set()
     await worker
-
-
-def queued_handoff(client: redis.Redis, conversation: str) -> str:
-    """A handoff of a web chat conversation, queued for the desk; returns its id."""
-    request = HandoffRequest(
-        conversation_id=conversation,
-        channel="webchat",
-        language="es",
-        reason=Reason.ASKED_FOR_PERSON,
-        priority=Priority.NORMAL,
-        transcript=[TranscriptLine("customer", "quiero hablar con una persona", "2025-01-01")],
-        hits=[],
-        draft=None,
-        customer={"id": conversation},
-    )
-    assert request_handoff(client, request)
-    return request.id
 
 
 async def a_handoff_with_its_card(door: SlackDoor, client: redis.Redis) -> tuple[str, str]:
