@@ -1065,6 +1065,26 @@ class Agents:
             await asyncio.sleep(1.0 + attempt)
         raise RuntimeError(f"{path} kept failing")
 
+    async def _click(
+        self,
+        http: httpx.AsyncClient,
+        action: str,
+        handoff_id: str,
+        user: str,
+        channel: str,
+        card_ts: str,
+    ) -> None:
+        """Click one of the card's buttons (a signed interaction)."""
+        click = block_action(
+            action,
+            handoff_id,
+            user=user,
+            channel=channel,
+            message_ts=card_ts,
+            block_id=f"handoff:{handoff_id}",
+        )
+        await self._post(http, "/slack/interactions", *interaction_request(SLACK_SECRET, click))
+
     async def _state(self, handoff_id: str, wanted: str) -> None:
         while True:
             with contextlib.suppress(redis.RedisError):
@@ -1076,7 +1096,6 @@ class Agents:
         self, record: HandoffRecord, channel: str, card_ts: str, http: httpx.AsyncClient
     ) -> None:
         user = next(self._turn)
-        block = f"handoff:{record.handoff_id}"
         try:
             async with asyncio.timeout(self._timeout):
                 fields = await self._client.hgetall(keys.handoff(record.handoff_id))
@@ -1090,17 +1109,7 @@ class Agents:
                     record.created = dt.datetime.fromisoformat(request["created_at"]).timestamp()
                 self.by_conversation[record.conversation] = record
                 await asyncio.sleep(random.uniform(*self._pause))
-                claim = block_action(
-                    "claim",
-                    record.handoff_id,
-                    user=user,
-                    channel=channel,
-                    message_ts=card_ts,
-                    block_id=block,
-                )
-                await self._post(
-                    http, "/slack/interactions", *interaction_request(SLACK_SECRET, claim)
-                )
+                await self._click(http, "claim", record.handoff_id, user, channel, card_ts)
                 await self._state(record.handoff_id, "agent")
                 record.claimed_at = time.time()
                 await asyncio.sleep(random.uniform(*self._pause))
@@ -1119,17 +1128,7 @@ class Agents:
                 while DELIVERED not in self._slack.reactions(channel, str(event["ts"])):
                     await asyncio.sleep(0.1)
                 record.receipt_at = time.time()
-                back = block_action(
-                    "return",
-                    record.handoff_id,
-                    user=user,
-                    channel=channel,
-                    message_ts=card_ts,
-                    block_id=block,
-                )
-                await self._post(
-                    http, "/slack/interactions", *interaction_request(SLACK_SECRET, back)
-                )
+                await self._click(http, "return", record.handoff_id, user, channel, card_ts)
                 await self._state(record.handoff_id, "returned")
                 record.returned_at = time.time()
         except TimeoutError:
