@@ -108,7 +108,9 @@ class Chaos:
 
     @staticmethod
     async def _reaped(replica: Replica) -> None:
-        async with asyncio.timeout(30):
+        # The trigger is the next customer message (or call) to reach the replica; customers held
+        # by the killed Rasa's lock send nothing for up to a minute, so wait as long as a turn may.
+        async with asyncio.timeout(TURN_TIMEOUT):
             while replica.process.poll() is None:
                 await asyncio.sleep(0.01)
 
