@@ -56,6 +56,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "RASA_CACHE_DIRECTORY": str(Path(settings.data_dir).resolve() / "rasa-cache"),
         "RELEVO_ACTION_ENDPOINT_URL": f"{settings.action_url}/webhook",
         "RELEVO_TRACKER_EXPIRY": str(settings.retention_days * 24 * 3600),
+        "PYTHONPATH": str(settings.nlu_dir.resolve()),  # the stores the endpoints files name
         **_redis_env(settings),
     }
 
@@ -65,7 +66,6 @@ def _redis_env(settings: Settings) -> dict[str, str]:
     sentinel = sentinel_address(url)
     if sentinel is not None:
         return {
-            "PYTHONPATH": str(settings.nlu_dir.resolve()),  # relevo_sentinel_stores
             "RELEVO_REDIS_SENTINELS": ",".join(f"{h}:{p}" for h, p in sentinel.sentinels),
             "RELEVO_REDIS_SENTINEL_SERVICE": sentinel.service,
             "RELEVO_REDIS_SENTINEL_PASSWORD": sentinel.sentinel_password or "",

@@ -1,9 +1,10 @@
 """Rasa's Redis tracker and lock stores on a Redis Sentinel group (Rasa 3.6 has none of its own).
 
-Loaded by Rasa from nlu/endpoints-sentinel.yml (`relevo rasa serve` puts this folder on
-PYTHONPATH when REDIS_URL is a `redis+sentinel://` URL). Each store keeps Rasa's own behaviour
-and only swaps its client for one that asks the Sentinels for the primary and follows it
-through a failover. Runs in Rasa's environment (Python 3.10, redis-py 4.6).
+Loaded by Rasa from nlu/endpoints-sentinel.yml (`relevo rasa serve` picks that file when
+REDIS_URL is a `redis+sentinel://` URL, and puts this folder on PYTHONPATH). Each store keeps
+the behaviour of the store it extends and only swaps its client for one that asks the
+Sentinels for the primary and follows it through a failover. Runs in Rasa's environment
+(Python 3.10, redis-py 4.6).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa.core.lock_store import RedisLockStore
-from rasa.core.tracker_store import RedisTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 from redis import Redis
 from redis.sentinel import Sentinel
+from relevo_tracker_store import RelevoTrackerStore
 
 
 def sentinel_primary(
@@ -38,8 +39,8 @@ def sentinel_primary(
     return group.master_for(service, db=int(db), password=password or None, **options)
 
 
-class SentinelTrackerStore(RedisTrackerStore):
-    """Rasa's RedisTrackerStore whose client follows the Sentinel group's primary."""
+class SentinelTrackerStore(RelevoTrackerStore):
+    """Relevo's Redis tracker store whose client follows the Sentinel group's primary."""
 
     def __init__(
         self,
@@ -52,10 +53,7 @@ class SentinelTrackerStore(RedisTrackerStore):
         host: str | None = None,
         **kwargs: Any,
     ) -> None:
-        record_exp = kwargs.pop("record_exp", None)
-        super().__init__(
-            domain, db=int(db), record_exp=int(float(record_exp)) if record_exp else None, **kwargs
-        )
+        super().__init__(domain, db=int(db), **kwargs)
         self.red = sentinel_primary(
             sentinels, service, db, password, sentinel_password, decode_responses=True
         )

@@ -77,6 +77,10 @@ def test_rasa_gets_redis_and_the_action_server_from_settings(project: Settings) 
     assert "--enable-api" not in command
     with_token = installed.model_copy(update={"rasa_token": SecretStr("t0k")})
     assert "--enable-api" in serve_command(with_token, Path("m.tar.gz"), 5005)
+    endpoints = Path(command[command.index("--endpoints") + 1])
+    store = yaml.safe_load(endpoints.read_text())["tracker_store"]["type"]
+    assert store == "relevo_tracker_store.RelevoTrackerStore"  # Rasa imports it from PYTHONPATH
+    assert (Path(env["PYTHONPATH"]) / "relevo_tracker_store.py").exists()
 
 
 def test_on_a_sentinel_group_rasa_reads_the_sentinel_endpoints_and_finds_their_stores(

@@ -457,6 +457,16 @@ def test_rasa_runs_the_mounted_model_and_its_api_only_with_a_token() -> None:
     assert Path("../models").name == Settings().models_dir.name
 
 
+def test_rasa_finds_the_tracker_store_endpoints_yml_names() -> None:
+    """Rasa falls back to an in-memory store, with only a warning, when it cannot import it."""
+    rasa = service("rasa")
+    store_type = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))["tracker_store"]["type"]
+    module = store_type.rsplit(".", 1)[0]
+    mounts = dict(v.split(":")[1::-1] for v in rasa["volumes"])  # target -> source
+    target = f"{rasa['environment']['PYTHONPATH']}/{module}.py"
+    assert (COMPOSE_FILE.parent / mounts[target]).resolve() == ROOT / "nlu" / f"{module}.py"
+
+
 @pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no .venv-rasa (make setup)")
 def test_rasa_accepts_the_command_line() -> None:
     base, with_token = rasa_argument_lists()

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 import yaml
 from playwright.async_api import Browser, Page, async_playwright
 
+from bot.rasa_client import BotReply, RasaClient
 from bot.rasa_process import train
 from kb_index.embeddings import load_embedder
 from kb_index.service import index_options, publish_version
@@ -122,6 +126,33 @@ def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
     finally:
         for process in {engine.rasa, engine.actions} - {None}:
             stop(process)
+
+
+class Customer:
+    """Plays a customer on one conversation."""
+
+    def __init__(self, engine: Engine, language: str, *, public: bool = False) -> None:
+        self.engine = engine
+        self.id = f"test-{uuid.uuid4().hex[:10]}"
+        self.metadata: dict[str, Any] = {
+            "channel": "social" if public else "webchat",
+            "language": language,
+            "public": public,
+            "customer": {"handle": "@ana", "followers": "1200"},
+        }
+
+    async def says(self, text: str) -> list[BotReply]:
+        client = RasaClient(url=self.engine.rasa_url, timeout=30)
+        try:
+            return await client.send(self.id, text, self.metadata)
+        finally:
+            await client.close()
+
+
+@pytest.fixture
+def store(engine: Engine) -> redis.Redis:
+    assert engine.settings.redis_url is not None
+    return redis.Redis.from_url(engine.settings.redis_url.get_secret_value(), decode_responses=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import pytest
 import redis
 
-from bot.rasa_client import BotReply, RasaClient
+from bot.rasa_client import BotReply
 from handoff.requests import Priority, Reason, current_handoff, owner
-from tests.e2e.conftest import Engine
-
-
-class Customer:
-    """Plays a customer on one conversation."""
-
-    def __init__(self, engine: Engine, language: str, *, public: bool = False) -> None:
-        self.engine = engine
-        self.id = f"test-{uuid.uuid4().hex[:10]}"
-        self.metadata: dict[str, Any] = {
-            "channel": "social" if public else "webchat",
-            "language": language,
-            "public": public,
-            "customer": {"handle": "@ana", "followers": "1200"},
-        }
-
-    async def says(self, text: str) -> list[BotReply]:
-        client = RasaClient(url=self.engine.rasa_url, timeout=30)
-        try:
-            return await client.send(self.id, text, self.metadata)
-        finally:
-            await client.close()
+from tests.e2e.conftest import Customer, Engine
 
 
 def decisions(replies: list[BotReply]) -> list[str]:
@@ -40,12 +16,6 @@ def decisions(replies: list[BotReply]) -> list[str]:
 
 def texts(replies: list[BotReply]) -> str:
     return "\n".join(r.text or "" for r in replies)
-
-
-@pytest.fixture
-def store(engine: Engine) -> redis.Redis:
-    assert engine.settings.redis_url is not None
-    return redis.Redis.from_url(engine.settings.redis_url.get_secret_value(), decode_responses=True)
 
 
 QUESTIONS = {

@@ -1,0 +1,145 @@
+"""Rasa's trackers in Redis, saved by nlu/relevo_tracker_store.py: every event kept once.
+
+The store replaces Rasa's quadratic merge on save. These tests read what the real Rasa server
+wrote: a conversation's events in order, none lost or doubled, and the events of an earlier
+session kept when a new one starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import redis
+
+from bot.rasa_client import TRACKER_PREFIX
+from tests.conftest import ROOT
+from tests.e2e.conftest import Customer, Engine
+
+SESSION_EXPIRY_SECONDS = 60 * 60  # session_expiration_time in nlu/domain.yml, in minutes there
+
+
+def stored_events(store: redis.Redis, customer: Customer) -> list[dict[str, Any]]:
+    raw = store.get(f"{TRACKER_PREFIX}:tracker:{customer.id}")
+    assert raw is not None, "Rasa did not store the tracker in Redis"
+    return list(json.loads(raw)["events"])
+
+
+def user_texts(events: list[dict[str, Any]]) -> list[str]:
+    return [e["text"] for e in events if e["event"] == "user"]
+
+
+def session_starts(events: list[dict[str, Any]]) -> int:
+    return sum(1 for e in events if e["event"] == "action" and e["name"] == "action_session_start")
+
+
+async def test_a_conversation_is_stored_whole_each_event_once(
+    engine: Engine,
+    store: redis.Redis,
+) -> None:
+    customer = Customer(engine, "en")
+    said = ["hi! is there wifi on the plane?", "/affirm", "how much hand luggage can I take?"]
+    lengths = []
+    for text in said:
+        await customer.says(text)
+        lengths.append(len(stored_events(store, customer)))
+    events = stored_events(store, customer)
+    assert user_texts(events) == said
+    # Rasa stores the session's metadata before action_session_start: the shape that made its
+    # own store merge event by event on every save.
+    assert events[0]["event"] == "slot" and events[0]["name"] == "session_started_metadata"
+    assert session_starts(events) == 1
+    assert len({json.dumps(e, sort_keys=True) for e in events}) == len(events)
+    stamps = [e["timestamp"] for e in events]
+    assert stamps == sorted(stamps)
+    assert lengths == sorted(lengths) and len(set(lengths)) == len(lengths)
+
+
+async def test_a_new_session_keeps_the_earlier_sessions_events(
+    engine: Engine,
+    store: redis.Redis,
+) -> None:
+    customer = Customer(engine, "es")
+    first, second = "hola, mi perro puede viajar conmigo en cabina?", "¿y cuánto cuesta?"
+    await customer.says(first)
+    key = f"{TRACKER_PREFIX}:tracker:{customer.id}"
+    tracker = json.loads(store.get(key) or "{}")
+    for event in tracker["events"]:  # the first session ended two hours ago
+        event["timestamp"] -= 2 * SESSION_EXPIRY_SECONDS
+    store.set(key, json.dumps(tracker))
+    earlier = tracker["events"]
+
+    await customer.says(second)
+
+    events = stored_events(store, customer)
+    assert events[: len(earlier)] == earlier
+    assert session_starts(events) == 2
+    assert user_texts(events) == [first, second]
+
+
+RASA_SIDE = """
+import asyncio, json, sys
+from urllib.parse import urlparse
+from rasa.core.tracker_store import RedisTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import deserialise_events
+from rasa.shared.core.trackers import DialogueStateTracker
+from relevo_tracker_store import RelevoTrackerStore, events_from_dicts, merged_events
+
+events = json.load(sys.stdin)
+url = urlparse(sys.argv[1])
+domain = Domain.load("nlu/domain.yml")
+found = {
+    "read_as_rasa": [e.as_dict() for e in events_from_dicts(events)]
+    == [e.as_dict() for e in deserialise_events(events)],
+    "whole": merged_events(events, events + [{"event": "x"}]) == events + [{"event": "x"}],
+    "last_session": merged_events(events, events[1:]) == events,
+    "unrelated": merged_events(events, [{"event": "x"}]),
+}
+
+
+async def saved(store_class, key):
+    store = store_class(domain, host=url.hostname, port=url.port, db=url.path.strip("/"),
+                        key_prefix="relevotest")
+    store.red.set(store.key_prefix + key, json.dumps({"name": key, "events": events[:4]}))
+    other = DialogueStateTracker.from_events(key, deserialise_events(events[4:8]))
+    await store.save(other)
+    return json.loads(store.red.get(store.key_prefix + key))["events"]
+
+
+found["not_a_continuation"] = asyncio.run(saved(RelevoTrackerStore, "ours")) == asyncio.run(
+    saved(RedisTrackerStore, "rasas")
+)
+print(json.dumps(found))
+"""
+
+
+async def test_the_store_reads_merges_and_falls_back_as_rasa_does(
+    engine: Engine, store: redis.Redis
+) -> None:
+    customer = Customer(engine, "en")
+    await customer.says("hi! is there wifi on the plane?")
+    await customer.says("/affirm")
+    events = stored_events(store, customer)
+    python = engine.settings.rasa_venv / "bin" / "python"
+    assert engine.settings.redis_url is not None
+    result = subprocess.run(
+        [str(python), "-c", RASA_SIDE, engine.settings.redis_url.get_secret_value()],
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "nlu")},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found == {
+        "read_as_rasa": True,
+        "whole": True,
+        "last_session": True,
+        "unrelated": None,
+        "not_a_continuation": True,
+    }
