@@ -1,10 +1,11 @@
 """Gateway benchmark: a web-chat turn through the gateway against the same turn sent to Rasa.
 
-Run: `.venv/bin/python bench/gateway_bench.py [--conversations 50] [--turns 20] [--quick]`.
-Everything runs on localhost and is started here (bench/stack.py): a real Redis on a free port,
-the demo index in a temporary data dir, the action server, Rasa (one Sanic worker) and the
-gateway (`relevo serve` on a free port, with its assistant and delivery workers inside). Every
-process started here is stopped on exit, error, Ctrl-C or SIGTERM.
+Run: `.venv/bin/python bench/gateway_bench.py [--conversations 50] [--turns 20] [--quick]
+[--rasa-workers 1]`. Everything runs on localhost and is started here (bench/stack.py): a real
+Redis on a free port, the demo index in a temporary data dir, the action server, Rasa (one Sanic
+worker unless --rasa-workers says more) and the gateway (`relevo serve` on a free port, with its
+assistant and delivery workers inside). Every process started here is stopped on exit, error,
+Ctrl-C or SIGTERM.
 
 Load: --conversations conversations (50) of --turns turns (20), all running at the same time.
 Each alternates a knowledge-base question and "/affirm" (the answer to "Did this help?"). The
@@ -691,19 +692,25 @@ def main() -> None:
         help="A smoke run: 10 conversations of 6 turns, 30 probe questions.",
     )
     parser.add_argument(
+        "--rasa-workers",
+        type=int,
+        default=1,
+        help="Rasa's Sanic workers (SANIC_WORKERS), the same for both paths (1).",
+    )
+    parser.add_argument(
         "--keep-logs", type=Path, default=None, help="Copy the services' logs to this folder."
     )
     args = parser.parse_args()
     plan = plan_from(args)
     run_started = time.perf_counter()
     with temporary_services("relevo-gateway-bench-", args.keep_logs) as (services, data):
-        run(services, data, plan)
+        run(services, data, plan, args.rasa_workers)
     print(f"Whole run: {time.perf_counter() - run_started:.0f} s")
 
 
-def run(services: Services, data: Path, plan: Plan) -> None:
+def run(services: Services, data: Path, plan: Plan, rasa_workers: int) -> None:
     """Start everything, measure, print the tables."""
-    engine = start_engine(services, data)
+    engine = start_engine(services, data, rasa_workers=rasa_workers)
     candidates = [
         q.text
         for q in load_queries(ROOT / "kb" / "eval" / "queries.yaml")
@@ -753,7 +760,10 @@ def run(services: Services, data: Path, plan: Plan) -> None:
         results.append(series)
     memory += [
         ["gateway, after the load", *tree_memory(gateway.process.pid)],
-        ["Rasa server (one worker), after the load", *tree_memory(engine.rasa.process.pid)],
+        [
+            f"Rasa server ({rasa_workers} worker(s)), after the load",
+            *tree_memory(engine.rasa.process.pid),
+        ],
         ["action server, after the load", *tree_memory(engine.actions.process.pid)],
     ]
     gateway_log = gateway.log.read_text(errors="replace")

@@ -217,10 +217,8 @@ def start_redis(services: Services, data: Path) -> str:
 def start_rasa(
     services: Services, settings: Settings, env: dict[str, str], workers: int
 ) -> Service:
-    """`relevo rasa serve`, with SANIC_WORKERS when more than one worker is asked for."""
-    rasa_env = dict(env)
-    if workers > 1:
-        rasa_env["SANIC_WORKERS"] = str(workers)
+    """`relevo rasa serve` with `workers` Sanic workers (RELEVO_RASA_WORKERS)."""
+    rasa_env = {**env, "RELEVO_RASA_WORKERS": str(workers)}
     service = services.start(
         f"rasa-{workers}w",
         [str(BIN / "relevo"), "rasa", "serve", "--port", str(settings.rasa_port)],

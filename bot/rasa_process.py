@@ -57,6 +57,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "RELEVO_ACTION_ENDPOINT_URL": f"{settings.action_url}/webhook",
         "RELEVO_TRACKER_EXPIRY": str(settings.retention_days * 24 * 3600),
         "PYTHONPATH": str(settings.nlu_dir.resolve()),  # the stores the endpoints files name
+        "SANIC_WORKERS": str(settings.rasa_workers),
         **_redis_env(settings),
     }
 

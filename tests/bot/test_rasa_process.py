@@ -72,6 +72,8 @@ def test_rasa_gets_redis_and_the_action_server_from_settings(project: Settings) 
     assert env["RELEVO_REDIS_PASSWORD"] == "s3cret"
     assert env["RASA_TELEMETRY_ENABLED"] == "false"
     assert env["RELEVO_ACTION_ENDPOINT_URL"] == f"http://127.0.0.1:{project.action_port}/webhook"
+    assert env["SANIC_WORKERS"] == "1"
+    assert rasa_env(project.model_copy(update={"rasa_workers": 2}))["SANIC_WORKERS"] == "2"
     installed = project.model_copy(update={"rasa_venv": ROOT / ".venv-rasa"})
     command = serve_command(installed, Path("m.tar.gz"), 5005)
     assert "--enable-api" not in command
