@@ -125,13 +125,21 @@ class DeliveryWorker:
         policy: RetryPolicy,
         consumer: str | None = None,
         concurrency: int = 64,
+        lanes: int = 4096,
     ) -> None:
+        """Deliver with at most `concurrency` sends in flight per channel.
+
+        `lanes` bounds the conversations delivering at once, most of them waiting on a
+        channel's rate limit. A wait holds no send slot, so a channel with a backlog never
+        holds back another channel's replies, nor an agent's reply in its own channel.
+        """
         self._client = client
         self._store = ConversationStore(client)
         self._senders = senders
         self._invites = invites
         self._policy = policy
         self._progress = client.register_script(_PROGRESS)
+        self._sending = {channel: asyncio.Semaphore(concurrency) for channel in senders}
         self.lanes = StreamLanes(
             client=client,
             stream=keys.OUTBOX,
@@ -139,7 +147,7 @@ class DeliveryWorker:
             key_field="conversation_id",
             handle=self._handle,
             on_poison=self._poison,
-            concurrency=concurrency,
+            concurrency=lanes,
             consumer=consumer,
         )
 
@@ -196,7 +204,8 @@ class DeliveryWorker:
             while True:
                 await sender.pace(target, first=message.author == "agent")
                 try:
-                    await sender.send(message, parts[index], index, target)
+                    async with self._sending[target.channel]:
+                        await sender.send(message, parts[index], index, target)
                     break
                 except DeliveryError as exc:
                     if exc.permanent or attempt >= self._policy.max_attempts:

@@ -138,13 +138,16 @@ async def _deliver_all(worker: DeliveryWorker, client: aioredis.Redis, timeout: 
         await task
 
 
-def _worker(client: aioredis.Redis, settings: Settings, http: httpx.AsyncClient) -> DeliveryWorker:
+def _worker(
+    client: aioredis.Redis, settings: Settings, http: httpx.AsyncClient, concurrency: int = 64
+) -> DeliveryWorker:
     return DeliveryWorker(
         client=client,
         senders={"social": SocialSender(settings, http), "webchat": WebchatSender()},
         invites=Invitations(client, settings),
         policy=RetryPolicy(settings.outbox_max_attempts, settings.outbox_backoff_seconds, 1.0),
         consumer="test",
+        concurrency=concurrency,
     )
 
 
@@ -347,3 +350,45 @@ async def test_an_agents_reply_goes_out_ahead_of_the_bots_queued_public_replies(
     assert order.index("desk:1:0") - sent_before <= 8
     for n in range(conversations):  # the bot's parts keep their order in each conversation
         assert [i for i in order if i.startswith(f"bot{n}:")] == [f"bot{n}:0", f"bot{n}:1"]
+
+
+async def test_a_channel_waiting_on_its_rate_limit_does_not_hold_back_another_channel(
+    aclient: aioredis.Redis, connector: Connector
+) -> None:
+    settings = _settings(connector).model_copy(update={"social_rate_per_second": 4.0})
+    pipeline = InboundPipeline(aclient, settings)
+    public = 12
+    for n in range(public):
+        post = _inbound("hola", message_id=f"m{n}", public=True, route={"reply_to": f"p{n}"})
+        customer = Customer(id=f"u{n}", handle=f"ana{n}", followers=10)
+        await pipeline.accept(replace(post, conversation_id=f"c{n}", customer=customer))
+        answer = ("Primera frase de la respuesta. " * 2).strip()  # two parts of 60 characters
+        await pipeline.store.enqueue(Outgoing(f"bot{n}", f"c{n}", "bot", answer))
+    chat = replace(_inbound("hola", message_id="w"), conversation_id="web1")
+    await pipeline.accept(chat)
+    stop = asyncio.Event()
+    async with httpx.AsyncClient() as http:
+        # Two sends in flight per channel; 24 public parts at 4 a second take some 6 s.
+        worker = asyncio.create_task(_worker(aclient, settings, http, concurrency=2).run(stop))
+        try:
+            async with asyncio.timeout(30):
+                while len(connector.replies) < 8:  # the burst is spent; the lanes are waiting
+                    await asyncio.sleep(0.01)
+            await pipeline.store.enqueue(Outgoing("web:1", "web1", "bot", "Hola"))
+            async with asyncio.timeout(30):
+                while not any(
+                    f.get("out_id") == "web:1"
+                    for _, f in await aclient.xrange(keys.conversation_log("web1"))
+                ):
+                    await asyncio.sleep(0.01)
+            public_sent_by_then = len(connector.replies)
+            async with asyncio.timeout(30):
+                while not await outbox_settled(aclient):
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await worker
+    # The web chat reply was delivered while the public replies were still waiting on their
+    # rate limit, not after them.
+    assert public_sent_by_then < public * 2 - 6
+    assert len(connector.replies) == public * 2
