@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from inspect import isawaitable
 
 import httpx
 import pytest
@@ -315,34 +317,51 @@ async def test_a_flood_is_kept_in_the_log_but_only_the_first_messages_are_answer
     assert (await pipeline.accept(other)).route is Route.BOT  # others are not slowed down
 
 
+@asynccontextmanager
+async def _running(worker: DeliveryWorker) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def _until(check: Callable[[], bool | Awaitable[bool]], timeout: float = 30) -> None:
+    async with asyncio.timeout(timeout):
+        while not (await done if isawaitable(done := check()) else done):
+            await asyncio.sleep(0.01)
+
+
+async def _logged(client: aioredis.Redis, conversation: str, out_id: str) -> bool:
+    entries = await client.xrange(keys.conversation_log(conversation))
+    return any(fields.get("out_id") == out_id for _, fields in entries)
+
+
+async def _public_backlog(pipeline: InboundPipeline, conversations: int, quiet: int = 0) -> None:
+    """Public posts in c0, c1, ...; the first `conversations` get a two-part bot answer queued."""
+    answer = ("Primera frase de la respuesta. " * 2).strip()  # two parts of 60 characters
+    for n in range(conversations + quiet):
+        post = _inbound("hola", message_id=f"m{n}", public=True, route={"reply_to": f"p{n}"})
+        customer = Customer(id=f"u{n}", handle=f"ana{n}", followers=10)
+        await pipeline.accept(replace(post, conversation_id=f"c{n}", customer=customer))
+    for n in range(conversations):
+        await pipeline.store.enqueue(Outgoing(f"bot{n}", f"c{n}", "bot", answer))
+
+
 async def test_an_agents_reply_goes_out_ahead_of_the_bots_queued_public_replies(
     aclient: aioredis.Redis, connector: Connector
 ) -> None:
     settings = _settings(connector).model_copy(update={"social_rate_per_second": 10.0})
     pipeline = InboundPipeline(aclient, settings)
     conversations = 30
-    for n in range(conversations + 1):
-        post = _inbound("hola", message_id=f"m{n}", public=True, route={"reply_to": f"p{n}"})
-        customer = Customer(id=f"u{n}", handle=f"ana{n}", followers=10)
-        await pipeline.accept(replace(post, conversation_id=f"c{n}", customer=customer))
-    answer = ("Primera frase de la respuesta. " * 2).strip()  # two parts of 60 characters
-    for n in range(conversations):
-        await pipeline.store.enqueue(Outgoing(f"bot{n}", f"c{n}", "bot", answer))
-    stop = asyncio.Event()
-    async with httpx.AsyncClient() as http:
-        worker = asyncio.create_task(_worker(aclient, settings, http).run(stop))
-        try:
-            async with asyncio.timeout(30):
-                while len(connector.replies) < 20:  # the burst is spent; every lane is waiting
-                    await asyncio.sleep(0.01)
-            sent_before = len(connector.replies)
-            await pipeline.store.enqueue(Outgoing("desk:1", f"c{conversations}", "agent", "Hola"))
-            async with asyncio.timeout(30):
-                while not await outbox_settled(aclient):
-                    await asyncio.sleep(0.05)
-        finally:
-            stop.set()
-            await worker
+    await _public_backlog(pipeline, conversations, quiet=1)
+    async with httpx.AsyncClient() as http, _running(_worker(aclient, settings, http)):
+        await _until(lambda: len(connector.replies) >= 20)  # the burst is spent; lanes wait
+        sent_before = len(connector.replies)
+        await pipeline.store.enqueue(Outgoing("desk:1", f"c{conversations}", "agent", "Hola"))
+        await _until(lambda: outbox_settled(aclient))
     order = [r["delivery_id"] for r in connector.replies]
     assert len(order) == conversations * 2 + 1
     # 10 parts a second: in turn, the reply would wait some 3 s behind a part of each of the
@@ -358,36 +377,16 @@ async def test_a_channel_waiting_on_its_rate_limit_does_not_hold_back_another_ch
     settings = _settings(connector).model_copy(update={"social_rate_per_second": 4.0})
     pipeline = InboundPipeline(aclient, settings)
     public = 12
-    for n in range(public):
-        post = _inbound("hola", message_id=f"m{n}", public=True, route={"reply_to": f"p{n}"})
-        customer = Customer(id=f"u{n}", handle=f"ana{n}", followers=10)
-        await pipeline.accept(replace(post, conversation_id=f"c{n}", customer=customer))
-        answer = ("Primera frase de la respuesta. " * 2).strip()  # two parts of 60 characters
-        await pipeline.store.enqueue(Outgoing(f"bot{n}", f"c{n}", "bot", answer))
+    await _public_backlog(pipeline, public)
     chat = replace(_inbound("hola", message_id="w"), conversation_id="web1")
     await pipeline.accept(chat)
-    stop = asyncio.Event()
-    async with httpx.AsyncClient() as http:
-        # Two sends in flight per channel; 24 public parts at 4 a second take some 6 s.
-        worker = asyncio.create_task(_worker(aclient, settings, http, concurrency=2).run(stop))
-        try:
-            async with asyncio.timeout(30):
-                while len(connector.replies) < 8:  # the burst is spent; the lanes are waiting
-                    await asyncio.sleep(0.01)
-            await pipeline.store.enqueue(Outgoing("web:1", "web1", "bot", "Hola"))
-            async with asyncio.timeout(30):
-                while not any(
-                    f.get("out_id") == "web:1"
-                    for _, f in await aclient.xrange(keys.conversation_log("web1"))
-                ):
-                    await asyncio.sleep(0.01)
-            public_sent_by_then = len(connector.replies)
-            async with asyncio.timeout(30):
-                while not await outbox_settled(aclient):
-                    await asyncio.sleep(0.05)
-        finally:
-            stop.set()
-            await worker
+    # Two sends in flight per channel; 24 public parts at 4 a second take some 6 s.
+    async with httpx.AsyncClient() as http, _running(_worker(aclient, settings, http, 2)):
+        await _until(lambda: len(connector.replies) >= 8)  # the burst is spent; lanes wait
+        await pipeline.store.enqueue(Outgoing("web:1", "web1", "bot", "Hola"))
+        await _until(lambda: _logged(aclient, "web1", "web:1"))
+        public_sent_by_then = len(connector.replies)
+        await _until(lambda: outbox_settled(aclient))
     # The web chat reply was delivered while the public replies were still waiting on their
     # rate limit, not after them.
     assert public_sent_by_then < public * 2 - 6
