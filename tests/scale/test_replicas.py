@@ -128,14 +128,14 @@ async def chaos_monkey(cluster: Cluster, chaos: Chaos, gateway_a: Tripwire) -> N
     """
     await asyncio.sleep(4)
     await chaos.kill_mid_request(cluster.rasa_lb, cluster.rasa[0], "0.1 s into a turn", delay=0.1)
-    await asyncio.sleep(4)
+    await asyncio.sleep(2)
     await chaos.kill_mid_request(
         cluster.actions_lb,
         cluster.actions[0],
         "as a call of action_answer_from_kb reaches it",
         containing=b'"next_action": "action_answer_from_kb"',
     )
-    await asyncio.sleep(4)
+    await asyncio.sleep(2)  # armed while gateway a's customers still have turns to send
     await chaos.kill_on(gateway_a, cluster.gateways[0], "as a customer message reaches it")
 
 
@@ -147,7 +147,7 @@ async def web_conversation(
     try:
         for text in turns:
             await customer.ask(text, TURN_TIMEOUT)
-            await asyncio.sleep(random.uniform(2.0, 4.0))  # the customer reads and types
+            await asyncio.sleep(random.uniform(3.0, 6.0))  # the customer reads and types
     finally:
         await customer.close()
 
@@ -156,7 +156,7 @@ async def social_conversation(customer: SocialFailoverCustomer, delay: float) ->
     await asyncio.sleep(delay)
     for text in SOCIAL_TURNS:
         await customer.ask(text, TURN_TIMEOUT)
-        await asyncio.sleep(random.uniform(2.0, 4.0))
+        await asyncio.sleep(random.uniform(3.0, 6.0))
 
 
 @dataclass
