@@ -2,7 +2,7 @@
 
 One score separates answerable from unanswerable questions poorly, so the gate combines the
 top hit's fused score, its lead over the runner-up and Rasa's intent. The thresholds are
-settings, calibrated with `relevo eval dialogue --calibrate` (see docs/conversation.md).
+settings, calibrated with `relevo eval gate` (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ class Outcome(StrEnum):
 class GateConfig:
     """Thresholds of the gate."""
 
-    min_score: float = 1.2
-    min_margin: float = 0.15
+    min_score: float = 1.0
+    min_margin: float = 0.2
     min_score_out_of_scope: float = 1.4
 
 

@@ -62,10 +62,10 @@ class Settings(BaseSettings):
     default_language: Literal["es", "en"] = "en"
 
     answer_min_score: float = Field(
-        default=1.2, description="The top hit's fused score needed to answer (see docs)."
+        default=1.0, description="The top hit's fused score needed to answer (see docs)."
     )
     answer_min_margin: float = Field(
-        default=0.15, description="How far the top hit must lead the runner-up to answer."
+        default=0.2, description="How far the top hit must lead the runner-up to answer."
     )
     answer_min_score_out_of_scope: float = Field(
         default=1.4, description="The top score needed when Rasa thinks the message is off-topic."

@@ -112,6 +112,24 @@ def test_eval_prints_every_method_per_language(built_env: dict[str, str], tmp_pa
     assert "language detection, es: 1.000 of 1 queries" in output
 
 
+def test_eval_gate_sweeps_the_thresholds_offline(built_env: dict[str, str], tmp_path: Path) -> None:
+    queries = tmp_path / "queries.yaml"
+    queries.write_text(
+        "queries:\n"
+        "  - {q: 'can my cat travel with me in the cabin', lang: en, expected: pets-en}\n"
+        "  - {q: 'who won the football match last night', lang: en, expected: none}\n"
+        "  - {q: 'YOU LOST MY BAG', lang: en, expected: baggage-delayed-en, kind: complaint}\n"
+    )
+    env = {**built_env, "RELEVO_ANSWER_MIN_SCORE": "1.05", "RELEVO_ANSWER_MIN_MARGIN": "0.12"}
+    output = relevo(env, "eval", "gate", "--queries", str(queries)).stdout
+    assert "The gate alone on 3 labelled queries (complaints left out)" in output
+    assert "1.05 (current)" in output and "0.12" in output
+    rows = [line for line in output.splitlines() if line.startswith("│")]
+    assert len(rows) == 1 + 6 * 5  # the current setting, then the grid
+    # At the loosest setting the pet question is answered right; the football one is not.
+    assert "en: best accuracy with confident wrong <= 2%: 1.000 at min score" in output
+
+
 def test_doctor_reports_each_part(built_env: dict[str, str], redis_client: redis.Redis) -> None:
     env = {**built_env, "RELEVO_RASA_PORT": "1", "RELEVO_ACTION_PORT": "2"}
     report = relevo(env, "doctor").stderr
