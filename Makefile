@@ -58,6 +58,7 @@ test: setup test-tools
 
 bench: setup test-tools
 	$(BIN)/relevo kb eval
+	$(BIN)/relevo eval gate
 	$(BIN)/python bench/kb_bench.py
 	$(BIN)/relevo train
 	$(BIN)/python bench/dialogue_bench.py

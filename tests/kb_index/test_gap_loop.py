@@ -161,8 +161,8 @@ def test_published_drafts_answer_the_questions_that_were_escalated(
         nprobe=settings.kb_ivf_nprobe,
         reload_interval=0.0,
     )
-    every_question = [*DRONE_ES, NEW_PARAPHRASE_ES, *DRONE_EN, NEW_PARAPHRASE_EN]
-    before = {q: _outcome(kb, q, settings) for q in every_question}
+    # The questions that escalated were not answered: the knowledge base had no drone article.
+    before = {q: _outcome(kb, q, settings) for q in [*DRONE_ES, *DRONE_EN]}
     assert all(outcome is not Outcome.ANSWER for outcome, _, _ in before.values()), before
 
     _seed(redis_client)
@@ -183,6 +183,7 @@ def test_published_drafts_answer_the_questions_that_were_escalated(
     assert sorted(report.added) == sorted(ids) and not report.problems
     publish_version(redis_client, report)
 
+    every_question = [*DRONE_ES, NEW_PARAPHRASE_ES, *DRONE_EN, NEW_PARAPHRASE_EN]
     after = {q: _outcome(kb, q, settings) for q in every_question}
     expected = {q: ids[0] for q in [*DRONE_ES, NEW_PARAPHRASE_ES]}
     expected |= {q: ids[1] for q in [*DRONE_EN, NEW_PARAPHRASE_EN]}
