@@ -56,7 +56,8 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "RASA_CACHE_DIRECTORY": str(Path(settings.data_dir).resolve() / "rasa-cache"),
         "RELEVO_ACTION_ENDPOINT_URL": f"{settings.action_url}/webhook",
         "RELEVO_TRACKER_EXPIRY": str(settings.retention_days * 24 * 3600),
-        "PYTHONPATH": str(settings.nlu_dir.resolve()),  # the stores the endpoints files name
+        # The stores the endpoints files name, and the launcher (nlu/relevo_rasa.py).
+        "PYTHONPATH": str(settings.nlu_dir.resolve()),
         "SANIC_WORKERS": str(settings.rasa_workers),
         **_redis_env(settings),
     }
@@ -131,8 +132,11 @@ def _drop_other_models(folder: Path, *, keep: Path) -> None:
 
 def serve_command(settings: Settings, model: Path, port: int) -> list[str]:
     """The command line of the Rasa server: REST channel; its HTTP API only with a token."""
+    rasa_binary(settings)  # installed, or a clear error
     command = [
-        str(rasa_binary(settings)),
+        str(settings.rasa_venv / "bin" / "python"),
+        "-m",
+        "relevo_rasa",  # nlu/relevo_rasa.py: `rasa` with its action-answer validator built once
         "run",
         "--model",
         str(model),

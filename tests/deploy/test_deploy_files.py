@@ -446,7 +446,7 @@ def test_rasa_runs_the_mounted_model_and_its_api_only_with_a_token() -> None:
     assert rasa["entrypoint"] == ["/bin/bash", "-c"]
     script = unescape(rasa["command"][0])
     assert re.search(r'if \[ -n "\$\{RELEVO_RASA_TOKEN:-\}" \]; then', script)
-    assert 'exec rasa "${args[@]}"' in script
+    assert 'exec python -m relevo_rasa "${args[@]}"' in script  # nlu/relevo_rasa.py: `rasa`
     base, with_token = rasa_argument_lists()
     assert base[0] == "run" and "--enable-api" not in base
     assert with_token[:2] == ["--enable-api", "--auth-token"]
@@ -457,14 +457,15 @@ def test_rasa_runs_the_mounted_model_and_its_api_only_with_a_token() -> None:
     assert Path("../models").name == Settings().models_dir.name
 
 
-def test_rasa_finds_the_tracker_store_endpoints_yml_names() -> None:
+def test_rasa_finds_its_launcher_and_the_tracker_store_endpoints_yml_names() -> None:
     """Rasa falls back to an in-memory store, with only a warning, when it cannot import it."""
     rasa = service("rasa")
     store_type = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))["tracker_store"]["type"]
     module = store_type.rsplit(".", 1)[0]
     mounts = dict(v.split(":")[1::-1] for v in rasa["volumes"])  # target -> source
-    target = f"{rasa['environment']['PYTHONPATH']}/{module}.py"
-    assert (COMPOSE_FILE.parent / mounts[target]).resolve() == ROOT / "nlu" / f"{module}.py"
+    for name in (module, "relevo_rasa"):  # the store, and the launcher the command runs
+        target = f"{rasa['environment']['PYTHONPATH']}/{name}.py"
+        assert (COMPOSE_FILE.parent / mounts[target]).resolve() == ROOT / "nlu" / f"{name}.py"
 
 
 @pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no .venv-rasa (make setup)")

@@ -1,0 +1,72 @@
+"""nlu/relevo_rasa.py: Rasa's check of action answers, with the validator built once.
+
+Run in Rasa's environment against Rasa's own `RemoteAction`: valid answers pass, invalid ones
+raise the same error with the same message as Rasa's per-call `jsonschema.validate`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import Customer, Engine
+
+RASA_SIDE = r"""
+import json
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+import relevo_rasa
+
+answers = [
+    {"events": [{"event": "slot", "name": "language", "value": "es"}], "responses": []},
+    {"events": [], "responses": [{"text": "hola", "buttons": []}]},
+    {"events": "not a list", "responses": []},
+    {"events": [{"no_event_key": 1}], "responses": []},
+    {"events": [{"event": 7}], "responses": []},
+]
+action = RemoteAction("action_answer_from_kb", None)
+
+
+def outcomes():
+    found = []
+    for answer in answers:
+        try:
+            found.append(action._validate_action_result(answer))
+        except ValidationError as error:
+            found.append(error.message)
+    return found
+
+
+before = outcomes()
+relevo_rasa.install()
+replaced = RemoteAction._validate_action_result.__module__ == "relevo_rasa"
+print(json.dumps({"before": before, "after": outcomes(), "replaced": replaced}))
+"""
+
+
+def test_the_launcher_validates_action_answers_exactly_as_rasa_does(engine: Engine) -> None:
+    python = engine.settings.rasa_venv / "bin" / "python"
+    result = subprocess.run(
+        [str(python), "-c", RASA_SIDE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "nlu")},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["replaced"]
+    assert found["before"][:2] == [True, True]
+    assert all("Failed to validate Action server response" in m for m in found["before"][2:])
+    assert found["after"] == found["before"]
+
+
+async def test_the_running_rasa_was_started_through_the_launcher(engine: Engine) -> None:
+    cmdline = Path(f"/proc/{engine.rasa.pid}/cmdline").read_bytes().split(b"\0")
+    assert cmdline[1:4] == [b"-m", b"relevo_rasa", b"run"]  # `relevo rasa serve` execs it
+    reply = await Customer(engine, "en").says("is there wifi on the plane?")
+    assert reply, "Rasa answered nothing through the launcher"
