@@ -1,0 +1,141 @@
+"""Rasa started through nlu/relevo_rasa.py against plain `rasa run`, side by side.
+
+Run: `.venv/bin/python bench/rasa_launcher_bench.py [--rounds 2] [--requests 300]`.
+Starts Redis, the demo index, the action server and one Rasa server at a time on the same
+model and stores, alternating the launcher (`python -m relevo_rasa run ...`, what `relevo rasa
+serve` runs) and plain `rasa run ...` (the baseline) for `--rounds` rounds. Each start is warmed
+up with 60 knowledge-base turns, then measured: the trivial-action turn ("/affirm") and a
+knowledge-base question, each as the first turn of a new conversation, at concurrency 1 and 10.
+CPU seconds per turn are Rasa's own (its process tree), over the measured turns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import table
+from bench.dialogue_bench import KB_FRESH, TRIVIAL, Result, choose_questions, load
+from bench.stack import (
+    ROOT,
+    Engine,
+    Service,
+    Services,
+    run_main,
+    start_engine,
+    step,
+    temporary_services,
+    tree_cpu_seconds,
+    wait_http,
+)
+from bot.rasa_process import model_path, rasa_env, serve_command
+
+VARIANTS = ("launcher (relevo_rasa)", "plain rasa run (baseline)")
+SERIES = ((TRIVIAL, 1), (KB_FRESH, 1), (TRIVIAL, 10), (KB_FRESH, 10))
+
+
+def start_variant(services: Services, engine: Engine, variant: str, tag: str) -> Service:
+    """Rasa on the engine's port, through the launcher or as plain `rasa run`."""
+    settings = engine.settings
+    command = serve_command(settings, model_path(settings), settings.rasa_port)
+    if variant == VARIANTS[1]:
+        assert command[1:3] == ["-m", "relevo_rasa"], command
+        command = [str(settings.rasa_venv / "bin" / "rasa"), *command[3:]]
+    rasa = services.start(f"rasa-{tag}", command, {**engine.env, **rasa_env(settings)})
+    wait_http(f"{engine.rasa_url}/", rasa, 180)
+    return rasa
+
+
+def measure(engine: Engine, rasa: Service, requests: int) -> list[tuple[Result, float]]:
+    """Each series once; with Rasa's CPU milliseconds per turn."""
+    questions = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", "en")
+    asyncio.run(
+        load(
+            engine.rasa_url, KB_FRESH, questions, workers=1, concurrency=10, requests=60, seconds=60
+        )
+    )
+    found = []
+    for kind, level in SERIES:
+        cpu_before = tree_cpu_seconds(rasa.process.pid)
+        result = asyncio.run(
+            load(
+                engine.rasa_url,
+                kind,
+                questions,
+                workers=1,
+                concurrency=level,
+                requests=requests if level > 1 else requests // 3,
+                seconds=120,
+            )
+        )
+        cpu = tree_cpu_seconds(rasa.process.pid) - cpu_before
+        found.append((result, cpu * 1000 / max(len(result.latencies_ms), 1)))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="Alternations of the two starts.")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=300,
+        help="Turns per concurrency-10 series (a third at concurrency 1).",
+    )
+    args = parser.parse_args()
+    rows: dict[tuple[str, str, int], list[tuple[Result, float]]] = {}
+    with temporary_services("relevo-launcher-bench-") as (services, data):
+        engine = start_engine(services, data)
+        rasa = engine.rasa
+        for number in range(args.rounds):
+            for variant in VARIANTS:
+                with step(f"Round {number + 1}: {variant}"):
+                    services.stop(rasa)
+                    rasa = start_variant(services, engine, variant, f"{number}-{len(rows)}")
+                    for (kind, level), found in zip(
+                        SERIES, measure(engine, rasa, args.requests), strict=True
+                    ):
+                        rows.setdefault((variant, kind, level), []).append(found)
+    table(
+        f"Rasa turns, {args.rounds} alternating starts pooled (latency of all turns; "
+        "throughput and CPU per turn: mean of the starts)",
+        [
+            "start",
+            "turn",
+            "concurrency",
+            "turns",
+            "p50 ms",
+            "p95 ms",
+            "turns/s",
+            "Rasa CPU ms/turn",
+        ],
+        [
+            [
+                variant,
+                kind,
+                level,
+                sum(len(r.latencies_ms) for r, _ in found),
+                *(
+                    float(np.percentile(np.concatenate([r.latencies_ms for r, _ in found]), p))
+                    for p in (50, 95)
+                ),
+                float(np.mean([r.turns_per_second for r, _ in found])),
+                float(np.mean([cpu for _, cpu in found])),
+            ]
+            for (variant, kind, level), found in sorted(
+                rows.items(), key=lambda item: (item[0][2], item[0][1], item[0][0])
+            )
+        ],
+    )
+
+
+if __name__ == "__main__":
+    run_main(main)
