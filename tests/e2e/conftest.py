@@ -3,6 +3,7 @@ a real Redis and the demo knowledge base. Started once per session."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -126,6 +127,21 @@ def running_engine(redis_url: str, data: Path) -> Iterator[Engine]:
     finally:
         for process in {engine.rasa, engine.actions} - {None}:
             stop(process)
+
+
+def run_in_rasa_env(engine: Engine, program: str, *args: str, stdin: str = "") -> Any:
+    """Run `program` with Rasa's Python and nlu/ on its path; the JSON of its last output line."""
+    result = subprocess.run(
+        [str(engine.settings.rasa_venv / "bin" / "python"), "-c", program, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "nlu")},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 class Customer:

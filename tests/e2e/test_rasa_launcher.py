@@ -6,13 +6,9 @@ raise the same error with the same message as Rasa's per-call `jsonschema.valida
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import Customer, Engine
+from tests.e2e.conftest import Customer, Engine, run_in_rasa_env
 
 RASA_SIDE = r"""
 import json
@@ -48,17 +44,7 @@ print(json.dumps({"before": before, "after": outcomes(), "replaced": replaced}))
 
 
 def test_the_launcher_validates_action_answers_exactly_as_rasa_does(engine: Engine) -> None:
-    python = engine.settings.rasa_venv / "bin" / "python"
-    result = subprocess.run(
-        [str(python), "-c", RASA_SIDE],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "nlu")},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    found = run_in_rasa_env(engine, RASA_SIDE)
     assert found["replaced"]
     assert found["before"][:2] == [True, True]
     assert all("Failed to validate Action server response" in m for m in found["before"][2:])

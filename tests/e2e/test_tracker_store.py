@@ -8,15 +8,12 @@ session kept when a new one starts.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from typing import Any
 
 import redis
 
 from bot.rasa_client import TRACKER_PREFIX
-from tests.conftest import ROOT
-from tests.e2e.conftest import Customer, Engine
+from tests.e2e.conftest import Customer, Engine, run_in_rasa_env
 
 SESSION_EXPIRY_SECONDS = 60 * 60  # session_expiration_time in nlu/domain.yml, in minutes there
 
@@ -123,19 +120,9 @@ async def test_the_store_reads_merges_and_falls_back_as_rasa_does(
     await customer.says("hi! is there wifi on the plane?")
     await customer.says("/affirm")
     events = stored_events(store, customer)
-    python = engine.settings.rasa_venv / "bin" / "python"
     assert engine.settings.redis_url is not None
-    result = subprocess.run(
-        [str(python), "-c", RASA_SIDE, engine.settings.redis_url.get_secret_value()],
-        input=json.dumps(events),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "nlu")},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    url = engine.settings.redis_url.get_secret_value()
+    found = run_in_rasa_env(engine, RASA_SIDE, url, stdin=json.dumps(events))
     assert found == {
         "read_as_rasa": True,
         "whole": True,

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from handoff.calendar import BusinessCalendar
 from handoff.requests import Priority
@@ -415,6 +416,26 @@ def test_field_checks_name_the_line(
     assert f" line {line_of(bad, changed)}, " in error
     assert f": {where}: " in error or f".{where}: " in error
     assert message in error
+
+
+def test_what_customers_are_told_about_hours_matches_the_desk_calendar() -> None:
+    """The opening-hours answer and the contact article quote the customer-care calendar."""
+    shipped = yaml.safe_load(default_routing_path().read_text(encoding="utf-8"))
+    calendar_name = shipped["departments"]["customer-care"]["calendar"]
+    times = {
+        moment
+        for span in shipped["calendars"][calendar_name]["hours"].values()
+        for moment in span.split("-")
+    }
+    domain = yaml.safe_load((REPO / "nlu" / "domain.yml").read_text(encoding="utf-8"))
+    told = [v["text"] for v in domain["responses"]["utter_opening_hours"]]
+    told += [
+        (REPO / "kb" / "articles" / lang / "contact-hours.md").read_text(encoding="utf-8")
+        for lang in ("en", "es")
+    ]
+    assert len(told) == 4 and times
+    for text in told:
+        assert all(t in text for t in times), (sorted(times), text[:200])
 
 
 def test_the_shipped_file_with_a_typo_names_its_real_path_and_line(tmp_path: Path) -> None:
