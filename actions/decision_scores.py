@@ -120,15 +120,15 @@ def sweep_gate(
         outcomes = []
         for query, hits in searched:
             decision = decide(hits, "question", config)
-            answered = decision.outcome is Outcome.ANSWER and decision.hit is not None
+            answer = decision.hit if decision.outcome is Outcome.ANSWER else None
             outcomes.append(
                 QueryOutcome(
                     query.text,
                     query.language,
                     query.kind,
                     query.expected,
-                    ANSWER if answered else "rephrase",
-                    decision.hit.article_id if answered and decision.hit else None,
+                    ANSWER if answer else "rephrase",
+                    answer.article_id if answer else None,
                 )
             )
         points.append(GatePoint(config, scores_by_language(outcomes)))

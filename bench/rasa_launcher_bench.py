@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import table
-from bench.dialogue_bench import KB_FRESH, TRIVIAL, Result, choose_questions, load
+from bench.dialogue_bench import KB_FRESH, TRIVIAL, Question, Result, choose_questions, load
 from bench.stack import (
     ROOT,
     Engine,
@@ -34,7 +34,7 @@ from bench.stack import (
     tree_cpu_seconds,
     wait_http,
 )
-from bot.rasa_process import model_path, rasa_env, serve_command
+from bot.rasa_process import model_path, rasa_binary, rasa_env, serve_command
 
 VARIANTS = ("launcher (relevo_rasa)", "plain rasa run (baseline)")
 SERIES = ((TRIVIAL, 1), (KB_FRESH, 1), (TRIVIAL, 10), (KB_FRESH, 10))
@@ -46,15 +46,16 @@ def start_variant(services: Services, engine: Engine, variant: str, tag: str) ->
     command = serve_command(settings, model_path(settings), settings.rasa_port)
     if variant == VARIANTS[1]:
         assert command[1:3] == ["-m", "relevo_rasa"], command
-        command = [str(settings.rasa_venv / "bin" / "rasa"), *command[3:]]
+        command = [str(rasa_binary(settings)), *command[3:]]
     rasa = services.start(f"rasa-{tag}", command, {**engine.env, **rasa_env(settings)})
     wait_http(f"{engine.rasa_url}/", rasa, 180)
     return rasa
 
 
-def measure(engine: Engine, rasa: Service, requests: int) -> list[tuple[Result, float]]:
+def measure(
+    engine: Engine, rasa: Service, questions: list[Question], requests: int
+) -> list[tuple[Result, float]]:
     """Each series once; with Rasa's CPU milliseconds per turn."""
-    questions = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", "en")
     asyncio.run(
         load(
             engine.rasa_url, KB_FRESH, questions, workers=1, concurrency=10, requests=60, seconds=60
@@ -94,6 +95,7 @@ def main() -> None:
     rows: dict[tuple[str, str, int], list[tuple[Result, float]]] = {}
     with temporary_services("relevo-launcher-bench-") as (services, data):
         engine = start_engine(services, data)
+        questions = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", "en")
         rasa = engine.rasa
         for number in range(args.rounds):
             for variant in VARIANTS:
@@ -101,7 +103,7 @@ def main() -> None:
                     services.stop(rasa)
                     rasa = start_variant(services, engine, variant, f"{number}-{len(rows)}")
                     for (kind, level), found in zip(
-                        SERIES, measure(engine, rasa, args.requests), strict=True
+                        SERIES, measure(engine, rasa, questions, args.requests), strict=True
                     ):
                         rows.setdefault((variant, kind, level), []).append(found)
     table(

@@ -26,12 +26,11 @@ from actions.decision_scores import (
 )
 from actions.runtime import gate_config
 from bot.dialogue_eval import dialogue_outcomes
+from bot.kb_eval_report import in_memory_retriever, readable_articles
 from bot.rasa_client import RasaClient
-from kb_index.articles import article_files, load_articles
-from kb_index.embeddings import load_embedder
 from kb_index.evaluation import LabelledQuery, load_queries
-from kb_index.service import index_options, ranking_config
-from kb_index.sync import build_index
+from kb_index.retriever import Hit
+from kb_index.service import ranking_config
 from relevo.errors import ConfigurationError
 from relevo.settings import get_settings
 
@@ -114,16 +113,13 @@ def gate(
     """
     settings = get_settings()
     labelled = load_queries(queries or settings.kb_eval_file)
-    articles, problems = load_articles(article_files(settings.kb_dir))
-    for problem in problems:
-        print(f"skipped {problem}")
-    index = build_index(
-        articles, load_embedder(settings.embedding_model), index_options(settings), version=0
-    )
+    console = Console(width=160)
+    articles = readable_articles(settings, console)
+    retriever = in_memory_retriever(settings, articles, settings.embedding_model)
     config = ranking_config(settings)
 
-    def search(query: LabelledQuery) -> list:
-        return index.retriever.rank(query.text, 5, None, config)
+    def search(query: LabelledQuery) -> list[Hit]:
+        return retriever.rank(query.text, 5, None, config)
 
     current = gate_config(settings)
     grid = [
@@ -146,7 +142,7 @@ def gate(
         )
         if number == 0:
             table.add_section()
-    Console(width=160).print(table)
+    console.print(table)
     for lang in languages:
         found = best_point(points[1:], lang, max_confident_wrong)
         summary = (

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from kb_index.articles import article_files, load_articles
+from kb_index.articles import Article, article_files, load_articles
 from kb_index.embeddings import load_embedder
 from kb_index.evaluation import LabelledQuery, LanguageScores, evaluate, load_queries, spread
 from kb_index.retriever import RankingConfig, Retriever
@@ -29,20 +29,30 @@ def _methods(settings: Settings, models: list[str]) -> list[tuple[str, str, Rank
     return methods
 
 
-def run_evaluation(settings: Settings, queries_file: Path, models: list[str], out: Console) -> None:
-    """Build an in-memory index per model and print the comparison table."""
-    queries: list[LabelledQuery] = load_queries(queries_file)
+def readable_articles(settings: Settings, out: Console) -> list[Article]:
+    """The knowledge base's articles; the files that cannot be read are reported and skipped."""
     articles, problems = load_articles(article_files(settings.kb_dir))
     for problem in problems:
         out.print(f"[yellow]skipped[/] {problem}")
+    return articles
+
+
+def in_memory_retriever(settings: Settings, articles: list[Article], model: str) -> Retriever:
+    """A throw-away index of `articles` embedded with `model`, chunked as the settings say."""
+    return build_index(articles, load_embedder(model), index_options(settings), version=0).retriever
+
+
+def run_evaluation(settings: Settings, queries_file: Path, models: list[str], out: Console) -> None:
+    """Build an in-memory index per model and print the comparison table."""
+    queries: list[LabelledQuery] = load_queries(queries_file)
+    articles = readable_articles(settings, out)
     retrievers: dict[str, Retriever] = {}
     models = list(dict.fromkeys([settings.embedding_model, *models]))
     for model in models:
         started = time.perf_counter()
-        index = build_index(articles, load_embedder(model), index_options(settings), version=0)
-        retrievers[model] = index.retriever
+        retrievers[model] = in_memory_retriever(settings, articles, model)
         out.print(
-            f"indexed {index.retriever.vectors.size} chunks with {model} "
+            f"indexed {retrievers[model].vectors.size} chunks with {model} "
             f"in {time.perf_counter() - started:.1f} s"
         )
     table = Table(

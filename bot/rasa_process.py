@@ -132,9 +132,8 @@ def _drop_other_models(folder: Path, *, keep: Path) -> None:
 
 def serve_command(settings: Settings, model: Path, port: int) -> list[str]:
     """The command line of the Rasa server: REST channel; its HTTP API only with a token."""
-    rasa_binary(settings)  # installed, or a clear error
     command = [
-        str(settings.rasa_venv / "bin" / "python"),
+        str(rasa_binary(settings).with_name("python")),  # Rasa's environment, checked installed
         "-m",
         "relevo_rasa",  # nlu/relevo_rasa.py: `rasa` with its action-answer validator built once
         "run",
