@@ -16,7 +16,6 @@ Turns are POSTs to Rasa's REST webhook through RasaClient, with the metadata the
 - trivial action through NLU: "yes" as text, classified by the NLU pipeline (affirm), then the
   same action_feedback: the baseline with the NLU work a KB question also pays;
 - raw search: KnowledgeBase.search in this process, one query at a time.
-Both kinds of turn also run action_validate_slot_mappings, as every turn does.
 The twelve load series share a time cap (--load-seconds, 240 s by default): a series that
 reaches its share stops early, and the "done" column shows how many of its turns completed.
 """

@@ -21,7 +21,7 @@ from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
-from kb_index.language import detect_language
+from kb_index.language import DetectedLanguage, detect_language
 from relevo import keys
 from relevo.events import EventType, emit
 from relevo.messages import Outgoing
@@ -69,6 +69,7 @@ class InboundPipeline:
         `notice_text` answers the message instead of the assistant (a channel's /help).
         """
         inbound = without_lone_surrogates(inbound)
+        language = self._language(inbound)
         context = {
             "conversation": inbound.conversation_id,
             "channel": inbound.channel.value,
@@ -79,7 +80,7 @@ class InboundPipeline:
         )
         rate = await self._rate(inbound)
         if rate == self._settings.customer_messages_per_minute + 1:  # the first one over
-            notice_text = notice_text or text("slow_down", self._language(inbound))
+            notice_text = notice_text or text("slow_down", language.code)
         notice = self._notice(inbound, notice_text)
         if notice:
             log.info("declined with a notice", extra={**context, "notice": notice.out_id})
@@ -90,7 +91,7 @@ class InboundPipeline:
             message_id=inbound.message_id,
             conversation_id=inbound.conversation_id,
             text=inbound.text,
-            metadata=self._metadata(inbound),
+            metadata=self._metadata(inbound, language),
         )
         rating = parse_rating(inbound.text)
         started = time.perf_counter()
@@ -109,7 +110,7 @@ class InboundPipeline:
         log.info(
             "routed", extra={**context, "route": accepted.route.value, "log_id": accepted.log_id}
         )
-        await self._record(inbound, accepted, rating)
+        await self._record(inbound, accepted, rating, language.code)
         return accepted
 
     async def _rate(self, inbound: Inbound) -> int:
@@ -126,7 +127,9 @@ class InboundPipeline:
             await self._client.expire(key, 120)
         return count
 
-    async def _record(self, inbound: Inbound, accepted: Accepted, rating: int | None) -> None:
+    async def _record(
+        self, inbound: Inbound, accepted: Accepted, rating: int | None, language: str
+    ) -> None:
         """The operations events of an accepted message (ids and trends, not the words)."""
         if accepted.route is Route.DUPLICATE:
             return
@@ -136,7 +139,7 @@ class InboundPipeline:
             at=inbound.received_at,
             conversation=inbound.conversation_id,
             channel=inbound.channel.value,
-            language=self._language(inbound),
+            language=language,
             public="1" if inbound.public else "",
             customer=keys.customer(inbound.channel.value, inbound.customer.id),
             followers=inbound.customer.followers,
@@ -154,12 +157,12 @@ class InboundPipeline:
                 rating=rating,
             )
 
-    def _language(self, inbound: Inbound) -> str:
+    def _language(self, inbound: Inbound) -> DetectedLanguage:
         """The message's language: the channel's hint for commands, else detected."""
         if inbound.language and (not inbound.text or inbound.text.startswith("/")):
-            return inbound.language
+            return DetectedLanguage(inbound.language, 1.0)
         default = inbound.language or self._settings.default_language
-        return detect_language(inbound.text, default=default).code
+        return detect_language(inbound.text, default=default)
 
     async def _thanks(self, inbound: Inbound) -> Outgoing:
         """The answer to a rating, in the language of the handoff that asked for it."""
@@ -172,8 +175,12 @@ class InboundPipeline:
             ends_turn=True,
         )
 
-    def _metadata(self, inbound: Inbound) -> dict[str, object]:
-        """What Rasa and the actions learn about the message."""
+    def _metadata(self, inbound: Inbound, language: DetectedLanguage) -> dict[str, object]:
+        """What Rasa and the actions learn about the message.
+
+        The language goes only when the message shows it: after a short "ok" the conversation
+        keeps its language (Rasa's `language` slot, filled from this metadata).
+        """
         metadata: dict[str, object] = {
             "channel": inbound.channel.value,
             "public": inbound.public,
@@ -181,8 +188,8 @@ class InboundPipeline:
         }
         if inbound.route.get("metrics"):
             metadata["metrics"] = inbound.route["metrics"]  # how viral a public post is
-        if inbound.language and inbound.text.startswith("/"):
-            metadata["language"] = inbound.language  # an intent payload has no words to detect
+        if language.decided:
+            metadata["language"] = language.code
         return metadata
 
     def _notice(self, inbound: Inbound, notice_text: str | None) -> Outgoing | None:

@@ -12,10 +12,14 @@ _CODES = {Language.SPANISH: "es", Language.ENGLISH: "en"}
 
 @dataclass(frozen=True)
 class DetectedLanguage:
-    """A language code and how sure the detector is (0.5 means a coin toss)."""
+    """A language code and how sure the detector is (0.5 means a coin toss).
+
+    `decided` is False when the text gave too little evidence and `code` is the default.
+    """
 
     code: str
     confidence: float
+    decided: bool = True
 
 
 @lru_cache(maxsize=1)
@@ -29,8 +33,8 @@ def detect_language(
     """The language of `text`; `default` when the text gives too little evidence."""
     values = _detector().compute_language_confidence_values(text)
     if not values:
-        return DetectedLanguage(default, 0.5)
+        return DetectedLanguage(default, 0.5, decided=False)
     best = values[0]
     if best.value < min_confidence:
-        return DetectedLanguage(default, best.value)
+        return DetectedLanguage(default, best.value, decided=False)
     return DetectedLanguage(_CODES[best.language], best.value)

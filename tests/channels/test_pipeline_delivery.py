@@ -73,6 +73,23 @@ async def test_the_same_message_three_times_reaches_the_assistant_once(
     ) == ["c1"]
 
 
+@pytest.mark.parametrize(
+    ("inbound", "language"),
+    [
+        (_inbound("hola, ¿puedo llevar a mi perro en cabina?"), "es"),
+        (_inbound("can I bring my dog in the cabin?", language="es"), "en"),
+        (_inbound("/affirm", language="es"), "es"),  # a button: the channel's hint
+        (_inbound("si", language="es"), None),  # too little evidence: the slot keeps its value
+    ],
+)
+async def test_rasa_learns_the_language_only_when_the_message_shows_it(
+    aclient: aioredis.Redis, inbound: Inbound, language: str | None
+) -> None:
+    await InboundPipeline(aclient, _settings()).accept(inbound)
+    [(_, queued)] = await aclient.xrange(keys.INBOUND)
+    assert json.loads(queued["metadata"]).get("language") == language
+
+
 async def test_a_person_owns_the_thread_so_the_assistant_never_sees_it(
     aclient: aioredis.Redis,
 ) -> None:

@@ -457,13 +457,16 @@ def test_rasa_runs_the_mounted_model_and_its_api_only_with_a_token() -> None:
     assert Path("../models").name == Settings().models_dir.name
 
 
-def test_rasa_finds_its_launcher_and_the_tracker_store_endpoints_yml_names() -> None:
-    """Rasa falls back to an in-memory store, with only a warning, when it cannot import it."""
+def test_rasa_finds_its_launcher_the_tracker_store_and_the_nlu_components() -> None:
+    """Rasa falls back to an in-memory store, with only a warning, when it cannot import it;
+    it cannot load the model without the custom components nlu/config.yml names."""
     rasa = service("rasa")
     store_type = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))["tracker_store"]["type"]
-    module = store_type.rsplit(".", 1)[0]
+    pipeline = yaml.safe_load((ROOT / "nlu" / "config.yml").read_text(encoding="utf-8"))
+    components = [c["name"].rsplit(".", 1)[0] for c in pipeline["pipeline"] if "." in c["name"]]
+    assert components, "nlu/config.yml names no custom component"
     mounts = dict(v.split(":")[1::-1] for v in rasa["volumes"])  # target -> source
-    for name in (module, "relevo_rasa"):  # the store, and the launcher the command runs
+    for name in (store_type.rsplit(".", 1)[0], "relevo_rasa", *components):
         target = f"{rasa['environment']['PYTHONPATH']}/{name}.py"
         assert (COMPOSE_FILE.parent / mounts[target]).resolve() == ROOT / "nlu" / f"{name}.py"
 

@@ -42,6 +42,17 @@ async def test_a_question_is_answered_then_feedback_closes_the_loop(
     assert expected in texts(thanks).lower()
 
 
+async def test_the_conversation_keeps_its_language_when_a_message_does_not_show_one(
+    engine: Engine,
+) -> None:
+    """The gateway sends no language for "si" or a button: the `language` slot stays Spanish."""
+    customer = Customer(engine, "es")
+    await customer.says(QUESTIONS["es"][0])
+    del customer.metadata["language"]
+    thanks = await customer.says("/affirm")
+    assert "me alegro" in texts(thanks).lower()
+
+
 @pytest.mark.parametrize("language", ["es", "en"])
 async def test_a_no_hands_over_with_the_whole_context(
     engine: Engine, store: redis.Redis, language: str

@@ -81,34 +81,53 @@ import asyncio, json, sys
 from urllib.parse import urlparse
 from rasa.core.tracker_store import RedisTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import deserialise_events
+from rasa.shared.core.events import deserialise_events, ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
-from relevo_tracker_store import RelevoTrackerStore, events_from_dicts, merged_events
+from relevo_tracker_store import (
+    RelevoTrackerStore, event_texts, event_texts_of, events_from_dicts, merged_events
+)
 
-events = json.load(sys.stdin)
+raw = sys.stdin.read()
+events = json.loads(raw)["events"]
+texts = [json.dumps(e) for e in events]
 url = urlparse(sys.argv[1])
 domain = Domain.load("nlu/domain.yml")
 found = {
     "read_as_rasa": [e.as_dict() for e in events_from_dicts(events)]
     == [e.as_dict() for e in deserialise_events(events)],
-    "whole": merged_events(events, events + [{"event": "x"}]) == events + [{"event": "x"}],
-    "last_session": merged_events(events, events[1:]) == events,
-    "unrelated": merged_events(events, [{"event": "x"}]),
+    "split_as_json": event_texts_of(raw) == texts,
+    "whole": merged_events(texts, texts + ["x"]) == texts + ["x"],
+    "last_session": merged_events(texts, texts[1:]) == texts,
+    "unrelated": merged_events(texts, ["x"]),
 }
 
 
+def store(store_class):
+    return store_class(domain, host=url.hostname, port=url.port, db=url.path.strip("/"),
+                       key_prefix="relevotest")
+
+
 async def saved(store_class, key):
-    store = store_class(domain, host=url.hostname, port=url.port, db=url.path.strip("/"),
-                        key_prefix="relevotest")
-    store.red.set(store.key_prefix + key, json.dumps({"name": key, "events": events[:4]}))
+    s = store(store_class)
+    s.red.set(s.key_prefix + key, json.dumps({"name": key, "events": events[:4]}))
     other = DialogueStateTracker.from_events(key, deserialise_events(events[4:8]))
-    await store.save(other)
-    return json.loads(store.red.get(store.key_prefix + key))["events"]
+    await s.save(other)
+    return json.loads(s.red.get(s.key_prefix + key))["events"]
+
+
+async def resumed():
+    # The tracker Rasa retrieves, one event later, resumes the stored text event for event.
+    s = store(RelevoTrackerStore)
+    s.red.set(s.key_prefix + "resumed", raw)
+    tracker = await s.retrieve("resumed")
+    tracker.update(ActionExecuted("action_listen"))
+    return merged_events(event_texts_of(raw), event_texts(tracker)) is not None
 
 
 found["not_a_continuation"] = asyncio.run(saved(RelevoTrackerStore, "ours")) == asyncio.run(
     saved(RedisTrackerStore, "rasas")
 )
+found["resumed"] = asyncio.run(resumed())
 print(json.dumps(found))
 """
 
@@ -119,14 +138,17 @@ async def test_the_store_reads_merges_and_falls_back_as_rasa_does(
     customer = Customer(engine, "en")
     await customer.says("hi! is there wifi on the plane?")
     await customer.says("/affirm")
-    events = stored_events(store, customer)
+    raw = store.get(f"{TRACKER_PREFIX}:tracker:{customer.id}")
+    assert raw is not None
     assert engine.settings.redis_url is not None
     url = engine.settings.redis_url.get_secret_value()
-    found = run_in_rasa_env(engine, RASA_SIDE, url, stdin=json.dumps(events))
+    found = run_in_rasa_env(engine, RASA_SIDE, url, stdin=raw)
     assert found == {
         "read_as_rasa": True,
+        "split_as_json": True,
         "whole": True,
         "last_session": True,
         "unrelated": None,
         "not_a_continuation": True,
+        "resumed": True,
     }
