@@ -180,8 +180,9 @@ class AssistantWorker:
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         message = AssistantMessage.from_fields(fields)
-        if not await self._client.exists(keys.inbound_done(message.message_id)):
-            retried = message.message_id in self._ambiguous or await self._delivered(entry_id) > 1
+        done, delivered = await self._progress(message.message_id, entry_id)
+        if not done:
+            retried = message.message_id in self._ambiguous or delivered > 1
             replies = await self._answer(message, retried=retried)
             if not replies:
                 replies = self._after_silence(message)
@@ -239,12 +240,16 @@ class AssistantWorker:
         language = detect_language(message.text or "", default="en").code
         return [BotReply(text=text("no_answer", language))]
 
-    async def _delivered(self, entry_id: str) -> int:
-        """How many times the entry was delivered (more than once: a restart or a claim)."""
-        info = await self._client.xpending_range(
-            keys.INBOUND, keys.INBOUND_GROUP, entry_id, entry_id, 1
-        )
-        return int(info[0]["times_delivered"]) if info else 1
+    async def _progress(self, message_id: str, entry_id: str) -> tuple[bool, int]:
+        """Whether the message was answered, and how often its entry was delivered (in one trip).
+
+        Delivered more than once: after a restart or a claim by another worker.
+        """
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.exists(keys.inbound_done(message_id))
+            pipe.xpending_range(keys.INBOUND, keys.INBOUND_GROUP, entry_id, entry_id, 1)
+            done, pending = await pipe.execute()
+        return bool(done), int(pending[0]["times_delivered"]) if pending else 1
 
     async def _wait_for_turn_lock(self, conversation_id: str, seconds: float = 30.0) -> None:
         """Wait while Rasa still holds the conversation's lock (a turn in progress)."""

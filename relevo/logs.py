@@ -6,6 +6,7 @@ Lines carry ids, never messages; as a second guard, any personal data that slips
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -24,12 +25,30 @@ class KeyValueFormatter(logging.Formatter):
     """`time level logger message key=value ...`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        """Append the record's extra fields to the usual line."""
+        """Append the record's extra fields to the usual line, each part cleaned."""
         line = super().format(record)
+        stamp = getattr(record, "asctime", "")  # set when the format shows the time
+        head, body = (stamp, line[len(stamp) :]) if line.startswith(stamp) else ("", line)
+        parts = [head, _clean(body)]
         fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
-        if fields:
-            line += " " + " ".join(f"{k}={v!r}" for k, v in sorted(fields.items()))
-        return _BOT_TOKEN.sub(r"\1<token>", redact(line))
+        parts.extend(f" {k}={_clean(repr(v))}" for k, v in sorted(fields.items()))
+        return "".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_clean(text: str) -> str:
+    return _BOT_TOKEN.sub(r"\1<token>", redact(text))
+
+
+def _clean(text: str) -> str:
+    """`text` without personal data or bot tokens.
+
+    Lines repeat the same words and ids (a conversation's id is in every line of its turn), so
+    short parts are cleaned once: checking whole lines was 8% of the gateway's CPU under load.
+    """
+    if len(text) > 200:
+        return _BOT_TOKEN.sub(r"\1<token>", redact(text))
+    return _cached_clean(text)
 
 
 def configure(level: str = "INFO") -> None:
