@@ -79,6 +79,7 @@ from bench.stack import (
 from bot.dialogue_eval import outcome_of
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient
 from kb_index.evaluation import load_queries
+from kb_index.language import detect_language
 from relevo import keys
 from relevo.errors import RasaUnavailableError
 
@@ -197,14 +198,18 @@ class Chat(Protocol):
         ...
 
 
-def webchat_metadata(conversation: str, message_id: str) -> dict[str, Any]:
-    """What the gateway sends Rasa with a web-chat text message (no language: Rasa detects it)."""
-    return {
+def webchat_metadata(conversation: str, message_id: str, text: str) -> dict[str, Any]:
+    """What the gateway sends Rasa with a web-chat text message (the language when it shows)."""
+    metadata: dict[str, Any] = {
         "channel": "webchat",
         "public": False,
         "customer": {"id": conversation},
         "message_id": message_id,
     }
+    language = detect_language(text)
+    if language.decided:
+        metadata["language"] = language.code
+    return metadata
 
 
 def hands_over(replies: list[BotReply]) -> bool:
@@ -223,7 +228,7 @@ class DirectChat:
         """One POST; the turn ends with the response."""
         message_id = f"{self.conversation}:{client_id}"
         replies = await self._client.send(
-            self.conversation, text, webchat_metadata(self.conversation, message_id)
+            self.conversation, text, webchat_metadata(self.conversation, message_id, text)
         )
         if not replies:
             raise TurnError("Rasa answered nothing")
@@ -370,12 +375,12 @@ async def probe(url: str, candidates: list[str]) -> list[str]:
     try:
         for number, question in enumerate(candidates):
             sender = f"wc-probe-{run_id}-{number}"
-            metadata = webchat_metadata(sender, f"{sender}:{uuid.uuid4().hex}")
+            metadata = webchat_metadata(sender, f"{sender}:{uuid.uuid4().hex}", question)
             decision, _ = outcome_of(await client.send(sender, question, metadata))
             if decision != "answer":
                 continue
             if not kept:
-                metadata = webchat_metadata(sender, f"{sender}:{uuid.uuid4().hex}")
+                metadata = webchat_metadata(sender, f"{sender}:{uuid.uuid4().hex}", AFFIRM)
                 replies = await client.send(sender, AFFIRM, metadata)
                 if not replies or hands_over(replies):
                     raise RuntimeError(f"/affirm after an answer: {[r.text for r in replies]}")
