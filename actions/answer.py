@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -100,7 +99,6 @@ class ActionAnswerFromKB(Action):
                         "article_id": decision.hit.article_id,
                         "department": knowledge_base.department_of(decision.hit.article_id),
                         "kb_ms": kb_ms,
-                        "hit": asdict(decision.hit),
                     }
                 },
             )

@@ -16,8 +16,11 @@ Turns are POSTs to Rasa's REST webhook through RasaClient, with the metadata the
 - trivial action through NLU: "yes" as text, classified by the NLU pipeline (affirm), then the
   same action_feedback: the baseline with the NLU work a KB question also pays;
 - raw search: KnowledgeBase.search in this process, one query at a time.
-The twelve load series share a time cap (--load-seconds, 240 s by default): a series that
-reaches its share stops early, and the "done" column shows how many of its turns completed.
+The sixteen load series share a time cap (--load-seconds, 240 s by default). At each
+concurrency level the kinds take turns in four blocks (in one order, then the reverse), pooled
+per kind, so that the machine's drifting speed falls on every kind alike; a block that reaches
+its share of the time stops early, and the "done" column shows how many turns completed. Kept
+conversations start over in each block.
 """
 
 from __future__ import annotations
@@ -80,11 +83,12 @@ class Plan:
     budget_seconds: float
     levels: tuple[int, ...] = (1, 10, 50)
     kinds: tuple[str, ...] = (TRIVIAL, TRIVIAL_TEXT, KB_FRESH, KB_KEPT)
+    rounds: int = 4
 
     @property
     def series_count(self) -> int:
-        """Series in the whole run: every level with one worker, concurrency 10 with two."""
-        return len(self.kinds) * (len(self.levels) + 1)
+        """Blocks in the whole run: every level with one worker, concurrency 10 with two."""
+        return len(self.kinds) * (len(self.levels) + 1) * self.rounds
 
 
 class Budget:
@@ -123,6 +127,13 @@ class Result:
     seconds: float = 0.0
     errors: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, block: Result) -> None:
+        """Pool the figures of one block of the same series."""
+        self.latencies_ms += block.latencies_ms
+        self.seconds += block.seconds
+        self.errors += block.errors
+        self.outcomes += block.outcomes
 
     @property
     def turns_per_second(self) -> float:
@@ -253,29 +264,37 @@ def series(
     workers: int,
     levels: tuple[int, ...],
 ) -> list[Result]:
-    """Every kind of turn at every concurrency level, trivial first."""
+    """Every kind of turn at every concurrency level.
+
+    The kinds take turns in `plan.rounds` blocks (in one order, then the other), each block a
+    share of the series' turns and time, pooled per kind: the machine's speed drifts by tens of
+    percent over a minute here, and a kind run all at once would take the drift for itself.
+    """
     results = []
     for level in levels:
-        requests = plan.requests_c1 if level == 1 else plan.requests
-        for kind in plan.kinds:
-            cap = budget.next_cap()
-            result = asyncio.run(
-                load(
-                    url,
-                    kind,
-                    questions,
-                    workers=workers,
-                    concurrency=level,
-                    requests=requests,
-                    seconds=cap,
+        requests = (plan.requests_c1 if level == 1 else plan.requests) // plan.rounds
+        pooled = {kind: Result(workers, level, kind) for kind in plan.kinds}
+        for number in range(plan.rounds):
+            for kind in plan.kinds if number % 2 == 0 else plan.kinds[::-1]:
+                block = asyncio.run(
+                    load(
+                        url,
+                        kind,
+                        questions,
+                        workers=workers,
+                        concurrency=level,
+                        requests=requests,
+                        seconds=budget.next_cap(),
+                    )
                 )
-            )
-            budget.spent(result.seconds)
+                budget.spent(block.seconds)
+                pooled[kind].add(block)
+        for kind, result in pooled.items():
             p50, p95 = result.p50_p95
             print(
-                f"  workers={workers} c={level} {kind}: {len(result.latencies_ms)}/{requests} "
-                f"turns in {result.seconds:.0f} s (cap {cap:.0f} s), p50 {p50:.0f} ms, "
-                f"p95 {p95:.0f} ms, {result.turns_per_second:.1f}/s",
+                f"  workers={workers} c={level} {kind}: {len(result.latencies_ms)}/"
+                f"{requests * plan.rounds} turns in {result.seconds:.0f} s ({plan.rounds} blocks),"
+                f" p50 {p50:.0f} ms, p95 {p95:.0f} ms, {result.turns_per_second:.1f}/s",
                 flush=True,
             )
             results.append(result)
@@ -372,6 +391,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
             probe_questions=24,
             warmup=10,
             budget_seconds=args.load_seconds or 120,
+            rounds=2,
         )
     requests = args.requests or 400
     return Plan(
