@@ -164,10 +164,16 @@ class InboundPipeline:
             )
 
     def _language(self, inbound: Inbound) -> DetectedLanguage:
-        """The message's language: the channel's hint for commands, else detected."""
-        if inbound.language and (not inbound.text or inbound.text.startswith("/")):
-            return DetectedLanguage(inbound.language, 1.0)
+        """The message's language, detected from its words.
+
+        A command or a button has no words: the channel's hint, else undecided (the
+        conversation keeps its language).
+        """
         default = inbound.language or self._settings.default_language
+        if not inbound.text or inbound.text.startswith("/"):
+            return DetectedLanguage(
+                default, 1.0 if inbound.language else 0.5, bool(inbound.language)
+            )
         return detect_language(inbound.text, default=default)
 
     async def _thanks(self, inbound: Inbound) -> Outgoing:

@@ -79,6 +79,7 @@ async def test_the_same_message_three_times_reaches_the_assistant_once(
         (_inbound("hola, ¿puedo llevar a mi perro en cabina?"), "es"),
         (_inbound("can I bring my dog in the cabin?", language="es"), "en"),
         (_inbound("/affirm", language="es"), "es"),  # a button: the channel's hint
+        (_inbound("/ask_human"), None),  # a command without a hint: no words to detect
         (_inbound("si", language="es"), None),  # too little evidence: the slot keeps its value
     ],
 )
