@@ -1,10 +1,15 @@
-"""Rasa started through nlu/relevo_rasa.py against plain `rasa run`, side by side.
+"""Two ways of starting Rasa, side by side: what `relevo rasa serve` does against a baseline.
 
-Run: `.venv/bin/python bench/rasa_launcher_bench.py [--rounds 2] [--requests 300]`.
+Run: `.venv/bin/python bench/rasa_launcher_bench.py [--compare launcher|tf-threads]
+[--rounds 2] [--requests 300]`.
+- `--compare launcher` (default): Rasa through nlu/relevo_rasa.py (`python -m relevo_rasa run
+  ...`, the action-answer validator built once) against plain `rasa run ...`;
+- `--compare tf-threads`: TensorFlow with one inter-op and one intra-op thread (what
+  `relevo rasa serve` sets unless TF_INTER_OP_PARALLELISM_THREADS or
+  TF_INTRA_OP_PARALLELISM_THREADS is set) against TensorFlow's own thread pools.
 Starts Redis, the demo index, the action server and one Rasa server at a time on the same
-model and stores, alternating the launcher (`python -m relevo_rasa run ...`, what `relevo rasa
-serve` runs) and plain `rasa run ...` (the baseline) for `--rounds` rounds. Each start is warmed
-up with 60 knowledge-base turns, then measured: the trivial-action turn ("/affirm") and a
+model and stores, alternating the two starts for `--rounds` rounds. Each start is warmed up
+with 60 knowledge-base turns, then measured: the trivial-action turn ("/affirm") and a
 knowledge-base question, each as the first turn of a new conversation, at concurrency 1 and 10.
 CPU seconds per turn are Rasa's own (its process tree), over the measured turns.
 """
@@ -34,20 +39,35 @@ from bench.stack import (
     tree_cpu_seconds,
     wait_http,
 )
-from bot.rasa_process import model_path, rasa_binary, rasa_env, serve_command
+from bot.rasa_process import (
+    TF_THREAD_VARIABLES,
+    model_path,
+    rasa_binary,
+    rasa_env,
+    serve_command,
+)
 
-VARIANTS = ("launcher (relevo_rasa)", "plain rasa run (baseline)")
+PLAIN_RASA = "plain rasa run (baseline)"
+TF_POOLS = "TF's own thread pools (baseline)"
+COMPARISONS = {
+    "launcher": ("launcher (relevo_rasa)", PLAIN_RASA),
+    "tf-threads": ("TF one thread each (relevo rasa serve)", TF_POOLS),
+}
 SERIES = ((TRIVIAL, 1), (KB_FRESH, 1), (TRIVIAL, 10), (KB_FRESH, 10))
 
 
 def start_variant(services: Services, engine: Engine, variant: str, tag: str) -> Service:
-    """Rasa on the engine's port, through the launcher or as plain `rasa run`."""
+    """Rasa on the engine's port as `relevo rasa serve` starts it, or with one baseline change."""
     settings = engine.settings
     command = serve_command(settings, model_path(settings), settings.rasa_port)
-    if variant == VARIANTS[1]:
+    env = {**engine.env, **rasa_env(settings)}
+    if variant == PLAIN_RASA:
         assert command[1:3] == ["-m", "relevo_rasa"], command
         command = [str(rasa_binary(settings)), *command[3:]]
-    rasa = services.start(f"rasa-{tag}", command, {**engine.env, **rasa_env(settings)})
+    if variant == TF_POOLS:
+        for name in TF_THREAD_VARIABLES:
+            env.pop(name)
+    rasa = services.start(f"rasa-{tag}", command, env)
     wait_http(f"{engine.rasa_url}/", rasa, 180)
     return rasa
 
@@ -84,6 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument(
+        "--compare",
+        choices=sorted(COMPARISONS),
+        default="launcher",
+        help="What the two starts differ in (launcher).",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="Alternations of the two starts.")
     parser.add_argument(
         "--requests",
@@ -98,7 +124,7 @@ def main() -> None:
         questions = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", "en")
         rasa = engine.rasa
         for number in range(args.rounds):
-            for variant in VARIANTS:
+            for variant in COMPARISONS[args.compare]:
                 with step(f"Round {number + 1}: {variant}"):
                     services.stop(rasa)
                     rasa = start_variant(services, engine, variant, f"{number}-{len(rows)}")

@@ -47,6 +47,9 @@ def rasa_binary(settings: Settings) -> Path:
     return binary
 
 
+TF_THREAD_VARIABLES = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
+
+
 def rasa_env(settings: Settings) -> dict[str, str]:
     """Environment for Rasa: telemetry off, the endpoints file's variables filled in."""
     return {
@@ -59,6 +62,9 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         # The stores the endpoints files name, and the launcher (nlu/relevo_rasa.py).
         "PYTHONPATH": str(settings.nlu_dir.resolve()),
         "SANIC_WORKERS": str(settings.rasa_workers),
+        # A Sanic worker runs one message at a time, and DIET here is one small layer: TF's
+        # thread pools only add hand-offs (10-15% of Rasa's CPU per turn; docs/benchmarks.md).
+        **{name: os.environ.get(name, "1") for name in TF_THREAD_VARIABLES},
         **_redis_env(settings),
     }
 

@@ -62,6 +62,17 @@ def test_changed_data_needs_training_and_says_how_to_install_rasa(project: Setti
         train(project)
 
 
+def test_tensorflow_runs_one_thread_each_unless_the_operator_says_otherwise(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TF_INTER_OP_PARALLELISM_THREADS", raising=False)
+    monkeypatch.delenv("TF_INTRA_OP_PARALLELISM_THREADS", raising=False)
+    env = rasa_env(project)
+    assert env["TF_INTER_OP_PARALLELISM_THREADS"] == env["TF_INTRA_OP_PARALLELISM_THREADS"] == "1"
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "2")
+    assert rasa_env(project)["TF_INTRA_OP_PARALLELISM_THREADS"] == "2"
+
+
 def test_rasa_gets_redis_and_the_action_server_from_settings(project: Settings) -> None:
     env = rasa_env(project)
     assert (env["RELEVO_REDIS_HOST"], env["RELEVO_REDIS_PORT"], env["RELEVO_REDIS_DB"]) == (

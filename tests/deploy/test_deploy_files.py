@@ -23,6 +23,7 @@ import typer.main
 import yaml
 
 from bot.cli import app as cli_app
+from bot.rasa_process import TF_THREAD_VARIABLES, rasa_env
 from relevo.settings import Settings
 from tests.conftest import ROOT
 
@@ -455,6 +456,8 @@ def test_rasa_runs_the_mounted_model_and_its_api_only_with_a_token() -> None:
     assert mounts[option(base, "--endpoints")] == "../nlu/endpoints.yml"
     assert (COMPOSE_FILE.parent / "../nlu/endpoints.yml").resolve() == ENDPOINTS
     assert Path("../models").name == Settings().models_dir.name
+    for name in TF_THREAD_VARIABLES:  # as `relevo rasa serve` starts it
+        assert rasa["environment"][name] == rasa_env(Settings())[name]
 
 
 def test_rasa_finds_its_launcher_the_tracker_store_and_the_nlu_components() -> None:
