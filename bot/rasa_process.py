@@ -63,7 +63,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "PYTHONPATH": str(settings.nlu_dir.resolve()),
         "SANIC_WORKERS": str(settings.rasa_workers),
         # A Sanic worker runs one message at a time, and DIET here is one small layer: TF's
-        # thread pools only add hand-offs (10-15% of Rasa's CPU per turn; docs/benchmarks.md).
+        # thread pools only add hand-offs (5-8% of Rasa's CPU per turn; docs/benchmarks.md).
         **{name: os.environ.get(name, "1") for name in TF_THREAD_VARIABLES},
         **_redis_env(settings),
     }
