@@ -91,6 +91,17 @@ async def test_rasa_learns_the_language_only_when_the_message_shows_it(
     assert json.loads(queued["metadata"]).get("language") == language
 
 
+async def test_a_long_message_takes_the_language_of_its_start(aclient: aioredis.Redis) -> None:
+    """Only the start is read (a whole long message would hold the event loop)."""
+    start = "hi, I have a problem with my suitcase and nobody answers me at the airport. " * 8
+    rest = "esta parte está en español y es mucho más larga que el principio. " * 40
+    await InboundPipeline(aclient, _settings()).accept(_inbound(start + rest, language="es"))
+    [(_, event)] = await aclient.xrange(keys.EVENTS)
+    assert event["language"] == "en"  # the whole text reads as undecided: the hint, "es"
+    [(_, notice)] = await aclient.xrange(keys.OUTBOX)
+    assert "fewer than 100" in notice["text"]
+
+
 async def test_a_person_owns_the_thread_so_the_assistant_never_sees_it(
     aclient: aioredis.Redis,
 ) -> None:
