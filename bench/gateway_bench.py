@@ -77,9 +77,9 @@ from bench.stack import (
     wait_http,
 )
 from bot.dialogue_eval import outcome_of
+from bot.pipeline import message_language
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient
 from kb_index.evaluation import load_queries
-from kb_index.language import detect_language
 from relevo import keys
 from relevo.errors import RasaUnavailableError
 
@@ -206,7 +206,7 @@ def webchat_metadata(conversation: str, message_id: str, text: str) -> dict[str,
         "customer": {"id": conversation},
         "message_id": message_id,
     }
-    language = detect_language(text)
+    language = message_language(text, None, "en")  # this bench's sockets send no `lang` hint
     if language.decided:
         metadata["language"] = language.code
     return metadata

@@ -66,6 +66,19 @@ def parse_rating(text: str) -> int | None:
     return None
 
 
+def message_language(text: str, hint: str | None, default: str) -> DetectedLanguage:
+    """A message's language, detected from the start of its words.
+
+    A command or a button has no words: the channel's `hint`, else undecided (the conversation
+    keeps its language). An undecided language has the hint's or `default`'s code.
+    """
+    if not text or text.startswith("/"):
+        if hint:
+            return DetectedLanguage(hint, 1.0)
+        return DetectedLanguage(default, 0.5, decided=False)
+    return detect_language(text[:_DETECT_CHARS], default=hint or default)
+
+
 class InboundPipeline:
     """Accepts customer messages from every channel."""
 
@@ -168,17 +181,8 @@ class InboundPipeline:
             )
 
     def _language(self, inbound: Inbound) -> DetectedLanguage:
-        """The message's language, detected from its words.
-
-        A command or a button has no words: the channel's hint, else undecided (the
-        conversation keeps its language).
-        """
-        default = inbound.language or self._settings.default_language
-        if not inbound.text or inbound.text.startswith("/"):
-            return DetectedLanguage(
-                default, 1.0 if inbound.language else 0.5, bool(inbound.language)
-            )
-        return detect_language(inbound.text[:_DETECT_CHARS], default=default)
+        """The message's language (see `message_language`)."""
+        return message_language(inbound.text, inbound.language, self._settings.default_language)
 
     async def _thanks(self, inbound: Inbound) -> Outgoing:
         """The answer to a rating, in the language of the handoff that asked for it."""
