@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from handoff.requests import TranscriptLine
-from kb_index.language import detect_language
+from kb_index.language import message_language
 from relevo.settings import get_settings
 
 
@@ -25,9 +25,7 @@ def language(tracker: Tracker) -> str:
     slot = tracker.get_slot("language")
     text = tracker.latest_message.get("text") or ""
     default = slot if slot in ("es", "en") else get_settings().default_language
-    if not text or text.startswith("/"):  # an intent payload (a button, /agent): no words
-        return default
-    return detect_language(text, default=default).code
+    return message_language(text, None, default).code
 
 
 def is_public(tracker: Tracker) -> bool:

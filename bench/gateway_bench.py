@@ -77,9 +77,9 @@ from bench.stack import (
     wait_http,
 )
 from bot.dialogue_eval import outcome_of
-from bot.pipeline import message_language
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient
 from kb_index.evaluation import load_queries
+from kb_index.language import message_language
 from relevo import keys
 from relevo.errors import RasaUnavailableError
 

@@ -21,7 +21,7 @@ from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
-from kb_index.language import DetectedLanguage, detect_language
+from kb_index.language import DetectedLanguage, message_language
 from relevo import keys
 from relevo.events import EventType, emit
 from relevo.messages import Outgoing
@@ -38,10 +38,6 @@ local count = redis.call('INCR', KEYS[2])
 if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
 return count
 """
-
-# The start of a message tells its language; detecting a whole 20,000-character one would hold
-# the event loop for a fifth of a second.
-_DETECT_CHARS = 500
 
 _RATING = re.compile(r"^\s*(?:/rate\s*)?([1-5])\s*(?:/\s*5)?\s*(?:⭐|★)*\s*$")
 
@@ -64,19 +60,6 @@ def parse_rating(text: str) -> int | None:
     if stars and set(stars) <= {"⭐", "★"} and len(stars) <= 5:
         return len(stars)
     return None
-
-
-def message_language(text: str, hint: str | None, default: str) -> DetectedLanguage:
-    """A message's language, detected from the start of its words.
-
-    A command or a button has no words: the channel's `hint`, else undecided (the conversation
-    keeps its language). An undecided language has the hint's or `default`'s code.
-    """
-    if not text or text.startswith("/"):
-        if hint:
-            return DetectedLanguage(hint, 1.0)
-        return DetectedLanguage(default, 0.5, decided=False)
-    return detect_language(text[:_DETECT_CHARS], default=hint or default)
 
 
 class InboundPipeline:

@@ -38,3 +38,21 @@ def detect_language(
     if best.value < min_confidence:
         return DetectedLanguage(default, best.value, decided=False)
     return DetectedLanguage(_CODES[best.language], best.value)
+
+
+# The start of a message tells its language; detecting a whole 20,000-character one would hold
+# the event loop for a fifth of a second.
+_DETECT_CHARS = 500
+
+
+def message_language(text: str, hint: str | None, default: str) -> DetectedLanguage:
+    """A message's language, detected from the start of its words.
+
+    A command or a button has no words: the channel's `hint`, else undecided (the conversation
+    keeps its language). An undecided language has the hint's or `default`'s code.
+    """
+    if not text or text.startswith("/"):
+        if hint:
+            return DetectedLanguage(hint, 1.0)
+        return DetectedLanguage(default, 0.5, decided=False)
+    return detect_language(text[:_DETECT_CHARS], default=hint or default)
