@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -16,14 +17,20 @@ from actions.gate import Outcome, decide
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
 from handoff.requests import Reason
+from kb_index.retriever import Hit
 from relevo.settings import get_settings
 
 log = logging.getLogger(__name__)
 MAX_WEAK_ANSWERS = 2
+PICK_INTENT = "pick_article"  # the payload of an offered article's button
+MAX_PAYLOAD_BYTES = 64  # Telegram's limit on a button's callback data
 
 
 class ActionAnswerFromKB(Action):
-    """Answer only on strong evidence; two weak results in a row go to a person."""
+    """Answer on strong evidence, offer the plausible articles on fair evidence.
+
+    Two weak results in a row go to a person.
+    """
 
     def name(self) -> str:
         """The action's name in the domain."""
@@ -38,6 +45,8 @@ class ActionAnswerFromKB(Action):
         question = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         public = conversation.is_public(tracker)
+        if intent == PICK_INTENT:
+            return self._answer_chosen(dispatcher, tracker, language, public)
         notice = runtime.announcements().match(question, language)
         if notice is not None:  # an incident the operator announced: said first
             dispatcher.utter_message(
@@ -80,31 +89,14 @@ class ActionAnswerFromKB(Action):
                 "reason": decision.reason,
             },
         )
-        draft = None
-        if decision.hit is not None:
-            draft = compose_answer(
-                decision.hit,
-                language,
-                public=public,
-                limit=settings.public_reply_chars,
-                base_url=settings.kb_public_url,
-            )
+        draft = _draft(decision.hit, language, public) if decision.hit is not None else None
         common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
-            dispatcher.utter_message(
-                text=draft,
-                json_message={
-                    "relevo": {
-                        "decision": "answer",
-                        "article_id": decision.hit.article_id,
-                        "department": knowledge_base.department_of(decision.hit.article_id),
-                        "kb_ms": kb_ms,
-                    }
-                },
-            )
-            dispatcher.utter_message(response="utter_ask_helpful")
-            return [*common, SlotSet("awaiting_feedback", True), SlotSet("failed_answers", 0.0)]
+            return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
         failed = float(tracker.get_slot("failed_answers") or 0.0) + 1
+        if decision.outcome is Outcome.SUGGEST and not public and failed < MAX_WEAK_ANSWERS:
+            _offer(dispatcher, decision.options, language, decision.reason, kb_ms)
+            return [*common, SlotSet("awaiting_feedback", False), SlotSet("failed_answers", failed)]
         if intent == "nlu_fallback" or failed >= MAX_WEAK_ANSWERS:
             reason = Reason.LOW_CONFIDENCE if failed < MAX_WEAK_ANSWERS else Reason.REPEATED_FAILURE
             return [
@@ -120,3 +112,93 @@ class ActionAnswerFromKB(Action):
             },
         )
         return [*common, SlotSet("awaiting_feedback", False), SlotSet("failed_answers", failed)]
+
+    def _answer_chosen(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str, public: bool
+    ) -> list[EventType]:
+        """The article the customer picked from the offered ones."""
+        article_id = next(
+            (
+                str(e.get("value"))
+                for e in tracker.latest_message.get("entities") or []
+                if e.get("entity") == "article"
+            ),
+            "",
+        )
+        hit = runtime.knowledge_base().article(article_id, language) if article_id else None
+        if hit is None:  # an old button whose article was removed since, or a forged payload
+            log.warning(
+                "picked article not found",
+                extra={"conversation": tracker.sender_id, "article": article_id[:80]},
+            )
+            dispatcher.utter_message(
+                response="utter_rephrase",
+                json_message={"relevo": {"decision": "rephrase", "reason": "unknown article"}},
+            )
+            return [SlotSet("awaiting_feedback", False)]
+        log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
+        return _answer(dispatcher, hit, _draft(hit, language, public), None)
+
+
+def _draft(hit: Hit, language: str, public: bool) -> str:
+    """The answer that quotes `hit`, fitted to the channel."""
+    settings = get_settings()
+    return compose_answer(
+        hit,
+        language,
+        public=public,
+        limit=settings.public_reply_chars,
+        base_url=settings.kb_public_url,
+    )
+
+
+def _answer(
+    dispatcher: CollectingDispatcher, hit: Hit, draft: str, kb_ms: float | None
+) -> list[EventType]:
+    """Say the answer with its article, then ask whether it helped."""
+    dispatcher.utter_message(
+        text=draft,
+        json_message={
+            "relevo": {
+                "decision": "answer",
+                "article_id": hit.article_id,
+                "department": runtime.knowledge_base().department_of(hit.article_id),
+                "kb_ms": kb_ms,
+            }
+        },
+    )
+    dispatcher.utter_message(response="utter_ask_helpful")
+    return [SlotSet("awaiting_feedback", True), SlotSet("failed_answers", 0.0)]
+
+
+def _offer(
+    dispatcher: CollectingDispatcher,
+    options: tuple[Hit, ...],
+    language: str,
+    reason: str,
+    kb_ms: float,
+) -> None:
+    """Offer the plausible articles as buttons, and a person when none fits."""
+    buttons = [
+        {"title": hit.title, "payload": payload}
+        for hit in options
+        if len((payload := pick_payload(hit.article_id)).encode()) <= MAX_PAYLOAD_BYTES
+    ]
+    buttons.append({"title": text("suggest_none", language), "payload": "/ask_human"})
+    dispatcher.utter_message(
+        text=text("suggest", language),
+        buttons=buttons,
+        json_message={
+            "relevo": {
+                "decision": "suggest",
+                "options": [h.article_id for h in options],
+                "reason": reason,
+                "kb_ms": kb_ms,
+            }
+        },
+    )
+
+
+def pick_payload(article_id: str) -> str:
+    """The payload of the button that picks an article (Rasa's "/intent{entities}" form)."""
+    return f"/{PICK_INTENT}" + json.dumps({"article": article_id}, separators=(",", ":"))

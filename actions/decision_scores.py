@@ -1,9 +1,12 @@
 """Scoring answer-or-escalate decisions on the labelled queries, and the gate's offline sweep.
 
-A decision is right when the assistant answers with the labelled article, does not answer (asks
-to rephrase, hands over) a question the knowledge base cannot answer, or hands a complaint to a
-person (the complaint flow: empathy, then a high-priority handoff). A confident wrong answer
-cites another article, or answers an unanswerable question.
+A decision is right when the assistant answers with the labelled article, offers a choice of
+articles that includes it (the customer reaches it with one tap, nothing wrong was said), does
+not answer (asks to rephrase, hands over) a question the knowledge base cannot answer, or hands
+a complaint to a person (the complaint flow: empathy, then a high-priority handoff). An offer
+on a question the knowledge base cannot answer is not right: it costs the customer a tap before
+"none of these" hands over. A confident wrong answer cites another article, or answers an
+unanswerable question; an offer is never one.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from kb_index.evaluation import LabelledQuery
 from kb_index.retriever import Hit
 
 ANSWER = "answer"
+SUGGEST = "suggest"
 HANDED_OVER = frozenset({"handoff", "offline"})
 COMPLAINT = "complaint"
 
@@ -31,6 +35,7 @@ class QueryOutcome:
     expected: str | None
     decision: str
     article: str | None
+    options: tuple[str, ...] = ()
 
     @property
     def answered(self) -> bool:
@@ -38,12 +43,19 @@ class QueryOutcome:
         return self.decision == ANSWER
 
     @property
+    def offered_right(self) -> bool:
+        """Whether the assistant offered a choice of articles that holds the labelled one."""
+        return self.decision == SUGGEST and self.expected in self.options
+
+    @property
     def right(self) -> bool:
-        """The labelled article; no answer when none fits; a person for a complaint."""
+        """The labelled article, answered or offered; none when none fits; a person for anger."""
         if self.kind == COMPLAINT:
             return self.decision in HANDED_OVER
         if self.answered:
             return self.article == self.expected
+        if self.decision == SUGGEST:
+            return self.offered_right
         return self.expected is None
 
     @property
@@ -61,6 +73,7 @@ class DecisionScores:
     confident_wrong: int = 0
     answerable: int = 0
     answered_right: int = 0
+    offered_right: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
 
     def add(self, outcome: QueryOutcome) -> None:
@@ -72,6 +85,7 @@ class DecisionScores:
         if outcome.expected is not None:
             self.answerable += 1
             self.answered_right += outcome.answered and outcome.article == outcome.expected
+            self.offered_right += outcome.offered_right
 
     @property
     def accuracy(self) -> float:
@@ -88,6 +102,12 @@ class DecisionScores:
         """Share of answerable queries answered with the right article."""
         return self.answered_right / self.answerable if self.answerable else 0.0
 
+    @property
+    def reach(self) -> float:
+        """Share of answerable queries answered with, or offered, the right article."""
+        found = self.answered_right + self.offered_right
+        return found / self.answerable if self.answerable else 0.0
+
 
 def scores_by_language(outcomes: Iterable[QueryOutcome]) -> dict[str, DecisionScores]:
     """The figures per language of the queries' outcomes."""
@@ -95,6 +115,9 @@ def scores_by_language(outcomes: Iterable[QueryOutcome]) -> dict[str, DecisionSc
     for outcome in outcomes:
         results.setdefault(outcome.language, DecisionScores()).add(outcome)
     return results
+
+
+_OUTCOMES = {Outcome.ANSWER: ANSWER, Outcome.SUGGEST: SUGGEST, Outcome.WEAK: "rephrase"}
 
 
 @dataclass(frozen=True)
@@ -127,8 +150,9 @@ def sweep_gate(
                     query.language,
                     query.kind,
                     query.expected,
-                    ANSWER if answer else "rephrase",
+                    _OUTCOMES[decision.outcome],
                     answer.article_id if answer else None,
+                    tuple(h.article_id for h in decision.options),
                 )
             )
         points.append(GatePoint(config, scores_by_language(outcomes)))

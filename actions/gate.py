@@ -1,8 +1,10 @@
 """The answer-or-escalate gate: answer only when the evidence is strong. Pure and small.
 
 One score separates answerable from unanswerable questions poorly, so the gate combines the
-top hit's fused score, its lead over the runner-up and Rasa's intent. The thresholds are
-settings, calibrated with `relevo eval gate` (see docs/benchmarks.md).
+top hit's fused score, its lead over the runner-up and Rasa's intent. Between a sure answer
+and nothing, the gate can offer the customer the few plausible articles to choose from ("did
+you mean...?"): the ranking often has the right article near the top without a clear lead. The
+thresholds are settings, calibrated with `relevo eval gate` (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ class Outcome(StrEnum):
     """What the assistant does with a question."""
 
     ANSWER = "answer"
+    SUGGEST = "suggest"
     WEAK = "weak"
 
 
@@ -24,9 +27,11 @@ class Outcome(StrEnum):
 class GateConfig:
     """Thresholds of the gate."""
 
-    min_score: float = 1.0
-    min_margin: float = 0.2
+    min_score: float = 1.2
+    min_margin: float = 0.3
     min_score_out_of_scope: float = 1.4
+    min_score_suggest: float = 0.8
+    max_suggestions: int = 3
 
 
 @dataclass(frozen=True)
@@ -36,22 +41,33 @@ class Decision:
     outcome: Outcome
     reason: str
     hit: Hit | None
+    options: tuple[Hit, ...] = ()
 
 
 def decide(hits: list[Hit], intent: str | None, config: GateConfig) -> Decision:
-    """Answer with the top hit only when it is strong, ahead, and the message is on topic."""
+    """Answer with the top hit when it is strong, ahead and on topic; else offer or decline."""
     if not hits:
         return Decision(Outcome.WEAK, "no knowledge-base hit", None)
     top = hits[0]
     runner_up = hits[1].score if len(hits) > 1 else 0.0
     needed = config.min_score_out_of_scope if intent == "out_of_scope" else config.min_score
     if top.score < needed:
-        return Decision(Outcome.WEAK, f"top score {top.score:.2f} < {needed:.2f}", top)
+        return _not_sure(hits, intent, config, f"top score {top.score:.2f} < {needed:.2f}")
     if top.score - runner_up < config.min_margin:
         lead = top.score - runner_up
-        return Decision(
-            Outcome.WEAK, f"lead {lead:.2f} over the runner-up < {config.min_margin}", top
+        return _not_sure(
+            hits, intent, config, f"lead {lead:.2f} over the runner-up < {config.min_margin}"
         )
     return Decision(
         Outcome.ANSWER, f"top score {top.score:.2f}, lead {top.score - runner_up:.2f}", top
     )
+
+
+def _not_sure(hits: list[Hit], intent: str | None, config: GateConfig, reason: str) -> Decision:
+    """No sure answer: the hits worth offering, unless the message is off-topic or none is."""
+    options = tuple(
+        h for h in hits[: config.max_suggestions] if h.score >= config.min_score_suggest
+    )
+    if intent == "out_of_scope" or not options:
+        return Decision(Outcome.WEAK, reason, hits[0])
+    return Decision(Outcome.SUGGEST, f"{reason}; {len(options)} offered", hits[0], options)

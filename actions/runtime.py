@@ -43,4 +43,6 @@ def gate_config(settings: Settings | None = None) -> GateConfig:
         min_score=settings.answer_min_score,
         min_margin=settings.answer_min_margin,
         min_score_out_of_scope=settings.answer_min_score_out_of_scope,
+        min_score_suggest=settings.suggest_min_score,
+        max_suggestions=settings.suggest_max,
     )

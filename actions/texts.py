@@ -43,6 +43,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You can also write to us through {url}.",
         "es": "También puedes escribirnos en {url}.",
     },
+    "suggest": {
+        "en": "I'm not sure which of these you need. Is it one of them?",
+        "es": "No estoy seguro de cuál de estos necesitas. ¿Es alguno de ellos?",
+    },
+    "suggest_none": {"en": "None: talk to a person", "es": "Ninguno: hablar con una persona"},
     "not_pending": {
         "en": "Got it! Is there anything else I can help you with?",
         "es": "¡Entendido! ¿Hay algo más en lo que pueda ayudarte?",

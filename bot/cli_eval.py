@@ -42,11 +42,12 @@ GATE_MARGINS = (0.05, 0.1, 0.15, 0.2, 0.25)
 
 def _cells(scores: DecisionScores | None) -> list[str]:
     if scores is None:
-        return ["-", "-", "-"]
+        return ["-", "-", "-", "-"]
     return [
         f"{scores.accuracy:.3f}",
         f"{scores.confident_wrong_rate:.3f}",
         f"{scores.deflection:.3f}",
+        f"{scores.reach:.3f}",
     ]
 
 
@@ -85,6 +86,7 @@ def dialogue(
         "accuracy",
         "confident wrong",
         "deflection",
+        "reach",
         "outcomes",
         title="Answer or escalate, end to end through Rasa and the action server",
     )
@@ -131,7 +133,11 @@ def gate(
     table = Table(
         "min score",
         "min margin",
-        *(f"{lang} {m}" for lang in languages for m in ("accuracy", "conf. wrong", "deflection")),
+        *(
+            f"{lang} {m}"
+            for lang in languages
+            for m in ("accuracy", "conf. wrong", "deflection", "reach")
+        ),
         title=f"The gate alone on {len(labelled)} labelled queries (complaints left out)",
     )
     for number, point in enumerate(points):

@@ -14,13 +14,14 @@ from kb_index.evaluation import LabelledQuery
 from kb_index.language import detect_language
 
 
-def outcome_of(replies: list[BotReply]) -> tuple[str, str | None]:
-    """The assistant's decision and the article it cited, from Relevo's data in the replies."""
+def outcome_of(replies: list[BotReply]) -> tuple[str, str | None, tuple[str, ...]]:
+    """The assistant's decision, cited article and offered ones, from Relevo's reply data."""
     for reply in replies:
         data = reply.custom.get("relevo")
         if data:
-            return str(data["decision"]), data.get("article_id")
-    return "none", None
+            options = tuple(str(o) for o in data.get("options") or ())
+            return str(data["decision"]), data.get("article_id"), options
+    return "none", None, ()
 
 
 async def dialogue_outcomes(

@@ -157,15 +157,29 @@ class Retriever:
         chunk = self.chunks[chosen.chunk_id]
         if chunk.kind == "question":  # quote the article, not the example question
             chunk = self.chunks[self._intro.get(chunk.article_id, chosen.chunk_id)]
-        return Hit(
-            score=score,
-            article_id=chunk.article_id,
-            title=chunk.title,
-            text=chunk.text,
-            anchor=chunk.anchor,
-            language=chunk.language,
-            query_language=language,
-            fallback=own is None,
-            dense_score=chosen.dense,
-            lexical_score=chosen.lexical,
-        )
+        return _hit(chunk, score, language, own is None, chosen.dense, chosen.lexical)
+
+    def article(self, article_id: str, language: str) -> Hit | None:
+        """The opening passage of one article as a hit (the customer chose it), or None."""
+        chunk_id = self._intro.get(article_id)
+        if chunk_id is None:
+            return None
+        chunk = self.chunks[chunk_id]
+        return _hit(chunk, 0.0, language, chunk.language != language, 0.0, 0.0)
+
+
+def _hit(
+    chunk: Chunk, score: float, language: str, fallback: bool, dense: float, lexical: float
+) -> Hit:
+    return Hit(
+        score=score,
+        article_id=chunk.article_id,
+        title=chunk.title,
+        text=chunk.text,
+        anchor=chunk.anchor,
+        language=chunk.language,
+        query_language=language,
+        fallback=fallback,
+        dense_score=dense,
+        lexical_score=lexical,
+    )

@@ -140,3 +140,8 @@ class KnowledgeBase:
         """The best hits for a customer's question (see Retriever.rank)."""
         self.refresh()
         return self._index.retriever.rank(query, k, language, self._config)
+
+    def article(self, article_id: str, language: str) -> Hit | None:
+        """One article's opening passage, for the customer's language (None when unknown)."""
+        self.refresh()
+        return self._index.retriever.article(article_id, language)

@@ -62,13 +62,20 @@ class Settings(BaseSettings):
     default_language: Literal["es", "en"] = "en"
 
     answer_min_score: float = Field(
-        default=1.0, description="The top hit's fused score needed to answer (see docs)."
+        default=1.2, description="The top hit's fused score needed to answer (see docs)."
     )
     answer_min_margin: float = Field(
-        default=0.2, description="How far the top hit must lead the runner-up to answer."
+        default=0.3, description="How far the top hit must lead the runner-up to answer."
     )
     answer_min_score_out_of_scope: float = Field(
         default=1.4, description="The top score needed when Rasa thinks the message is off-topic."
+    )
+    suggest_min_score: float = Field(
+        default=0.8,
+        description="Without a sure answer, hits scoring at least this are offered to choose from.",
+    )
+    suggest_max: int = Field(
+        default=3, ge=0, le=5, description="How many articles to offer at most (0: never offer)."
     )
     public_reply_chars: int = Field(default=280, description="Length limit of a public reply.")
     routing_file: Path | None = Field(

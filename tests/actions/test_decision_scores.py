@@ -27,6 +27,23 @@ def test_right_and_confident_wrong_follow_the_flows() -> None:
     assert not outcome("answer", "refunds-en", "refunds-en", "complaint").confident_wrong
 
 
+def test_an_offer_is_right_when_it_holds_the_labelled_article_and_never_confident_wrong() -> None:
+    offered = QueryOutcome(
+        "t", "en", "question", "pets-en", "suggest", None, ("wifi-onboard-en", "pets-en")
+    )
+    assert offered.right and offered.offered_right and not offered.confident_wrong
+    missed = QueryOutcome("t", "en", "question", "pets-en", "suggest", None, ("wifi-onboard-en",))
+    assert not missed.right and not missed.confident_wrong
+    nothing_fits = QueryOutcome("t", "en", "question", None, "suggest", None, ("pets-en",))
+    assert not nothing_fits.right and not nothing_fits.confident_wrong
+    scores = scores_by_language(
+        [offered, missed, nothing_fits, outcome("answer", "pets-en", "pets-en")]
+    )
+    en = scores["en"]
+    assert (en.right, en.answered_right, en.offered_right, en.answerable) == (2, 1, 1, 3)
+    assert abs(en.deflection - 1 / 3) < 1e-9 and abs(en.reach - 2 / 3) < 1e-9
+
+
 def test_scores_per_language() -> None:
     outcomes = [
         outcome("answer", "pets-en", "pets-en"),
@@ -72,13 +89,17 @@ def test_the_sweep_decides_each_query_at_each_threshold_and_leaves_complaints_ou
         searched.append(query.text)
         return hits[query.text]
 
-    loose = GateConfig(min_score=0.5, min_margin=0.05)
-    strict = GateConfig(min_score=1.2, min_margin=0.2)
-    points = sweep_gate(queries, search, [loose, strict])
+    loose = GateConfig(min_score=0.5, min_margin=0.05, max_suggestions=0)
+    strict = GateConfig(min_score=1.2, min_margin=0.2, max_suggestions=0)
+    offering = GateConfig(min_score=1.2, min_margin=0.2, min_score_suggest=0.8)
+    points = sweep_gate(queries, search, [loose, strict, offering])
     assert sorted(searched) == sorted(hits)  # each searched once; the complaint never
     loose_en, strict_en = points[0].by_language["en"], points[1].by_language["en"]
     assert loose_en.queries == 3 and loose_en.confident_wrong == 2 and loose_en.right == 1
     assert strict_en.confident_wrong == 0 and strict_en.right == 2
-    assert best_point(points, "en", 0.0) is points[1]
+    offering_en = points[2].by_language["en"]  # the close call offers both, the right one too
+    assert offering_en.outcomes == {"answer": 1, "suggest": 1, "rephrase": 1}
+    assert offering_en.right == 3 and offering_en.offered_right == 1
+    assert best_point(points, "en", 0.0) is points[2]
     assert best_point(points[:1], "en", 0.5) is None
     assert best_point(points, "es", 1.0) is None

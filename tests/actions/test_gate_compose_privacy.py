@@ -1,5 +1,7 @@
 """The pure decisions of the action server: the gate, channel fitting, personal matters."""
 
+from dataclasses import replace
+
 import pytest
 
 from actions.compose import article_url, compose_answer, shorten
@@ -7,7 +9,10 @@ from actions.gate import GateConfig, Outcome, decide
 from actions.privacy import is_personal_matter
 from kb_index.retriever import Hit
 
-CONFIG = GateConfig(min_score=0.9, min_margin=0.1, min_score_out_of_scope=1.2)
+CONFIG = GateConfig(min_score=0.9, min_margin=0.1, min_score_out_of_scope=1.2, max_suggestions=0)
+OFFERING = GateConfig(
+    min_score=0.9, min_margin=0.1, min_score_out_of_scope=1.2, min_score_suggest=0.7
+)
 
 
 def hit(score: float, article: str = "pets-en", *, fallback: bool = False, text: str = "") -> Hit:
@@ -44,6 +49,38 @@ def test_gate_refuses_weak_or_ambiguous_evidence(hits: list[Hit], intent: str, w
     decision = decide(hits, intent, CONFIG)
     assert decision.outcome is Outcome.WEAK
     assert decision.reason == why
+
+
+def test_without_a_sure_answer_the_gate_offers_the_hits_above_the_floor() -> None:
+    hits = [hit(1.2), hit(1.15, "food-onboard-en"), hit(0.75, "wifi-onboard-en"), hit(0.72, "x")]
+    decision = decide(hits, "question", OFFERING)
+    assert decision.outcome is Outcome.SUGGEST
+    assert [h.article_id for h in decision.options] == [
+        "pets-en",
+        "food-onboard-en",
+        "wifi-onboard-en",
+    ]
+    assert decision.reason == "lead 0.05 over the runner-up < 0.1; 3 offered"
+    low = decide([hit(0.85), hit(0.6, "food-onboard-en")], "nlu_fallback", OFFERING)
+    assert low.outcome is Outcome.SUGGEST and [h.article_id for h in low.options] == ["pets-en"]
+    assert decide(hits, "question", replace(OFFERING, max_suggestions=2)).options == tuple(hits[:2])
+
+
+@pytest.mark.parametrize(
+    ("hits", "intent"),
+    [
+        ([hit(0.65), hit(0.6, "food-onboard-en")], "question"),  # nothing above the floor
+        ([hit(1.1), hit(0.5)], "out_of_scope"),  # off-topic messages get no offer
+    ],
+)
+def test_the_gate_offers_nothing_below_the_floor_or_off_topic(hits: list[Hit], intent: str) -> None:
+    decision = decide(hits, intent, OFFERING)
+    assert decision.outcome is Outcome.WEAK and decision.options == ()
+
+
+def test_a_strong_clear_winner_is_answered_not_offered() -> None:
+    decision = decide([hit(1.2), hit(0.9, "food-onboard-en")], "question", OFFERING)
+    assert decision.outcome is Outcome.ANSWER and decision.options == ()
 
 
 def test_public_answers_fit_the_limit_and_link_the_article() -> None:

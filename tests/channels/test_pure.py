@@ -7,7 +7,7 @@ import time
 import pytest
 from telegram import Bot, Update
 
-from bot.assistant import AssistantMessage, outgoing_for_turn
+from bot.assistant import AssistantMessage, outgoing_for_turn, turn_summary
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
 from bot.channels.telegram import received
 from bot.inbound import Kind
@@ -201,3 +201,19 @@ def test_a_turn_marks_the_private_invitation_and_the_handoff() -> None:
     assert out[-1].event == "queued"
     assert [o.ends_turn for o in out] == [False, False, True]  # the typing indicator stops once
     assert len({o.out_id for o in out}) == len(out)
+
+
+def test_an_offer_of_articles_keeps_its_buttons_and_is_the_turns_decision() -> None:
+    message = AssistantMessage("m1", "c1", "how much hand luggage can I take?", {})
+    buttons = [
+        {"title": "Hand luggage", "payload": '/pick_article{"article":"baggage-cabin-en"}'},
+        {"title": "None: talk to a person", "payload": "/ask_human"},
+    ]
+    offer = {"relevo": {"decision": "suggest", "options": ["baggage-cabin-en"], "kb_ms": 4.0}}
+    replies = [BotReply("Is it one of them?", buttons=buttons), BotReply(None, custom=offer)]
+    out = outgoing_for_turn(message, replies)
+    assert [o.buttons for o in out] == [buttons] and out[-1].ends_turn
+    summary = turn_summary(replies)
+    assert (summary.decision, summary.article, summary.kb_ms) == ("suggest", None, 4.0)
+    rephrase = BotReply(None, custom={"relevo": {"decision": "rephrase"}})
+    assert turn_summary([rephrase, *replies]).decision == "suggest"

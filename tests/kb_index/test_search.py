@@ -68,6 +68,15 @@ def test_fallback_to_the_other_language_is_marked(retriever: Retriever) -> None:
     assert english[0].article_id == "group-bookings-es" and english[0].fallback
 
 
+def test_an_article_picked_by_id_is_its_opening_passage(retriever: Retriever) -> None:
+    picked = retriever.article("pets-es", "es")
+    assert picked is not None and picked.article_id == "pets-es" and not picked.fallback
+    assert picked.anchor == "" and picked.text and not picked.text.endswith("?")
+    other = retriever.article("unaccompanied-minors-en", "es")
+    assert other is not None and other.fallback and other.query_language == "es"
+    assert retriever.article("no-such-article", "en") is None
+
+
 def test_removed_articles_disappear_from_results(use_embedder: Embedder) -> None:
     articles, _ = load_articles(article_files(DEMO_KB))
     index = build_index(articles, use_embedder, IndexOptions(), version=1)
@@ -76,3 +85,4 @@ def test_removed_articles_disappear_from_results(use_embedder: Embedder) -> None
     hits = index.retriever.search("can my dog fly with me in the cabin", 5, "en")
     assert "pets-en" not in [h.article_id for h in hits]
     assert [h.fallback for h in hits if h.article_id == "pets-es"] == [True]
+    assert index.retriever.article("pets-en", "en") is None  # an old button cannot pick it
