@@ -94,8 +94,9 @@ class ActionAnswerFromKB(Action):
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
         failed = float(tracker.get_slot("failed_answers") or 0.0) + 1
-        if decision.outcome is Outcome.SUGGEST and not public and failed < MAX_WEAK_ANSWERS:
-            _offer(dispatcher, decision.options, language, decision.reason, kb_ms)
+        offered = offerable(decision.options)
+        if offered and not public and failed < MAX_WEAK_ANSWERS:
+            _offer(dispatcher, offered, language, decision.reason, kb_ms)
             return [*common, SlotSet("awaiting_feedback", False), SlotSet("failed_answers", failed)]
         if intent == "nlu_fallback" or failed >= MAX_WEAK_ANSWERS:
             reason = Reason.LOW_CONFIDENCE if failed < MAX_WEAK_ANSWERS else Reason.REPEATED_FAILURE
@@ -171,19 +172,20 @@ def _answer(
     return [SlotSet("awaiting_feedback", True), SlotSet("failed_answers", 0.0)]
 
 
+def offerable(options: tuple[Hit, ...]) -> list[Hit]:
+    """The offered hits whose button payload fits every channel."""
+    return [h for h in options if len(pick_payload(h.article_id).encode()) <= MAX_PAYLOAD_BYTES]
+
+
 def _offer(
     dispatcher: CollectingDispatcher,
-    options: tuple[Hit, ...],
+    offered: list[Hit],
     language: str,
     reason: str,
     kb_ms: float,
 ) -> None:
     """Offer the plausible articles as buttons, and a person when none fits."""
-    buttons = [
-        {"title": hit.title, "payload": payload}
-        for hit in options
-        if len((payload := pick_payload(hit.article_id)).encode()) <= MAX_PAYLOAD_BYTES
-    ]
+    buttons = [{"title": h.title, "payload": pick_payload(h.article_id)} for h in offered]
     buttons.append({"title": text("suggest_none", language), "payload": "/ask_human"})
     dispatcher.utter_message(
         text=text("suggest", language),
@@ -191,7 +193,7 @@ def _offer(
         json_message={
             "relevo": {
                 "decision": "suggest",
-                "options": [h.article_id for h in options],
+                "options": [h.article_id for h in offered],
                 "reason": reason,
                 "kb_ms": kb_ms,
             }

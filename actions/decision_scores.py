@@ -162,11 +162,18 @@ def sweep_gate(
 def best_point(
     points: list[GatePoint], language: str, max_confident_wrong: float
 ) -> GatePoint | None:
-    """The most accurate point in `language` whose confident-wrong rate stays within the limit."""
+    """The most accurate point in `language` within the confident-wrong limit.
+
+    Among equally accurate ones, the one that answers most (fewer offers, fewer taps).
+    """
     allowed = [
         p
         for p in points
         if language in p.by_language
         and p.by_language[language].confident_wrong_rate <= max_confident_wrong
     ]
-    return max(allowed, key=lambda p: p.by_language[language].accuracy, default=None)
+    return max(
+        allowed,
+        key=lambda p: (p.by_language[language].accuracy, p.by_language[language].deflection),
+        default=None,
+    )

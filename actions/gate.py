@@ -27,7 +27,7 @@ class Outcome(StrEnum):
 class GateConfig:
     """Thresholds of the gate."""
 
-    min_score: float = 1.2
+    min_score: float = 1.0
     min_margin: float = 0.3
     min_score_out_of_scope: float = 1.4
     min_score_suggest: float = 0.8

@@ -37,7 +37,7 @@ from relevo.settings import get_settings
 eval_app = typer.Typer(help="Evaluate the assistant's decisions.", no_args_is_help=True)
 QueriesOption = Annotated[Path | None, typer.Option(help="The labelled queries (YAML).")]
 GATE_SCORES = (0.9, 1.0, 1.1, 1.2, 1.3, 1.4)
-GATE_MARGINS = (0.05, 0.1, 0.15, 0.2, 0.25)
+GATE_MARGINS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 
 
 def _cells(scores: DecisionScores | None) -> list[str]:

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     default_language: Literal["es", "en"] = "en"
 
     answer_min_score: float = Field(
-        default=1.2, description="The top hit's fused score needed to answer (see docs)."
+        default=1.0, description="The top hit's fused score needed to answer (see docs)."
     )
     answer_min_margin: float = Field(
         default=0.3, description="How far the top hit must lead the runner-up to answer."

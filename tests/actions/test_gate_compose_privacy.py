@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from actions.answer import offerable, pick_payload
 from actions.compose import article_url, compose_answer, shorten
 from actions.gate import GateConfig, Outcome, decide
 from actions.privacy import is_personal_matter
@@ -81,6 +82,13 @@ def test_the_gate_offers_nothing_below_the_floor_or_off_topic(hits: list[Hit], i
 def test_a_strong_clear_winner_is_answered_not_offered() -> None:
     decision = decide([hit(1.2), hit(0.9, "food-onboard-en")], "question", OFFERING)
     assert decision.outcome is Outcome.ANSWER and decision.options == ()
+
+
+def test_an_offered_articles_button_fits_telegrams_callback_data() -> None:
+    assert pick_payload("pets-en") == '/pick_article{"article":"pets-en"}'
+    long_id = "a-very-long-article-identifier-that-no-button-can-carry-en"
+    assert len(pick_payload(long_id).encode()) > 64
+    assert offerable((hit(1.0), hit(0.9, long_id))) == [hit(1.0)]
 
 
 def test_public_answers_fit_the_limit_and_link_the_article() -> None:

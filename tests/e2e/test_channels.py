@@ -209,6 +209,22 @@ async def test_telegram_private_chat_in_both_languages(
     assert [b["callback_data"] for b in keyboard] == ["/affirm", "/deny"]
 
 
+async def test_telegram_offers_articles_as_buttons_and_a_tap_answers(stack: Stack) -> None:
+    chat_id = 900003
+    stack.telegram.send_message(stack.telegram_token, chat_id, "me rechaza la tarjeta al pagar")
+    (offer,) = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 1)
+    assert "alguno" in offer["message"]["text"]
+    keyboard = offer["message"]["reply_markup"]["inline_keyboard"][0]
+    data = [b["callback_data"] for b in keyboard]
+    assert data[-1] == "/ask_human" and keyboard[-1]["text"].startswith("Ninguno")
+    pick = '/pick_article{"article":"payment-problems-es"}'
+    assert pick in data
+    stack.telegram.send_callback(stack.telegram_token, chat_id, pick, offer["messageId"])
+    answer, ask = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 2)
+    assert "/payment-problems-es" in answer["message"]["text"]
+    assert ask["message"]["text"] == "¿Te ha servido?"
+
+
 async def test_telegram_commands_stickers_and_groups(stack: Stack) -> None:
     emu, token = stack.telegram, stack.telegram_token
     emu.send_command(token, 900010, "help")

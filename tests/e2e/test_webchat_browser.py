@@ -58,6 +58,29 @@ async def test_a_conversation_survives_a_reload_and_html_stays_text(
     await context.close()
 
 
+async def test_offered_articles_are_buttons_and_a_tap_answers_with_the_article(
+    stack: Stack, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 800}, locale="es-ES")
+    page = await context.new_page()
+    await page.goto(stack.base_url + "/")
+    await say(page, "me rechaza la tarjeta al pagar")
+    offer = page.get_by_test_id("quick-reply")
+    await expect(offer.last).to_contain_text("Ninguno", timeout=60_000)
+    await expect(bot_messages(page).first).to_contain_text("alguno")
+    article = offer.filter(has_text="Problemas con el pago")
+    await expect(article).to_have_count(1)
+    title = await article.inner_text()
+    await page.wait_for_timeout(800)
+    await page.screenshot(path=str(SCREENSHOTS / "webchat-offer.png"))
+    await article.click()
+    await expect(bot_messages(page)).to_have_count(3, timeout=60_000)
+    await expect(bot_messages(page).nth(1)).to_contain_text("/payment-problems-es")
+    customer = page.locator('[data-testid="msg"][data-author="customer"]')
+    await expect(customer.last).to_have_text(title)  # the title, not the payload
+    await context.close()
+
+
 async def test_the_widget_opens_the_chat_from_one_script_tag(
     stack: Stack, browser: Browser
 ) -> None:
