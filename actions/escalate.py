@@ -24,11 +24,19 @@ _REASON_BY_INTENT = {"ask_human": Reason.ASKED_FOR_PERSON, "complaint": Reason.C
 
 
 def escalation_reason(tracker: Tracker) -> Reason:
-    """The reason an earlier action recorded, else what the customer's intent says."""
+    """Why the conversation is handed over.
+
+    The reason an earlier action recorded; else a human-only topic of the routing file in the
+    message, whatever Rasa took it for ("my father passed away..." may read as a complaint),
+    unless the customer asked for a person; else what the intent says.
+    """
     recorded = tracker.get_slot("escalation_reason")
     if recorded:
         return Reason(recorded)
     intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+    said = tracker.latest_message.get("text") or ""
+    if intent != "ask_human" and runtime.routing().always_human(said) is not None:
+        return Reason.SENSITIVE_TOPIC
     return _REASON_BY_INTENT.get(intent, Reason.LOW_CONFIDENCE)
 
 

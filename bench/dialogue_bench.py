@@ -170,7 +170,7 @@ def outcome(kind: str, replies: list[BotReply]) -> str:
     if kind in TRIVIAL_MESSAGES:
         said = [r.text for r in replies]
         return "fixed text" if said == [text("not_pending", "en")] else "unexpected"
-    decision, _ = outcome_of(replies)
+    decision = outcome_of(replies)[0]
     if decision == "none":
         return "handoff" if replies else "no reply"
     return decision

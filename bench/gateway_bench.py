@@ -376,7 +376,7 @@ async def probe(url: str, candidates: list[str]) -> list[str]:
         for number, question in enumerate(candidates):
             sender = f"wc-probe-{run_id}-{number}"
             metadata = webchat_metadata(sender, f"{sender}:{uuid.uuid4().hex}", question)
-            decision, _ = outcome_of(await client.send(sender, question, metadata))
+            decision = outcome_of(await client.send(sender, question, metadata))[0]
             if decision != "answer":
                 continue
             if not kept:

@@ -18,7 +18,7 @@ from handoff.sentiment import sentiment
 
 REASON_POINTS = {
     Reason.COMPLAINT: 25,
-    Reason.SENSITIVE_TOPIC: 20,
+    Reason.SENSITIVE_TOPIC: 25,  # as much as a complaint: an angry "my lawyer" stays high
     Reason.ASKED_FOR_PERSON: 10,
     Reason.REPEATED_FAILURE: 10,
     Reason.NEGATIVE_FEEDBACK: 10,

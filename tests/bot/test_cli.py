@@ -125,7 +125,7 @@ def test_eval_gate_sweeps_the_thresholds_offline(built_env: dict[str, str], tmp_
     assert "The gate alone on 3 labelled queries (complaints left out)" in output
     assert "1.05 (current)" in output and "0.12" in output
     rows = [line for line in output.splitlines() if line.startswith("│")]
-    assert len(rows) == 1 + 6 * 5  # the current setting, then the grid
+    assert len(rows) == 1 + 6 * 6  # the current setting, then the grid
     # At the loosest setting the pet question is answered right; the football one is not.
     assert "en: best accuracy with confident wrong <= 2%: 1.000 at min score" in output
 

@@ -175,6 +175,24 @@ async def test_a_complaint_gets_empathy_and_a_high_priority_handoff(
 
 
 @pytest.mark.parametrize(
+    ("language", "rant"),
+    [
+        ("es", "es una vergüenza!!! ya he hablado con mi abogado, os vais a enterar"),
+        ("en", "this is a disgrace!!! my lawyer will hear about this, worst airline ever"),
+    ],
+)
+async def test_an_angry_message_on_a_human_only_topic_is_handed_over_as_that_topic(
+    engine: Engine, store: redis.Redis, language: str, rant: str
+) -> None:
+    customer = Customer(engine, language)
+    replies = await customer.says(rant)
+    assert decisions(replies) == ["handoff"]
+    request = current_handoff(store, customer.id)
+    assert request is not None and request.reason is Reason.SENSITIVE_TOPIC
+    assert request.priority in (Priority.HIGH, Priority.URGENT)
+
+
+@pytest.mark.parametrize(
     ("language", "unanswerable"),
     [
         ("es", ["se puede alquilar un coche en vuestra web?", "hay parking en el aeropuerto?"]),
