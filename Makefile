@@ -58,7 +58,9 @@ test: setup test-tools
 
 bench: setup test-tools
 	$(BIN)/relevo kb eval
+	$(BIN)/relevo kb eval --queries kb/eval/heldout.yaml --models use-multilingual
 	$(BIN)/relevo eval gate
+	$(BIN)/relevo eval gate --queries kb/eval/heldout.yaml
 	$(BIN)/python bench/kb_bench.py
 	$(BIN)/relevo train
 	$(BIN)/python bench/dialogue_bench.py
