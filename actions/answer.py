@@ -65,7 +65,7 @@ class ActionAnswerFromKB(Action):
                 text=text(private_notice(question), language),
                 json_message={"relevo": {"decision": "private"}},
             )
-            return [SlotSet("awaiting_feedback", False)]
+            return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         knowledge_base = runtime.knowledge_base()
         started = time.perf_counter()
         hits = knowledge_base.search(question, 5, language)
@@ -90,14 +90,23 @@ class ActionAnswerFromKB(Action):
             },
         )
         draft = _draft(decision.hit, language, public) if decision.hit is not None else None
-        common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
+        common = [
+            SlotSet("kb_hits", summary),
+            SlotSet("draft_answer", draft),
+            SlotSet("offer_pending", False),
+        ]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
         failed = float(tracker.get_slot("failed_answers") or 0.0) + 1
         offered = offerable(decision.options)
         if offered and not public and failed < MAX_WEAK_ANSWERS:
             _offer(dispatcher, offered, language, decision.reason, kb_ms)
-            return [*common, SlotSet("awaiting_feedback", False), SlotSet("failed_answers", failed)]
+            return [
+                *common,
+                SlotSet("awaiting_feedback", False),
+                SlotSet("failed_answers", failed),
+                SlotSet("offer_pending", True),
+            ]
         if intent == "nlu_fallback" or failed >= MAX_WEAK_ANSWERS:
             reason = Reason.LOW_CONFIDENCE if failed < MAX_WEAK_ANSWERS else Reason.REPEATED_FAILURE
             return [
@@ -136,7 +145,7 @@ class ActionAnswerFromKB(Action):
                 response="utter_rephrase",
                 json_message={"relevo": {"decision": "rephrase", "reason": "unknown article"}},
             )
-            return [SlotSet("awaiting_feedback", False)]
+            return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
         return _answer(dispatcher, hit, _draft(hit, language, public), None)
 
@@ -169,7 +178,11 @@ def _answer(
         },
     )
     dispatcher.utter_message(response="utter_ask_helpful")
-    return [SlotSet("awaiting_feedback", True), SlotSet("failed_answers", 0.0)]
+    return [
+        SlotSet("awaiting_feedback", True),
+        SlotSet("failed_answers", 0.0),
+        SlotSet("offer_pending", False),
+    ]
 
 
 def offerable(options: tuple[Hit, ...]) -> list[Hit]:

@@ -143,6 +143,7 @@ class ActionEscalate(Action):
         return [
             SlotSet("handoff_requested", True),
             SlotSet("awaiting_feedback", False),
+            SlotSet("offer_pending", False),
             SlotSet("failed_answers", 0.0),
             SlotSet("escalation_reason", None),
         ]

@@ -15,7 +15,11 @@ from relevo import events
 
 
 class ActionFeedback(Action):
-    """A yes closes the loop; a no hands over; without a pending question, a neutral answer."""
+    """A yes closes the loop; a no hands over; without a pending question, a neutral answer.
+
+    After an offer of articles ("Is it one of these?"), a typed no hands over and a yes asks
+    which one.
+    """
 
     def name(self) -> str:
         """The action's name in the domain."""
@@ -27,6 +31,8 @@ class ActionFeedback(Action):
         """Act on the feedback."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if not tracker.get_slot("awaiting_feedback"):
+            if tracker.get_slot("offer_pending"):
+                return self._on_offer(dispatcher, tracker, intent)
             dispatcher.utter_message(text=text("not_pending", conversation.language(tracker)))
             return []
         events.emit_sync(
@@ -42,5 +48,18 @@ class ActionFeedback(Action):
         return [
             SlotSet("awaiting_feedback", False),
             SlotSet("escalation_reason", Reason.NEGATIVE_FEEDBACK.value),
+            FollowupAction("action_escalate"),
+        ]
+
+    def _on_offer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None
+    ) -> list[EventType]:
+        """A typed yes or no to "Is it one of these?": which one, or a person."""
+        if intent == "affirm":
+            dispatcher.utter_message(text=text("suggest_which", conversation.language(tracker)))
+            return []
+        return [
+            SlotSet("offer_pending", False),
+            SlotSet("escalation_reason", Reason.LOW_CONFIDENCE.value),
             FollowupAction("action_escalate"),
         ]

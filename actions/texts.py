@@ -47,6 +47,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I'm not sure which of these you need. Is it one of them?",
         "es": "No estoy seguro de cuál de estos necesitas. ¿Es alguno de ellos?",
     },
+    "suggest_which": {
+        "en": "Which one? Tap it above, or tell me a bit more.",
+        "es": "¿Cuál de ellos? Tócalo arriba o cuéntame un poco más.",
+    },
     "suggest_none": {"en": "None: talk to a person", "es": "Ninguno: hablar con una persona"},
     "not_pending": {
         "en": "Got it! Is there anything else I can help you with?",

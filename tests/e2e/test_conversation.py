@@ -126,6 +126,22 @@ async def test_none_of_the_offered_articles_hands_over_with_them(
     assert [h.article_id for h in request.hits][: len(offered)] == offered
 
 
+@pytest.mark.parametrize(("language", "yes", "no"), [("es", "sí", "no"), ("en", "yes", "no")])
+async def test_a_typed_answer_to_an_offer_asks_which_one_or_hands_over(
+    engine: Engine, store: redis.Redis, language: str, yes: str, no: str
+) -> None:
+    question, _ = OFFERED[language]
+    customer = Customer(engine, language)
+    await customer.says(question)
+    which = await customer.says(yes)
+    assert ("cuál" if language == "es" else "which one") in texts(which).lower()
+    assert current_handoff(store, customer.id) is None
+    replies = await customer.says(no)
+    assert decisions(replies) == ["handoff"]
+    request = current_handoff(store, customer.id)
+    assert request is not None and request.reason is Reason.LOW_CONFIDENCE
+
+
 async def test_a_pick_of_an_unknown_article_asks_again_and_the_bot_goes_on(engine: Engine) -> None:
     customer = Customer(engine, "en")
     for payload in ('/pick_article{"article":"no-such-article"}', "/pick_article"):
