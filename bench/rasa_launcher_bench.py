@@ -1,12 +1,16 @@
 """Two ways of starting Rasa, side by side: what `relevo rasa serve` does against a baseline.
 
-Run: `.venv/bin/python bench/rasa_launcher_bench.py [--compare launcher|tf-threads]
+Run: `.venv/bin/python bench/rasa_launcher_bench.py [--compare launcher|tf-threads|json]
 [--rounds 2] [--requests 300]`.
 - `--compare launcher` (default): Rasa through nlu/relevo_rasa.py (`python -m relevo_rasa run
   ...`, the action-answer validator built once) against plain `rasa run ...`;
 - `--compare tf-threads`: TensorFlow with one inter-op and one intra-op thread (what
   `relevo rasa serve` sets unless TF_INTER_OP_PARALLELISM_THREADS or
-  TF_INTRA_OP_PARALLELISM_THREADS is set) against TensorFlow's own thread pools.
+  TF_INTRA_OP_PARALLELISM_THREADS is set) against TensorFlow's own thread pools;
+- `--compare json`: the tracker store and the launcher's requests to the action server encoding
+  and parsing with ujson, against the standard library's `json` (a `sitecustomize` module on the
+  baseline's path makes `import ujson` return `json`). This comparison adds a third series,
+  the knowledge-base question in one kept conversation, where the tracker grows every turn.
 Starts Redis, the demo index, the action server and one Rasa server at a time on the same
 model and stores, alternating the two starts for `--rounds` rounds. Each start is warmed up
 with 60 knowledge-base turns, then measured: the trivial-action turn ("/affirm") and a
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +31,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import table
-from bench.dialogue_bench import KB_FRESH, TRIVIAL, Question, Result, choose_questions, load
+from bench.dialogue_bench import (
+    KB_FRESH,
+    KB_KEPT,
+    TRIVIAL,
+    Question,
+    Result,
+    choose_questions,
+    load,
+)
 from bench.stack import (
     ROOT,
     Engine,
@@ -49,14 +62,20 @@ from bot.rasa_process import (
 
 PLAIN_RASA = "plain rasa run (baseline)"
 TF_POOLS = "TF's own thread pools (baseline)"
+STDLIB_JSON = "json from the standard library (baseline)"
 COMPARISONS = {
     "launcher": ("launcher (relevo_rasa)", PLAIN_RASA),
     "tf-threads": ("TF one thread each (relevo rasa serve)", TF_POOLS),
+    "json": ("ujson (relevo rasa serve)", STDLIB_JSON),
 }
 SERIES = ((TRIVIAL, 1), (KB_FRESH, 1), (TRIVIAL, 10), (KB_FRESH, 10))
+KEPT_SERIES = ((KB_KEPT, 1), (KB_KEPT, 10))
+UJSON_IS_JSON = "import json, sys\nsys.modules['ujson'] = json\n"
 
 
-def start_variant(services: Services, engine: Engine, variant: str, tag: str) -> Service:
+def start_variant(
+    services: Services, engine: Engine, variant: str, tag: str, scratch: Path
+) -> Service:
     """Rasa on the engine's port as `relevo rasa serve` starts it, or with one baseline change."""
     settings = engine.settings
     command = serve_command(settings, model_path(settings), settings.rasa_port)
@@ -67,13 +86,20 @@ def start_variant(services: Services, engine: Engine, variant: str, tag: str) ->
     if variant == TF_POOLS:
         for name in TF_THREAD_VARIABLES:
             env.pop(name)
+    if variant == STDLIB_JSON:
+        (scratch / "sitecustomize.py").write_text(UJSON_IS_JSON, encoding="utf-8")
+        env["PYTHONPATH"] = f"{scratch}{os.pathsep}{env['PYTHONPATH']}"
     rasa = services.start(f"rasa-{tag}", command, env)
     wait_http(f"{engine.rasa_url}/", rasa, 180)
     return rasa
 
 
 def measure(
-    engine: Engine, rasa: Service, questions: list[Question], requests: int
+    engine: Engine,
+    rasa: Service,
+    questions: list[Question],
+    requests: int,
+    series: tuple[tuple[str, int], ...],
 ) -> list[tuple[Result, float]]:
     """Each series once; with Rasa's CPU milliseconds per turn."""
     asyncio.run(
@@ -82,7 +108,7 @@ def measure(
         )
     )
     found = []
-    for kind, level in SERIES:
+    for kind, level in series:
         cpu_before = tree_cpu_seconds(rasa.process.pid)
         result = asyncio.run(
             load(
@@ -123,13 +149,16 @@ def main() -> None:
         engine = start_engine(services, data)
         questions = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", "en")
         rasa = engine.rasa
+        series = SERIES + KEPT_SERIES if args.compare == "json" else SERIES
         for number in range(args.rounds):
             for variant in COMPARISONS[args.compare]:
                 with step(f"Round {number + 1}: {variant}"):
                     services.stop(rasa)
-                    rasa = start_variant(services, engine, variant, f"{number}-{len(rows)}")
+                    rasa = start_variant(services, engine, variant, f"{number}-{len(rows)}", data)
                     for (kind, level), found in zip(
-                        SERIES, measure(engine, rasa, questions, args.requests), strict=True
+                        series,
+                        measure(engine, rasa, questions, args.requests, series),
+                        strict=True,
                     ):
                         rows.setdefault((variant, kind, level), []).append(found)
     table(

@@ -1,4 +1,5 @@
-"""nlu/relevo_rasa.py: Rasa's check of action answers, with the validator built once.
+"""nlu/relevo_rasa.py: Rasa's check of action answers, with the validator built once, and
+Rasa's requests encoded with ujson.
 
 Run in Rasa's environment against Rasa's own `RemoteAction`: valid answers pass, invalid ones
 raise the same error with the same message as Rasa's per-call `jsonschema.validate`.
@@ -11,7 +12,9 @@ from pathlib import Path
 from tests.e2e.conftest import Customer, Engine, run_in_rasa_env
 
 RASA_SIDE = r"""
+import asyncio
 import json
+from rasa.utils.endpoints import EndpointConfig
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 import relevo_rasa
@@ -36,10 +39,22 @@ def outcomes():
     return found
 
 
+async def encoders():
+    endpoint = EndpointConfig("http://127.0.0.1:1/webhook")
+    async with endpoint.session() as session:
+        return session.json_serialize.__module__
+
+
 before = outcomes()
+encoder_before = asyncio.run(encoders())
 relevo_rasa.install()
 replaced = RemoteAction._validate_action_result.__module__ == "relevo_rasa"
-print(json.dumps({"before": before, "after": outcomes(), "replaced": replaced}))
+print(json.dumps({
+    "before": before,
+    "after": outcomes(),
+    "replaced": replaced,
+    "encoders": [encoder_before, asyncio.run(encoders())],
+}))
 """
 
 
@@ -49,6 +64,7 @@ def test_the_launcher_validates_action_answers_exactly_as_rasa_does(engine: Engi
     assert found["before"][:2] == [True, True]
     assert all("Failed to validate Action server response" in m for m in found["before"][2:])
     assert found["after"] == found["before"]
+    assert found["encoders"] == ["json", "ujson"]  # the tracker sent to the action server
 
 
 async def test_the_running_rasa_was_started_through_the_launcher(engine: Engine) -> None:
