@@ -90,11 +90,7 @@ class ActionAnswerFromKB(Action):
             },
         )
         draft = _draft(decision.hit, language, public) if decision.hit is not None else None
-        common = [
-            SlotSet("kb_hits", summary),
-            SlotSet("draft_answer", draft),
-            SlotSet("offer_pending", False),
-        ]
+        common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
         failed = float(tracker.get_slot("failed_answers") or 0.0) + 1
@@ -121,7 +117,12 @@ class ActionAnswerFromKB(Action):
                 "relevo": {"decision": "rephrase", "reason": decision.reason, "kb_ms": kb_ms}
             },
         )
-        return [*common, SlotSet("awaiting_feedback", False), SlotSet("failed_answers", failed)]
+        return [
+            *common,
+            SlotSet("awaiting_feedback", False),
+            SlotSet("failed_answers", failed),
+            SlotSet("offer_pending", False),
+        ]
 
     def _answer_chosen(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str, public: bool
