@@ -133,7 +133,7 @@ async def chaos_monkey(cluster: Cluster, chaos: Chaos, gateway_a: Tripwire) -> N
         cluster.actions_lb,
         cluster.actions[0],
         "as a call of action_answer_from_kb reaches it",
-        containing=b'"next_action": "action_answer_from_kb"',
+        containing=b'"next_action":"action_answer_from_kb"',  # Rasa's request, ujson-encoded
     )
     await asyncio.sleep(2)  # armed while gateway a's customers still have turns to send
     await chaos.kill_on(gateway_a, cluster.gateways[0], "as a customer message reaches it")
