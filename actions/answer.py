@@ -128,14 +128,7 @@ class ActionAnswerFromKB(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str, public: bool
     ) -> list[EventType]:
         """The article the customer picked from the offered ones."""
-        article_id = next(
-            (
-                str(e.get("value"))
-                for e in tracker.latest_message.get("entities") or []
-                if e.get("entity") == "article"
-            ),
-            "",
-        )
+        article_id = str(next(tracker.get_latest_entity_values("article"), None) or "")
         hit = runtime.knowledge_base().article(article_id, language) if article_id else None
         if hit is None:  # an old button whose article was removed since, or a forged payload
             log.warning(
