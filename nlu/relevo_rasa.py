@@ -11,7 +11,7 @@ Rasa's own message.
 
 Each call to the action server carries the whole tracker, which aiohttp encodes with
 `json.dumps`: 6% of Rasa's CPU on 20-turn conversations. The launcher's sessions encode it
-with ujson (a dependency of Rasa and Sanic), 2.4x faster, the same JSON.
+with ujson (a dependency of Rasa and Sanic), 2.4x faster, the same values.
 
 Run `python -m relevo_rasa run ...` in Rasa's environment with this folder on PYTHONPATH
 (`relevo rasa serve` and docker-compose do); the arguments are those of `rasa`. Sanic 21 forks

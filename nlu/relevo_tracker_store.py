@@ -17,7 +17,7 @@ another tenth of Rasa's CPU per turn. It also reads a tracker as Rasa does but l
 event's class once per event type: Rasa walks every Event subclass for every event, an eighth
 of its CPU per turn on the same conversations. It encodes and parses with ujson (a dependency
 of Rasa and Sanic), 2.4x faster than `json` at encoding a tracker's events and 1.6x at parsing
-them; the text is the same JSON, only without spaces after separators.
+them; the values are the same, written without spaces after separators and with "/" escaped.
 
 Loaded by Rasa from nlu/endpoints.yml (`relevo rasa serve` puts this folder on PYTHONPATH);
 runs in Rasa's environment (Python 3.10).
