@@ -39,11 +39,21 @@ def channel(tracker: Tracker) -> str:
 
 
 def transcript(tracker: Tracker, limit: int = 50) -> list[TranscriptLine]:
-    """The conversation's messages, oldest first, at most `limit`."""
+    """The conversation's messages, oldest first, at most `limit`.
+
+    A tapped button reads as its title (the gateway's `display`), not as its payload
+    ('/pick_article{"article":"pets-en"}').
+    """
     lines = []
     for event in tracker.events:
         role = {"user": "customer", "bot": "bot"}.get(event.get("event", ""))
-        if role and event.get("text"):
-            at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, dt.UTC).isoformat()
-            lines.append(TranscriptLine(role=role, text=event["text"], at=at))
+        text = event.get("text")
+        if not (role and text):
+            continue
+        at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, dt.UTC).isoformat()
+        display = (event.get("metadata") or {}).get("display") if role == "customer" else None
+        if text.startswith("/") and isinstance(display, str) and display:
+            lines.append(TranscriptLine(role=role, text=display, at=at, tapped=True))
+        else:
+            lines.append(TranscriptLine(role=role, text=text, at=at))
     return lines[-limit:]

@@ -13,7 +13,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import conversation, runtime
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text, when
-from handoff.requests import HandoffRequest, KbHitSummary, Reason, request_handoff
+from handoff.requests import (
+    HandoffRequest,
+    KbHitSummary,
+    Reason,
+    customer_said,
+    request_handoff,
+)
 from handoff.triage import Escalation, Triage, triage
 from relevo import events
 from relevo.settings import Settings, get_settings
@@ -66,7 +72,7 @@ class ActionEscalate(Action):
                 channel=conversation.channel(tracker),
                 public=conversation.is_public(tracker),
                 language=language,
-                customer_texts=[line.text for line in transcript if line.role == "customer"],
+                customer_texts=customer_said(transcript),
                 customer=customer,
                 intent=(tracker.latest_message.get("intent") or {}).get("name"),
                 kb_departments=[hit.department for hit in hits if hit.department],

@@ -49,6 +49,7 @@ from handoff.console import (
 from handoff.desk import HandoffView, ReplyOutcome, moment
 from handoff.history import customer_history
 from handoff.ownership import Action, Outcome, refusal
+from handoff.requests import customer_said
 from relevo import keys
 from relevo.pii import contains_personal_data, redact
 from relevo.settings import Settings
@@ -158,7 +159,7 @@ class HandoffOut(BaseModel):
     ) -> Self:
         """From the desk's view of a handoff; `departments` names the departments by key."""
         request = view.request
-        said = [line.text for line in request.transcript if line.role == "customer"]
+        said = customer_said(request.transcript)
         names = departments or {}
         return cls(
             id=view.id,

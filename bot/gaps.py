@@ -116,7 +116,7 @@ def question_of(transcript: list[TranscriptLine]) -> str | None:
             if picked:
                 break
             continue
-        if not is_question(line.text):
+        if line.tapped or not is_question(line.text):
             if picked:
                 break
             continue

@@ -193,6 +193,8 @@ class InboundPipeline:
             metadata["metrics"] = inbound.route["metrics"]  # how viral a public post is
         if language.decided:
             metadata["language"] = language.code
+        if inbound.display:
+            metadata["display"] = inbound.display  # a button's title: the transcript shows it
         return metadata
 
     def _notice(

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from handoff.desk import HandoffView
+from handoff.desk import HandoffView, transcript_line
+from handoff.requests import customer_said
 from handoff.sentiment import sentiment
 from relevo.pii import contains_personal_data, redact
 
@@ -53,8 +54,7 @@ def _customer(view: HandoffView) -> str:
 
 
 def _mood(view: HandoffView) -> str:
-    said = [line.text for line in view.request.transcript if line.role == "customer"]
-    mood = sentiment(said)
+    mood = sentiment(customer_said(view.request.transcript))
     icon = {"negative": "😠", "positive": "🙂"}.get(mood.label, "😐")
     because = f" ({', '.join(mood.reasons)})" if mood.reasons else ""
     return f"{icon} {mood.label}{because}"
@@ -126,10 +126,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
         )
     last = request.transcript[-4:]
     if last:
-        lines = "\n".join(
-            f"{'👤' if line.role == 'customer' else '🤖'} {redact(line.text)[:300]}"
-            for line in last
-        )
+        lines = "\n".join(transcript_line(line, limit=300) for line in last)
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Last messages*\n{lines}"}}
         )

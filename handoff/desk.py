@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from handoff.announcements import active_async, related
 from handoff.ownership import Action, Outcome, Ownership, Transition
-from handoff.requests import HandoffRequest, Priority
+from handoff.requests import HandoffRequest, Priority, TranscriptLine, customer_said
 from handoff.routing import Routing
 from handoff.texts import rating_buttons, text
 from handoff.timers import Timer, Timers, follow_up_time, sla_times
@@ -188,12 +188,16 @@ async def say_to_customer(
     )
 
 
+def transcript_line(line: TranscriptLine, limit: int | None = None) -> str:
+    """One message as the desk shows it: who, then what (a tapped button in brackets)."""
+    icon = {"customer": "👤", "bot": "🤖"}.get(line.role, "•")
+    said = redact(line.text)[:limit]
+    return f"{icon} [{said}]" if line.tapped else f"{icon} {said}"
+
+
 def transcript_text(request: HandoffRequest) -> str:
     """The conversation so far, one line per message, for the card's thread."""
-    icons = {"customer": "👤", "bot": "🤖"}
-    return "\n".join(
-        f"{icons.get(line.role, '•')} {redact(line.text)}" for line in request.transcript
-    )
+    return "\n".join(transcript_line(line) for line in request.transcript)
 
 
 class Desk:
@@ -259,7 +263,7 @@ class Desk:
 
     async def _with_notices(self, view: HandoffView) -> HandoffView:
         """Attach the incident notices related to what the customer said."""
-        said = " ".join(line.text for line in view.request.transcript if line.role == "customer")
+        said = " ".join(customer_said(view.request.transcript))
         found = related(await active_async(self._client), said)
         notices = [notice.text_for(view.request.language) for notice in found[:3]]
         if not notices:

@@ -52,6 +52,12 @@ class TranscriptLine:
     role: str
     text: str
     at: str
+    tapped: bool = False  # the customer tapped a button: `text` is its title
+
+
+def customer_said(transcript: list[TranscriptLine]) -> list[str]:
+    """What the customer wrote, oldest first: their messages without the buttons they tapped."""
+    return [line.text for line in transcript if line.role == "customer" and not line.tapped]
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,9 @@ def test_the_question_is_the_last_customer_line_that_carries_one() -> None:
     assert question_of([_line("customer", "agent please"), _line("customer", "no")]) is None
     assert question_of([_line("customer", "dron?"), _line("bot", "¿Perdona?")]) is None
     assert question_of([]) is None
+    tapped = TranscriptLine("customer", "¿Puedo viajar con mi mascota en cabina?", "", tapped=True)
+    offer = [*split, _line("bot", "¿Es alguno de estos?"), tapped, _line("bot", "Sí, ...")]
+    assert question_of(offer) == question_of(split)  # an article's title is not their question
 
 
 def test_collect_counts_only_the_reasons_that_mean_no_answer(redis_client: redis.Redis) -> None:

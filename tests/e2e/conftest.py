@@ -157,10 +157,12 @@ class Customer:
             "customer": {"handle": "@ana", "followers": "1200"},
         }
 
-    async def says(self, text: str) -> list[BotReply]:
+    async def says(self, text: str, *, display: str | None = None) -> list[BotReply]:
+        """Send a message; `display` is a tapped button's title, as the gateway sends it."""
         client = RasaClient(url=self.engine.rasa_url, timeout=30)
+        metadata = {**self.metadata, **({"display": display} if display else {})}
         try:
-            return await client.send(self.id, text, self.metadata)
+            return await client.send(self.id, text, metadata)
         finally:
             await client.close()
 

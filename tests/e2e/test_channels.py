@@ -15,8 +15,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import redis
 
 from bot.signing import signed_headers
+from handoff.requests import current_handoff
 from relevo.health import wait_until_healthy
 from tests.conftest import BIN, free_port
 from tests.e2e.conftest import Stack
@@ -223,6 +225,16 @@ async def test_telegram_offers_articles_as_buttons_and_a_tap_answers(stack: Stac
     answer, ask = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 2)
     assert "/payment-problems-es" in answer["message"]["text"]
     assert ask["message"]["text"] == "¿Te ha servido?"
+    stack.telegram.send_callback(stack.telegram_token, chat_id, "/deny", ask["messageId"])
+    (handed_over,) = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 1)
+    assert "persona" in handed_over["message"]["text"]
+    store = redis.Redis.from_url(stack.engine.env["REDIS_URL"], decode_responses=True)
+    request = current_handoff(store, f"tg:{chat_id}")
+    assert request is not None
+    said = [(line.text, line.tapped) for line in request.transcript if line.role == "customer"]
+    title = keyboard[data.index(pick)]["text"]
+    no = ask["message"]["reply_markup"]["inline_keyboard"][0][1]["text"]
+    assert said == [("me rechaza la tarjeta al pagar", False), (title, True), (no, True)]
 
 
 async def test_telegram_commands_stickers_and_groups(stack: Stack) -> None:

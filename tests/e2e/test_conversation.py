@@ -119,11 +119,15 @@ async def test_none_of_the_offered_articles_hands_over_with_them(
     question, _ = OFFERED["en"]
     customer = Customer(engine, "en")
     offered, payloads = offer_of(await customer.says(question))
-    replies = await customer.says(payloads[-1])  # "None: talk to a person"
+    none = "None: talk to a person"
+    replies = await customer.says(payloads[-1], display=none)  # the customer taps it
     assert decisions(replies) == ["handoff"]
     request = current_handoff(store, customer.id)
     assert request is not None and request.reason is Reason.ASKED_FOR_PERSON
     assert [h.article_id for h in request.hits][: len(offered)] == offered
+    tap = [line for line in request.transcript if line.role == "customer"][-1]
+    assert (tap.role, tap.text, tap.tapped) == ("customer", none, True)
+    assert request.transcript[0].text == question and not request.transcript[0].tapped
 
 
 @pytest.mark.parametrize(("language", "yes", "no"), [("es", "sí", "no"), ("en", "yes", "no")])

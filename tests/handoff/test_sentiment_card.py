@@ -124,3 +124,18 @@ def test_the_card_shows_score_reasons_department_sla_state_and_notices_and_redac
     assert "✅ met" in json.dumps(card_blocks(answered), ensure_ascii=False)
     late = replace(base, first_response_at="2026-11-26T11:00:00+00:00")
     assert "answered late" in json.dumps(card_blocks(late), ensure_ascii=False)
+
+
+def test_a_tapped_button_shows_as_its_title_and_does_not_set_the_mood() -> None:
+    calm = replace(
+        view().request,
+        transcript=[
+            TranscriptLine("customer", "¿Puedo llevar a mi perro?", ""),
+            TranscriptLine("bot", "¿Es alguno de estos?", ""),
+            TranscriptLine("customer", "Reclamar una maleta dañada: ¡vergüenza!", "", tapped=True),
+        ],
+    )
+    blocks = json.dumps(card_blocks(HandoffView(request=calm, state="queued")), ensure_ascii=False)
+    assert "😐 neutral" in blocks  # only what the customer wrote counts
+    assert "👤 [Reclamar una maleta dañada: ¡vergüenza!]" in blocks
+    assert "👤 ¿Puedo llevar a mi perro?" in blocks
