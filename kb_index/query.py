@@ -46,6 +46,52 @@ _SHORTHAND = {
 }
 
 
+# Latin American and colloquial Spanish words, in the words the articles use (Spain's Spanish):
+# the multilingual model places "valija" or "boleto" far from "maleta" or "billete".
+_REGIONAL = {
+    "valija": "maleta",
+    "valijas": "maletas",
+    "boleto": "billete",
+    "boletos": "billetes",
+    "pasaje": "billete",
+    "pasajes": "billetes",
+    "celular": "móvil",
+    "cel": "móvil",
+    "computadora": "ordenador",
+    "abordar": "embarcar",
+    "abordaje": "embarque",
+    "demora": "retraso",
+    "demoras": "retrasos",
+    "demorado": "retrasado",
+    "demorada": "retrasada",
+    "atraso": "retraso",
+    "atrasado": "retrasado",
+    "atrasada": "retrasada",
+    "reintegro": "reembolso",
+    "plata": "dinero",
+    "pasta": "dinero",
+    "lana": "dinero",
+    "crio": "niño",
+    "crios": "niños",
+    "nene": "niño",
+    "nena": "niña",
+    "chamaco": "niño",
+    "chamacos": "niños",
+    "papeles": "documentos",
+}
+_PHRASES = {"pase de abordar": "tarjeta de embarque", "pase de abordaje": "tarjeta de embarque"}
+
+
+def _plain_word(word: str) -> str:
+    """A word in full and in the articles' Spanish; its punctuation stays: 'plata?' -> 'dinero?'."""
+    core = word.strip("¿¡?!.,:;")
+    if not core:
+        return word
+    start = word.index(core)
+    plain = _REGIONAL.get(core.lower()) or _SHORTHAND.get(core.lower()) or core
+    return word[:start] + plain + word[start + len(core) :]
+
+
 def clean_query(text: str) -> str:
     """The message as a plain question.
 
@@ -56,7 +102,9 @@ def clean_query(text: str) -> str:
     text = _HASHTAG.sub(r"\1", text)
     text = _SYMBOLS.sub(" ", text)
     text = _REPEATS.sub(lambda m: m.group(1) or m.group(2) * 2, text)
-    words = [_SHORTHAND.get(w.lower(), w) for w in text.split()]
+    for phrase, plain in _PHRASES.items():
+        text = re.sub(rf"\b{phrase}\b", plain, text, flags=re.IGNORECASE)
+    words = [_plain_word(w) for w in text.split()]
     cleaned = " ".join(words)
     letters = [c for c in cleaned if c.isalpha()]
     if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):

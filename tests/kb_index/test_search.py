@@ -43,6 +43,13 @@ def test_clean_query_removes_social_noise() -> None:
     assert clean_query("price for a 2nd suitcase pls") == "price for a second suitcase please"
 
 
+def test_clean_query_speaks_the_articles_spanish() -> None:
+    said = "se me rompio la valija y perdi el pase de abordar, me devolveis la plata?"
+    plain = "se me rompio la maleta y perdi el tarjeta de embarque, me devolveis la dinero?"
+    assert clean_query(said) == plain
+    assert clean_query("mi vuelo tiene DEMORA") == "mi vuelo tiene retraso"
+
+
 def test_hits_come_in_the_customers_language(retriever: Retriever) -> None:
     spanish = retriever.search("me rompieron la maleta", 5)
     assert spanish[0].article_id == "baggage-damaged-es"
