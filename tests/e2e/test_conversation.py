@@ -154,6 +154,24 @@ async def test_a_pick_of_an_unknown_article_asks_again_and_the_bot_goes_on(engin
     assert decisions(replies) == ["answer"]
 
 
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("es", "estais contratando azafatas?"),
+        ("en", "are you hiring flight attendants?"),
+        ("es", "volais a sidney?"),
+        ("en", "is there a shuttle bus from the airport hotels?"),
+    ],
+)
+async def test_an_airline_question_no_article_covers_gets_no_offer(
+    engine: Engine, language: str, question: str
+) -> None:
+    """Close to the airline's world, so it scores like a real question: no articles offered."""
+    replies = await Customer(engine, language).says(question)
+    assert decisions(replies) == ["rephrase"]
+    assert [b["payload"] for r in replies for b in r.buttons] == ["/ask_human"]
+
+
 async def test_a_public_post_gets_no_buttons_to_choose_from(engine: Engine) -> None:
     customer = Customer(engine, "en", public=True)
     replies = await customer.says(OFFERED["en"][0])
