@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
 from actions.compose import compose_answer
-from actions.gate import Outcome, decide
+from actions.gate import OUT_OF_SCOPE, Outcome, decide
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
 from handoff.requests import Reason
@@ -111,10 +111,15 @@ class ActionAnswerFromKB(Action):
                 SlotSet("failed_answers", 0.0),
                 FollowupAction("action_escalate"),
             ]
+        declined = intent == OUT_OF_SCOPE  # asking to rephrase would not help
         dispatcher.utter_message(
-            response="utter_rephrase",
+            response="utter_not_covered" if declined else "utter_rephrase",
             json_message={
-                "relevo": {"decision": "rephrase", "reason": decision.reason, "kb_ms": kb_ms}
+                "relevo": {
+                    "decision": "decline" if declined else "rephrase",
+                    "reason": decision.reason,
+                    "kb_ms": kb_ms,
+                }
             },
         )
         return [

@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from kb_index.retriever import Hit
 
+OUT_OF_SCOPE = "out_of_scope"  # Rasa's intent for off-topic messages
+
 
 class Outcome(StrEnum):
     """What the assistant does with a question."""
@@ -50,7 +52,7 @@ def decide(hits: list[Hit], intent: str | None, config: GateConfig) -> Decision:
         return Decision(Outcome.WEAK, "no knowledge-base hit", None)
     top = hits[0]
     runner_up = hits[1].score if len(hits) > 1 else 0.0
-    needed = config.min_score_out_of_scope if intent == "out_of_scope" else config.min_score
+    needed = config.min_score_out_of_scope if intent == OUT_OF_SCOPE else config.min_score
     if top.score < needed:
         return _not_sure(hits, intent, config, f"top score {top.score:.2f} < {needed:.2f}")
     if top.score - runner_up < config.min_margin:
@@ -68,6 +70,6 @@ def _not_sure(hits: list[Hit], intent: str | None, config: GateConfig, reason: s
     options = tuple(
         h for h in hits[: config.max_suggestions] if h.score >= config.min_score_suggest
     )
-    if intent == "out_of_scope" or not options:
+    if intent == OUT_OF_SCOPE or not options:
         return Decision(Outcome.WEAK, reason, hits[0])
     return Decision(Outcome.SUGGEST, f"{reason}; {len(options)} offered", hits[0], options)

@@ -116,14 +116,14 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
 
 
 MAX_SILENT_TURNS = 8  # silent turns (about 35 s of retries) before the customer gets an apology
-DECISION_ORDER = ("handoff", "answer", "private", "notice", "suggest", "rephrase")
+DECISION_ORDER = ("handoff", "answer", "private", "notice", "suggest", "rephrase", "decline")
 
 
 @dataclass(frozen=True)
 class TurnSummary:
     """What the assistant did in one turn, from the actions' payloads."""
 
-    decision: str  # handoff, answer, private, notice, suggest, rephrase or other
+    decision: str  # handoff, answer, private, notice, suggest, rephrase, decline or other
     article: str | None
     department: str | None
     kb_ms: float | None

@@ -11,8 +11,8 @@ Every event has `type` and `at` (ISO 8601, UTC). The other fields, all strings, 
 
 - `message_in`: conversation, channel, language, public ("1"/""), customer, followers,
   hashtags, keywords (space-separated, folded)
-- `bot_reply`: conversation, channel, language, decision (answer, rephrase, notice, private,
-  handoff, other), article, department, latency_ms
+- `bot_reply`: conversation, channel, language, decision (answer, suggest, rephrase, decline,
+  notice, private, handoff, other), article, department, latency_ms
 - `feedback`: conversation, channel, helpful ("1"/"")
 - `handoff`: conversation, handoff, channel, language, reason, priority, score, department,
   followers
