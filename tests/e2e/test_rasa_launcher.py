@@ -19,14 +19,26 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 import relevo_rasa
 
-answers = [
+user = {"intent": {"name": "greet", "confidence": 0.9}, "entities": [{"entity": "a", "value": 1}]}
+answers = [  # the valid ones first
     {"events": [{"event": "slot", "name": "language", "value": "es"}], "responses": []},
     {"events": [], "responses": [{"text": "hola", "buttons": []}]},
+    {"responses": []},
+    {"events": [{"event": "user", "text": "hi", "parse_data": user, "timestamp": 1.5}]},
+    {"events": [{"event": "bot", "text": "x"}, {"event": "followup", "name": "action_escalate"}]},
     {"events": "not a list", "responses": []},
     {"events": [{"no_event_key": 1}], "responses": []},
     {"events": [{"event": 7}], "responses": []},
+    {"events": [{"event": "no_such_kind"}]},
+    {"events": [{"event": "slot", "name": "language"}]},
+    {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": "yesterday"}]},
+    {"events": [{"event": "user", "parse_data": {"entities": [{"entity": "a"}]}}]},
+    {"events": [{"event": "slot", "name": "x", "value": 1}, "not an object"]},
+    {"events": [], "responses": "not a list"},
 ]
 action = RemoteAction("action_answer_from_kb", None)
+schema = RemoteAction.action_response_format_spec()
+quick = relevo_rasa.quick_validity(schema)
 
 
 def outcomes():
@@ -54,16 +66,23 @@ print(json.dumps({
     "after": outcomes(),
     "replaced": replaced,
     "encoders": [encoder_before, asyncio.run(encoders())],
+    "quick": None if quick is None else [quick(answer) for answer in answers],
 }))
 """
+
+
+VALID = 5  # the first answers of RASA_SIDE's list
 
 
 def test_the_launcher_validates_action_answers_exactly_as_rasa_does(engine: Engine) -> None:
     found = run_in_rasa_env(engine, RASA_SIDE)
     assert found["replaced"]
-    assert found["before"][:2] == [True, True]
-    assert all("Failed to validate Action server response" in m for m in found["before"][2:])
+    valid = found["before"][:VALID]
+    assert valid == [True] * VALID
+    assert all("Failed to validate Action server response" in m for m in found["before"][VALID:])
     assert found["after"] == found["before"]
+    # the check without `oneOf` decides every answer as Rasa's schema does
+    assert found["quick"] == [outcome is True for outcome in found["before"]]
     assert found["encoders"] == ["json", "ujson"]  # the tracker sent to the action server
 
 
