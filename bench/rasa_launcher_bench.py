@@ -1,7 +1,7 @@
 """Two ways of starting Rasa, side by side: what `relevo rasa serve` does against a baseline.
 
-Run: `.venv/bin/python bench/rasa_launcher_bench.py [--compare launcher|tf-threads|json]
-[--rounds 2] [--requests 300]`.
+Run: `.venv/bin/python bench/rasa_launcher_bench.py
+[--compare launcher|tf-threads|json|validator|lock-store] [--rounds 2] [--requests 300]`.
 - `--compare launcher` (default): Rasa through nlu/relevo_rasa.py (`python -m relevo_rasa run
   ...`, the action-answer validator built once) against plain `rasa run ...`;
 - `--compare tf-threads`: TensorFlow with one inter-op and one intra-op thread (what
@@ -10,7 +10,12 @@ Run: `.venv/bin/python bench/rasa_launcher_bench.py [--compare launcher|tf-threa
 - `--compare json`: the tracker store and the launcher's requests to the action server encoding
   and parsing with ujson, against the standard library's `json` (a `sitecustomize` module on the
   baseline's path makes `import ujson` return `json`). This comparison adds a third series,
-  the knowledge-base question in one kept conversation, where the tracker grows every turn.
+  the knowledge-base question in one kept conversation, where the tracker grows every turn;
+- `--compare validator`: the launcher recognising valid action answers without the schema's
+  `oneOf` (`relevo_rasa.quick_validity`) against the launcher checking every answer with the
+  full validator (started with `quick_validity` replaced by one that declines);
+- `--compare lock-store`: `nlu/relevo_lock_store.py` (one Lua script to take a ticket, one to
+  give it back) against Rasa's own RedisLockStore (an endpoints file with `type: redis`).
 Starts Redis, the demo index, the action server and one Rasa server at a time on the same
 model and stores, alternating the two starts for `--rounds` rounds. Each start is warmed up
 with 60 knowledge-base turns, then measured: the trivial-action turn ("/affirm") and a
@@ -63,14 +68,22 @@ from bot.rasa_process import (
 PLAIN_RASA = "plain rasa run (baseline)"
 TF_POOLS = "TF's own thread pools (baseline)"
 STDLIB_JSON = "json from the standard library (baseline)"
+FULL_VALIDATOR = "every answer through the full validator (baseline)"
+STOCK_LOCKS = "Rasa's RedisLockStore (baseline)"
 COMPARISONS = {
     "launcher": ("launcher (relevo_rasa)", PLAIN_RASA),
     "tf-threads": ("TF one thread each (relevo rasa serve)", TF_POOLS),
     "json": ("ujson (relevo rasa serve)", STDLIB_JSON),
+    "validator": ("quick check of valid answers (relevo rasa serve)", FULL_VALIDATOR),
+    "lock-store": ("relevo_lock_store (relevo rasa serve)", STOCK_LOCKS),
 }
+OUR_LOCK_STORE = "type: relevo_lock_store.RelevoLockStore"
 SERIES = ((TRIVIAL, 1), (KB_FRESH, 1), (TRIVIAL, 10), (KB_FRESH, 10))
 KEPT_SERIES = ((KB_KEPT, 1), (KB_KEPT, 10))
 UJSON_IS_JSON = "import json, sys\nsys.modules['ujson'] = json\n"
+WITHOUT_QUICK_CHECK = (
+    "import relevo_rasa\nrelevo_rasa.quick_validity = lambda schema: None\nrelevo_rasa.main()\n"
+)
 
 
 def start_variant(
@@ -80,9 +93,18 @@ def start_variant(
     settings = engine.settings
     command = serve_command(settings, model_path(settings), settings.rasa_port)
     env = {**engine.env, **rasa_env(settings)}
+    assert command[1:3] == ["-m", "relevo_rasa"], command
     if variant == PLAIN_RASA:
-        assert command[1:3] == ["-m", "relevo_rasa"], command
         command = [str(rasa_binary(settings)), *command[3:]]
+    if variant == FULL_VALIDATOR:
+        command = [command[0], "-c", WITHOUT_QUICK_CHECK, *command[3:]]
+    if variant == STOCK_LOCKS:
+        at = command.index("--endpoints") + 1
+        ours = Path(command[at]).read_text(encoding="utf-8")
+        assert OUR_LOCK_STORE in ours, command[at]
+        stock = scratch / "endpoints-stock-locks.yml"
+        stock.write_text(ours.replace(OUR_LOCK_STORE, "type: redis"), encoding="utf-8")
+        command[at] = str(stock)
     if variant == TF_POOLS:
         for name in TF_THREAD_VARIABLES:
             env.pop(name)

@@ -16,6 +16,7 @@ from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 from redis import Redis
 from redis.sentinel import Sentinel
+from relevo_lock_store import RelevoLockStore
 from relevo_tracker_store import RelevoTrackerStore
 
 
@@ -59,12 +60,12 @@ class SentinelTrackerStore(RelevoTrackerStore):
         )
 
 
-class SentinelLockStore(RedisLockStore):
-    """Rasa's RedisLockStore whose client follows the Sentinel group's primary."""
+class SentinelLockStore(RelevoLockStore):
+    """Relevo's lock store whose client follows the Sentinel group's primary."""
 
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         options = dict(endpoint_config.kwargs)
-        super().__init__(key_prefix=options.get("key_prefix"))
+        RedisLockStore.__init__(self, key_prefix=options.get("key_prefix"))
         self.red = sentinel_primary(
             options.get("sentinels", ""),
             options.get("service", ""),
