@@ -47,29 +47,35 @@ class Decision:
 
 
 def decide(hits: list[Hit], intent: str | None, config: GateConfig) -> Decision:
-    """Answer with the top hit when it is strong, ahead and on topic; else offer or decline."""
+    """Answer with the top hit when it is strong, ahead and on topic; else offer or decline.
+
+    A message Rasa finds off-topic is answered only on a stricter score; below it, a hit that
+    would have been answered for an on-topic message is offered (Rasa's intent on a short
+    message errs too), and anything weaker gets no offer.
+    """
     if not hits:
         return Decision(Outcome.WEAK, "no knowledge-base hit", None)
     top = hits[0]
-    runner_up = hits[1].score if len(hits) > 1 else 0.0
-    needed = config.min_score_out_of_scope if intent == OUT_OF_SCOPE else config.min_score
+    lead = top.score - (hits[1].score if len(hits) > 1 else 0.0)
+    off_topic = intent == OUT_OF_SCOPE
+    needed = config.min_score_out_of_scope if off_topic else config.min_score
     if top.score < needed:
-        return _not_sure(hits, intent, config, f"top score {top.score:.2f} < {needed:.2f}")
-    if top.score - runner_up < config.min_margin:
-        lead = top.score - runner_up
-        return _not_sure(
-            hits, intent, config, f"lead {lead:.2f} over the runner-up < {config.min_margin}"
-        )
-    return Decision(
-        Outcome.ANSWER, f"top score {top.score:.2f}, lead {top.score - runner_up:.2f}", top
-    )
+        reason = f"top score {top.score:.2f} < {needed:.2f}"
+    elif lead < config.min_margin:
+        reason = f"lead {lead:.2f} over the runner-up < {config.min_margin}"
+    else:
+        return Decision(Outcome.ANSWER, f"top score {top.score:.2f}, lead {lead:.2f}", top)
+    on_topic_answer = top.score >= config.min_score and lead >= config.min_margin
+    if off_topic and not on_topic_answer:
+        return Decision(Outcome.WEAK, reason, top)
+    return _offer(hits, config, reason)
 
 
-def _not_sure(hits: list[Hit], intent: str | None, config: GateConfig, reason: str) -> Decision:
-    """No sure answer: the hits worth offering, unless the message is off-topic or none is."""
+def _offer(hits: list[Hit], config: GateConfig, reason: str) -> Decision:
+    """No sure answer: the hits worth offering, or nothing when none is."""
     options = tuple(
         h for h in hits[: config.max_suggestions] if h.score >= config.min_score_suggest
     )
-    if intent == OUT_OF_SCOPE or not options:
+    if not options:
         return Decision(Outcome.WEAK, reason, hits[0])
     return Decision(Outcome.SUGGEST, f"{reason}; {len(options)} offered", hits[0], options)

@@ -71,12 +71,23 @@ def test_without_a_sure_answer_the_gate_offers_the_hits_above_the_floor() -> Non
     ("hits", "intent"),
     [
         ([hit(0.65), hit(0.6, "food-onboard-en")], "question"),  # nothing above the floor
-        ([hit(1.1), hit(0.5)], "out_of_scope"),  # off-topic messages get no offer
+        ([hit(0.85), hit(0.5)], "out_of_scope"),  # off-topic and weak: no offer
+        ([hit(1.1), hit(1.05, "food-onboard-en")], "out_of_scope"),  # off-topic, no lead
     ],
 )
 def test_the_gate_offers_nothing_below_the_floor_or_off_topic(hits: list[Hit], intent: str) -> None:
     decision = decide(hits, intent, OFFERING)
     assert decision.outcome is Outcome.WEAK and decision.options == ()
+
+
+def test_an_off_topic_message_gets_an_offer_only_of_what_would_answer_an_on_topic_one() -> None:
+    """Rasa's intent on a short message errs: a clear winner is offered, not answered."""
+    hits = [hit(1.1), hit(0.75, "food-onboard-en")]
+    decision = decide(hits, "out_of_scope", OFFERING)
+    assert decision.outcome is Outcome.SUGGEST
+    assert decision.options == tuple(hits) and decision.reason.startswith("top score 1.10 < 1.20")
+    assert decide(hits, "question", OFFERING).outcome is Outcome.ANSWER
+    assert decide([hit(1.3), hit(0.5)], "out_of_scope", OFFERING).outcome is Outcome.ANSWER
 
 
 def test_a_strong_clear_winner_is_answered_not_offered() -> None:
