@@ -80,6 +80,7 @@ _REGIONAL = {
     "papeles": "documentos",
 }
 _PHRASES = {"pase de abordar": "tarjeta de embarque", "pase de abordaje": "tarjeta de embarque"}
+_PHRASE = re.compile(rf"\b({'|'.join(map(re.escape, _PHRASES))})\b", re.IGNORECASE)
 
 
 def _plain_word(word: str) -> str:
@@ -88,7 +89,8 @@ def _plain_word(word: str) -> str:
     if not core:
         return word
     start = word.index(core)
-    plain = _REGIONAL.get(core.lower()) or _SHORTHAND.get(core.lower()) or core
+    key = core.lower()
+    plain = _REGIONAL.get(key) or _SHORTHAND.get(key) or core
     return word[:start] + plain + word[start + len(core) :]
 
 
@@ -102,8 +104,7 @@ def clean_query(text: str) -> str:
     text = _HASHTAG.sub(r"\1", text)
     text = _SYMBOLS.sub(" ", text)
     text = _REPEATS.sub(lambda m: m.group(1) or m.group(2) * 2, text)
-    for phrase, plain in _PHRASES.items():
-        text = re.sub(rf"\b{phrase}\b", plain, text, flags=re.IGNORECASE)
+    text = _PHRASE.sub(lambda m: _PHRASES[m.group(1).lower()], text)
     words = [_plain_word(w) for w in text.split()]
     cleaned = " ".join(words)
     letters = [c for c in cleaned if c.isalpha()]

@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import cached_property
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
@@ -90,21 +90,21 @@ NO_TICKET = -1
 class RelevoLockStore(RedisLockStore):
     """Rasa's RedisLockStore, each step one atomic script (see the module's docstring)."""
 
-    _scripts: tuple[Any, Script, Script] | None = None  # the client they are registered with
-
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
 
-    def _script(self, which: int) -> Script:
-        """The issue (0) or release (1) script, registered with the current client."""
-        if self._scripts is None or self._scripts[0] is not self.red:
-            issue = self.red.register_script(_ISSUE)
-            self._scripts = (self.red, issue, self.red.register_script(_RELEASE))
-        return self._scripts[1 + which]
+    # Registered on first use, with the client a subclass may have set in its __init__.
+    @cached_property
+    def _issue_script(self) -> Script:
+        return self.red.register_script(_ISSUE)
+
+    @cached_property
+    def _release_script(self) -> Script:
+        return self.red.register_script(_RELEASE)
 
     def _issue(self, conversation_id: str, lifetime: float) -> tuple[int, int, str]:
         """Take a ticket: its number, the number being served, the lock as stored."""
-        number, serving, value = self._script(0)(
+        number, serving, value = self._issue_script(
             keys=[self.key_prefix + conversation_id],
             args=[conversation_id, repr(time.time()), repr(float(lifetime))],
         )
@@ -141,7 +141,7 @@ class RelevoLockStore(RedisLockStore):
 
     def _release(self, conversation_id: str, ticket_number: int) -> int:
         return int(
-            self._script(1)(
+            self._release_script(
                 keys=[self.key_prefix + conversation_id],
                 args=[conversation_id, repr(time.time()), ticket_number],
             )
