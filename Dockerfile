@@ -59,6 +59,7 @@ ENV PATH=/opt/relevo/bin:$PATH \
     RELEVO_KB_DIR=/app/kb/articles \
     RELEVO_KB_EVAL_FILE=/app/kb/eval/queries.yaml \
     RELEVO_ROUTING_FILE=/app/config/routing.yml \
+    RELEVO_NLU_DIR=/app/nlu \
     RELEVO_EMBEDDED_REDIS_AUTOSTART=false \
     SANIC_HOST=0.0.0.0
 
@@ -70,6 +71,8 @@ COPY --from=build /opt/relevo /opt/relevo
 WORKDIR /app
 COPY --chown=relevo:relevo kb ./kb
 COPY --chown=relevo:relevo config ./config
+# The action server weighs Rasa's out-of-scope examples itself (actions/off_topic.py).
+COPY --chown=relevo:relevo nlu/data ./nlu/data
 RUN install -d -o relevo -g relevo /app/data
 
 USER relevo

@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
 from actions.compose import compose_answer
-from actions.gate import OUT_OF_SCOPE, Outcome, decide
+from actions.gate import Outcome, decide
+from actions.off_topic import example_gap
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
 from handoff.requests import Reason
@@ -70,7 +71,8 @@ class ActionAnswerFromKB(Action):
         started = time.perf_counter()
         hits = knowledge_base.search(question, 5, language)
         kb_ms = round((time.perf_counter() - started) * 1000, 2)
-        decision = decide(hits, intent, runtime.gate_config(settings))
+        gap = example_gap(runtime.off_topic_examples(), question, hits)
+        decision = decide(hits, intent, runtime.gate_config(settings), gap)
         summary = [
             {
                 "article_id": h.article_id,
@@ -87,6 +89,7 @@ class ActionAnswerFromKB(Action):
                 "conversation": tracker.sender_id,
                 "outcome": decision.outcome.value,
                 "reason": decision.reason,
+                "example_gap": None if gap is None else round(gap, 3),
             },
         )
         draft = _draft(decision.hit, language, public) if decision.hit is not None else None
@@ -111,7 +114,7 @@ class ActionAnswerFromKB(Action):
                 SlotSet("failed_answers", 0.0),
                 FollowupAction("action_escalate"),
             ]
-        declined = intent == OUT_OF_SCOPE  # asking to rephrase would not help
+        declined = decision.off_topic  # asking to rephrase would not help
         dispatcher.utter_message(
             response="utter_not_covered" if declined else "utter_rephrase",
             json_message={

@@ -1,7 +1,9 @@
 """The answer-or-escalate gate: answer only when the evidence is strong. Pure and small.
 
 One score separates answerable from unanswerable questions poorly, so the gate combines the
-top hit's fused score, its lead over the runner-up and Rasa's intent. Between a sure answer
+top hit's fused score, its lead over the runner-up, and whether the message is off-topic: Rasa's
+intent, weighed against how much closer the message comes to an out-of-scope example than to
+the knowledge base (`actions.off_topic`). Between a sure answer
 and nothing, the gate can offer the customer the few plausible articles to choose from ("did
 you mean...?"): the ranking often has the right article near the top without a clear lead. The
 thresholds are settings, calibrated with `relevo eval gate` (see docs/benchmarks.md).
@@ -34,6 +36,8 @@ class GateConfig:
     min_score_out_of_scope: float = 1.4
     min_score_suggest: float = 0.8
     max_suggestions: int = 3
+    off_topic_gap: float = 0.05
+    on_topic_gap: float = -0.1
 
 
 @dataclass(frozen=True)
@@ -44,38 +48,57 @@ class Decision:
     reason: str
     hit: Hit | None
     options: tuple[Hit, ...] = ()
+    off_topic: bool = False
 
 
-def decide(hits: list[Hit], intent: str | None, config: GateConfig) -> Decision:
+def is_off_topic(intent: str | None, example_gap: float | None, config: GateConfig) -> bool:
+    """Off-topic by Rasa's intent, unless the examples' gap says otherwise.
+
+    Nearer an out-of-scope example than the best passage by `off_topic_gap`: off-topic whatever
+    Rasa says. The best passage nearer than any such example by more than `on_topic_gap`: on
+    topic whatever Rasa says. Without examples (gap None), Rasa's intent alone.
+    """
+    said = intent == OUT_OF_SCOPE
+    if example_gap is None:
+        return said
+    return example_gap > config.off_topic_gap or (said and example_gap > config.on_topic_gap)
+
+
+def decide(
+    hits: list[Hit], intent: str | None, config: GateConfig, example_gap: float | None = None
+) -> Decision:
     """Answer with the top hit when it is strong, ahead and on topic; else offer or decline.
 
-    A message Rasa finds off-topic is answered only on a stricter score; below it, a hit that
-    would have been answered for an on-topic message is offered (Rasa's intent on a short
-    message errs too), and anything weaker gets no offer.
+    An off-topic message (`is_off_topic`) is answered only on a stricter score; below it, a hit
+    that would have been answered for an on-topic message is offered (off-topic signals on a
+    short message err too), and anything weaker gets no offer.
     """
+    off_topic = is_off_topic(intent, example_gap, config)
     if not hits:
-        return Decision(Outcome.WEAK, "no knowledge-base hit", None)
+        return Decision(Outcome.WEAK, "no knowledge-base hit", None, off_topic=off_topic)
     top = hits[0]
     lead = top.score - (hits[1].score if len(hits) > 1 else 0.0)
-    off_topic = intent == OUT_OF_SCOPE
     needed = config.min_score_out_of_scope if off_topic else config.min_score
     if top.score < needed:
         reason = f"top score {top.score:.2f} < {needed:.2f}"
     elif lead < config.min_margin:
         reason = f"lead {lead:.2f} over the runner-up < {config.min_margin}"
     else:
-        return Decision(Outcome.ANSWER, f"top score {top.score:.2f}, lead {lead:.2f}", top)
-    on_topic_answer = top.score >= config.min_score and lead >= config.min_margin
-    if off_topic and not on_topic_answer:
-        return Decision(Outcome.WEAK, reason, top)
-    return _offer(hits, config, reason)
+        reason = f"top score {top.score:.2f}, lead {lead:.2f}"
+        return Decision(Outcome.ANSWER, reason, top, off_topic=off_topic)
+    if off_topic:
+        reason = f"off-topic, {reason}"
+        if top.score < config.min_score or lead < config.min_margin:
+            return Decision(Outcome.WEAK, reason, top, off_topic=True)
+    return _offer(hits, config, reason, off_topic)
 
 
-def _offer(hits: list[Hit], config: GateConfig, reason: str) -> Decision:
+def _offer(hits: list[Hit], config: GateConfig, reason: str, off_topic: bool) -> Decision:
     """No sure answer: the hits worth offering, or nothing when none is."""
     options = tuple(
         h for h in hits[: config.max_suggestions] if h.score >= config.min_score_suggest
     )
     if not options:
-        return Decision(Outcome.WEAK, reason, hits[0])
-    return Decision(Outcome.SUGGEST, f"{reason}; {len(options)} offered", hits[0], options)
+        return Decision(Outcome.WEAK, reason, hits[0], off_topic=off_topic)
+    reason = f"{reason}; {len(options)} offered"
+    return Decision(Outcome.SUGGEST, reason, hits[0], options, off_topic)

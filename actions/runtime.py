@@ -6,9 +6,11 @@ from functools import lru_cache
 
 import redis
 
-from actions.gate import GateConfig
+from actions.gate import OUT_OF_SCOPE, GateConfig
+from actions.off_topic import intent_examples
 from handoff.announcements import Announcements
 from handoff.routing import Routing, configured_routing
+from kb_index.phrases import PhraseSet
 from kb_index.service import KnowledgeBase
 from relevo.redis_conn import connect
 from relevo.settings import Settings, get_settings
@@ -36,6 +38,13 @@ def knowledge_base() -> KnowledgeBase:
     return KnowledgeBase.from_settings(get_settings(), redis_client())
 
 
+@lru_cache(maxsize=1)
+def off_topic_examples() -> PhraseSet:
+    """Rasa's out-of-scope training examples, embedded once (restart after retraining)."""
+    data_dir = get_settings().nlu_dir / "data"
+    return PhraseSet(knowledge_base().embedder, intent_examples(data_dir, OUT_OF_SCOPE))
+
+
 def gate_config(settings: Settings | None = None) -> GateConfig:
     """The gate's thresholds from the settings."""
     settings = settings or get_settings()
@@ -45,4 +54,6 @@ def gate_config(settings: Settings | None = None) -> GateConfig:
         min_score_out_of_scope=settings.answer_min_score_out_of_scope,
         min_score_suggest=settings.suggest_min_score,
         max_suggestions=settings.suggest_max,
+        off_topic_gap=settings.off_topic_gap,
+        on_topic_gap=settings.on_topic_gap,
     )

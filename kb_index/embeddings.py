@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -87,6 +88,29 @@ class SentenceTransformerEmbedder:
             texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
         )
         return _normalise(vectors)
+
+
+class RecentQueries:
+    """An embedder that remembers its latest one-text encodings.
+
+    A customer's question is encoded once per turn although the retriever and the off-topic
+    check both need its vector. The vectors handed out are read-only: they are shared.
+    """
+
+    def __init__(self, inner: Embedder, *, size: int = 256) -> None:
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self._inner = inner
+        self._one = lru_cache(maxsize=size)(self._encode_one)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        vector = self._inner.encode([text])
+        vector.flags.writeable = False
+        return vector
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One text from the memory when it was seen lately; batches straight through."""
+        return self._one(texts[0]) if len(texts) == 1 else self._inner.encode(texts)
 
 
 def load_embedder(spec: str) -> Embedder:

@@ -14,7 +14,7 @@ import time
 
 import redis
 
-from kb_index.embeddings import Embedder, load_embedder
+from kb_index.embeddings import Embedder, RecentQueries, load_embedder
 from kb_index.retriever import Hit, RankingConfig
 from kb_index.store import IndexStore, LoadedIndex
 from kb_index.sync import IndexOptions, SyncReport
@@ -90,12 +90,17 @@ class KnowledgeBase:
         pin_threads_for_single_queries()
         return cls(
             store=IndexStore(settings.index_dir),
-            embedder=load_embedder(settings.embedding_model),
+            embedder=RecentQueries(load_embedder(settings.embedding_model)),
             client=client,
             config=ranking_config(settings),
             nprobe=settings.kb_ivf_nprobe,
             reload_interval=settings.kb_reload_interval,
         )
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model that encodes queries (it remembers the latest ones)."""
+        return self._embedder
 
     @property
     def version(self) -> int:

@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     answer_min_score_out_of_scope: float = Field(
         default=1.4, description="The top score needed when Rasa thinks the message is off-topic."
     )
+    off_topic_gap: float = Field(
+        default=0.05,
+        description="A message this much nearer (cosine) an out-of-scope NLU example than the "
+        "best passage is off-topic whatever Rasa says.",
+    )
+    on_topic_gap: float = Field(
+        default=-0.1,
+        description="Rasa's out-of-scope intent is overruled when the best passage is nearer "
+        "than any out-of-scope example by more than this.",
+    )
     suggest_min_score: float = Field(
         default=0.8,
         description="Without a sure answer, hits scoring at least this are offered to choose from.",

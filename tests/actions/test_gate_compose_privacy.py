@@ -6,7 +6,7 @@ import pytest
 
 from actions.answer import offerable, pick_payload
 from actions.compose import article_url, compose_answer, shorten
-from actions.gate import GateConfig, Outcome, decide
+from actions.gate import GateConfig, Outcome, decide, is_off_topic
 from actions.privacy import is_personal_matter
 from kb_index.retriever import Hit
 
@@ -43,7 +43,7 @@ def test_gate_answers_a_strong_clear_winner() -> None:
         ([], "question", "no knowledge-base hit"),
         ([hit(0.85), hit(0.5)], "question", "top score 0.85 < 0.90"),
         ([hit(1.2), hit(1.15)], "question", "lead 0.05 over the runner-up < 0.1"),
-        ([hit(1.1), hit(0.5)], "out_of_scope", "top score 1.10 < 1.20"),
+        ([hit(1.1), hit(0.5)], "out_of_scope", "off-topic, top score 1.10 < 1.20"),
     ],
 )
 def test_gate_refuses_weak_or_ambiguous_evidence(hits: list[Hit], intent: str, why: str) -> None:
@@ -85,9 +85,39 @@ def test_an_off_topic_message_gets_an_offer_only_of_what_would_answer_an_on_topi
     hits = [hit(1.1), hit(0.75, "food-onboard-en")]
     decision = decide(hits, "out_of_scope", OFFERING)
     assert decision.outcome is Outcome.SUGGEST
-    assert decision.options == tuple(hits) and decision.reason.startswith("top score 1.10 < 1.20")
+    assert decision.options == tuple(hits) and decision.off_topic
+    assert decision.reason.startswith("off-topic, top score 1.10")
     assert decide(hits, "question", OFFERING).outcome is Outcome.ANSWER
     assert decide([hit(1.3), hit(0.5)], "out_of_scope", OFFERING).outcome is Outcome.ANSWER
+
+
+@pytest.mark.parametrize(
+    ("intent", "gap", "off_topic"),
+    [
+        ("out_of_scope", None, True),  # no examples: Rasa's word
+        ("question", None, False),
+        ("question", 0.06, True),  # nearer an off-topic example: off-topic whatever Rasa says
+        ("question", 0.05, False),
+        ("out_of_scope", -0.05, True),  # Rasa's word, and the passage is not clearly nearer
+        ("out_of_scope", -0.1, False),  # the best passage clearly nearer: on topic
+        ("nlu_fallback", 0.2, True),
+    ],
+)
+def test_off_topic_is_rasas_intent_weighed_against_the_examples_gap(
+    intent: str, gap: float | None, off_topic: bool
+) -> None:
+    assert is_off_topic(intent, gap, OFFERING) is off_topic
+
+
+def test_the_examples_gap_turns_an_offer_into_a_decline_and_back() -> None:
+    """A fair but unclear hit is offered on topic; off-topic by the examples, nothing is."""
+    hits = [hit(1.0), hit(0.95, "food-onboard-en")]
+    assert decide(hits, "question", OFFERING, -0.3).outcome is Outcome.SUGGEST
+    declined = decide(hits, "question", OFFERING, 0.2)
+    assert declined.outcome is Outcome.WEAK and declined.off_topic
+    assert declined.reason == "off-topic, top score 1.00 < 1.20"
+    overruled = decide([hit(1.0), hit(0.5)], "out_of_scope", OFFERING, -0.4)
+    assert overruled.outcome is Outcome.ANSWER and not overruled.off_topic
 
 
 def test_a_strong_clear_winner_is_answered_not_offered() -> None:
