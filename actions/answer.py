@@ -24,6 +24,7 @@ from relevo.settings import get_settings
 log = logging.getLogger(__name__)
 MAX_WEAK_ANSWERS = 2
 PICK_INTENT = "pick_article"  # the payload of an offered article's button
+HOURS_INTENT = "opening_hours"  # answered by the article settings.opening_hours_topic names
 MAX_PAYLOAD_BYTES = 64  # Telegram's limit on a button's callback data
 
 
@@ -48,6 +49,13 @@ class ActionAnswerFromKB(Action):
         public = conversation.is_public(tracker)
         if intent == PICK_INTENT:
             return self._answer_chosen(dispatcher, tracker, language, public)
+        if intent == HOURS_INTENT:
+            hours = _hours_article(settings.opening_hours_topic, language, tracker.sender_id)
+            if hours is not None:
+                log.info(
+                    "kb decision", extra={"conversation": tracker.sender_id, "outcome": "hours"}
+                )
+                return _answer(dispatcher, hours, _draft(hours, language, public), None)
         notice = runtime.announcements().match(question, language)
         if notice is not None:  # an incident the operator announced: said first
             dispatcher.utter_message(
@@ -150,6 +158,19 @@ class ActionAnswerFromKB(Action):
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
         return _answer(dispatcher, hit, _draft(hit, language, public), None)
+
+
+def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hit | None:
+    """The article on opening hours, None when unset or missing (then the KB is searched)."""
+    if not topic:
+        return None
+    hit = runtime.knowledge_base().topic_article(topic, language)
+    if hit is None:
+        log.warning(
+            "the opening-hours article is not in the knowledge base; searching instead",
+            extra={"conversation": conversation_id, "topic": topic},
+        )
+    return hit
 
 
 def _draft(hit: Hit, language: str, public: bool) -> str:

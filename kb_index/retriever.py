@@ -167,6 +167,12 @@ class Retriever:
         chunk = self.chunks[chunk_id]
         return _hit(chunk, 0.0, language, chunk.language != language, 0.0, 0.0)
 
+    def topic_article(self, topic: str, language: str) -> Hit | None:
+        """The opening passage of a topic's article in `language`, else of its translation."""
+        by_language = self._translations.get(topic, {})
+        article_id = by_language.get(language) or next(iter(sorted(by_language.values())), None)
+        return self.article(article_id, language) if article_id else None
+
 
 def _hit(
     chunk: Chunk, score: float, language: str, fallback: bool, dense: float, lexical: float

@@ -150,3 +150,8 @@ class KnowledgeBase:
         """One article's opening passage, for the customer's language (None when unknown)."""
         self.refresh()
         return self._index.retriever.article(article_id, language)
+
+    def topic_article(self, topic: str, language: str) -> Hit | None:
+        """A topic's article in the customer's language or its translation (None: no such)."""
+        self.refresh()
+        return self._index.retriever.topic_article(topic, language)

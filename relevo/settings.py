@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     suggest_max: int = Field(
         default=3, ge=0, le=5, description="How many articles to offer at most (0: never offer)."
     )
+    opening_hours_topic: str | None = Field(
+        default="contact-hours",
+        description="The article that answers a question about opening hours: its id without "
+        "the language suffix (unset: such questions search the knowledge base).",
+    )
     public_reply_chars: int = Field(default=280, description="Length limit of a public reply.")
     routing_file: Path | None = Field(
         default=None,

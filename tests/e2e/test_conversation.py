@@ -178,6 +178,22 @@ async def test_an_airline_question_no_article_covers_gets_no_offer(
     assert ("otras palabras" if language == "es" else "other words") not in said
 
 
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [("es", "a q hora abris el chat los sabados?"), ("en", "what time does your support open?")],
+)
+async def test_opening_hours_are_answered_from_the_contact_article(
+    engine: Engine, language: str, question: str
+) -> None:
+    """The hours live in one place the content team edits: the contact article."""
+    replies = await Customer(engine, language).says(question)
+    assert decisions(replies) == ["answer"]
+    data = next(r.custom["relevo"] for r in replies if "relevo" in r.custom)
+    assert data["article_id"] == f"contact-hours-{language}"
+    assert "08:00" in texts(replies) and f"/contact-hours-{language}" in texts(replies)
+    assert [b["payload"] for b in replies[-1].buttons] == ["/affirm", "/deny"]
+
+
 async def test_a_public_post_gets_no_buttons_to_choose_from(engine: Engine) -> None:
     customer = Customer(engine, "en", public=True)
     replies = await customer.says(OFFERED["en"][0])

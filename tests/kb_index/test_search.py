@@ -84,6 +84,17 @@ def test_an_article_picked_by_id_is_its_opening_passage(retriever: Retriever) ->
     assert retriever.article("no-such-article", "en") is None
 
 
+def test_a_topics_article_is_in_the_customers_language_or_its_translation(
+    retriever: Retriever,
+) -> None:
+    hours = retriever.topic_article("contact-hours", "es")
+    assert hours is not None and hours.article_id == "contact-hours-es" and not hours.fallback
+    minors = retriever.topic_article("unaccompanied-minors", "es")  # no Spanish article
+    assert minors is not None and minors.article_id == "unaccompanied-minors-en"
+    assert minors.fallback and minors.query_language == "es"
+    assert retriever.topic_article("no-such-topic", "en") is None
+
+
 def test_removed_articles_disappear_from_results(use_embedder: Embedder) -> None:
     articles, _ = load_articles(article_files(DEMO_KB))
     index = build_index(articles, use_embedder, IndexOptions(), version=1)
