@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -163,6 +164,14 @@ def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
     return fields
 
 
+def decode_meta(raw: Mapping[Any, Any]) -> dict[str, Any]:
+    """A conversation's metadata hash as read from Redis, with `route` and `public` decoded."""
+    meta: dict[str, Any] = {text_of(k): text_of(v) for k, v in raw.items()}
+    meta["route"] = json.loads(meta.get("route") or "{}")
+    meta["public"] = bool(meta.get("public"))
+    return meta
+
+
 class ConversationStore:
     """The conversations: accept messages, read logs and metadata, append what went out.
 
@@ -265,11 +274,7 @@ class ConversationStore:
 
     async def meta(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's metadata (empty when unknown), with `route` decoded."""
-        raw = await self._client.hgetall(keys.conversation(conversation_id))
-        meta: dict[str, Any] = {text_of(k): text_of(v) for k, v in raw.items()}
-        meta["route"] = json.loads(meta.get("route") or "{}")
-        meta["public"] = bool(meta.get("public"))
-        return meta
+        return decode_meta(await self._client.hgetall(keys.conversation(conversation_id)))
 
     async def handoff_language(self, conversation_id: str) -> str | None:
         """The customer's language recorded by the conversation's latest handoff."""

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from bot.conversations import ConversationStore, now_iso, outgoing_log_fields
+from bot.conversations import ConversationStore, decode_meta, now_iso, outgoing_log_fields
 from relevo import keys
-from relevo.events import EventType, emit
+from relevo.events import MAXLEN as EVENTS_MAXLEN
+from relevo.events import EventType, emit, event_fields
 from relevo.lanes import StreamLanes
 from relevo.messages import Outgoing
 from relevo.metrics import DELIVERIES, DELIVERY_SECONDS
@@ -33,19 +34,27 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTERS_KEPT = 1000
 
-# Counts parts sent and appends the message to the log once: KEYS sent, log; ARGV part or
-# 'log', then the log fields as JSON.
-_PROGRESS = """
-if ARGV[1] == 'log' then
-  if redis.call('HSETNX', KEYS[1], 'logged', '1') == 0 then return 0 end
+# One round trip per step of a message. KEYS: sent, log, events, outbox. ARGV: parts sent ('' to
+# leave), log fields as JSON ('' for none), TTL, the event's fields as JSON ('' for none), the
+# outbox entry to acknowledge ('' for none), the consumer group, the events' MAXLEN. The log entry
+# and the event are written once per message (`logged`), however often the step runs again.
+_STEP = """
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], 'parts', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+if ARGV[2] ~= '' and redis.call('HSETNX', KEYS[1], 'logged', '1') == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   local fields = {}
   for k, v in pairs(cjson.decode(ARGV[2])) do fields[#fields + 1] = k; fields[#fields + 1] = v end
   redis.call('XADD', KEYS[2], '*', unpack(fields))
-  return 1
+  if ARGV[4] ~= '' then
+    fields = {}
+    for k, v in pairs(cjson.decode(ARGV[4])) do fields[#fields + 1] = k; fields[#fields + 1] = v end
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
+  end
 end
-redis.call('HSET', KEYS[1], 'parts', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[5] ~= '' then redis.call('XACK', KEYS[4], ARGV[6], ARGV[5]) end
 return 1
 """
 
@@ -138,7 +147,7 @@ class DeliveryWorker:
         self._senders = senders
         self._invites = invites
         self._policy = policy
-        self._progress = client.register_script(_PROGRESS)
+        self._script = client.register_script(_STEP)
         self._sending = {channel: asyncio.Semaphore(concurrency) for channel in senders}
         self.lanes = StreamLanes(
             client=client,
@@ -157,10 +166,11 @@ class DeliveryWorker:
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         message = Outgoing.from_fields(fields)
-        meta = await self._store.meta(message.conversation_id)
+        meta, done = await self._read(message)
         if message.event:
-            await self._log(message)
-        elif not meta.get("channel"):
+            await self._step(message, ack=entry_id, log=True)
+            return
+        if not meta.get("channel"):
             await self._dead(message, "unknown conversation", attempts=0)
         elif (sender := self._senders.get(meta["channel"])) is None:
             await self._dead(message, f"channel {meta['channel']} is not enabled", attempts=0)
@@ -174,12 +184,56 @@ class DeliveryWorker:
                 message.conversation_id, meta["channel"], meta["route"], meta["public"], links
             )
             started = time.perf_counter()
-            if await self._deliver(sender, message, target):
+            sent = await self._deliver(sender, message, target, done)
+            if sent is not None:
                 DELIVERY_SECONDS.labels(target.channel).observe(time.perf_counter() - started)
-                await self._log(message)
+                DELIVERIES.labels(target.channel, "delivered").inc()
                 await self._receipt(message, ok=True, reason="")
-                await self._count(message, target.channel, EventType.DELIVERED)
+                delivered = event_fields(
+                    EventType.DELIVERED,
+                    conversation=message.conversation_id,
+                    channel=target.channel,
+                    author=message.author,
+                )
+                await self._step(message, parts=sent, log=True, event=delivered, ack=entry_id)
+                return
         await self._client.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
+
+    async def _read(self, message: Outgoing) -> tuple[dict[str, Any], int]:
+        """The conversation's metadata and how many parts were sent already, in one trip."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.conversation(message.conversation_id))
+            pipe.hget(keys.outbox_sent(message.out_id), "parts")
+            raw, done = await pipe.execute()
+        return decode_meta(raw), int(done or 0)
+
+    async def _step(
+        self,
+        message: Outgoing,
+        *,
+        parts: int | None = None,
+        log: bool = False,
+        event: dict[str, str] | None = None,
+        ack: str = "",
+    ) -> None:
+        """Record parts sent; log the message and its event once; acknowledge: one trip."""
+        await self._script(
+            keys=[
+                keys.outbox_sent(message.out_id),
+                keys.conversation_log(message.conversation_id),
+                keys.EVENTS,
+                keys.OUTBOX,
+            ],
+            args=[
+                "" if parts is None else parts,
+                json.dumps(outgoing_log_fields(message), ensure_ascii=False) if log else "",
+                keys.DONE_TTL_SECONDS,
+                json.dumps(event) if event else "",
+                ack,
+                keys.OUTBOX_GROUP,
+                EVENTS_MAXLEN,
+            ],
+        )
 
     async def _receipt(self, message: Outgoing, *, ok: bool, reason: str) -> None:
         """Tell the desk whether an agent's reply reached the customer."""
@@ -195,10 +249,14 @@ class DeliveryWorker:
                 maxlen=100_000,
             )
 
-    async def _deliver(self, sender: Sender, message: Outgoing, target: Target) -> bool:
-        """Send the parts not sent yet; False when the message was dead-lettered."""
+    async def _deliver(
+        self, sender: Sender, message: Outgoing, target: Target, done: int
+    ) -> int | None:
+        """Send the parts after the first `done`; their count, or None when dead-lettered.
+
+        The last part's progress is recorded with the log entry (`_step`).
+        """
         parts = sender.parts(message, target)
-        done = int(await self._client.hget(keys.outbox_sent(message.out_id), "parts") or 0)
         for index in range(done, len(parts)):
             attempt = 1
             while True:
@@ -210,7 +268,7 @@ class DeliveryWorker:
                 except DeliveryError as exc:
                     if exc.permanent or attempt >= self._policy.max_attempts:
                         await self._dead(message, str(exc), attempts=attempt)
-                        return False
+                        return None
                     delay = self._policy.delay(attempt, exc.retry_after)
                     DELIVERIES.labels(target.channel, "retried").inc()
                     log.warning(
@@ -225,10 +283,8 @@ class DeliveryWorker:
                     )
                     await asyncio.sleep(delay)
                     attempt += 1
-            await self._progress(
-                keys=[keys.outbox_sent(message.out_id), ""],
-                args=[index + 1, "", keys.DONE_TTL_SECONDS],
-            )
+            if index + 1 < len(parts):
+                await self._step(message, parts=index + 1)
         log.info(
             "delivered",
             extra={
@@ -238,32 +294,18 @@ class DeliveryWorker:
                 "parts": len(parts),
             },
         )
-        return True
-
-    async def _log(self, message: Outgoing) -> None:
-        await self._progress(
-            keys=[keys.outbox_sent(message.out_id), keys.conversation_log(message.conversation_id)],
-            args=[
-                "log",
-                json.dumps(outgoing_log_fields(message), ensure_ascii=False),
-                keys.DONE_TTL_SECONDS,
-            ],
-        )
-
-    async def _count(self, message: Outgoing, channel: str, kind: EventType) -> None:
-        outcome = "delivered" if kind is EventType.DELIVERED else "dead"
-        DELIVERIES.labels(channel, outcome).inc()
-        await emit(
-            self._client,
-            kind,
-            conversation=message.conversation_id,
-            channel=channel,
-            author=message.author,
-        )
+        return len(parts)
 
     async def _dead(self, message: Outgoing, reason: str, *, attempts: int) -> None:
         channel = str((await self._store.meta(message.conversation_id)).get("channel") or "")
-        await self._count(message, channel or "unknown", EventType.DELIVERY_FAILED)
+        DELIVERIES.labels(channel or "unknown", "dead").inc()
+        await emit(
+            self._client,
+            EventType.DELIVERY_FAILED,
+            conversation=message.conversation_id,
+            channel=channel or "unknown",
+            author=message.author,
+        )
         await self._receipt(message, ok=False, reason=reason)
         record = {**message.to_fields(), "reason": reason, "attempts": attempts, "at": now_iso()}
         await self._client.lpush(keys.OUTBOX_DEAD, json.dumps(record, ensure_ascii=False))

@@ -202,6 +202,29 @@ async def test_public_replies_are_signed_split_addressed_and_retried_through_429
     logged = [f for _, f in await aclient.xrange(keys.conversation_log("c1")) if f.get("out_id")]
     assert len(logged) == 1  # delivered once, logged once
     assert await dead_letters(aclient) == []
+    delivered = [f for _, f in await aclient.xrange(keys.EVENTS) if f["type"] == "delivered"]
+    assert len(delivered) == 1  # counted once, although the message came twice
+    assert delivered[0]["channel"] == "social" and delivered[0]["author"] == "bot"
+    assert (await aclient.xpending(keys.OUTBOX, keys.OUTBOX_GROUP))["pending"] == 0
+
+
+async def test_a_worker_that_died_half_way_through_a_message_is_followed_without_repeats(
+    aclient: aioredis.Redis, connector: Connector
+) -> None:
+    """A worker sent two of four parts, then died: the next one sends the last two, logs once."""
+    settings = _settings(connector)
+    pipeline = InboundPipeline(aclient, settings)
+    await pipeline.accept(_inbound("hola", public=True, route={"handle": "ana", "reply_to": "p1"}))
+    await aclient.hset(keys.outbox_sent("o1"), "parts", 2)  # what the dead worker recorded
+    await pipeline.store.enqueue(
+        Outgoing("o1", "c1", "bot", ("Primera frase de la respuesta. " * 4).strip())
+    )
+    async with httpx.AsyncClient() as http:
+        await _deliver_all(_worker(aclient, settings, http), aclient)
+    assert [r["delivery_id"] for r in connector.replies] == ["o1:2", "o1:3"]
+    assert await aclient.hget(keys.outbox_sent("o1"), "parts") == "4"
+    logged = [f for _, f in await aclient.xrange(keys.conversation_log("c1")) if f.get("out_id")]
+    assert len(logged) == 1
 
 
 async def test_a_refusal_or_too_many_failures_end_in_the_dead_letter_list(
@@ -221,6 +244,9 @@ async def test_a_refusal_or_too_many_failures_end_in_the_dead_letter_list(
     assert dead["failing"]["attempts"] == 3
     assert dead["unknown"]["reason"] == "unknown conversation"
     assert connector.replies == []
+    failed = [f for _, f in await aclient.xrange(keys.EVENTS) if f["type"] == "delivery_failed"]
+    assert sorted(f["channel"] for f in failed) == ["social", "social", "unknown"]
+    assert (await aclient.xpending(keys.OUTBOX, keys.OUTBOX_GROUP))["pending"] == 0
 
 
 async def test_a_private_invitation_links_the_public_and_private_profiles(
