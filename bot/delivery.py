@@ -39,19 +39,20 @@ DEAD_LETTERS_KEPT = 1000
 # outbox entry to acknowledge ('' for none), the consumer group, the events' MAXLEN. The log entry
 # and the event are written once per message (`logged`), however often the step runs again.
 _STEP = """
+local function flat(json)
+  local fields = {}
+  for k, v in pairs(cjson.decode(json)) do fields[#fields + 1] = k; fields[#fields + 1] = v end
+  return fields
+end
 if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[1], 'parts', ARGV[1])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 if ARGV[2] ~= '' and redis.call('HSETNX', KEYS[1], 'logged', '1') == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
-  local fields = {}
-  for k, v in pairs(cjson.decode(ARGV[2])) do fields[#fields + 1] = k; fields[#fields + 1] = v end
-  redis.call('XADD', KEYS[2], '*', unpack(fields))
+  redis.call('XADD', KEYS[2], '*', unpack(flat(ARGV[2])))
   if ARGV[4] ~= '' then
-    fields = {}
-    for k, v in pairs(cjson.decode(ARGV[4])) do fields[#fields + 1] = k; fields[#fields + 1] = v end
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(flat(ARGV[4])))
   end
 end
 if ARGV[5] ~= '' then redis.call('XACK', KEYS[4], ARGV[6], ARGV[5]) end
