@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from bot.conversations import ConversationStore, decode_meta, now_iso, outgoing_log_fields
+from bot.conversations import decode_meta, now_iso, outgoing_log_fields
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.events import EventType, emit, event_fields
@@ -144,7 +144,6 @@ class DeliveryWorker:
         holds back another channel's replies, nor an agent's reply in its own channel.
         """
         self._client = client
-        self._store = ConversationStore(client)
         self._senders = senders
         self._invites = invites
         self._policy = policy
@@ -169,12 +168,13 @@ class DeliveryWorker:
         message = Outgoing.from_fields(fields)
         meta, done = await self._read(message)
         if message.event:
-            await self._step(message, ack=entry_id, log=True)
+            await self._step(message, ack=entry_id, append_log=True)
             return
         if not meta.get("channel"):
-            await self._dead(message, "unknown conversation", attempts=0)
+            await self._dead(message, "unknown conversation", attempts=0, channel="")
         elif (sender := self._senders.get(meta["channel"])) is None:
-            await self._dead(message, f"channel {meta['channel']} is not enabled", attempts=0)
+            reason = f"channel {meta['channel']} is not enabled"
+            await self._dead(message, reason, attempts=0, channel=meta["channel"])
         else:
             links = (
                 await self._invites.links_for(message.conversation_id)
@@ -196,7 +196,9 @@ class DeliveryWorker:
                     channel=target.channel,
                     author=message.author,
                 )
-                await self._step(message, parts=sent, log=True, event=delivered, ack=entry_id)
+                await self._step(
+                    message, parts=sent, append_log=True, event=delivered, ack=entry_id
+                )
                 return
         await self._client.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
 
@@ -213,7 +215,7 @@ class DeliveryWorker:
         message: Outgoing,
         *,
         parts: int | None = None,
-        log: bool = False,
+        append_log: bool = False,
         event: dict[str, str] | None = None,
         ack: str = "",
     ) -> None:
@@ -227,7 +229,7 @@ class DeliveryWorker:
             ],
             args=[
                 "" if parts is None else parts,
-                json.dumps(outgoing_log_fields(message), ensure_ascii=False) if log else "",
+                json.dumps(outgoing_log_fields(message), ensure_ascii=False) if append_log else "",
                 keys.DONE_TTL_SECONDS,
                 json.dumps(event) if event else "",
                 ack,
@@ -268,7 +270,9 @@ class DeliveryWorker:
                     break
                 except DeliveryError as exc:
                     if exc.permanent or attempt >= self._policy.max_attempts:
-                        await self._dead(message, str(exc), attempts=attempt)
+                        await self._dead(
+                            message, str(exc), attempts=attempt, channel=target.channel
+                        )
                         return None
                     delay = self._policy.delay(attempt, exc.retry_after)
                     DELIVERIES.labels(target.channel, "retried").inc()
@@ -297,8 +301,7 @@ class DeliveryWorker:
         )
         return len(parts)
 
-    async def _dead(self, message: Outgoing, reason: str, *, attempts: int) -> None:
-        channel = str((await self._store.meta(message.conversation_id)).get("channel") or "")
+    async def _dead(self, message: Outgoing, reason: str, *, attempts: int, channel: str) -> None:
         DELIVERIES.labels(channel or "unknown", "dead").inc()
         await emit(
             self._client,

@@ -30,9 +30,6 @@ class PhraseSet:
         self.phrases = list(phrases)
         self._vectors = embedder.encode([clean_query(p) for p in self.phrases])
 
-    def __len__(self) -> int:
-        return len(self.phrases)
-
     def nearest(self, query: str) -> Nearest | None:
         """The closest phrase to `query`, or None when the set is empty."""
         if not self.phrases:
