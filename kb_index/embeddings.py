@@ -94,10 +94,13 @@ class RecentQueries:
     """An embedder that remembers its latest one-text encodings.
 
     A customer's question is encoded once per turn although the retriever and the off-topic
-    check both need its vector. The vectors handed out are read-only: they are shared.
+    check both need its vector. The memory holds the turns in flight, no more: a larger one
+    would also serve repeated questions from memory, which real traffic rarely sends and
+    benchmarks cycling through a question list do (their figures would flatter the search).
+    The vectors handed out are read-only: they are shared.
     """
 
-    def __init__(self, inner: Embedder, *, size: int = 256) -> None:
+    def __init__(self, inner: Embedder, *, size: int = 8) -> None:
         self.name = inner.name
         self.dimension = inner.dimension
         self._inner = inner
