@@ -19,7 +19,8 @@ The two paths, with distinct conversation ids:
 - gateway: one WebSocket per conversation to /channels/webchat/ws; a turn is the time from
   sending {"type": "message", ...} to receiving the frame with `ends_turn` that follows the
   customer's own message in the conversation log (socket -> Lua accept -> relevo:inbound ->
-  assistant worker -> Rasa -> outbox -> delivery worker -> conversation log -> socket);
+  assistant worker -> Rasa -> the worker's Lua record appends the reply to the conversation log,
+  the web chat's delivery -> socket);
 - direct: one POST to Rasa's /webhooks/rest/webhook (RasaClient) with the metadata the gateway
   sends for a web-chat message; a turn is the time to the full response.
 Two loads, each through both paths in the same run, ordered direct, gateway, gateway, direct so
@@ -33,10 +34,10 @@ time of the series.
 
 Where the time goes comes from timestamps the stack records anyway: Rasa's tracker (when it
 logged the customer's message, after its lock and NLU, and its last reply), the id of the
-customer's entry in the conversation log (accepted), of the reply in relevo:outbox (published)
-and of the reply in the conversation log (delivered). CPU: user + system time each process
-(with its children) used during a series, per completed turn; "others' cores" is the machine's
-busy time minus those processes and this benchmark (other work on the machine skews a series).
+customer's entry in the conversation log (accepted) and of the reply there (logged). CPU: user +
+system time each process (with its children) used during a series, per completed turn; "others'
+cores" is the machine's busy time minus those processes and this benchmark (other work on the
+machine skews a series).
 Memory: RSS and PSS via psutil.
 """
 
@@ -454,15 +455,6 @@ def log_times(store: redis.Redis, conversation: str) -> tuple[dict[str, float], 
     return accepted, delivered
 
 
-def published_times(store: redis.Redis, since: float) -> dict[str, float]:
-    """message_id -> when the assistant put the turn's last reply in relevo:outbox."""
-    found = {}
-    for entry_id, fields in store.xrange(keys.OUTBOX, f"{int(since * 1000)}-0", "+"):
-        if fields.get("ends_turn"):
-            found[fields["out_id"].rsplit(":", 1)[0]] = stream_time(entry_id)
-    return found
-
-
 # Stages of a turn: key -> (label, the path it applies to).
 STAGES = {
     "to_rasa": ("send -> Rasa logs the message (after its lock and NLU)", "both"),
@@ -471,8 +463,7 @@ STAGES = {
     "queue": ("  accepted -> Rasa logs it (inbound stream, worker, HTTP, NLU)", GATEWAY),
     "rasa": ("Rasa: message -> last reply (policies, actions)", "both"),
     "back": ("last reply -> turn ends at the client", "both"),
-    "publish": ("  last reply -> outbox (tracker save, HTTP answer, Lua publish)", GATEWAY),
-    "deliver": ("  outbox -> conversation log (delivery worker)", GATEWAY),
+    "publish": ("  last reply -> logged (tracker save, HTTP answer, Lua record)", GATEWAY),
     "socket": ("  conversation log -> client (socket XREAD loop, frames)", GATEWAY),
 }
 
@@ -480,8 +471,6 @@ STAGES = {
 def measure_stages(store: redis.Redis, series: Series) -> None:
     """Split each completed turn into the stages above (ms), from Rasa's and Redis's stamps."""
     stages: dict[str, list[float]] = {key: [] for key in STAGES}
-    since = min((t.sent for t in series.turns), default=time.time())
-    published = published_times(store, since) if series.path == GATEWAY else {}
     by_conversation: dict[str, list[Turn]] = {}
     for turn in series.turns:
         by_conversation.setdefault(turn.conversation, []).append(turn)
@@ -498,14 +487,12 @@ def measure_stages(store: redis.Redis, series: Series) -> None:
             }
             if series.path == GATEWAY:
                 got = accepted.get(turn.message_id, NAN)
-                out = published.get(turn.message_id, NAN)
                 logged = delivered.get(turn.message_id, NAN)
                 seconds |= {
                     "ack": turn.ack_ms / 1000,
                     "accept": got - turn.sent,
                     "queue": rasa_in - got,
-                    "publish": out - rasa_out,
-                    "deliver": logged - out,
+                    "publish": logged - rasa_out,
                     "socket": received - logged,
                 }
             if any(np.isnan(v) for v in seconds.values()):

@@ -5,7 +5,8 @@ assistant's replies are in the outbox. While Rasa is down, messages stay pending
 with backoff; a worker that dies leaves them pending for another to claim. Each message reaches
 Rasa at most once (after an ambiguous failure the tracker store says whether Rasa already saw it)
 and its replies enter the outbox exactly once (one Lua script marks the message done and queues
-them).
+them). In the web chat, where delivery is the log entry itself, the same script appends the
+replies to the conversation log instead: the outbox's hop would only add latency.
 """
 
 from __future__ import annotations
@@ -19,25 +20,53 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from bot.conversations import outgoing_log_fields
+from bot.inbound import Channel
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
 from bot.texts import text
 from kb_index.language import detect_language
 from relevo import keys
 from relevo.errors import RasaUnavailableError
-from relevo.events import EventType, emit
+from relevo.events import MAXLEN as EVENTS_MAXLEN
+from relevo.events import EventType, event_fields
 from relevo.lanes import StreamLanes
+from relevo.lua import FLAT
 from relevo.messages import Outgoing
-from relevo.metrics import DECISIONS, KB_SECONDS, RASA_ERRORS, RASA_SECONDS
+from relevo.metrics import DECISIONS, DELIVERIES, KB_SECONDS, RASA_ERRORS, RASA_SECONDS
+from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
 
-_PUBLISH = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
-for i = 3, #ARGV do
-  local fields = {}
-  for k, v in pairs(cjson.decode(ARGV[i])) do fields[#fields + 1] = k; fields[#fields + 1] = v end
-  redis.call('XADD', KEYS[2], '*', unpack(fields))
+LOGGED_CHANNEL = Channel.WEBCHAT.value  # delivered by its log entry (the socket streams the log)
+
+# A turn's record, once (one round trip): marks the message answered with Rasa's replies, queues
+# the turn's messages in the outbox, or, in the web chat, whose delivery is the log entry itself,
+# appends them to the conversation log with their `delivered` events; then the `bot_reply` event.
+# A conversation whose metadata is gone (forgotten) goes through the outbox, which dead-letters it.
+# Last, the inbound entry is acknowledged.
+# KEYS: done, outbox, the conversation's hash, its log, events, inbound. ARGV: the replies, TTL,
+# the channel delivered by its log, the events' MAXLEN, the bot_reply event, the messages as a
+# JSON list of {outbox, log, delivered (not for events)} field maps, the inbound group, the entry
+# id. Returns 0 (already recorded), 1 (queued) or 2 (logged). `flat` comes from relevo.lua.
+_RECORD = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('XACK', KEYS[6], ARGV[7], ARGV[8])
+  return 0
 end
+local logged = redis.call('HGET', KEYS[3], 'channel') == ARGV[3]
+for _, message in ipairs(cjson.decode(ARGV[6])) do
+  if logged then
+    redis.call('XADD', KEYS[4], '*', unpack(flat(message.log)))
+    if message.delivered then
+      redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', unpack(flat(message.delivered)))
+    end
+  else
+    redis.call('XADD', KEYS[2], '*', unpack(flat(message.outbox)))
+  end
+end
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', unpack(flat(cjson.decode(ARGV[5]))))
+redis.call('XACK', KEYS[6], ARGV[7], ARGV[8])
+if logged then return 2 end
 return 1
 """
 
@@ -144,6 +173,15 @@ def turn_summary(replies: list[BotReply]) -> TurnSummary:
     )
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where an inbound message stands when a worker takes it."""
+
+    done: bool  # answered already (the worker died before acknowledging)
+    delivered: int  # how often its entry was handed out (more than once: a restart or a claim)
+    returned: str | None  # the handoff a person just handed back to the assistant
+
+
 class AssistantWorker:
     """Consumes `relevo:inbound`, asks Rasa and queues the replies in the outbox."""
 
@@ -158,7 +196,7 @@ class AssistantWorker:
     ) -> None:
         self._client = client
         self._rasa = rasa
-        self._publish = client.register_script(_PUBLISH)
+        self._record_turn = client.register_script(FLAT + _RECORD)
         self._ambiguous: set[str] = set()
         self._silent: dict[str, int] = {}  # message id -> turns Rasa ended without a word
         self.lanes = StreamLanes(
@@ -180,15 +218,16 @@ class AssistantWorker:
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         message = AssistantMessage.from_fields(fields)
-        done, delivered = await self._progress(message.message_id, entry_id)
-        if not done:
-            retried = message.message_id in self._ambiguous or delivered > 1
-            replies = await self._answer(message, retried=retried)
-            if not replies:
-                replies = self._after_silence(message)
-            await self._record(message, replies, entry_id)
-            self._silent.pop(message.message_id, None)
-        await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
+        progress = await self._progress(message, entry_id)
+        if progress.done:
+            await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
+            return
+        retried = message.message_id in self._ambiguous or progress.delivered > 1
+        replies = await self._answer(message, retried=retried, returned=progress.returned)
+        if not replies:
+            replies = self._after_silence(message)
+        await self._record(message, replies, entry_id)
+        self._silent.pop(message.message_id, None)
 
     async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
         log.error(
@@ -196,8 +235,14 @@ class AssistantWorker:
             extra={"entry": entry_id, "fields": sorted(fields), "error": repr(exc)},
         )
 
-    async def _answer(self, message: AssistantMessage, *, retried: bool) -> list[BotReply]:
-        """Rasa's replies; never sends a message twice to Rasa."""
+    async def _answer(
+        self, message: AssistantMessage, *, retried: bool, returned: str | None
+    ) -> list[BotReply]:
+        """Rasa's replies; never sends a message twice to Rasa.
+
+        `returned`: the handoff a person just handed back, which the tracker learns with the
+        first message after it.
+        """
         if retried:
             await self._wait_for_turn_lock(message.conversation_id)
             recorded = await replies_in_tracker(
@@ -207,9 +252,7 @@ class AssistantWorker:
                 self._ambiguous.discard(message.message_id)
                 return recorded
         metadata = {**message.metadata, "message_id": message.message_id}
-        meta_key = keys.conversation(message.conversation_id)
-        returned = await self._client.hget(meta_key, "returned_handoff")
-        if returned:  # the first message after a person handed back: the tracker learns it
+        if returned:
             metadata["handoff_returned"] = returned
         started = time.perf_counter()
         try:
@@ -222,7 +265,7 @@ class AssistantWorker:
         RASA_SECONDS.observe(time.perf_counter() - started)
         self._ambiguous.discard(message.message_id)
         if returned:
-            await self._client.hdel(meta_key, "returned_handoff")
+            await self._client.hdel(keys.conversation(message.conversation_id), "returned_handoff")
         return replies
 
     def _after_silence(self, message: AssistantMessage) -> list[BotReply]:
@@ -240,16 +283,18 @@ class AssistantWorker:
         language = detect_language(message.text or "", default="en").code
         return [BotReply(text=text("no_answer", language))]
 
-    async def _progress(self, message_id: str, entry_id: str) -> tuple[bool, int]:
-        """Whether the message was answered, and how often its entry was delivered (in one trip).
-
-        Delivered more than once: after a restart or a claim by another worker.
-        """
+    async def _progress(self, message: AssistantMessage, entry_id: str) -> Progress:
+        """Where the message stands, in one round trip."""
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.exists(keys.inbound_done(message_id))
+            pipe.exists(keys.inbound_done(message.message_id))
             pipe.xpending_range(keys.INBOUND, keys.INBOUND_GROUP, entry_id, entry_id, 1)
-            done, pending = await pipe.execute()
-        return bool(done), int(pending[0]["times_delivered"]) if pending else 1
+            pipe.hget(keys.conversation(message.conversation_id), "returned_handoff")
+            done, pending, returned = await pipe.execute()
+        return Progress(
+            done=bool(done),
+            delivered=int(pending[0]["times_delivered"]) if pending else 1,
+            returned=text_of(returned) if returned else None,
+        )
 
     async def _wait_for_turn_lock(self, conversation_id: str, seconds: float = 30.0) -> None:
         """Wait while Rasa still holds the conversation's lock (a turn in progress)."""
@@ -262,15 +307,39 @@ class AssistantWorker:
     async def _record(
         self, message: AssistantMessage, replies: list[BotReply], entry_id: str
     ) -> None:
-        """Mark the message answered and queue its replies, once."""
+        """Mark the message answered, queue or log its replies and acknowledge it, once."""
         outgoing = outgoing_for_turn(message, replies)
-        payload = json.dumps([r.to_dict() for r in replies], ensure_ascii=False)
-        first = await self._publish(
-            keys=[keys.inbound_done(message.message_id), keys.OUTBOX],
+        turn = turn_summary(replies)
+        channel = str(message.metadata.get("channel") or "")
+        arrived_ms = int(entry_id.split("-", 1)[0])
+        bot_reply = event_fields(
+            EventType.BOT_REPLY,
+            conversation=message.conversation_id,
+            channel=channel,
+            decision=turn.decision,
+            article=turn.article,
+            department=turn.department,
+            latency_ms=max(0, int(time.time() * 1000) - arrived_ms),
+        )
+        messages = [self._delivery(message, o, channel) for o in outgoing]
+        outcome = await self._record_turn(
+            keys=[
+                keys.inbound_done(message.message_id),
+                keys.OUTBOX,
+                keys.conversation(message.conversation_id),
+                keys.conversation_log(message.conversation_id),
+                keys.EVENTS,
+                keys.INBOUND,
+            ],
             args=[
-                payload,
+                json.dumps([r.to_dict() for r in replies], ensure_ascii=False),
                 keys.DONE_TTL_SECONDS,
-                *(json.dumps(o.to_fields(), ensure_ascii=False) for o in outgoing),
+                LOGGED_CHANNEL,
+                EVENTS_MAXLEN,
+                json.dumps(bot_reply, ensure_ascii=False),
+                json.dumps(messages, ensure_ascii=False),
+                keys.INBOUND_GROUP,
+                entry_id,
             ],
         )
         log.info(
@@ -279,28 +348,28 @@ class AssistantWorker:
                 "conversation": message.conversation_id,
                 "message_id": message.message_id,
                 "replies": len(outgoing),
-                "first_time": bool(first),
+                "first_time": bool(outcome),
+                "delivered_to_log": outcome == 2,
             },
         )
-        if first:
-            await self._count(message, replies, entry_id)
+        if outcome:
+            DECISIONS.labels(turn.decision).inc()
+            if turn.kb_ms is not None:
+                KB_SECONDS.observe(turn.kb_ms / 1000)
+        if outcome == 2:
+            DELIVERIES.labels(channel, "delivered").inc(sum(1 for o in outgoing if not o.event))
 
-    async def _count(
-        self, message: AssistantMessage, replies: list[BotReply], entry_id: str
-    ) -> None:
-        """The turn's metrics and its `bot_reply` event (the time since the message arrived)."""
-        turn = turn_summary(replies)
-        DECISIONS.labels(turn.decision).inc()
-        if turn.kb_ms is not None:
-            KB_SECONDS.observe(turn.kb_ms / 1000)
-        arrived_ms = int(entry_id.split("-", 1)[0])
-        await emit(
-            self._client,
-            EventType.BOT_REPLY,
-            conversation=message.conversation_id,
-            channel=message.metadata.get("channel"),
-            decision=turn.decision,
-            article=turn.article,
-            department=turn.department,
-            latency_ms=max(0, int(time.time() * 1000) - arrived_ms),
-        )
+    @staticmethod
+    def _delivery(
+        message: AssistantMessage, outgoing: Outgoing, channel: str
+    ) -> dict[str, dict[str, str]]:
+        """One reply as the outbox entry, or as the log entry and its `delivered` event."""
+        fields = {"outbox": outgoing.to_fields(), "log": outgoing_log_fields(outgoing)}
+        if not outgoing.event:
+            fields["delivered"] = event_fields(
+                EventType.DELIVERED,
+                conversation=message.conversation_id,
+                channel=channel,
+                author=outgoing.author,
+            )
+        return fields

@@ -20,17 +20,13 @@ import redis.asyncio as aioredis
 
 from bot.inbound import Inbound
 from relevo import keys
+from relevo.lua import FLAT
 from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 
 _ACCEPT = """
-local function flat(map)
-  local out = {}
-  for k, v in pairs(map) do out[#out + 1] = k; out[#out + 1] = v end
-  return out
-end
 local function route()
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {'duplicate', ''} end
 local now = ARGV[6]
@@ -181,7 +177,7 @@ class ConversationStore:
 
     def __init__(self, client: aioredis.Redis, retention_seconds: int = 0) -> None:
         self._client = client
-        self._accept = client.register_script(_ACCEPT)
+        self._accept = client.register_script(FLAT + _ACCEPT)
         self._retention = retention_seconds
 
     async def accept(

@@ -27,6 +27,7 @@ from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.events import EventType, emit, event_fields
 from relevo.lanes import StreamLanes
+from relevo.lua import FLAT
 from relevo.messages import Outgoing
 from relevo.metrics import DELIVERIES, DELIVERY_SECONDS
 
@@ -39,20 +40,16 @@ DEAD_LETTERS_KEPT = 1000
 # outbox entry to acknowledge ('' for none), the consumer group, the events' MAXLEN. The log entry
 # and the event are written once per message (`logged`), however often the step runs again.
 _STEP = """
-local function flat(json)
-  local fields = {}
-  for k, v in pairs(cjson.decode(json)) do fields[#fields + 1] = k; fields[#fields + 1] = v end
-  return fields
-end
 if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[1], 'parts', ARGV[1])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 if ARGV[2] ~= '' and redis.call('HSETNX', KEYS[1], 'logged', '1') == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('XADD', KEYS[2], '*', unpack(flat(ARGV[2])))
+  redis.call('XADD', KEYS[2], '*', unpack(flat(cjson.decode(ARGV[2]))))
   if ARGV[4] ~= '' then
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(flat(ARGV[4])))
+    local event = flat(cjson.decode(ARGV[4]))
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(event))
   end
 end
 if ARGV[5] ~= '' then redis.call('XACK', KEYS[4], ARGV[6], ARGV[5]) end
@@ -147,7 +144,7 @@ class DeliveryWorker:
         self._senders = senders
         self._invites = invites
         self._policy = policy
-        self._script = client.register_script(_STEP)
+        self._script = client.register_script(FLAT + _STEP)
         self._sending = {channel: asyncio.Semaphore(concurrency) for channel in senders}
         self.lanes = StreamLanes(
             client=client,

@@ -17,9 +17,10 @@ from tests.e2e.conftest import Engine
 
 
 async def replies_by_message(client: aioredis.Redis, conversation: str) -> dict[str, list[str]]:
+    """The web chat's replies as the customer sees them: the bot's entries in the log."""
     found: dict[str, list[str]] = {}
-    for _, fields in await client.xrange(keys.OUTBOX):
-        if fields["conversation_id"] == conversation and fields["text"]:
+    for _, fields in await client.xrange(keys.conversation_log(conversation)):
+        if fields.get("author") == "bot" and fields.get("text"):
             message_id = fields["out_id"].rsplit(":", 1)[0]
             found.setdefault(message_id, []).append(fields["text"])
     return found
