@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 from bot.inbound import Inbound
 from relevo import keys
+from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.lua import FLAT
 from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
@@ -83,6 +84,9 @@ redis.call('XADD', KEYS[5], '*', 'log_id', log_id, unpack(flat(cjson.decode(ARGV
 return {'bot', log_id}
 end
 local result = route()
+if result[1] ~= 'duplicate' and ARGV[18] ~= '' then
+  redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[19], '*', unpack(flat(cjson.decode(ARGV[18]))))
+end
 local keep = tonumber(ARGV[14])
 if result[1] ~= 'duplicate' and keep > 0 then
   for _, i in ipairs({2, 3, 4, 8, 9, 10}) do redis.call('EXPIRE', KEYS[i], keep) end
@@ -191,6 +195,7 @@ class ConversationStore:
         thanks: Outgoing | None = None,
         reopen_seconds: int = 0,
         silent: bool = False,
+        event: dict[str, str] | None = None,
     ) -> Accepted:
         """Dedupe, log and route one customer message, atomically.
 
@@ -198,6 +203,7 @@ class ConversationStore:
         that asked for it and answered with `thanks`; any other message within `reopen_seconds`
         of the resolution reopens the handoff for the person; later ones start anew. A `silent`
         message (over the customer's rate) is logged and relayed to a person, never answered.
+        `event` (its fields) is appended to the operations events unless the message is a repeat.
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
@@ -220,6 +226,7 @@ class ConversationStore:
                 keys.conversation_handoff(inbound.conversation_id),
                 profile_key,
                 keys.customer_conversations(profile_key),
+                keys.EVENTS,
             ],
             args=[
                 SEEN_TTL_SECONDS,
@@ -239,6 +246,8 @@ class ConversationStore:
                 keys.person(""),
                 keys.conversation_handoffs(inbound.conversation_id),
                 "1" if silent else "",
+                json.dumps(event, ensure_ascii=False) if event else "",
+                EVENTS_MAXLEN,
             ],
         )
         return Accepted(Route(text_of(route)), text_of(log_id))

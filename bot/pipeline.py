@@ -23,7 +23,7 @@ from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
 from kb_index.language import DetectedLanguage, message_language
 from relevo import keys
-from relevo.events import EventType, emit
+from relevo.events import EventType, emit, event_fields
 from relevo.messages import Outgoing
 from relevo.metrics import INBOUND, INBOUND_SECONDS
 from relevo.settings import Settings
@@ -114,13 +114,15 @@ class InboundPipeline:
             thanks=await self._thanks(inbound) if rating else None,
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
             silent=rate > self._settings.customer_messages_per_minute + 1,
+            event=self._message_in(inbound, language.code),
         )
         INBOUND_SECONDS.labels(inbound.channel.value).observe(time.perf_counter() - started)
         INBOUND.labels(inbound.channel.value, accepted.route.value).inc()
         log.info(
             "routed", extra={**context, "route": accepted.route.value, "log_id": accepted.log_id}
         )
-        await self._record(inbound, accepted, rating, language.code)
+        if accepted.route is Route.RATING:
+            await self._rated(inbound, rating)
         return accepted
 
     async def _rate(self, inbound: Inbound) -> int:
@@ -133,14 +135,10 @@ class InboundPipeline:
         flood = keys.flood(inbound.channel.value, inbound.customer.id, minute)
         return int(await self._count(keys=[seen, flood], args=[120]))
 
-    async def _record(
-        self, inbound: Inbound, accepted: Accepted, rating: int | None, language: str
-    ) -> None:
-        """The operations events of an accepted message (ids and trends, not the words)."""
-        if accepted.route is Route.DUPLICATE:
-            return
-        await emit(
-            self._client,
+    @staticmethod
+    def _message_in(inbound: Inbound, language: str) -> dict[str, str]:
+        """The message's operations event (ids and trends, not the words)."""
+        return event_fields(
             EventType.MESSAGE_IN,
             at=inbound.received_at,
             conversation=inbound.conversation_id,
@@ -152,16 +150,18 @@ class InboundPipeline:
             hashtags=" ".join(hashtags(inbound.text)),
             keywords=" ".join(keywords(inbound.text)),
         )
-        if accepted.route is Route.RATING:
-            handoff = await self._client.get(keys.conversation_handoff(inbound.conversation_id))
-            await emit(
-                self._client,
-                EventType.RATING,
-                handoff=handoff,
-                conversation=inbound.conversation_id,
-                channel=inbound.channel.value,
-                rating=rating,
-            )
+
+    async def _rated(self, inbound: Inbound, rating: int | None) -> None:
+        """The `rating` event of a customer's rating of a resolved handoff."""
+        handoff = await self._client.get(keys.conversation_handoff(inbound.conversation_id))
+        await emit(
+            self._client,
+            EventType.RATING,
+            handoff=handoff,
+            conversation=inbound.conversation_id,
+            channel=inbound.channel.value,
+            rating=rating,
+        )
 
     def _language(self, inbound: Inbound) -> DetectedLanguage:
         """The message's language (see `message_language`)."""

@@ -71,6 +71,9 @@ async def test_the_same_message_three_times_reaches_the_assistant_once(
     assert await aclient.zrange(
         keys.customer_conversations(keys.customer("webchat", "u1")), 0, -1
     ) == ["c1"]
+    [(_, event)] = await aclient.xrange(keys.EVENTS)  # one message_in, not one per delivery
+    assert event["type"] == "message_in" and event["conversation"] == "c1"
+    assert event["customer"] == keys.customer("webchat", "u1") and event["followers"] == "10"
 
 
 @pytest.mark.parametrize(
