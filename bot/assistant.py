@@ -33,7 +33,6 @@ from relevo.lanes import StreamLanes
 from relevo.lua import FLAT
 from relevo.messages import Outgoing
 from relevo.metrics import DECISIONS, DELIVERIES, KB_SECONDS, RASA_ERRORS, RASA_SECONDS
-from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +72,17 @@ return 1
 
 @dataclass(frozen=True)
 class AssistantMessage:
-    """What the assistant needs of a customer message."""
+    """What the assistant needs of a customer message.
+
+    `returned_handoff`: the handoff a person had just handed back to the assistant when the
+    message was accepted (the accept script adds it), which Rasa's tracker learns.
+    """
 
     message_id: str
     conversation_id: str
     text: str
     metadata: dict[str, Any]
+    returned_handoff: str | None = None
 
     def to_fields(self) -> dict[str, str]:
         """For the `relevo:inbound` stream."""
@@ -97,6 +101,7 @@ class AssistantMessage:
             conversation_id=fields["conversation_id"],
             text=fields["text"],
             metadata=json.loads(fields.get("metadata") or "{}"),
+            returned_handoff=fields.get("returned_handoff") or None,
         )
 
 
@@ -173,15 +178,6 @@ def turn_summary(replies: list[BotReply]) -> TurnSummary:
     )
 
 
-@dataclass(frozen=True)
-class Progress:
-    """Where an inbound message stands when a worker takes it."""
-
-    done: bool  # answered already (the worker died before acknowledging)
-    delivered: int  # how often its entry was handed out (more than once: a restart or a claim)
-    returned: str | None  # the handoff a person just handed back to the assistant
-
-
 class AssistantWorker:
     """Consumes `relevo:inbound`, asks Rasa and queues the replies in the outbox."""
 
@@ -218,12 +214,12 @@ class AssistantWorker:
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         message = AssistantMessage.from_fields(fields)
-        progress = await self._progress(message, entry_id)
-        if progress.done:
+        redelivered = self.lanes.is_redelivery(entry_id)  # after a restart, or claimed
+        if redelivered and await self._client.exists(keys.inbound_done(message.message_id)):
             await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
             return
-        retried = message.message_id in self._ambiguous or progress.delivered > 1
-        replies = await self._answer(message, retried=retried, returned=progress.returned)
+        retried = redelivered or message.message_id in self._ambiguous
+        replies = await self._answer(message, retried=retried)
         if not replies:
             replies = self._after_silence(message)
         await self._record(message, replies, entry_id)
@@ -235,14 +231,8 @@ class AssistantWorker:
             extra={"entry": entry_id, "fields": sorted(fields), "error": repr(exc)},
         )
 
-    async def _answer(
-        self, message: AssistantMessage, *, retried: bool, returned: str | None
-    ) -> list[BotReply]:
-        """Rasa's replies; never sends a message twice to Rasa.
-
-        `returned`: the handoff a person just handed back, which the tracker learns with the
-        first message after it.
-        """
+    async def _answer(self, message: AssistantMessage, *, retried: bool) -> list[BotReply]:
+        """Rasa's replies; never sends a message twice to Rasa."""
         if retried:
             await self._wait_for_turn_lock(message.conversation_id)
             recorded = await replies_in_tracker(
@@ -252,8 +242,8 @@ class AssistantWorker:
                 self._ambiguous.discard(message.message_id)
                 return recorded
         metadata = {**message.metadata, "message_id": message.message_id}
-        if returned:
-            metadata["handoff_returned"] = returned
+        if message.returned_handoff:
+            metadata["handoff_returned"] = message.returned_handoff
         started = time.perf_counter()
         try:
             replies = await self._rasa.send(message.conversation_id, message.text, metadata)
@@ -264,7 +254,7 @@ class AssistantWorker:
             raise
         RASA_SECONDS.observe(time.perf_counter() - started)
         self._ambiguous.discard(message.message_id)
-        if returned:
+        if message.returned_handoff:
             await self._client.hdel(keys.conversation(message.conversation_id), "returned_handoff")
         return replies
 
@@ -282,19 +272,6 @@ class AssistantWorker:
         log.error("assistant silent; apologised", extra={"conversation": message.conversation_id})
         language = detect_language(message.text or "", default="en").code
         return [BotReply(text=text("no_answer", language))]
-
-    async def _progress(self, message: AssistantMessage, entry_id: str) -> Progress:
-        """Where the message stands, in one round trip."""
-        async with self._client.pipeline(transaction=False) as pipe:
-            pipe.exists(keys.inbound_done(message.message_id))
-            pipe.xpending_range(keys.INBOUND, keys.INBOUND_GROUP, entry_id, entry_id, 1)
-            pipe.hget(keys.conversation(message.conversation_id), "returned_handoff")
-            done, pending, returned = await pipe.execute()
-        return Progress(
-            done=bool(done),
-            delivered=int(pending[0]["times_delivered"]) if pending else 1,
-            returned=text_of(returned) if returned else None,
-        )
 
     async def _wait_for_turn_lock(self, conversation_id: str, seconds: float = 30.0) -> None:
         """Wait while Rasa still holds the conversation's lock (a turn in progress)."""

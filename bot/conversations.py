@@ -80,7 +80,9 @@ if ARGV[5] ~= '' then
   redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[5]))))
   return {'notice', log_id}
 end
-redis.call('XADD', KEYS[5], '*', 'log_id', log_id, unpack(flat(cjson.decode(ARGV[4]))))
+redis.call('XADD', KEYS[5], '*', 'log_id', log_id,
+  'returned_handoff', redis.call('HGET', KEYS[2], 'returned_handoff') or '',
+  unpack(flat(cjson.decode(ARGV[4]))))
 return {'bot', log_id}
 end
 local result = route()

@@ -92,6 +92,7 @@ class StreamLanes:
         self._lanes: dict[str, deque[Entry]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[str] = set()
+        self._redelivered: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then let running entries finish (briefly)."""
@@ -124,6 +125,13 @@ class StreamLanes:
         for task in late:
             task.cancel()
 
+    def is_redelivery(self, entry_id: str) -> bool:
+        """Whether an entry in hand was handed out before: pending after a restart, or claimed.
+
+        An entry read as new was never handled by anyone.
+        """
+        return entry_id in self._redelivered
+
     @property
     def busy(self) -> int:
         """Entries taken and not yet finished."""
@@ -134,7 +142,11 @@ class StreamLanes:
             self._group, self.consumer, {self._stream: start}, count=100, block=block_ms
         )
         for entry_id, fields in found[0][1] if found else []:
-            self._dispatch(text_of(entry_id), {text_of(k): text_of(v) for k, v in fields.items()})
+            self._dispatch(
+                text_of(entry_id),
+                {text_of(k): text_of(v) for k, v in fields.items()},
+                redelivered=start != ">",
+            )
 
     async def _claim_abandoned(self) -> None:
         _, claimed, *_ = await self._client.xautoclaim(
@@ -143,13 +155,17 @@ class StreamLanes:
         for entry_id, fields in claimed:
             if fields:
                 self._dispatch(
-                    text_of(entry_id), {text_of(k): text_of(v) for k, v in fields.items()}
+                    text_of(entry_id),
+                    {text_of(k): text_of(v) for k, v in fields.items()},
+                    redelivered=True,
                 )
 
-    def _dispatch(self, entry_id: str, fields: dict[str, str]) -> None:
+    def _dispatch(self, entry_id: str, fields: dict[str, str], *, redelivered: bool) -> None:
         if entry_id in self._in_flight:
             return
         self._in_flight.add(entry_id)
+        if redelivered:
+            self._redelivered.add(entry_id)
         key = fields.get(self._key_field, "")
         self._lanes.setdefault(key, deque()).append((entry_id, fields))
         if key not in self._tasks:
@@ -164,6 +180,7 @@ class StreamLanes:
                     await self._run_one(entry_id, fields)
                 finally:
                     self._in_flight.discard(entry_id)
+                    self._redelivered.discard(entry_id)
         finally:
             del self._lanes[key]
             del self._tasks[key]

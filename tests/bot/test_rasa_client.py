@@ -1,0 +1,158 @@
+"""The REST client of Rasa against real local HTTP servers: answers, and how each failure is told.
+
+`ambiguous` decides whether the assistant worker may resend a message (no: Rasa may have seen it,
+the tracker store must tell) or simply retries it later (yes: Rasa cannot have seen it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+
+from bot.rasa_client import RasaClient
+from relevo.errors import RasaUnavailableError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Serve = Callable[[Handler], Awaitable[str]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    runners: list[web.AppRunner] = []
+
+    async def start(handler: Handler) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+async def test_a_turn_returns_the_replies_and_sends_sender_text_and_metadata(serve: Serve) -> None:
+    received: list[dict[str, object]] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.Response(text="Hello from Rasa: 3.6.21")
+        received.append({"path": request.path, **await request.json()})
+        return web.json_response(
+            [
+                {"recipient_id": "c1", "text": "Sí, hay wifi 📶"},
+                {
+                    "recipient_id": "c1",
+                    "text": "¿Te ha servido?",
+                    "buttons": [{"title": "Sí", "payload": "/affirm"}],
+                },
+                {"recipient_id": "c1", "custom": {"relevo": {"decision": "answer"}}},
+            ]
+        )
+
+    client = RasaClient(url=await serve(webhook) + "/", timeout=5)
+    try:
+        replies = await client.send("c1", "¿hay wifi?", {"channel": "webchat", "public": False})
+        assert await client.healthy()
+    finally:
+        await client.close()
+    assert received[0] == {
+        "path": "/webhooks/rest/webhook",
+        "sender": "c1",
+        "message": "¿hay wifi?",
+        "metadata": {"channel": "webchat", "public": False},
+    }
+    assert [r.text for r in replies] == ["Sí, hay wifi 📶", "¿Te ha servido?", None]
+    assert replies[1].buttons == [{"title": "Sí", "payload": "/affirm"}]
+    assert replies[2].custom == {"relevo": {"decision": "answer"}}
+
+
+async def test_nothing_listening_is_a_clean_retry() -> None:
+    client = RasaClient(url=f"http://127.0.0.1:{free_port()}", timeout=5)
+    try:
+        with pytest.raises(RasaUnavailableError) as raised:
+            await client.send("c1", "hola", {})
+        assert not await client.healthy()
+    finally:
+        await client.close()
+    assert raised.value.ambiguous is False
+    assert "not reachable" in str(raised.value)
+
+
+@pytest.mark.parametrize(("status", "ambiguous"), [(500, True), (503, True), (400, False)])
+async def test_an_error_status_says_whether_rasa_may_have_seen_the_message(
+    serve: Serve,
+    status: int,
+    ambiguous: bool,
+) -> None:
+    async def failing(request: web.Request) -> web.Response:
+        return web.Response(status=status, text="no")
+
+    client = RasaClient(url=await serve(failing), timeout=5)
+    try:
+        with pytest.raises(RasaUnavailableError) as raised:
+            await client.send("c1", "hola", {})
+    finally:
+        await client.close()
+    assert raised.value.ambiguous is ambiguous
+    assert f"HTTP {status}" in str(raised.value)
+
+
+async def test_a_turn_that_outlasts_the_timeout_is_ambiguous(serve: Serve) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.json_response([])
+
+    client = RasaClient(url=await serve(slow), timeout=0.3)
+    try:
+        with pytest.raises(RasaUnavailableError) as raised:
+            await client.send("c1", "hola", {})
+    finally:
+        await client.close()
+    assert raised.value.ambiguous is True
+
+
+@pytest.mark.parametrize("body", [b"[{not json", b""])
+async def test_an_unreadable_answer_is_ambiguous_not_a_crash(serve: Serve, body: bytes) -> None:
+    async def garbled(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    client = RasaClient(url=await serve(garbled), timeout=5)
+    try:
+        with pytest.raises(RasaUnavailableError) as raised:
+            await client.send("c1", "hola", {})
+    finally:
+        await client.close()
+    assert raised.value.ambiguous is True
+
+
+async def test_a_connection_dropped_mid_answer_is_ambiguous(serve: Serve) -> None:
+    async def dropping(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "1000"})
+        await response.prepare(request)
+        await response.write(b'[{"text": "half')
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    client = RasaClient(url=await serve(dropping), timeout=5)
+    try:
+        with pytest.raises(RasaUnavailableError) as raised:
+            await client.send("c1", "hola", {})
+    finally:
+        await client.close()
+    assert raised.value.ambiguous is True

@@ -1,0 +1,62 @@
+"""StreamLanes on a real Redis: which entries were handed out before (a restart, a claim)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+
+from relevo.lanes import StreamLanes, ensure_group
+
+STREAM, GROUP = "relevo:test:lanes", "workers"
+
+
+async def handled_by(
+    client: aioredis.Redis, consumer: str, expected: int, claim_idle_ms: int = 30_000
+) -> dict[str, bool]:
+    """Run a consumer until it handled `expected` entries: text -> whether it was a redelivery."""
+    seen: dict[str, bool] = {}
+    ids: list[str] = []
+    stop = asyncio.Event()
+
+    async def handle(entry_id: str, fields: dict[str, str]) -> None:
+        seen[fields["text"]] = lanes.is_redelivery(entry_id)
+        ids.append(entry_id)
+        await client.xack(STREAM, GROUP, entry_id)
+        if len(seen) == expected:
+            stop.set()
+
+    async def poison(entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        raise AssertionError(f"{fields} rejected: {exc!r}")
+
+    lanes = StreamLanes(
+        client=client,
+        stream=STREAM,
+        group=GROUP,
+        key_field="conversation",
+        handle=handle,
+        on_poison=poison,
+        consumer=consumer,
+        claim_idle_ms=claim_idle_ms,
+    )
+    await asyncio.wait_for(lanes.run(stop), 20)
+    assert not any(lanes.is_redelivery(i) for i in ids) and lanes.busy == 0  # forgotten when done
+    return seen
+
+
+async def test_new_entries_are_first_deliveries_and_pending_or_claimed_ones_are_not(
+    aclient: aioredis.Redis,
+) -> None:
+    await ensure_group(aclient, STREAM, GROUP)
+    for text in ("mine, pending", "abandoned by a dead worker"):
+        await aclient.xadd(STREAM, {"conversation": text, "text": text})
+    # Before a restart, "me" had taken the first entry, and a worker that died the second.
+    await aclient.xreadgroup(GROUP, "me", {STREAM: ">"}, count=1)
+    await aclient.xreadgroup(GROUP, "dead", {STREAM: ">"}, count=1)
+    await asyncio.sleep(0.05)
+    await aclient.xadd(STREAM, {"conversation": "new", "text": "new"})
+
+    seen = await handled_by(aclient, "me", expected=3, claim_idle_ms=10)
+
+    assert seen == {"mine, pending": True, "abandoned by a dead worker": True, "new": False}
+    assert (await aclient.xpending(STREAM, GROUP))["pending"] == 0
