@@ -127,9 +127,7 @@ class _Session:
         entries = await self.store.read(self.conversation, after)
         while True:
             for entry_id, fields in entries:
-                await self.send(frame(entry_id, fields))
-                if fields.get("ends_turn"):
-                    await self.send({"type": "typing", "on": False})
+                await self.send(frame(entry_id, fields))  # `ends_turn` stops the typing dots
                 after = entry_id
             entries = await self.store.wait(
                 self.conversation, after or "0-0", block_ms=4_000
@@ -199,10 +197,13 @@ class _Session:
             await self.send({"type": "error", "client_id": client_id, "reason": "unavailable"})
             return
         await self.send(
-            {"type": "ack", "client_id": client_id, "duplicate": accepted.route is Route.DUPLICATE}
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "duplicate": accepted.route is Route.DUPLICATE,
+                "typing": accepted.route is Route.BOT,  # the assistant is writing
+            }
         )
-        if accepted.route is Route.BOT:
-            await self.send({"type": "typing", "on": True})
 
 
 def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRouter:

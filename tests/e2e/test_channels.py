@@ -46,8 +46,8 @@ async def test_web_chat_answers_in_the_customers_language(
         assert expected in bot[0]["text"].lower()
         assert bot[1]["text"] == helpful and len(bot[1]["buttons"]) == 2
         acks = [f for f in customer.frames if f["type"] == "ack"]
-        assert acks == [{"type": "ack", "client_id": client_id, "duplicate": False}]
-        assert any(f == {"type": "typing", "on": True} for f in customer.frames)
+        assert acks == [{"type": "ack", "client_id": client_id, "duplicate": False, "typing": True}]
+        assert bot[-1]["ends_turn"] is True and not bot[0].get("ends_turn")
 
 
 async def test_web_chat_resend_after_reconnect_is_answered_once_and_history_restored(

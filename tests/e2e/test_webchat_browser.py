@@ -13,6 +13,15 @@ pytestmark = pytest.mark.slow
 SCREENSHOTS = ROOT / "docs" / "img"
 
 
+# Records every change of the typing dots' `hidden` (they show on the ack, hide on `ends_turn`).
+TYPING_WATCH = """() => {
+  window.typingSeen = [];
+  const dots = document.getElementById('rc-typing');
+  new MutationObserver(() => window.typingSeen.push(dots.hidden))
+    .observe(dots, {attributes: true, attributeFilter: ['hidden']});
+}"""
+
+
 def bot_messages(page: Page):  # type: ignore[no-untyped-def]
     return page.locator('[data-testid="msg"][data-author="bot"]')
 
@@ -25,9 +34,13 @@ async def test_a_conversation_survives_a_reload_and_html_stays_text(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(stack.base_url + "/")
+    await page.evaluate(TYPING_WATCH)
     await say(page, "¿Puedo llevar a mi perro en cabina?")
     await expect(bot_messages(page)).to_have_count(2, timeout=60_000)
     await expect(bot_messages(page).first).to_contain_text("mascota")
+    await expect(page.locator("#rc-typing")).to_be_hidden()
+    shown_then_hidden = await page.evaluate("window.typingSeen")
+    assert False in shown_then_hidden and shown_then_hidden[-1] is True  # the ack, ends_turn
     await expect(page.get_by_test_id("quick-reply")).to_have_count(2)
     conversation = await page.evaluate("window.RelevoChat.conversationId")
 

@@ -725,10 +725,10 @@
     function onFrame(f) {
       if (!f || typeof f !== 'object') return;
       switch (f.type) {
-        case 'message': onMessage(f); break;
-        case 'event': onEvent(f); break;
+        case 'message': onMessage(f); if (f.ends_turn) setTyping(false); break;
+        case 'event': onEvent(f); if (f.ends_turn) setTyping(false); break;
         case 'typing': setTyping(f.on === true); break;
-        case 'ack': onAck(f); break;
+        case 'ack': onAck(f); if (f.typing === true) setTyping(true); break;
         case 'error': onError(f); break;
         default: break; // pong and anything newer: ignored
       }
