@@ -45,6 +45,17 @@ async def serve() -> AsyncIterator[Serve]:
         await runner.cleanup()
 
 
+async def failure_of(url: str, timeout: float = 5) -> RasaUnavailableError:
+    """The error of one turn sent to `url` (the test fails if the turn succeeds)."""
+    client = RasaClient(url=url, timeout=timeout)
+    try:
+        with pytest.raises(RasaUnavailableError) as raised:
+            await client.send("c1", "hola", {})
+    finally:
+        await client.close()
+    return raised.value
+
+
 async def test_a_turn_returns_the_replies_and_sends_sender_text_and_metadata(serve: Serve) -> None:
     received: list[dict[str, object]] = []
 
@@ -82,15 +93,15 @@ async def test_a_turn_returns_the_replies_and_sends_sender_text_and_metadata(ser
 
 
 async def test_nothing_listening_is_a_clean_retry() -> None:
-    client = RasaClient(url=f"http://127.0.0.1:{free_port()}", timeout=5)
+    url = f"http://127.0.0.1:{free_port()}"
+    error = await failure_of(url)
+    assert error.ambiguous is False
+    assert "not reachable" in str(error)
+    client = RasaClient(url=url, timeout=5)
     try:
-        with pytest.raises(RasaUnavailableError) as raised:
-            await client.send("c1", "hola", {})
         assert not await client.healthy()
     finally:
         await client.close()
-    assert raised.value.ambiguous is False
-    assert "not reachable" in str(raised.value)
 
 
 @pytest.mark.parametrize(("status", "ambiguous"), [(500, True), (503, True), (400, False)])
@@ -102,14 +113,9 @@ async def test_an_error_status_says_whether_rasa_may_have_seen_the_message(
     async def failing(request: web.Request) -> web.Response:
         return web.Response(status=status, text="no")
 
-    client = RasaClient(url=await serve(failing), timeout=5)
-    try:
-        with pytest.raises(RasaUnavailableError) as raised:
-            await client.send("c1", "hola", {})
-    finally:
-        await client.close()
-    assert raised.value.ambiguous is ambiguous
-    assert f"HTTP {status}" in str(raised.value)
+    error = await failure_of(await serve(failing), timeout=5)
+    assert error.ambiguous is ambiguous
+    assert f"HTTP {status}" in str(error)
 
 
 async def test_a_turn_that_outlasts_the_timeout_is_ambiguous(serve: Serve) -> None:
@@ -117,13 +123,8 @@ async def test_a_turn_that_outlasts_the_timeout_is_ambiguous(serve: Serve) -> No
         await asyncio.sleep(5)
         return web.json_response([])
 
-    client = RasaClient(url=await serve(slow), timeout=0.3)
-    try:
-        with pytest.raises(RasaUnavailableError) as raised:
-            await client.send("c1", "hola", {})
-    finally:
-        await client.close()
-    assert raised.value.ambiguous is True
+    error = await failure_of(await serve(slow), timeout=0.3)
+    assert error.ambiguous is True
 
 
 @pytest.mark.parametrize("body", [b"[{not json", b""])
@@ -131,13 +132,8 @@ async def test_an_unreadable_answer_is_ambiguous_not_a_crash(serve: Serve, body:
     async def garbled(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
 
-    client = RasaClient(url=await serve(garbled), timeout=5)
-    try:
-        with pytest.raises(RasaUnavailableError) as raised:
-            await client.send("c1", "hola", {})
-    finally:
-        await client.close()
-    assert raised.value.ambiguous is True
+    error = await failure_of(await serve(garbled), timeout=5)
+    assert error.ambiguous is True
 
 
 async def test_a_connection_dropped_mid_answer_is_ambiguous(serve: Serve) -> None:
@@ -149,10 +145,5 @@ async def test_a_connection_dropped_mid_answer_is_ambiguous(serve: Serve) -> Non
         request.transport.close()
         return response
 
-    client = RasaClient(url=await serve(dropping), timeout=5)
-    try:
-        with pytest.raises(RasaUnavailableError) as raised:
-            await client.send("c1", "hola", {})
-    finally:
-        await client.close()
-    assert raised.value.ambiguous is True
+    error = await failure_of(await serve(dropping), timeout=5)
+    assert error.ambiguous is True
