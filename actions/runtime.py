@@ -27,9 +27,10 @@ def routing() -> Routing:
     return configured_routing(get_settings().routing_file)
 
 
+@lru_cache(maxsize=1)
 def announcements() -> Announcements:
-    """The operator's incident notices."""
-    return Announcements(redis_client())
+    """The operator's incident notices, read again at most once a second."""
+    return Announcements(redis_client(), max_age=1.0)
 
 
 @lru_cache(maxsize=1)

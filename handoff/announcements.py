@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -310,9 +311,15 @@ def _clean_keywords(keywords: Iterable[str]) -> tuple[str, ...]:
 class Announcements:
     """The active notices in Redis, for the CLI and the action server (sync client)."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        """Wrap a sync client; `relevo.redis_conn.connect` gives one with decoded responses."""
+    def __init__(self, client: redis.Redis, *, max_age: float = 0.0) -> None:
+        """Wrap a sync client; `relevo.redis_conn.connect` gives one with decoded responses.
+
+        With `max_age` > 0 the notices read are reused for that many seconds (the action server:
+        one Redis round trip a second instead of one per customer message).
+        """
         self.client = client
+        self._max_age = max_age
+        self._read: tuple[float, list[Announcement]] | None = None  # (monotonic time, notices)
 
     def publish(
         self,
@@ -323,7 +330,7 @@ class Announcements:
         *,
         now: dt.datetime | None = None,
     ) -> Announcement:
-        """Store a new notice; it is said from the next message on.
+        """Store a new notice; it is said from the next message on (within a second).
 
         Args:
             texts: Language -> text; languages without a text (None or blank) are left out.
@@ -351,6 +358,7 @@ class Announcements:
                 created_by=created_by,
             )
             if self.client.hsetnx(ANNOUNCEMENTS, announcement.id, announcement.to_json()):
+                self._read = None
                 log.info(
                     "announcement published",
                     extra={"id": announcement.id, "keywords": list(cleaned_keywords)},
@@ -360,15 +368,21 @@ class Announcements:
     def withdraw(self, announcement_id: str) -> bool:
         """Stop saying a notice; False when there is no such notice (or it already expired)."""
         removed = bool(self.client.hdel(ANNOUNCEMENTS, announcement_id))
+        self._read = None
         if removed:
             log.info("announcement withdrawn", extra={"id": announcement_id})
         return removed
 
     def active(self, now: dt.datetime | None = None) -> list[Announcement]:
         """The notices in force at `now`, newest first; expired ones are removed on the way."""
-        live, gone = _split_expired(_parse_all(self.client.hgetall(ANNOUNCEMENTS)), _aware(now))
+        moment = _aware(now)
+        if self._read is not None and time.monotonic() - self._read[0] < self._max_age:
+            return [a for a in self._read[1] if not a.expired(moment)]
+        live, gone = _split_expired(_parse_all(self.client.hgetall(ANNOUNCEMENTS)), moment)
         if gone:
             self.client.hdel(ANNOUNCEMENTS, *gone)
+        if self._max_age > 0:
+            self._read = (time.monotonic(), live)
         return live
 
     def match(

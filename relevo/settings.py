@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         default="use-multilingual",
         description="'use-multilingual', 'minilm' or 'st:<path or hub name>'.",
     )
+    embedding_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="BLAS threads that encode a customer's question (use-multilingual).",
+    )
     kb_chunk_words: int = Field(default=120, ge=20, le=1000)
     kb_chunk_overlap: int = Field(default=25, ge=0, le=200)
     kb_approx_min_chunks: int = Field(

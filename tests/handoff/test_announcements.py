@@ -45,6 +45,24 @@ def notice(*keywords: str, created: dt.datetime = T0, **texts: str) -> Announcem
 # --- the store -----------------------------------------------------------------------------
 
 
+def test_the_action_servers_view_reads_redis_at_most_once_per_max_age(
+    redis_client: redis.Redis,
+) -> None:
+    operator = Announcements(redis_client)
+    cached = Announcements(redis_client, max_age=60)
+    assert cached.match("is BA123 delayed?", "en", now=T0) is None  # read: nothing yet
+    published = operator.publish(DELAY, ["BA123"], dt.timedelta(hours=1), "ops", now=T0)
+    assert cached.match("is BA123 delayed?", "en", now=T0) is None  # within max_age: not read
+    assert Announcements(redis_client).match("is BA123 delayed?", "en", now=T0) == published
+
+    own = cached.publish({"en": "Our app is down."}, ["app"], None, "ops", now=T0)
+    assert {a.id for a in cached.active(now=T0)} == {published.id, own.id}  # its own write: read
+    later = T0 + dt.timedelta(hours=2)  # the delay notice expired meanwhile: not said from memory
+    assert [a.id for a in cached.active(now=later)] == [own.id]
+    assert cached.withdraw(own.id)
+    assert cached.match("the app is down", "en", now=later) is None
+
+
 def test_publish_list_and_withdraw(redis_client: redis.Redis) -> None:
     store = Announcements(redis_client)
     first = store.publish(
