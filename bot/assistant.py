@@ -195,6 +195,7 @@ class AssistantWorker:
         self._record_turn = client.register_script(FLAT + _RECORD)
         self._ambiguous: set[str] = set()
         self._silent: dict[str, int] = {}  # message id -> turns Rasa ended without a word
+        self._unrecorded: dict[str, list[BotReply]] = {}  # answered, the record not yet written
         self.lanes = StreamLanes(
             client=client,
             stream=keys.INBOUND,
@@ -218,14 +219,19 @@ class AssistantWorker:
         if redelivered and await self._client.exists(keys.inbound_done(message.message_id)):
             await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
             return
-        retried = redelivered or message.message_id in self._ambiguous
-        replies = await self._answer(message, retried=retried)
-        if not replies:
-            replies = self._after_silence(message)
+        replies = self._unrecorded.get(message.message_id)
+        if replies is None:  # not asked yet, or the attempt failed before Rasa answered
+            retried = redelivered or message.message_id in self._ambiguous
+            replies = await self._answer(message, retried=retried)
+            if not replies:
+                replies = self._after_silence(message)
+            self._unrecorded[message.message_id] = replies  # a retry records, never asks again
         await self._record(message, replies, entry_id)
+        self._unrecorded.pop(message.message_id, None)
         self._silent.pop(message.message_id, None)
 
     async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        self._unrecorded.pop(fields.get("message_id", ""), None)
         log.error(
             "inbound entry cannot be handled; dropped",
             extra={"entry": entry_id, "fields": sorted(fields), "error": repr(exc)},
