@@ -355,7 +355,7 @@ def answers(socket: Any, probe: str) -> Iterator[tuple[str, str | None]]:
     while True:
         received = socket.receive_json()
         kind = received.get("type") if isinstance(received, dict) else None
-        assert kind in ("ack", "error", "typing", "message", "event"), received
+        assert kind in ("ack", "error", "message", "event"), received
         if kind == "error":
             yield ("error", received.get("reason"))
         elif kind == "ack":
