@@ -18,6 +18,7 @@ from actions.off_topic import example_gap
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
 from handoff.requests import Reason
+from handoff.sentiment import sounds_angry
 from kb_index.retriever import Hit
 from relevo.settings import get_settings
 
@@ -67,6 +68,13 @@ class ActionAnswerFromKB(Action):
             log.info("human-only topic", extra={"conversation": tracker.sender_id, "topic": topic})
             return [
                 SlotSet("escalation_reason", Reason.SENSITIVE_TOPIC.value),
+                FollowupAction("action_escalate"),
+            ]
+        if sounds_angry(question):  # a complaint Rasa read as a question: empathy and a person
+            log.info("angry question", extra={"conversation": tracker.sender_id})
+            dispatcher.utter_message(response="utter_empathy")
+            return [
+                SlotSet("escalation_reason", Reason.COMPLAINT.value),
                 FollowupAction("action_escalate"),
             ]
         if public and is_personal_matter(question):

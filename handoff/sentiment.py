@@ -106,3 +106,13 @@ def sentiment(texts: list[str]) -> Sentiment:
     score = 0.0 if bad + good == 0 else (good - bad) / (good + bad)
     label = "negative" if score < -0.2 else "positive" if score > 0.2 else "neutral"
     return Sentiment(label, round(score, 2), tuple(reasons[:5]))
+
+
+def sounds_angry(text: str) -> bool:
+    """Angry words or an angry emoji, not outweighed by kind ones: a complaint, however phrased.
+
+    Shouting and "!!" alone are not enough: flight codes are written in capitals, and excited
+    customers write "!!" too.
+    """
+    cues = bool(_terms(fold(text), NEGATIVE)) or any(c in ANGRY_EMOJI for c in text)
+    return cues and sentiment([text]).label == "negative"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis
 
-from bot.rasa_client import BotReply
+from bot.rasa_client import TRACKER_PREFIX, BotReply
 from handoff.requests import Priority, Reason, current_handoff, owner
 from tests.e2e.conftest import Customer, Engine
 
@@ -256,6 +258,29 @@ async def test_a_complaint_gets_empathy_and_a_high_priority_handoff(
     request = current_handoff(store, customer.id)
     assert request is not None
     assert request.reason is Reason(reason) and request.priority is Priority(priority)
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("es", "pagué el wifi plus y no funcionó en todo el vuelo, me devolvéis el dinero? 😠"),
+        ("en", "the onboard wifi I paid for never worked, can I get a refund? 😡"),
+    ],
+)
+async def test_an_angry_question_is_a_complaint_whatever_rasa_took_it_for(
+    engine: Engine, store: redis.Redis, language: str, question: str
+) -> None:
+    customer = Customer(engine, language)
+    replies = await customer.says(question)
+    assert decisions(replies) == ["handoff"]
+    sorry = "Lo siento de verdad" if language == "es" else "I'm truly sorry"
+    assert texts(replies).startswith(sorry)
+    request = current_handoff(store, customer.id)
+    assert request is not None
+    assert request.reason is Reason.COMPLAINT and request.priority is Priority.HIGH
+    tracker = json.loads(store.get(f"{TRACKER_PREFIX}:tracker:{customer.id}") or "{}")
+    ran = [e["name"] for e in tracker["events"] if e.get("event") == "action"]
+    assert "action_answer_from_kb" in ran  # Rasa read a question; the action heard the anger
 
 
 @pytest.mark.parametrize(

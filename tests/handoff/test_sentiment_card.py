@@ -11,7 +11,7 @@ import pytest
 from handoff.cards import card_blocks, card_text
 from handoff.desk import HandoffView
 from handoff.requests import HandoffRequest, KbHitSummary, Priority, Reason, TranscriptLine
-from handoff.sentiment import sentiment
+from handoff.sentiment import sentiment, sounds_angry
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,24 @@ def test_the_mood_of_the_customers_words(texts: list[str], label: str, reason: s
     assert mood.label == label
     if reason:
         assert reason in mood.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "angry"),
+    [
+        ("me han reventado la rueda de la maleta 😤 a quien reclamo", True),
+        ("this airline is a scam, I want my money back", True),
+        ("no funcionó el wifi, una vergüenza 😠 gracias", True),  # one kind word, two cues
+        ("is ESTA required for flights to the US", False),  # capitals are a code, not shouting
+        ("hola!! una pregunta, ¿puedo llevar a mi perro?", False),  # "!!" alone: excitement
+        ("the wifi was terrible but thanks, the crew was great and lovely 😊", False),
+        ("¿Puedo llevar a mi perro?", False),
+    ],
+)
+def test_an_angry_question_is_told_from_shouting_codes_and_excitement(
+    text: str, angry: bool
+) -> None:
+    assert sounds_angry(text) is angry
 
 
 def view(state: str = "queued", **extra: object) -> HandoffView:
