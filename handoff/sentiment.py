@@ -86,26 +86,50 @@ def _terms(folded: str, terms: set[str]) -> list[str]:
     return [t for t in sorted(terms) if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", folded)]
 
 
+@dataclass(frozen=True)
+class _Signals:
+    """What a text shows of its writer's mood."""
+
+    negative: list[str]
+    positive: list[str]
+    shouting: bool
+    exclaiming: bool  # "!!"
+    angry: list[str]  # angry emoji, each occurrence
+    happy: list[str]
+
+    @property
+    def score(self) -> float:
+        bad = len(self.negative) + self.shouting + self.exclaiming + len(self.angry)
+        good = len(self.positive) + len(self.happy)
+        return 0.0 if bad + good == 0 else (good - bad) / (good + bad)
+
+    @property
+    def label(self) -> str:
+        return "negative" if self.score < -0.2 else "positive" if self.score > 0.2 else "neutral"
+
+
+def _signals(text: str) -> _Signals:
+    folded = fold(text)
+    return _Signals(
+        negative=_terms(folded, NEGATIVE),
+        positive=_terms(folded, POSITIVE),
+        shouting=bool(_WORD.search(text)),
+        exclaiming="!!" in text,
+        angry=[c for c in text if c in ANGRY_EMOJI],
+        happy=[c for c in text if c in HAPPY_EMOJI],
+    )
+
+
 def sentiment(texts: list[str]) -> Sentiment:
     """The customer's mood over their messages."""
-    joined = " ".join(texts)
-    folded = fold(joined)
-    negative = _terms(folded, NEGATIVE)
-    positive = _terms(folded, POSITIVE)
-    reasons = [*negative, *(f"+{p}" for p in positive)]
-    shouting = _WORD.findall(joined)
-    if shouting:
+    signals = _signals(" ".join(texts))
+    reasons = [*signals.negative, *(f"+{p}" for p in signals.positive)]
+    if signals.shouting:
         reasons.append("SHOUTING")
-    if "!!" in joined:
+    if signals.exclaiming:
         reasons.append("!!")
-    angry = [c for c in joined if c in ANGRY_EMOJI]
-    happy = [c for c in joined if c in HAPPY_EMOJI]
-    reasons += angry[:1] + happy[:1]
-    bad = len(negative) + bool(shouting) + ("!!" in joined) + len(angry)
-    good = len(positive) + len(happy)
-    score = 0.0 if bad + good == 0 else (good - bad) / (good + bad)
-    label = "negative" if score < -0.2 else "positive" if score > 0.2 else "neutral"
-    return Sentiment(label, round(score, 2), tuple(reasons[:5]))
+    reasons += signals.angry[:1] + signals.happy[:1]
+    return Sentiment(signals.label, round(signals.score, 2), tuple(reasons[:5]))
 
 
 def sounds_angry(text: str) -> bool:
@@ -114,5 +138,5 @@ def sounds_angry(text: str) -> bool:
     Shouting and "!!" alone are not enough: flight codes are written in capitals, and excited
     customers write "!!" too.
     """
-    cues = bool(_terms(fold(text), NEGATIVE)) or any(c in ANGRY_EMOJI for c in text)
-    return cues and sentiment([text]).label == "negative"
+    signals = _signals(text)
+    return bool(signals.negative or signals.angry) and signals.label == "negative"
