@@ -20,7 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.conversations import outgoing_log_fields
+from bot.conversations import delivered_event, outgoing_log_fields
 from bot.inbound import Channel
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
 from bot.texts import text
@@ -304,7 +304,7 @@ class AssistantWorker:
             department=turn.department,
             latency_ms=max(0, int(time.time() * 1000) - arrived_ms),
         )
-        messages = [self._delivery(message, o, channel) for o in outgoing]
+        messages = [self._delivery(o, channel) for o in outgoing]
         outcome = await self._record_turn(
             keys=[
                 keys.inbound_done(message.message_id),
@@ -343,16 +343,9 @@ class AssistantWorker:
             DELIVERIES.labels(channel, "delivered").inc(sum(1 for o in outgoing if not o.event))
 
     @staticmethod
-    def _delivery(
-        message: AssistantMessage, outgoing: Outgoing, channel: str
-    ) -> dict[str, dict[str, str]]:
+    def _delivery(outgoing: Outgoing, channel: str) -> dict[str, dict[str, str]]:
         """One reply as the outbox entry, or as the log entry and its `delivered` event."""
         fields = {"outbox": outgoing.to_fields(), "log": outgoing_log_fields(outgoing)}
         if not outgoing.event:
-            fields["delivered"] = event_fields(
-                EventType.DELIVERED,
-                conversation=message.conversation_id,
-                channel=channel,
-                author=outgoing.author,
-            )
+            fields["delivered"] = delivered_event(outgoing, channel)
         return fields

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from bot.inbound import Inbound
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
+from relevo.events import EventType, event_fields
 from relevo.lua import FLAT
 from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
@@ -164,6 +165,16 @@ def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
         fields["ends_turn"] = "1"
     fields["out_id"] = message.out_id
     return fields
+
+
+def delivered_event(message: Outgoing, channel: str) -> dict[str, str]:
+    """The `delivered` event of a message that reached the customer (events get none)."""
+    return event_fields(
+        EventType.DELIVERED,
+        conversation=message.conversation_id,
+        channel=channel,
+        author=message.author,
+    )
 
 
 def decode_meta(raw: Mapping[Any, Any]) -> dict[str, Any]:

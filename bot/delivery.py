@@ -22,10 +22,10 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from bot.conversations import decode_meta, now_iso, outgoing_log_fields
+from bot.conversations import decode_meta, delivered_event, now_iso, outgoing_log_fields
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
-from relevo.events import EventType, emit, event_fields
+from relevo.events import EventType, emit
 from relevo.lanes import StreamLanes
 from relevo.lua import FLAT
 from relevo.messages import Outgoing
@@ -187,12 +187,7 @@ class DeliveryWorker:
                 DELIVERY_SECONDS.labels(target.channel).observe(time.perf_counter() - started)
                 DELIVERIES.labels(target.channel, "delivered").inc()
                 await self._receipt(message, ok=True, reason="")
-                delivered = event_fields(
-                    EventType.DELIVERED,
-                    conversation=message.conversation_id,
-                    channel=target.channel,
-                    author=message.author,
-                )
+                delivered = delivered_event(message, target.channel)
                 await self._step(
                     message, parts=sent, append_log=True, event=delivered, ack=entry_id
                 )
