@@ -22,6 +22,7 @@ from bot.inbound import Inbound
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.events import EventType, event_fields
+from relevo.lanes import Entry
 from relevo.lua import FLAT
 from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
@@ -31,6 +32,12 @@ SEEN_TTL_SECONDS = 7 * 24 * 3600
 _ACCEPT = """
 local function route()
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {'duplicate', ''} end
+local over = 0
+if ARGV[17] ~= '' then
+  local count = redis.call('INCR', KEYS[12])
+  if count == 1 then redis.call('EXPIRE', KEYS[12], 120) end
+  over = count - tonumber(ARGV[17])
+end
 local now = ARGV[6]
 redis.call('HSET', KEYS[2], unpack(flat(cjson.decode(ARGV[2]))))
 redis.call('HSETNX', KEYS[2], 'created_at', now)
@@ -76,14 +83,21 @@ if owner ~= 'bot' then
     unpack(flat(cjson.decode(ARGV[3]))))
   return {'relay', log_id}
 end
-if ARGV[17] == '1' then return {'throttled', log_id} end
-if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[5]))))
+if over > 1 then return {'throttled', log_id} end
+local notice = ARGV[5]
+if over == 1 and ARGV[20] ~= '' then notice = ARGV[20] end
+if notice ~= '' then
+  redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(notice))))
   return {'notice', log_id}
 end
 redis.call('XADD', KEYS[5], '*', 'log_id', log_id,
   'returned_handoff', redis.call('HGET', KEYS[2], 'returned_handoff') or '',
   unpack(flat(cjson.decode(ARGV[4]))))
+if ARGV[21] ~= '' then
+  local read = redis.pcall('XREADGROUP', 'GROUP', ARGV[22], ARGV[21], 'COUNT', 100,
+    'STREAMS', KEYS[5], '>')
+  if type(read) == 'table' and not read.err and read[1] then return {'bot', log_id, read[1][2]} end
+end
 return {'bot', log_id}
 end
 local result = route()
@@ -119,10 +133,28 @@ class Route(StrEnum):
 
 @dataclass(frozen=True)
 class Accepted:
-    """The outcome of `accept`."""
+    """The outcome of `accept`.
+
+    `taken`: the assistant's inbound entries read for the consumer `accept` was told to hand
+    them to (the new message's entry, and any other not yet read), with their fields.
+    """
 
     route: Route
     log_id: str
+    taken: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flood:
+    """The customer's message count in this minute: the key, the limit and the notice.
+
+    The first message over `limit` gets `slow_down` (unless the channel gave its own notice);
+    later ones in the minute are logged and relayed to a person, never answered.
+    """
+
+    key: str
+    limit: int
+    slow_down: Outgoing | None
 
 
 def now_iso() -> str:
@@ -177,6 +209,16 @@ def delivered_event(message: Outgoing, channel: str) -> dict[str, str]:
     )
 
 
+def _json_or_empty(message: Outgoing | None) -> str:
+    """A message's fields as the scripts read them; "" for none."""
+    return json.dumps(message.to_fields(), ensure_ascii=False) if message else ""
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    """A stream entry's fields as a script returns them (a flat list of names and values)."""
+    return {text_of(flat[i]): text_of(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
 def decode_meta(raw: Mapping[Any, Any]) -> dict[str, Any]:
     """A conversation's metadata hash as read from Redis, with `route` and `public` decoded."""
     meta: dict[str, Any] = {text_of(k): text_of(v) for k, v in raw.items()}
@@ -207,16 +249,19 @@ class ConversationStore:
         rating: int | None = None,
         thanks: Outgoing | None = None,
         reopen_seconds: int = 0,
-        silent: bool = False,
+        flood: Flood | None = None,
         event: dict[str, str] | None = None,
+        hand_to: str | None = None,
     ) -> Accepted:
         """Dedupe, log and route one customer message, atomically.
 
         In a closed conversation, `rating` (when the message is one) is stored on the handoff
         that asked for it and answered with `thanks`; any other message within `reopen_seconds`
-        of the resolution reopens the handoff for the person; later ones start anew. A `silent`
-        message (over the customer's rate) is logged and relayed to a person, never answered.
-        `event` (its fields) is appended to the operations events unless the message is a repeat.
+        of the resolution reopens the handoff for the person; later ones start anew. `flood`
+        counts the message against the customer's rate (see `Flood`). `event` (its fields) is
+        appended to the operations events unless the message is a repeat. With `hand_to` (a
+        consumer of the inbound group), a message for the assistant is read for that consumer
+        in the same round trip and returned in `taken`.
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
@@ -227,7 +272,7 @@ class ConversationStore:
             "last_message_at": now_iso(),
         }
         profile = {"channel": inbound.channel.value, **inbound.profile()}
-        route, log_id = await self._accept(
+        result = await self._accept(
             keys=[
                 keys.seen(inbound.channel.value, inbound.message_id),
                 keys.conversation(inbound.conversation_id),
@@ -240,30 +285,38 @@ class ConversationStore:
                 profile_key,
                 keys.customer_conversations(profile_key),
                 keys.EVENTS,
+                flood.key if flood else "",
             ],
             args=[
                 SEEN_TTL_SECONDS,
                 json.dumps(meta, ensure_ascii=False),
                 json.dumps(customer_log_fields(inbound, client_id), ensure_ascii=False),
                 json.dumps(assistant_fields, ensure_ascii=False),
-                json.dumps(notice.to_fields(), ensure_ascii=False) if notice else "",
+                _json_or_empty(notice),
                 now_iso(),
                 json.dumps(profile, ensure_ascii=False),
                 inbound.received_at.timestamp(),
                 inbound.conversation_id,
                 keys.handoff(""),
                 str(rating) if rating else "",
-                json.dumps(thanks.to_fields(), ensure_ascii=False) if thanks else "",
+                _json_or_empty(thanks),
                 reopen_seconds,
                 self._retention,
                 keys.person(""),
                 keys.conversation_handoffs(inbound.conversation_id),
-                "1" if silent else "",
+                flood.limit if flood else "",
                 json.dumps(event, ensure_ascii=False) if event else "",
                 EVENTS_MAXLEN,
+                _json_or_empty(flood.slow_down if flood else None),
+                hand_to or "",
+                keys.INBOUND_GROUP,
             ],
         )
-        return Accepted(Route(text_of(route)), text_of(log_id))
+        route, log_id, *read = result
+        taken = tuple(
+            (text_of(entry_id), _pairs(fields)) for entry_id, fields in (read[0] if read else [])
+        )
+        return Accepted(Route(text_of(route)), text_of(log_id), taken)
 
     async def start(
         self,

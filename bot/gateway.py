@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = client
         app.state.kb = KnowledgeBase.from_settings(settings, client)
-        async with Workers(settings, aclient, invitations, telegram, desk):
+        async with Workers(settings, aclient, pipeline, invitations, telegram, desk):
             log.info("gateway ready", extra={"index_version": app.state.kb.version})
             yield
         await aclient.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5+

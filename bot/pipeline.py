@@ -8,6 +8,7 @@ conversation. Every stage logs one line with the conversation id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -16,7 +17,7 @@ from dataclasses import replace
 import redis.asyncio as aioredis
 
 from bot.assistant import AssistantMessage
-from bot.conversations import Accepted, ConversationStore, Route
+from bot.conversations import Accepted, ConversationStore, Flood, Route
 from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
@@ -24,6 +25,7 @@ from bot.unicode_safe import scrub_text
 from kb_index.language import DetectedLanguage, message_language
 from relevo import keys
 from relevo.events import EventType, emit, event_fields
+from relevo.lanes import StreamLanes
 from relevo.messages import Outgoing
 from relevo.metrics import INBOUND, INBOUND_SECONDS
 from relevo.settings import Settings
@@ -32,13 +34,6 @@ log = logging.getLogger(__name__)
 
 # The customer's count in this minute, this message included; 0 for a redelivery of an
 # accepted message (a channel's retry does not count). One round trip instead of three.
-_COUNT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local count = redis.call('INCR', KEYS[2])
-if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
-return count
-"""
-
 _RATING = re.compile(r"^\s*(?:/rate\s*)?([1-5])\s*(?:/\s*5)?\s*(?:⭐|★)*\s*$")
 
 
@@ -68,8 +63,17 @@ class InboundPipeline:
     def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
         self.store = ConversationStore(client, settings.retention_days * 24 * 3600)
         self._client = client
-        self._count = client.register_script(_COUNT)
         self._settings = settings
+        self._assistant: StreamLanes | None = None
+
+    def hand_to(self, assistant: StreamLanes | None) -> None:
+        """Hand the assistant's messages straight to `assistant`, a reader in this process.
+
+        The accept script reads each new entry for that reader, so the call to Rasa starts
+        without waiting for the reader's next poll of the stream (one round trip and a turn of
+        the event loop less per message). None: leave them to whichever reader polls first.
+        """
+        self._assistant = assistant
 
     async def accept(
         self, inbound: Inbound, *, client_id: str | None = None, notice_text: str | None = None
@@ -88,15 +92,10 @@ class InboundPipeline:
         log.info(
             "inbound", extra={**context, "kind": inbound.kind.value, "chars": len(inbound.text)}
         )
-        rate = await self._rate(inbound)
-        if rate == self._settings.customer_messages_per_minute + 1:  # the first one over
-            notice_text = notice_text or text("slow_down", language.code)
         notice = self._notice(inbound, notice_text, language.code)
-        if notice:
-            log.info("declined with a notice", extra={**context, "notice": notice.out_id})
-            limit = self._settings.max_message_chars
-            if len(inbound.text) > limit:  # the log keeps what a person can read, not megabytes
-                inbound = replace(inbound, text=inbound.text[:limit] + "…")
+        limit = self._settings.max_message_chars
+        if notice and len(inbound.text) > limit:  # the log keeps what a person can read
+            inbound = replace(inbound, text=inbound.text[:limit] + "…")
         message = AssistantMessage(
             message_id=inbound.message_id,
             conversation_id=inbound.conversation_id,
@@ -104,6 +103,7 @@ class InboundPipeline:
             metadata=self._metadata(inbound, language),
         )
         rating = parse_rating(inbound.text)
+        assistant = self._assistant
         started = time.perf_counter()
         accepted = await self.store.accept(
             inbound,
@@ -113,9 +113,13 @@ class InboundPipeline:
             rating=rating,
             thanks=await self._thanks(inbound) if rating else None,
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
-            silent=rate > self._settings.customer_messages_per_minute + 1,
+            flood=self._flood(inbound, notice_text, language.code),
             event=self._message_in(inbound, language.code),
+            hand_to=assistant.consumer if assistant else None,
         )
+        if assistant and accepted.taken:
+            assistant.take(accepted.taken)
+            await asyncio.sleep(0)  # the assistant's call to Rasa goes out before the channel's ack
         INBOUND_SECONDS.labels(inbound.channel.value).observe(time.perf_counter() - started)
         INBOUND.labels(inbound.channel.value, accepted.route.value).inc()
         log.info(
@@ -125,15 +129,19 @@ class InboundPipeline:
             await self._rated(inbound, rating)
         return accepted
 
-    async def _rate(self, inbound: Inbound) -> int:
-        """How many messages the customer sent in this minute, this one included.
+    def _flood(self, inbound: Inbound, notice_text: str | None, language: str) -> Flood:
+        """The customer's rate in this minute; the slow-down notice unless the channel has one.
 
-        A redelivery of an accepted message (a channel's retry) does not count.
+        The accept script counts the message (a redelivery of an accepted one does not count).
         """
         minute = int(inbound.received_at.timestamp() // 60)
-        seen = keys.seen(inbound.channel.value, inbound.message_id)
-        flood = keys.flood(inbound.channel.value, inbound.customer.id, minute)
-        return int(await self._count(keys=[seen, flood], args=[120]))
+        return Flood(
+            key=keys.flood(inbound.channel.value, inbound.customer.id, minute),
+            limit=self._settings.customer_messages_per_minute,
+            slow_down=None
+            if notice_text
+            else self._notice(inbound, text("slow_down", language), language),
+        )
 
     @staticmethod
     def _message_in(inbound: Inbound, language: str) -> dict[str, str]:

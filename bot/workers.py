@@ -22,6 +22,7 @@ from bot.channels.webchat import WebchatSender
 from bot.delivery import DeliveryWorker, RetryPolicy, Sender
 from bot.inbound import Channel
 from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
 from bot.rasa_client import RasaClient
 from handoff.console import ConsoleDesk
 from handoff.slack import SlackDesk
@@ -37,12 +38,14 @@ class Workers:
         self,
         settings: Settings,
         client: aioredis.Redis,
+        pipeline: InboundPipeline,
         invitations: Invitations,
         telegram: TelegramChannel | None,
         desk: SlackDesk | ConsoleDesk | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
+        self._pipeline = pipeline
         self._invitations = invitations
         self._telegram = telegram
         self._desk = desk
@@ -91,6 +94,7 @@ class Workers:
             await socket_mode.connect_async()
             self._closers.append(socket_mode.close_async)
         self._spawn("assistant", assistant.run(self._stop))
+        self._pipeline.hand_to(assistant.lanes)  # this process's messages go straight to Rasa
         self._spawn("delivery", delivery.run(self._stop))
         return self
 
@@ -112,6 +116,7 @@ class Workers:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._pipeline.hand_to(None)
         self._stop.set()
         for task in self._tasks:
             if task.get_name() == "telegram polling":

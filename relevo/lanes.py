@@ -125,6 +125,16 @@ class StreamLanes:
         for task in late:
             task.cancel()
 
+    @property
+    def group(self) -> str:
+        """The consumer group this reader belongs to."""
+        return self._group
+
+    def take(self, entries: tuple[Entry, ...] | list[Entry]) -> None:
+        """Handle entries read for this consumer elsewhere (a script that also wrote them)."""
+        for entry_id, fields in entries:
+            self._dispatch(entry_id, fields, redelivered=False)
+
     def is_redelivery(self, entry_id: str) -> bool:
         """Whether an entry in hand was handed out before: pending after a restart, or claimed.
 
