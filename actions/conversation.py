@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 
 from handoff.requests import TranscriptLine
 from kb_index.language import message_language
@@ -26,6 +27,19 @@ def language(tracker: Tracker) -> str:
     text = tracker.latest_message.get("text") or ""
     default = slot if slot in ("es", "en") else get_settings().default_language
     return message_language(text, None, default).code
+
+
+def changes_only(tracker: Tracker, events: list[EventType]) -> list[EventType]:
+    """`events` without the slot settings that would leave their slot as it is.
+
+    Rasa keeps every event for the rest of the conversation and reads them again on each turn
+    (and the action server gets them all with every call): fewer events, faster turns.
+    """
+    return [
+        e
+        for e in events
+        if not (e.get("event") == "slot" and tracker.slots.get(e["name"]) == e.get("value"))
+    ]
 
 
 def is_public(tracker: Tracker) -> bool:

@@ -29,6 +29,10 @@ class ActionFeedback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Act on the feedback."""
+        return conversation.changes_only(tracker, self._respond(dispatcher, tracker))
+
+    def _respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """The answer to the feedback (said through `dispatcher`) and its events."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if not tracker.get_slot("awaiting_feedback"):
             if tracker.get_slot("offer_pending"):
