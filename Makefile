@@ -64,6 +64,7 @@ bench: setup test-tools
 	$(BIN)/python bench/kb_bench.py
 	$(BIN)/relevo train
 	$(BIN)/python bench/dialogue_bench.py
+	$(BIN)/python bench/long_conversation.py
 	$(BIN)/python bench/rasa_launcher_bench.py
 	$(BIN)/python bench/gateway_bench.py
 	$(BIN)/python bench/desk_bench.py

@@ -129,6 +129,7 @@ class Turn:
     sent: float  # wall clock (time.time()), comparable with Redis and Rasa timestamps
     latency_ms: float
     ack_ms: float = NAN
+    question: bool = True  # a knowledge-base question; False: "/affirm"
 
 
 @dataclass
@@ -167,9 +168,21 @@ class Series:
     @property
     def p50_p95(self) -> tuple[float, float]:
         """Median and 95th percentile latency of the completed turns (ms)."""
-        if not self.turns:
+        return self.p50_p95_of(self.turns)
+
+    def p50_p95_of(self, turns: list[Turn]) -> tuple[float, float]:
+        """Median and 95th percentile latency of `turns` (ms)."""
+        if not turns:
             return NAN, NAN
-        return p50_p95(np.array([t.latency_ms for t in self.turns]))
+        return p50_p95(np.array([t.latency_ms for t in turns]))
+
+    def by_kind(self) -> dict[str, list[Turn]]:
+        """The completed turns: questions, "/affirm", and all."""
+        return {
+            "question": [t for t in self.turns if t.question],
+            "/affirm": [t for t in self.turns if not t.question],
+            "all": self.turns,
+        }
 
     @property
     def turns_per_second(self) -> float:
@@ -310,6 +323,7 @@ async def converse(chat: Chat, script: list[Step], series: Series) -> None:
                     wall,
                     (time.perf_counter() - started) * 1000,
                     reply.ack_ms,
+                    turn.text != AFFIRM,
                 )
             )
             if not reply.handoff:
@@ -608,6 +622,30 @@ def round_rows(results: list[Series], rounds: int) -> list[list[object]]:
     return rows
 
 
+def kind_rows(results: list[Series]) -> list[list[object]]:
+    """Latency by kind of turn with think time, each path, and the gateway's overhead."""
+    gateway, direct = pooled(results, THINK, GATEWAY), pooled(results, THINK, DIRECT)
+    rows: list[list[object]] = []
+    for kind, turns in gateway.by_kind().items():
+        through = gateway.p50_p95_of(turns)
+        straight = direct.p50_p95_of(direct.by_kind()[kind])
+        mean_ratio = np.mean([t.latency_ms for t in turns]) / np.mean(
+            [t.latency_ms for t in direct.by_kind()[kind]]
+        )
+        rows.append(
+            [
+                kind,
+                f"{straight[0]:.1f} / {straight[1]:.1f}",
+                f"{through[0]:.1f} / {through[1]:.1f}",
+                through[0] - straight[0],
+                through[0] / straight[0],
+                through[1] / straight[1],
+                mean_ratio,
+            ]
+        )
+    return rows
+
+
 def series_row(series: Series) -> list[object]:
     """A row of the latency table."""
     p50, p95 = series.p50_p95
@@ -798,8 +836,22 @@ def print_tables(
         ["measure", "value", "goal", "status"],
         goal_rows(results, plan),
     )
-    every = [pooled(results, *kind) for kind in KINDS]
     rounds = "every round pooled; " if plan.rounds > 1 else ""
+    table(
+        f"Think time by kind of turn ({rounds}half the turns are questions, half /affirm: the "
+        "median of all turns falls in the gap between the two kinds)",
+        [
+            "turns",
+            "direct p50 / p95 ms",
+            "gateway p50 / p95 ms",
+            "gateway - direct p50 ms",
+            "p50 ratio",
+            "p95 ratio",
+            "mean ratio",
+        ],
+        kind_rows(results),
+    )
+    every = [pooled(results, *kind) for kind in KINDS]
     table(
         f"Where a turn's time goes, p50 / p95 ms ({rounds}from Rasa's tracker and Redis "
         "stream ids)",
