@@ -32,8 +32,6 @@ from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The customer's count in this minute, this message included; 0 for a redelivery of an
-# accepted message (a channel's retry does not count). One round trip instead of three.
 _RATING = re.compile(r"^\s*(?:/rate\s*)?([1-5])\s*(?:/\s*5)?\s*(?:⭐|★)*\s*$")
 
 

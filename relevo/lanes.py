@@ -125,11 +125,6 @@ class StreamLanes:
         for task in late:
             task.cancel()
 
-    @property
-    def group(self) -> str:
-        """The consumer group this reader belongs to."""
-        return self._group
-
     def take(self, entries: tuple[Entry, ...] | list[Entry]) -> None:
         """Handle entries read for this consumer elsewhere (a script that also wrote them)."""
         for entry_id, fields in entries:
