@@ -460,16 +460,27 @@ def test_rasa_runs_the_mounted_model_and_its_api_only_with_a_token() -> None:
         assert rasa["environment"][name] == rasa_env(Settings())[name]
 
 
-def test_rasa_finds_its_launcher_the_tracker_store_and_the_nlu_components() -> None:
+def test_rasa_finds_its_launcher_the_stores_and_the_nlu_components() -> None:
     """Rasa falls back to an in-memory store, with only a warning, when it cannot import it;
-    it cannot load the model without the custom components nlu/config.yml names."""
+    it cannot load the model without the custom components nlu/config.yml names, nor start
+    without the modules its launcher imports."""
     rasa = service("rasa")
-    store_type = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))["tracker_store"]["type"]
+    endpoints = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))
+    stores = [endpoints[kind]["type"].rsplit(".", 1)[0] for kind in ("tracker_store", "lock_store")]
     pipeline = yaml.safe_load((ROOT / "nlu" / "config.yml").read_text(encoding="utf-8"))
     components = [c["name"].rsplit(".", 1)[0] for c in pipeline["pipeline"] if "." in c["name"]]
     assert components, "nlu/config.yml names no custom component"
+    launcher = ast.parse((ROOT / "nlu" / "relevo_rasa.py").read_text(encoding="utf-8"))
+    imported = [
+        alias.name
+        for node in ast.walk(launcher)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if (ROOT / "nlu" / f"{alias.name}.py").exists()
+    ]
+    assert "relevo_states" in imported
     mounts = dict(v.split(":")[1::-1] for v in rasa["volumes"])  # target -> source
-    for name in (store_type.rsplit(".", 1)[0], "relevo_rasa", *components):
+    for name in (*stores, "relevo_rasa", *imported, *components):
         target = f"{rasa['environment']['PYTHONPATH']}/{name}.py"
         assert (COMPOSE_FILE.parent / mounts[target]).resolve() == ROOT / "nlu" / f"{name}.py"
 
