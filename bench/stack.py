@@ -215,12 +215,15 @@ def start_redis(services: Services, data: Path) -> str:
 
 
 def start_rasa(
-    services: Services, settings: Settings, env: dict[str, str], workers: int
+    services: Services, settings: Settings, env: dict[str, str], workers: int, label: str = ""
 ) -> Service:
-    """`relevo rasa serve` with `workers` Sanic workers (RELEVO_RASA_WORKERS)."""
+    """`relevo rasa serve` with `workers` Sanic workers (RELEVO_RASA_WORKERS).
+
+    `label` tells apart the logs of two servers started with the same number of workers.
+    """
     rasa_env = {**env, "RELEVO_RASA_WORKERS": str(workers)}
     service = services.start(
-        f"rasa-{workers}w",
+        f"rasa-{workers}w{label}",
         [str(BIN / "relevo"), "rasa", "serve", "--port", str(settings.rasa_port)],
         rasa_env,
     )

@@ -62,6 +62,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         # The stores the endpoints files name, and the launcher (nlu/relevo_rasa.py).
         "PYTHONPATH": str(settings.nlu_dir.resolve()),
         "SANIC_WORKERS": str(settings.rasa_workers),
+        "RELEVO_RASA_STATE_MEMO": "1" if settings.rasa_state_memo else "0",
         # A Sanic worker runs one message at a time, and DIET here is one small layer: TF's
         # thread pools only add hand-offs (5-8% of Rasa's CPU per turn; docs/benchmarks.md).
         **{name: os.environ.get(name, "1") for name in TF_THREAD_VARIABLES},

@@ -152,6 +152,12 @@ class Settings(BaseSettings):
         "model (about 850 MB). Two served 30 turns/s on a 2-core machine, one 20.",
     )
     rasa_timeout: float = Field(default=15.0, description="Seconds to wait for one Rasa turn.")
+    rasa_state_memo: bool = Field(
+        default=True,
+        description="Rasa computes each dialogue state of a conversation once "
+        "(nlu/relevo_states.py) instead of the whole history on every prediction; off only "
+        "to rule it out.",
+    )
     action_port: int = Field(default=5055, description="Port of the action server.")
     action_host: str = Field(
         default="127.0.0.1",
