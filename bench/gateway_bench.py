@@ -626,11 +626,12 @@ def kind_rows(results: list[Series]) -> list[list[object]]:
     """Latency by kind of turn with think time, each path, and the gateway's overhead."""
     gateway, direct = pooled(results, THINK, GATEWAY), pooled(results, THINK, DIRECT)
     rows: list[list[object]] = []
+    direct_kinds = direct.by_kind()
     for kind, turns in gateway.by_kind().items():
         through = gateway.p50_p95_of(turns)
-        straight = direct.p50_p95_of(direct.by_kind()[kind])
+        straight = direct.p50_p95_of(direct_kinds[kind])
         mean_ratio = np.mean([t.latency_ms for t in turns]) / np.mean(
-            [t.latency_ms for t in direct.by_kind()[kind]]
+            [t.latency_ms for t in direct_kinds[kind]]
         )
         rows.append(
             [

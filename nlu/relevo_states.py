@@ -102,8 +102,8 @@ class StateMemo:
         for event, event_mark in zip(
             events[len(progress.marks) :], marks[len(progress.marks) :], strict=True
         ):
-            if isinstance(event, ActionExecuted):
-                _describe(domain, progress, event.hide_rule_turn, *options)
+            if _kind(type(event)) == _ACTION:
+                _describe(domain, progress, event.hide_rule_turn, *options)  # type: ignore[attr-defined]
             progress.replay.update(event)
             progress.marks.append(event_mark)
         self._keep(key, domain, progress)
