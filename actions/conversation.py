@@ -47,6 +47,15 @@ def is_public(tracker: Tracker) -> bool:
     return bool(metadata(tracker).get("public", False))
 
 
+def is_evaluation(tracker: Tracker) -> bool:
+    """Whether the message comes from `relevo eval dialogue`: decide, but hand nothing over.
+
+    Only Rasa's own callers can set this flag: the gateway builds the metadata of customers'
+    messages itself.
+    """
+    return metadata(tracker).get("evaluation") is True
+
+
 def channel(tracker: Tracker) -> str:
     """The channel the conversation came from."""
     return str(metadata(tracker).get("channel") or tracker.get_latest_input_channel() or "rest")

@@ -99,7 +99,8 @@ class ActionEscalate(Action):
             routing_reasons=list(triaged.routing_reasons),
             opens_at=triaged.opens_at.astimezone(dt.UTC).isoformat() if triaged.opens_at else "",
         )
-        queued = request_handoff(
+        evaluation = conversation.is_evaluation(tracker)
+        queued = not evaluation and request_handoff(
             runtime.redis_client(), request, settings.retention_days * 24 * 3600
         )
         if queued:
@@ -123,6 +124,7 @@ class ActionEscalate(Action):
                 "conversation": tracker.sender_id,
                 "reason": reason.value,
                 "queued": queued,
+                "evaluation": evaluation,
                 "handoff": request.id,
                 "priority": request.priority.value,
                 "score": request.score,

@@ -3,13 +3,18 @@
 import json
 from pathlib import Path
 
+import redis
+
+from relevo import keys
 from tests.conftest import relevo
 from tests.e2e.conftest import Engine
 
 
 def test_eval_dialogue_scores_each_decision_and_writes_the_details(
-    engine: Engine, tmp_path: Path
+    engine: Engine, store: redis.Redis, tmp_path: Path
 ) -> None:
+    handoffs_before = store.xlen(keys.HANDOFF_REQUESTS)
+    events_before = store.xlen(keys.EVENTS)
     queries = tmp_path / "queries.yaml"
     queries.write_text(
         "queries:\n"
@@ -47,5 +52,9 @@ def test_eval_dialogue_scores_each_decision_and_writes_the_details(
     complaint = by_text["YOU LOST MY BAG AGAIN!!! 😡😡"]
     assert complaint["kind"] == "complaint" and complaint["decision"] == "handoff"
     assert complaint["right"]
+    # the two handoff decisions were reported, not made: nothing for the desk, reports or gaps
+    assert store.xlen(keys.HANDOFF_REQUESTS) == handoffs_before
+    assert store.xlen(keys.EVENTS) == events_before
+    assert not list(store.scan_iter(f"{keys.PREFIX}:conv:eval-*"))
     assert "4 outcomes written to" in output
     assert "│ en   │ 3       │ 1.000" in output and "│ es   │ 1       │ 1.000" in output
