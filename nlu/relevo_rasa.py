@@ -19,6 +19,11 @@ Rasa builds the dialogue states of a conversation's whole history for every pred
 turn costs more the longer the conversation; the launcher serves them from a memo that
 computes each state once (`relevo_states`).
 
+TensorFlow writes the source of every function it compiles to a temporary file (47 per start
+of Rasa here) and removes them at exit, but not when the process is killed: a crash loop or an
+OOM kill fills the temporary folder. The launcher gives Rasa a temporary folder of its own and,
+at start, removes those of Rasa processes that are gone (`private_tempdir`).
+
 Run `python -m relevo_rasa run ...` in Rasa's environment with this folder on PYTHONPATH
 (`relevo rasa serve` and docker-compose do); the arguments are those of `rasa`. Sanic 21 forks
 its workers, so they inherit the change.
@@ -26,7 +31,10 @@ its workers, so they inherit the change.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +48,36 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.utils.endpoints import EndpointConfig
 
 OFF = {"0", "false", "no", "off"}  # RELEVO_RASA_STATE_MEMO values that turn the memo off
+TEMP_PREFIX = "relevo-rasa-"
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def private_tempdir(root: str | None = None) -> str:
+    """A new temporary folder for this process, set as the default of `tempfile` and TMPDIR.
+
+    Folders that launchers made before (`relevo-rasa-<pid>-...` in `root`) are removed when
+    their process no longer runs; the new one is removed at a normal exit.
+    """
+    root = root or tempfile.gettempdir()
+    for name in os.listdir(root):
+        pid = name.removeprefix(TEMP_PREFIX).partition("-")[0]
+        if name.startswith(TEMP_PREFIX) and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    path = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=root)
+    tempfile.tempdir = path
+    os.environ["TMPDIR"] = path  # for the processes Rasa starts
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def quick_validity(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
@@ -117,9 +155,10 @@ def install() -> None:
 
 
 def main() -> None:
-    """`rasa` with the validator installed."""
+    """`rasa` with the validator installed, in a temporary folder of its own."""
     from rasa.__main__ import main as rasa_main
 
+    private_tempdir()
     install()
     rasa_main()
 

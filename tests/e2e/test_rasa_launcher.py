@@ -1,5 +1,5 @@
-"""nlu/relevo_rasa.py: Rasa's check of action answers, with the validator built once, and
-Rasa's requests encoded with ujson.
+"""nlu/relevo_rasa.py: Rasa's check of action answers, with the validator built once, Rasa's
+requests encoded with ujson, and Rasa's own temporary folder.
 
 Run in Rasa's environment against Rasa's own `RemoteAction`: valid answers pass, invalid ones
 raise the same error with the same message as Rasa's per-call `jsonschema.validate`.
@@ -7,6 +7,8 @@ raise the same error with the same message as Rasa's per-call `jsonschema.valida
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 from tests.e2e.conftest import Customer, Engine, run_in_rasa_env
@@ -91,3 +93,57 @@ async def test_the_running_rasa_was_started_through_the_launcher(engine: Engine)
     assert cmdline[1:4] == [b"-m", b"relevo_rasa", b"run"]  # `relevo rasa serve` execs it
     reply = await Customer(engine, "en").says("is there wifi on the plane?")
     assert reply, "Rasa answered nothing through the launcher"
+
+
+TEMP_SIDE = r"""
+import json
+import os
+import sys
+import tempfile
+import relevo_rasa
+import tensorflow as tf
+
+made = relevo_rasa.private_tempdir(sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from halving import halved  # autograph needs a source file to convert
+
+tf.function(halved)(tf.constant(4))  # autograph writes the converted source to a temporary file
+print(json.dumps({
+    "made": made,
+    "tempdir": tempfile.gettempdir(),
+    "env": os.environ["TMPDIR"],
+    "written": sorted(os.listdir(made)),
+}))
+"""
+
+
+def test_the_launcher_gives_rasa_a_temporary_folder_and_removes_those_of_dead_rasas(
+    engine: Engine, tmp_path: Path
+) -> None:
+    dead = tmp_path / f"relevo-rasa-{_exited_pid()}-a1b2"
+    (dead / "sub").mkdir(parents=True)
+    (dead / "__autograph_generated_filex.py").write_text("x = 1\n")
+    alive = tmp_path / f"relevo-rasa-{os.getpid()}-c3d4"
+    alive.mkdir()
+    other = tmp_path / "relevo-rasa-notes"
+    other.mkdir()
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "halving.py").write_text(
+        "def halved(x):\n    if x > 0:\n        return x // 2\n    return x\n", encoding="utf-8"
+    )
+    found = run_in_rasa_env(engine, TEMP_SIDE, str(tmp_path), str(source))
+    made = Path(found["made"])
+    assert made.parent == tmp_path and made.name.startswith("relevo-rasa-")
+    assert found["tempdir"] == found["env"] == str(made)
+    assert any(name.startswith("__autograph_generated_file") for name in found["written"])
+    assert not dead.exists()  # its Rasa was killed: the launcher cleans up after it
+    assert alive.exists() and other.exists() and source.exists()
+    assert not made.exists()  # removed at the normal exit, with what TensorFlow wrote
+
+
+def _exited_pid() -> int:
+    """The id of a process that has exited."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
