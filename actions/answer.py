@@ -89,7 +89,7 @@ class ActionAnswerFromKB(Action):
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         knowledge_base = runtime.knowledge_base()
         started = time.perf_counter()
-        hits = knowledge_base.search(question, 5, language)
+        hits = knowledge_base.search(question, 5, language, conversation.channel(tracker))
         kb_ms = round((time.perf_counter() - started) * 1000, 2)
         gap = example_gap(runtime.off_topic_examples(), question, hits)
         decision = decide(hits, intent, runtime.gate_config(settings), gap)

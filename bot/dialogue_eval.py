@@ -1,7 +1,7 @@
 """`relevo eval dialogue`: does the assistant answer what it can and hand over what it can't?
 
 Every labelled query is sent to the running Rasa server as the first message of a new private
-conversation; `actions.decision_scores` says which outcomes are right. The messages carry the
+web-chat conversation; `actions.decision_scores` says which outcomes are right. The messages carry the
 `evaluation` flag, so a handoff decision is reported but nothing reaches the desk, the reports
 or the content team's gaps: the command is safe to run against a live deployment.
 """
@@ -34,7 +34,7 @@ async def dialogue_outcomes(
     outcomes = []
     for number, query in enumerate(queries):
         language = detect_language(query.text, default=default_language).code
-        metadata = {"channel": "eval", "language": language, "public": False, "evaluation": True}
+        metadata = {"channel": "webchat", "language": language, "public": False, "evaluation": True}
         replies = await rasa.send(f"eval-{run}-{number}", query.text, metadata)
         outcomes.append(
             QueryOutcome(

@@ -13,6 +13,8 @@ import yaml
 
 LANGUAGES = ("es", "en")
 REQUIRED_FIELDS = ("id", "title", "language")
+ALL_CHANNELS = "all"
+CHANNELS = (ALL_CHANNELS, "webchat", "telegram", "social")  # where an article may be cited
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Article:
     questions: tuple[str, ...] = ()
     topic: str = ""
     department: str = "general"
-    channels: tuple[str, ...] = ("all",)
+    channels: tuple[str, ...] = (ALL_CHANNELS,)
     updated: dt.date | None = None
 
     @property
@@ -109,6 +111,12 @@ def parse_article(path: Path) -> Article:
     body = post.content.strip()
     if not body:
         raise ArticleParseError("empty body")
+    channels = _as_tuple(meta.get("channels"), "channels") or (ALL_CHANNELS,)
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown:
+        raise ArticleParseError(
+            f"unknown channel(s) {', '.join(map(repr, unknown))} (use any of {CHANNELS})"
+        )
     return Article(
         id=str(meta["id"]).strip(),
         title=str(meta["title"]).strip(),
@@ -119,7 +127,7 @@ def parse_article(path: Path) -> Article:
         tags=_as_tuple(meta.get("tags"), "tags"),
         questions=_as_tuple(meta.get("questions"), "questions"),
         department=str(meta.get("department") or "general"),
-        channels=_as_tuple(meta.get("channels"), "channels") or ("all",),
+        channels=channels,
         updated=_as_date(meta.get("updated")),
     )
 

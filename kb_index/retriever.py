@@ -106,13 +106,21 @@ class Retriever:
         """Hits for `query`, one per topic, in the customer's language where it exists."""
         return self.rank(query, k, language, RankingConfig())
 
-    def rank(self, query: str, k: int, language: str | None, config: RankingConfig) -> list[Hit]:
+    def rank(
+        self,
+        query: str,
+        k: int,
+        language: str | None,
+        config: RankingConfig,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[Hit]:
         """Like `search`, with an explicit ranking configuration (for evaluation).
 
         An article scores its best passage plus a share of its second best. Translations share
         a topic, and a topic scores its article in the customer's language plus a share of its
         translation's score; the hit is the article in the customer's language, or the other
-        one marked as a fallback when no translation exists.
+        one marked as a fallback when no translation exists. Articles in `exclude` (not for the
+        customer's channel) are neither found nor stand in for a translation.
         """
         query_language = language or detect_language(query, default=config.default_language).code
         text = clean_query(query)
@@ -120,7 +128,7 @@ class Retriever:
         per_article: dict[str, list[tuple[float, int, float, float]]] = {}
         for chunk_id, (dense, lexical) in self._chunk_scores(text, config).items():
             chunk = self.chunks.get(chunk_id)
-            if chunk is not None:
+            if chunk is not None and chunk.article_id not in exclude:
                 score = (dense if config.dense else 0.0) + weight * lexical
                 per_article.setdefault(chunk.article_id, []).append(
                     (score, chunk_id, dense, lexical)
@@ -132,11 +140,17 @@ class Retriever:
             article = ArticleScore(found[0][0] + config.second_chunk_weight * second, *found[0][1:])
             chunk = self.chunks[article.chunk_id]
             topics.setdefault(chunk.topic, {})[chunk.language] = article
-        hits = [self._topic_hit(found, query_language, config) for found in topics.values()]
+        hits = [
+            self._topic_hit(found, query_language, config, exclude) for found in topics.values()
+        ]
         return sorted(hits, key=lambda h: h.score, reverse=True)[:k]
 
     def _topic_hit(
-        self, by_language: dict[str, ArticleScore], language: str, config: RankingConfig
+        self,
+        by_language: dict[str, ArticleScore],
+        language: str,
+        config: RankingConfig,
+        exclude: frozenset[str],
     ) -> Hit:
         own = by_language.get(language)
         others = sorted((a for lang, a in by_language.items() if lang != language), reverse=True)
@@ -145,7 +159,7 @@ class Retriever:
             if others and own is None
             else None
         )
-        if translation is not None and translation in self._intro:
+        if translation is not None and translation in self._intro and translation not in exclude:
             # The customer's language has the article but it ranked below the candidates.
             own = ArticleScore(0.0, self._intro[translation], 0.0, 0.0)
         if own is not None:

@@ -14,9 +14,10 @@ import time
 
 import redis
 
+from kb_index.articles import ALL_CHANNELS
 from kb_index.embeddings import Embedder, RecentQueries, load_embedder
 from kb_index.retriever import Hit, RankingConfig
-from kb_index.store import IndexStore, LoadedIndex
+from kb_index.store import IndexStore, LoadedIndex, Manifest
 from kb_index.sync import IndexOptions, SyncReport
 from kb_index.vectors import pin_threads_for_single_queries
 from relevo import keys
@@ -59,6 +60,15 @@ def publish_version(client: redis.Redis, report: SyncReport) -> None:
         approximate=True,
     )
     pipe.execute()
+
+
+def closed_to(manifest: Manifest, channel: str) -> frozenset[str]:
+    """The articles that may not be cited on `channel` (their `channels` leave it out)."""
+    return frozenset(
+        article_id
+        for article_id, entry in manifest.articles.items()
+        if ALL_CHANNELS not in entry.channels and channel not in entry.channels
+    )
 
 
 class KnowledgeBase:
@@ -143,10 +153,17 @@ class KnowledgeBase:
             self._index = loaded
             return True
 
-    def search(self, query: str, k: int = 5, language: str | None = None) -> list[Hit]:
-        """The best hits for a customer's question (see Retriever.rank)."""
+    def search(
+        self, query: str, k: int = 5, language: str | None = None, channel: str | None = None
+    ) -> list[Hit]:
+        """The best hits for a customer's question (see Retriever.rank).
+
+        With a `channel`, only the articles whose front matter allows that channel.
+        """
         self.refresh()
-        return self._index.retriever.rank(query, k, language, self._config)
+        index = self._index
+        exclude = closed_to(index.manifest, channel) if channel else frozenset()
+        return index.retriever.rank(query, k, language, self._config, exclude)
 
     def article(self, article_id: str, language: str) -> Hit | None:
         """One article's opening passage, for the customer's language (None when unknown)."""

@@ -202,6 +202,21 @@ async def test_a_public_post_gets_no_buttons_to_choose_from(engine: Engine) -> N
     assert decisions(replies) == ["rephrase"]
 
 
+async def test_an_article_for_private_channels_is_not_cited_on_a_public_post(
+    engine: Engine,
+) -> None:
+    """payment-problems-en says `channels: [webchat, telegram]` in its front matter."""
+    question = "what is 3-D Secure?"
+    in_private = await Customer(engine, "en").says(question)
+    answer = next(r.custom["relevo"] for r in in_private if "relevo" in r.custom)
+    assert (answer["decision"], answer["article_id"]) == ("answer", "payment-problems-en")
+    in_public = await Customer(engine, "en", public=True).says(question)
+    assert decisions(in_public) and "payment-problems" not in json.dumps(
+        [r.custom for r in in_public]
+    )
+    assert "payment-problems" not in texts(in_public)
+
+
 @pytest.mark.parametrize(
     ("language", "ask"), [("es", "quiero hablar con una persona"), ("en", "agent please")]
 )

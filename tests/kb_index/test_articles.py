@@ -31,6 +31,9 @@ def test_parse_reads_front_matter(tmp_path: Path) -> None:
         "special-assistance",
     )
     assert article.tags == ("pets", "dogs")
+    assert article.channels == ("all",)  # cited on every channel unless it says otherwise
+    private = parse_article(write_article(tmp_path, "p.md", GOOD + "\nchannels: [webchat]", "B."))
+    assert private.channels == ("webchat",)
     assert article.updated is not None and article.updated.isoformat() == "2026-10-01"
 
 
@@ -42,6 +45,9 @@ def test_bad_articles_are_reported_with_reason_and_skipped(tmp_path: Path) -> No
     write_article(tmp_path, "e_empty.md", "id: empty-en\ntitle: Empty\nlanguage: en", "")
     write_article(tmp_path, "f_yaml.md", "id: [broken\ntitle: : :\nlanguage: en", "Body.")
     write_article(tmp_path, "g_missing.md", "title: No id\nlanguage: en", "Body.")
+    write_article(
+        tmp_path, "h_channel.md", "id: h-en\ntitle: H\nlanguage: en\nchannels: [web]", "B."
+    )
     articles, problems = load_articles(article_files(tmp_path))
     assert [a.id for a in articles] == ["pets-en"]
     reasons = {p.path.name: p.reason for p in problems}
@@ -51,6 +57,7 @@ def test_bad_articles_are_reported_with_reason_and_skipped(tmp_path: Path) -> No
     assert reasons["e_empty.md"] == "empty body"
     assert "broken YAML" in reasons["f_yaml.md"]
     assert "missing front matter field(s): id" in reasons["g_missing.md"]
+    assert "unknown channel(s) 'web'" in reasons["h_channel.md"]
     assert all(str(p).startswith(str(p.path)) for p in problems)
 
 

@@ -6,7 +6,8 @@ from kb_index.articles import article_files, load_articles
 from kb_index.embeddings import Embedder
 from kb_index.language import detect_language
 from kb_index.query import clean_query
-from kb_index.retriever import Retriever
+from kb_index.retriever import RankingConfig, Retriever
+from kb_index.service import closed_to
 from kb_index.sync import IndexOptions, build_index
 from tests.conftest import DEMO_KB
 
@@ -93,6 +94,34 @@ def test_a_topics_article_is_in_the_customers_language_or_its_translation(
     assert minors is not None and minors.article_id == "unaccompanied-minors-en"
     assert minors.fallback and minors.query_language == "es"
     assert retriever.topic_article("no-such-topic", "en") is None
+
+
+def test_excluded_articles_are_not_found_nor_stand_in_for_a_translation(
+    retriever: Retriever,
+) -> None:
+    config = RankingConfig()
+    question = "how do I correct a typo in a passenger name"
+    assert retriever.rank(question, 3, "en", config)[0].article_id == "manage-booking-en"
+    closed = frozenset({"manage-booking-en", "manage-booking-es"})
+    hits = retriever.rank(question, 10, "en", config, closed)
+    assert not {h.article_id for h in hits} & closed and len(hits) == 10
+    # the English article closed, the Spanish one open: found, marked as the fallback
+    only_english = retriever.rank(question, 3, "en", config, frozenset({"manage-booking-en"}))
+    assert only_english[0].article_id == "manage-booking-es" and only_english[0].fallback
+    # asked in Spanish with the Spanish article closed: the English one, not its translation
+    spanish = retriever.rank(question, 3, "es", config, frozenset({"manage-booking-es"}))
+    assert spanish[0].article_id == "manage-booking-en" and spanish[0].fallback
+
+
+def test_articles_closed_to_a_channel_are_those_that_leave_it_out(use_embedder: Embedder) -> None:
+    articles, _ = load_articles(article_files(DEMO_KB))
+    manifest = build_index(articles, use_embedder, IndexOptions(), version=1).manifest
+    private = {a.id for a in articles if "all" not in a.channels}
+    assert private and all(
+        set(a.channels) == {"webchat", "telegram"} for a in articles if a.id in private
+    )
+    assert closed_to(manifest, "social") == private
+    assert closed_to(manifest, "webchat") == closed_to(manifest, "telegram") == frozenset()
 
 
 def test_removed_articles_disappear_from_results(use_embedder: Embedder) -> None:
