@@ -1,22 +1,18 @@
-"""Customers across channels: linking profiles into one person, and their history.
+"""Customers across channels: linking profiles into one person.
 
 A customer has one profile per channel (written by the inbound pipeline). When they prove they
 are the same person on two channels (they follow the private link of a public reply), the
 profiles are linked: both then belong to one `relevo:person:<id>` set, and the history of that
-person covers every conversation of every linked profile.
+person (`handoff.history.customer_history`) covers every conversation of every linked profile.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.conversations import ConversationStore
-from handoff.history import profiles_of
 from relevo import keys
 from relevo.redis_conn import text_of
 
@@ -46,24 +42,15 @@ return pa
 """
 
 
-@dataclass(frozen=True)
-class ConversationSummary:
-    """One conversation of a customer, for the desk and reports."""
-
-    conversation_id: str
-    channel: str
-    profile: str
-    meta: dict[str, Any]
-    messages: list[dict[str, str]] = field(default_factory=list)
-
-
 class Customers:
-    """Profiles, links between them, invitations to private channels and history."""
+    """Profiles, links between them and invitations to private channels.
+
+    The history of a person's conversations, for the desk, is `handoff.history.customer_history`.
+    """
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
         self._link = client.register_script(_LINK)
-        self._store = ConversationStore(client)
 
     async def link(self, profile_a: str, profile_b: str) -> str:
         """Record that two profiles are one person; returns the person id."""
@@ -71,31 +58,6 @@ class Customers:
             keys=[profile_a, profile_b], args=[uuid.uuid4().hex, keys.person("")]
         )
         return str(person.decode() if isinstance(person, bytes) else person)
-
-    async def profiles_of(self, profile_key: str) -> list[str]:
-        """Every profile linked to this one (itself included)."""
-        return await profiles_of(self._client, profile_key)
-
-    async def history(self, profile_key: str, messages: int = 20) -> list[ConversationSummary]:
-        """The conversations of the person behind a profile, most recent first."""
-        found: list[tuple[float, ConversationSummary]] = []
-        for profile in await self.profiles_of(profile_key):
-            ranked = await self._client.zrange(
-                keys.customer_conversations(profile), 0, -1, withscores=True
-            )
-            for conversation, at in ranked:
-                conversation_id = text_of(conversation)
-                meta = await self._store.meta(conversation_id)
-                log = await self._store.read(conversation_id)
-                summary = ConversationSummary(
-                    conversation_id=conversation_id,
-                    channel=str(meta.get("channel", "")),
-                    profile=profile,
-                    meta=meta,
-                    messages=[fields for _, fields in log[-messages:]],
-                )
-                found.append((float(at), summary))
-        return [summary for _, summary in sorted(found, key=lambda pair: -pair[0])]
 
     async def invite_token(self, conversation_id: str) -> str:
         """The token that continues a public conversation privately (one per conversation)."""

@@ -1,9 +1,9 @@
 """`relevo eval dialogue`: does the assistant answer what it can and hand over what it can't?
 
 Every labelled query is sent to the running Rasa server as the first message of a new private
-web-chat conversation; `actions.decision_scores` says which outcomes are right. The messages carry the
-`evaluation` flag, so a handoff decision is reported but nothing reaches the desk, the reports
-or the content team's gaps: the command is safe to run against a live deployment.
+web-chat conversation; `actions.decision_scores` says which outcomes are right. The messages
+carry the `evaluation` flag, so a handoff decision is reported but nothing reaches the desk, the
+reports or the content team's gaps: the command is safe to run against a live deployment.
 """
 
 from __future__ import annotations
