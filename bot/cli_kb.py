@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.gaps import find_gaps, parse_since
+from bot.inbound import Channel
 from kb_index.articles import article_files, load_articles, parse_article
 from kb_index.embeddings import load_embedder
 from kb_index.gaps import draft_paths, write_drafts
@@ -134,13 +135,18 @@ def search(
     query: Annotated[str, typer.Argument(help="What a customer would write.")],
     k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="How many articles.")] = 5,
     lang: Annotated[str | None, typer.Option(help="es or en; detected when omitted.")] = None,
+    channel: Annotated[
+        Channel | None,
+        typer.Option(help="Only the articles the assistant may cite on this channel."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the knowledge base as the assistant would."""
     if lang not in (None, "es", "en"):
         raise typer.BadParameter("use es or en", param_hint="--lang")
     settings = get_settings()
-    hits = KnowledgeBase.from_settings(settings, connect(settings)).search(query, k, lang)
+    knowledge_base = KnowledgeBase.from_settings(settings, connect(settings))
+    hits = knowledge_base.search(query, k, lang, channel.value if channel else None)
     if as_json:
         out.print_json(json.dumps([h.__dict__ for h in hits], ensure_ascii=False))
         return

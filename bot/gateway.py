@@ -30,6 +30,7 @@ from bot.channels.webchat import STATIC_DIR, webchat_router
 from bot.console_routes import install_console
 from bot.dashboard_routes import install_dashboard
 from bot.health_routes import health_router
+from bot.inbound import Channel
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.workers import Workers
@@ -116,6 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         q: Annotated[str, Query(min_length=1, max_length=1000, description="The question.")],
         k: Annotated[int, Query(ge=1, le=50, description="How many articles.")] = 5,
         lang: Annotated[Literal["es", "en"] | None, Query(description="es or en.")] = None,
+        channel: Annotated[
+            Channel | None, Query(description="Only the articles cited on this channel.")
+        ] = None,
     ) -> SearchOut:
         """Search the knowledge base; hits in the customer's language first."""
         if not q.strip():
@@ -123,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 [{"loc": ("query", "q"), "msg": "must not be blank", "type": "value_error"}]
             )
         kb: KnowledgeBase = request.app.state.kb
-        hits = await run_in_threadpool(kb.search, q, k, lang)
+        hits = await run_in_threadpool(kb.search, q, k, lang, channel.value if channel else None)
         base = settings.kb_public_url.rstrip("/")
         return SearchOut(
             query=q,

@@ -52,6 +52,13 @@ def test_stats_and_search(built_env: dict[str, str]) -> None:
     assert "wifi-onboard-en" in table
     bad = relevo(built_env, "kb", "search", "hola", "--lang", "fr", check=False)
     assert bad.returncode == 2 and "use es or en" in bad.stderr
+    # payment-problems-en is for private channels (its front matter): not found for a public post
+    private = ["kb", "search", "what is 3-D Secure?", "--json", "-k", "3"]
+    assert json.loads(relevo(built_env, *private).stdout)[0]["article_id"] == "payment-problems-en"
+    public = json.loads(relevo(built_env, *private, "--channel", "social").stdout)
+    assert public and "payment-problems-en" not in {h["article_id"] for h in public}
+    unknown = relevo(built_env, "kb", "search", "hola", "--channel", "fax", check=False)
+    assert unknown.returncode == 2 and "fax" in unknown.stderr
 
 
 def test_add_and_rm_update_the_index(built_env: dict[str, str], tmp_path: Path) -> None:

@@ -29,6 +29,17 @@ def test_explicit_language_and_fallback_are_reported(gateway: str) -> None:
     assert hits[0]["fallback"] is True and hits[0]["query_language"] == "es"
 
 
+def test_a_channel_limits_the_search_to_the_articles_cited_there(gateway: str) -> None:
+    query = {"q": "what is 3-D Secure?", "k": 3}
+    everywhere = httpx.get(f"{gateway}/kb/search", params=query).json()["hits"]
+    assert everywhere[0]["article_id"] == "payment-problems-en"  # channels: [webchat, telegram]
+    for channel, found in (("social", False), ("telegram", True)):
+        hits = httpx.get(f"{gateway}/kb/search", params={**query, "channel": channel}).json()
+        assert ("payment-problems-en" in {h["article_id"] for h in hits["hits"]}) is found
+    bad = httpx.get(f"{gateway}/kb/search", params={**query, "channel": "fax"})
+    assert bad.status_code == 422 and bad.json()["problems"][0].startswith("channel: ")
+
+
 def test_bad_parameters_get_422_with_a_clear_message(gateway: str) -> None:
     cases = {
         "": "q: Field required",
