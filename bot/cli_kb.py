@@ -146,7 +146,7 @@ def search(
         raise typer.BadParameter("use es or en", param_hint="--lang")
     settings = get_settings()
     knowledge_base = KnowledgeBase.from_settings(settings, connect(settings))
-    hits = knowledge_base.search(query, k, lang, channel.value if channel else None)
+    hits = knowledge_base.search(query, k, lang, channel)
     if as_json:
         out.print_json(json.dumps([h.__dict__ for h in hits], ensure_ascii=False))
         return

@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 [{"loc": ("query", "q"), "msg": "must not be blank", "type": "value_error"}]
             )
         kb: KnowledgeBase = request.app.state.kb
-        hits = await run_in_threadpool(kb.search, q, k, lang, channel.value if channel else None)
+        hits = await run_in_threadpool(kb.search, q, k, lang, channel)
         base = settings.kb_public_url.rstrip("/")
         return SearchOut(
             query=q,
