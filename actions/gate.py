@@ -32,7 +32,7 @@ class GateConfig:
     """Thresholds of the gate."""
 
     min_score: float = 1.0
-    min_margin: float = 0.3
+    min_margin: float = 0.25
     min_score_out_of_scope: float = 1.4
     min_score_suggest: float = 0.8
     max_suggestions: int = 3

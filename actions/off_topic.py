@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from kb_index.phrases import PhraseSet
@@ -37,12 +38,14 @@ def intent_examples(data_dir: Path, intent: str) -> list[str]:
     return examples
 
 
-def example_gap(examples: PhraseSet, question: str, hits: list[Hit]) -> float | None:
-    """How much closer `question` comes to an off-topic example than to the best passage.
+def example_gap(examples: PhraseSet, question: np.ndarray, hits: list[Hit]) -> float | None:
+    """How much closer a question comes to an off-topic example than to the best passage.
 
-    Positive: nearer an example the knowledge base does not answer. None without examples.
+    `question` is its vector as the knowledge base searched with it (`query_vector`), so both
+    cosines measure the same vector. Positive: nearer an example the knowledge base does not
+    answer. None without examples.
     """
-    nearest = examples.nearest(question)
+    nearest = examples.nearest_to(question)
     if nearest is None:
         return None
     return nearest.score - (hits[0].dense_score if hits else 0.0)

@@ -19,13 +19,22 @@ from relevo.settings import Settings
 
 
 def _methods(settings: Settings, models: list[str]) -> list[tuple[str, str, RankingConfig]]:
-    """(label, model, config): BM25 alone, then each dense model alone and fused with BM25."""
+    """(label, model, config) of every method compared.
+
+    BM25 alone, then each dense model alone, fused with BM25, and fused with its queries adapted
+    by the example questions (when the settings adapt them).
+    """
     default = ranking_config(settings)
-    methods = [("BM25 only", models[0], replace(default, dense=False, lexical_weight=1.0))]
+    plain = replace(default, adapter_mix=0.0)
+    methods = [("BM25 only", models[0], replace(plain, dense=False, lexical_weight=1.0))]
     for model in models:
         mark = " (default)" if model == settings.embedding_model else ""
-        methods.append((f"{model} only", model, replace(default, lexical_weight=0.0)))
-        methods.append((f"{model} + BM25 x{default.lexical_weight}{mark}", model, default))
+        fused = f"{model} + BM25 x{default.lexical_weight}"
+        methods.append((f"{model} only", model, replace(plain, lexical_weight=0.0)))
+        if default.adapter_mix > 0:
+            methods.append((fused, model, plain))
+            fused += f" + adapter x{default.adapter_mix}"
+        methods.append((f"{fused}{mark}", model, default))
     return methods
 
 

@@ -21,8 +21,9 @@ class Nearest:
 class PhraseSet:
     """Phrases (for example the messages a knowledge base does not answer) as vectors.
 
-    Phrases and queries go through the same query cleaner and model as the knowledge base's
-    search, so their cosines compare with its dense scores.
+    Phrases go through the same query cleaner and model as the knowledge base's passages; with
+    `nearest_to` and the vector the search used (`query_vector`), a question's cosines with the
+    phrases compare with its dense scores.
     """
 
     def __init__(self, embedder: Embedder, phrases: list[str]) -> None:
@@ -32,8 +33,12 @@ class PhraseSet:
 
     def nearest(self, query: str) -> Nearest | None:
         """The closest phrase to `query`, or None when the set is empty."""
+        return self.nearest_to(self._embedder.encode([clean_query(query)])[0])
+
+    def nearest_to(self, vector: np.ndarray) -> Nearest | None:
+        """The closest phrase to a query's vector, or None when the set is empty."""
         if not self.phrases:
             return None
-        scores = self._vectors @ self._embedder.encode([clean_query(query)])[0]
+        scores = self._vectors @ vector
         best = int(np.argmax(scores))
         return Nearest(float(scores[best]), self.phrases[best])

@@ -1,4 +1,8 @@
-"""Ranking: dense search, an optional lexical boost, one hit per article, language preference."""
+"""Ranking: dense search, an optional lexical boost, one hit per article, language preference.
+
+The query's vector is first adapted by what the articles' example questions teach
+(`kb_index.adapter`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb_index.adapter import AdapterExamples, QueryAdapter
 from kb_index.chunking import Chunk
 from kb_index.embeddings import Embedder
 from kb_index.language import detect_language
 from kb_index.lexical import BM25Index
 from kb_index.query import clean_query
 from kb_index.vectors import VectorIndex
+
+_VECTOR_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class RankingConfig:
     translation_weight: float = 0.5
     default_language: str = "en"
     candidates: int = 60
+    adapter_mix: float = 0.5
+    adapter_ridge: float = 1.0
 
 
 @dataclass(frozen=True, order=True)
@@ -38,7 +47,11 @@ class ArticleScore:
 
 @dataclass(frozen=True)
 class Hit:
-    """One article found for a query, with its best passage."""
+    """One article found for a query, with its best passage.
+
+    `dense_score` is the cosine of the passage that matched and the question's vector as the
+    search uses it (`query_vector`, after the query adapter).
+    """
 
     score: float
     article_id: str
@@ -62,8 +75,14 @@ class Retriever:
         self.lexical = BM25Index()
         self._intro: dict[str, int] = {}
         self._translations: dict[str, dict[str, str]] = {}
+        self._examples = AdapterExamples()
+        self._adapters: dict[tuple[float, float], QueryAdapter] = {}
         for chunk_id, chunk in chunks.items():
             self._index_chunk(chunk_id, chunk)
+        ids = list(chunks)
+        for start in range(0, len(ids), _VECTOR_BATCH):
+            batch = ids[start : start + _VECTOR_BATCH]
+            self._examples.add(batch, [chunks[i] for i in batch], vectors.vectors_of(batch))
 
     def _index_chunk(self, chunk_id: int, chunk: Chunk) -> None:
         self.lexical.add(chunk_id, chunk.embedding_text)
@@ -77,6 +96,8 @@ class Retriever:
         for chunk_id, chunk in zip(ids, chunks, strict=True):
             self.chunks[chunk_id] = chunk
             self._index_chunk(chunk_id, chunk)
+        self._examples.add(ids, chunks, vectors)
+        self._adapters.clear()
 
     def remove(self, ids: list[int]) -> None:
         """Remove chunks by id."""
@@ -84,20 +105,42 @@ class Retriever:
         for chunk_id in ids:
             chunk = self.chunks.pop(chunk_id, None)
             self.lexical.remove(chunk_id)
-            if chunk is not None and self._intro.get(chunk.article_id) == chunk_id:
+            if chunk is None:
+                continue
+            self._examples.remove(chunk_id, chunk)
+            if self._intro.get(chunk.article_id) == chunk_id:
                 del self._intro[chunk.article_id]
                 self._translations[chunk.topic].pop(chunk.language, None)
+        self._adapters.clear()
 
-    def _chunk_scores(self, query: str, config: RankingConfig) -> dict[int, tuple[float, float]]:
-        """(dense, normalised lexical) per candidate chunk."""
+    def _adapter(self, config: RankingConfig) -> QueryAdapter:
+        """The query adapter for the configuration, fitted on first use after a change."""
+        key = (config.adapter_mix, config.adapter_ridge)
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            questions, targets = self._examples.pairs()
+            adapter = QueryAdapter.fit(
+                questions, targets, ridge=config.adapter_ridge, mix=config.adapter_mix
+            )
+            self._adapters[key] = adapter
+        return adapter
+
+    def query_vector(self, query: str, config: RankingConfig) -> np.ndarray:
+        """The vector a customer's message is searched with: cleaned, embedded, adapted."""
+        return self._vector(clean_query(query), config)
+
+    def _vector(self, text: str, config: RankingConfig) -> np.ndarray:
+        return self._adapter(config).apply(self.embedder.encode([text]))[0]
+
+    def _chunk_scores(self, text: str, config: RankingConfig) -> dict[int, tuple[float, float]]:
+        """(dense, normalised lexical) per candidate chunk of a cleaned query."""
         dense: dict[int, float] = {}
         if config.dense and self.vectors.size:
-            query_vector = self.embedder.encode([query])
-            scores, ids = self.vectors.search(query_vector, config.candidates)
+            scores, ids = self.vectors.search(self._vector(text, config)[None], config.candidates)
             dense = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
         lexical: dict[int, float] = {}
         if config.lexical_weight > 0 or not config.dense:
-            raw = self.lexical.scores(query)
+            raw = self.lexical.scores(text)
             top = max(raw.values(), default=0.0)
             lexical = {i: s / top for i, s in raw.items()} if top > 0 else {}
         return {i: (dense.get(i, 0.0), lexical.get(i, 0.0)) for i in dense.keys() | lexical.keys()}

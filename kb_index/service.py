@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 
+import numpy as np
 import redis
 
 from kb_index.articles import ALL_CHANNELS
@@ -32,6 +33,8 @@ def ranking_config(settings: Settings) -> RankingConfig:
         lexical_weight=settings.kb_lexical_weight,
         second_chunk_weight=settings.kb_second_chunk_weight,
         translation_weight=settings.kb_translation_weight,
+        adapter_mix=settings.kb_adapter_mix,
+        adapter_ridge=settings.kb_adapter_ridge,
         default_language=settings.default_language,
     )
 
@@ -164,6 +167,11 @@ class KnowledgeBase:
         index = self._index
         exclude = closed_to(index.manifest, channel) if channel else frozenset()
         return index.retriever.rank(query, k, language, self._config, exclude)
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The vector `search` looks for `query` with (see Retriever.query_vector)."""
+        self.refresh()
+        return self._index.retriever.query_vector(query, self._config)
 
     def article(self, article_id: str, language: str) -> Hit | None:
         """One article's opening passage, for the customer's language (None when unknown)."""

@@ -16,6 +16,15 @@ import numpy as np
 IndexKind = Literal["flat", "ivf"]
 
 
+_DIRECT_MAP = faiss.DirectMap  # type: ignore[attr-defined]  # missing from faiss's stubs
+
+
+def _map_ids(ivf: faiss.IndexIVF) -> None:
+    """Let an IVF index read its vectors back by id (`vectors_of`), if it cannot yet."""
+    if ivf.direct_map.type == _DIRECT_MAP.NoMap:
+        ivf.set_direct_map_type(_DIRECT_MAP.Hashtable)
+
+
 def pin_threads_for_single_queries() -> None:
     """One OpenMP thread: for one query at a time, faiss threads only fight the encoder."""
     faiss.omp_set_num_threads(1)
@@ -44,6 +53,7 @@ class VectorIndex:
         ivf = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
         ivf.train(np.ascontiguousarray(vectors, dtype=np.float32))
         ivf.nprobe = nprobe
+        _map_ids(ivf)
         index = cls(ivf, "ivf")
         index.add(ids, vectors)
         return index
@@ -77,6 +87,12 @@ class VectorIndex:
         selection = np.asarray(ids, dtype=np.int64)
         return int(self._index.remove_ids(selection))  # type: ignore[arg-type]  # faiss accepts ids
 
+    def vectors_of(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of `ids` (all present), one row each."""
+        if not ids:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and ids of the k nearest per query row; missing places have id -1."""
         k = max(1, min(k, self.size)) if self.size else 1
@@ -91,5 +107,7 @@ class VectorIndex:
     def load(cls, path: Path, kind: IndexKind, *, nprobe: int) -> VectorIndex:
         """Read an index written by `save`."""
         index = cls(faiss.read_index(str(path)), kind)
+        if kind == "ivf":
+            _map_ids(faiss.extract_index_ivf(index._index))  # maybe written without the map
         index.set_nprobe(nprobe)
         return index

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     kb_translation_weight: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Share of a translation's score in its topic's."
     )
+    kb_adapter_mix: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="How far the example questions' map moves a query (0: off; see docs).",
+    )
+    kb_adapter_ridge: float = Field(
+        default=1.0, gt=0.0, description="Regularisation of that map towards the identity."
+    )
     kb_reload_interval: float = Field(
         default=1.0, description="Seconds between checks of the index version in Redis."
     )
@@ -71,7 +80,7 @@ class Settings(BaseSettings):
         default=1.0, description="The top hit's fused score needed to answer (see docs)."
     )
     answer_min_margin: float = Field(
-        default=0.3, description="How far the top hit must lead the runner-up to answer."
+        default=0.25, description="How far the top hit must lead the runner-up to answer."
     )
     answer_min_score_out_of_scope: float = Field(
         default=1.4, description="The top score needed when Rasa thinks the message is off-topic."

@@ -6,6 +6,7 @@ from actions.gate import OUT_OF_SCOPE
 from actions.off_topic import example_gap, intent_examples
 from kb_index.embeddings import Embedder
 from kb_index.phrases import PhraseSet
+from kb_index.query import clean_query
 from kb_index.retriever import Hit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,11 @@ def test_the_gap_is_the_nearest_example_minus_the_best_passage(use_embedder: Emb
     examples = PhraseSet(use_embedder, ["can i rent a car at the airport through you?"])
     nearest = examples.nearest("do u do car rental?")
     assert nearest is not None
-    gap = example_gap(examples, "do u do car rental?", [hit(0.3)])
+    question = use_embedder.encode([clean_query("do u do car rental?")])[0]
+    gap = example_gap(examples, question, [hit(0.3)])
     assert gap is not None and abs(gap - (nearest.score - 0.3)) < 1e-6
-    assert example_gap(PhraseSet(use_embedder, []), "do u do car rental?", [hit(0.3)]) is None
-    assert example_gap(examples, "do u do car rental?", []) == nearest.score
+    assert example_gap(PhraseSet(use_embedder, []), question, [hit(0.3)]) is None
+    assert example_gap(examples, question, []) == nearest.score
+    # the question's vector as the search used it: another vector, another gap
+    elsewhere = use_embedder.encode(["how many bags can i check in?"])[0]
+    assert example_gap(examples, elsewhere, [hit(0.3)]) < gap - 0.1

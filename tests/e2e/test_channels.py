@@ -54,12 +54,12 @@ async def test_web_chat_resend_after_reconnect_is_answered_once_and_history_rest
     stack: Stack,
 ) -> None:
     async with WebchatCustomer(stack.ws_url) as customer:
-        client_id = await customer.say("what is the hand luggage allowance?")
+        client_id = await customer.say("is there wifi on the plane?")
         await customer.wait_for("bot", 2)
         conversation = customer.conversation
     async with WebchatCustomer(stack.ws_url, conversation) as again:  # a reload: after=0
         await again.wait_for("bot", 2)
-        await again.say("what is the hand luggage allowance?", client_id)  # resent
+        await again.say("is there wifi on the plane?", client_id)  # resent
         await asyncio.sleep(2)
         assert [f["duplicate"] for f in again.frames if f["type"] == "ack"] == [True]
         assert len(again.messages("customer")) == 1

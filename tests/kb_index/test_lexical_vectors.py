@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from kb_index.lexical import BM25Index
@@ -77,3 +78,32 @@ def test_ivf_index_finds_neighbours_and_supports_removal(tmp_path: Path) -> None
     assert 0 not in index.search(vectors[:1], 5)[1][0]
     index.save(tmp_path / "ivf.faiss")
     assert VectorIndex.load(tmp_path / "ivf.faiss", "ivf", nprobe=8).size == 3997
+
+
+def test_stored_vectors_are_read_back_by_id_from_both_kinds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    vectors = _unit(rng, 2000, 16)
+    ids = np.arange(500, 2500, dtype=np.int64)
+    exact = VectorIndex.exact(16)
+    exact.add(ids, vectors)
+    for index in (exact, VectorIndex.approximate(vectors, ids, nprobe=4)):
+        np.testing.assert_allclose(index.vectors_of([2499, 500]), vectors[[1999, 0]], rtol=1e-6)
+        index.remove([500])
+        index.add(np.array([9000]), vectors[:1])
+        np.testing.assert_allclose(index.vectors_of([9000]), vectors[:1], rtol=1e-6)
+        index.save(tmp_path / f"{index.kind}.faiss")
+        loaded = VectorIndex.load(tmp_path / f"{index.kind}.faiss", index.kind, nprobe=4)
+        np.testing.assert_allclose(loaded.vectors_of([501]), vectors[1:2], rtol=1e-6)
+        assert loaded.vectors_of([]).shape == (0, 16)
+
+
+def test_an_ivf_index_written_without_an_id_map_is_readable_by_id(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    vectors = _unit(rng, 1000, 16)
+    quantizer = faiss.IndexFlatIP(16)
+    ivf = faiss.IndexIVFFlat(quantizer, 16, 8, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(vectors)
+    ivf.add_with_ids(vectors, np.arange(1000, 2000, dtype=np.int64))
+    faiss.write_index(ivf, str(tmp_path / "old.faiss"))
+    loaded = VectorIndex.load(tmp_path / "old.faiss", "ivf", nprobe=4)
+    np.testing.assert_allclose(loaded.vectors_of([1007]), vectors[7:8], rtol=1e-6)
