@@ -83,7 +83,7 @@ def demo_articles() -> list[Article]:
     ("question", "article"),
     [
         ("cuanto tarda en volver el dinero a la cuenta?", "refunds-es"),
-        ("me rechaza la tarjeta todo el rato al pagar 😩", "payment-problems-es"),
+        ("viajo con mi guitarra, la puedo subir conmigo?", "special-baggage-es"),
     ],
 )
 def test_the_adapter_finds_what_the_plain_model_misses(
