@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 _CODES = {Language.SPANISH: "es", Language.ENGLISH: "en"}
+
+# Short words that only one of the two languages writes. When the statistical detector is
+# unsure ("el trolley entra o me lo mandais a la bodega?": an English loanword, no accents),
+# a clear lead of one language's words decides.
+# fmt: off
+_FUNCTION_WORDS = {
+    "es": frozenset({
+        "el", "la", "los", "las", "de", "del", "que", "q", "en", "y", "o", "por", "para", "mi",
+        "mis", "te", "se", "lo", "le", "les", "un", "una", "unos", "es", "son", "con", "sin",
+        "pero", "como", "donde", "cuando", "porque", "xq", "hay", "tengo", "puedo", "quiero",
+        "esta", "estoy",
+    }),
+    "en": frozenset({
+        "the", "an", "of", "to", "in", "is", "are", "am", "my", "i", "you", "u", "your", "ur",
+        "for", "on", "it", "and", "or", "can", "do", "does", "did", "how", "what", "where",
+        "when", "why", "with", "without", "have", "has", "this", "that", "there", "im",
+    }),
+}
+# fmt: on
+_FUNCTION_WORD_LEAD = 2
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
@@ -35,9 +57,23 @@ def detect_language(
     if not values:
         return DetectedLanguage(default, 0.5, decided=False)
     best = values[0]
-    if best.value < min_confidence:
+    if best.value >= min_confidence:
+        return DetectedLanguage(_CODES[best.language], best.value)
+    by_words = _by_function_words(text)
+    if by_words is None:
         return DetectedLanguage(default, best.value, decided=False)
-    return DetectedLanguage(_CODES[best.language], best.value)
+    confidence = next(v.value for v in values if _CODES[v.language] == by_words)
+    return DetectedLanguage(by_words, confidence)
+
+
+def _by_function_words(text: str) -> str | None:
+    """The language whose function words lead in `text` by a clear margin, else None."""
+    words = _WORD.findall(text.lower())
+    counts = {
+        code: sum(w in vocabulary for w in words) for code, vocabulary in _FUNCTION_WORDS.items()
+    }
+    (first, most), (_, second) = sorted(counts.items(), key=lambda item: -item[1])
+    return first if most - second >= _FUNCTION_WORD_LEAD else None
 
 
 # The start of a message tells its language; detecting a whole 20,000-character one would hold

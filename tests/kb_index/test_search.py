@@ -33,8 +33,22 @@ def test_language_detection_on_short_texts(text: str, language: str) -> None:
     assert detect_language(text).code == language
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("el trolley entra o me lo mandais a la bodega?", "es"),
+        ("esto es un chatbot?", "es"),
+        ("transfer me to an agent", "en"),
+    ],
+)
+def test_function_words_decide_where_the_detector_hesitates(text: str, language: str) -> None:
+    detected = detect_language(text, default="xx")
+    assert detected.decided and detected.code == language
+
+
 def test_language_detection_falls_back_to_the_default_on_no_evidence() -> None:
     assert detect_language("BX7K2Q", default="es").code == "es"
+    assert not detect_language("BX7K2Q", default="es").decided
     assert detect_language("", default="en").code == "en"
 
 
