@@ -91,7 +91,8 @@ class ActionAnswerFromKB(Action):
         started = time.perf_counter()
         hits = knowledge_base.search(question, 5, language, conversation.channel(tracker))
         kb_ms = round((time.perf_counter() - started) * 1000, 2)
-        gap = example_gap(runtime.off_topic_examples(), knowledge_base.query_vector(question), hits)
+        off_topic = runtime.off_topic_examples().current()
+        gap = example_gap(off_topic, knowledge_base.query_vector(question), hits)
         decision = decide(hits, intent, runtime.gate_config(settings), gap)
         summary = [
             {

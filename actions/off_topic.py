@@ -1,9 +1,11 @@
-"""Off-topic evidence beside Rasa's intent: the NLU's out-of-scope examples, as vectors.
+"""Off-topic evidence beside Rasa's intent: messages the knowledge base does not answer.
 
-Rasa's classifier learns each language's out-of-scope examples on their own and is sure of
-itself on messages it has never seen. The multilingual embedding compares a question with all
-of them at once: a question that comes closer to one of them than to any passage of the
-knowledge base is off-topic in any language. The gate weighs that gap (`actions.gate`).
+Two sources: the NLU's out-of-scope examples, and the content team's list of questions no
+article answers (`kb/not-covered.yml`), which would teach Rasa's classifier too much about
+words. Rasa learns each language's examples on their own and is sure of itself on messages it
+has never seen. The multilingual embedding compares a question with all of them at once: a
+question that comes closer to one of them than to any passage of the knowledge base is
+off-topic in any language. The gate weighs that gap (`actions.gate`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from actions.gate import OUT_OF_SCOPE
+from kb_index.embeddings import Embedder
 from kb_index.phrases import PhraseSet
 from kb_index.retriever import Hit
 
@@ -36,6 +40,52 @@ def intent_examples(data_dir: Path, intent: str) -> list[str]:
             data_dir,
         )
     return examples
+
+
+def listed_questions(path: Path) -> list[str]:
+    """The questions of a not-covered list (a YAML mapping of language to questions).
+
+    A missing file is an empty list; a broken one is logged and left out, so that the
+    assistant goes on with Rasa's examples.
+    """
+    if not path.is_file():
+        log.warning("no list of questions the knowledge base does not answer at %s", path)
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        log.error("%s is not valid YAML, left out: %s", path, exc)
+        return []
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        log.error("%s is left out: expected a mapping of language to a list of questions", path)
+        return []
+    return [str(question) for questions in data.values() for question in questions]
+
+
+class OffTopicExamples:
+    """Rasa's out-of-scope examples and a not-covered list, embedded again when the list changes.
+
+    The content team edits the list while the assistant runs. Rasa's examples are read with it:
+    after retraining, restart the action server.
+    """
+
+    def __init__(self, embedder: Embedder, nlu_data: Path, listed: Path) -> None:
+        self._embedder = embedder
+        self._nlu_data = nlu_data
+        self._listed = listed
+        self._loaded: tuple[float | None, PhraseSet] | None = None
+
+    def current(self) -> PhraseSet:
+        """The phrases as the list stands now (one `stat` per call)."""
+        try:
+            mtime: float | None = self._listed.stat().st_mtime
+        except OSError:
+            mtime = None
+        if self._loaded is None or self._loaded[0] != mtime:
+            examples = intent_examples(self._nlu_data, OUT_OF_SCOPE)
+            phrases = PhraseSet(self._embedder, examples + listed_questions(self._listed))
+            self._loaded = (mtime, phrases)
+        return self._loaded[1]
 
 
 def example_gap(examples: PhraseSet, question: np.ndarray, hits: list[Hit]) -> float | None:

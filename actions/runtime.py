@@ -6,11 +6,10 @@ from functools import lru_cache
 
 import redis
 
-from actions.gate import OUT_OF_SCOPE, GateConfig
-from actions.off_topic import intent_examples
+from actions.gate import GateConfig
+from actions.off_topic import OffTopicExamples
 from handoff.announcements import Announcements
 from handoff.routing import Routing, configured_routing
-from kb_index.phrases import PhraseSet
 from kb_index.service import KnowledgeBase
 from relevo.redis_conn import connect
 from relevo.settings import Settings, get_settings
@@ -40,10 +39,12 @@ def knowledge_base() -> KnowledgeBase:
 
 
 @lru_cache(maxsize=1)
-def off_topic_examples() -> PhraseSet:
-    """Rasa's out-of-scope training examples, embedded once (restart after retraining)."""
-    data_dir = get_settings().nlu_dir / "data"
-    return PhraseSet(knowledge_base().embedder, intent_examples(data_dir, OUT_OF_SCOPE))
+def off_topic_examples() -> OffTopicExamples:
+    """Rasa's out-of-scope examples and the not-covered list (`current()` follows its edits)."""
+    settings = get_settings()
+    return OffTopicExamples(
+        knowledge_base().embedder, settings.nlu_dir / "data", settings.kb_not_covered_file
+    )
 
 
 def gate_config(settings: Settings | None = None) -> GateConfig:

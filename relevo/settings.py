@@ -33,6 +33,11 @@ class Settings(BaseSettings):
 
     kb_dir: Path = Field(default=Path("kb/articles"), description="The Markdown articles.")
     kb_eval_file: Path = Field(default=Path("kb/eval/queries.yaml"))
+    kb_not_covered_file: Path = Field(
+        default=Path("kb/not-covered.yml"),
+        description="Questions no article answers, per language: off-topic evidence beside "
+        "Rasa's out-of-scope examples (read when the action server starts).",
+    )
     kb_public_url: str = Field(
         default="http://127.0.0.1:8080/kb/articles",
         description="Base URL of the articles that answers link to.",
