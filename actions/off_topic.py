@@ -42,24 +42,35 @@ def intent_examples(data_dir: Path, intent: str) -> list[str]:
     return examples
 
 
-def listed_questions(path: Path) -> list[str]:
+def read_listed_questions(path: Path) -> list[str]:
     """The questions of a not-covered list (a YAML mapping of language to questions).
 
-    A missing file is an empty list; a broken one is logged and left out, so that the
-    assistant goes on with Rasa's examples.
+    Raises:
+        OSError: If the file cannot be read.
+        ValueError: If it is not such a mapping, with the reason.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise ValueError(f"{path}: expected a mapping of language to a list of questions")
+    return [str(question) for questions in data.values() for question in questions]
+
+
+def listed_questions(path: Path) -> list[str]:
+    """The list's questions; a missing or broken list is logged and left out.
+
+    The assistant then goes on with Rasa's examples alone.
     """
     if not path.is_file():
         log.warning("no list of questions the knowledge base does not answer at %s", path)
         return []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        log.error("%s is not valid YAML, left out: %s", path, exc)
+        return read_listed_questions(path)
+    except (OSError, ValueError) as exc:
+        log.error("the not-covered list is left out: %s", exc)
         return []
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        log.error("%s is left out: expected a mapping of language to a list of questions", path)
-        return []
-    return [str(question) for questions in data.values() for question in questions]
 
 
 class OffTopicExamples:

@@ -15,6 +15,7 @@ import redis
 import typer
 from rich.console import Console
 
+from actions.off_topic import read_listed_questions
 from handoff.console import console_token
 from handoff.routing import configured_routing
 from kb_index.store import IndexStore
@@ -158,7 +159,29 @@ def doctor() -> None:
         f"{len(routing.calendars)} calendars, {client.zcard(keys.SLA_TIMERS)} SLA timer(s) "
         f"({routing.source})"
     )
+    _report_not_covered(settings.kb_not_covered_file)
     _report_outbox(client)
+
+
+def _report_not_covered(path: Path) -> None:
+    """The content team's list of questions no article answers, or what is wrong with it."""
+    if not path.is_file():
+        console.print(
+            f"[yellow]no list[/] of questions the knowledge base does not answer at {path}: "
+            "off-topic messages are told by Rasa's examples alone",
+            soft_wrap=True,
+        )
+        return
+    try:
+        questions = read_listed_questions(path)
+    except (OSError, ValueError) as exc:
+        console.print(
+            f"[yellow]not-covered list left out[/] by the action server: {exc}", soft_wrap=True
+        )
+        return
+    console.print(
+        f"[green]ok[/] not-covered list: {len(questions)} questions ({path})", soft_wrap=True
+    )
 
 
 def _report_outbox(client: redis.Redis) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import redis
 
+from actions.off_topic import read_listed_questions
 from relevo import keys
 from tests.conftest import BIN, ROOT, relevo, write_article
 
@@ -146,11 +147,25 @@ def test_doctor_reports_each_part(built_env: dict[str, str], redis_client: redis
     assert "not running action server" in report
     assert "dead letters: none" in report
     assert "ok routing: 8 departments, 2 calendars, 0 SLA timer(s)" in report
+    listed = read_listed_questions(ROOT / "kb" / "not-covered.yml")
+    assert f"ok not-covered list: {len(listed)} questions (kb/not-covered.yml)" in report
     letter = {"conversation_id": "tg:1", "reason": "telegram refused: Forbidden", "attempts": 1}
     redis_client.lpush(keys.OUTBOX_DEAD, json.dumps(letter))
     report = relevo(env, "doctor").stderr
     assert "1 dead letter(s)" in report
     assert "tg:1  attempts=1  telegram refused: Forbidden" in report
+
+
+def test_doctor_says_what_is_wrong_with_the_not_covered_list(
+    built_env: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "not-covered.yml"
+    broken.write_text("- a bare list, no languages\n")
+    report = relevo({**built_env, "RELEVO_KB_NOT_COVERED_FILE": str(broken)}, "doctor").stderr
+    assert f"not-covered list left out by the action server: {broken}: expected a mapping" in report
+    missing = tmp_path / "missing.yml"
+    report = relevo({**built_env, "RELEVO_KB_NOT_COVERED_FILE": str(missing)}, "doctor").stderr
+    assert f"no list of questions the knowledge base does not answer at {missing}" in report
 
 
 def test_a_broken_routing_file_stops_the_action_server_naming_its_line(
