@@ -42,8 +42,8 @@ def intent_examples(data_dir: Path, intent: str) -> list[str]:
     return examples
 
 
-def read_listed_questions(path: Path) -> list[str]:
-    """The questions of a not-covered list (a YAML mapping of language to questions).
+def read_listed_questions(path: Path) -> dict[str, list[str]]:
+    """The questions of a not-covered list per language (a YAML mapping of language to them).
 
     Raises:
         OSError: If the file cannot be read.
@@ -55,7 +55,7 @@ def read_listed_questions(path: Path) -> list[str]:
         raise ValueError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise ValueError(f"{path}: expected a mapping of language to a list of questions")
-    return [str(question) for questions in data.values() for question in questions]
+    return {str(language): [str(q) for q in questions] for language, questions in data.items()}
 
 
 def listed_questions(path: Path) -> list[str]:
@@ -67,10 +67,11 @@ def listed_questions(path: Path) -> list[str]:
         log.warning("no list of questions the knowledge base does not answer at %s", path)
         return []
     try:
-        return read_listed_questions(path)
+        by_language = read_listed_questions(path)
     except (OSError, ValueError) as exc:
         log.error("the not-covered list is left out: %s", exc)
         return []
+    return [question for questions in by_language.values() for question in questions]
 
 
 class OffTopicExamples:

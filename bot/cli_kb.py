@@ -9,17 +9,21 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import redis
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from actions.gate import Outcome, decide
+from actions.off_topic import read_listed_questions
+from actions.runtime import gate_config
 from bot.gaps import find_gaps, parse_since
 from bot.inbound import Channel
 from kb_index.articles import article_files, load_articles, parse_article
-from kb_index.embeddings import load_embedder
+from kb_index.embeddings import Embedder, load_embedder
 from kb_index.gaps import draft_paths, write_drafts
-from kb_index.service import KnowledgeBase, index_options, publish_version
+from kb_index.service import KnowledgeBase, index_options, publish_version, ranking_config
 from kb_index.store import IndexStore
 from kb_index.sync import SyncReport, sync_directory
 from kb_index.watch import watch_articles
@@ -74,7 +78,49 @@ def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
     if report.published:
         publish_version(client, report)
     _print_report(report)
+    if not report.rebuilt and (report.added or report.changed):
+        _warn_of_listed_questions_answered(report, store, embedder, client)
     return report
+
+
+def _warn_of_listed_questions_answered(
+    report: SyncReport, store: IndexStore, embedder: Embedder, client: redis.Redis
+) -> None:
+    """Name the lines of the not-covered list that the new or changed articles answer.
+
+    Such a line keeps calling the article's questions off-topic until it is deleted. A line is
+    named when one of those articles is its top hit and the gate would answer it (on topic).
+    """
+    settings = get_settings()
+    try:
+        listed = read_listed_questions(settings.kb_not_covered_file)
+    except (OSError, ValueError):
+        return  # no list, or a broken one: `relevo doctor` says what is wrong with it
+    touched = {*report.added, *report.changed}
+    knowledge_base = KnowledgeBase(
+        store=store,
+        embedder=embedder,
+        client=client,
+        config=ranking_config(settings),
+        nprobe=settings.kb_ivf_nprobe,
+    )
+    config = gate_config(settings)
+    answered = []
+    for language, questions in listed.items():
+        for question in questions:
+            hits = knowledge_base.search(question, 2, language)
+            if not hits or hits[0].article_id not in touched:
+                continue
+            if decide(hits, "question", config).outcome is Outcome.ANSWER:
+                answered.append((hits[0].article_id, question))
+    if answered:
+        console.print(
+            f"[yellow]{settings.kb_not_covered_file}[/] lists {len(answered)} question(s) that "
+            "the new or changed articles answer; delete them, or the assistant keeps calling "
+            "such questions off-topic:"
+        )
+        for article_id, question in answered:
+            console.print(f"  {article_id}: {question}", markup=False)
 
 
 @kb_app.command()

@@ -173,15 +173,13 @@ def _report_not_covered(path: Path) -> None:
         )
         return
     try:
-        questions = read_listed_questions(path)
+        count = sum(map(len, read_listed_questions(path).values()))
     except (OSError, ValueError) as exc:
         console.print(
             f"[yellow]not-covered list left out[/] by the action server: {exc}", soft_wrap=True
         )
         return
-    console.print(
-        f"[green]ok[/] not-covered list: {len(questions)} questions ({path})", soft_wrap=True
-    )
+    console.print(f"[green]ok[/] not-covered list: {count} questions ({path})", soft_wrap=True)
 
 
 def _report_outbox(client: redis.Redis) -> None:
