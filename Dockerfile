@@ -58,6 +58,7 @@ ENV PATH=/opt/relevo/bin:$PATH \
     RELEVO_DATA_DIR=/app/data \
     RELEVO_KB_DIR=/app/kb/articles \
     RELEVO_KB_EVAL_FILE=/app/kb/eval/queries.yaml \
+    RELEVO_KB_NOT_COVERED_FILE=/app/kb/not-covered.yml \
     RELEVO_ROUTING_FILE=/app/config/routing.yml \
     RELEVO_NLU_DIR=/app/nlu \
     RELEVO_EMBEDDED_REDIS_AUTOSTART=false \

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     kb_not_covered_file: Path = Field(
         default=Path("kb/not-covered.yml"),
         description="Questions no article answers, per language: off-topic evidence beside "
-        "Rasa's out-of-scope examples (read when the action server starts).",
+        "Rasa's out-of-scope examples (the action server reads it again when it changes).",
     )
     kb_public_url: str = Field(
         default="http://127.0.0.1:8080/kb/articles",

@@ -340,10 +340,13 @@ def test_app_services_share_redis_the_index_volume_and_the_topology() -> None:
         assert {d for d in service(name)["depends_on"]} >= {"redis"}
     for name in ("gateway", "actions"):
         assert "kbwatch" in service(name)["depends_on"], f"{name} waits for the index"
-    kb = image_env()["RELEVO_KB_DIR"]
-    for name in ("gateway", "kbwatch"):
-        assert f"../kb/articles:{kb}:ro" in service(name)["volumes"]
-    assert (COMPOSE_FILE.parent / "../kb/articles").resolve().is_dir()
+    kb = Path(image_env()["RELEVO_KB_DIR"])
+    not_covered = Path(image_env()["RELEVO_KB_NOT_COVERED_FILE"])
+    assert kb.parent == not_covered.parent  # one folder mount carries both
+    for name in APP_SERVICES:
+        assert f"../kb:{kb.parent}:ro" in service(name)["volumes"]
+    checkout_kb = (COMPOSE_FILE.parent / "../kb").resolve()
+    assert (checkout_kb / kb.name).is_dir() and (checkout_kb / not_covered.name).is_file()
     routing = Path(image_env()["RELEVO_ROUTING_FILE"])
     mount = next(v for v in service("gateway")["volumes"] if v.startswith("../config:"))
     source, target = mount.split(":")[:2]
