@@ -28,8 +28,9 @@ def _reader(client: aioredis.Redis, handled: list[tuple[str, bool]]) -> StreamLa
     """A reader of the inbound stream whose run loop is never started: only `take` feeds it."""
 
     async def handle(entry_id: str, fields: dict[str, str]) -> None:
-        handled.append((fields["text"], lanes.is_redelivery(entry_id)))
+        redelivered = lanes.is_redelivery(entry_id)
         await client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
+        handled.append((fields["text"], redelivered))  # once acknowledged: the test reads both
 
     async def poison(entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
         raise AssertionError(f"{fields} rejected: {exc!r}")
