@@ -1,11 +1,12 @@
 """Off-topic evidence beside Rasa's intent: messages the knowledge base does not answer.
 
 Two sources: the NLU's out-of-scope examples, and the content team's list of questions no
-article answers (`kb/not-covered.yml`), which would teach Rasa's classifier too much about
-words. Rasa learns each language's examples on their own and is sure of itself on messages it
-has never seen. The multilingual embedding compares a question with all of them at once: a
-question that comes closer to one of them than to any passage of the knowledge base is
-off-topic in any language. The gate weighs that gap (`actions.gate`).
+article answers (`kb/not-covered.yml`), kept out of Rasa's training data, where the same
+questions made its classifier decline answerable ones (docs/benchmarks.md). Rasa learns each
+language's examples on their own and is sure of itself on messages it has never seen. The
+multilingual embedding compares a question with all of them at once: a question that comes
+closer to one of them than to any passage of the knowledge base is off-topic in any language.
+The gate weighs that gap (`actions.gate`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Off-topic evidence from the NLU's out-of-scope examples."""
+"""Off-topic evidence from the NLU's out-of-scope examples and the not-covered list."""
 
 import os
 import re
