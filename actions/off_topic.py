@@ -46,9 +46,12 @@ def intent_examples(data_dir: Path, intent: str) -> list[str]:
 def read_listed_questions(path: Path) -> dict[str, list[str]]:
     """The questions of a not-covered list per language (a YAML mapping of language to them).
 
+    Empty items (a bare `-`) are skipped.
+
     Raises:
         OSError: If the file cannot be read.
-        ValueError: If it is not such a mapping, with the reason.
+        ValueError: If it is not such a mapping, or an item is not a line of text, with the
+            reason.
     """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -56,7 +59,13 @@ def read_listed_questions(path: Path) -> dict[str, list[str]]:
         raise ValueError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise ValueError(f"{path}: expected a mapping of language to a list of questions")
-    return {str(language): [str(q) for q in questions] for language, questions in data.items()}
+    by_language: dict[str, list[str]] = {}
+    for language, items in data.items():
+        nested = [item for item in items if isinstance(item, dict | list)]
+        if nested:
+            raise ValueError(f"{path}: under {language!r}, {nested[0]!r} is not a line of text")
+        by_language[str(language)] = [str(q).strip() for q in items if str(q or "").strip()]
+    return by_language
 
 
 def listed_questions(path: Path) -> list[str]:

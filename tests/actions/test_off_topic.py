@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from actions.gate import OUT_OF_SCOPE
-from actions.off_topic import OffTopicExamples, example_gap, intent_examples, listed_questions
+from actions.off_topic import (
+    OffTopicExamples,
+    example_gap,
+    intent_examples,
+    listed_questions,
+    read_listed_questions,
+)
 from kb_index.embeddings import Embedder
 from kb_index.evaluation import load_queries
 from kb_index.phrases import PhraseSet
@@ -71,13 +77,18 @@ def test_listed_questions_are_read_per_language_and_a_broken_list_is_left_out(
     listed = tmp_path / "not-covered.yml"
     listed.write_text("en:\n  - do u sell gift cards?\nes:\n  - vendeis tarjetas regalo?\n")
     assert listed_questions(listed) == ["do u sell gift cards?", "vendeis tarjetas regalo?"]
+    listed.write_text("en:\n  -\n  - '  '\n  - do u sell gift cards?\nes: []\n")
+    assert read_listed_questions(listed) == {"en": ["do u sell gift cards?"], "es": []}
     assert listed_questions(tmp_path / "missing.yml") == []
+    listed.write_text("en:\n  - {question: gift cards}\n")
+    assert listed_questions(listed) == []
     listed.write_text("en: [unclosed\n")
     assert listed_questions(listed) == []
     listed.write_text("- a bare list, no languages\n")
     assert listed_questions(listed) == []
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert len(errors) == 2 and all(str(listed) in e for e in errors)
+    assert len(errors) == 3 and all(str(listed) in e for e in errors)
+    assert "is not a line of text" in errors[0]
 
 
 def test_off_topic_examples_follow_edits_of_the_list(
