@@ -16,6 +16,7 @@ from kb_index.embeddings import Embedder
 from kb_index.language import detect_language
 from kb_index.lexical import BM25Index
 from kb_index.query import clean_query
+from kb_index.scoring import NO_IDS, NO_SCORES, ArticleScore, Candidates, ChunkTable
 from kb_index.vectors import VectorIndex
 
 _VECTOR_BATCH = 4096
@@ -33,16 +34,6 @@ class RankingConfig:
     candidates: int = 60
     adapter_mix: float = 0.5
     adapter_ridge: float = 1.0
-
-
-@dataclass(frozen=True, order=True)
-class ArticleScore:
-    """The evidence for one article: its score and its best chunk."""
-
-    score: float
-    chunk_id: int
-    dense: float
-    lexical: float
 
 
 @dataclass(frozen=True)
@@ -77,6 +68,7 @@ class Retriever:
         self._translations: dict[str, dict[str, str]] = {}
         self._examples = AdapterExamples()
         self._adapters: dict[tuple[float, float], QueryAdapter] = {}
+        self._chunk_table: ChunkTable | None = None
         for chunk_id, chunk in chunks.items():
             self._index_chunk(chunk_id, chunk)
         ids = list(chunks)
@@ -98,6 +90,7 @@ class Retriever:
             self._index_chunk(chunk_id, chunk)
         self._examples.add(ids, chunks, vectors)
         self._adapters.clear()
+        self._chunk_table = None
 
     def remove(self, ids: list[int]) -> None:
         """Remove chunks by id."""
@@ -112,6 +105,7 @@ class Retriever:
                 del self._intro[chunk.article_id]
                 self._translations[chunk.topic].pop(chunk.language, None)
         self._adapters.clear()
+        self._chunk_table = None
 
     def _adapter(self, config: RankingConfig) -> QueryAdapter:
         """The query adapter for the configuration, fitted on first use after a change."""
@@ -132,18 +126,19 @@ class Retriever:
     def _vector(self, text: str, config: RankingConfig) -> np.ndarray:
         return self._adapter(config).apply(self.embedder.encode([text]))[0]
 
-    def _chunk_scores(self, text: str, config: RankingConfig) -> dict[int, tuple[float, float]]:
-        """(dense, normalised lexical) per candidate chunk of a cleaned query."""
-        dense: dict[int, float] = {}
+    def _chunk_scores(self, text: str, config: RankingConfig) -> Candidates:
+        """A cleaned query's candidate chunks, with dense and normalised lexical scores."""
+        dense_ids, dense = NO_IDS, NO_SCORES
         if config.dense and self.vectors.size:
             scores, ids = self.vectors.search(self._vector(text, config)[None], config.candidates)
-            dense = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
-        lexical: dict[int, float] = {}
+            found = ids[0] >= 0
+            dense_ids, dense = ids[0][found].astype(np.int64), scores[0][found].astype(np.float64)
+        lexical_ids, lexical = NO_IDS, NO_SCORES
         if config.lexical_weight > 0 or not config.dense:
-            raw = self.lexical.scores(text)
-            top = max(raw.values(), default=0.0)
-            lexical = {i: s / top for i, s in raw.items()} if top > 0 else {}
-        return {i: (dense.get(i, 0.0), lexical.get(i, 0.0)) for i in dense.keys() | lexical.keys()}
+            lexical_ids, raw = self.lexical.scores(text)
+            top = float(raw.max()) if raw.size else 0.0
+            lexical_ids, lexical = (lexical_ids, raw / top) if top > 0 else (NO_IDS, NO_SCORES)
+        return Candidates.merge(dense_ids, dense, lexical_ids, lexical)
 
     def search(self, query: str, k: int = 5, language: str | None = None) -> list[Hit]:
         """Hits for `query`, one per topic, in the customer's language where it exists."""
@@ -166,27 +161,33 @@ class Retriever:
         customer's channel) are neither found nor stand in for a translation.
         """
         query_language = language or detect_language(query, default=config.default_language).code
-        text = clean_query(query)
+        candidates = self._chunk_scores(clean_query(query), config)
         weight = config.lexical_weight if config.dense else 1.0
-        per_article: dict[str, list[tuple[float, int, float, float]]] = {}
-        for chunk_id, (dense, lexical) in self._chunk_scores(text, config).items():
-            chunk = self.chunks.get(chunk_id)
-            if chunk is not None and chunk.article_id not in exclude:
-                score = (dense if config.dense else 0.0) + weight * lexical
-                per_article.setdefault(chunk.article_id, []).append(
-                    (score, chunk_id, dense, lexical)
-                )
-        topics: dict[str, dict[str, ArticleScore]] = {}
-        for found in per_article.values():
-            found.sort(reverse=True)
-            second = found[1][0] if len(found) > 1 else 0.0
-            article = ArticleScore(found[0][0] + config.second_chunk_weight * second, *found[0][1:])
-            chunk = self.chunks[article.chunk_id]
-            topics.setdefault(chunk.topic, {})[chunk.language] = article
-        hits = [
-            self._topic_hit(found, query_language, config, exclude) for found in topics.values()
+        scores = (candidates.dense if config.dense else 0.0) + weight * candidates.lexical
+        topics = self._table().top_topics(
+            candidates,
+            scores,
+            query_language,
+            k,
+            second_chunk_weight=config.second_chunk_weight,
+            translation_weight=config.translation_weight,
+            exclude=exclude,
+        )
+        return [
+            self._topic_hit(
+                {self.chunks[a.chunk_id].language: a for a in found},
+                query_language,
+                config,
+                exclude,
+            )
+            for found in topics
         ]
-        return sorted(hits, key=lambda h: h.score, reverse=True)[:k]
+
+    def _table(self) -> ChunkTable:
+        """Chunks, articles, topics and languages as arrays (rebuilt after a change)."""
+        if self._chunk_table is None:
+            self._chunk_table = ChunkTable.of(self.chunks)
+        return self._chunk_table
 
     def _topic_hit(
         self,

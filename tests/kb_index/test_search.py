@@ -127,6 +127,29 @@ def test_excluded_articles_are_not_found_nor_stand_in_for_a_translation(
     assert spanish[0].article_id == "manage-booking-en" and spanish[0].fallback
 
 
+def test_an_article_scores_its_best_passage_plus_a_share_of_its_second(
+    retriever: Retriever,
+) -> None:
+    """Lexical ranking only, checked against the rule worked out passage by passage."""
+    config = RankingConfig(dense=False, second_chunk_weight=0.3, translation_weight=0.5)
+    question = "puedo llevar la maleta de mano y una mochila en cabina"
+    ids, raw = retriever.lexical.scores(clean_query(question))
+    passages: dict[str, list[float]] = {}
+    for chunk_id, score in zip(ids.tolist(), (raw / raw.max()).tolist(), strict=True):
+        passages.setdefault(retriever.chunks[chunk_id].article_id, []).append(score)
+    article = {
+        article_id: ranked[0] + 0.3 * (ranked[1] if len(ranked) > 1 else 0.0)
+        for article_id, ranked in ((a, sorted(s, reverse=True)) for a, s in passages.items())
+    }
+    hits = retriever.rank(question, 8, "es", config)
+    assert len(hits) == 8 and hits[0].article_id == "baggage-cabin-es"
+    for hit in hits:
+        own = article[hit.article_id]
+        other = article.get(hit.article_id.removesuffix("-es") + "-en", own)
+        assert hit.score == pytest.approx(own + 0.5 * other)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
 def test_articles_closed_to_a_channel_are_those_that_leave_it_out(use_embedder: Embedder) -> None:
     articles, _ = load_articles(article_files(DEMO_KB))
     manifest = build_index(articles, use_embedder, IndexOptions(), version=1).manifest
