@@ -1,8 +1,9 @@
 """A BM25 index with accent folding that can add and remove documents one at a time.
 
-Scoring is vectorised: each term's postings are kept as numpy arrays (built on first use after
-a change to the term), so a query costs a few array operations per term instead of a Python
-step per matching document, which matters once common words match tens of thousands of chunks.
+Scoring is vectorised: each term's postings and their BM25 weights are kept as numpy arrays
+(built on first use after a change to the corpus), so a query costs a few array operations per
+term instead of a Python step per matching document, which matters once common words match tens
+of thousands of chunks.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ class BM25Index:
         self._lengths: dict[int, int] = {}
         self._terms: dict[int, tuple[str, ...]] = {}
         self._total_length = 0
-        # term -> (document ids, term frequencies, document lengths), rebuilt after a change.
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # term -> (document ids, weights), built on first use for the corpus's average length.
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._weights_average = 0.0
 
     def __len__(self) -> int:
         return len(self._lengths)
@@ -67,18 +69,23 @@ class BM25Index:
             if not self._postings[term]:
                 del self._postings[term]
 
-    def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def _term_weights(self, term: str, average: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ids of the documents with `term` and its BM25 weight in each (before the idf)."""
+        if average != self._weights_average:  # any change of the corpus changes the average
+            self._arrays.clear()
+            self._weights_average = average
         arrays = self._arrays.get(term)
         if arrays is None:
             docs = self._postings.get(term)
             if not docs:
                 return None
             ids = np.fromiter(docs.keys(), dtype=np.int64, count=len(docs))
-            frequencies = np.fromiter(docs.values(), dtype=np.float64, count=len(docs))
+            tf = np.fromiter(docs.values(), dtype=np.float64, count=len(docs))
             lengths = np.fromiter(
-                (self._lengths[doc_id] for doc_id in docs), dtype=np.float64, count=len(docs)
+                (self._lengths[i] for i in docs), dtype=np.float64, count=len(docs)
             )
-            arrays = self._arrays[term] = (ids, frequencies, lengths)
+            norm = self.k1 * (1 - self.b + self.b * lengths / average)
+            arrays = self._arrays[term] = (ids, tf * (self.k1 + 1) / (tf + norm))
         return arrays
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,14 +100,12 @@ class BM25Index:
         found_ids: list[np.ndarray] = []
         found_scores: list[np.ndarray] = []
         for term in set(tokens(query)):
-            arrays = self._term_arrays(term)
+            arrays = self._term_weights(term, average)
             if arrays is None:
                 continue
-            ids, tf, lengths = arrays
-            idf = math.log(1 + (count - len(ids) + 0.5) / (len(ids) + 0.5))
-            norm = self.k1 * (1 - self.b + self.b * lengths / average)
+            ids, weights = arrays
             found_ids.append(ids)
-            found_scores.append(idf * tf * (self.k1 + 1) / (tf + norm))
+            found_scores.append(math.log(1 + (count - len(ids) + 0.5) / (len(ids) + 0.5)) * weights)
         if not found_ids:
             return _NO_IDS, _NO_SCORES
         # Ids are positions (see `add`): summed per id, in the order of the query's terms.

@@ -45,16 +45,19 @@ def test_bm25_scores_are_the_okapi_formula_summed_over_the_querys_terms() -> Non
     texts = {7: "vuelo vuelo retraso", 3: "vuelo", 5: "maleta perdida"}
     for doc_id, text in texts.items():
         index.add(doc_id, text)
-    average = 6 / 3
 
-    def term(tf: int, length: int, df: int) -> float:
-        idf = math.log(1 + (3 - df + 0.5) / (df + 0.5))
+    def term(tf: int, length: int, df: int, count: int = 3, average: float = 6 / 3) -> float:
+        idf = math.log(1 + (count - df + 0.5) / (df + 0.5))
         return idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * length / average))
 
     scores = scored(index, "retraso del vuelo")
     assert set(scores) == {3, 7}
     assert scores[7] == pytest.approx(term(2, 3, 2) + term(1, 3, 1))
     assert scores[3] == pytest.approx(term(1, 1, 2))
+    # A new document without the words still changes their weights: the average length moves.
+    index.add(9, "equipaje de mano en cabina")
+    scores = scored(index, "retraso del vuelo")
+    assert scores[3] == pytest.approx(term(1, 1, 2, count=4, average=11 / 4))
 
 
 def test_bm25_remove_and_replace() -> None:
