@@ -119,6 +119,11 @@ class Retriever:
             self._adapters[key] = adapter
         return adapter
 
+    def prepare(self, config: RankingConfig) -> None:
+        """Fit the query adapter and build the ranking's arrays now, not on the first search."""
+        self._adapter(config)
+        self._table()
+
     def query_vector(self, query: str, config: RankingConfig) -> np.ndarray:
         """The vector a customer's message is searched with: cleaned, embedded, adapted."""
         return self._vector(clean_query(query), config)

@@ -2,7 +2,7 @@
 
 `relevo kb build|sync|watch` publish a version number in Redis after each new index version;
 every process that searches checks that number (at most once per `reload_interval`) and reloads
-the index from disk when it moved, so no process needs a restart.
+the index from disk, in the background, when it moved, so no process needs a restart.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from relevo import keys
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 60.0  # a version that failed to load is tried again this long after
 
 
 def ranking_config(settings: Settings) -> RankingConfig:
@@ -94,6 +96,8 @@ class KnowledgeBase:
         self._nprobe = nprobe
         self._reload_interval = reload_interval
         self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self._failed: tuple[int, float] | None = None  # a version that failed, and when
         self._checked_at = 0.0
         self._index: LoadedIndex = store.load(embedder, nprobe=nprobe)
 
@@ -132,10 +136,17 @@ class KnowledgeBase:
         entry = self._index.manifest.articles.get(article_id)
         return entry.department if entry else ""
 
-    def refresh(self, *, force: bool = False) -> bool:
-        """Reload when Redis announces another version; returns whether it reloaded."""
+    def refresh(self) -> bool:
+        """Start loading a newly announced version, in the background; whether a load started.
+
+        Searches go on with the loaded version meanwhile. The new one replaces it once it is
+        loaded and prepared (its query adapter fitted, its arrays built), so no customer's
+        search waits for a load, which takes seconds at a hundred thousand passages. A version
+        that fails to load is logged, and tried again a minute later; the loaded one stays in
+        use.
+        """
         now = time.monotonic()
-        if not force and now - self._checked_at < self._reload_interval:
+        if now - self._checked_at < self._reload_interval:
             return False
         self._checked_at = now
         try:
@@ -145,16 +156,36 @@ class KnowledgeBase:
             return False
         if announced is None or int(announced) == self.version:
             return False
-        with self._lock:
-            if int(announced) == self.version:
+        if self._failed is not None:
+            failed_version, failed_at = self._failed
+            if failed_version == int(announced) and now - failed_at < RETRY_SECONDS:
                 return False
-            loaded = self._store.load(self._embedder, nprobe=self._nprobe)
-            log.info(
-                "knowledge base reloaded",
-                extra={"from": self.version, "to": loaded.manifest.version},
+        with self._lock:
+            if self._loading is not None and self._loading.is_alive():
+                return False
+            self._loading = threading.Thread(
+                target=self._load, args=(int(announced),), name="kb-reload", daemon=True
             )
-            self._index = loaded
-            return True
+            self._loading.start()
+        return True
+
+    def _load(self, announced: int) -> None:
+        """Load and prepare the published version, then serve it."""
+        try:
+            loaded = self._store.load(self._embedder, nprobe=self._nprobe)
+            loaded.retriever.prepare(self._config)
+        except Exception:  # in a thread of its own: logged here or nowhere
+            self._failed = (announced, time.monotonic())
+            log.exception(
+                "cannot load knowledge-base version %s; still serving version %s",
+                announced,
+                self.version,
+            )
+            return
+        log.info(
+            "knowledge base reloaded", extra={"from": self.version, "to": loaded.manifest.version}
+        )
+        self._index = loaded
 
     def search(
         self, query: str, k: int = 5, language: str | None = None, channel: str | None = None

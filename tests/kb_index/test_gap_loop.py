@@ -8,6 +8,7 @@ and the assistant's own gate deciding whether it answers.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -196,6 +197,11 @@ def test_published_drafts_answer_the_questions_that_were_escalated(
     ids = [parse_article(p).id for p in published]
     assert sorted(report.added) == sorted(ids) and not report.problems
     publish_version(redis_client, report)
+    deadline = time.monotonic() + 30
+    while kb.version != report.version and time.monotonic() < deadline:
+        kb.refresh()  # the new version loads in the background
+        time.sleep(0.05)
+    assert kb.version == report.version
 
     every_question = [*DRONE_ES, NEW_PARAPHRASE_ES, *DRONE_EN, NEW_PARAPHRASE_EN]
     after = {q: _outcome(kb, off_topic, q, settings) for q in every_question}
