@@ -218,7 +218,7 @@ def main() -> None:
             ["demo build: chunks/s (embedding included)", demo_chunks / build_seconds],
             ["upsert one article, in memory (s)", upsert_seconds],
             ["first search after it, refitting the query adapter (ms)", refit_search_ms],
-            [f"the same in the {args.chunks}-passage retriever (ms)", large_refit_ms],
+            [f"the same, {args.chunks}-passage retriever edited in place (ms)", large_refit_ms],
             ["publish the new version to disk (s)", publish_seconds],
             [f"IVF train + fill, {args.chunks} chunks (s)", ivf_build_seconds],
             [
