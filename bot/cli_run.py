@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 
 from actions.off_topic import read_listed_questions
+from bot.delivery import dead_letters
 from handoff.console import console_token
 from handoff.routing import configured_routing
 from kb_index.store import IndexStore
@@ -195,8 +195,7 @@ def _report_outbox(client: redis.Redis) -> None:
         console.print("[green]ok[/] dead letters: none")
         return
     console.print(f"[yellow]{dead} dead letter(s)[/] (messages given up; newest first):")
-    for raw in client.lrange(keys.OUTBOX_DEAD, 0, 4):
-        letter = json.loads(raw)
+    for letter in dead_letters(client, 5):
         console.print(
             f"  {letter.get('at', '?')}  {letter.get('conversation_id', '?')}  "
             f"attempts={letter.get('attempts', '?')}  {letter.get('reason', '?')}",

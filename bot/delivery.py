@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import redis
 import redis.asyncio as aioredis
 
 from bot.conversations import decode_meta, delivered_event, now_iso, outgoing_log_fields
@@ -321,6 +322,6 @@ class DeliveryWorker:
         await self._client.lpush(keys.OUTBOX_DEAD, json.dumps(record, ensure_ascii=False))
 
 
-async def dead_letters(client: aioredis.Redis, count: int = 20) -> list[dict[str, Any]]:
-    """The latest dead letters, newest first."""
-    return [json.loads(raw) for raw in await client.lrange(keys.OUTBOX_DEAD, 0, count - 1)]
+def dead_letters(client: redis.Redis, count: int = 20) -> list[dict[str, Any]]:
+    """The latest dead letters, newest first (`relevo doctor` lists them)."""
+    return [json.loads(raw) for raw in client.lrange(keys.OUTBOX_DEAD, 0, count - 1)]

@@ -201,11 +201,6 @@ class BusinessCalendar:
         weekly = tuple(tuple((s, e) for s, e, _ in day) for day in labelled)
         return cls(timezone=timezone, weekly=weekly, holidays=holidays)
 
-    @classmethod
-    def always_open(cls, timezone: str = "UTC") -> BusinessCalendar:
-        """A calendar open around the clock, for departments without hours (or tests)."""
-        return cls(timezone=timezone, weekly=(((_MIDNIGHT, _MIDNIGHT),),) * 7)
-
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         """The calendar's time zone (zoneinfo caches instances, so this is cheap)."""

@@ -12,6 +12,7 @@ from inspect import isawaitable
 
 import httpx
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from bot.channels.social import SocialSender
@@ -186,7 +187,7 @@ def _worker(
 
 
 async def test_public_replies_are_signed_split_addressed_and_retried_through_429_and_500(
-    aclient: aioredis.Redis, connector: Connector
+    aclient: aioredis.Redis, connector: Connector, redis_client: redis.Redis
 ) -> None:
     settings = _settings(connector)
     pipeline = InboundPipeline(aclient, settings)
@@ -204,7 +205,7 @@ async def test_public_replies_are_signed_split_addressed_and_retried_through_429
     assert all(r["in_reply_to"] == "p1" for r in replies)
     logged = [f for _, f in await aclient.xrange(keys.conversation_log("c1")) if f.get("out_id")]
     assert len(logged) == 1  # delivered once, logged once
-    assert await dead_letters(aclient) == []
+    assert dead_letters(redis_client) == []
     delivered = [f for _, f in await aclient.xrange(keys.EVENTS) if f["type"] == "delivered"]
     assert len(delivered) == 1  # counted once, although the message came twice
     assert delivered[0]["channel"] == "social" and delivered[0]["author"] == "bot"
@@ -231,7 +232,7 @@ async def test_a_worker_that_died_half_way_through_a_message_is_followed_without
 
 
 async def test_a_refusal_or_too_many_failures_end_in_the_dead_letter_list(
-    aclient: aioredis.Redis, connector: Connector
+    aclient: aioredis.Redis, connector: Connector, redis_client: redis.Redis
 ) -> None:
     settings = _settings(connector)
     pipeline = InboundPipeline(aclient, settings)
@@ -242,7 +243,7 @@ async def test_a_refusal_or_too_many_failures_end_in_the_dead_letter_list(
     await pipeline.store.enqueue(Outgoing("unknown", "nobody", "bot", "three"))
     async with httpx.AsyncClient() as http:
         await _deliver_all(_worker(aclient, settings, http), aclient)
-    dead = {d["out_id"]: d for d in await dead_letters(aclient)}
+    dead = {d["out_id"]: d for d in dead_letters(redis_client)}
     assert "HTTP 400" in dead["refused"]["reason"] and dead["refused"]["attempts"] == 1
     assert dead["failing"]["attempts"] == 3
     assert dead["unknown"]["reason"] == "unknown conversation"

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
@@ -131,7 +132,7 @@ async def _deliver(
 
 
 async def test_retry_after_and_server_errors_are_retried_and_long_texts_split(
-    aclient: aioredis.Redis, bot_api: BotApi
+    aclient: aioredis.Redis, bot_api: BotApi, redis_client: redis.Redis
 ) -> None:
     bot_api.script.extend(
         [
@@ -161,11 +162,11 @@ async def test_retry_after_and_server_errors_are_retried_and_long_texts_split(
     assert bot_api.calls == len(texts) + 2
     markups = ["reply_markup" in m for m in bot_api.sent]
     assert markups == [False] * (len(texts) - 1) + [True]  # the buttons under the last part
-    assert await dead_letters(aclient) == []
+    assert dead_letters(redis_client) == []
 
 
 async def test_a_blocked_bot_is_dead_lettered_at_once(
-    aclient: aioredis.Redis, bot_api: BotApi
+    aclient: aioredis.Redis, bot_api: BotApi, redis_client: redis.Redis
 ) -> None:
     bot_api.script.append(
         (
@@ -178,7 +179,7 @@ async def test_a_blocked_bot_is_dead_lettered_at_once(
         )
     )
     await _deliver(aclient, bot_api, [Outgoing("o1", "tg:42", "bot", "hola")])
-    [letter] = await dead_letters(aclient)
+    [letter] = dead_letters(redis_client)
     assert letter["attempts"] == 1 and "blocked" in letter["reason"]
     assert bot_api.sent == []
     logged = [f for _, f in await aclient.xrange(keys.conversation_log("tg:42")) if f.get("out_id")]
@@ -186,9 +187,9 @@ async def test_a_blocked_bot_is_dead_lettered_at_once(
 
 
 async def test_network_errors_end_in_the_dead_letter_list_after_the_last_attempt(
-    aclient: aioredis.Redis, bot_api: BotApi
+    aclient: aioredis.Redis, bot_api: BotApi, redis_client: redis.Redis
 ) -> None:
     bot_api.url = f"http://127.0.0.1:{free_port()}/bot"  # nobody listens there
     await _deliver(aclient, bot_api, [Outgoing("o1", "tg:42", "bot", "hola")], attempts=3)
-    [letter] = await dead_letters(aclient)
+    [letter] = dead_letters(redis_client)
     assert letter["attempts"] == 3 and "telegram error" in letter["reason"]

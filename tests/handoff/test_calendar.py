@@ -366,11 +366,13 @@ def test_a_calendar_that_never_opens() -> None:
     assert list(closed.intervals(at(2026, 1, 1), at(2026, 2, 1))) == []
 
 
-# -- "daily", "24:00" and always_open ------------------------------------------------------------
+# -- "daily", "24:00" and a calendar open around the clock -----------------------------------------
 
 
 def test_daily_midnight_to_24_is_always_open() -> None:
-    assert calendar({"daily": "00:00-24:00"}) == BusinessCalendar.always_open("Europe/Madrid")
+    always = calendar({"daily": "00:00-24:00"})
+    assert always.weekly == (((dt.time(0), dt.time(0)),),) * 7
+    assert all(always.is_open(at(2026, 3, 2) + hour * H) for hour in range(7 * 24))
 
 
 def test_24_00_ends_at_the_next_midnight() -> None:
@@ -388,13 +390,13 @@ def test_time_max_is_another_spelling_of_24_00() -> None:
 
 
 def test_always_open_counts_real_time_across_dst() -> None:
-    always = BusinessCalendar.always_open("Europe/Madrid")
+    always = calendar({"daily": "00:00-24:00"})
     assert always.is_open(at(2026, 3, 29, 2, 30))
     assert always.next_open(at(2026, 3, 29, 1)) == at(2026, 3, 29, 1)
     assert wall(always.add(at(2026, 3, 29), 4 * H)) == (2026, 3, 29, 5, 0)
     assert always.between(at(2026, 3, 1), at(2026, 4, 1)) == 31 * 24 * H - H
     assert (
-        BusinessCalendar.always_open().add(at(2026, 1, 1, tz=UTC), 1000 * H)
+        calendar({"daily": "00:00-24:00"}, "UTC").add(at(2026, 1, 1, tz=UTC), 1000 * H)
         == at(2026, 1, 1, tz=UTC) + 1000 * H
     )
     found = list(always.intervals(at(2026, 3, 1), at(2026, 4, 1)))
