@@ -395,10 +395,6 @@ class Routing:
             reasons = [*reasons, f"tie with {others}: first in the routing file"]
         return RouteDecision(department, len(best[1]), tuple(reasons))
 
-    def department_for(self, signals: Signals) -> Department:
-        """The department of a conversation (see :meth:`route` for how it is chosen)."""
-        return self.route(signals).department
-
     def always_human(self, text: str) -> str | None:
         """The first human-only topic found in the text (file order), else None.
 
