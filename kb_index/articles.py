@@ -138,8 +138,14 @@ def article_files(root: Path) -> list[Path]:
 
 
 def load_articles(paths: Iterable[Path]) -> tuple[list[Article], list[ArticleProblem]]:
-    """Parse every file; bad ones and duplicate ids are reported and skipped, the rest go on."""
+    """Parse every file; bad ones and duplicates are reported and skipped, the rest go on.
+
+    A duplicate is a second article with an id already seen, or a second article of a topic in
+    the same language: search finds one article per topic and language, so it would never be
+    found.
+    """
     articles: dict[str, Article] = {}
+    topics: dict[tuple[str, str], Article] = {}
     problems: list[ArticleProblem] = []
     for path in paths:
         try:
@@ -151,5 +157,16 @@ def load_articles(paths: Iterable[Path]) -> tuple[list[Article], list[ArticlePro
             first = articles[article.id].path
             problems.append(ArticleProblem(path, f"duplicate id {article.id!r} (also in {first})"))
             continue
+        same_topic = topics.get((article.topic, article.language))
+        if same_topic is not None:
+            problems.append(
+                ArticleProblem(
+                    path,
+                    f"topic {article.topic!r} already has an article in {article.language!r} "
+                    f"({same_topic.id!r} in {same_topic.path}); give this one its own topic",
+                )
+            )
+            continue
         articles[article.id] = article
+        topics[(article.topic, article.language)] = article
     return list(articles.values()), problems

@@ -48,9 +48,12 @@ def test_bad_articles_are_reported_with_reason_and_skipped(tmp_path: Path) -> No
     write_article(
         tmp_path, "h_channel.md", "id: h-en\ntitle: H\nlanguage: en\nchannels: [web]", "B."
     )
+    write_article(tmp_path, "i_topic.md", "id: dogs-en\ntitle: D\nlanguage: en\ntopic: pets", "B.")
+    write_article(tmp_path, "j_topic.md", "id: pets-es\ntitle: M\nlanguage: es", "Mascotas.")
     articles, problems = load_articles(article_files(tmp_path))
-    assert [a.id for a in articles] == ["pets-en"]
+    assert [a.id for a in articles] == ["pets-en", "pets-es"]  # a translation shares the topic
     reasons = {p.path.name: p.reason for p in problems}
+    assert "topic 'pets' already has an article in 'en' ('pets-en' in" in reasons["i_topic.md"]
     assert "no front matter" in reasons["b_nofront.md"]
     assert "unknown language 'fr'" in reasons["c_lang.md"]
     assert "duplicate id 'pets-en'" in reasons["d_dup.md"] and "a_good.md" in reasons["d_dup.md"]
