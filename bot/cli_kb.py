@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import redis
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,8 +20,9 @@ from actions.runtime import gate_config
 from bot.gaps import find_gaps, parse_since
 from bot.inbound import Channel
 from kb_index.articles import article_files, load_articles, parse_article
-from kb_index.embeddings import Embedder, load_embedder
+from kb_index.embeddings import load_embedder
 from kb_index.gaps import draft_paths, write_drafts
+from kb_index.retriever import Retriever
 from kb_index.service import KnowledgeBase, index_options, publish_version, ranking_config
 from kb_index.store import IndexStore
 from kb_index.sync import SyncReport, sync_directory
@@ -78,14 +78,12 @@ def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
     if report.published:
         publish_version(client, report)
     _print_report(report)
-    if not report.rebuilt and (report.added or report.changed):
-        _warn_of_listed_questions_answered(report, store, embedder, client)
+    if report.index is not None and not report.rebuilt and (report.added or report.changed):
+        _warn_of_listed_questions_answered(report, report.index.retriever)
     return report
 
 
-def _warn_of_listed_questions_answered(
-    report: SyncReport, store: IndexStore, embedder: Embedder, client: redis.Redis
-) -> None:
+def _warn_of_listed_questions_answered(report: SyncReport, retriever: Retriever) -> None:
     """Name the lines of the not-covered list that the new or changed articles answer.
 
     Such a line keeps calling the article's questions off-topic until it is deleted. A line is
@@ -97,18 +95,11 @@ def _warn_of_listed_questions_answered(
     except (OSError, ValueError):
         return  # no list, or a broken one: `relevo doctor` says what is wrong with it
     touched = {*report.added, *report.changed}
-    knowledge_base = KnowledgeBase(
-        store=store,
-        embedder=embedder,
-        client=client,
-        config=ranking_config(settings),
-        nprobe=settings.kb_ivf_nprobe,
-    )
-    config = gate_config(settings)
+    ranking, config = ranking_config(settings), gate_config(settings)
     answered = []
     for language, questions in listed.items():
         for question in questions:
-            hits = knowledge_base.search(question, 2, language)
+            hits = retriever.rank(question, 2, language, ranking)
             if not hits or hits[0].article_id not in touched:
                 continue
             if decide(hits, "question", config).outcome is Outcome.ANSWER:

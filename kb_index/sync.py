@@ -50,6 +50,8 @@ class SyncReport:
     rebuilt: bool = False
     problems: list[ArticleProblem] = field(default_factory=list)
     seconds: float = 0.0
+    index: LoadedIndex | None = field(default=None, repr=False, compare=False)
+    """The version written, in memory (None when nothing changed), to search it at once."""
 
     @property
     def published(self) -> bool:
@@ -216,6 +218,7 @@ def _sync_locked(
             index, upserts, report.removed, options, progress=progress
         )
     store.publish(index)
+    report.index = index
     report.version = version
     report.chunks = index.retriever.vectors.size
     report.seconds = time.perf_counter() - started
