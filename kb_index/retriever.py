@@ -123,6 +123,7 @@ class Retriever:
         """Fit the query adapter and build the ranking's arrays now, not on the first search."""
         self._adapter(config)
         self._table()
+        self.lexical.build()
 
     def query_vector(self, query: str, config: RankingConfig) -> np.ndarray:
         """The vector a customer's message is searched with: cleaned, embedded, adapted."""
