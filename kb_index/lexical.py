@@ -16,10 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb_index.scoring import NO_IDS, NO_SCORES
 from kb_index.text import tokens
-
-_NO_IDS = np.empty(0, dtype=np.int64)
-_NO_SCORES = np.empty(0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ class BM25Index:
         documents = self._documents
         terms = [t for t, _ in documents.values()]
         if not terms:
-            return _Postings(np.zeros(1, dtype=np.int64), _NO_IDS, _NO_SCORES)
+            return _Postings(np.zeros(1, dtype=np.int64), NO_IDS, NO_SCORES)
         sizes = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
         term = np.concatenate(terms)
         tf = np.concatenate([c for _, c in documents.values()]).astype(np.float64)
@@ -115,19 +113,19 @@ class BM25Index:
         """
         count = len(self._documents)
         if not count:
-            return _NO_IDS, _NO_SCORES
+            return NO_IDS, NO_SCORES
         postings = self._built()
         found_ids: list[np.ndarray] = []
         found_scores: list[np.ndarray] = []
         for word in set(tokens(query)):
             term = self._vocabulary.get(word)
-            ids, weights = postings.of(term) if term is not None else (_NO_IDS, _NO_SCORES)
+            ids, weights = postings.of(term) if term is not None else (NO_IDS, NO_SCORES)
             if not len(ids):
                 continue
             found_ids.append(ids)
             found_scores.append(math.log(1 + (count - len(ids) + 0.5) / (len(ids) + 0.5)) * weights)
         if not found_ids:
-            return _NO_IDS, _NO_SCORES
+            return NO_IDS, NO_SCORES
         # Ids are positions (see `add`): summed per id, in the order of the query's terms.
         total = np.bincount(np.concatenate(found_ids), weights=np.concatenate(found_scores))
         documents = np.flatnonzero(total)
