@@ -181,12 +181,9 @@ class Retriever:
         )
         return [
             self._topic_hit(
-                {self.chunks[a.chunk_id].language: a for a in found},
-                query_language,
-                config,
-                exclude,
+                {self.chunks[a.chunk_id].language: a for a in found}, score, query_language, exclude
             )
-            for found in topics
+            for score, found in topics
         ]
 
     def _table(self) -> ChunkTable:
@@ -198,10 +195,14 @@ class Retriever:
     def _topic_hit(
         self,
         by_language: dict[str, ArticleScore],
+        score: float,
         language: str,
-        config: RankingConfig,
         exclude: frozenset[str],
     ) -> Hit:
+        """The hit of a topic scored `score` (`ChunkTable.top_topics` scores topics).
+
+        Its article in the customer's language, else the best other one, marked as a fallback.
+        """
         own = by_language.get(language)
         others = sorted((a for lang, a in by_language.items() if lang != language), reverse=True)
         translation = (
@@ -212,12 +213,7 @@ class Retriever:
         if translation is not None and translation in self._intro and translation not in exclude:
             # The customer's language has the article but it ranked below the candidates.
             own = ArticleScore(0.0, self._intro[translation], 0.0, 0.0)
-        if own is not None:
-            support = others[0].score if others else own.score
-            chosen, score = own, own.score + config.translation_weight * support
-        else:
-            chosen = others[0]
-            score = chosen.score * (1 + config.translation_weight)
+        chosen = own if own is not None else others[0]
         chunk = self.chunks[chosen.chunk_id]
         if chunk.kind == "question":  # quote the article, not the example question
             chunk = self.chunks[self._intro.get(chunk.article_id, chosen.chunk_id)]

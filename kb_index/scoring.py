@@ -115,8 +115,8 @@ class ChunkTable:
         second_chunk_weight: float,
         translation_weight: float,
         exclude: frozenset[str],
-    ) -> list[list[ArticleScore]]:
-        """The k best topics, best first, each as the scores of its articles that were found.
+    ) -> list[tuple[float, list[ArticleScore]]]:
+        """The k best topics, best first: each topic's score and its articles that were found.
 
         Ties keep the order of the topics' names.
         """
@@ -152,17 +152,20 @@ class ChunkTable:
         present = np.unique(topic)
         best = present[np.lexsort((present, -score[present]))][:k]
         return [
-            [
-                ArticleScore(*values)
-                for values in zip(
-                    found.score[mine].tolist(),
-                    found.chunk_id[mine].tolist(),
-                    found.dense[mine].tolist(),
-                    found.lexical[mine].tolist(),
-                    strict=True,
-                )
-            ]
-            for mine in (topic == t for t in best)
+            (
+                float(score[t]),
+                [
+                    ArticleScore(*values)
+                    for values in zip(
+                        found.score[mine].tolist(),
+                        found.chunk_id[mine].tolist(),
+                        found.dense[mine].tolist(),
+                        found.lexical[mine].tolist(),
+                        strict=True,
+                    )
+                ],
+            )
+            for t, mine in ((t, topic == t) for t in best)
         ]
 
     def _language_number(self, language: str) -> int:

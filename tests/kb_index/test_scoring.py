@@ -97,11 +97,12 @@ def test_top_topics_are_those_the_rules_give_passage_by_passage(seed: int) -> No
     expected = reference(chunks, candidates, scores, language, exclude)
     best = sorted(expected.values(), reverse=True)[:k]
     got = []
-    for topic_scores in found:
+    for score, topic_scores in found:
         assert all(chunks[a.chunk_id].article_id not in exclude for a in topic_scores)
         topic = {chunks[a.chunk_id].topic for a in topic_scores}
         assert len(topic) == 1
         got.append(expected[topic.pop()])
+        assert score == pytest.approx(got[-1])
     assert got == pytest.approx(best)
 
 
