@@ -181,7 +181,7 @@ class Retriever:
         )
         return [
             self._topic_hit(
-                {self.chunks[a.chunk_id].language: a for a in found}, score, query_language, exclude
+                {self.chunks[a.chunk_id].language: a for a in found}, score, query_language
             )
             for score, found in topics
         ]
@@ -192,28 +192,13 @@ class Retriever:
             self._chunk_table = ChunkTable.of(self.chunks)
         return self._chunk_table
 
-    def _topic_hit(
-        self,
-        by_language: dict[str, ArticleScore],
-        score: float,
-        language: str,
-        exclude: frozenset[str],
-    ) -> Hit:
+    def _topic_hit(self, by_language: dict[str, ArticleScore], score: float, language: str) -> Hit:
         """The hit of a topic scored `score` (`ChunkTable.top_topics` scores topics).
 
         Its article in the customer's language, else the best other one, marked as a fallback.
         """
         own = by_language.get(language)
-        others = sorted((a for lang, a in by_language.items() if lang != language), reverse=True)
-        translation = (
-            self._translations.get(self.chunks[others[0].chunk_id].topic, {}).get(language)
-            if others and own is None
-            else None
-        )
-        if translation is not None and translation in self._intro and translation not in exclude:
-            # The customer's language has the article but it ranked below the candidates.
-            own = ArticleScore(0.0, self._intro[translation], 0.0, 0.0)
-        chosen = own if own is not None else others[0]
+        chosen = own if own is not None else max(by_language.values())
         chunk = self.chunks[chosen.chunk_id]
         if chunk.kind == "question":  # quote the article, not the example question
             chunk = self.chunks[self._intro.get(chunk.article_id, chosen.chunk_id)]

@@ -82,6 +82,7 @@ class ChunkTable:
     language_of: np.ndarray  # per article: its language's number
     languages: tuple[str, ...]
     in_language: np.ndarray  # [language, topic]: the topic's article with an opening, or -1
+    opening_of: np.ndarray  # per article: its opening chunk's id, or -1
 
     @classmethod
     def of(cls, chunks: dict[int, Chunk]) -> ChunkTable:
@@ -99,11 +100,13 @@ class ChunkTable:
         topic_of = np.array([topic_number[first[a].topic] for a in articles], dtype=np.int64)
         language_of = np.array([language_number[first[a].language] for a in articles], dtype=int)
         in_language = np.full((len(languages), len(topics)), -1, dtype=np.int64)
-        for chunk in chunks.values():
+        opening_of = np.full(len(articles), -1, dtype=np.int64)
+        for chunk_id, chunk in chunks.items():
             if chunk.position == 0:
                 n = number[chunk.article_id]
                 in_language[language_of[n], topic_of[n]] = n
-        return cls(article_of, articles, topic_of, language_of, languages, in_language)
+                opening_of[n] = chunk_id
+        return cls(article_of, articles, topic_of, language_of, languages, in_language, opening_of)
 
     def top_topics(
         self,
@@ -118,7 +121,9 @@ class ChunkTable:
     ) -> list[tuple[float, list[ArticleScore]]]:
         """The k best topics, best first: each topic's score and its articles that were found.
 
-        Ties keep the order of the topics' names.
+        A topic found only in other languages whose article in `language` may stand in (it
+        exists and is not excluded) also lists that article's opening, scored 0. Ties keep the
+        order of the topics' names.
         """
         if not len(self.article_of):
             return []
@@ -142,31 +147,29 @@ class ChunkTable:
         if not len(found.number):
             return []
         topic = self.topic_of[found.number]
-        score = _topic_scores(
-            topic,
-            found.score,
-            self.language_of[found.number] == self._language_number(language),
-            self._translation_open(language, excluded),
-            translation_weight,
-        )
+        own = self.language_of[found.number] == self._language_number(language)
+        translation_open = self._translation_open(language, excluded)
+        score = _topic_scores(topic, found.score, own, translation_open, translation_weight)
         present = np.unique(topic)
         best = present[np.lexsort((present, -score[present]))][:k]
-        return [
-            (
-                float(score[t]),
-                [
-                    ArticleScore(*values)
-                    for values in zip(
-                        found.score[mine].tolist(),
-                        found.chunk_id[mine].tolist(),
-                        found.dense[mine].tolist(),
-                        found.lexical[mine].tolist(),
-                        strict=True,
-                    )
-                ],
-            )
-            for t, mine in ((t, topic == t) for t in best)
-        ]
+        topics = []
+        for t in best:
+            mine = topic == t
+            articles = [
+                ArticleScore(*values)
+                for values in zip(
+                    found.score[mine].tolist(),
+                    found.chunk_id[mine].tolist(),
+                    found.dense[mine].tolist(),
+                    found.lexical[mine].tolist(),
+                    strict=True,
+                )
+            ]
+            if translation_open[t] and not own[mine].any():
+                stand_in = self.in_language[self._language_number(language), t]
+                articles.append(ArticleScore(0.0, int(self.opening_of[stand_in]), 0.0, 0.0))
+            topics.append((float(score[t]), articles))
+        return topics
 
     def _language_number(self, language: str) -> int:
         return self.languages.index(language) if language in self.languages else -1

@@ -31,8 +31,12 @@ def reference(
     scores: np.ndarray,
     language: str,
     exclude: frozenset[str],
-) -> dict[str, float]:
-    """Every topic's score, passage by passage, as the ranking rules say."""
+) -> dict[str, tuple[float, int | None]]:
+    """Every topic's score, passage by passage, as the ranking rules say, and its stand-in.
+
+    The stand-in: the opening chunk of the topic's article in `language` when none of its
+    passages was found but the article may stand in for a translation's.
+    """
     per_article: dict[str, list[tuple[float, int, float, float]]] = {}
     for i, chunk_id in enumerate(candidates.ids.tolist()):
         chunk = chunks.get(chunk_id)
@@ -47,18 +51,23 @@ def reference(
         best = ArticleScore(found[0][0] + SECOND * second, *found[0][1:])
         chunk = chunks[best.chunk_id]
         topics.setdefault(chunk.topic, {})[chunk.language] = best
-    openings = {(c.topic, c.language): c.article_id for c in chunks.values() if c.position == 0}
-    result = {}
+    openings = {
+        (c.topic, c.language): (i, c.article_id) for i, c in chunks.items() if c.position == 0
+    }
+    result: dict[str, tuple[float, int | None]] = {}
     for topic, by_language in topics.items():
         own = by_language.get(language)
         others = sorted((a for lang, a in by_language.items() if lang != language), reverse=True)
-        stand_in = openings.get((topic, language))
+        opening, stand_in = openings.get((topic, language), (None, None))
         if own is None and stand_in is not None and stand_in not in exclude:
             own = ArticleScore(0.0, -1, 0.0, 0.0)
-        if own is not None:
-            result[topic] = own.score + TRANSLATION * (others[0].score if others else own.score)
         else:
-            result[topic] = others[0].score * (1 + TRANSLATION)
+            opening = None
+        if own is not None:
+            score = own.score + TRANSLATION * (others[0].score if others else own.score)
+        else:
+            score = others[0].score * (1 + TRANSLATION)
+        result[topic] = (score, opening)
     return result
 
 
@@ -95,14 +104,20 @@ def test_top_topics_are_those_the_rules_give_passage_by_passage(seed: int) -> No
     )
 
     expected = reference(chunks, candidates, scores, language, exclude)
-    best = sorted(expected.values(), reverse=True)[:k]
+    best = sorted((score for score, _ in expected.values()), reverse=True)[:k]
     got = []
     for score, topic_scores in found:
         assert all(chunks[a.chunk_id].article_id not in exclude for a in topic_scores)
         topic = {chunks[a.chunk_id].topic for a in topic_scores}
         assert len(topic) == 1
-        got.append(expected[topic.pop()])
-        assert score == pytest.approx(got[-1])
+        expected_score, opening = expected[topic.pop()]
+        got.append(expected_score)
+        assert score == pytest.approx(expected_score)
+        stand_ins = [a for a in topic_scores if chunks[a.chunk_id].language == language]
+        if opening is not None:
+            assert stand_ins == [ArticleScore(0.0, opening, 0.0, 0.0)]
+        else:  # the article in the customer's language was found itself
+            assert all(a.chunk_id in candidates.ids for a in stand_ins)
     assert got == pytest.approx(best)
 
 
