@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 TIMESTAMP_HEADER = "X-Relevo-Timestamp"
 SIGNATURE_HEADER = "X-Relevo-Signature"
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 class SignatureError(ValueError):
@@ -42,10 +44,9 @@ def verify(
     """Raise SignatureError unless the request is signed with `secret` and fresh."""
     if not timestamp or not signature:
         raise SignatureError(f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
-    try:
-        sent_at = int(timestamp)
-    except ValueError as exc:
-        raise SignatureError(f"{TIMESTAMP_HEADER} must be Unix seconds") from exc
+    if not _UNIX_SECONDS.fullmatch(timestamp):
+        raise SignatureError(f"{TIMESTAMP_HEADER} must be Unix seconds (up to 12 digits)")
+    sent_at = int(timestamp)
     age = (now if now is not None else time.time()) - sent_at
     if abs(age) > max_skew:
         raise SignatureError(f"stale timestamp: {int(age)} s off, at most {max_skew} s allowed")
