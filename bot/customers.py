@@ -1,9 +1,10 @@
 """Customers across channels: linking profiles into one person.
 
-A customer has one profile per channel (written by the inbound pipeline). When they prove they
-are the same person on two channels (they follow the private link of a public reply), the
-profiles are linked: both then belong to one `relevo:person:<id>` set, and the history of that
-person (`handoff.history.customer_history`) covers every conversation of every linked profile.
+A customer has one profile per channel (written by the inbound pipeline). When they show they
+are the same person on two channels (they are the first to follow the private link of a public
+reply), the profiles are linked: both then belong to one `relevo:person:<id>` set, and the
+history of that person (`handoff.history.customer_history`) covers every conversation of every
+linked profile. Following a link is possession, not proof: docs/security.md says what it allows.
 """
 
 from __future__ import annotations
@@ -67,9 +68,20 @@ class Customers:
         await self._client.set(keys.invite(token), conversation_id, ex=INVITE_TTL_SECONDS)
         return token
 
-    async def invited_conversation(self, token: str) -> str | None:
-        """The public conversation an invitation token continues, if it is valid."""
+    async def claim_invitation(self, token: str, conversation_id: str) -> str | None:
+        """The public conversation `token` continues, if valid and not followed elsewhere.
+
+        The link is posted in public, so anyone who reads the thread can follow it: the first
+        private conversation to follow it claims it, and only that one is linked (following it
+        again there is fine; following it from another conversation is refused).
+        """
         if not token or len(token) > 64:
             return None
         found = await self._client.get(keys.invite(token))
-        return text_of(found) if found else None
+        if not found:
+            return None
+        claim = keys.invite_claim(token)
+        await self._client.set(claim, conversation_id, nx=True, ex=INVITE_TTL_SECONDS)
+        if text_of(await self._client.get(claim)) != conversation_id:
+            return None
+        return text_of(found)

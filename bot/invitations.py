@@ -3,7 +3,8 @@
 A public reply that needs personal data invites the customer to continue in private with a link
 (a Telegram deep link `t.me/<bot>?start=<token>` when Telegram is on, and the web chat's
 `/?continue=<token>`). Following it links the customer's public profile to the private one and
-opens the private conversation with a welcome that knows where it comes from.
+opens the private conversation with a welcome that knows where it comes from. The link is seen
+by everyone who reads the thread, so only the first private conversation to follow it is linked.
 """
 
 from __future__ import annotations
@@ -59,14 +60,27 @@ class Invitations:
         profile_key: str,
         fallback_language: str | None,
     ) -> bool:
-        """Continue the invited public conversation in `conversation_id`; False if unknown."""
-        public_id = await self._customers.invited_conversation(token)
+        """Continue the invited public conversation in `conversation_id`.
+
+        False when the token is unknown or expired, when another conversation followed it
+        first, or when the public conversation is gone (past its retention).
+        """
+        public_id = await self._customers.claim_invitation(token, conversation_id)
         if public_id is None:
-            log.info("invitation unknown or expired", extra={"conversation": conversation_id})
+            log.warning(
+                "invitation refused: unknown, expired or followed from another conversation",
+                extra={"conversation": conversation_id},
+            )
             return False
         if (await self._store.meta(conversation_id)).get("continued_from") == public_id:
             return True
         public = await self._store.meta(public_id)
+        if "customer" not in public:
+            log.warning(
+                "invitation refused: the public conversation is gone",
+                extra={"conversation": conversation_id, "from": public_id},
+            )
+            return False
         person = await self._customers.link(public["customer"], profile_key)
         await self._store.start(
             conversation_id,

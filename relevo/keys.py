@@ -105,6 +105,11 @@ def invite(token: str) -> str:
     return f"{PREFIX}:invite:{token}"
 
 
+def invite_claim(token: str) -> str:
+    """The private conversation that followed an invitation first (the only one it links)."""
+    return f"{PREFIX}:invite:{token}:claimed"
+
+
 def customer(channel: str, customer_id: str) -> str:
     """A customer's profile on one channel."""
     return f"{PREFIX}:customer:{channel}:{customer_id}"

@@ -13,11 +13,15 @@ import asyncio
 import datetime as dt
 import hmac
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
@@ -39,6 +43,9 @@ log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_TRANSIENT = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError, TimeoutError)
+"""Failures of a dependency, not of the update: it is tried again."""
 _ATTACHMENTS = (
     "sticker",
     "photo",
@@ -62,6 +69,12 @@ class Received:
     inbound: Inbound
     notice: str | None = None  # answer with this instead of the assistant (/help)
     invitation: str | None = None  # /start <token>: continue a public conversation here
+
+
+def _chat_of(update: Update) -> int | None:
+    """The chat an update comes from, for the log."""
+    chat = update.effective_chat
+    return chat.id if chat else None
 
 
 def _language(code: str | None) -> str | None:
@@ -186,15 +199,22 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Log in (getMe) and, in webhook mode, register the webhook with its secret."""
+        webhook = self._settings.telegram_mode == "webhook"
+        secret = self._settings.telegram_webhook_secret
+        if webhook and not self._settings.telegram_webhook_url:
+            raise ValueError("webhook mode needs RELEVO_TELEGRAM_WEBHOOK_URL")
+        if webhook and (secret is None or not _SECRET_TOKEN.fullmatch(secret.get_secret_value())):
+            # Without one, the webhook would refuse every update it is sent.
+            raise ValueError(
+                "webhook mode needs RELEVO_TELEGRAM_WEBHOOK_SECRET: 1-256 characters of "
+                "A-Z, a-z, 0-9, _ and - (Telegram sends it back with every update)"
+            )
         await self.bot.initialize()
         self.username = self.bot.username
-        if self._settings.telegram_mode == "webhook":
-            if not self._settings.telegram_webhook_url:
-                raise ValueError("webhook mode needs RELEVO_TELEGRAM_WEBHOOK_URL")
-            secret = self._settings.telegram_webhook_secret
+        if webhook and secret is not None:
             await self.bot.set_webhook(
                 self._settings.telegram_webhook_url,
-                secret_token=secret.get_secret_value() if secret else None,
+                secret_token=secret.get_secret_value(),
                 allowed_updates=["message", "callback_query"],
             )
         log.info("telegram on", extra={"bot": self.username, "mode": self._settings.telegram_mode})
@@ -214,7 +234,7 @@ class TelegramChannel:
                     offset=offset, timeout=20, allowed_updates=["message", "callback_query"]
                 )
                 for update in updates:
-                    await self.handle(update)
+                    await self.handle_or_reject(update)
                     offset = update.update_id + 1
                 backoff = 0.5
             except asyncio.CancelledError:
@@ -226,6 +246,23 @@ class TelegramChannel:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(30.0, backoff * 2)
+
+    async def handle_or_reject(self, update: Update) -> None:
+        """`handle`, except that an update failing for a reason of its own is logged and dropped.
+
+        A dependency's failure (Redis down, the network) raises, so the update is tried again
+        and not lost. Anything else would fail again on every try, and Telegram sends nothing
+        newer until an update is confirmed: one such update would stop the channel.
+        """
+        try:
+            await self.handle(update)
+        except _TRANSIENT:
+            raise
+        except Exception:
+            log.exception(
+                "telegram update rejected: it fails every time, so it is dropped",
+                extra={"update_id": update.update_id, "chat": _chat_of(update)},
+            )
 
     async def handle(self, update: Update) -> None:
         """Hand one update to the pipeline (raises when it could not be stored)."""
@@ -274,7 +311,7 @@ class TelegramChannel:
                 log.warning("telegram webhook: unreadable update", extra={"error": repr(exc)})
                 return JSONResponse(status_code=400, content={"error": "unreadable update"})
             if update is not None:
-                await self.handle(update)
+                await self.handle_or_reject(update)
             return JSONResponse({"ok": True})
 
         return router

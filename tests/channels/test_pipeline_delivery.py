@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from bot.channels.social import SocialSender
 from bot.channels.webchat import WebchatSender
 from bot.conversations import Route
+from bot.customers import Customers
 from bot.delivery import DeliveryWorker, RetryPolicy, dead_letters
 from bot.inbound import Channel, Customer, Inbound, Kind
 from bot.invitations import Invitations
@@ -284,16 +285,27 @@ async def test_a_private_invitation_links_the_public_and_private_profiles(
         fallback_language=None,
     )
     assert accepted
-    assert not await invitations.accept(
-        "forged",
-        conversation_id="wc-x",
+    assert await invitations.accept(  # followed again in the same chat: still fine, no 2nd welcome
+        token,
+        conversation_id="wc-private",
         channel=Channel.WEBCHAT,
         route={},
         profile_key=private,
         fallback_language=None,
     )
+    lurker = keys.customer("webchat", "wc-lurker")
+    for forged_or_taken, profile in (("forged", private), (token, lurker)):
+        assert not await invitations.accept(
+            forged_or_taken,
+            conversation_id="wc-lurker",
+            channel=Channel.WEBCHAT,
+            route={},
+            profile_key=profile,
+            fallback_language=None,
+        )
     public = keys.customer("social", "u1")
     assert await profiles_of(aclient, private) == sorted([public, private])
+    assert await profiles_of(aclient, lurker) == [lurker]  # someone else who read the thread
     history = await customer_history(aclient, "wc-private")  # what the desk's History shows
     assert "c1" in {h.conversation_id for h in history}
     [(_, welcome)] = [
@@ -301,6 +313,22 @@ async def test_a_private_invitation_links_the_public_and_private_profiles(
     ]
     assert welcome["text"].startswith("¡Hola @ana!")
     assert json.loads(welcome["buttons"]) == []
+
+
+async def test_an_invitation_to_a_conversation_past_its_retention_is_refused(
+    aclient: aioredis.Redis,
+) -> None:
+    token = await Customers(aclient).invite_token("c-expired")  # its conversation is gone
+    accepted = await Invitations(aclient, _settings()).accept(
+        token,
+        conversation_id="tg-1",
+        channel=Channel.TELEGRAM,
+        route={},
+        profile_key=keys.customer("telegram", "1"),
+        fallback_language="es",
+    )
+    assert not accepted
+    assert await aclient.xlen(keys.OUTBOX) == 0
 
 
 async def _closed_handoff(aclient: aioredis.Redis, resolved_seconds_ago: float) -> str:

@@ -1,0 +1,94 @@
+"""Telegram updates in: one that fails every time is dropped, a dead Redis is waited out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+from redis.exceptions import ConnectionError as RedisConnectionError
+from telegram import Update
+
+from bot.channels.telegram import TelegramChannel
+from bot.inbound import Inbound
+from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
+from relevo import keys
+from relevo.settings import Settings
+from tests.conftest import free_port
+
+POISON = "this message breaks the pipeline"
+
+
+class BrokenOnOneText(InboundPipeline):
+    """The real pipeline, with a bug that one message text sets off."""
+
+    async def accept(self, inbound: Inbound, **options: Any) -> Any:  # type: ignore[override]
+        if inbound.text == POISON:
+            raise ValueError("a bug in the pipeline")
+        return await super().accept(inbound, **options)
+
+
+def _settings(**changes: Any) -> Settings:
+    return Settings(telegram_token=SecretStr("1234:token"), **changes)
+
+
+def _update(update_id: int, text: str, channel: TelegramChannel) -> Update:
+    user = {"id": 7, "is_bot": False, "first_name": "Ana", "language_code": "es"}
+    message = {
+        "message_id": update_id,
+        "date": 1_700_000_000,
+        "chat": {"id": 7, "type": "private"},
+        "from": user,
+        "text": text,
+    }
+    update = Update.de_json({"update_id": update_id, "message": message}, channel.bot)
+    assert update is not None
+    return update
+
+
+def _channel(client: aioredis.Redis, pipeline_class: type[InboundPipeline]) -> TelegramChannel:
+    settings = _settings()
+    return TelegramChannel(
+        settings, pipeline_class(client, settings), Invitations(client, settings)
+    )
+
+
+async def test_an_update_that_always_fails_is_logged_and_dropped_and_the_next_one_goes_on(
+    aclient: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = _channel(aclient, BrokenOnOneText)
+    with caplog.at_level(logging.ERROR, logger="bot.channels.telegram"):
+        await channel.handle_or_reject(_update(1, POISON, channel))
+        await channel.handle_or_reject(_update(2, "hola, una pregunta", channel))
+    assert [r.update_id for r in caplog.records] == [1]  # type: ignore[attr-defined]
+    assert "rejected" in caplog.records[0].getMessage()
+    texts = [f["text"] for _, f in await aclient.xrange(keys.conversation_log("tg:7"))]
+    assert texts == ["hola, una pregunta"]
+
+
+async def test_an_update_is_kept_for_another_try_while_redis_is_down() -> None:
+    dead = aioredis.Redis(port=free_port(), socket_connect_timeout=0.5)
+    channel = _channel(dead, InboundPipeline)
+    with pytest.raises(RedisConnectionError):
+        await channel.handle_or_reject(_update(3, "hola", channel))
+    await dead.aclose()
+
+
+@pytest.mark.parametrize("secret", [None, "", "has spaces", "x" * 257])
+async def test_webhook_mode_needs_a_usable_secret_before_it_calls_telegram(
+    secret: str | None, aclient: aioredis.Redis
+) -> None:
+    settings = _settings(
+        telegram_mode="webhook",
+        telegram_webhook_url="https://relevo.example/channels/telegram/webhook",
+        telegram_webhook_secret=SecretStr(secret) if secret is not None else None,
+        telegram_api_url="http://127.0.0.1:9/bot",  # nothing listens: a call would fail otherwise
+    )
+    channel = TelegramChannel(
+        settings, InboundPipeline(aclient, settings), Invitations(aclient, settings)
+    )
+    with pytest.raises(ValueError, match="RELEVO_TELEGRAM_WEBHOOK_SECRET"):
+        await channel.start()
