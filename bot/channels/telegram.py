@@ -200,8 +200,8 @@ class TelegramChannel:
     async def start(self) -> None:
         """Log in (getMe) and, in webhook mode, register the webhook with its secret."""
         webhook = self._settings.telegram_mode == "webhook"
-        secret = self._settings.telegram_webhook_secret
-        if webhook and not self._settings.telegram_webhook_url:
+        url, secret = self._settings.telegram_webhook_url, self._settings.telegram_webhook_secret
+        if webhook and not url:
             raise ValueError("webhook mode needs RELEVO_TELEGRAM_WEBHOOK_URL")
         if webhook and (secret is None or not _SECRET_TOKEN.fullmatch(secret.get_secret_value())):
             # Without one, the webhook would refuse every update it is sent.
@@ -211,9 +211,9 @@ class TelegramChannel:
             )
         await self.bot.initialize()
         self.username = self.bot.username
-        if webhook and secret is not None:
+        if webhook and url and secret is not None:
             await self.bot.set_webhook(
-                self._settings.telegram_webhook_url,
+                url,
                 secret_token=secret.get_secret_value(),
                 allowed_updates=["message", "callback_query"],
             )
