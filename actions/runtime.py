@@ -9,7 +9,7 @@ import redis
 from actions.gate import GateConfig
 from actions.off_topic import OffTopicExamples
 from handoff.announcements import Announcements
-from handoff.routing import Routing, configured_routing
+from handoff.routing import Routing, live_routing
 from kb_index.service import KnowledgeBase
 from relevo.redis_conn import connect
 from relevo.settings import Settings, get_settings
@@ -22,8 +22,8 @@ def redis_client() -> redis.Redis:
 
 
 def routing() -> Routing:
-    """The operator's routing file (re-read when it changes)."""
-    return configured_routing(get_settings().routing_file)
+    """The operator's routing file (re-read when it changes; a broken edit keeps the last good)."""
+    return live_routing(get_settings().routing_file)
 
 
 @lru_cache(maxsize=1)

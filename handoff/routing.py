@@ -28,6 +28,7 @@ from __future__ import annotations
 import difflib
 import functools
 import itertools
+import logging
 import re
 import types
 import typing
@@ -44,6 +45,8 @@ from handoff.calendar import BusinessCalendar, CalendarError
 from handoff.requests import Priority
 from kb_index.text import fold
 from relevo.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CHANNELS",
@@ -477,20 +480,54 @@ def default_routing_path() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached(path: Path, mtime: float) -> Routing:
-    return load_routing(path)
+def _read(path: Path, mtime: float) -> Routing | RoutingError:
+    """One version of the file, or why it cannot be used (kept: a broken version is read once)."""
+    try:
+        return load_routing(path)
+    except RoutingError as exc:
+        log.error("routing file refused", extra={"path": str(path), "problems": str(exc)})
+        return exc
+
+
+def _version(path: Path) -> Routing | RoutingError:
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        return RoutingError(
+            str(path), [RoutingIssue(0, 0, "", f"cannot read the routing file: {exc}")]
+        )
+    return _read(path, mtime)
 
 
 def configured_routing(path: Path | None) -> Routing:
-    """The routing file the settings name (the shipped one when None), read once per change."""
+    """The routing file the settings name (the shipped one when None), read once per change.
+
+    Raises RoutingError, naming each problem's line, when the file cannot be used.
+    """
+    found = _version(path or default_routing_path())
+    if isinstance(found, RoutingError):
+        raise found.with_traceback(None)
+    return found
+
+
+_last_good: dict[Path, Routing] = {}
+
+
+def live_routing(path: Path | None) -> Routing:
+    """Like `configured_routing`, for a running service: a broken edit keeps the last good file.
+
+    An editor saving half a file, or a typo, would otherwise stop every answer and every handoff
+    until it is mended. The refusal is logged once per version; `relevo doctor` and the start-up
+    checks still refuse a broken file outright.
+    """
     chosen = path or default_routing_path()
-    try:
-        mtime = chosen.stat().st_mtime
-    except OSError as exc:
-        raise RoutingError(
-            str(chosen), [RoutingIssue(0, 0, "", f"cannot read the routing file: {exc}")]
-        ) from exc
-    return _cached(chosen, mtime)
+    found = _version(chosen)
+    if isinstance(found, Routing):
+        _last_good[chosen] = found
+        return found
+    if chosen not in _last_good:
+        raise found.with_traceback(None)
+    return _last_good[chosen]
 
 
 def load_routing(path: Path) -> Routing:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from pathlib import Path
 
@@ -14,8 +16,10 @@ from handoff.routing import (
     Routing,
     RoutingError,
     Signals,
+    configured_routing,
     default_routing_path,
     hashtags,
+    live_routing,
     load_routing,
 )
 
@@ -445,3 +449,32 @@ def test_the_shipped_file_with_a_typo_names_its_real_path_and_line(tmp_path: Pat
         "departments.baggage.calendar: unknown calendar 'madird' "
         "(known: madrid-office, around-the-clock)"
     )
+
+
+# --- edits while running ---------------------------------------------------------------------
+
+
+def test_a_broken_edit_keeps_the_last_good_file_while_running_and_is_refused_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, MINIMAL)
+    good = live_routing(path)
+    half_saved = MINIMAL[: len(MINIMAL) // 2] + "\n  - [unclosed"
+    path.write_text(half_saved, encoding="utf-8")
+    os.utime(path, (1_000_000, 1_000_000))  # a new version, whatever the clock's resolution
+    with caplog.at_level(logging.ERROR, logger="handoff.routing"):
+        assert live_routing(path) is good
+        assert live_routing(path) is good
+    assert [r.getMessage() for r in caplog.records] == ["routing file refused"]  # once a version
+    with pytest.raises(RoutingError):
+        configured_routing(path)
+    fixed = MINIMAL.replace("  bags:", "  luggage:")
+    path.write_text(fixed, encoding="utf-8")
+    os.utime(path, (2_000_000, 2_000_000))
+    assert "luggage" in live_routing(path).departments
+
+
+def test_a_file_broken_from_the_start_is_refused_while_running_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "departments: [")
+    with pytest.raises(RoutingError):
+        live_routing(path)
