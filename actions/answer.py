@@ -20,6 +20,7 @@ from actions.texts import text
 from handoff.requests import Reason
 from handoff.sentiment import sounds_angry
 from kb_index.retriever import Hit
+from relevo.messages import mention
 from relevo.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,14 @@ class ActionAnswerFromKB(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         public = conversation.is_public(tracker)
         if intent == PICK_INTENT:
-            return self._answer_chosen(dispatcher, tracker, language, public)
+            return self._answer_chosen(dispatcher, tracker, language)
         if intent == HOURS_INTENT:
             hours = _hours_article(settings.opening_hours_topic, language, tracker.sender_id)
             if hours is not None:
                 log.info(
                     "kb decision", extra={"conversation": tracker.sender_id, "outcome": "hours"}
                 )
-                return _answer(dispatcher, hours, _draft(hours, language, public), None)
+                return _answer(dispatcher, hours, _draft(hours, language, tracker), None)
         notice = runtime.announcements().match(question, language)
         if notice is not None:  # an incident the operator announced: said first
             dispatcher.utter_message(
@@ -113,7 +114,7 @@ class ActionAnswerFromKB(Action):
                 "example_gap": None if gap is None else round(gap, 3),
             },
         )
-        draft = _draft(decision.hit, language, public) if decision.hit is not None else None
+        draft = _draft(decision.hit, language, tracker) if decision.hit is not None else None
         common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
@@ -154,7 +155,7 @@ class ActionAnswerFromKB(Action):
         ]
 
     def _answer_chosen(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str, public: bool
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> list[EventType]:
         """The article the customer picked from the offered ones."""
         article_id = str(next(tracker.get_latest_entity_values("article"), None) or "")
@@ -170,7 +171,7 @@ class ActionAnswerFromKB(Action):
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
-        return _answer(dispatcher, hit, _draft(hit, language, public), None)
+        return _answer(dispatcher, hit, _draft(hit, language, tracker), None)
 
 
 def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hit | None:
@@ -186,14 +187,14 @@ def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hi
     return hit
 
 
-def _draft(hit: Hit, language: str, public: bool) -> str:
-    """The answer that quotes `hit`, fitted to the channel."""
+def _draft(hit: Hit, language: str, tracker: Tracker) -> str:
+    """The answer that quotes `hit`, fitted to the channel (a public reply opens with @handle)."""
     settings = get_settings()
     return compose_answer(
         hit,
         language,
-        public=public,
-        limit=settings.public_reply_chars,
+        public=conversation.is_public(tracker),
+        limit=settings.public_reply_chars - len(mention(conversation.handle(tracker))),
         base_url=settings.kb_public_url,
     )
 

@@ -6,6 +6,8 @@ from actions.texts import text
 from kb_index.retriever import Hit
 
 PRIVATE_SNIPPET_CHARS = 700
+MIN_PUBLIC_WORDS_CHARS = 20
+"""Less room than this beside the link on a public post, and the reply is the link alone."""
 
 
 def article_url(base: str, hit: Hit) -> str:
@@ -29,6 +31,8 @@ def compose_answer(hit: Hit, language: str, *, public: bool, limit: int, base_ur
     note = f" {text('other_language', language)}" if hit.fallback else ""
     if public:
         room = limit - len(link) - len(note) - 1
+        if room < MIN_PUBLIC_WORDS_CHARS:  # a link too long to leave room for words: the link
+            return f"{note} {link}".strip()
         return f"{shorten(hit.text, room)}{note} {link}"
     intro = text("answer_intro", language, title=hit.title)
     return f"{intro}\n{shorten(hit.text, PRIVATE_SNIPPET_CHARS)}{note}\n{link}"

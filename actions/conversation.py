@@ -47,6 +47,13 @@ def is_public(tracker: Tracker) -> bool:
     return bool(metadata(tracker).get("public", False))
 
 
+def handle(tracker: Tracker) -> str | None:
+    """The customer's handle on a social network, if the channel has one."""
+    customer = metadata(tracker).get("customer")
+    value = customer.get("handle") if isinstance(customer, dict) else None
+    return str(value) if value else None
+
+
 def is_evaluation(tracker: Tracker) -> bool:
     """Whether the message comes from `relevo eval dialogue`: decide, but hand nothing over.
 

@@ -10,6 +10,16 @@ import json
 from dataclasses import dataclass, field
 
 
+def mention(handle: str | None) -> str:
+    """How a public reply opens, addressed to its author: "@ana " (nothing without a handle).
+
+    The sender writes it before every part, so what is composed for a public post must leave
+    room for it.
+    """
+    handle = (handle or "").lstrip("@")
+    return f"@{handle} " if handle else ""
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A message to a customer: the assistant's, an agent's or a notice of the gateway.

@@ -28,7 +28,7 @@ from bot.texts import text
 from bot.unicode_safe import scrub
 from kb_index.language import detect_language
 from kb_index.text import fold
-from relevo.messages import Outgoing
+from relevo.messages import Outgoing, mention
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -207,8 +207,7 @@ class SocialSender:
         if target.invite_links:
             language = "es" if _looks_spanish(body) else "en"
             body += "\n" + text("invite", language, link=target.invite_links[0])
-        handle = str(target.route.get("handle") or "")
-        prefix = f"@{handle} " if handle else ""
+        prefix = mention(str(target.route.get("handle") or ""))
         return [
             prefix + part
             for part in split_text(body, self._settings.public_reply_chars - len(prefix))

@@ -140,6 +140,13 @@ def test_public_answers_fit_the_limit_and_link_the_article() -> None:
     assert "…" in answer
 
 
+def test_a_public_answer_whose_link_leaves_no_room_for_words_is_the_link_alone() -> None:
+    long_id = hit(1.2, article="a-" + "very-long-article-name-" * 10 + "en")
+    answer = compose_answer(long_id, "en", public=True, limit=280, base_url="https://h.example/kb")
+    assert answer == f"More: https://h.example/kb/{long_id.article_id}#in-the-cabin"
+    assert len(answer) <= 280
+
+
 def test_private_answers_cite_the_title_in_the_customers_language() -> None:
     spanish = Hit(
         **{**hit(1.2).__dict__, "language": "en", "query_language": "es", "fallback": True}

@@ -9,6 +9,8 @@ import redis
 
 from bot.rasa_client import TRACKER_PREFIX, BotReply
 from handoff.requests import Priority, Reason, current_handoff, owner
+from relevo.messages import mention
+from relevo.settings import Settings
 from tests.e2e.conftest import Customer, Engine
 
 
@@ -200,6 +202,20 @@ async def test_a_public_post_gets_no_buttons_to_choose_from(engine: Engine) -> N
     customer = Customer(engine, "en", public=True)
     replies = await customer.says(OFFERED["en"][0])
     assert decisions(replies) == ["rephrase"]
+
+
+async def test_a_public_answer_fits_one_post_with_the_authors_handle_before_it(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine, "en", public=True)
+    customer.metadata["customer"] = {"handle": "@maria_lopez_traveller_92", "followers": "80"}
+    question, article, _ = QUESTIONS["en"]
+    replies = await customer.says(question)
+    assert decisions(replies) == ["answer"]
+    [answer] = [r.text for r in replies if r.text and f"/{article}" in r.text]
+    post = mention("maria_lopez_traveller_92") + answer  # as the social sender writes it
+    limit = Settings.model_fields["public_reply_chars"].default  # the engine's setting
+    assert len(answer) > 200 and len(post) <= limit
 
 
 async def test_an_article_for_private_channels_is_not_cited_on_a_public_post(
