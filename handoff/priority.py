@@ -17,8 +17,8 @@ from handoff.requests import Priority, Reason
 from handoff.sentiment import sentiment
 
 REASON_POINTS = {
-    Reason.COMPLAINT: 25,
-    Reason.SENSITIVE_TOPIC: 25,  # as much as a complaint: an angry "my lawyer" stays high
+    Reason.COMPLAINT: 40,  # high on its own: a calm "my bag never arrived" is a complaint too
+    Reason.SENSITIVE_TOPIC: 40,  # as much as a complaint: "my lawyer" is high however calm
     Reason.ASKED_FOR_PERSON: 10,
     Reason.REPEATED_FAILURE: 10,
     Reason.NEGATIVE_FEEDBACK: 10,

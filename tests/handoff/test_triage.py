@@ -50,6 +50,14 @@ def test_levels_order_from_a_calm_question_to_an_angry_viral_influencer() -> Non
     assert storm.reasons[0].startswith("complaint")  # the biggest contribution first
 
 
+def test_a_complaint_is_high_priority_even_when_it_is_calm() -> None:
+    calm = ("mi maleta no ha llegado y nadie me dice nada",)
+    for reason in (Reason.COMPLAINT, Reason.SENSITIVE_TOPIC):
+        complaint = score(signals(reason, texts=calm), 10_000)
+        assert complaint.priority is Priority.HIGH, complaint.reasons
+        assert "negative sentiment" not in " ".join(complaint.reasons)
+
+
 def test_urgent_words_in_either_language_count() -> None:
     words = tuple(ROUTING.urgent_keywords("voy a poner una denuncia, es URGENTE"))
     assert {"denuncia", "urgente"} <= set(words)
