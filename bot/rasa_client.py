@@ -118,12 +118,27 @@ async def replies_in_tracker(
                     break
                 if later.get("event") == "bot":
                     data = later.get("data") or {}
-                    replies.append(
-                        BotReply(
-                            text=later.get("text"),
-                            buttons=list(data.get("buttons") or []),
-                            custom=dict(data.get("custom") or {}),
-                        )
+                    replies += as_rest_messages(
+                        later.get("text"), list(data.get("buttons") or []), data.get("custom")
                     )
             found = replies
     return found or None
+
+
+def as_rest_messages(
+    text: str | None, buttons: list[dict[str, Any]], custom: dict[str, Any] | None
+) -> list[BotReply]:
+    """The messages Rasa's REST channel makes of one utterance, as its collecting channel does.
+
+    Text with buttons is one message; text without is one per paragraph; the custom data comes
+    after, on its own. The gateway reads a turn in this shape (a `private` decision marks the
+    message before it), whether it came from the webhook or from the tracker store.
+    """
+    replies = []
+    if buttons:
+        replies.append(BotReply(text=text, buttons=buttons))
+    elif text:
+        replies += [BotReply(text=part) for part in text.strip().split("\n\n")]
+    if custom:
+        replies.append(BotReply(text=None, custom=dict(custom)))
+    return replies

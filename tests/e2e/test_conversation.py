@@ -7,9 +7,10 @@ import json
 import pytest
 import redis
 
-from bot.rasa_client import TRACKER_PREFIX, BotReply
+from bot.rasa_client import TRACKER_PREFIX, BotReply, replies_in_tracker
 from handoff.requests import Priority, Reason, current_handoff, owner
 from relevo.messages import mention
+from relevo.redis_conn import connect_async
 from relevo.settings import Settings
 from tests.e2e.conftest import Customer, Engine
 
@@ -353,3 +354,26 @@ async def test_personal_matters_in_public_move_to_a_private_channel(
     text = texts(replies)
     assert "BX7K2Q" not in text
     assert ("privado" if language == "es" else "private") in text
+
+
+@pytest.mark.parametrize(
+    ("public", "question"),
+    [
+        (True, "@BrisaAir where is my refund for booking BX7K2Q??"),  # the private invitation
+        (False, QUESTIONS["en"][0]),  # an answer, then "did this help?" with its buttons
+    ],
+)
+async def test_a_turn_read_back_from_the_tracker_is_what_the_webhook_answered(
+    engine: Engine, public: bool, question: str
+) -> None:
+    """What the gateway reads after a timeout, when it cannot know whether Rasa answered."""
+    customer = Customer(engine, "en", public=public)
+    customer.metadata["message_id"] = "m-read-back"
+    replies = await customer.says(question)
+    client = connect_async(engine.settings)
+    try:
+        recorded = await replies_in_tracker(client, customer.id, "m-read-back")
+    finally:
+        await client.aclose()
+    assert recorded == replies
+    assert len(replies) >= 3  # text, then its data, in the REST channel's order
