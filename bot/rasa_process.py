@@ -97,17 +97,24 @@ def endpoints_file(settings: Settings) -> Path:
 
 
 def train(settings: Settings, *, force: bool = False) -> tuple[Path, bool]:
-    """Train when the project changed; returns the model and whether it was trained now."""
+    """Train when the project changed; returns the model and whether it was trained now.
+
+    A model is only ever in place whole: Rasa writes its archive where it is told, so it trains
+    into a staging folder, and copies go to a partial file first. A run killed half way (Ctrl-C,
+    out of memory) leaves no truncated model that a later run would take as up to date.
+    """
     target = model_path(settings)
     if target.exists() and not force:
         return target, False
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     cached = settings.model_cache_dir / target.name if settings.model_cache_dir else None
     if cached is not None and cached.exists() and not force:
-        shutil.copyfile(cached, target)
+        _copy_whole(cached, target)
         _drop_other_models(settings.models_dir, keep=target)
         return target, False
     nlu = settings.nlu_dir
+    staging = settings.models_dir / ".training"
+    shutil.rmtree(staging, ignore_errors=True)
     command = [
         str(rasa_binary(settings)),
         "train",
@@ -118,17 +125,27 @@ def train(settings: Settings, *, force: bool = False) -> tuple[Path, bool]:
         "--data",
         str(nlu / "data"),
         "--out",
-        str(settings.models_dir),
+        str(staging),
         "--fixed-model-name",
         target.name.removesuffix(".tar.gz"),
     ]
-    subprocess.run(command, env=rasa_env(settings), check=True)
+    try:
+        subprocess.run(command, env=rasa_env(settings), check=True)
+        os.replace(staging / target.name, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     _drop_other_models(settings.models_dir, keep=target)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target, cached.with_suffix(".tmp"))
-        os.replace(cached.with_suffix(".tmp"), cached)
+        _copy_whole(target, cached)
     return target, True
+
+
+def _copy_whole(source: Path, target: Path) -> None:
+    """Copy to a partial file, then rename it: `target` is never half written."""
+    partial = target.with_name(f"{target.name}.part")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
 
 
 def _drop_other_models(folder: Path, *, keep: Path) -> None:

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,27 @@ def test_train_takes_a_cached_model_from_another_checkout(project: Settings) -> 
     stale.write_bytes(b"old")
     assert train(project) == (target, False)
     assert target.read_bytes() == b"cached model" and not stale.exists()
+
+
+def test_a_training_killed_half_way_leaves_no_model_that_passes_for_up_to_date(
+    project: Settings,
+) -> None:
+    """A stand-in `rasa` that writes half an archive where it is told to, then dies."""
+    rasa = project.rasa_venv / "bin" / "rasa"
+    rasa.parent.mkdir(parents=True)
+    rasa.write_text(
+        "#!/bin/sh\n"
+        'while [ "$1" != "--out" ]; do shift; done; mkdir -p "$2"; out="$2"\n'
+        'while [ "$1" != "--fixed-model-name" ]; do shift; done\n'
+        'printf half > "$out/$2.tar.gz"; kill -9 $$\n'
+    )
+    rasa.chmod(0o755)
+    with pytest.raises(subprocess.CalledProcessError):
+        train(project)
+    assert list(project.models_dir.iterdir()) == []
+    rasa.unlink()
+    with pytest.raises(ConfigurationError, match="make setup"):  # trains again, needs Rasa
+        train(project)
 
 
 def test_changed_data_needs_training_and_says_how_to_install_rasa(project: Settings) -> None:
