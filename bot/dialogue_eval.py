@@ -13,14 +13,18 @@ import uuid
 from actions.decision_scores import QueryOutcome
 from bot.rasa_client import BotReply, RasaClient
 from kb_index.evaluation import LabelledQuery
-from kb_index.language import detect_language
+from kb_index.language import message_language
+
+
+ASIDES = frozenset({"notice"})
+"""Decisions said beside the real one: an incident the operator announced comes first."""
 
 
 def outcome_of(replies: list[BotReply]) -> tuple[str, str | None, tuple[str, ...]]:
     """The assistant's decision, cited article and offered ones, from Relevo's reply data."""
     for reply in replies:
         data = reply.custom.get("relevo")
-        if data:
+        if data and data.get("decision") not in ASIDES:
             options = tuple(str(o) for o in data.get("options") or ())
             return str(data["decision"]), data.get("article_id"), options
     return "none", None, ()
@@ -33,8 +37,10 @@ async def dialogue_outcomes(
     run = uuid.uuid4().hex[:8]
     outcomes = []
     for number, query in enumerate(queries):
-        language = detect_language(query.text, default=default_language).code
-        metadata = {"channel": "webchat", "language": language, "public": False, "evaluation": True}
+        metadata: dict[str, object] = {"channel": "webchat", "public": False, "evaluation": True}
+        language = message_language(query.text, None, default_language)
+        if language.decided:  # as the gateway sends it
+            metadata["language"] = language.code
         replies = await rasa.send(f"eval-{run}-{number}", query.text, metadata)
         outcomes.append(
             QueryOutcome(
