@@ -15,7 +15,6 @@ from bot.rasa_client import BotReply, RasaClient
 from kb_index.evaluation import LabelledQuery
 from kb_index.language import message_language
 
-
 ASIDES = frozenset({"notice"})
 """Decisions said beside the real one: an incident the operator announced comes first."""
 
