@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from actions.answer import offerable, pick_payload
-from actions.compose import article_url, compose_answer, shorten
+from actions.compose import article_url, compose_answer, plain_text, shorten
 from actions.gate import GateConfig, Outcome, decide, is_off_topic
 from actions.privacy import is_personal_matter
 from kb_index.retriever import Hit
@@ -155,6 +155,39 @@ def test_private_answers_cite_the_title_in_the_customers_language() -> None:
     assert answer.startswith("Esto es lo que he encontrado en «Travelling with pets»:")
     assert "solo está disponible en inglés" in answer
     assert answer.endswith("Más info: https://h/kb/pets-en#in-the-cabin")
+
+
+LIST = (
+    "- **Counters open**: 3 hours before. - **Boarding gates** close 20 minutes before. "
+    "Fly Madrid - Paris with `BrisaFlex`, *at ease*, snake_case and 2*3*4, see "
+    "[the form](https://help.example/form)."
+)
+
+
+def test_markdown_marks_do_not_reach_the_customer() -> None:
+    assert plain_text(LIST, lines=True) == (
+        "• Counters open: 3 hours before.\n• Boarding gates close 20 minutes before. "
+        "Fly Madrid - Paris with BrisaFlex, at ease, snake_case and 2*3*4, see "
+        "the form (https://help.example/form)."
+    )
+    assert plain_text(LIST, lines=False).startswith(
+        "• Counters open: 3 hours before. • Boarding gates close"
+    )
+    steps = "1. Open My trips. 2. Select **Cancel booking**. 3. Confirm."
+    assert (
+        plain_text(steps, lines=True) == "1. Open My trips.\n2. Select Cancel booking.\n3. Confirm."
+    )
+    assert (
+        plain_text(steps, lines=False) == "1. Open My trips. 2. Select Cancel booking. 3. Confirm."
+    )
+
+
+def test_answers_quote_the_passage_as_plain_text_on_every_channel() -> None:
+    listed = hit(1.2, text=LIST)
+    for public in (True, False):
+        answer = compose_answer(listed, "en", public=public, limit=280, base_url="https://h/kb")
+        assert "**" not in answer and "`" not in answer and "- **" not in answer
+        assert ("\n• Boarding gates" in answer) is not public
 
 
 def test_shorten_cuts_at_a_word() -> None:
