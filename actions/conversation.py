@@ -63,6 +63,20 @@ def is_evaluation(tracker: Tracker) -> bool:
     return metadata(tracker).get("evaluation") is True
 
 
+def last_bot_action(tracker: Tracker) -> str | None:
+    """The last action the bot ran before the customer's latest message (listening aside)."""
+    before_latest = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if before_latest:
+                return None
+            before_latest = True
+        elif before_latest and kind == "action" and event.get("name") != "action_listen":
+            return str(event.get("name"))
+    return None
+
+
 def channel(tracker: Tracker) -> str:
     """The channel the conversation came from."""
     return str(metadata(tracker).get("channel") or tracker.get_latest_input_channel() or "rest")

@@ -13,9 +13,12 @@ from actions.texts import text
 from handoff.requests import Reason
 from relevo import events
 
+ASKERS = frozenset({"action_answer_from_kb", "action_feedback"})
+"""The actions that ask "did this help?" or "is it one of these?" (or which one)."""
+
 
 class ActionFeedback(Action):
-    """A yes closes the loop; a no hands over; without a pending question, a neutral answer.
+    """A yes closes the loop; a no hands over; without a question just asked, a polite answer.
 
     After an offer of articles ("Is it one of these?"), a typed no hands over and a yes asks
     which one.
@@ -34,11 +37,12 @@ class ActionFeedback(Action):
     def _respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """The answer to the feedback (said through `dispatcher`) and its events."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if conversation.last_bot_action(tracker) not in ASKERS:
+            return self._nothing_pending(dispatcher, tracker, intent)
         if not tracker.get_slot("awaiting_feedback"):
             if tracker.get_slot("offer_pending"):
                 return self._on_offer(dispatcher, tracker, intent)
-            dispatcher.utter_message(text=text("not_pending", conversation.language(tracker)))
-            return []
+            return self._nothing_pending(dispatcher, tracker, intent)
         events.emit_sync(
             runtime.redis_client(),
             events.EventType.FEEDBACK,
@@ -54,6 +58,22 @@ class ActionFeedback(Action):
             SlotSet("escalation_reason", Reason.NEGATIVE_FEEDBACK.value),
             FollowupAction("action_escalate"),
         ]
+
+    @staticmethod
+    def _nothing_pending(
+        dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None
+    ) -> list[EventType]:
+        """A yes or no to something else ("Anything else?" after a thanks): not feedback.
+
+        A question asked turns ago is no longer pending: "thanks" -> "Anything else?" -> "no"
+        must not hand the customer over as unhappy with the answer.
+        """
+        if intent == "affirm":
+            dispatcher.utter_message(text=text("what_else", conversation.language(tracker)))
+        else:
+            dispatcher.utter_message(response="utter_goodbye")
+        pending = ("awaiting_feedback", "offer_pending")
+        return [SlotSet(slot, False) for slot in pending if tracker.get_slot(slot)]
 
     def _on_offer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None

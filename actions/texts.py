@@ -52,9 +52,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¿Cuál de ellos? Tócalo arriba o cuéntame un poco más.",
     },
     "suggest_none": {"en": "None: talk to a person", "es": "Ninguno: hablar con una persona"},
-    "not_pending": {
-        "en": "Got it! Is there anything else I can help you with?",
-        "es": "¡Entendido! ¿Hay algo más en lo que pueda ayudarte?",
+    "what_else": {
+        "en": "Sure! What can I help you with?",
+        "es": "¡Claro! ¿En qué te puedo ayudar?",
     },
 }
 

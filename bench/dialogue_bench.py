@@ -169,7 +169,7 @@ def outcome(kind: str, replies: list[BotReply]) -> str:
     """What a turn produced: the KB decision, or whether the trivial action gave its fixed text."""
     if kind in TRIVIAL_MESSAGES:
         said = [r.text for r in replies]
-        return "fixed text" if said == [text("not_pending", "en")] else "unexpected"
+        return "fixed text" if said == [text("what_else", "en")] else "unexpected"
     decision = outcome_of(replies)[0]
     if decision == "none":
         return "handoff" if replies else "no reply"

@@ -59,6 +59,23 @@ async def test_the_conversation_keeps_its_language_when_a_message_does_not_show_
 
 
 @pytest.mark.parametrize("language", ["es", "en"])
+async def test_a_no_after_thanks_says_goodbye_instead_of_handing_over(
+    engine: Engine, store: redis.Redis, language: str
+) -> None:
+    """Answer, "did this help?", "thanks", "anything else?", "no": not unhappy, just done."""
+    question, _, no = QUESTIONS[language]
+    customer = Customer(engine, language)
+    await customer.says(question)
+    await customer.says("gracias!" if language == "es" else "thanks!")
+    replies = await customer.says(no)
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+    assert ("buen vuelo" if language == "es" else "great flight") in texts(replies)
+    again = await customer.says(question)  # the next answer asks again, and a no hands over
+    assert decisions(again) == ["answer"]
+    assert decisions(await customer.says(no)) == ["handoff"]
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
 async def test_a_no_hands_over_with_the_whole_context(
     engine: Engine, store: redis.Redis, language: str
 ) -> None:
