@@ -61,7 +61,7 @@ class ActionAnswerFromKB(Action):
                 log.info(
                     "kb decision", extra={"conversation": tracker.sender_id, "outcome": "hours"}
                 )
-                return _answer(dispatcher, hours, _draft(hours, language, tracker), None)
+                return _quoted(dispatcher, hours, _draft(hours, language, tracker))
         notice = runtime.announcements().match(question, language)
         if notice is not None:  # an incident the operator announced: said first
             dispatcher.utter_message(
@@ -95,16 +95,7 @@ class ActionAnswerFromKB(Action):
         off_topic = runtime.off_topic_examples().current()
         gap = example_gap(off_topic, knowledge_base.query_vector(question), hits)
         decision = decide(hits, intent, runtime.gate_config(settings), gap)
-        summary = [
-            {
-                "article_id": h.article_id,
-                "title": h.title,
-                "score": round(h.score, 4),
-                "language": h.language,
-                "department": knowledge_base.department_of(h.article_id),
-            }
-            for h in hits
-        ]
+        summary = [_summary(h) for h in hits]
         log.info(
             "kb decision",
             extra={
@@ -171,7 +162,7 @@ class ActionAnswerFromKB(Action):
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
-        return _answer(dispatcher, hit, _draft(hit, language, tracker), None)
+        return _quoted(dispatcher, hit, _draft(hit, language, tracker))
 
 
 def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hit | None:
@@ -185,6 +176,26 @@ def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hi
             extra={"conversation": conversation_id, "topic": topic},
         )
     return hit
+
+
+def _summary(hit: Hit) -> dict[str, Any]:
+    """A hit as the handoff card lists it."""
+    return {
+        "article_id": hit.article_id,
+        "title": hit.title,
+        "score": round(hit.score, 4),
+        "language": hit.language,
+        "department": runtime.knowledge_base().department_of(hit.article_id),
+    }
+
+
+def _quoted(dispatcher: CollectingDispatcher, hit: Hit, draft: str) -> list[EventType]:
+    """An article answered without a search (picked, or the opening hours), as the evidence.
+
+    A "no" that follows hands over with this article, not the hits of an earlier question.
+    """
+    evidence = [SlotSet("kb_hits", [_summary(hit)]), SlotSet("draft_answer", draft)]
+    return [*evidence, *_answer(dispatcher, hit, draft, None)]
 
 
 def _draft(hit: Hit, language: str, tracker: Tracker) -> str:

@@ -154,6 +154,9 @@ class ActionEscalate(Action):
             SlotSet("offer_pending", False),
             SlotSet("failed_answers", 0.0),
             SlotSet("escalation_reason", None),
+            # The person has them now; a later handoff must not show them as its own.
+            SlotSet("kb_hits", None),
+            SlotSet("draft_answer", None),
         ]
 
 

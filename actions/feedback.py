@@ -52,7 +52,13 @@ class ActionFeedback(Action):
         )
         if intent == "affirm":
             dispatcher.utter_message(response="utter_glad_helped")
-            return [SlotSet("awaiting_feedback", False), SlotSet("failed_answers", 0.0)]
+            return [
+                SlotSet("awaiting_feedback", False),
+                SlotSet("failed_answers", 0.0),
+                # Answered: a later request for a person is not about this question.
+                SlotSet("kb_hits", None),
+                SlotSet("draft_answer", None),
+            ]
         return [
             SlotSet("awaiting_feedback", False),
             SlotSet("escalation_reason", Reason.NEGATIVE_FEEDBACK.value),

@@ -266,6 +266,26 @@ async def test_asking_for_a_person_escalates_at_any_time(
     assert person in texts(replies).lower()
 
 
+async def test_a_handoff_after_a_question_that_was_answered_shows_no_stale_evidence(
+    engine: Engine, store: redis.Redis
+) -> None:
+    """The card's hits and draft belong to this handoff, not to a question settled before."""
+    question, article, _ = QUESTIONS["en"]
+    customer = Customer(engine, "en")
+    await customer.says(question)
+    await customer.says("/affirm")  # it helped
+    await customer.says("agent please")
+    request = current_handoff(store, customer.id)
+    assert request is not None and request.reason is Reason.ASKED_FOR_PERSON
+    assert request.hits == [] and request.draft is None
+    unsettled = Customer(engine, "en")  # asked, not yet answered yes or no: that is the context
+    await unsettled.says(question)
+    await unsettled.says("agent please")
+    request = current_handoff(store, unsettled.id)
+    assert request is not None and request.hits[0].article_id == article
+    assert request.draft is not None and f"/{article}" in request.draft
+
+
 @pytest.mark.parametrize(
     ("language", "rant", "reason", "priority"),
     [
