@@ -149,7 +149,6 @@ class ActionEscalate(Action):
                 json_message={"relevo": {"decision": "private"}},
             )
         return [
-            SlotSet("handoff_requested", True),
             SlotSet("awaiting_feedback", False),
             SlotSet("offer_pending", False),
             SlotSet("failed_answers", 0.0),

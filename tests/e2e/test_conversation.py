@@ -9,6 +9,7 @@ import redis
 
 from bot.rasa_client import TRACKER_PREFIX, BotReply, replies_in_tracker
 from handoff.requests import Priority, Reason, current_handoff, owner
+from kb_index.language import detect_language
 from relevo.messages import mention
 from relevo.redis_conn import connect_async
 from relevo.settings import Settings
@@ -414,3 +415,25 @@ async def test_a_turn_read_back_from_the_tracker_is_what_the_webhook_answered(
         await client.aclose()
     assert recorded == replies
     assert len(replies) >= 3  # text, then its data, in the REST channel's order
+
+
+async def test_a_new_session_after_an_hour_away_carries_only_the_language(
+    engine: Engine, store: redis.Redis
+) -> None:
+    """Yesterday's weak answer does not count towards today's "two in a row"."""
+    customer = Customer(engine, "es")
+    first = await customer.says("se puede alquilar un coche en vuestra web?")
+    assert decisions(first) in (["rephrase"], ["decline"], ["suggest"])
+    key = f"{TRACKER_PREFIX}:tracker:{customer.id}"
+    tracker = json.loads(store.get(key) or "{}")
+    for event in tracker["events"]:  # the customer went away two hours ago
+        event["timestamp"] -= 2 * 3600
+    store.set(key, json.dumps(tracker))
+    del customer.metadata["language"]  # "parking?" does not show a language: the slot decides
+    second = await customer.says("hay parking en el aeropuerto?")
+    assert decisions(second) in (["rephrase"], ["decline"], ["suggest"])
+    assert current_handoff(store, customer.id) is None
+    assert detect_language(texts(second), default="en").code == "es"  # the language carried
+    events = json.loads(store.get(key) or "{}")["events"]
+    assert [e["event"] for e in events].count("session_started") == 2
+
