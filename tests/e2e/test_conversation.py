@@ -436,4 +436,3 @@ async def test_a_new_session_after_an_hour_away_carries_only_the_language(
     assert detect_language(texts(second), default="en").code == "es"  # the language carried
     events = json.loads(store.get(key) or "{}")["events"]
     assert [e["event"] for e in events].count("session_started") == 2
-
