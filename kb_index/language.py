@@ -27,6 +27,9 @@ _FUNCTION_WORDS = {
         "when", "why", "with", "without", "have", "has", "this", "that", "there", "im",
     }),
 }
+# Words both languages write ("ok"): a message of nothing else shows no language, and a
+# Spanish conversation that gets an "ok" stays Spanish.
+_SHARED_WORDS = frozenset({"ok", "okay", "okey", "okis", "k", "kk", "no", "yes", "si", "lol", "xd"})
 # fmt: on
 _FUNCTION_WORD_LEAD = 2
 _WORD = re.compile(r"[^\W\d_]+")
@@ -84,11 +87,15 @@ _DETECT_CHARS = 500
 def message_language(text: str, hint: str | None, default: str) -> DetectedLanguage:
     """A message's language, detected from the start of its words.
 
-    A command or a button has no words: the channel's `hint`, else undecided (the conversation
-    keeps its language). An undecided language has the hint's or `default`'s code.
+    A command or a button has no words: the channel's `hint`, else undecided. A message of
+    words both languages write ("ok") shows no language: undecided, so the conversation keeps
+    its own. An undecided language has the hint's or `default`'s code.
     """
     if not text or text.startswith("/"):
         if hint:
             return DetectedLanguage(hint, 1.0)
         return DetectedLanguage(default, 0.5, decided=False)
+    words = _WORD.findall(text[:_DETECT_CHARS].lower())
+    if words and set(words) <= _SHARED_WORDS:
+        return DetectedLanguage(hint or default, 0.5, decided=False)
     return detect_language(text[:_DETECT_CHARS], default=hint or default)

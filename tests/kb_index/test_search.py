@@ -4,7 +4,7 @@ import pytest
 
 from kb_index.articles import article_files, load_articles
 from kb_index.embeddings import Embedder
-from kb_index.language import detect_language
+from kb_index.language import detect_language, message_language
 from kb_index.query import clean_query
 from kb_index.retriever import RankingConfig, Retriever
 from kb_index.service import closed_to
@@ -50,6 +50,18 @@ def test_language_detection_falls_back_to_the_default_on_no_evidence() -> None:
     assert detect_language("BX7K2Q", default="es").code == "es"
     assert not detect_language("BX7K2Q", default="es").decided
     assert detect_language("", default="en").code == "en"
+
+
+@pytest.mark.parametrize("text", ["ok", "OK!!", "okay 👍", "no", "k", "si"])
+def test_words_both_languages_write_leave_the_conversations_language(text: str) -> None:
+    detected = message_language(text, None, "es")
+    assert not detected.decided and detected.code == "es"  # the gateway sends no language
+
+
+def test_a_message_with_words_of_its_own_is_detected_and_a_button_takes_the_channels_hint() -> None:
+    assert message_language("ok thanks", None, "es") == detect_language("ok thanks")
+    assert message_language("ok thanks", None, "es").code == "en"
+    assert message_language("/affirm", "es", "en").code == "es"
 
 
 def test_clean_query_removes_social_noise() -> None:
