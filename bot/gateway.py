@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Relevo gateway", version=__version__, lifespan=lifespan)
     app.add_middleware(BodyLimit)
     app.include_router(webchat_router(pipeline, invitations))
-    app.include_router(social_router(pipeline, settings))
+    app.include_router(social_router(pipeline, settings, aclient))
     app.include_router(article_router(settings.kb_dir))
     if telegram is not None:
         app.include_router(telegram.router())

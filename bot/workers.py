@@ -59,7 +59,7 @@ class Workers:
         """The way out of each enabled channel."""
         senders: dict[str, Sender] = {
             Channel.WEBCHAT.value: WebchatSender(),
-            Channel.SOCIAL.value: SocialSender(self._settings, self._http),
+            Channel.SOCIAL.value: SocialSender(self._settings, self._http, self._client),
         }
         if self._telegram is not None:
             senders[Channel.TELEGRAM.value] = self._telegram.sender()

@@ -100,6 +100,11 @@ def conversation_invite(conversation_id: str) -> str:
     return f"{PREFIX}:conv:{conversation_id}:invite"
 
 
+def social_reply(network: str, post_id: str) -> str:
+    """The thread a public reply of the brand was posted in (a customer may answer it)."""
+    return f"{PREFIX}:social:{network}:reply:{post_id}"
+
+
 def invite(token: str) -> str:
     """The public conversation an invitation token continues."""
     return f"{PREFIX}:invite:{token}"

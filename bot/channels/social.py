@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import httpx
+import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -28,14 +30,18 @@ from bot.texts import text
 from bot.unicode_safe import scrub
 from kb_index.language import detect_language
 from kb_index.text import fold
+from relevo import keys
 from relevo.messages import Outgoing, mention
+from relevo.redis_conn import text_of
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 
-Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\w.:@/-]+$")]
+_ID_PATTERN = r"^[\w.:@/-]{1,200}$"
+_ID = re.compile(_ID_PATTERN)
+Id = Annotated[str, Field(pattern=_ID_PATTERN)]
 
 
 class Author(BaseModel):
@@ -103,11 +109,21 @@ def addressed_to_brand(event: SocialEvent, settings: Settings) -> str | None:
     return None
 
 
-def to_inbound(event: SocialEvent, settings: Settings) -> Inbound:
-    """The customer message of a post (the brand's @handle removed)."""
+def to_inbound(
+    event: SocialEvent, settings: Settings, replied_thread: str | None = None
+) -> Inbound:
+    """The customer message of a post (the brand's @handle removed).
+
+    Its thread: the connector's `thread_id`; else, for an answer to one of the brand's replies,
+    the thread that reply was posted in (`replied_thread`); else the post it answers, or itself.
+    """
     brand = re.escape(settings.social_brand_handle.lstrip("@"))
     body = re.sub(rf"(?<![\w@])@{brand}\b[:,]?", " ", event.text, flags=re.IGNORECASE)
-    thread = event.thread_id or (event.in_reply_to.post_id if event.in_reply_to else event.post_id)
+    thread = (
+        event.thread_id
+        or replied_thread
+        or (event.in_reply_to.post_id if event.in_reply_to else event.post_id)
+    )
     return Inbound(
         channel=Channel.SOCIAL,
         conversation_id=f"social:{event.network}:{thread}:{event.author.id}",
@@ -136,7 +152,17 @@ def _problem(status: int, error: str, **extra: Any) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": error, **extra})
 
 
-def social_router(pipeline: InboundPipeline, settings: Settings) -> APIRouter:
+async def replied_thread(client: aioredis.Redis, event: SocialEvent) -> str | None:
+    """The thread of the brand's reply that `event` answers, when the connector gave no thread."""
+    if event.thread_id or event.in_reply_to is None:
+        return None
+    found = await client.get(keys.social_reply(event.network, event.in_reply_to.post_id))
+    return text_of(found) if found else None
+
+
+def social_router(
+    pipeline: InboundPipeline, settings: Settings, client: aioredis.Redis
+) -> APIRouter:
     """`POST /channels/social/events`."""
     router = APIRouter()
 
@@ -176,7 +202,7 @@ def social_router(pipeline: InboundPipeline, settings: Settings) -> APIRouter:
         if reason is None:
             log.info("social post ignored", extra={"post": event.post_id})
             return JSONResponse({"status": "ignored", "reason": "not addressed to the brand"})
-        inbound = to_inbound(event, settings)
+        inbound = to_inbound(event, settings, await replied_thread(client, event))
         accepted = await pipeline.accept(inbound)
         return JSONResponse(
             status_code=200 if accepted.route.value == "duplicate" else 202,
@@ -194,9 +220,10 @@ def social_router(pipeline: InboundPipeline, settings: Settings) -> APIRouter:
 class SocialSender:
     """Public replies: `@handle` first, within the platform's length, through the connector."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, client: aioredis.Redis) -> None:
         self._settings = settings
         self._http = http
+        self._client = client
         secret = settings.social_outbound_secret or settings.social_secret
         self._secret = secret.get_secret_value() if secret else ""
         self._limits = RateLimits(overall=settings.social_rate_per_second)
@@ -248,6 +275,24 @@ class SocialSender:
             raise DeliveryError(
                 f"connector refused the reply (HTTP {response.status_code}): {response.text[:200]}",
                 permanent=True,
+            )
+        await self._remember_thread(response, route)
+
+    async def _remember_thread(self, response: httpx.Response, route: Mapping[str, Any]) -> None:
+        """Keep which thread the posted reply is in, from the post id the connector returns.
+
+        A customer who answers the brand's reply then stays in their conversation even when
+        the network's events carry no thread id.
+        """
+        try:
+            posted = response.json().get("post_id")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(posted, str) and _ID.match(posted) and route.get("thread_id"):
+            await self._client.set(
+                keys.social_reply(str(route.get("network")), posted),
+                str(route["thread_id"]),
+                ex=self._settings.retention_days * 24 * 3600,
             )
 
 

@@ -65,8 +65,10 @@ def running_connector(secret: str) -> Iterator[Connector]:
             status, headers = connector.script.popleft()
             if status >= 300:
                 return JSONResponse({"error": "scripted"}, status_code=status, headers=headers)
-        connector.replies.append(json.loads(body))
-        return JSONResponse({"ok": True})
+        reply = json.loads(body)
+        reply["post_id"] = f"brand-{len(connector.replies) + 1}"  # the network's id of the post
+        connector.replies.append(reply)
+        return JSONResponse({"ok": True, "post_id": reply["post_id"]})
 
     port = free_port()
     server = uvicorn.Server(

@@ -179,7 +179,7 @@ def _worker(
 ) -> DeliveryWorker:
     return DeliveryWorker(
         client=client,
-        senders={"social": SocialSender(settings, http), "webchat": WebchatSender()},
+        senders={"social": SocialSender(settings, http, client), "webchat": WebchatSender()},
         invites=Invitations(client, settings),
         policy=RetryPolicy(settings.outbox_max_attempts, settings.outbox_backoff_seconds, 1.0),
         consumer="test",

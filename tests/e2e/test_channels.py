@@ -146,6 +146,29 @@ async def test_a_mention_is_answered_publicly_once_even_when_delivered_three_tim
     assert len({r["delivery_id"] for r in again}) == len(again)  # no part sent twice
 
 
+async def test_an_answer_to_the_brands_reply_stays_in_its_conversation_without_a_thread_id(
+    stack: Stack,
+) -> None:
+    """Networks whose events carry no thread: the connector returns the id of each reply."""
+    first = mention("@brisaair how much does an extra checked bag cost?")
+    del first["thread_id"]
+    conversation = post_event(stack, first).json()["conversation_id"]
+    [brand_reply, *_] = await _public_replies(stack, conversation, 1)
+    answer = {
+        **mention("and a second one?"),
+        "type": "reply",
+        "author": first["author"],
+        "in_reply_to": {"post_id": brand_reply["post_id"], "author_handle": "brisaair"},
+    }
+    del answer["thread_id"]
+    accepted = post_event(stack, answer).json()
+    assert accepted["status"] == "accepted"
+    assert accepted["conversation_id"] == conversation
+    stranger = {**answer, "post_id": "other-post", "author": {"id": "u-other", "handle": "bob"}}
+    other = post_event(stack, stranger).json()["conversation_id"]
+    assert other != conversation and other.endswith(":u-other")  # their own, in that thread
+
+
 async def test_forged_stale_and_malformed_events_are_refused_and_nothing_is_processed(
     stack: Stack,
 ) -> None:
