@@ -18,7 +18,7 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from bot.delivery import DeliveryError, Target
 from bot.inbound import Channel, Customer, Inbound
@@ -42,15 +42,16 @@ MAX_BODY_BYTES = 64 * 1024
 _ID_PATTERN = r"^[\w.:@/-]{1,200}$"
 _ID = re.compile(_ID_PATTERN)
 Id = Annotated[str, Field(pattern=_ID_PATTERN)]
+Count = Annotated[StrictInt, Field(ge=0, le=10**12)]  # a number, not true or a 400-digit string
 
 
 class Author(BaseModel):
     """Who posted."""
 
     id: Id
-    handle: Annotated[str, Field(min_length=1, max_length=100)]
+    handle: Annotated[str, Field(max_length=100, pattern=r"^@?[\w.-]+(@[\w.-]+)?$")]
     name: Annotated[str | None, Field(max_length=200)] = None
-    followers: Annotated[int, Field(ge=0)] = 0
+    followers: Count = 0
     verified: bool = False
 
 
@@ -65,9 +66,9 @@ class InReplyTo(BaseModel):
 class Metrics(BaseModel):
     """How far the post travels."""
 
-    likes: Annotated[int, Field(ge=0)] = 0
-    replies: Annotated[int, Field(ge=0)] = 0
-    reposts: Annotated[int, Field(ge=0)] = 0
+    likes: Count = 0
+    replies: Count = 0
+    reposts: Count = 0
 
 
 class SocialEvent(BaseModel):

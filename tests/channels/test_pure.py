@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from pydantic import ValidationError
 from telegram import Bot, Update
 
 from bot.assistant import AssistantMessage, outgoing_for_turn, turn_summary
@@ -93,6 +94,29 @@ def test_the_brand_never_answers_its_own_posts() -> None:
         {"post_id": "p", "author": {"id": "b", "handle": "BrisaAir"}, "text": "#brisaair news"}
     )
     assert addressed_to_brand(own, Settings()) is None
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        {"id": "u1", "handle": "ana", "followers": True},  # not a count
+        {"id": "u1", "handle": "ana", "followers": "1" + "0" * 400},
+        {"id": "u1", "handle": "ana", "followers": 10**13},
+        {"id": "u1", "handle": "@", "followers": 5},  # an empty handle
+        {"id": "u1", "handle": "ana maria", "followers": 5},
+    ],
+)
+def test_author_fields_that_no_network_sends_are_refused(author: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        SocialEvent.model_validate({"post_id": "p1", "author": author, "text": "hola"})
+
+
+def test_handles_of_networks_and_of_the_fediverse_are_taken() -> None:
+    for handle in ("@ana_travels", "ana.garcia", "ana@mastodon.social", "Zoë-B"):
+        event = SocialEvent.model_validate(
+            {"post_id": "p1", "author": {"id": "u1", "handle": handle}, "text": "hola"}
+        )
+        assert event.author.handle == handle
 
 
 def test_a_post_becomes_a_public_inbound_with_the_profile_and_route() -> None:
