@@ -5,7 +5,10 @@ each other; different keys run concurrently up to a limit. A handler that raises
 `transient` errors is retried with backoff (the entry stays pending meanwhile, so a crash loses
 nothing); any other error is a poison entry, handed to `on_poison` and acknowledged, so one bad
 entry never blocks its lane forever. Entries another consumer left pending for too long (it
-died) are claimed and handled here.
+died) are claimed and handled here; the entries this consumer holds (handling, retrying, or
+queued in a lane behind a slow one) are claimed again by itself every third of that time, so a
+living consumer's long wait (a channel's RetryAfter, a backlog) never looks abandoned to the
+others, who would handle the same entry a second time.
 """
 
 from __future__ import annotations
@@ -27,6 +30,21 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
+
+# Resets the idle time of the entries consumer ARGV[2] of group ARGV[1] holds; entries another
+# consumer has taken meanwhile stay theirs. JUSTID: the delivery count does not grow.
+_KEEP_HELD = """
+local kept = 0
+for i = 3, #ARGV do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if pending[1] and pending[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    kept = kept + 1
+  end
+end
+return kept
+"""
+_KEEP_HELD_BATCH = 500
 
 Entry = tuple[str, dict[str, str]]
 Handler = Callable[[str, dict[str, str]], Awaitable[None]]
@@ -93,6 +111,7 @@ class StreamLanes:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[str] = set()
         self._redelivered: set[str] = set()
+        self._keep_held_script = client.register_script(_KEEP_HELD)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then let running entries finish (briefly)."""
@@ -105,10 +124,11 @@ class StreamLanes:
                     await ensure_group(self._client, self._stream, self._group)
                     await self._read("0")  # what this consumer had pending before a restart
                     recovered = True
-                if time.monotonic() - last_claim > self._claim_idle_ms / 2000:
+                if time.monotonic() - last_claim > self._claim_idle_ms / 3000:
+                    await self._keep_held()
                     await self._claim_abandoned()
                     last_claim = time.monotonic()
-                await self._read(">", block_ms=1000)
+                await self._read(">", block_ms=min(1000, self._claim_idle_ms // 3))
                 backoff = 0.5
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 log.warning("redis unavailable", extra={"stream": self._stream, "error": str(exc)})
@@ -151,6 +171,15 @@ class StreamLanes:
                 text_of(entry_id),
                 {text_of(k): text_of(v) for k, v in fields.items()},
                 redelivered=start != ">",
+            )
+
+    async def _keep_held(self) -> None:
+        """Show the others that the entries in hand are not abandoned (module docstring)."""
+        held = sorted(self._in_flight)
+        for start in range(0, len(held), _KEEP_HELD_BATCH):
+            await self._keep_held_script(
+                keys=[self._stream],
+                args=[self._group, self.consumer, *held[start : start + _KEEP_HELD_BATCH]],
             )
 
     async def _claim_abandoned(self) -> None:

@@ -60,3 +60,43 @@ async def test_new_entries_are_first_deliveries_and_pending_or_claimed_ones_are_
 
     assert seen == {"mine, pending": True, "abandoned by a dead worker": True, "new": False}
     assert (await aclient.xpending(STREAM, GROUP))["pending"] == 0
+
+
+async def test_a_long_wait_of_a_living_consumer_is_not_taken_over_by_another(
+    aclient: aioredis.Redis,
+) -> None:
+    """An entry held 3 s (a channel's RetryAfter), while another gateway claims what has
+    been idle 1 s, every 50 ms: the holder keeps it, and it is handled once."""
+    await ensure_group(aclient, STREAM, GROUP)
+    await aclient.xadd(STREAM, {"conversation": "c1", "text": "slow"})
+    handled: list[str] = []
+    stop = asyncio.Event()
+
+    async def handle(entry_id: str, fields: dict[str, str]) -> None:
+        handled.append(entry_id)
+        await asyncio.sleep(3)
+        await aclient.xack(STREAM, GROUP, entry_id)
+
+    async def poison(entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        raise AssertionError(f"{fields} rejected: {exc!r}")
+
+    holder = StreamLanes(
+        client=aclient,
+        stream=STREAM,
+        group=GROUP,
+        key_field="conversation",
+        handle=handle,
+        on_poison=poison,
+        consumer="holder",
+        claim_idle_ms=1000,
+    )
+    running = asyncio.create_task(holder.run(stop))
+    taken = []
+    while not handled or holder.busy:
+        _, claimed, *_ = await aclient.xautoclaim(STREAM, GROUP, "other", 1000, "0-0", count=10)
+        taken += claimed
+        await asyncio.sleep(0.05)
+    stop.set()
+    await running
+    assert len(handled) == 1 and taken == []
+    assert (await aclient.xpending(STREAM, GROUP))["pending"] == 0
