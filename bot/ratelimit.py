@@ -55,12 +55,16 @@ class RateLimits:
         self._burst = burst
         self._chats: dict[str, TokenBucket] = {}
 
-    async def wait(self, chat: str, *, first: bool = False) -> None:
-        """Wait until one more message into `chat` is allowed (`first`: ahead of the queue)."""
-        if self._per_chat_rate:
+    async def wait(self, chat: str, *, first: bool = False, rate: float | None = None) -> None:
+        """Wait until one more message into `chat` is allowed (`first`: ahead of the queue).
+
+        `rate`: this chat's own rate, when it is not the channel's per-chat rate.
+        """
+        per_chat = rate or self._per_chat_rate
+        if per_chat:
             bucket = self._chats.get(chat)
             if bucket is None:
-                bucket = self._chats[chat] = TokenBucket(self._per_chat_rate, self._burst)
+                bucket = self._chats[chat] = TokenBucket(per_chat, self._burst)
                 if len(self._chats) > 10_000:  # forget idle chats; their buckets are full anyway
                     self._chats = {chat: bucket}
             await bucket.take(first=first)

@@ -41,6 +41,8 @@ from relevo.settings import Settings
 log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 4096
+GROUP_RATE = 20 / 60
+"""Messages a second a bot may send into one group."""
 CALLBACK_DATA_LIMIT = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -333,8 +335,13 @@ class TelegramSender:
         return split_text(message.text, MESSAGE_LIMIT)
 
     async def pace(self, target: Target, *, first: bool = False) -> None:
-        """About one message a second per chat, 25 a second per bot."""
-        await self._limits.wait(str(target.route.get("chat_id")), first=first)
+        """One message a second per chat, 20 a minute per group, 25 a second per bot.
+
+        Telegram's limits; a group's chat id is negative.
+        """
+        chat = str(target.route.get("chat_id"))
+        group = chat.startswith("-")
+        await self._limits.wait(chat, first=first, rate=GROUP_RATE if group else None)
 
     async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
         """One sendMessage."""
