@@ -23,7 +23,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliveryError, Target
@@ -193,7 +201,8 @@ class TelegramChannel:
             settings.telegram_token.get_secret_value(),
             base_url=settings.telegram_api_url,
             base_file_url=settings.telegram_file_url,
-            request=HTTPXRequest(connection_pool_size=32),
+            # A send that times out may have been posted; 15 s makes that rare (PTB: 5 s).
+            request=HTTPXRequest(connection_pool_size=32, read_timeout=15.0),
             get_updates_request=HTTPXRequest(read_timeout=40),
         )
         self._limits = RateLimits(overall=settings.telegram_rate_per_second, per_chat=1.0)
@@ -359,14 +368,13 @@ class TelegramSender:
                 ]
             )
         reply_to = target.route.get("reply_to") if index == 0 else None
+        chat_id = target.route["chat_id"]
         try:
-            await self._bot.send_message(
-                chat_id=target.route["chat_id"],
-                text=part,
-                reply_markup=markup,
-                reply_to_message_id=reply_to,
-                allow_sending_without_reply=True,
-            )
+            try:
+                await self._send(chat_id, part, markup, reply_to)
+            except ChatMigrated as moved:  # the group became a supergroup: its new id
+                log.info("telegram group moved", extra={"chat": chat_id, "to": moved.new_chat_id})
+                await self._send(moved.new_chat_id, part, markup, reply_to)
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
@@ -375,5 +383,26 @@ class TelegramSender:
             ) from exc
         except (Forbidden, BadRequest, InvalidToken) as exc:
             raise DeliveryError(f"telegram refused: {exc}", permanent=True) from exc
-        except TelegramError as exc:  # NetworkError, TimedOut and server errors
+        except TimedOut as exc:  # Telegram may have posted it: a retry may show it twice
+            log.warning(
+                "telegram send timed out; retrying, it may show twice",
+                extra={"conversation": target.conversation_id, "out_id": message.out_id},
+            )
+            raise DeliveryError(f"telegram timed out: {exc!r}") from exc
+        except TelegramError as exc:  # NetworkError and server errors
             raise DeliveryError(f"telegram error: {exc!r}") from exc
+
+    async def _send(
+        self,
+        chat_id: int | str,
+        part: str,
+        markup: InlineKeyboardMarkup | None,
+        reply_to: int | None,
+    ) -> None:
+        await self._bot.send_message(
+            chat_id=chat_id,
+            text=part,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+            allow_sending_without_reply=True,
+        )

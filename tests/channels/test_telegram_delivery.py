@@ -193,3 +193,18 @@ async def test_network_errors_end_in_the_dead_letter_list_after_the_last_attempt
     await _deliver(aclient, bot_api, [Outgoing("o1", "tg:42", "bot", "hola")], attempts=3)
     [letter] = dead_letters(redis_client)
     assert letter["attempts"] == 3 and "telegram error" in letter["reason"]
+
+
+async def test_a_group_that_became_a_supergroup_gets_the_reply_at_its_new_id(
+    aclient: aioredis.Redis, bot_api: BotApi, redis_client: redis.Redis
+) -> None:
+    migrated = {
+        "ok": False,
+        "error_code": 400,
+        "description": "Bad Request: group chat was upgraded to a supergroup chat",
+        "parameters": {"migrate_to_chat_id": -1001234567890},
+    }
+    bot_api.script.append((400, migrated))
+    await _deliver(aclient, bot_api, [Outgoing("o1", "tg:42", "bot", "hola")])
+    assert [m["chat_id"] for m in bot_api.sent] == ["-1001234567890"]
+    assert dead_letters(redis_client) == []
