@@ -17,8 +17,8 @@ from relevo.settings import Settings, get_settings
 
 @lru_cache(maxsize=1)
 def redis_client() -> redis.Redis:
-    """The action server's Redis connection (opened on first use, checked)."""
-    return connect(get_settings())
+    """The action server's Redis connection (opened on first use, checked; rides out blips)."""
+    return connect(get_settings(), ride_out=True)
 
 
 def routing() -> Routing:

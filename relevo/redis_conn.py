@@ -27,6 +27,8 @@ import redis
 import redis.asyncio as aioredis
 import redis.asyncio.sentinel as aiosentinel
 import redis.sentinel
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from relevo.errors import ConfigurationError, RedisUnavailableError
 from relevo.settings import Settings
@@ -195,14 +197,20 @@ def _wait_for(url: str, seconds: float) -> None:
         time.sleep(0.1)
 
 
-def connect(settings: Settings, *, wait: float = 30.0) -> redis.Redis:
-    """A checked connection; fails loudly, saying what to do, when Redis cannot be reached."""
+def connect(settings: Settings, *, wait: float = 30.0, ride_out: bool = False) -> redis.Redis:
+    """A checked connection; fails loudly, saying what to do, when Redis cannot be reached.
+
+    `ride_out`: each command rides out a blip of Redis (a restart, a Sentinel failover) of
+    about 3 s, blocking meanwhile; for the action server, which has nothing else to do then.
+    Queueing a handoff fails otherwise after the deciding action has changed the
+    conversation's slots, and the handoff is lost (Rasa goes on without it).
+    """
     url = redis_url(settings)
     if settings.redis_url is None and settings.embedded_redis_autostart:
         ensure_embedded_running(settings)
     elif settings.redis_url is None:
         _wait_for(url, wait)
-    client = _sync_client(url)
+    client = _sync_client(url, RIDE_OUT if ride_out else {})
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -213,17 +221,23 @@ def connect(settings: Settings, *, wait: float = 30.0) -> redis.Redis:
     return client
 
 
-def _sync_client(url: str) -> redis.Redis:
+RIDE_OUT: dict[str, Any] = {
+    "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=6),
+    "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+}
+
+
+def _sync_client(url: str, options: dict[str, Any]) -> redis.Redis:
     sentinel = sentinel_address(url)
     if sentinel is None:
-        return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
-    return _primary(redis.sentinel.Sentinel, sentinel)
+        return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30, **options)
+    return _primary(redis.sentinel.Sentinel, sentinel, **options)
 
 
-def _primary(sentinel_class: Any, sentinel: SentinelAddress) -> Any:
+def _primary(sentinel_class: Any, sentinel: SentinelAddress, **options: Any) -> Any:
     """A client of the group's current primary, sync or asyncio after `sentinel_class`."""
     group = sentinel_class(list(sentinel.sentinels), sentinel_kwargs=sentinel.sentinel_options())
-    return group.master_for(sentinel.service, **sentinel.client_options())
+    return group.master_for(sentinel.service, **sentinel.client_options(), **options)
 
 
 def connect_async(settings: Settings, max_connections: int = 512) -> aioredis.Redis:

@@ -4,13 +4,14 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 import redis
 
 from relevo.errors import ConfigurationError, RedisUnavailableError
-from relevo.redis_conn import SentinelAddress, connect, sentinel_address
+from relevo.redis_conn import SentinelAddress, connect, redis_server_binary, sentinel_address
 from relevo.settings import Settings
 from tests.conftest import BIN, free_port, wait_for_redis
 
@@ -96,3 +97,30 @@ def test_a_malformed_sentinel_url_is_refused_without_showing_its_password(url: s
         connect(Settings(redis_url=url))
     assert "secret" not in str(refused.value)
     assert "redis+sentinel://" in str(refused.value) or "host:port" in str(refused.value)
+
+
+def test_a_redis_that_comes_back_within_a_few_seconds_is_waited_for(tmp_path: Path) -> None:
+    """A blip (a restart, a failover) while the action server queues a handoff."""
+    port = free_port()
+    settings = Settings(redis_url=None, data_dir=tmp_path, embedded_redis_port=port)
+    client = connect(settings, ride_out=True)
+    client.shutdown(nosave=True)  # Redis goes away...
+    command = [
+        str(redis_server_binary()),
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--dir",
+        str(tmp_path),
+    ]
+    restart = threading.Timer(0.5, lambda: servers.append(subprocess.Popen(command)))
+    servers: list[subprocess.Popen[bytes]] = []
+    restart.start()  # ...and comes back half a second later
+    try:
+        assert client.set("relevo:test", "queued") and client.get("relevo:test") == "queued"
+    finally:
+        restart.join()
+        for server in servers:
+            server.terminate()
+            server.wait(5)
