@@ -10,10 +10,19 @@ from relevo.pii import contains_personal_data
 # Six letters and digits, both present; a flight number (two letters, four digits) is not one.
 _BOOKING_CODE = re.compile(r"\b(?![A-Z]{2}\d{4}\b)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6}\b")
 _REFERENCE = re.compile(r"\bRF-?\d{4,}\b", re.IGNORECASE)
+_THINGS = (
+    r"(reserva|reservas|reservation|reservations|booking|bookings|reembolso|refund|devolucion|"
+    r"billete|billetes|ticket|tickets|tarjeta|card|cobro|pago|payment|localizador|vuelo|vuelos|"
+    r"flight|flights|pedido|order|viaje|trip|compra|purchase|factura|invoice|recibo|receipt)"
+)
+_KIN = r"(husband|wife|son|daughter|partner|mother|mum|mom|father|dad|kids|children|family)"
+_PARIENTE = r"(marido|mujer|esposa|esposo|hijo|hija|hijos|pareja|madre|padre|familia)"
 _PERSONAL = re.compile(
-    r"\b(mi|mis|my) (reserva|reservas|booking|bookings|reembolso|refund|devolucion|billete|"
-    r"ticket|tarjeta|card|cobro|pago|payment|localizador|vuelo|flight|pedido|order)\b"
-    r"|\b(me (habeis|han|has) cobrado|charged me|you charged)\b"
+    rf"\b(mi|mis|my|our|nuestra|nuestro|nuestras|nuestros) {_THINGS}\b"
+    rf"|\b(my|our) {_KIN}'?s? {_THINGS}\b"
+    rf"|\b(la|el|las|los) {_THINGS} de (mi|mis|nuestra|nuestro) {_PARIENTE}\b"
+    r"|\b((me|nos) (habeis|han|has|hayan) cobrado|(me|nos) (cobraron|cobrasteis)"
+    r"|charged (me|us)|you charged|(i|we) (was|were|got|have been|ve been) charged)\b"
 )
 
 

@@ -205,6 +205,13 @@ def test_shorten_cuts_at_a_word() -> None:
         "me habéis cobrado dos veces",
         "U CHARGED ME TWICE",
         "quiero cambiar mi reserva",
+        "Can I change the name on my reservation?",
+        "I was charged twice for my seat",
+        "Nos cobraron dos veces el asiento",
+        "quiero cambiar la fecha de mi viaje",
+        "my husband's ticket was charged twice",
+        "Necesito la factura de mi compra",
+        "el billete de mi hija no aparece",
     ],
 )
 def test_personal_matters_are_detected(text: str) -> None:
@@ -219,6 +226,9 @@ def test_personal_matters_are_detected(text: str) -> None:
         "WIFI PLUS PRICE",
         "can I bring my dog",
         "is the BR1422 flight on time",
+        "can I bring my bag and my laptop?",
+        "what is the charge for a second bag?",
+        "can my kids fly alone?",
     ],
 )
 def test_general_questions_are_not_personal(text: str) -> None:
