@@ -39,9 +39,9 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 
-_ID_PATTERN = r"^[\w.:@/-]{1,200}$"
-_ID = re.compile(_ID_PATTERN)
-Id = Annotated[str, Field(pattern=_ID_PATTERN)]
+_ID_CHARS = r"[\w.:@/-]"
+_ID = re.compile(rf"^{_ID_CHARS}{{1,200}}$")
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=rf"^{_ID_CHARS}+$")]
 Count = Annotated[StrictInt, Field(ge=0, le=10**12)]  # a number, not true or a 400-digit string
 
 
