@@ -369,16 +369,3 @@ class ConversationStore:
             keys.conversation_log(conversation_id), start, "+", count
         )
         return [(text_of(i), {text_of(k): text_of(v) for k, v in f.items()}) for i, f in entries]
-
-    async def wait(
-        self, conversation_id: str, after: str, block_ms: int
-    ) -> list[tuple[str, dict[str, str]]]:
-        """Log entries after `after`, waiting up to `block_ms` for the first."""
-        found = await self._client.xread(
-            {keys.conversation_log(conversation_id): after}, count=100, block=block_ms
-        )
-        if not found:
-            return []
-        return [
-            (text_of(i), {text_of(k): text_of(v) for k, v in f.items()}) for i, f in found[0][1]
-        ]

@@ -32,6 +32,7 @@ from bot.dashboard_routes import install_dashboard
 from bot.health_routes import health_router
 from bot.inbound import Channel
 from bot.invitations import Invitations
+from bot.log_follower import LogFollower
 from bot.pipeline import InboundPipeline
 from bot.workers import Workers
 from handoff.console import ConsoleDesk
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     client = connect(settings)
     aclient = connect_async(settings)
     pipeline = InboundPipeline(aclient, settings)
+    follower = LogFollower(aclient)
     telegram: TelegramChannel | None = None
     invitations = Invitations(aclient, settings, lambda: telegram.username if telegram else None)
     if settings.telegram_token is not None:
@@ -86,12 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with Workers(settings, aclient, pipeline, invitations, telegram, desk):
             log.info("gateway ready", extra={"index_version": app.state.kb.version})
             yield
+        await follower.close()
         await aclient.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5+
         client.close()
 
     app = FastAPI(title="Relevo gateway", version=__version__, lifespan=lifespan)
     app.add_middleware(BodyLimit)
-    app.include_router(webchat_router(pipeline, invitations))
+    app.include_router(webchat_router(pipeline, invitations, follower))
     app.include_router(social_router(pipeline, settings, aclient))
     app.include_router(article_router(settings.kb_dir))
     if telegram is not None:

@@ -9,6 +9,7 @@ id: a resend after a reconnection is a duplicate, acknowledged and dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -24,6 +25,7 @@ from bot.conversations import ConversationStore, Route
 from bot.delivery import Target
 from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
+from bot.log_follower import LogFollower
 from bot.pipeline import InboundPipeline
 from bot.sockets import run_both
 from bot.unicode_safe import scrub
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "webchat"
 MAX_FRAME_CHARS = 20_000
 MAX_DISPLAY_CHARS = 200  # a button's title, shown in place of its payload
+LOG_PAGE = 500  # log entries read at once
+CATCH_UP_SECONDS = 5.0  # a socket reads its log this often even without news (a lost read)
 _CONVERSATION = re.compile(r"^wc-[A-Za-z0-9-]{8,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -106,12 +110,14 @@ class _Session:
         self,
         websocket: WebSocket,
         pipeline: InboundPipeline,
+        follower: LogFollower,
         conversation: str,
         language: str | None,
         timezone: str | None = None,
     ) -> None:
         self.websocket = websocket
         self.pipeline = pipeline
+        self.follower = follower
         self.store: ConversationStore = pipeline.store
         self.conversation = conversation
         self.language = language
@@ -123,15 +129,20 @@ class _Session:
             await self.websocket.send_json(payload)
 
     async def stream_log(self, after: str) -> None:
-        """Replay the log after `after`, then follow it."""
-        entries = await self.store.read(self.conversation, after)
-        while True:
-            for entry_id, fields in entries:
-                await self.send(frame(entry_id, fields))  # `ends_turn` stops the typing dots
-                after = entry_id
-            entries = await self.store.wait(
-                self.conversation, after or "0-0", block_ms=4_000
-            )  # under redis-py's 5 s socket timeout
+        """Replay the log after `after`, then follow it (told of news by the log follower)."""
+        news = await self.follower.follow(self.conversation)
+        try:
+            while True:
+                news.clear()  # before reading: news that comes during the read is kept
+                entries = await self.store.read(self.conversation, after, count=LOG_PAGE)
+                for entry_id, fields in entries:
+                    await self.send(frame(entry_id, fields))  # `ends_turn` stops the typing dots
+                    after = entry_id
+                if len(entries) < LOG_PAGE:  # else read on at once
+                    with contextlib.suppress(TimeoutError):  # and read anyway now and then
+                        await asyncio.wait_for(news.wait(), CATCH_UP_SECONDS)
+        finally:
+            self.follower.unfollow(self.conversation, news)
 
     async def receive(self) -> None:
         """Customer frames until the socket closes."""
@@ -206,7 +217,9 @@ class _Session:
         )
 
 
-def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRouter:
+def webchat_router(
+    pipeline: InboundPipeline, invitations: Invitations, follower: LogFollower
+) -> APIRouter:
     """The page at `/` and the socket at `/channels/webchat/ws`."""
     router = APIRouter()
 
@@ -230,7 +243,9 @@ def webchat_router(pipeline: InboundPipeline, invitations: Invitations) -> APIRo
             return
         await websocket.accept()
         language = lang[:2].lower() if lang and lang[:2].lower() in ("es", "en") else None
-        session = _Session(websocket, pipeline, conversation, language, known_timezone(tz))
+        session = _Session(
+            websocket, pipeline, follower, conversation, language, known_timezone(tz)
+        )
         if invitation:
             await _continue_privately(session, invitations, invitation)
         await run_both(
