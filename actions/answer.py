@@ -109,7 +109,7 @@ class ActionAnswerFromKB(Action):
         common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
-        failed = float(tracker.get_slot("failed_answers") or 0.0) + 1
+        failed = float(conversation.this_session(tracker, "failed_answers") or 0.0) + 1
         offered = offerable(decision.options)
         if offered and not public and failed < MAX_WEAK_ANSWERS:
             _offer(dispatcher, offered, language, decision.reason, kb_ms)

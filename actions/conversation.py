@@ -63,6 +63,27 @@ def is_evaluation(tracker: Tracker) -> bool:
     return metadata(tracker).get("evaluation") is True
 
 
+def this_session(tracker: Tracker, slot: str) -> Any:
+    """The slot's value if this session set it, else None: what the last one left is stale.
+
+    Rasa carries every slot into a new session (an hour away): it sets them all again right
+    after `session_started`, before the session's first listen. A weak answer yesterday must
+    not count towards "two in a row" today, nor its hits reach today's handoff card. Only a
+    custom `action_session_start` could carry some slots and not others, at the price of a
+    call to the action server on every conversation's first message.
+    """
+    live, fresh = True, False
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "session_started":
+            live, fresh = False, False
+        elif kind == "action" and event.get("name") == "action_listen":
+            live = True
+        elif kind == "slot" and event.get("name") == slot:
+            fresh = live
+    return tracker.get_slot(slot) if fresh else None
+
+
 def last_bot_action(tracker: Tracker) -> str | None:
     """The last action the bot ran before the customer's latest message (listening aside)."""
     before_latest = False

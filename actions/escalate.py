@@ -36,7 +36,7 @@ def escalation_reason(tracker: Tracker) -> Reason:
     message, whatever Rasa took it for ("my father passed away..." may read as a complaint),
     unless the customer asked for a person; else what the intent says.
     """
-    recorded = tracker.get_slot("escalation_reason")
+    recorded = conversation.this_session(tracker, "escalation_reason")
     if recorded:
         return Reason(recorded)
     intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
@@ -63,7 +63,7 @@ class ActionEscalate(Action):
         customer = {str(k): str(v) for k, v in (metadata.get("customer") or {}).items()}
         now = dt.datetime.now(dt.UTC)
         transcript = conversation.transcript(tracker)
-        hits = [KbHitSummary(**hit) for hit in tracker.get_slot("kb_hits") or []]
+        hits = [KbHitSummary(**h) for h in conversation.this_session(tracker, "kb_hits") or []]
         language = conversation.language(tracker)
         triaged = triage(
             runtime.routing(),
@@ -88,7 +88,7 @@ class ActionEscalate(Action):
             priority=triaged.score.priority,
             transcript=transcript,
             hits=hits,
-            draft=tracker.get_slot("draft_answer"),
+            draft=conversation.this_session(tracker, "draft_answer"),
             customer=customer,
             created_at=now.isoformat(),
             sla_due_at=triaged.first_response_due.astimezone(dt.UTC).isoformat(),

@@ -417,7 +417,7 @@ async def test_a_turn_read_back_from_the_tracker_is_what_the_webhook_answered(
     assert len(replies) >= 3  # text, then its data, in the REST channel's order
 
 
-async def test_a_new_session_after_an_hour_away_carries_only_the_language(
+async def test_a_new_session_after_an_hour_away_keeps_only_the_language(
     engine: Engine, store: redis.Redis
 ) -> None:
     """Yesterday's weak answer does not count towards today's "two in a row"."""
