@@ -3,8 +3,7 @@
 A socket that blocked on its own `XREAD` held one of the gateway's Redis connections for as long
 as the tab stayed open: a few hundred open chats (or a script opening sockets) took the whole
 pool, and every channel's messages then waited for a connection. Here one task blocks on every
-followed log at once and only tells the sockets which conversations have news; each socket then
-reads its own new entries with a quick `XRANGE`.
+followed log at once and hands each socket of a conversation the entries it read.
 """
 
 from __future__ import annotations
@@ -25,14 +24,17 @@ BLOCK_MS = 500
 """How long one read waits; a conversation followed meanwhile joins the next read."""
 
 
+Entry = tuple[str, dict[str, str]]
+
+
 class LogFollower:
-    """Tells the sockets of a conversation when its log has new entries."""
+    """Hands the sockets of a conversation the entries its log gains."""
 
     def __init__(self, client: aioredis.Redis, *, block_ms: int = BLOCK_MS) -> None:
         self._client = client
         self._block_ms = block_ms
         self._positions: dict[str, str] = {}  # conversation -> the last entry read
-        self._listeners: dict[str, set[asyncio.Event]] = {}
+        self._listeners: dict[str, set[asyncio.Queue[list[Entry]]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -41,12 +43,13 @@ class LogFollower:
         """Conversations with at least one open socket."""
         return len(self._listeners)
 
-    async def follow(self, conversation: str) -> asyncio.Event:
-        """An event set whenever the conversation's log grows from now on (`unfollow` it).
+    async def follow(self, conversation: str) -> asyncio.Queue[list[Entry]]:
+        """A queue of the entries the conversation's log gains from now on (`unfollow` it).
 
-        Whatever the log holds already, the caller reads itself, after this returns.
+        What the log holds already, the caller reads itself after this returns; an entry may
+        then come both ways (compare ids).
         """
-        news = asyncio.Event()
+        news: asyncio.Queue[list[Entry]] = asyncio.Queue()
         if conversation not in self._listeners:
             newest = await self._client.xrevrange(keys.conversation_log(conversation), count=1)
             self._positions[conversation] = text_of(newest[0][0]) if newest else "0-0"
@@ -56,8 +59,8 @@ class LogFollower:
             self._task = asyncio.create_task(self._run(), name="web chat log follower")
         return news
 
-    def unfollow(self, conversation: str, news: asyncio.Event) -> None:
-        """Stop telling `news` (the socket closed)."""
+    def unfollow(self, conversation: str, news: asyncio.Queue[list[Entry]]) -> None:
+        """Stop handing entries to `news` (the socket closed)."""
         listeners = self._listeners.get(conversation)
         if listeners is None:
             return
@@ -88,7 +91,7 @@ class LogFollower:
             streams = {log_key: self._positions[c] for log_key, c in conversations.items()}
             try:
                 found = await self._client.xread(streams, count=100, block=self._block_ms)
-            except RedisError as exc:  # sockets still read on their own every few seconds
+            except RedisError as exc:  # sockets still read their logs every few seconds
                 log.warning("web chat log follower: redis unavailable", extra={"error": repr(exc)})
                 await asyncio.sleep(backoff)
                 backoff = min(10.0, backoff * 2)
@@ -96,7 +99,11 @@ class LogFollower:
             backoff = 0.5
             for stream, entries in found or []:
                 conversation = conversations[text_of(stream)]
-                if conversation in self._positions and entries:
-                    self._positions[conversation] = text_of(entries[-1][0])
-                    for news in self._listeners.get(conversation, ()):
-                        news.set()
+                if conversation not in self._positions or not entries:
+                    continue  # unfollowed while reading
+                read = [
+                    (text_of(i), {text_of(k): text_of(v) for k, v in f.items()}) for i, f in entries
+                ]
+                self._positions[conversation] = read[-1][0]
+                for news in self._listeners.get(conversation, ()):
+                    news.put_nowait(read)

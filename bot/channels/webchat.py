@@ -9,7 +9,6 @@ id: a resend after a reconnection is a duplicate, acknowledged and dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -85,6 +84,13 @@ class WebchatSender:
         """Nothing to do before the log entry."""
 
 
+def _later(entry_id: str, than: str) -> bool:
+    """Whether a stream entry id comes after another (`ms-seq`, compared as numbers)."""
+    ms, _, seq = entry_id.partition("-")
+    other_ms, _, other_seq = than.partition("-")
+    return (int(ms), int(seq or 0)) > (int(other_ms), int(other_seq or 0))
+
+
 def is_entry_id(value: str) -> bool:
     """A Redis stream id: two 64-bit numbers, `ms-seq`."""
     if not _ENTRY_ID.match(value):
@@ -129,18 +135,22 @@ class _Session:
             await self.websocket.send_json(payload)
 
     async def stream_log(self, after: str) -> None:
-        """Replay the log after `after`, then follow it (told of news by the log follower)."""
+        """Replay the log after `after`, then follow it (the log follower hands the entries)."""
         news = await self.follower.follow(self.conversation)
         try:
+            entries = await self.store.read(self.conversation, after, count=LOG_PAGE)
             while True:
-                news.clear()  # before reading: news that comes during the read is kept
-                entries = await self.store.read(self.conversation, after, count=LOG_PAGE)
                 for entry_id, fields in entries:
-                    await self.send(frame(entry_id, fields))  # `ends_turn` stops the typing dots
-                    after = entry_id
-                if len(entries) < LOG_PAGE:  # else read on at once
-                    with contextlib.suppress(TimeoutError):  # and read anyway now and then
-                        await asyncio.wait_for(news.wait(), CATCH_UP_SECONDS)
+                    if after == "0" or _later(entry_id, after):  # not sent both ways
+                        await self.send(frame(entry_id, fields))  # `ends_turn`: typing dots off
+                        after = entry_id
+                if len(entries) == LOG_PAGE:  # a long log: read on (the follower reads 100)
+                    entries = await self.store.read(self.conversation, after, count=LOG_PAGE)
+                    continue
+                try:
+                    entries = await asyncio.wait_for(news.get(), CATCH_UP_SECONDS)
+                except TimeoutError:  # read anyway now and then (a read the follower lost)
+                    entries = await self.store.read(self.conversation, after, count=LOG_PAGE)
         finally:
             self.follower.unfollow(self.conversation, news)
 

@@ -24,8 +24,9 @@ async def test_hundreds_of_followed_chats_share_a_small_pool_and_hear_of_their_n
         await aclient.xadd(keys.conversation_log(chat), {"text": "hola"})
     async with asyncio.timeout(5):
         for chat in chats[::2]:
-            await news[chat].wait()
-    assert not any(news[chat].is_set() for chat in chats[1::2])
+            [(_, fields)] = await news[chat].get()
+            assert fields == {"text": "hola"}
+    assert all(news[chat].empty() for chat in chats[1::2])
     for chat in chats:
         follower.unfollow(chat, news[chat])
     assert follower.following == 0
@@ -38,7 +39,8 @@ async def test_only_entries_after_following_are_news(aclient: aioredis.Redis) ->
     follower = LogFollower(aclient, block_ms=100)
     news = await follower.follow("wc-old-news")
     await asyncio.sleep(0.3)
-    assert not news.is_set()  # the socket replays what was there itself
+    assert news.empty()  # the socket replays what was there itself
     await aclient.xadd(keys.conversation_log("wc-old-news"), {"text": "after"})
-    await asyncio.wait_for(news.wait(), 3)
+    [(_, fields)] = await asyncio.wait_for(news.get(), 3)
+    assert fields == {"text": "after"}
     await follower.close()
