@@ -6,9 +6,29 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from relevo.lanes import StreamLanes, ensure_group
+from relevo.lanes import Handler, StreamLanes, ensure_group
 
 STREAM, GROUP = "relevo:test:lanes", "workers"
+
+
+def lanes_of(
+    client: aioredis.Redis, consumer: str, handle: Handler, claim_idle_ms: int
+) -> StreamLanes:
+    """A consumer of the test stream; an entry rejected as poison fails the test."""
+
+    async def poison(entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        raise AssertionError(f"{fields} rejected: {exc!r}")
+
+    return StreamLanes(
+        client=client,
+        stream=STREAM,
+        group=GROUP,
+        key_field="conversation",
+        handle=handle,
+        on_poison=poison,
+        consumer=consumer,
+        claim_idle_ms=claim_idle_ms,
+    )
 
 
 async def handled_by(
@@ -26,19 +46,7 @@ async def handled_by(
         if len(seen) == expected:
             stop.set()
 
-    async def poison(entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
-        raise AssertionError(f"{fields} rejected: {exc!r}")
-
-    lanes = StreamLanes(
-        client=client,
-        stream=STREAM,
-        group=GROUP,
-        key_field="conversation",
-        handle=handle,
-        on_poison=poison,
-        consumer=consumer,
-        claim_idle_ms=claim_idle_ms,
-    )
+    lanes = lanes_of(client, consumer, handle, claim_idle_ms)
     await asyncio.wait_for(lanes.run(stop), 20)
     assert not any(lanes.is_redelivery(i) for i in ids) and lanes.busy == 0  # forgotten when done
     return seen
@@ -77,19 +85,7 @@ async def test_a_long_wait_of_a_living_consumer_is_not_taken_over_by_another(
         await asyncio.sleep(3)
         await aclient.xack(STREAM, GROUP, entry_id)
 
-    async def poison(entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
-        raise AssertionError(f"{fields} rejected: {exc!r}")
-
-    holder = StreamLanes(
-        client=aclient,
-        stream=STREAM,
-        group=GROUP,
-        key_field="conversation",
-        handle=handle,
-        on_poison=poison,
-        consumer="holder",
-        claim_idle_ms=1000,
-    )
+    holder = lanes_of(aclient, "holder", handle, claim_idle_ms=1000)
     running = asyncio.create_task(holder.run(stop))
     taken = []
     while not handled or holder.busy:

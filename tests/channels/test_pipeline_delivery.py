@@ -276,33 +276,22 @@ async def test_a_private_invitation_links_the_public_and_private_profiles(
     token = link.split("continue=")[1]
     invitations = Invitations(aclient, settings)
     private = keys.customer("webchat", "wc-private")
-    accepted = await invitations.accept(
-        token,
-        conversation_id="wc-private",
-        channel=Channel.WEBCHAT,
-        route={},
-        profile_key=private,
-        fallback_language=None,
-    )
-    assert accepted
-    assert await invitations.accept(  # followed again in the same chat: still fine, no 2nd welcome
-        token,
-        conversation_id="wc-private",
-        channel=Channel.WEBCHAT,
-        route={},
-        profile_key=private,
-        fallback_language=None,
-    )
-    lurker = keys.customer("webchat", "wc-lurker")
-    for forged_or_taken, profile in (("forged", private), (token, lurker)):
-        assert not await invitations.accept(
-            forged_or_taken,
-            conversation_id="wc-lurker",
+
+    async def follow(link_token: str, conversation: str, profile: str) -> bool:
+        return await invitations.accept(
+            link_token,
+            conversation_id=conversation,
             channel=Channel.WEBCHAT,
             route={},
             profile_key=profile,
             fallback_language=None,
         )
+
+    assert await follow(token, "wc-private", private)
+    assert await follow(token, "wc-private", private)  # again in the same chat: no 2nd welcome
+    lurker = keys.customer("webchat", "wc-lurker")
+    assert not await follow("forged", "wc-lurker", private)
+    assert not await follow(token, "wc-lurker", lurker)  # someone else who read the thread
     public = keys.customer("social", "u1")
     assert await profiles_of(aclient, private) == sorted([public, private])
     assert await profiles_of(aclient, lurker) == [lurker]  # someone else who read the thread
