@@ -50,11 +50,13 @@ class LogFollower:
         then come both ways (compare ids).
         """
         news: asyncio.Queue[list[Entry]] = asyncio.Queue()
-        if conversation not in self._listeners:
+        listeners = self._listeners.get(conversation)
+        if listeners is None:  # set before the read below: a second tab joins this one
+            listeners = self._listeners[conversation] = set()
             newest = await self._client.xrevrange(keys.conversation_log(conversation), count=1)
-            self._positions[conversation] = text_of(newest[0][0]) if newest else "0-0"
-            self._listeners[conversation] = set()
-        self._listeners[conversation].add(news)
+            if self._listeners.get(conversation) is listeners:  # not given up meanwhile
+                self._positions[conversation] = text_of(newest[0][0]) if newest else "0-0"
+        listeners.add(news)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="web chat log follower")
         return news
