@@ -31,9 +31,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "offline": {
         "en": "Our team is off shift right now: a person will answer you {when}. Your message "
-        "is first in line.",
+        "is in the queue and nothing more is needed from you.",
         "es": "Ahora mismo nuestro equipo está fuera de turno: una persona te responderá {when}. "
-        "Tu mensaje es el primero de la cola.",
+        "Tu mensaje ya está en la cola y no hace falta que hagas nada más.",
     },
     "offline_phone": {
         "en": "If it can't wait, call us on {phone}.",
