@@ -76,6 +76,26 @@ async def test_a_no_after_thanks_says_goodbye_instead_of_handing_over(
     assert decisions(await customer.says(no)) == ["handoff"]
 
 
+async def test_an_emoji_alone_says_what_it_means(engine: Engine, store: redis.Redis) -> None:
+    """Rasa's NLU sees no words in "👎": it took every emoji, and "???", for a yes."""
+    question, _, _ = QUESTIONS["en"]
+    thumbs_up = Customer(engine, "en")
+    await thumbs_up.says(question)
+    assert "glad" in texts(await thumbs_up.says("👍🏽")).lower()
+    thumbs_down = Customer(engine, "en")
+    await thumbs_down.says(question)
+    assert decisions(await thumbs_down.says("👎")) == ["handoff"]
+    request = current_handoff(store, thumbs_down.id)
+    assert request is not None and request.reason is Reason.NEGATIVE_FEEDBACK
+    angry = Customer(engine, "es")
+    assert decisions(await angry.says("😡😡")) == ["handoff"]
+    request = current_handoff(store, angry.id)
+    assert request is not None and request.reason is Reason.COMPLAINT
+    puzzled = Customer(engine, "en")
+    await puzzled.says(question)
+    assert "glad" not in texts(await puzzled.says("???")).lower()
+
+
 @pytest.mark.parametrize("language", ["es", "en"])
 async def test_a_no_hands_over_with_the_whole_context(
     engine: Engine, store: redis.Redis, language: str
