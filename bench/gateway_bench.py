@@ -478,7 +478,7 @@ STAGES = {
     "rasa": ("Rasa: message -> last reply (policies, actions)", "both"),
     "back": ("last reply -> turn ends at the client", "both"),
     "publish": ("  last reply -> logged (tracker save, HTTP answer, Lua record)", GATEWAY),
-    "socket": ("  conversation log -> client (socket XREAD loop, frames)", GATEWAY),
+    "socket": ("  conversation log -> client (log follower, frames)", GATEWAY),
 }
 
 
