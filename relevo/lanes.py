@@ -23,11 +23,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from relevo.redis_conn import text_of
+from relevo.redis_conn import REDIS_UNREACHABLE, text_of
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +97,7 @@ class StreamLanes:
         self._on_poison = on_poison
         self._transient: tuple[type[BaseException], ...] = (
             RetryLater,
-            RedisConnectionError,
-            RedisTimeoutError,
+            *REDIS_UNREACHABLE,
             *transient,
         )
         self._slots = asyncio.Semaphore(concurrency)
@@ -130,7 +127,7 @@ class StreamLanes:
                     last_claim = time.monotonic()
                 await self._read(">", block_ms=min(1000, self._claim_idle_ms // 3))
                 backoff = 0.5
-            except (RedisConnectionError, RedisTimeoutError) as exc:
+            except REDIS_UNREACHABLE as exc:
                 log.warning("redis unavailable", extra={"stream": self._stream, "error": str(exc)})
                 await asyncio.sleep(backoff)
                 backoff = min(self._max_backoff, backoff * 2)

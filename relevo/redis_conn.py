@@ -33,6 +33,10 @@ from redis.retry import Retry
 from relevo.errors import ConfigurationError, RedisUnavailableError
 from relevo.settings import Settings
 
+REDIS_UNREACHABLE: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+"""Redis did not answer (down, restarting, failing over): worth trying again, unlike an error
+in the command itself."""
+
 log = logging.getLogger(__name__)
 
 
@@ -223,7 +227,7 @@ def connect(settings: Settings, *, wait: float = 30.0, ride_out: bool = False) -
 
 RIDE_OUT: dict[str, Any] = {
     "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=6),
-    "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+    "retry_on_error": list(REDIS_UNREACHABLE),
 }
 
 

@@ -19,9 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import (
     BadRequest,
@@ -44,6 +42,7 @@ from bot.texts import text
 from bot.unicode_safe import scrub
 from relevo import keys
 from relevo.messages import Outgoing
+from relevo.redis_conn import REDIS_UNREACHABLE
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,12 @@ GROUP_RATE = 20 / 60
 CALLBACK_DATA_LIMIT = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_TRANSIENT = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError, TimeoutError)
+_TRANSIENT: tuple[type[Exception], ...] = (
+    *REDIS_UNREACHABLE,
+    ReadOnlyError,
+    OSError,
+    TimeoutError,
+)
 """Failures of a dependency, not of the update: it is tried again."""
 _ATTACHMENTS = (
     "sticker",
