@@ -14,39 +14,19 @@ Named in nlu/config.yml; runs in Rasa's environment (Python 3.10), on PYTHONPATH
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+from relevo_components import NothingToLearn
 
 LANGUAGES = ("es", "en")
 ENTITY = "language"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class LanguageFromMetadata(GraphComponent, EntityExtractorMixin):
+class LanguageFromMetadata(NothingToLearn, EntityExtractorMixin):
     """Adds the `language` entity when the message's metadata names es or en."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageFromMetadata:
-        """The component; it has nothing to learn or store."""
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Training examples carry no metadata: nothing to add."""
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Add the entity to each message whose metadata names its language."""

@@ -12,15 +12,10 @@ Named in nlu/config.yml; runs in Rasa's environment (Python 3.10), on PYTHONPATH
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+from relevo_components import NothingToLearn
 
 FALLBACK = "nlu_fallback"
 EMOJI_INTENTS = {
@@ -44,23 +39,8 @@ def wordless_intent(text: str) -> str | None:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class WordlessIntent(GraphComponent):
+class WordlessIntent(NothingToLearn):
     """Sets the intent of messages without words (module docstring)."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> WordlessIntent:
-        """The component; it has nothing to learn or store."""
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Nothing to learn."""
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Override DIET's guess on each message without words."""

@@ -463,6 +463,16 @@ def test_rasa_runs_the_mounted_model_and_its_api_only_with_a_token() -> None:
         assert rasa["environment"][name] == rasa_env(Settings())[name]
 
 
+def nlu_imports(module: str) -> list[str]:
+    """The modules of nlu/ that nlu/<module>.py imports (`import x` or `from x import y`)."""
+    tree = ast.parse((ROOT / "nlu" / f"{module}.py").read_text(encoding="utf-8"))
+    names = [
+        *(a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names),
+        *(n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module),
+    ]
+    return [name for name in names if (ROOT / "nlu" / f"{name}.py").exists()]
+
+
 def test_rasa_finds_its_launcher_the_stores_and_the_nlu_components() -> None:
     """Rasa falls back to an in-memory store, with only a warning, when it cannot import it;
     it cannot load the model without the custom components nlu/config.yml names, nor start
@@ -473,17 +483,12 @@ def test_rasa_finds_its_launcher_the_stores_and_the_nlu_components() -> None:
     pipeline = yaml.safe_load((ROOT / "nlu" / "config.yml").read_text(encoding="utf-8"))
     components = [c["name"].rsplit(".", 1)[0] for c in pipeline["pipeline"] if "." in c["name"]]
     assert components, "nlu/config.yml names no custom component"
-    launcher = ast.parse((ROOT / "nlu" / "relevo_rasa.py").read_text(encoding="utf-8"))
-    imported = [
-        alias.name
-        for node in ast.walk(launcher)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-        if (ROOT / "nlu" / f"{alias.name}.py").exists()
-    ]
+    imported = nlu_imports("relevo_rasa")
     assert "relevo_states" in imported
+    shared = {name for component in components for name in nlu_imports(component)}
+    assert "relevo_components" in shared
     mounts = dict(v.split(":")[1::-1] for v in rasa["volumes"])  # target -> source
-    for name in (*stores, "relevo_rasa", *imported, *components):
+    for name in (*stores, "relevo_rasa", *imported, *components, *shared):
         target = f"{rasa['environment']['PYTHONPATH']}/{name}.py"
         assert (COMPOSE_FILE.parent / mounts[target]).resolve() == ROOT / "nlu" / f"{name}.py"
 
