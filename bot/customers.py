@@ -81,7 +81,7 @@ class Customers:
         if not found:
             return None
         claim = keys.invite_claim(token)
-        await self._client.set(claim, conversation_id, nx=True, ex=INVITE_TTL_SECONDS)
-        if text_of(await self._client.get(claim)) != conversation_id:
+        first = await self._client.set(claim, conversation_id, nx=True, ex=INVITE_TTL_SECONDS)
+        if not first and text_of(await self._client.get(claim)) != conversation_id:
             return None
         return text_of(found)
