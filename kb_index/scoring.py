@@ -147,7 +147,8 @@ class ChunkTable:
         if not len(found.number):
             return []
         topic = self.topic_of[found.number]
-        own = self.language_of[found.number] == self._language_number(language)
+        language_number = self._language_number(language)
+        own = self.language_of[found.number] == language_number
         translation_open = self._translation_open(language, excluded)
         score = _topic_scores(topic, found.score, own, translation_open, translation_weight)
         present = np.unique(topic)
@@ -166,7 +167,7 @@ class ChunkTable:
                 )
             ]
             if translation_open[t] and not own[mine].any():
-                stand_in = self.in_language[self._language_number(language), t]
+                stand_in = self.in_language[language_number, t]
                 articles.append(ArticleScore(0.0, int(self.opening_of[stand_in]), 0.0, 0.0))
             topics.append((float(score[t]), articles))
         return topics
