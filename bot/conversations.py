@@ -252,6 +252,7 @@ class ConversationStore:
         flood: Flood | None = None,
         event: dict[str, str] | None = None,
         hand_to: str | None = None,
+        language: str | None = None,
     ) -> Accepted:
         """Dedupe, log and route one customer message, atomically.
 
@@ -261,7 +262,8 @@ class ConversationStore:
         counts the message against the customer's rate (see `Flood`). `event` (its fields) is
         appended to the operations events unless the message is a repeat. With `hand_to` (a
         consumer of the inbound group), a message for the assistant is read for that consumer
-        in the same round trip and returned in `taken`.
+        in the same round trip and returned in `taken`. `language`, when the message decided
+        it, becomes the conversation's (see `language`).
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
@@ -271,6 +273,8 @@ class ConversationStore:
             "customer": profile_key,
             "last_message_at": now_iso(),
         }
+        if language:
+            meta["language"] = language
         profile = {"channel": inbound.channel.value, **inbound.profile()}
         result = await self._accept(
             keys=[
@@ -346,6 +350,11 @@ class ConversationStore:
     async def meta(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's metadata (empty when unknown), with `route` decoded."""
         return decode_meta(await self._client.hgetall(keys.conversation(conversation_id)))
+
+    async def language(self, conversation_id: str) -> str | None:
+        """The language the conversation is held in, None before a message decided it."""
+        code = await self._client.hget(keys.conversation(conversation_id), "language")
+        return text_of(code) if code else None
 
     async def handoff_language(self, conversation_id: str) -> str | None:
         """The customer's language recorded by the conversation's latest handoff."""

@@ -22,7 +22,12 @@ from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
-from kb_index.language import DetectedLanguage, message_language
+from kb_index.language import (
+    DetectedLanguage,
+    clearly_shown,
+    conversation_language,
+    message_language,
+)
 from relevo import keys
 from relevo.events import EventType, emit, event_fields
 from relevo.lanes import StreamLanes
@@ -81,7 +86,7 @@ class InboundPipeline:
         `notice_text` answers the message instead of the assistant (a channel's /help).
         """
         inbound = without_lone_surrogates(inbound)
-        language = self._language(inbound)
+        language = await self._language(inbound)
         context = {
             "conversation": inbound.conversation_id,
             "channel": inbound.channel.value,
@@ -114,6 +119,7 @@ class InboundPipeline:
             flood=self._flood(inbound, notice_text, language.code),
             event=self._message_in(inbound, language.code),
             hand_to=assistant.consumer if assistant else None,
+            language=language.code if language.decided else None,
         )
         if assistant and accepted.taken:
             assistant.take(accepted.taken)
@@ -169,9 +175,16 @@ class InboundPipeline:
             rating=rating,
         )
 
-    def _language(self, inbound: Inbound) -> DetectedLanguage:
-        """The message's language (see `message_language`)."""
-        return message_language(inbound.text, inbound.language, self._settings.default_language)
+    async def _language(self, inbound: Inbound) -> DetectedLanguage:
+        """The language to answer the message in (see `conversation_language`).
+
+        The conversation's language is read only when the message does not show its own clearly.
+        """
+        detected = message_language(inbound.text, inbound.language, self._settings.default_language)
+        if clearly_shown(inbound.text, detected):
+            return detected
+        current = await self.store.language(inbound.conversation_id)
+        return conversation_language(inbound.text, detected, current)
 
     async def _thanks(self, inbound: Inbound) -> Outgoing:
         """The answer to a rating, in the language of the handoff that asked for it."""
@@ -187,8 +200,8 @@ class InboundPipeline:
     def _metadata(self, inbound: Inbound, language: DetectedLanguage) -> dict[str, object]:
         """What Rasa and the actions learn about the message.
 
-        The language goes only when the message shows it: after a short "ok" the conversation
-        keeps its language (Rasa's `language` slot, filled from this metadata).
+        The language (Rasa's `language` slot, filled from this metadata) goes once the message
+        or the conversation has one: a Spanish customer's "check-in" is answered in Spanish.
         """
         metadata: dict[str, object] = {
             "channel": inbound.channel.value,
@@ -211,11 +224,10 @@ class InboundPipeline:
         if notice_text:
             reply = notice_text
         elif inbound.kind is Kind.UNSUPPORTED:
-            language = inbound.language
-            what = thing_name(inbound.route.get("attachment", ""), language)
-            reply = text("unsupported", language, what=what)
+            what = thing_name(inbound.route.get("attachment", ""), written_in)
+            reply = text("unsupported", written_in, what=what)
         elif not body:
-            reply = text("empty", inbound.language)
+            reply = text("empty", written_in)
         elif len(body) > self._settings.max_message_chars:
             reply = text("too_long", written_in, limit=self._settings.max_message_chars)
         else:

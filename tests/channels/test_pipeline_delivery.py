@@ -85,15 +85,56 @@ async def test_the_same_message_three_times_reaches_the_assistant_once(
         (_inbound("can I bring my dog in the cabin?", language="es"), "en"),
         (_inbound("/affirm", language="es"), "es"),  # a button: the channel's hint
         (_inbound("/ask_human"), None),  # a command without a hint: no words to detect
-        (_inbound("si", language="es"), None),  # too little evidence: the slot keeps its value
+        (_inbound("si", language="es"), "es"),  # words both languages write: the hint
+        (_inbound("si"), None),  # too little evidence: the slot keeps its value
+        (_inbound("hello", language="es"), "en"),  # the customer's own words before the hint
     ],
 )
-async def test_rasa_learns_the_language_only_when_the_message_shows_it(
+async def test_a_first_message_tells_rasa_its_language_when_it_or_the_channel_shows_one(
     aclient: aioredis.Redis, inbound: Inbound, language: str | None
 ) -> None:
     await InboundPipeline(aclient, _settings()).accept(inbound)
     [(_, queued)] = await aclient.xrange(keys.INBOUND)
     assert json.loads(queued["metadata"]).get("language") == language
+    stored = await aclient.hget(keys.conversation("c1"), "language")
+    assert stored == language
+
+
+async def test_a_conversation_keeps_its_language_until_a_message_clearly_shows_the_other(
+    aclient: aioredis.Redis,
+) -> None:
+    """A place name or a loanword does not switch; a sentence does, and then holds."""
+    pipeline = InboundPipeline(
+        aclient,
+        _settings(),
+    )
+    said = [
+        "hola, ¿puedo llevar a mi perro en cabina?",
+        "check-in",
+        "Dublin",
+        "/affirm",
+        "how do I choose my seat on the plane?",
+        "gracias",
+        "muchas gracias",
+    ]
+    for number, message in enumerate(said):
+        await pipeline.accept(_inbound(message, message_id=f"m{number}", language="en"))
+    sent = [json.loads(f["metadata"])["language"] for _, f in await aclient.xrange(keys.INBOUND)]
+    assert sent == ["es", "es", "es", "es", "en", "en", "es"]
+    assert await aclient.hget(keys.conversation("c1"), "language") == "es"
+
+
+async def test_a_sticker_is_declined_in_the_conversations_language(
+    aclient: aioredis.Redis,
+) -> None:
+    pipeline = InboundPipeline(aclient, _settings())
+    await pipeline.accept(_inbound("¿puedo llevar a mi perro en cabina?", language="en"))
+    sticker = _inbound(
+        "", message_id="m2", kind=Kind.UNSUPPORTED, language="en", route={"attachment": "sticker"}
+    )
+    assert (await pipeline.accept(sticker)).route is Route.NOTICE
+    [(_, notice)] = await aclient.xrange(keys.OUTBOX)
+    assert "ese sticker" in notice["text"]
 
 
 async def test_a_long_message_takes_the_language_of_its_start(aclient: aioredis.Redis) -> None:

@@ -4,7 +4,11 @@ import pytest
 
 from kb_index.articles import article_files, load_articles
 from kb_index.embeddings import Embedder
-from kb_index.language import detect_language, message_language
+from kb_index.language import (
+    conversation_language,
+    detect_language,
+    message_language,
+)
 from kb_index.query import clean_query
 from kb_index.retriever import RankingConfig, Retriever
 from kb_index.service import closed_to
@@ -58,10 +62,42 @@ def test_words_both_languages_write_leave_the_conversations_language(text: str) 
     assert not detected.decided and detected.code == "es"  # the gateway sends no language
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("hello", "en"), ("Hi!", "en"), ("hola", "es"), ("muchas gracias", "es"), ("thank you", "en")],
+)
+def test_a_short_greeting_or_thanks_is_told_by_its_own_words(text: str, language: str) -> None:
+    """The detector alone takes "hello" for Spanish."""
+    assert message_language(text, "es" if language == "en" else "en", "en").code == language
+
+
+@pytest.mark.parametrize(
+    ("text", "held_in", "answered_in"),
+    [
+        ("check-in", "es", "es"),  # a loanword
+        ("Dublin", "es", "es"),  # a place
+        ("refund", "es", "es"),
+        ("gracias", "en", "en"),  # one courtesy of the other language
+        ("/affirm", "es", "es"),
+        ("how do I choose my seat?", "es", "en"),  # a sentence the detector is sure of
+        ("thank you", "es", "en"),  # two of the other language's own words
+        ("como elijo sitio", "en", "es"),
+        ("Dublin", None, "en"),  # a first message: what it shows
+    ],
+)
+def test_a_conversation_changes_language_only_on_a_message_that_clearly_shows_it(
+    text: str, held_in: str | None, answered_in: str
+) -> None:
+    detected = message_language(text, None, "en")
+    assert conversation_language(text, detected, held_in).code == answered_in
+
+
 def test_a_message_with_words_of_its_own_is_detected_and_a_button_takes_the_channels_hint() -> None:
-    assert message_language("ok thanks", None, "es") == detect_language("ok thanks")
+    text = "ok, the bag is still missing"
+    assert message_language(text, None, "es") == detect_language(text)
     assert message_language("ok thanks", None, "es").code == "en"
     assert message_language("/affirm", "es", "en").code == "es"
+    assert not message_language("/affirm", None, "en").decided
 
 
 def test_clean_query_removes_social_noise() -> None:
