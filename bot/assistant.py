@@ -276,8 +276,8 @@ class AssistantWorker:
                 "Rasa answered nothing: a custom action failed", ambiguous=False
             )
         log.error("assistant silent; apologised", extra={"conversation": message.conversation_id})
-        language = detect_language(message.text or "", default="en").code
-        return [BotReply(text=text("no_answer", language))]
+        language = message.metadata.get("language") or detect_language(message.text).code
+        return [BotReply(text=text("no_answer", str(language)))]
 
     async def _wait_for_turn_lock(self, conversation_id: str, seconds: float = 30.0) -> None:
         """Wait while Rasa still holds the conversation's lock (a turn in progress)."""
