@@ -120,6 +120,24 @@ return result
 """
 
 
+# KEYS: the conversation's metadata and log. ARGV: the metadata as JSON, the time, the retention
+# (0: kept). With a retention, an empty log is made now (MKSTREAM) so that what the delivery
+# appends to it later (the welcome) expires with the rest.
+_START = """
+redis.call('HSET', KEYS[1], unpack(flat(cjson.decode(ARGV[1]))))
+redis.call('HSETNX', KEYS[1], 'created_at', ARGV[2])
+local keep = tonumber(ARGV[3])
+if keep > 0 then
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('XGROUP', 'CREATE', KEYS[2], 'start', '$', 'MKSTREAM')
+    redis.call('XGROUP', 'DESTROY', KEYS[2], 'start')
+  end
+  redis.call('EXPIRE', KEYS[1], keep)
+  redis.call('EXPIRE', KEYS[2], keep)
+end
+"""
+
+
 class Route(StrEnum):
     """Where an accepted message went."""
 
@@ -237,6 +255,7 @@ class ConversationStore:
     def __init__(self, client: aioredis.Redis, retention_seconds: int = 0) -> None:
         self._client = client
         self._accept = client.register_script(FLAT + _ACCEPT)
+        self._start = client.register_script(FLAT + _START)
         self._retention = retention_seconds
 
     async def accept(
@@ -331,17 +350,21 @@ class ConversationStore:
         customer: str,
         **extra: str,
     ) -> None:
-        """Record a conversation that the customer has not written in yet (an invitation)."""
-        key = keys.conversation(conversation_id)
-        fields: dict[str | bytes, str | bytes | int | float] = {
+        """Record a conversation that the customer has not written in yet (an invitation).
+
+        Its metadata and its log expire after the retention, as if the customer had written.
+        """
+        fields = {
             "channel": channel,
             "public": "",
             "customer": customer,
             "route": json.dumps(route, ensure_ascii=False),
+            **extra,
         }
-        fields.update(extra)
-        await self._client.hset(key, mapping=fields)
-        await self._client.hsetnx(key, "created_at", now_iso())
+        await self._start(
+            keys=[keys.conversation(conversation_id), keys.conversation_log(conversation_id)],
+            args=[json.dumps(fields, ensure_ascii=False), now_iso(), self._retention],
+        )
 
     async def enqueue(self, message: Outgoing) -> None:
         """Queue a message for delivery."""

@@ -19,6 +19,8 @@ from relevo.redis_conn import text_of
 
 INVITE_TTL_SECONDS = 7 * 24 * 3600
 
+# KEYS: the two profiles. ARGV: a new person id, the person key's prefix, the retention (0: kept):
+# the two profiles and the person set then expire that long from now, as a message renews them.
 _LINK = """
 local prefix = ARGV[2]
 local pa = redis.call('HGET', KEYS[1], 'person')
@@ -28,16 +30,19 @@ if not pa then
   redis.call('HSET', KEYS[1], 'person', pa)
   redis.call('SADD', prefix .. pa, KEYS[1])
 end
-if pb == pa then return pa end
-if pb then
+if pb and pb ~= pa then
   for _, member in ipairs(redis.call('SMEMBERS', prefix .. pb)) do
     redis.call('HSET', member, 'person', pa)
     redis.call('SADD', prefix .. pa, member)
   end
   redis.call('DEL', prefix .. pb)
-else
+elseif not pb then
   redis.call('HSET', KEYS[2], 'person', pa)
   redis.call('SADD', prefix .. pa, KEYS[2])
+end
+local keep = tonumber(ARGV[3])
+if keep > 0 then
+  for _, key in ipairs({KEYS[1], KEYS[2], prefix .. pa}) do redis.call('EXPIRE', key, keep) end
 end
 return pa
 """
@@ -49,14 +54,19 @@ class Customers:
     The history of a person's conversations, for the desk, is `handoff.history.customer_history`.
     """
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, retention_seconds: int = 0) -> None:
         self._client = client
         self._link = client.register_script(_LINK)
+        self._retention = retention_seconds
 
     async def link(self, profile_a: str, profile_b: str) -> str:
-        """Record that two profiles are one person; returns the person id."""
+        """Record that two profiles are one person; returns the person id.
+
+        With `retention_seconds` > 0, both profiles and the person expire that long from now.
+        """
         person = await self._link(
-            keys=[profile_a, profile_b], args=[uuid.uuid4().hex, keys.person("")]
+            keys=[profile_a, profile_b],
+            args=[uuid.uuid4().hex, keys.person(""), self._retention],
         )
         return str(person.decode() if isinstance(person, bytes) else person)
 

@@ -35,8 +35,9 @@ class Invitations:
         settings: Settings,
         telegram_username: Callable[[], str | None] = lambda: None,
     ) -> None:
-        self._customers = Customers(client)
-        self._store = ConversationStore(client)
+        retention = settings.retention_days * 24 * 3600
+        self._customers = Customers(client, retention)
+        self._store = ConversationStore(client, retention)
         self._public_url = settings.public_url.rstrip("/")
         self._telegram_username = telegram_username
 

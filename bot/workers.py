@@ -1,7 +1,7 @@
 """The gateway's background workers, started and stopped together.
 
-The assistant, delivery, Telegram polling, and the handoff desk: Slack's (with Socket Mode when
-an app-level token is set) or the web console's.
+The assistant, delivery, Telegram polling, the handoff desk (Slack's, with Socket Mode when an
+app-level token is set, or the web console's) and the trimmer that keeps the work streams short.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.rasa_client import RasaClient
 from handoff.console import ConsoleDesk
 from handoff.slack import SlackDesk
 from relevo.settings import Settings
+from relevo.stream_trim import keep_trimmed
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class Workers:
         self._spawn("assistant", assistant.run(self._stop))
         self._pipeline.hand_to(assistant.lanes)  # this process's messages go straight to Rasa
         self._spawn("delivery", delivery.run(self._stop))
+        self._spawn("stream trim", keep_trimmed(self._client, self._stop))
         return self
 
     def _spawn(self, name: str, work: object) -> None:

@@ -27,6 +27,7 @@ from handoff.history import customer_history, profiles_of
 from relevo import keys
 from relevo.messages import Outgoing
 from relevo.settings import Settings
+from relevo.stream_trim import TRIMMED_STREAMS
 from tests.channels.connector import Connector, running_connector
 
 SECRET = "connector-secret"
@@ -343,6 +344,40 @@ async def test_a_private_invitation_links_the_public_and_private_profiles(
     ]
     assert welcome["text"].startswith("¡Hola @ana!")
     assert json.loads(welcome["buttons"]) == []
+
+
+async def test_following_an_invitation_without_writing_keeps_nothing_past_the_retention(
+    aclient: aioredis.Redis,
+) -> None:
+    """The private conversation, its log with the welcome, the profile and the person expire."""
+    settings = _settings()
+    pipeline = InboundPipeline(aclient, settings)
+    await pipeline.accept(_inbound("¿y mi reembolso?", public=True, route={"handle": "ana"}))
+    token = await Customers(aclient).invite_token("c1")
+    before = {key async for key in aclient.scan_iter()}
+    assert await Invitations(aclient, settings).accept(
+        token,
+        conversation_id="wc-private",
+        channel=Channel.WEBCHAT,
+        route={},
+        profile_key=keys.customer("webchat", "wc-private"),
+        fallback_language=None,
+    )
+    async with httpx.AsyncClient() as http:
+        await _deliver_all(_worker(aclient, settings, http), aclient)  # writes the welcome
+    [(_, welcome)] = await aclient.xrange(keys.conversation_log("wc-private"))
+    assert welcome["text"].startswith("¡Hola @ana!")
+    person = await aclient.hget(keys.customer("webchat", "wc-private"), "person")
+    written = {key async for key in aclient.scan_iter()} - before - set(TRIMMED_STREAMS)
+    assert {
+        keys.conversation("wc-private"),
+        keys.conversation_log("wc-private"),
+        keys.customer("webchat", "wc-private"),
+        keys.person(person),
+    } <= written
+    limit = settings.retention_days * 86400
+    for key in written | {keys.customer("social", "u1")}:
+        assert 0 < await aclient.ttl(key) <= limit, key
 
 
 async def test_an_invitation_to_a_conversation_past_its_retention_is_refused(
