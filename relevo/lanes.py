@@ -1,14 +1,16 @@
 """Consume a Redis stream in per-conversation lanes: in order within one, in parallel across.
 
-Entries of one key (a conversation) are handled one after another, so replies never overtake
-each other; different keys run concurrently up to a limit. A handler that raises one of the
-`transient` errors is retried with backoff (the entry stays pending meanwhile, so a crash loses
-nothing); any other error is a poison entry, handed to `on_poison` and acknowledged, so one bad
-entry never blocks its lane forever. Entries another consumer left pending for too long (it
-died) are claimed and handled here; the entries this consumer holds (handling, retrying, or
-queued in a lane behind a slow one) are claimed again by itself every third of that time, so a
-living consumer's long wait (a channel's RetryAfter, a backlog) never looks abandoned to the
-others, who would handle the same entry a second time.
+Entries of one key (a conversation) are handled one after another, so replies never overtake each
+other; different keys run concurrently up to a limit. A handler that raises one of the `transient`
+errors, or a Redis refusal (read-only, out of memory: `redis_refusing`), is retried with backoff
+(the entry stays pending meanwhile, so a crash loses nothing); any other error is a poison entry,
+handed to `on_poison` and acknowledged, so one bad entry never blocks its lane forever (when Redis
+cannot take the rejection now, it is made later). The reader rides out any Redis error, and makes
+the group again if the stream was lost. Entries another consumer left pending for too long (it
+died) are claimed and handled here; the entries this consumer holds (handling, retrying, or queued
+in a lane behind a slow one) are claimed again by itself every third of that time, so a living
+consumer's long wait (a channel's RetryAfter, a backlog) never looks abandoned to the others, who
+would handle the same entry a second time.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from relevo.redis_conn import REDIS_UNREACHABLE, text_of
+from relevo.redis_conn import REDIS_UNREACHABLE, redis_refusing, text_of
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +130,9 @@ class StreamLanes:
                     last_claim = time.monotonic()
                 await self._read(">", block_ms=min(1000, self._claim_idle_ms // 3))
                 backoff = 0.5
-            except REDIS_UNREACHABLE as exc:
+            except redis.RedisError as exc:  # down, or refusing (read-only, full, group lost)
                 log.warning("redis unavailable", extra={"stream": self._stream, "error": str(exc)})
+                recovered = False  # make the group again if it was lost; take back what is ours
                 await asyncio.sleep(backoff)
                 backoff = min(self._max_backoff, backoff * 2)
         await self.drain(timeout=5.0)
@@ -203,6 +207,7 @@ class StreamLanes:
             self._tasks[key] = asyncio.create_task(self._drain_lane(key))
 
     async def _drain_lane(self, key: str) -> None:
+        """Run a lane's entries in order; if it stops early, its entries can be taken again."""
         lane = self._lanes[key]
         try:
             while lane:
@@ -210,11 +215,20 @@ class StreamLanes:
                 try:
                     await self._run_one(entry_id, fields)
                 finally:
-                    self._in_flight.discard(entry_id)
-                    self._redelivered.discard(entry_id)
+                    self._forget(entry_id)
+        except Exception:
+            log.exception("lane stopped", extra={"stream": self._stream, "lane": key})
         finally:
-            del self._lanes[key]
+            for entry_id, _ in self._lanes.pop(key):  # still pending: read again after a claim
+                self._forget(entry_id)
             del self._tasks[key]
+
+    def _forget(self, entry_id: str) -> None:
+        self._in_flight.discard(entry_id)
+        self._redelivered.discard(entry_id)
+
+    def _is_transient(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._transient) or redis_refusing(exc)
 
     async def _run_one(self, entry_id: str, fields: dict[str, str]) -> None:
         backoff = 0.5
@@ -223,7 +237,9 @@ class StreamLanes:
                 async with self._slots:
                     await self._handle(entry_id, fields)
                 return
-            except self._transient as exc:
+            except Exception as exc:
+                if not self._is_transient(exc) and await self._rejected(entry_id, fields, exc):
+                    return
                 delay = exc.delay if isinstance(exc, RetryLater) and exc.delay else backoff
                 log.warning(
                     "entry kept for a retry",
@@ -236,8 +252,18 @@ class StreamLanes:
                 )
                 await asyncio.sleep(delay)
                 backoff = min(self._max_backoff, backoff * 2) * random.uniform(0.8, 1.2)
-            except Exception as exc:
-                log.exception("entry rejected", extra={"stream": self._stream, "entry": entry_id})
-                await self._on_poison(entry_id, fields, exc)
-                await self._client.xack(self._stream, self._group, entry_id)
-                return
+
+    async def _rejected(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> bool:
+        """Hand a poison entry to `on_poison` and acknowledge it.
+
+        False when Redis could not take it now (down, full): the entry is tried again later.
+        """
+        log.error("entry rejected", exc_info=exc, extra={"stream": self._stream, "entry": entry_id})
+        try:
+            await self._on_poison(entry_id, fields, exc)
+            await self._client.xack(self._stream, self._group, entry_id)
+        except Exception as failure:
+            if not self._is_transient(failure):
+                raise
+            return False
+        return True

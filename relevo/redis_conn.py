@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 import redis.asyncio.sentinel as aiosentinel
 import redis.sentinel
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import OutOfMemoryError  # type: ignore[attr-defined]  # not in the stubs
 from redis.retry import Retry
 
 from relevo.errors import ConfigurationError, RedisUnavailableError
@@ -36,6 +37,34 @@ from relevo.settings import Settings
 REDIS_UNREACHABLE: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
 """Redis did not answer (down, restarting, failing over): worth trying again, unlike an error
 in the command itself."""
+
+# Errors Redis answers for its own state, not the command's: a demoted primary (READONLY,
+# UNBLOCKED), no replica to acknowledge (NOREPLICAS), memory or disk full (OOM, MISCONF), a
+# script running or data loading (BUSY, LOADING), a failover (MASTERDOWN, TRYAGAIN,
+# CLUSTERDOWN), a stream lost with its group (NOGROUP). Inside a script the code follows a "-".
+_REFUSING = re.compile(
+    r"(?:^|[\s-])(?:READONLY|UNBLOCKED|NOREPLICAS|OOM|MISCONF|BUSY|LOADING|MASTERDOWN|TRYAGAIN"
+    r"|CLUSTERDOWN|NOGROUP)\b"
+)
+_REFUSING_CLASSES = (
+    redis.exceptions.ReadOnlyError,
+    OutOfMemoryError,
+    redis.exceptions.BusyLoadingError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+)
+
+
+def redis_refusing(exc: BaseException) -> bool:
+    """Whether Redis refused a command for its own state: worth trying again, like an outage.
+
+    redis-py strips the code from the errors it has a class for, so those go by class.
+    """
+    if isinstance(exc, _REFUSING_CLASSES):
+        return True
+    return isinstance(exc, redis.ResponseError) and bool(_REFUSING.search(str(exc)))
+
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import redis
 import redis.asyncio as aioredis
 
 from relevo.lanes import Handler, StreamLanes, ensure_group
@@ -95,4 +96,85 @@ async def test_a_long_wait_of_a_living_consumer_is_not_taken_over_by_another(
     stop.set()
     await running
     assert len(handled) == 1 and taken == []
+    assert (await aclient.xpending(STREAM, GROUP))["pending"] == 0
+
+
+async def test_a_redis_refusal_in_a_handler_is_tried_again_not_dropped(
+    aclient: aioredis.Redis,
+) -> None:
+    """Redis full (OOM inside a script) while the answer is recorded: the entry waits."""
+    await ensure_group(aclient, STREAM, GROUP)
+    await aclient.xadd(STREAM, {"conversation": "c1", "text": "where is my bag?"})
+    attempts: list[str] = []
+    stop = asyncio.Event()
+
+    async def handle(entry_id: str, fields: dict[str, str]) -> None:
+        attempts.append(entry_id)
+        if len(attempts) == 1:
+            raise redis.ResponseError(
+                "Error running script (call to f_9): @user_script:8: @user_script: 8: -OOM "
+                "command not allowed when used memory > 'maxmemory'."
+            )
+        await aclient.xack(STREAM, GROUP, entry_id)
+        stop.set()
+
+    await asyncio.wait_for(lanes_of(aclient, "me", handle, 30_000).run(stop), 20)
+    assert len(attempts) == 2 and (await aclient.xpending(STREAM, GROUP))["pending"] == 0
+
+
+async def test_the_reader_outlives_a_lost_group_and_makes_it_again(
+    aclient: aioredis.Redis,
+) -> None:
+    """NOGROUP (the stream lost: Redis restarted without its file) no longer ends the reader."""
+    await ensure_group(aclient, STREAM, GROUP)
+    handled: list[str] = []
+    stop = asyncio.Event()
+
+    async def handle(entry_id: str, fields: dict[str, str]) -> None:
+        handled.append(fields["text"])
+        await aclient.xack(STREAM, GROUP, entry_id)
+        stop.set()
+
+    running = asyncio.create_task(lanes_of(aclient, "me", handle, 30_000).run(stop))
+    await asyncio.sleep(0.3)
+    await aclient.delete(STREAM)
+    await asyncio.sleep(0.5)
+    await aclient.xadd(STREAM, {"conversation": "c1", "text": "after the loss"})
+    await asyncio.wait_for(running, 20)
+    assert handled == ["after the loss"]
+
+
+async def test_a_rejection_redis_cannot_record_now_is_made_later_and_the_lane_goes_on(
+    aclient: aioredis.Redis,
+) -> None:
+    await ensure_group(aclient, STREAM, GROUP)
+    for text in ("unreadable", "next"):
+        await aclient.xadd(STREAM, {"conversation": "c1", "text": text})
+    rejected: list[str] = []
+    handled: list[str] = []
+    stop = asyncio.Event()
+
+    async def handle(entry_id: str, fields: dict[str, str]) -> None:
+        if fields["text"] == "unreadable":
+            raise ValueError("cannot decode")
+        handled.append(fields["text"])
+        await aclient.xack(STREAM, GROUP, entry_id)
+        stop.set()
+
+    async def poison(entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        rejected.append(fields["text"])
+        if len(rejected) == 1:
+            raise redis.exceptions.OutOfMemoryError("command not allowed when used memory")
+
+    lanes = StreamLanes(
+        client=aclient,
+        stream=STREAM,
+        group=GROUP,
+        key_field="conversation",
+        handle=handle,
+        on_poison=poison,
+        consumer="me",
+    )
+    await asyncio.wait_for(lanes.run(stop), 20)
+    assert rejected == ["unreadable", "unreadable"] and handled == ["next"]
     assert (await aclient.xpending(STREAM, GROUP))["pending"] == 0
