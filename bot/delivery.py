@@ -4,9 +4,10 @@ Messages are laned by conversation (in order within one). A channel's `Sender` f
 into parts that fit the platform and sends them; a retryable failure (RetryAfter, HTTP 429 or
 5xx, a network error) is retried with exponential backoff and jitter, honouring the platform's
 own delay; after `max_attempts`, or at once for a permanent failure, the message goes to the
-dead-letter list with the reason (`relevo doctor` shows it). Each delivered part is counted in
-Redis, so a retry or a restart never sends a part twice, and the delivered message is appended to
-the conversation log exactly once.
+dead-letter list with the reason (`relevo doctor` shows it). A platform's request to wait is not
+a failure: it is capped, and counted apart (`RetryPolicy`). Each delivered part is counted in
+Redis, and in memory before any Redis call, so neither a restart nor a Redis blip after a send
+sends a part twice, and the delivered message is appended to the conversation log exactly once.
 """
 
 from __future__ import annotations
@@ -106,19 +107,31 @@ class InviteLinks(Protocol):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long to keep trying."""
+    """How long to keep trying one part.
+
+    A failure (an error, a 5xx, a timeout) counts toward `max_attempts`. A platform's request to
+    wait (RetryAfter, 429) is not a failure: the part is only early. Each such wait is capped at
+    `max_wait_seconds`, and they are counted apart: `max_waits` of them still end in the dead
+    letters, so a platform that only ever says "later" cannot hold a conversation forever.
+    """
 
     max_attempts: int = 8
     base_seconds: float = 0.5
     max_seconds: float = 60.0
+    max_waits: int = 32
+    max_wait_seconds: float = 3600.0
 
-    def delay(self, attempt: int, requested: float | None) -> float:
-        """Wait before attempt `attempt + 1`: the platform's request, else backoff with jitter."""
+    def delay(self, failures: int, requested: float | None) -> float:
+        """The next wait: the platform's request (capped), else backoff after `failures`."""
         if requested is not None:
-            return requested
-        return min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1)) * random.uniform(
+            return min(requested, self.max_wait_seconds)
+        return min(self.max_seconds, self.base_seconds * 2 ** (failures - 1)) * random.uniform(
             0.5, 1.0
         )
+
+    def exhausted(self, failures: int, waits: int) -> bool:
+        """Whether a part is given up: it failed too often, or was told to wait too often."""
+        return failures >= self.max_attempts or waits >= self.max_waits
 
 
 class DeliveryWorker:
@@ -146,6 +159,7 @@ class DeliveryWorker:
         self._invites = invites
         self._policy = policy
         self._script = client.register_script(FLAT + _STEP)
+        self._sent: dict[str, int] = {}  # out id -> parts sent, kept until the message is settled
         self._sending = {channel: asyncio.Semaphore(concurrency) for channel in senders}
         self.lanes = StreamLanes(
             client=client,
@@ -164,7 +178,18 @@ class DeliveryWorker:
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         message = Outgoing.from_fields(fields)
-        meta, done = await self._read(message)
+        await self._settle(entry_id, message)
+        self._sent.pop(message.out_id, None)  # recorded: Redis knows the count from now on
+
+    async def _settle(self, entry_id: str, message: Outgoing) -> None:
+        """Deliver, dead-letter or log the message, and acknowledge its entry.
+
+        A Redis error after a send makes the lanes run this again: the parts sent then are
+        known from memory (`_sent`) even when Redis never heard of them, so they are recorded,
+        not sent again.
+        """
+        meta, recorded = await self._read(message)
+        done = max(recorded, self._sent.get(message.out_id, 0))
         if message.event:
             await self._step(message, ack=entry_id, append_log=True)
             return
@@ -254,7 +279,7 @@ class DeliveryWorker:
         """
         parts = sender.parts(message, target)
         for index in range(done, len(parts)):
-            attempt = 1
+            failures = waits = 0
             while True:
                 await sender.pace(target, first=message.author == "agent")
                 try:
@@ -262,25 +287,29 @@ class DeliveryWorker:
                         await sender.send(message, parts[index], index, target)
                     break
                 except DeliveryError as exc:
-                    if exc.permanent or attempt >= self._policy.max_attempts:
+                    if exc.retry_after is None:
+                        failures += 1
+                    else:
+                        waits += 1
+                    if exc.permanent or self._policy.exhausted(failures, waits):
                         await self._dead(
-                            message, str(exc), attempts=attempt, channel=target.channel
+                            message, str(exc), attempts=failures + waits, channel=target.channel
                         )
                         return None
-                    delay = self._policy.delay(attempt, exc.retry_after)
+                    delay = self._policy.delay(failures, exc.retry_after)
                     DELIVERIES.labels(target.channel, "retried").inc()
                     log.warning(
                         "delivery failed; retrying",
                         extra={
                             "conversation": message.conversation_id,
                             "out": message.out_id,
-                            "attempt": attempt,
+                            "attempt": failures + waits,
                             "error": str(exc),
                             "retry_in_s": round(delay, 2),
                         },
                     )
                     await asyncio.sleep(delay)
-                    attempt += 1
+            self._sent[message.out_id] = index + 1  # before any Redis call that could fail
             if index + 1 < len(parts):
                 await self._step(message, parts=index + 1)
         log.info(
@@ -318,6 +347,7 @@ class DeliveryWorker:
         )
 
     async def _poison(self, entry_id: str, fields: dict[str, str], exc: BaseException) -> None:
+        self._sent.pop(fields.get("out_id", ""), None)
         record = {**fields, "reason": f"unreadable outbox entry: {exc!r}", "at": now_iso()}
         await self._client.lpush(keys.OUTBOX_DEAD, json.dumps(record, ensure_ascii=False))
 

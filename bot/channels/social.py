@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -298,10 +299,16 @@ class SocialSender:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """The connector's `Retry-After` in seconds; None when it names no usable wait.
+
+    `inf`, `nan` and negative values are refused rather than believed (a lane would sleep on
+    them forever); a date is not read either. The delivery worker caps what is left.
+    """
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
+        seconds = float(response.headers.get("Retry-After", ""))
     except ValueError:
         return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _looks_spanish(body: str) -> bool:

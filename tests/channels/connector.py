@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,7 @@ class Connector:
     attempts: int = 0
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     refused: list[str] = field(default_factory=list)
+    on_reply: Callable[[], None] | None = None  # called after each reply is taken, before 200
 
     def wait_for(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -68,6 +69,8 @@ def running_connector(secret: str) -> Iterator[Connector]:
         reply = json.loads(body)
         reply["post_id"] = f"brand-{len(connector.replies) + 1}"  # the network's id of the post
         connector.replies.append(reply)
+        if connector.on_reply is not None:
+            connector.on_reply()
         return JSONResponse({"ok": True, "post_id": reply["post_id"]})
 
     port = free_port()

@@ -1,12 +1,26 @@
-"""The web chat in a real browser (Playwright driving Debian's chromium) on the real stack."""
+"""The web chat in a real browser (Playwright driving Debian's chromium) on the real stack.
+
+The Retry test needs no Rasa: the real gateway app serves the page and its socket in process,
+on the test Redis.
+"""
 
 from __future__ import annotations
 
-import pytest
-from playwright.async_api import Browser, Page, expect
+import asyncio
+import json
+import re
+from pathlib import Path
 
+import pytest
+import redis
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
+
+from bot.gateway import create_app
+from relevo import keys
+from relevo.settings import Settings
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack, say
+from tests.emulators.slack_emulator import AsgiServer
 
 pytestmark = pytest.mark.slow
 
@@ -109,3 +123,63 @@ async def test_the_widget_opens_the_chat_from_one_script_tag(
     await page.wait_for_timeout(800)  # let the bubbles finish fading in
     await page.screenshot(path=str(SCREENSHOTS / "webchat-widget.png"))
     await page.close()
+
+
+async def test_retry_sends_the_message_again_under_its_own_id_so_it_is_taken_once(
+    tmp_path: Path, redis_url: str, redis_client: redis.Redis, browser: Browser
+) -> None:
+    """The gateway stored the message, but the page got "unavailable" instead of the ack (the
+    answer was lost in a failover) and the log entry comes late: Retry must not make it a
+    second message, which the assistant would answer again."""
+    sent: list[str] = []  # the client_id of each message frame the page sent
+    acks: list[dict[str, object]] = []
+    late: list[str | bytes] = []  # the customer's log entry, held back until the page sends again
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "message":
+                sent.append(frame["client_id"])
+            server.send(message)
+            if len(sent) == 2:
+                while late:
+                    ws.send(late.pop(0))
+
+        def from_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "ack":
+                acks.append(frame)
+                if len(acks) == 1:  # stored, but the page hears otherwise
+                    message = json.dumps(
+                        {"type": "error", "client_id": frame["client_id"], "reason": "unavailable"}
+                    )
+            elif frame.get("type") == "message" and len(sent) < 2:
+                late.append(message)
+                return
+            ws.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
+    with AsgiServer(create_app(settings)) as gateway:
+        page = await browser.new_page()
+        await page.route_web_socket(re.compile(r"/channels/webchat/ws"), route)
+        await page.goto(gateway.url + "/")
+        await say(page, "¿dónde está mi maleta?")
+        await page.get_by_test_id("retry").click()
+        customer = page.locator('[data-testid="msg"][data-author="customer"]')
+        await expect(customer).to_have_attribute("data-state", "sent")
+        async with asyncio.timeout(10):
+            while len(acks) < 2:
+                await asyncio.sleep(0.05)
+        conversation = await page.evaluate("window.RelevoChat.conversationId")
+        [(entry_id, logged)] = redis_client.xrange(keys.conversation_log(conversation))
+        await expect(customer).to_have_attribute("data-id", entry_id)  # the late entry found it
+        await expect(customer).to_have_count(1)
+        await page.close()
+    assert sent[1] == sent[0] == logged["client_id"]
+    assert acks[1]["duplicate"] is True
+    assert redis_client.xlen(keys.INBOUND) == 1  # the assistant is asked once

@@ -770,24 +770,19 @@
       transmit(entry);
     }
 
-    /** A failed message goes again under a new client_id: the server may remember the old one. */
+    /**
+     * A failed message goes again under its own client_id: the server dedupes by it, so a
+     * message it stored although its answer was lost is acknowledged as a duplicate, not
+     * answered twice, and its log entry still finds this row.
+     */
     function retryLocal(row) {
-      const bubble = row.querySelector('.rc-bubble');
-      const oldId = bubble.dataset.clientId;
-      const old = outbox.find((e) => e.client_id === oldId);
-      const entry = {
-        client_id: uuid(),
-        text: old ? old.text : row.dataset.text,
-        at: Date.now(),
-      };
-      const display = old ? old.display : '';
-      if (display) entry.display = display;
-      outbox = outbox.filter((e) => e.client_id !== oldId);
+      const clientId = row.querySelector('.rc-bubble').dataset.clientId;
+      const old = outbox.find((e) => e.client_id === clientId);
+      const entry = { client_id: clientId, text: old ? old.text : row.dataset.text, at: Date.now() };
+      if (old && old.display) entry.display = old.display;
+      outbox = outbox.filter((e) => e.client_id !== clientId);
       outbox.push(entry);
       saveOutbox();
-      locals.delete(oldId);
-      locals.set(entry.client_id, row);
-      bubble.dataset.clientId = entry.client_id;
       setLocalState(row, 'pending');
       keepingBottom(() => { ui.log.appendChild(row); afterChange(); }, { force: true });
       transmit(entry);
