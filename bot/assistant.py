@@ -21,6 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.conversations import delivered_event, outgoing_log_fields
+from bot.handed_over import HandedOver
 from bot.inbound import Channel
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
 from bot.texts import text
@@ -83,6 +84,7 @@ class AssistantMessage:
     text: str
     metadata: dict[str, Any]
     returned_handoff: str | None = None
+    log_id: str = ""  # the message's entry in the conversation log
 
     def to_fields(self) -> dict[str, str]:
         """For the `relevo:inbound` stream."""
@@ -102,7 +104,15 @@ class AssistantMessage:
             text=fields["text"],
             metadata=json.loads(fields.get("metadata") or "{}"),
             returned_handoff=fields.get("returned_handoff") or None,
+            log_id=fields.get("log_id", ""),
         )
+
+    def desk_fields(self) -> dict[str, str]:
+        """The message as the desk reads a customer's words relayed to it."""
+        fields = {"type": "message", "author": "customer", "kind": "text", "text": self.text}
+        if self.metadata.get("display"):
+            fields["display"] = str(self.metadata["display"])
+        return fields
 
 
 def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> list[Outgoing]:
@@ -150,6 +160,8 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
 
 
 MAX_SILENT_TURNS = 8  # silent turns (about 35 s of retries) before the customer gets an apology
+# What a proxy in front of a Rasa that is down answers: the message waits until Rasa is back.
+PROXY_AWAY_STATUSES = (502, 503, 504)
 DECISION_ORDER = ("handoff", "answer", "private", "notice", "suggest", "rephrase", "decline")
 
 
@@ -189,13 +201,16 @@ class AssistantWorker:
         consumer: str | None = None,
         concurrency: int = 32,
         claim_idle_ms: int = 30_000,
+        silent_turns: int = MAX_SILENT_TURNS,
     ) -> None:
         self._client = client
         self._rasa = rasa
+        self._silent_turns = silent_turns
         self._record_turn = client.register_script(FLAT + _RECORD)
         self._ambiguous: set[str] = set()
         self._silent: dict[str, int] = {}  # message id -> turns Rasa ended without a word
         self._unrecorded: dict[str, list[BotReply]] = {}  # answered, the record not yet written
+        self._handed_over = HandedOver(client)
         self.lanes = StreamLanes(
             client=client,
             stream=keys.INBOUND,
@@ -220,6 +235,10 @@ class AssistantWorker:
             await self._client.xack(keys.INBOUND, keys.INBOUND_GROUP, entry_id)
             return
         replies = self._unrecorded.get(message.message_id)
+        if replies is None and await self._handed_over.relayed(
+            message.conversation_id, message.log_id, message.desk_fields(), entry_id
+        ):
+            return  # it waited behind the turn that handed the conversation to a person
         if replies is None:  # not asked yet, or the attempt failed before Rasa answered
             retried = redelivered or message.message_id in self._ambiguous
             replies = await self._answer(message, retried=retried)
@@ -257,6 +276,8 @@ class AssistantWorker:
             RASA_ERRORS.inc()
             if exc.ambiguous:
                 self._ambiguous.add(message.message_id)
+            if exc.status is not None and exc.status not in PROXY_AWAY_STATUSES:
+                return []  # Rasa is up and failed this turn: counted as a silent one
             raise
         RASA_SECONDS.observe(time.perf_counter() - started)
         self._ambiguous.discard(message.message_id)
@@ -268,12 +289,15 @@ class AssistantWorker:
         """A turn without a word: ask Rasa again a few times, then apologise.
 
         Rasa swallows a failed custom action (the action server down, or dying in the middle of
-        a call) and ends the turn silently; the customer must never be left waiting.
+        a call) and ends the turn silently; or it fails on this one message (HTTP 500: a
+        component that breaks on it), which would otherwise be retried for ever with the
+        conversation's later messages waiting behind it. The customer must never be left
+        waiting.
         """
         self._silent[message.message_id] = self._silent.get(message.message_id, 0) + 1
-        if self._silent[message.message_id] < MAX_SILENT_TURNS:
+        if self._silent[message.message_id] < self._silent_turns:
             raise RasaUnavailableError(
-                "Rasa answered nothing: a custom action failed", ambiguous=False
+                "Rasa answered nothing, or failed on this message", ambiguous=False
             )
         log.error("assistant silent; apologised", extra={"conversation": message.conversation_id})
         language = message.metadata.get("language") or detect_language(message.text).code
@@ -335,6 +359,8 @@ class AssistantWorker:
                 "delivered_to_log": outcome == 2,
             },
         )
+        if turn.decision == "handoff":
+            self._handed_over.remember(message.conversation_id)
         if outcome:
             DECISIONS.labels(turn.decision).inc()
             if turn.kb_ms is not None:

@@ -80,7 +80,9 @@ class RasaClient:
             ) as response:
                 if response.status != 200:
                     raise RasaUnavailableError(
-                        f"Rasa answered HTTP {response.status}", ambiguous=response.status >= 500
+                        f"Rasa answered HTTP {response.status}",
+                        ambiguous=response.status >= 500,
+                        status=response.status,
                     )
                 answer = await response.json(content_type=None)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:

@@ -24,7 +24,9 @@ class IndexNotBuiltError(KnowledgeBaseError):
 class RasaUnavailableError(RelevoError):
     """Rasa did not answer a turn (down, timed out or failed); the message is kept for later."""
 
-    def __init__(self, message: str, *, ambiguous: bool) -> None:
+    def __init__(self, message: str, *, ambiguous: bool, status: int | None = None) -> None:
         super().__init__(message)
         self.ambiguous = ambiguous
         """True when Rasa may have processed the message before the failure (a timeout)."""
+        self.status = status
+        """The HTTP status when Rasa answered with an error: it is up, and failed this turn."""
