@@ -18,7 +18,7 @@ from actions.off_topic import example_gap
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
 from handoff.requests import Reason
-from handoff.sentiment import sounds_angry
+from handoff.sentiment import shows_anger, sounds_angry, sounds_kind
 from kb_index.retriever import Hit
 from relevo.messages import mention
 from relevo.settings import get_settings
@@ -26,6 +26,10 @@ from relevo.settings import get_settings
 log = logging.getLogger(__name__)
 MAX_WEAK_ANSWERS = 2
 PICK_INTENT = "pick_article"  # the payload of an offered article's button
+COMPLAINT_INTENT = "complaint"
+# Rasa is sure a short follow-up ("and for kids?", "refund?") is a complaint; one this short
+# must show some anger to be one.
+SHORT_COMPLAINT_WORDS = 5
 HOURS_INTENT = "opening_hours"  # answered by the article settings.opening_hours_topic names
 MAX_PAYLOAD_BYTES = 64  # Telegram's limit on a button's callback data
 
@@ -75,8 +79,8 @@ class ActionAnswerFromKB(Action):
                 SlotSet("escalation_reason", Reason.SENSITIVE_TOPIC.value),
                 FollowupAction("action_escalate"),
             ]
-        if sounds_angry(question):  # a complaint Rasa read as a question: empathy and a person
-            log.info("angry question", extra={"conversation": tracker.sender_id})
+        if is_complaint(question, intent):  # empathy and a person
+            log.info("complaint", extra={"conversation": tracker.sender_id, "intent": intent})
             dispatcher.utter_message(response="utter_empathy")
             return [
                 SlotSet("escalation_reason", Reason.COMPLAINT.value),
@@ -187,6 +191,21 @@ def _summary(hit: Hit) -> dict[str, Any]:
         "language": hit.language,
         "department": runtime.knowledge_base().department_of(hit.article_id),
     }
+
+
+def is_complaint(text: str, intent: str | None) -> bool:
+    """Whether a message is a complaint: empathy, then a person, first in line.
+
+    Angry words are one, whatever Rasa read. Rasa's complaint intent is one unless the words
+    show no anger at all and the message is short (a follow-up) or kind ("the crew was lovely,
+    but my bag did not come, what do I do?"): that is answered as the question it is.
+    """
+    if sounds_angry(text):
+        return True
+    if intent != COMPLAINT_INTENT:
+        return False
+    calm = not shows_anger(text)
+    return not (calm and (len(text.split()) <= SHORT_COMPLAINT_WORDS or sounds_kind(text)))
 
 
 def _quoted(dispatcher: CollectingDispatcher, hit: Hit, draft: str) -> list[EventType]:

@@ -50,6 +50,12 @@ NEGATIVE = {
     "rubbish",
     "shameful",
     "disgrace",
+    "disgraceful",
+    "rude",
+    "grosero",
+    "grosera",
+    "maleducado",
+    "maleducada",
 }
 POSITIVE = {
     "gracias",
@@ -67,8 +73,12 @@ POSITIVE = {
     "love",
     "excellent",
     "excelente",
+    "amable",
+    "amables",
+    "lovely",
+    "friendly",
 }
-ANGRY_EMOJI = set("😡🤬😠👎💩😤")
+ANGRY_EMOJI = set("😡🤬😠👎💩😤🙄🤮")
 HAPPY_EMOJI = set("😊🙂😍🥰👍🙏❤💙")
 _WORD = re.compile(r"[A-ZÁÉÍÓÚÑ]{4,}")
 
@@ -140,3 +150,17 @@ def sounds_angry(text: str) -> bool:
     """
     signals = _signals(text)
     return bool(signals.negative or signals.angry) and signals.label == "negative"
+
+
+def shows_anger(text: str) -> bool:
+    """Any sign of anger: an angry word or emoji, shouting, "!!" or "??"."""
+    signals = _signals(text)
+    return bool(signals.negative or signals.angry or signals.shouting or signals.exclaiming) or (
+        "??" in text
+    )
+
+
+def sounds_kind(text: str) -> bool:
+    """Kind words or a happy emoji ("the crew was lovely, but...")."""
+    signals = _signals(text)
+    return bool(signals.positive or signals.happy)
