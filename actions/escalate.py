@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
 from actions.privacy import is_personal_matter, private_notice
-from actions.texts import text, when
+from actions.texts import off_shift_notice, text
 from handoff.requests import (
     HandoffRequest,
     KbHitSummary,
@@ -169,9 +169,4 @@ def offline_notice(
     """When a person will answer (in the customer's time zone if known) and what else to do."""
     assert triaged.opens_at is not None
     zone = customer.get("timezone") or triaged.department.calendar.timezone
-    parts = [text("offline", language, when=when(triaged.opens_at, language, zone, now))]
-    if settings.care_phone:
-        parts.append(text("offline_phone", language, phone=settings.care_phone))
-    if settings.care_form_url:
-        parts.append(text("offline_form", language, url=settings.care_form_url))
-    return " ".join(parts)
+    return off_shift_notice(triaged.opens_at, language, zone, now, settings)

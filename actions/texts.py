@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from relevo.settings import Settings
+
 TEXTS: dict[str, dict[str, str]] = {
     "answer_intro": {
         "en": "Here's what I found in “{title}”:",
@@ -98,3 +100,15 @@ def when(at: dt.datetime, language: str, timezone: str, now: dt.datetime) -> str
         day = f"on {WEEKDAYS['en'][local.weekday()]} {local.day} {MONTHS['en'][local.month - 1]}"
     zone = f"(hora de {place})" if es else f"({place} time)"
     return f"{day} a las {clock} {zone}" if es else f"{day} at {clock} {zone}"
+
+
+def off_shift_notice(
+    opens_at: dt.datetime, language: str, timezone: str, now: dt.datetime, settings: Settings
+) -> str:
+    """When a person will answer (in `timezone`), and the phone and form when there are some."""
+    parts = [text("offline", language, when=when(opens_at, language, timezone, now))]
+    if settings.care_phone:
+        parts.append(text("offline_phone", language, phone=settings.care_phone))
+    if settings.care_form_url:
+        parts.append(text("offline_form", language, url=settings.care_form_url))
+    return " ".join(parts)

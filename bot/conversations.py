@@ -5,6 +5,8 @@ records the conversation's metadata and the customer's profile, appends the mess
 conversation log and routes it by ownership (to the assistant, to the person who owns the
 conversation, or to a polite notice), so a message is never half accepted: a crash before the
 script runs leaves it for the channel to redeliver, and after it nothing is lost or doubled.
+The same script decides whether a customer waiting for a person is owed an acknowledgement
+(`Waiting`), so a redelivered or concurrent message never earns a second one.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ if owner == 'closed' then
     redis.call('XADD', record .. ':events', '*', 'action', 'reopen', 'by', 'customer',
       'from', 'closed', 'to', 'queued', 'at', now)
     redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'queued', 'time', now)
+    redis.call('DEL', KEYS[13])
     owner = 'queued'
   else
     redis.call('SET', KEYS[4], 'bot')
@@ -78,9 +81,14 @@ if owner == 'closed' then
 end
 local log_id = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
 if owner ~= 'bot' then
+  local handoff = redis.call('GET', KEYS[8]) or ''
   redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[9], 'log_id', log_id,
-    'owner', owner, 'handoff', redis.call('GET', KEYS[8]) or '',
-    unpack(flat(cjson.decode(ARGV[3]))))
+    'owner', owner, 'handoff', handoff, unpack(flat(cjson.decode(ARGV[3]))))
+  if owner == 'queued' and over <= 0 and ARGV[23] ~= ''
+      and redis.call('SET', KEYS[13], '1', 'NX', 'EX', ARGV[23]) then
+    return {'relay', log_id, {}, redis.call('HGET', KEYS[2], 'language') or '',
+      redis.call('HGET', ARGV[10] .. handoff, 'record') or ''}
+  end
   return {'relay', log_id}
 end
 if over > 1 then return {'throttled', log_id} end
@@ -150,16 +158,31 @@ class Route(StrEnum):
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A relayed message of a queued conversation that is owed an acknowledgement.
+
+    What the accept script read for wording it: the conversation's language ("" before a
+    message decided one) and the record of its handoff (JSON, "" when there is none).
+    """
+
+    language: str
+    handoff_record: str
+
+
+@dataclass(frozen=True)
 class Accepted:
     """The outcome of `accept`.
 
     `taken`: the assistant's inbound entries read for the consumer `accept` was told to hand
     them to (the new message's entry, and any other not yet read), with their fields.
+    `waiting`: set when the message was relayed while nobody has claimed the conversation and
+    the customer has not been acknowledged within the window (see `accept`).
     """
 
     route: Route
     log_id: str
     taken: tuple[Entry, ...] = ()
+    waiting: Waiting | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +295,7 @@ class ConversationStore:
         event: dict[str, str] | None = None,
         hand_to: str | None = None,
         language: str | None = None,
+        waiting_notice_seconds: int = 0,
     ) -> Accepted:
         """Dedupe, log and route one customer message, atomically.
 
@@ -282,7 +306,9 @@ class ConversationStore:
         appended to the operations events unless the message is a repeat. With `hand_to` (a
         consumer of the inbound group), a message for the assistant is read for that consumer
         in the same round trip and returned in `taken`. `language`, when the message decided
-        it, becomes the conversation's (see `language`).
+        it, becomes the conversation's (see `language`). With `waiting_notice_seconds` (0: never),
+        a message relayed to a queued conversation (a reopened one included) earns `waiting` once
+        per that many seconds; a message over the customer's rate never does.
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
@@ -309,6 +335,7 @@ class ConversationStore:
                 keys.customer_conversations(profile_key),
                 keys.EVENTS,
                 flood.key if flood else "",
+                keys.conversation_waiting_notice(inbound.conversation_id),
             ],
             args=[
                 SEEN_TTL_SECONDS,
@@ -333,13 +360,15 @@ class ConversationStore:
                 _json_or_empty(flood.slow_down if flood else None),
                 hand_to or "",
                 keys.INBOUND_GROUP,
+                waiting_notice_seconds or "",
             ],
         )
-        route, log_id, *read = result
+        route, log_id, *rest = result
         taken = tuple(
-            (text_of(entry_id), _pairs(fields)) for entry_id, fields in (read[0] if read else [])
+            (text_of(entry_id), _pairs(fields)) for entry_id, fields in (rest[0] if rest else [])
         )
-        return Accepted(Route(text_of(route)), text_of(log_id), taken)
+        waiting = Waiting(text_of(rest[1]), text_of(rest[2])) if len(rest) == 3 else None
+        return Accepted(Route(text_of(route)), text_of(log_id), taken, waiting)
 
     async def start(
         self,

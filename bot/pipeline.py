@@ -3,7 +3,8 @@
 Channel adapters hand it an `Inbound`; it declines what the assistant cannot read (empty,
 oversized, stickers and photos) with a friendly notice, and accepts the rest atomically through
 `ConversationStore.accept`, which sends it to the assistant or to the person who owns the
-conversation. Every stage logs one line with the conversation id.
+conversation; a customer waiting for a person is told, once per silent stretch, that the team has
+the message (`bot.waiting_notice`). Every stage logs one line with the conversation id.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
+from bot.waiting_notice import EVERY_SECONDS, waiting_notice
+from handoff.routing import live_routing
 from kb_index.language import (
     DetectedLanguage,
     clearly_shown,
@@ -120,6 +123,7 @@ class InboundPipeline:
             event=self._message_in(inbound, language.code),
             hand_to=assistant.consumer if assistant else None,
             language=language.code if language.decided else None,
+            waiting_notice_seconds=EVERY_SECONDS,
         )
         if assistant and accepted.taken:
             assistant.take(accepted.taken)
@@ -131,6 +135,11 @@ class InboundPipeline:
         )
         if accepted.route is Route.RATING:
             await self._rated(inbound, rating)
+        if accepted.waiting:
+            routing = live_routing(self._settings.routing_file)
+            await self.store.enqueue(
+                waiting_notice(inbound, accepted.waiting, routing, self._settings)
+            )
         return accepted
 
     def _flood(self, inbound: Inbound, notice_text: str | None, language: str) -> Flood:

@@ -49,6 +49,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thank you for your rating! It helps us get better. 💙",
         "es": "¡Gracias por tu valoración! Nos ayuda a mejorar. 💙",
     },
+    "waiting_for_person": {
+        "en": "Got it: I've added your message for our team, and a person will answer you here "
+        "as soon as they can.",
+        "es": "Recibido: he añadido tu mensaje para nuestro equipo y una persona te responderá "
+        "aquí en cuanto pueda.",
+    },
     "invite": {
         "en": "Continue in private: {link}",
         "es": "Sigue en privado: {link}",

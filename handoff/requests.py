@@ -120,6 +120,7 @@ redis.call('HSET', KEYS[2], 'record', ARGV[1], 'state', 'queued', 'conversation'
 redis.call('SET', KEYS[4], ARGV[2])
 redis.call('XADD', KEYS[3], '*', 'handoff_id', ARGV[2], 'conversation', ARGV[3])
 redis.call('RPUSH', KEYS[5], ARGV[2])
+redis.call('SET', KEYS[6], '1', 'EX', ARGV[5])
 if tonumber(ARGV[4]) > 0 then
   for i = 1, 5 do if i ~= 3 then redis.call('EXPIRE', KEYS[i], ARGV[4]) end end
 end
@@ -132,20 +133,25 @@ def request_handoff(
 ) -> bool:
     """Queue the conversation for a person; False when a person already has it or it is queued.
 
+    The customer has just been told a person will take over: that starts the stretch in which
+    their next messages are not acknowledged again (`keys.WAITING_NOTICE_SECONDS`).
+
     The record expires after `retention_seconds` (0: kept); each new message extends it.
     """
     queued = client.eval(
         _QUEUE_SCRIPT,
-        5,
+        6,
         keys.conversation_owner(request.conversation_id),
         keys.handoff(request.id),
         keys.HANDOFF_REQUESTS,
         keys.conversation_handoff(request.conversation_id),
         keys.conversation_handoffs(request.conversation_id),
+        keys.conversation_waiting_notice(request.conversation_id),
         request.to_json(),
         request.id,
         request.conversation_id,
         retention_seconds,
+        keys.WAITING_NOTICE_SECONDS,
     )
     return bool(queued)
 

@@ -11,6 +11,7 @@
 | `relevo:conv:<id>:handoff` | string | id of the conversation's latest handoff |
 | `relevo:conv:<id>:handoffs` | list | ids of all the conversation's handoffs, oldest first |
 | `relevo:conv:<id>:invite` | string | its invitation token to a private channel (TTL 7 days) |
+| `relevo:conv:<id>:waiting-notice` | string | a queued customer was acknowledged (TTL 10 min) |
 | `relevo:invite:<token>` | string | the public conversation an invitation continues (TTL 7 days) |
 | `relevo:customer:<channel>:<id>` | hash | a customer's profile on one channel (name, handle...) |
 | `relevo:customer:<channel>:<id>:conversations` | sorted set | their conversations by time |
@@ -63,6 +64,9 @@ OUTBOX = f"{PREFIX}:outbox"
 OUTBOX_GROUP = "delivery"
 OUTBOX_DEAD = f"{PREFIX}:outbox:dead"
 DONE_TTL_SECONDS = 7 * 24 * 3600
+# A customer waiting for a person hears from us at most once in this long: the handoff's own
+# notice starts the stretch, then one acknowledgement per stretch of their messages.
+WAITING_NOTICE_SECONDS = 600
 
 
 def seen(channel: str, message_id: str) -> str:
@@ -98,6 +102,11 @@ def conversation_handoffs(conversation_id: str) -> str:
 def conversation_invite(conversation_id: str) -> str:
     """The token that invites a public conversation to a private channel."""
     return f"{PREFIX}:conv:{conversation_id}:invite"
+
+
+def conversation_waiting_notice(conversation_id: str) -> str:
+    """Set while a customer waiting for a person has just been told the team has their message."""
+    return f"{PREFIX}:conv:{conversation_id}:waiting-notice"
 
 
 def social_reply(network: str, post_id: str) -> str:

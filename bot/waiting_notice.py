@@ -1,0 +1,59 @@
+"""The acknowledgement of a customer who writes while waiting for a person.
+
+Once a conversation is queued for a person, the customer's messages go to the desk and the
+assistant says nothing; without a word back, "hello? is anyone there?" at night goes unanswered
+until the shift opens. The accept script grants one acknowledgement per silent stretch
+(`EVERY_SECONDS`, see `ConversationStore.accept`); this module words it: the message is with the
+team and, when the handoff's department is off shift, when a person will answer, in the same
+words and from the same routing calendar as the action server's off-shift notice at the handoff.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from actions.texts import off_shift_notice
+from bot.conversations import Waiting
+from bot.inbound import Inbound
+from bot.texts import text
+from handoff.routing import Routing
+from relevo import keys
+from relevo.messages import Outgoing
+from relevo.settings import Settings
+
+EVERY_SECONDS = keys.WAITING_NOTICE_SECONDS  # at most one acknowledgement in this long
+
+
+def waiting_notice(
+    inbound: Inbound, waiting: Waiting, routing: Routing, settings: Settings
+) -> Outgoing:
+    """The acknowledgement of `inbound`, in the conversation's language.
+
+    The language is the conversation's, else the handoff's, else the default; the desk's
+    opening is the calendar's of the handoff's department at the time of the message, so a
+    conversation reopened at night is told when the shift opens even if it was handed over
+    during the day.
+    """
+    record = _record(waiting.handoff_record)
+    language = waiting.language or str(record.get("language") or settings.default_language)
+    calendar = routing.department(str(record.get("department") or "")).calendar
+    now = inbound.received_at
+    if calendar.is_open(now):
+        body = text("waiting_for_person", language)
+    else:
+        customer = record.get("customer") or {}
+        zone = inbound.customer.timezone or customer.get("timezone") or calendar.timezone
+        body = off_shift_notice(calendar.next_open(now), language, zone, now, settings)
+    return Outgoing(
+        out_id=f"{inbound.message_id}:waiting",
+        conversation_id=inbound.conversation_id,
+        author="bot",
+        text=body,
+        ends_turn=True,
+    )
+
+
+def _record(raw: str) -> dict[str, Any]:
+    """A handoff record's fields ({} without one)."""
+    return dict(json.loads(raw)) if raw else {}
