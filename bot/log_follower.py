@@ -33,6 +33,7 @@ class LogFollower:
     def __init__(self, client: aioredis.Redis, *, block_ms: int = BLOCK_MS) -> None:
         self._client = client
         self._block_ms = block_ms
+        # The same conversations in both, always: `_run` never reads with no stream to read.
         self._positions: dict[str, str] = {}  # conversation -> the last entry read
         self._listeners: dict[str, set[asyncio.Queue[list[Entry]]]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -50,13 +51,14 @@ class LogFollower:
         then come both ways (compare ids).
         """
         news: asyncio.Queue[list[Entry]] = asyncio.Queue()
-        listeners = self._listeners.get(conversation)
-        if listeners is None:  # set before the read below: a second tab joins this one
-            listeners = self._listeners[conversation] = set()
+        if conversation not in self._listeners:
+            # Registered with its position once the read succeeds: a read that fails (a Redis
+            # blip) or is cancelled leaves no listener set that nothing reads for.
             newest = await self._client.xrevrange(keys.conversation_log(conversation), count=1)
-            if self._listeners.get(conversation) is listeners:  # not given up meanwhile
+            if conversation not in self._listeners:  # else a second tab registered meanwhile
+                self._listeners[conversation] = set()
                 self._positions[conversation] = text_of(newest[0][0]) if newest else "0-0"
-        listeners.add(news)
+        self._listeners[conversation].add(news)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="web chat log follower")
         return news

@@ -176,5 +176,5 @@ def serve_command(settings: Settings, model: Path, port: int) -> list[str]:
 
 
 def action_server_command(settings: Settings, port: int) -> list[str]:
-    """The command line of the action server (rasa-sdk) in this environment."""
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    """The action server's command line: rasa-sdk's, with Relevo's logs (actions/server.py)."""
+    return [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)]

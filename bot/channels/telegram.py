@@ -103,8 +103,16 @@ def _addressed(message: Message, username: str) -> bool:
     replied = message.reply_to_message
     if replied and replied.from_user and (replied.from_user.username or "").lower() == username:
         return True
-    body = (message.text or message.caption or "").lower()
-    return f"@{username}" in body
+    return _mention(username).search(message.text or message.caption or "") is not None
+
+
+def _mention(username: str) -> re.Pattern[str]:
+    """The bot's @mention, in any case, found in the text itself.
+
+    Slicing the text at indexes found in `text.lower()` garbles it when lowering changes its
+    length ("İ" becomes two code points).
+    """
+    return re.compile(rf"@{re.escape(username)}\b", re.IGNORECASE)
 
 
 def received(update: Update, username: str) -> Received | None:
@@ -155,9 +163,8 @@ def received(update: Update, username: str) -> Received | None:
 
 
 def _strip_mention(body: str, username: str) -> str:
-    at = body.lower().find(f"@{username}")
-    if at >= 0 and not body.startswith("/"):
-        body = body[:at] + body[at + len(username) + 1 :]
+    if not body.startswith("/"):
+        body = _mention(username).sub(" ", body)
     return " ".join(body.split())
 
 

@@ -178,6 +178,15 @@ class _Session:
             except json.JSONDecodeError:
                 await self.send({"type": "error", "client_id": None, "reason": "invalid JSON"})
                 continue
+            except RecursionError:  # '[' * 19000 fits in a frame; no valid frame nests deeply
+                log.info(
+                    "web chat frame refused: JSON nested too deeply",
+                    extra={"conversation": self.conversation},
+                )
+                await self.send(
+                    {"type": "error", "client_id": None, "reason": "JSON nested too deeply"}
+                )
+                continue
             if not isinstance(data, dict) or data.get("type") == "ping":
                 continue
             await self.customer_message(data)

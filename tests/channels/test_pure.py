@@ -180,6 +180,13 @@ def test_in_groups_only_mentions_and_replies_to_the_bot_count() -> None:
     assert received(_update({**group, "text": "/help@OtherBot"}), "brisabot") is None
 
 
+def test_the_mention_is_cut_from_the_text_as_written_whatever_its_case() -> None:
+    group = {"chat": {"id": -100, "type": "supergroup", "title": "Fans"}}
+    got = received(_update({**group, "text": "İ @BrisaBot where is my bag"}), "brisabot")
+    assert got is not None and got.inbound.text == "İ where is my bag"  # lower() adds a char
+    assert received(_update({**group, "text": "@BrisaBot2 where is my bag"}), "brisabot") is None
+
+
 def test_commands_start_help_agent_and_a_deep_link() -> None:
     start = received(_update({"text": "/start"}), "brisabot")
     assert start is not None and start.inbound.text == "/greet" and start.inbound.language == "es"

@@ -338,6 +338,8 @@ def expected_answer(kind: str, frame: str | bytes) -> tuple[str, str | None] | N
         data = json.loads(frame)
     except json.JSONDecodeError:
         return ("error", "invalid JSON")
+    except RecursionError:
+        return ("error", "JSON nested too deeply")
     if not isinstance(data, dict) or data.get("type") == "ping":
         return None
     client_id = data.get("client_id")
@@ -506,6 +508,7 @@ class TestConsoleGateway:
     @fuzz_settings(60)
     @given(sent=st.lists(frames, min_size=1, max_size=4))
     @example(sent=[("text", '{"type": "message", "client_id": "abcdefgh", "text": "\\ud800"}')])
+    @example(sent=[("text", "[" * 19_000)])  # RecursionError, not JSONDecodeError
     def test_webchat_socket_answers_every_frame_and_stays_open(
         self, console: Gateway, caplog: pytest.LogCaptureFixture, sent: list[Frame]
     ) -> None:

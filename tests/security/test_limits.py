@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -101,6 +102,21 @@ async def test_web_chat_frames_over_the_limit_are_refused_and_not_stored(
         "expected {type: message, client_id, text}",
     ]
     assert stored(redis_client) == {}
+
+
+async def test_deeply_nested_json_in_a_web_chat_frame_is_refused_without_an_error_logged(
+    gateway_url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    socket = Socket(gateway_url)
+    with caplog.at_level(logging.INFO):
+        answers = await socket.exchange("[" * 19_000, message("hola"), answers=2)
+    assert [a["type"] for a in answers] == ["error", "ack"]  # the socket keeps working
+    assert answers[0]["reason"] == "JSON nested too deeply"
+    refused = [r for r in caplog.records if "JSON nested too deeply" in r.getMessage()]
+    assert [(r.levelname, getattr(r, "conversation", None)) for r in refused] == [
+        ("INFO", socket.conversation)
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 async def test_a_long_web_chat_message_gets_a_polite_notice_and_is_kept_cut(

@@ -1,0 +1,54 @@
+"""`python -m actions.server ARGS`: rasa_sdk's action server, writing Relevo's log lines.
+
+rasa_sdk sets up its coloured log lines in its main process only, and Sanic spawns the worker
+process that runs the actions: there the root logger had no handler, so the actions' INFO lines
+(each "kb decision" with its reason and gap, "handoff requested", "angry question") were
+dropped, and operators could not see why the bot declined or escalated. Here both processes
+write Relevo's key=value lines (`relevo.logs`, at `RELEVO_LOG_LEVEL`), each line once: Relevo's
+handler takes the place of rasa_sdk's, it is not added to it.
+
+The arguments are those of `python -m rasa_sdk` (`relevo actions` passes `--actions actions
+--port N`). Kept apart from `actions.runtime`, which every `relevo` command imports, so that
+only the action server loads rasa_sdk's server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import __main__ as rasa_sdk_main
+from rasa_sdk import endpoint
+from rasa_sdk import utils as rasa_sdk_utils
+from sanic import Sanic
+
+from relevo.logs import configure
+from relevo.settings import get_settings
+
+_rasa_sdk_app = endpoint.create_app_for_serve
+
+
+def log_like_relevo(loglevel: object = None) -> None:
+    """Relevo's log lines, in place of rasa_sdk's `configure_colored_logging(loglevel)`.
+
+    The level is `RELEVO_LOG_LEVEL`, as in Relevo's other processes (`loglevel`, from rasa_sdk's
+    `-v`/`--quiet`, is not used). Sanic's own loggers stay at rasa_sdk's level (errors only).
+    """
+    configure(get_settings().log_level)
+    rasa_sdk_utils.update_sanic_log_level()
+
+
+def _worker_app(*args: Any, **kwargs: Any) -> Sanic:
+    """rasa_sdk's app, built in each worker that Sanic spawns, with Relevo's logging first."""
+    log_like_relevo()
+    return _rasa_sdk_app(*args, **kwargs)
+
+
+def serve() -> None:
+    """Run rasa_sdk's command line with Relevo's logging in its main and worker processes."""
+    rasa_sdk_utils.configure_colored_logging = log_like_relevo
+    endpoint.create_app_for_serve = _worker_app  # Sanic pickles it for each worker
+    rasa_sdk_main.main()
+
+
+if __name__ == "__main__":
+    serve()
