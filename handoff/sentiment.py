@@ -78,7 +78,7 @@ POSITIVE = {
     "lovely",
     "friendly",
 }
-ANGRY_EMOJI = set("😡🤬😠👎💩😤🙄🤮")
+ANGRY_EMOJI = set("😡🤬😠👎💩😤🤮")
 HAPPY_EMOJI = set("😊🙂😍🥰👍🙏❤💙")
 _WORD = re.compile(r"[A-ZÁÉÍÓÚÑ]{4,}")
 
