@@ -131,12 +131,11 @@ class ActionEscalate(Action):
                 "department": request.department,
             },
         )
-        dispatcher.utter_message(
-            response="utter_handoff",
-            json_message={
-                "relevo": {"decision": "handoff", "reason": reason.value, "handoff_id": request.id}
-            },
-        )
+        said = {"relevo": {"decision": "handoff", "reason": reason.value, "handoff_id": request.id}}
+        if reason is Reason.SENSITIVE_TOPIC:  # a death, an illness, a lawyer: care, no emoji
+            dispatcher.utter_message(text=text("handoff_sensitive", language), json_message=said)
+        else:
+            dispatcher.utter_message(response="utter_handoff", json_message=said)
         if queued and triaged.opens_at is not None:
             dispatcher.utter_message(
                 text=offline_notice(triaged, language, customer, now, settings),

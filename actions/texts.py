@@ -31,6 +31,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Por tu seguridad, borra tu publicación: muestra datos personales (una tarjeta, un "
         "documento o un localizador). Escríbenos por mensaje privado y te ayudamos allí. 🔒",
     },
+    "handoff_sensitive": {
+        "en": "I'm so sorry you're going through this. A person on our team will look after it "
+        "personally: they'll see our conversation, so you won't need to repeat anything.",
+        "es": "Siento mucho que estés pasando por esto. Una persona de nuestro equipo se ocupará "
+        "personalmente: verá toda la conversación, así que no tendrás que repetir nada.",
+    },
     "offline": {
         "en": "Our team is off shift right now: a person will answer you {when}. Your message "
         "is in the queue and nothing more is needed from you.",

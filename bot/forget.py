@@ -152,6 +152,7 @@ class Forgetter:
             keys.conversation_handoff(conversation_id),
             keys.conversation_handoffs(conversation_id),
             keys.conversation_invite(conversation_id),
+            keys.conversation_waiting_notice(conversation_id),
             f"{RASA_PREFIX}:tracker:{conversation_id}",
             f"{RASA_PREFIX}:lock:{conversation_id}",
         ]

@@ -348,6 +348,8 @@ async def test_a_complaint_gets_empathy_and_a_high_priority_handoff(
     request = current_handoff(store, customer.id)
     assert request is not None
     assert request.reason is Reason(reason) and request.priority is Priority(priority)
+    if reason == "sensitive_topic":  # care, in the customer's language, instead of "🙋"
+        assert ("Siento mucho" if language == "es" else "I'm so sorry") in texts(replies)
 
 
 @pytest.mark.parametrize(
