@@ -1,5 +1,8 @@
 """Search behaviour on the demo knowledge base: language detection, preference and fallback."""
 
+import math
+from dataclasses import replace
+
 import pytest
 
 from kb_index.articles import article_files, load_articles
@@ -94,7 +97,9 @@ def test_a_conversation_changes_language_only_on_a_message_that_clearly_shows_it
 
 def test_a_message_with_words_of_its_own_is_detected_and_a_button_takes_the_channels_hint() -> None:
     text = "ok, the bag is still missing"
-    assert message_language(text, None, "es") == detect_language(text)
+    shown, detected = message_language(text, None, "es"), detect_language(text)
+    assert (shown.code, shown.decided) == (detected.code, detected.decided) == ("en", True)
+    assert shown.confidence == pytest.approx(detected.confidence)  # lingua's last bits vary
     assert message_language("ok thanks", None, "es").code == "en"
     assert message_language("/affirm", "es", "en").code == "es"
     assert not message_language("/affirm", None, "en").decided
@@ -127,6 +132,69 @@ def test_one_hit_per_topic_and_a_passage_not_an_example_question(retriever: Retr
     assert len({h.article_id for h in hits}) == len(hits) == 10
     assert hits[0].article_id == "pets-en"
     assert hits[0].text != "" and not hits[0].text.endswith("?")
+
+
+@pytest.mark.parametrize(
+    ("question", "article", "section", "answer"),
+    [
+        (  # the opening gives the check-in counters' 45 minutes
+            "what time does the gate close before departure?",
+            "airport-checkin-en",
+            "opening-and-closing-times",
+            "**Boarding gates** close 20 minutes before departure",
+        ),
+        (  # the opening speaks of skis, golf bags and bikes
+            "can i bring my surfboard",
+            "special-baggage-en",
+            "sports-equipment",
+            "surfboards or other large items, contact us before you book",
+        ),
+    ],
+)
+def test_a_matched_example_question_quotes_the_passage_that_answers_it(
+    retriever: Retriever, question: str, article: str, section: str, answer: str
+) -> None:
+    hit = retriever.search(question, 5, "en")[0]
+    assert hit.article_id == article and hit.anchor == section and answer in hit.text
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("can my small dog come in the cabin with me? how much 🐶", "for 50 EUR per flight"),
+        ("what's the latest i can change my flight before it leaves", "up to 2 hours before"),
+    ],
+)
+def test_the_opening_is_quoted_when_no_passage_answers_clearly_better(
+    retriever: Retriever, question: str, answer: str
+) -> None:
+    """The passages of one article score close: the best by a hair is often not the answer."""
+    config = RankingConfig()
+    hit = retriever.rank(question, 5, "en", config)[0]
+    assert hit.anchor == "" and answer in hit.text
+    best_by_a_hair = retriever.rank(question, 5, "en", replace(config, passage_margin=0.0))[0]
+    assert best_by_a_hair.article_id == hit.article_id and best_by_a_hair.anchor != ""
+
+
+def test_the_quoted_passage_leaves_the_example_questions_scores_to_the_gate(
+    retriever: Retriever,
+) -> None:
+    """Only the text and the anchor change: the answer gate weighs the same evidence."""
+    config = RankingConfig()
+    question = "what time does the gate close before departure?"
+    hits = retriever.rank(question, 5, "en", config)
+    openings = retriever.rank(question, 5, "en", replace(config, passage_margin=math.inf))
+    example = next(
+        i
+        for i, c in retriever.chunks.items()
+        if c.text == "How many minutes before departure do the boarding gates close?"
+    )
+    cosine = retriever.vectors.vectors_of([example])[0] @ retriever.query_vector(question, config)
+    assert hits[0].dense_score == pytest.approx(float(cosine))
+    assert hits[0].anchor != openings[0].anchor == ""
+    assert [replace(h, text="", anchor="") for h in hits] == [
+        replace(h, text="", anchor="") for h in openings
+    ]
 
 
 def test_fallback_to_the_other_language_is_marked(retriever: Retriever) -> None:
