@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,8 +101,7 @@ class BM25Index:
         lengths = np.repeat(
             np.fromiter((self._lengths[d] for d in documents), np.float64, len(documents)), sizes
         )
-        norm = self.k1 * (1 - self.b + self.b * lengths / (self._total_length / len(documents)))
-        weights = tf * (self.k1 + 1) / (tf + norm)
+        weights = self._weights(tf, lengths)
         order = np.lexsort((ids, term))
         starts = np.searchsorted(term[order], np.arange(len(self._vocabulary) + 1))
         return _Postings(starts, ids[order], weights[order])
@@ -123,10 +123,61 @@ class BM25Index:
             if not len(ids):
                 continue
             found_ids.append(ids)
-            found_scores.append(math.log(1 + (count - len(ids) + 0.5) / (len(ids) + 0.5)) * weights)
+            found_scores.append(_idf(len(ids), count) * weights)
         if not found_ids:
             return NO_IDS, NO_SCORES
         # Ids are positions (see `add`): summed per id, in the order of the query's terms.
         total = np.bincount(np.concatenate(found_ids), weights=np.concatenate(found_scores))
         documents = np.flatnonzero(total)
         return documents, total[documents]
+
+    def scores_of(self, query: str, ids: Sequence[int]) -> np.ndarray:
+        """BM25 scores of the documents `ids` (indexed ones) for `query`, one per id.
+
+        A word also matches its plural or singular ("gate" and "gates", "mostrador" and
+        "mostradores"): customers write one, articles the other. For a few documents, such as
+        an article's passages; `scores` searches them all, with the words as written.
+        """
+        vocabulary = self._vocabulary
+        words = {form for word in set(tokens(query)) for form in word_forms(word)}
+        terms = np.array(sorted(vocabulary[w] for w in words if w in vocabulary), dtype=np.int64)
+        if not len(terms) or not len(ids):
+            return np.zeros(len(ids), dtype=np.float64)
+        starts, count = self._built().starts, len(self._documents)
+        frequencies = (starts[terms + 1] - starts[terms]).tolist()
+        idf = np.array([_idf(frequency, count) for frequency in frequencies])
+        documents = [self._documents[doc_id] for doc_id in ids]
+        doc_terms = np.concatenate([numbers for numbers, _ in documents])
+        owner = np.repeat(np.arange(len(ids)), [len(numbers) for numbers, _ in documents])
+        place = np.searchsorted(terms, doc_terms).clip(max=len(terms) - 1)
+        found = np.flatnonzero(terms[place] == doc_terms)
+        tf = np.concatenate([counts for _, counts in documents])[found].astype(np.float64)
+        lengths = np.array([self._lengths[doc_id] for doc_id in ids], dtype=np.float64)
+        weights = idf[place[found]] * self._weights(tf, lengths[owner[found]])
+        return np.bincount(owner[found], weights=weights, minlength=len(ids))
+
+    def _weights(self, tf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """BM25's weight of terms with counts `tf` in documents of `lengths`, before the idf."""
+        average = self._total_length / len(self._documents)
+        return tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths / average))
+
+
+def _idf(document_frequency: int, count: int) -> float:
+    """BM25's idf of a term found in `document_frequency` of `count` documents."""
+    return math.log(1 + (count - document_frequency + 0.5) / (document_frequency + 0.5))
+
+
+def word_forms(word: str) -> set[str]:
+    """A folded word with the plural and singular forms Spanish and English make with -s, -es.
+
+    Forms that are no word are harmless: they match nothing.
+    """
+    forms = {word}
+    if len(word) < 3 or word.isdigit():
+        return forms
+    forms |= {word + "s", word + "es"}
+    if word.endswith("s"):
+        forms.add(word[:-1])
+    if word.endswith("es"):
+        forms.add(word[:-2])
+    return forms

@@ -1,7 +1,7 @@
 """Ranking: dense search, an optional lexical boost, one hit per article, language preference.
 
 The query's vector is first adapted by what the articles' example questions teach
-(`kb_index.adapter`).
+(`kb_index.adapter`). A hit quotes a passage, never an example question (`kb_index.passages`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from kb_index.chunking import Chunk
 from kb_index.embeddings import Embedder
 from kb_index.language import detect_language
 from kb_index.lexical import BM25Index
+from kb_index.passages import passage_to_quote
 from kb_index.query import clean_query
 from kb_index.scoring import NO_IDS, NO_SCORES, ArticleScore, Candidates, ChunkTable
 from kb_index.vectors import VectorIndex
@@ -34,14 +35,22 @@ class RankingConfig:
     candidates: int = 60
     adapter_mix: float = 0.5
     adapter_ridge: float = 1.0
+    passage_margin: float = 0.1  # a passage quoted instead of the opening: `kb_index.passages`
+
+    @property
+    def lexical_share(self) -> float:
+        """The lexical score's weight beside the dense one (all of it without dense search)."""
+        return self.lexical_weight if self.dense else 1.0
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One article found for a query, with its best passage.
+    """One article found for a query, with the passage to quote.
 
-    `dense_score` is the cosine of the passage that matched and the question's vector as the
-    search uses it (`query_vector`, after the query adapter).
+    `dense_score` and `lexical_score` are those of the chunk that matched, a passage or one of
+    the article's example questions: `dense_score` is its cosine with the question's vector as
+    the search uses it (`query_vector`, after the query adapter). When an example question
+    matched, `text` and `anchor` are those of the passage chosen to answer (`kb_index.passages`).
     """
 
     score: float
@@ -132,11 +141,13 @@ class Retriever:
     def _vector(self, text: str, config: RankingConfig) -> np.ndarray:
         return self._adapter(config).apply(self.embedder.encode([text]))[0]
 
-    def _chunk_scores(self, text: str, config: RankingConfig) -> Candidates:
+    def _chunk_scores(
+        self, text: str, vector: np.ndarray | None, config: RankingConfig
+    ) -> Candidates:
         """A cleaned query's candidate chunks, with dense and normalised lexical scores."""
         dense_ids, dense = NO_IDS, NO_SCORES
-        if config.dense and self.vectors.size:
-            scores, ids = self.vectors.search(self._vector(text, config)[None], config.candidates)
+        if vector is not None:
+            scores, ids = self.vectors.search(vector[None], config.candidates)
             found = ids[0] >= 0
             dense_ids, dense = ids[0][found].astype(np.int64), scores[0][found].astype(np.float64)
         lexical_ids, lexical = NO_IDS, NO_SCORES
@@ -167,9 +178,11 @@ class Retriever:
         customer's channel) are neither found nor stand in for a translation.
         """
         query_language = language or detect_language(query, default=config.default_language).code
-        candidates = self._chunk_scores(clean_query(query), config)
-        weight = config.lexical_weight if config.dense else 1.0
-        scores = (candidates.dense if config.dense else 0.0) + weight * candidates.lexical
+        text = clean_query(query)
+        vector = self._vector(text, config) if config.dense and self.vectors.size else None
+        candidates = self._chunk_scores(text, vector, config)
+        dense = candidates.dense if config.dense else 0.0
+        scores = dense + config.lexical_share * candidates.lexical
         topics = self._table().top_topics(
             candidates,
             scores,
@@ -179,11 +192,19 @@ class Retriever:
             translation_weight=config.translation_weight,
             exclude=exclude,
         )
+        chosen = [_chosen(found, query_language, self.chunks) for _, found in topics]
+        questions = [a.chunk_id for a, _ in chosen if self.chunks[a.chunk_id].kind == "question"]
+        quoted = self._passages_to_quote(questions, text, vector, config)
         return [
-            self._topic_hit(
-                {self.chunks[a.chunk_id].language: a for a in found}, score, query_language
+            _hit(
+                self.chunks[quoted.get(article.chunk_id, article.chunk_id)],
+                score,
+                query_language,
+                fallback,
+                article.dense,
+                article.lexical,
             )
-            for score, found in topics
+            for (score, _), (article, fallback) in zip(topics, chosen, strict=True)
         ]
 
     def _table(self) -> ChunkTable:
@@ -192,17 +213,41 @@ class Retriever:
             self._chunk_table = ChunkTable.of(self.chunks)
         return self._chunk_table
 
-    def _topic_hit(self, by_language: dict[str, ArticleScore], score: float, language: str) -> Hit:
-        """The hit of a topic scored `score` (`ChunkTable.top_topics` scores topics).
+    def _passages_to_quote(
+        self,
+        question_ids: list[int],
+        text: str,
+        vector: np.ndarray | None,
+        config: RankingConfig,
+    ) -> dict[int, int]:
+        """The passage to quote in place of each example question that matched a query.
 
-        Its article in the customer's language, else the best other one, marked as a fallback.
+        `text` is the cleaned query and `vector` its vector (None without dense search). An
+        article's opening, unless another of its passages answers the query clearly better
+        (`kb_index.passages`). The passages of all the articles are scored at once.
         """
-        own = by_language.get(language)
-        chosen = own if own is not None else max(by_language.values())
-        chunk = self.chunks[chosen.chunk_id]
-        if chunk.kind == "question":  # quote the article, not the example question
-            chunk = self.chunks[self._intro.get(chunk.article_id, chosen.chunk_id)]
-        return _hit(chunk, score, language, own is None, chosen.dense, chosen.lexical)
+        table = self._table()
+        groups = {q: table.passages.get(self.chunks[q].article_id, ()) for q in question_ids}
+        groups = {q: ids for q, ids in groups.items() if ids}  # none indexed: quote nothing else
+        ids = [i for group in groups.values() for i in group]
+        if not ids:
+            return {}
+        dense = (
+            [0.0] * len(ids) if vector is None else (self.vectors.vectors_of(ids) @ vector).tolist()
+        )
+        weight = config.lexical_share
+        lexical = self.lexical.scores_of(text, ids).tolist() if weight > 0 else [0.0] * len(ids)
+        quoted, start = {}, 0
+        for question_id, group in groups.items():
+            end = start + len(group)
+            best = passage_to_quote(
+                dense[start:end],
+                lexical[start:end],
+                lexical_weight=weight,
+                margin=config.passage_margin,
+            )
+            quoted[question_id], start = group[best], end
+        return quoted
 
     def article(self, article_id: str, language: str) -> Hit | None:
         """The opening passage of one article as a hit (the customer chose it), or None."""
@@ -217,6 +262,18 @@ class Retriever:
         by_language = self._translations.get(topic, {})
         article_id = by_language.get(language) or next(iter(sorted(by_language.values())), None)
         return self.article(article_id, language) if article_id else None
+
+
+def _chosen(
+    found: list[ArticleScore], language: str, chunks: dict[int, Chunk]
+) -> tuple[ArticleScore, bool]:
+    """A found topic's article to cite, and whether it is a fallback.
+
+    Its article in the customer's language, else the best other one, marked as a fallback.
+    """
+    by_language = {chunks[a.chunk_id].language: a for a in found}
+    own = by_language.get(language)
+    return (own, False) if own is not None else (max(by_language.values()), True)
 
 
 def _hit(

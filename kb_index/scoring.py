@@ -9,6 +9,7 @@ and Python objects are made only for the topics that make the top k.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,7 @@ class _Articles:
 
 @dataclass(frozen=True)
 class ChunkTable:
-    """The chunks' articles, the articles' topics and languages, as arrays."""
+    """The chunks' articles, the articles' topics and languages, as arrays; articles' passages."""
 
     article_of: np.ndarray  # per chunk id: its article's number, or -1 for no chunk
     articles: tuple[str, ...]
@@ -83,6 +84,7 @@ class ChunkTable:
     languages: tuple[str, ...]
     in_language: np.ndarray  # [language, topic]: the topic's article with an opening, or -1
     opening_of: np.ndarray  # per article: its opening chunk's id, or -1
+    passages: Mapping[str, tuple[int, ...]]  # per article id: its passages' ids, in order
 
     @classmethod
     def of(cls, chunks: dict[int, Chunk]) -> ChunkTable:
@@ -101,12 +103,24 @@ class ChunkTable:
         language_of = np.array([language_number[first[a].language] for a in articles], dtype=int)
         in_language = np.full((len(languages), len(topics)), -1, dtype=np.int64)
         opening_of = np.full(len(articles), -1, dtype=np.int64)
+        passages: dict[str, list[tuple[int, int]]] = {}
         for chunk_id, chunk in chunks.items():
             if chunk.position == 0:
                 n = number[chunk.article_id]
                 in_language[language_of[n], topic_of[n]] = n
                 opening_of[n] = chunk_id
-        return cls(article_of, articles, topic_of, language_of, languages, in_language, opening_of)
+            if chunk.kind != "question":
+                passages.setdefault(chunk.article_id, []).append((chunk.position, chunk_id))
+        return cls(
+            article_of,
+            articles,
+            topic_of,
+            language_of,
+            languages,
+            in_language,
+            opening_of,
+            {article: tuple(i for _, i in sorted(found)) for article, found in passages.items()},
+        )
 
     def top_topics(
         self,

@@ -5,7 +5,7 @@ import faiss
 import numpy as np
 import pytest
 
-from kb_index.lexical import BM25Index
+from kb_index.lexical import BM25Index, word_forms
 from kb_index.text import fold, tokens
 from kb_index.vectors import VectorIndex
 
@@ -139,3 +139,33 @@ def test_an_ivf_index_written_without_an_id_map_is_readable_by_id(tmp_path: Path
     faiss.write_index(ivf, str(tmp_path / "old.faiss"))
     loaded = VectorIndex.load(tmp_path / "old.faiss", "ivf", nprobe=4)
     np.testing.assert_allclose(loaded.vectors_of([1007]), vectors[7:8], rtol=1e-6)
+
+
+def test_scores_of_a_few_documents_are_bm25s_with_a_words_plural_or_singular() -> None:
+    index = BM25Index()
+    texts = {
+        4: "Boarding gates close 20 minutes before departure",
+        2: "Check-in counters close 45 minutes before departure",
+        8: "Los mostradores abren 3 horas antes",
+    }
+    for doc_id, text in texts.items():
+        index.add(doc_id, text)
+    as_written = scored(index, "counters close before departure")
+    assert index.scores_of("counters close before departure", [2, 4, 8]).tolist() == (
+        pytest.approx([as_written[2], as_written[4], 0.0])
+    )
+    # "gate" finds "gates" and "mostrador" finds "mostradores"; `scores` takes words as written
+    assert 4 not in scored(index, "gate") and index.scores_of("gate", [2, 4]).tolist() == (
+        pytest.approx([0.0, scored(index, "gates")[4]])
+    )
+    assert index.scores_of("mostrador", [8])[0] == pytest.approx(scored(index, "mostradores")[8])
+    assert index.scores_of("wifi", [2, 4]).tolist() == [0.0, 0.0]
+    assert index.scores_of("gate", []).tolist() == []
+
+
+def test_word_forms_are_the_plural_and_singular_made_with_s_and_es() -> None:
+    assert word_forms("gate") == {"gate", "gates", "gatees"}
+    assert word_forms("gates") >= {"gates", "gate"}
+    assert word_forms("mostradores") >= {"mostradores", "mostrador"}
+    assert word_forms("surfboard") >= {"surfboards"}
+    assert word_forms("20") == {"20"} and word_forms("de") == {"de"}

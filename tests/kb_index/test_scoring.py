@@ -145,3 +145,17 @@ def test_no_candidates_and_an_empty_table_give_no_topics() -> None:
     assert (
         ChunkTable.of({}).top_topics(one, one.dense, "en", 5, exclude=frozenset(), **options) == []
     )
+
+
+def test_an_articles_passages_are_listed_in_order_without_its_example_questions() -> None:
+    def chunk(article: str, position: int, kind: str = "passage") -> Chunk:
+        return Chunk(article, article, position, "T", "", "", "en", "text", kind)
+
+    chunks = {
+        7: chunk("a", 1),
+        3: chunk("a", 0),
+        4: chunk("a", 2, "question"),
+        9: chunk("b", 0, "question"),
+        5: chunk("c", 3),
+    }
+    assert ChunkTable.of(chunks).passages == {"a": (3, 7), "c": (5,)}
