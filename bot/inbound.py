@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from relevo.messages import Outgoing
+
 
 class Channel(StrEnum):
     """Where a conversation happens."""
@@ -59,3 +61,16 @@ class Inbound:
     def profile(self) -> dict[str, str]:
         """The customer's profile fields that are known."""
         return {k: str(v) for k, v in asdict(self.customer).items() if v is not None}
+
+    def answer(self, kind: str, body: str) -> Outgoing:
+        """The gateway's own answer to this message (a notice), the turn's last word.
+
+        Its id is the message's with `kind`, so a redelivered message is answered once.
+        """
+        return Outgoing(
+            out_id=f"{self.message_id}:{kind}",
+            conversation_id=self.conversation_id,
+            author="bot",
+            text=body,
+            ends_turn=True,
+        )

@@ -198,13 +198,7 @@ class InboundPipeline:
     async def _thanks(self, inbound: Inbound) -> Outgoing:
         """The answer to a rating, in the language of the handoff that asked for it."""
         language = await self.store.handoff_language(inbound.conversation_id)
-        return Outgoing(
-            out_id=f"{inbound.message_id}:thanks",
-            conversation_id=inbound.conversation_id,
-            author="bot",
-            text=text("rating_thanks", language),
-            ends_turn=True,
-        )
+        return inbound.answer("thanks", text("rating_thanks", language))
 
     def _metadata(self, inbound: Inbound, language: DetectedLanguage) -> dict[str, object]:
         """What Rasa and the actions learn about the message.
@@ -241,10 +235,4 @@ class InboundPipeline:
             reply = text("too_long", written_in, limit=self._settings.max_message_chars)
         else:
             return None
-        return Outgoing(
-            out_id=f"{inbound.message_id}:notice",
-            conversation_id=inbound.conversation_id,
-            author="bot",
-            text=reply,
-            ends_turn=True,
-        )
+        return inbound.answer("notice", reply)

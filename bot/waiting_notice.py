@@ -45,13 +45,7 @@ def waiting_notice(
         customer = record.get("customer") or {}
         zone = inbound.customer.timezone or customer.get("timezone") or calendar.timezone
         body = off_shift_notice(calendar.next_open(now), language, zone, now, settings)
-    return Outgoing(
-        out_id=f"{inbound.message_id}:waiting",
-        conversation_id=inbound.conversation_id,
-        author="bot",
-        text=body,
-        ends_turn=True,
-    )
+    return inbound.answer("waiting", body)
 
 
 def _record(raw: str) -> dict[str, Any]:
