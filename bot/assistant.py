@@ -104,7 +104,7 @@ class AssistantMessage:
             text=fields["text"],
             metadata=json.loads(fields.get("metadata") or "{}"),
             returned_handoff=fields.get("returned_handoff") or None,
-            log_id=fields.get("log_id", ""),
+            log_id=fields.get("log_id") or fields["message_id"],  # older entries had none
         )
 
     def desk_fields(self) -> dict[str, str]:
