@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from redis.exceptions import ReadOnlyError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import (
     BadRequest,
@@ -42,7 +41,7 @@ from bot.texts import text
 from bot.unicode_safe import scrub
 from relevo import keys
 from relevo.messages import Outgoing
-from relevo.redis_conn import REDIS_UNREACHABLE
+from relevo.redis_conn import REDIS_UNREACHABLE, redis_refusing
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,13 +52,9 @@ GROUP_RATE = 20 / 60
 CALLBACK_DATA_LIMIT = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_TRANSIENT: tuple[type[Exception], ...] = (
-    *REDIS_UNREACHABLE,
-    ReadOnlyError,
-    OSError,
-    TimeoutError,
-)
-"""Failures of a dependency, not of the update: it is tried again."""
+_TRANSIENT: tuple[type[Exception], ...] = (*REDIS_UNREACHABLE, OSError, TimeoutError)
+"""Failures of a dependency, not of the update: it is tried again (and Redis's refusals,
+`redis_refusing`: read-only after a failover, out of memory)."""
 _ATTACHMENTS = (
     "sticker",
     "photo",
@@ -278,9 +273,9 @@ class TelegramChannel:
         """
         try:
             await self.handle(update)
-        except _TRANSIENT:
-            raise
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, _TRANSIENT) or redis_refusing(exc):
+                raise
             log.exception(
                 "telegram update rejected: it fails every time, so it is dropped",
                 extra={"update_id": update.update_id, "chat": _chat_of(update)},

@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
@@ -75,6 +76,22 @@ async def test_an_update_is_kept_for_another_try_while_redis_is_down() -> None:
     with pytest.raises(RedisConnectionError):
         await channel.handle_or_reject(_update(3, "hola", channel))
     await dead.aclose()
+
+
+async def test_an_update_is_kept_for_another_try_while_redis_is_full(
+    aclient: aioredis.Redis,
+) -> None:
+    """Out of memory (a real Redis at its limit) is Redis's state, not the update's: not dropped."""
+    channel = _channel(aclient, InboundPipeline)
+    await aclient.config_set("maxmemory", "1")
+    try:
+        with pytest.raises(ResponseError, match="OOM"):
+            await channel.handle_or_reject(_update(4, "hola", channel))
+    finally:
+        await aclient.config_set("maxmemory", "0")
+    await channel.handle_or_reject(_update(4, "hola", channel))  # once there is room
+    texts = [f["text"] for _, f in await aclient.xrange(keys.conversation_log("tg:7"))]
+    assert texts == ["hola"]
 
 
 @pytest.mark.parametrize("secret", [None, "", "has spaces", "x" * 257])
