@@ -23,7 +23,7 @@ from bot.inbound import Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
-from bot.waiting_notice import EVERY_SECONDS, waiting_notice
+from bot.waiting_notice import waiting_notice
 from handoff.routing import live_routing
 from kb_index.language import (
     DetectedLanguage,
@@ -123,7 +123,7 @@ class InboundPipeline:
             event=self._message_in(inbound, language.code),
             hand_to=assistant.consumer if assistant else None,
             language=language.code if language.decided else None,
-            waiting_notice_seconds=EVERY_SECONDS,
+            waiting_notice_seconds=keys.WAITING_NOTICE_SECONDS,
         )
         if assistant and accepted.taken:
             assistant.take(accepted.taken)

@@ -3,9 +3,10 @@
 Once a conversation is queued for a person, the customer's messages go to the desk and the
 assistant says nothing; without a word back, "hello? is anyone there?" at night goes unanswered
 until the shift opens. The accept script grants one acknowledgement per silent stretch
-(`EVERY_SECONDS`, see `ConversationStore.accept`); this module words it: the message is with the
-team and, when the handoff's department is off shift, when a person will answer, in the same
-words and from the same routing calendar as the action server's off-shift notice at the handoff.
+(`keys.WAITING_NOTICE_SECONDS`, see `ConversationStore.accept`); this module words it: the
+message is with the team and, when the handoff's department is off shift, when a person will
+answer, in the same words and from the same routing calendar as the action server's off-shift
+notice at the handoff.
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ from bot.conversations import Waiting
 from bot.inbound import Inbound
 from bot.texts import text
 from handoff.routing import Routing
-from relevo import keys
 from relevo.messages import Outgoing
 from relevo.settings import Settings
-
-EVERY_SECONDS = keys.WAITING_NOTICE_SECONDS  # at most one acknowledgement in this long
 
 
 def waiting_notice(

@@ -18,7 +18,7 @@ from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.texts import text
-from bot.waiting_notice import EVERY_SECONDS, waiting_notice
+from bot.waiting_notice import waiting_notice
 from handoff.requests import (
     HandoffRequest,
     Priority,
@@ -115,7 +115,7 @@ async def _relayed(client: aioredis.Redis) -> list[str]:
 
 
 async def _window_over(client: aioredis.Redis) -> None:
-    """Let the notice's key expire, as it does EVERY_SECONDS after it was set."""
+    """Let the notice's key expire, as it does `keys.WAITING_NOTICE_SECONDS` after it was set."""
     await client.pexpire(NOTICE, 1)
     await asyncio.sleep(0.01)
 
@@ -134,7 +134,7 @@ async def test_a_queued_customer_is_told_once_per_silent_stretch_in_the_conversa
     assert notice["text"] == text("waiting_for_person", "es")
     assert notice["out_id"] == "m1:waiting" and notice["author"] == "bot"
     assert notice["ends_turn"] == "1"
-    assert 0 < await aclient.ttl(NOTICE) <= EVERY_SECONDS
+    assert 0 < await aclient.ttl(NOTICE) <= keys.WAITING_NOTICE_SECONDS
 
     assert (await pipeline.accept(_message("¿hay alguien?", "m2"))).route is Route.RELAY
     assert len(await _notices(aclient)) == 1  # within the window: silence
@@ -211,7 +211,9 @@ async def test_a_conversation_reopened_after_its_resolution_is_told_when_a_perso
         rating_asked="1",
         rating="5",
     )
-    await aclient.set(NOTICE, "1", ex=EVERY_SECONDS)  # acknowledged while it waited before
+    await aclient.set(
+        NOTICE, "1", ex=keys.WAITING_NOTICE_SECONDS
+    )  # acknowledged while it waited before
 
     asked = _message("una pregunta más: ¿puedo llevar un power bank?")
     assert (await pipeline.accept(asked)).route is Route.RELAY
