@@ -25,7 +25,7 @@ from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.events import EventType, event_fields
 from relevo.lanes import Entry
-from relevo.lua import FLAT
+from relevo.lua import FLAT, RELAY_TO_DESK
 from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
 
@@ -82,8 +82,7 @@ end
 local log_id = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
 if owner ~= 'bot' then
   local handoff = redis.call('GET', KEYS[8]) or ''
-  redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[9], 'log_id', log_id,
-    'owner', owner, 'handoff', handoff, unpack(flat(cjson.decode(ARGV[3]))))
+  relay(KEYS[6], ARGV[9], log_id, owner, handoff, cjson.decode(ARGV[3]))
   if owner == 'queued' and over <= 0 and ARGV[23] ~= ''
       and redis.call('SET', KEYS[13], '1', 'NX', 'EX', ARGV[23]) then
     return {'relay', log_id, {}, redis.call('HGET', KEYS[2], 'language') or '',
@@ -277,7 +276,7 @@ class ConversationStore:
 
     def __init__(self, client: aioredis.Redis, retention_seconds: int = 0) -> None:
         self._client = client
-        self._accept = client.register_script(FLAT + _ACCEPT)
+        self._accept = client.register_script(RELAY_TO_DESK + _ACCEPT)
         self._start = client.register_script(FLAT + _START)
         self._retention = retention_seconds
 

@@ -18,7 +18,7 @@ from collections import OrderedDict
 import redis.asyncio as aioredis
 
 from relevo import keys
-from relevo.lua import FLAT
+from relevo.lua import RELAY_TO_DESK
 
 # How long a handover is remembered: the messages that waited behind its turn follow it in
 # the same lane within seconds; later ones were relayed when they were accepted.
@@ -30,8 +30,7 @@ REMEMBER_SECONDS = 3600.0
 _RELAY_IF_OWNED = """
 local owner = redis.call('GET', KEYS[1]) or 'bot'
 if owner == 'bot' or owner == 'closed' then return 0 end
-redis.call('XADD', KEYS[3], '*', 'conversation_id', ARGV[1], 'log_id', ARGV[2],
-  'owner', owner, 'handoff', redis.call('GET', KEYS[2]) or '', unpack(flat(cjson.decode(ARGV[3]))))
+relay(KEYS[3], ARGV[1], ARGV[2], owner, redis.call('GET', KEYS[2]) or '', cjson.decode(ARGV[3]))
 redis.call('XACK', KEYS[4], ARGV[4], ARGV[5])
 return 1
 """
@@ -41,7 +40,7 @@ class HandedOver:
     """The conversations this worker's turns handed over, recently."""
 
     def __init__(self, client: aioredis.Redis) -> None:
-        self._relay = client.register_script(FLAT + _RELAY_IF_OWNED)
+        self._relay = client.register_script(RELAY_TO_DESK + _RELAY_IF_OWNED)
         self._since: OrderedDict[str, float] = OrderedDict()
 
     def remember(self, conversation_id: str) -> None:

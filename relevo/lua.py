@@ -8,3 +8,16 @@ local function flat(map)
   return out
 end
 """
+
+# `relay(stream, conversation, log_id, owner, handoff, words)`: a customer's message (`words`, the
+# decoded log fields) for the person who owns the conversation, as the desk reads it from its
+# relay stream (`handoff.desk`). Includes `flat`.
+RELAY_TO_DESK = (
+    FLAT
+    + """
+local function relay(stream, conversation, log_id, owner, handoff, words)
+  return redis.call('XADD', stream, '*', 'conversation_id', conversation, 'log_id', log_id,
+    'owner', owner, 'handoff', handoff, unpack(flat(words)))
+end
+"""
+)
