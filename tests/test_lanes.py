@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aioredis
 
 from relevo.lanes import Handler, StreamLanes, ensure_group
+from relevo.redis_conn import connect_async
+from relevo.settings import Settings
 
 STREAM, GROUP = "relevo:test:lanes", "workers"
 
@@ -178,3 +183,81 @@ async def test_a_rejection_redis_cannot_record_now_is_made_later_and_the_lane_go
     await asyncio.wait_for(lanes.run(stop), 20)
     assert rejected == ["unreadable", "unreadable"] and handled == ["next"]
     assert (await aclient.xpending(STREAM, GROUP))["pending"] == 0
+
+
+class SilentPath:
+    """A TCP relay in front of Redis whose open connections can go silent: they stay open and
+    pass nothing more, as a network path that died without a reset (a host gone, a partition).
+    Connections made afterwards pass again."""
+
+    def __init__(self, redis_url: str) -> None:
+        parts = urlsplit(redis_url)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        self._silenced: list[asyncio.Event] = []
+        self._pumps: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        """Listen; the URL to give a client."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}/0"
+
+    def silence(self) -> None:
+        """Every connection open now passes nothing more."""
+        for silent in self._silenced:
+            silent.set()
+
+    async def close(self) -> None:
+        for pump in self._pumps:
+            pump.cancel()
+        if self._server is not None:
+            self._server.close()
+
+    async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(*self._target)
+        silent = asyncio.Event()
+        self._silenced.append(silent)
+        for reader, writer in ((client_r, server_w), (server_r, client_w)):
+            pump = asyncio.create_task(self._pump(reader, writer, silent))
+            self._pumps.add(pump)
+
+    @staticmethod
+    async def _pump(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, silent: asyncio.Event
+    ) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                if not silent.is_set():
+                    writer.write(data)
+                    await writer.drain()
+
+
+async def test_a_reader_whose_redis_path_went_silent_reconnects_and_goes_on(
+    aclient: aioredis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    """The gateway's client gives up on an unanswered command (redis-py 8's 5 s socket
+    timeout): the reader makes a new connection and handles the next entry, where an older
+    redis-py waited on the dead connection for ever."""
+    await ensure_group(aclient, STREAM, GROUP)
+    path = SilentPath(redis_url)
+    client = connect_async(Settings(redis_url=await path.start(), data_dir=tmp_path))
+    handled: list[str] = []
+    stop = asyncio.Event()
+
+    async def handle(entry_id: str, fields: dict[str, str]) -> None:
+        handled.append(fields["text"])
+        await client.xack(STREAM, GROUP, entry_id)
+        stop.set()
+
+    running = asyncio.create_task(lanes_of(client, "me", handle, 30_000).run(stop))
+    try:
+        await asyncio.sleep(0.5)  # the reader waits in XREADGROUP on its connection
+        path.silence()
+        await aclient.xadd(STREAM, {"conversation": "c1", "text": "still there?"})
+        await asyncio.wait_for(running, 20)
+    finally:
+        running.cancel()
+        await path.close()
+        await client.aclose()
+    assert handled == ["still there?"]
