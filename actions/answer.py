@@ -65,7 +65,7 @@ class ActionAnswerFromKB(Action):
                 log.info(
                     "kb decision", extra={"conversation": tracker.sender_id, "outcome": "hours"}
                 )
-                return _quoted(dispatcher, hours, _draft(hours, language, tracker))
+                return _quoted(dispatcher, hours, _draft(hours, language, tracker, question))
         notice = runtime.announcements().match(question, language)
         if notice is not None:  # an incident the operator announced: said first
             dispatcher.utter_message(
@@ -109,7 +109,9 @@ class ActionAnswerFromKB(Action):
                 "example_gap": None if gap is None else round(gap, 3),
             },
         )
-        draft = _draft(decision.hit, language, tracker) if decision.hit is not None else None
+        draft = (
+            _draft(decision.hit, language, tracker, question) if decision.hit is not None else None
+        )
         common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
@@ -166,7 +168,7 @@ class ActionAnswerFromKB(Action):
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
-        return _quoted(dispatcher, hit, _draft(hit, language, tracker))
+        return _quoted(dispatcher, hit, _draft(hit, language, tracker, question=""))
 
 
 def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hit | None:
@@ -217,12 +219,16 @@ def _quoted(dispatcher: CollectingDispatcher, hit: Hit, draft: str) -> list[Even
     return [*evidence, *_answer(dispatcher, hit, draft, None)]
 
 
-def _draft(hit: Hit, language: str, tracker: Tracker) -> str:
-    """The answer that quotes `hit`, fitted to the channel (a public reply opens with @handle)."""
+def _draft(hit: Hit, language: str, tracker: Tracker, question: str) -> str:
+    """The answer that quotes `hit` where it answers `question`, fitted to the channel.
+
+    A public reply opens with the customer's @handle.
+    """
     settings = get_settings()
     return compose_answer(
         hit,
         language,
+        question=question,
         public=conversation.is_public(tracker),
         limit=settings.public_reply_chars - len(mention(conversation.handle(tracker))),
         base_url=settings.kb_public_url,

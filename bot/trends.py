@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import re
 
-from kb_index.text import fold, tokens
+from kb_index.text import FUNCTION_WORDS, fold, tokens
 
 MAX_KEYWORDS = 8
 _HASHTAG = re.compile(r"(?<![\w#])#(\w*[^\W\d_]\w*)")
-_STOPWORDS = """
-    para pero como este esta estos estas porque donde cuando quiero queria puedo puede pueden
-    tengo tiene tienen hola gracias buenas buenos dias tardes noches favor sobre desde hasta
-    entre todo toda todos todas nada algo alguien mucho mucha muy mas menos cual cuales quien
-    hacer hace hecho sido estoy estamos vuestro vuestra nuestro nuestra ellos ellas usted ustedes
-    with from that this what when where which have does your about there their would could should
-    please thanks hello want need just will been into them they then than also still only over
-    brisa brisaair
-"""
-STOPWORDS = frozenset(_STOPWORDS.split())
+STOPWORDS = FUNCTION_WORDS | {"brisa", "brisaair"}
 
 
 def hashtags(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from actions.answer import offerable, pick_payload
-from actions.compose import article_url, compose_answer, plain_text, shorten
+from actions.compose import article_url, compose_answer, plain_text, shorten, snippet
 from actions.gate import GateConfig, Outcome, decide, is_off_topic
 from actions.privacy import is_personal_matter
 from kb_index.retriever import Hit
@@ -134,7 +134,9 @@ def test_an_offered_articles_button_fits_telegrams_callback_data() -> None:
 
 def test_public_answers_fit_the_limit_and_link_the_article() -> None:
     long = hit(1.2, text=" ".join(["Small pets travel in the cabin."] * 30))
-    answer = compose_answer(long, "en", public=True, limit=280, base_url="https://help.example/kb")
+    answer = compose_answer(
+        long, "en", question="", public=True, limit=280, base_url="https://help.example/kb"
+    )
     assert len(answer) <= 280
     assert answer.endswith("More: https://help.example/kb/pets-en#in-the-cabin")
     assert "…" in answer
@@ -142,7 +144,9 @@ def test_public_answers_fit_the_limit_and_link_the_article() -> None:
 
 def test_a_public_answer_whose_link_leaves_no_room_for_words_is_the_link_alone() -> None:
     long_id = hit(1.2, article="a-" + "very-long-article-name-" * 10 + "en")
-    answer = compose_answer(long_id, "en", public=True, limit=280, base_url="https://h.example/kb")
+    answer = compose_answer(
+        long_id, "en", question="", public=True, limit=280, base_url="https://h.example/kb"
+    )
     assert answer == f"More: https://h.example/kb/{long_id.article_id}#in-the-cabin"
     assert len(answer) <= 280
 
@@ -151,7 +155,9 @@ def test_private_answers_cite_the_title_in_the_customers_language() -> None:
     spanish = Hit(
         **{**hit(1.2).__dict__, "language": "en", "query_language": "es", "fallback": True}
     )
-    answer = compose_answer(spanish, "es", public=False, limit=280, base_url="https://h/kb/")
+    answer = compose_answer(
+        spanish, "es", question="", public=False, limit=280, base_url="https://h/kb/"
+    )
     assert answer.startswith("Esto es lo que he encontrado en «Travelling with pets»:")
     assert "solo está disponible en inglés" in answer
     assert answer.endswith("Más info: https://h/kb/pets-en#in-the-cabin")
@@ -185,9 +191,47 @@ def test_markdown_marks_do_not_reach_the_customer() -> None:
 def test_answers_quote_the_passage_as_plain_text_on_every_channel() -> None:
     listed = hit(1.2, text=LIST)
     for public in (True, False):
-        answer = compose_answer(listed, "en", public=public, limit=280, base_url="https://h/kb")
+        answer = compose_answer(
+            listed, "en", question="", public=public, limit=280, base_url="https://h/kb"
+        )
         assert "**" not in answer and "`" not in answer and "- **" not in answer
         assert ("\n• Boarding gates" in answer) is not public
+
+
+CHECK_IN_TIMES = (
+    "- **Counters open**: 3 hours before departure at all airports. - **Domestic and Schengen "
+    "flights** (for example Madrid to Paris): counters and bag drop close 45 minutes before "
+    "departure. - **International flights outside Schengen**: counters and bag drop close 60 "
+    "minutes before departure. - **Boarding gates** close 20 minutes before departure on every "
+    "flight. Allow extra time at busy airports and in summer, when security queues can be long."
+)
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_a_long_passage_is_quoted_from_where_it_answers_the_question(public: bool) -> None:
+    """The gates' 20 minutes come last: a cut from the start would show the counters' 45."""
+    # private chats show 700 characters
+    passage = ("" if public else "Check in online to save time. " * 25) + CHECK_IN_TIMES
+    answer = compose_answer(
+        hit(1.2, text=passage),
+        "en",
+        question="when does the boarding gate close?",
+        public=public,
+        limit=280,
+        base_url="https://h/kb",
+    )
+    assert "Boarding gates close 20 minutes" in answer and "…• Boarding gates" in answer
+    assert len(answer) <= 280 or not public
+
+
+def test_a_passage_that_fits_or_shares_too_little_is_quoted_from_its_start() -> None:
+    passage = plain_text(CHECK_IN_TIMES, lines=False)
+    assert snippet(passage, "when does the boarding gate close?", 1000) == passage
+    assert snippet(passage, "blankets on summer nights?", 200).startswith("• Counters open")
+    # "will", "when" and "there" are no topic: the counters line keeps its place
+    assert snippet(passage, "counters: will they be there when the gate opens?", 200).startswith(
+        "• Counters open"
+    )
 
 
 def test_shorten_cuts_at_a_word() -> None:
