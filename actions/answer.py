@@ -11,9 +11,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import conversation, runtime
+from actions import conversation, follow_up, runtime
 from actions.compose import compose_answer
-from actions.gate import Outcome, decide
+from actions.gate import Decision, Outcome, decide
 from actions.off_topic import example_gap
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
@@ -92,13 +92,13 @@ class ActionAnswerFromKB(Action):
                 json_message={"relevo": {"decision": "private"}},
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
-        knowledge_base = runtime.knowledge_base()
         started = time.perf_counter()
-        hits = knowledge_base.search(question, 5, language, conversation.channel(tracker))
+        search = _Search(language, conversation.channel(tracker), intent)
+        hits, gap, decision = search(question)
+        followed = _follow_up(search, tracker, question, decision, hits)
+        if followed is not None:
+            hits, gap, decision = followed
         kb_ms = round((time.perf_counter() - started) * 1000, 2)
-        off_topic = runtime.off_topic_examples().current()
-        gap = example_gap(off_topic, knowledge_base.query_vector(question), hits)
-        decision = decide(hits, intent, runtime.gate_config(settings), gap)
         summary = [_summary(h) for h in hits]
         log.info(
             "kb decision",
@@ -107,6 +107,7 @@ class ActionAnswerFromKB(Action):
                 "outcome": decision.outcome.value,
                 "reason": decision.reason,
                 "example_gap": None if gap is None else round(gap, 3),
+                **({"follow_up": True} if followed is not None else {}),
             },
         )
         draft = (
@@ -169,6 +170,48 @@ class ActionAnswerFromKB(Action):
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
         return _quoted(dispatcher, hit, _draft(hit, language, tracker, question=""))
+
+
+class _Search:
+    """Searches the knowledge base for one turn's message and decides on the hits."""
+
+    def __init__(self, language: str, channel: str, intent: str | None) -> None:
+        self._language = language
+        self._channel = channel
+        self._intent = intent
+
+    def __call__(self, query: str) -> tuple[list[Hit], float | None, Decision]:
+        """The hits, the off-topic examples' gap, and the decision."""
+        knowledge_base = runtime.knowledge_base()
+        hits = knowledge_base.search(query, 5, self._language, self._channel)
+        off_topic = runtime.off_topic_examples().current()
+        gap = example_gap(off_topic, knowledge_base.query_vector(query), hits)
+        return hits, gap, decide(hits, self._intent, runtime.gate_config(), gap)
+
+
+def _follow_up(
+    search: _Search, tracker: Tracker, question: str, alone: Decision, alone_hits: list[Hit]
+) -> tuple[list[Hit], float | None, Decision] | None:
+    """The search of a short message after the question the bot last answered, when it answers.
+
+    Its article must be among those the message found alone, and its passage new: the answer
+    the customer just read is not said again.
+    """
+    if alone.outcome is Outcome.ANSWER or not follow_up.is_follow_up(question):
+        return None
+    before = follow_up.answered_question(tracker)
+    if before is None:
+        return None
+    hits, gap, decision = search(f"{before} {question}")
+    hit = decision.hit
+    if decision.outcome is not Outcome.ANSWER or hit is None:
+        return None
+    if hit.article_id not in {h.article_id for h in alone_hits}:
+        return None
+    said = conversation.this_session(tracker, "draft_answer")
+    if said == _draft(hit, conversation.language(tracker), tracker, before):
+        return None
+    return hits, gap, decision
 
 
 def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hit | None:

@@ -397,6 +397,29 @@ async def test_two_weak_answers_in_a_row_escalate(
 
 
 @pytest.mark.parametrize(
+    ("language", "question", "follow_up", "article"),
+    [
+        ("en", "can I bring my dog on board?", "what about a cat?", "pets-en"),
+        ("en", "is there wifi on the plane?", "and my refund?", "wifi-onboard-en"),
+    ],
+)
+async def test_a_short_follow_up_is_answered_with_the_question_it_follows(
+    engine: Engine, language: str, question: str, follow_up: str, article: str
+) -> None:
+    """Alone, the follow-up only gets articles to choose from (a second one: a handoff)."""
+    customer = Customer(engine, language)
+    first = await customer.says(question)
+    assert decisions(first) == ["answer"]
+    replies = await customer.says(follow_up)
+    assert decisions(replies) == ["answer"]
+    data = next(r.custom["relevo"] for r in replies if "relevo" in r.custom)
+    assert data["article_id"] == article
+    assert replies[0].text and replies[0].text not in texts(first)  # a passage not read yet
+    alone = await Customer(engine, language).says(follow_up)
+    assert decisions(alone) != ["answer"]
+
+
+@pytest.mark.parametrize(
     ("language", "question"),
     [
         ("es", "@BrisaAir donde esta mi reembolso de la reserva BX7K2Q???"),

@@ -1,0 +1,74 @@
+"""Which question a short follow-up is read with: the last one answered, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from actions.follow_up import answered_question, is_follow_up
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"event": "user", "text": text}
+
+
+def bot(decision: str | None, text: str = "…") -> dict[str, Any]:
+    custom = {"relevo": {"decision": decision}} if decision else None
+    return {"event": "bot", "text": text, "data": {"custom": custom}}
+
+
+def tracker(*events: dict[str, Any]) -> Tracker:
+    latest = next(e for e in reversed(events) if e["event"] == "user")
+    return Tracker(
+        sender_id="c1",
+        slots={},
+        latest_message={"text": latest["text"]},
+        events=[{"event": "session_started"}, *events, {"event": "slot", "name": "language"}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+DOG = "can I bring my dog on board?"
+
+
+def test_a_follow_up_leans_on_the_question_answered_just_before() -> None:
+    assert answered_question(tracker(user(DOG), bot("answer"), bot(None), user("a cat?"))) == DOG
+
+
+def test_feedback_and_earlier_follow_ups_in_between_are_passed_over() -> None:
+    events = (
+        user(DOG),
+        bot("notice"),  # an operator's announcement said first
+        bot("answer"),
+        user("/affirm"),
+        bot(None, "Glad it helped!"),
+        user("what about a cat?"),
+        bot("answer"),
+        user("and at the airport?"),
+    )
+    assert answered_question(tracker(*events)) == DOG
+
+
+def test_after_an_offer_a_handoff_or_in_a_new_session_a_message_stands_alone() -> None:
+    for decision in ("suggest", "rephrase", "decline", "handoff", "private"):
+        assert answered_question(tracker(user(DOG), bot(decision), user("a cat?"))) is None
+    new_session = tracker(user(DOG), bot("answer"), {"event": "session_started"}, user("a cat?"))
+    assert answered_question(new_session) is None
+    assert answered_question(tracker(user("a cat?"))) is None
+
+
+def test_a_question_long_ago_is_not_leaned_on() -> None:
+    events = [user(DOG), bot("answer")]
+    for _ in range(3):
+        events += [user("/affirm"), bot(None)]
+    assert answered_question(tracker(*events, user("a cat?"))) is None
+
+
+def test_only_short_messages_are_follow_ups() -> None:
+    assert is_follow_up("and for kids?") and is_follow_up("y si no funciona?")
+    assert not is_follow_up("")
+    assert not is_follow_up("how much does it cost to bring a bike?")
