@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, follow_up, runtime
-from actions.compose import compose_answer
+from actions.compose import article_url, compose_answer
 from actions.gate import Decision, Outcome, decide
 from actions.off_topic import example_gap
 from actions.privacy import is_personal_matter, private_notice
@@ -65,7 +65,8 @@ class ActionAnswerFromKB(Action):
                 log.info(
                     "kb decision", extra={"conversation": tracker.sender_id, "outcome": "hours"}
                 )
-                return _quoted(dispatcher, hours, _draft(hours, language, tracker, question))
+                quoted = _draft(hours, language, tracker, question)
+                return _quoted(dispatcher, hours, quoted, public=public)
         notice = runtime.announcements().match(question, language)
         if notice is not None:  # an incident the operator announced: said first
             dispatcher.utter_message(
@@ -115,16 +116,19 @@ class ActionAnswerFromKB(Action):
         )
         common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
-            return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms)]
+            return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms, public=public)]
         failed = float(conversation.this_session(tracker, "failed_answers") or 0.0) + 1
         offered = offerable(decision.options)
-        if offered and not public and failed < MAX_WEAK_ANSWERS:
-            _offer(dispatcher, offered, language, decision.reason, kb_ms)
+        if offered and failed < MAX_WEAK_ANSWERS:
+            if public:  # no buttons on a public post: the likeliest article, as a link
+                _point_to(dispatcher, offered[0], language, decision.reason, kb_ms)
+            else:
+                _offer(dispatcher, offered, language, decision.reason, kb_ms)
             return [
                 *common,
                 SlotSet("awaiting_feedback", False),
                 SlotSet("failed_answers", failed),
-                SlotSet("offer_pending", True),
+                SlotSet("offer_pending", not public),
             ]
         if intent == "nlu_fallback" or failed >= MAX_WEAK_ANSWERS:
             reason = Reason.LOW_CONFIDENCE if failed < MAX_WEAK_ANSWERS else Reason.REPEATED_FAILURE
@@ -169,7 +173,8 @@ class ActionAnswerFromKB(Action):
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
-        return _quoted(dispatcher, hit, _draft(hit, language, tracker, question=""))
+        draft = _draft(hit, language, tracker, question="")
+        return _quoted(dispatcher, hit, draft, public=conversation.is_public(tracker))
 
 
 class _Search:
@@ -253,13 +258,15 @@ def is_complaint(text: str, intent: str | None) -> bool:
     return not (calm and (len(text.split()) <= SHORT_COMPLAINT_WORDS or sounds_kind(text)))
 
 
-def _quoted(dispatcher: CollectingDispatcher, hit: Hit, draft: str) -> list[EventType]:
+def _quoted(
+    dispatcher: CollectingDispatcher, hit: Hit, draft: str, *, public: bool
+) -> list[EventType]:
     """An article answered without a search (picked, or the opening hours), as the evidence.
 
     A "no" that follows hands over with this article, not the hits of an earlier question.
     """
     evidence = [SlotSet("kb_hits", [_summary(hit)]), SlotSet("draft_answer", draft)]
-    return [*evidence, *_answer(dispatcher, hit, draft, None)]
+    return [*evidence, *_answer(dispatcher, hit, draft, None, public=public)]
 
 
 def _draft(hit: Hit, language: str, tracker: Tracker, question: str) -> str:
@@ -279,9 +286,9 @@ def _draft(hit: Hit, language: str, tracker: Tracker, question: str) -> str:
 
 
 def _answer(
-    dispatcher: CollectingDispatcher, hit: Hit, draft: str, kb_ms: float | None
+    dispatcher: CollectingDispatcher, hit: Hit, draft: str, kb_ms: float | None, *, public: bool
 ) -> list[EventType]:
-    """Say the answer with its article, then ask whether it helped."""
+    """Say the answer with its article, then ask whether it helped (in private)."""
     dispatcher.utter_message(
         text=draft,
         json_message={
@@ -293,7 +300,8 @@ def _answer(
             }
         },
     )
-    dispatcher.utter_message(response="utter_ask_helpful")
+    if not public:  # a public post has no buttons; a reply to it is read as feedback anyway
+        dispatcher.utter_message(response="utter_ask_helpful")
     return [
         SlotSet("awaiting_feedback", True),
         SlotSet("failed_answers", 0.0),
@@ -323,6 +331,26 @@ def _offer(
             "relevo": {
                 "decision": "suggest",
                 "options": [h.article_id for h in offered],
+                "reason": reason,
+                "kb_ms": kb_ms,
+            }
+        },
+    )
+
+
+def _point_to(
+    dispatcher: CollectingDispatcher, hit: Hit, language: str, reason: str, kb_ms: float
+) -> None:
+    """On a public post, where there are no buttons to offer: the likeliest article's link."""
+    url = article_url(get_settings().kb_public_url, hit)
+    pointer = text("suggest_public", language, title=hit.title)
+    said = f"{pointer} {text('read_more', language, url=url)}"
+    dispatcher.utter_message(
+        text=said,
+        json_message={
+            "relevo": {
+                "decision": "suggest",
+                "options": [hit.article_id],
                 "reason": reason,
                 "kb_ms": kb_ms,
             }

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
 from actions.privacy import is_personal_matter, private_notice
-from actions.texts import off_shift_notice, text
+from actions.texts import off_shift_words, text, when
 from handoff.requests import (
     HandoffRequest,
     KbHitSummary,
@@ -22,7 +22,7 @@ from handoff.requests import (
 )
 from handoff.triage import Escalation, Triage, triage
 from relevo import events
-from relevo.settings import Settings, get_settings
+from relevo.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -132,40 +132,67 @@ class ActionEscalate(Action):
             },
         )
         said = {"relevo": {"decision": "handoff", "reason": reason.value, "handoff_id": request.id}}
+        later = (
+            when(triaged.opens_at, language, _zone(triaged, customer), now)
+            if queued and triaged.opens_at is not None
+            else None
+        )
+        if conversation.is_public(tracker):
+            question = tracker.latest_message.get("text") or ""
+            _tell_in_public(dispatcher, question, language, said, later)
+            return _handed_over()
         if reason is Reason.SENSITIVE_TOPIC:  # a death, an illness, a lawyer: care, no emoji
             dispatcher.utter_message(text=text("handoff_sensitive", language), json_message=said)
         else:
             dispatcher.utter_message(response="utter_handoff", json_message=said)
-        if queued and triaged.opens_at is not None:
+        if later is not None:
             dispatcher.utter_message(
-                text=offline_notice(triaged, language, customer, now, settings),
+                text=off_shift_words(later, language, settings),
                 json_message={"relevo": {"decision": "offline"}},
             )
-        question = tracker.latest_message.get("text") or ""
-        if conversation.is_public(tracker) and is_personal_matter(question):
-            dispatcher.utter_message(
-                text=text(private_notice(question), request.language),
-                json_message={"relevo": {"decision": "private"}},
-            )
-        return [
-            SlotSet("awaiting_feedback", False),
-            SlotSet("offer_pending", False),
-            SlotSet("failed_answers", 0.0),
-            SlotSet("escalation_reason", None),
-            # The person has them now; a later handoff must not show them as its own.
-            SlotSet("kb_hits", None),
-            SlotSet("draft_answer", None),
-        ]
+        return _handed_over()
 
 
-def offline_notice(
-    triaged: Triage,
+def _handed_over() -> list[EventType]:
+    """The slots a handoff resets.
+
+    The person has the evidence now, and a later handoff must not show it as its own.
+    """
+    return [
+        SlotSet("awaiting_feedback", False),
+        SlotSet("offer_pending", False),
+        SlotSet("failed_answers", 0.0),
+        SlotSet("escalation_reason", None),
+        SlotSet("kb_hits", None),
+        SlotSet("draft_answer", None),
+    ]
+
+
+def _zone(triaged: Triage, customer: dict[str, str]) -> str:
+    """The customer's time zone when known, else the department's."""
+    return customer.get("timezone") or triaged.department.calendar.timezone
+
+
+def _tell_in_public(
+    dispatcher: CollectingDispatcher,
+    question: str,
     language: str,
-    customer: dict[str, str],
-    now: dt.datetime,
-    settings: Settings,
-) -> str:
-    """When a person will answer (in the customer's time zone if known) and what else to do."""
-    assert triaged.opens_at is not None
-    zone = customer.get("timezone") or triaged.department.calendar.timezone
-    return off_shift_notice(triaged.opens_at, language, zone, now, settings)
+    said: dict[str, Any],
+    later: str | None,
+) -> None:
+    """One short public reply that everyone may read, with no details of the queue.
+
+    A post about the customer's own booking or payment gets the invitation to continue in
+    private (the gateway adds its link), and no promise of a public answer. Otherwise: a person
+    will reply here, and when (`later`) if the team is off shift.
+    """
+    if is_personal_matter(question):
+        dispatcher.utter_message(text=text(private_notice(question), language))
+        dispatcher.utter_message(json_message={"relevo": {"decision": "private"}})
+        dispatcher.utter_message(json_message=said)
+    elif later is None:
+        dispatcher.utter_message(text=text("handoff_public", language), json_message=said)
+    else:
+        dispatcher.utter_message(
+            text=text("handoff_public_later", language, when=later), json_message=said
+        )

@@ -43,6 +43,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Ahora mismo nuestro equipo está fuera de turno: una persona te responderá {when}. "
         "Tu mensaje ya está en la cola y no hace falta que hagas nada más.",
     },
+    "handoff_public": {
+        "en": "A person from our team will reply to you here 🙋",
+        "es": "Una persona de nuestro equipo te responderá aquí 🙋",
+    },
+    "handoff_public_later": {
+        "en": "A person from our team will reply to you here {when} 🙋",
+        "es": "Una persona de nuestro equipo te responderá aquí {when} 🙋",
+    },
+    "suggest_public": {
+        "en": "I think this is what you're looking for: {title}",
+        "es": "Creo que esto es lo que buscas: {title}",
+    },
     "offline_phone": {
         "en": "If it can't wait, call us on {phone}.",
         "es": "Si no puede esperar, llámanos al {phone}.",
@@ -112,7 +124,12 @@ def off_shift_notice(
     opens_at: dt.datetime, language: str, timezone: str, now: dt.datetime, settings: Settings
 ) -> str:
     """When a person will answer (in `timezone`), and the phone and form when there are some."""
-    parts = [text("offline", language, when=when(opens_at, language, timezone, now))]
+    return off_shift_words(when(opens_at, language, timezone, now), language, settings)
+
+
+def off_shift_words(later: str, language: str, settings: Settings) -> str:
+    """The off-shift notice for a moment already written out (`when`)."""
+    parts = [text("offline", language, when=later)]
     if settings.care_phone:
         parts.append(text("offline_phone", language, phone=settings.care_phone))
     if settings.care_form_url:

@@ -144,6 +144,8 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
                     buttons=buttons,
                 )
             )
+    if message.metadata.get("public"):
+        out = _one_post(out)
     if queued:
         out.append(
             Outgoing(
@@ -157,6 +159,24 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
     if out:
         out[-1] = replace(out[-1], ends_turn=True)
     return out
+
+
+def _one_post(messages: list[Outgoing]) -> list[Outgoing]:
+    """A turn's messages on a public post as one reply, in order.
+
+    Each reply is a post everyone reads, and several in a row read as a flood; the sender splits
+    the one reply to the platform's length. Buttons are dropped: a public post has none.
+    """
+    if len(messages) < 2:
+        return messages
+    return [
+        replace(
+            messages[0],
+            text="\n".join(m.text for m in messages),
+            buttons=[],
+            invite_private=any(m.invite_private for m in messages),
+        )
+    ]
 
 
 MAX_SILENT_TURNS = 8  # silent turns (about 35 s of retries) before the customer gets an apology
