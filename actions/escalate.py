@@ -133,7 +133,7 @@ class ActionEscalate(Action):
         )
         said = {"relevo": {"decision": "handoff", "reason": reason.value, "handoff_id": request.id}}
         later = (
-            when(triaged.opens_at, language, _zone(triaged, customer), now)
+            when(triaged.opens_at, language, customer_zone(triaged, customer), now)
             if queued and triaged.opens_at is not None
             else None
         )
@@ -168,7 +168,7 @@ def _handed_over() -> list[EventType]:
     ]
 
 
-def _zone(triaged: Triage, customer: dict[str, str]) -> str:
+def customer_zone(triaged: Triage, customer: dict[str, str]) -> str:
     """The customer's time zone when known, else the department's."""
     return customer.get("timezone") or triaged.department.calendar.timezone
 

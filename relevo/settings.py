@@ -119,7 +119,7 @@ class Settings(BaseSettings):
         "(unset: config/routing.yml of the installation).",
     )
     care_phone: str | None = Field(
-        default="+34 910 000 000",
+        default="+34 910 000 123",  # the demo brand's, as its contact article says
         description="Told to customers when no agent is on shift (unset: not offered).",
     )
     care_form_url: str | None = Field(

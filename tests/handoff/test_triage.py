@@ -7,12 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.escalate import offline_notice
+from actions.escalate import customer_zone
+from actions.texts import off_shift_notice
 from handoff.priority import Signals, influence_points, raised, score, virality_points
 from handoff.requests import Priority, Reason
 from handoff.routing import default_routing_path, load_routing
 from handoff.triage import Escalation, triage
 from relevo.settings import Settings
+from tests.conftest import DEMO_KB
 
 MADRID = ZoneInfo("Europe/Madrid")
 ROUTING = load_routing(default_routing_path())
@@ -109,14 +111,24 @@ def test_out_of_hours_the_customer_learns_when_a_person_answers() -> None:
     result = triage(ROUTING, escalation(), sunday)
     assert result.opens_at == dt.datetime(2026, 11, 30, 8, 0, tzinfo=MADRID)
     assert result.first_response_due == dt.datetime(2026, 11, 30, 10, 0, tzinfo=MADRID)
+    assert result.opens_at is not None
     settings = Settings(care_phone="+34 910 000 000", care_form_url="https://brisa.example/form")
-    es = offline_notice(result, "es", {}, sunday, settings)
+    madrid = customer_zone(result, {})
+    es = off_shift_notice(result.opens_at, "es", madrid, sunday, settings)
     assert "mañana a las 08:00 (hora de Madrid)" in es
     assert "+34 910 000 000" in es and "https://brisa.example/form" in es
-    en = offline_notice(result, "en", {"timezone": "America/New_York"}, sunday, settings)
-    assert "tomorrow at 02:00 (New York time)" in en  # the customer's own time zone
-    quiet = offline_notice(result, "en", {}, sunday, Settings(care_phone=None, care_form_url=None))
+    new_york = customer_zone(result, {"timezone": "America/New_York"})  # the customer's own
+    en = off_shift_notice(result.opens_at, "en", new_york, sunday, settings)
+    assert "tomorrow at 02:00 (New York time)" in en
+    no_extras = Settings(care_phone=None, care_form_url=None)
+    quiet = off_shift_notice(result.opens_at, "en", madrid, sunday, no_extras)
     assert "call" not in quiet and "http" not in quiet
+
+
+def test_the_demo_care_phone_is_the_one_its_contact_article_gives() -> None:
+    phone = Settings.model_fields["care_phone"].default
+    for language in ("en", "es"):
+        assert phone in (DEMO_KB / language / "contact-hours.md").read_text(encoding="utf-8")
 
 
 def test_christmas_day_is_skipped() -> None:
