@@ -176,5 +176,19 @@ def serve_command(settings: Settings, model: Path, port: int) -> list[str]:
 
 
 def action_server_command(settings: Settings, port: int) -> list[str]:
-    """The action server's command line: rasa-sdk's, with Relevo's logs (actions/server.py)."""
-    return [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)]
+    """The action server's command line: rasa-sdk's, with Relevo's logs (actions/server.py).
+
+    `--endpoints ""`: rasa-sdk reads only its tracing settings from there, which Relevo has
+    none of; its default, ./endpoints.yml, logged an error at every start.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "actions.server",
+        "--actions",
+        "actions",
+        "--port",
+        str(port),
+        "--endpoints",
+        "",
+    ]
