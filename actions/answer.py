@@ -119,7 +119,7 @@ class ActionAnswerFromKB(Action):
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms, public=public)]
         failed = float(conversation.this_session(tracker, "failed_answers") or 0.0) + 1
         offered = offerable(decision.options)
-        if offered and failed < MAX_WEAK_ANSWERS:
+        if offered and failed < _weak_answers_allowed(tracker):
             if public:  # no buttons on a public post: the likeliest article, as a link
                 _point_to(dispatcher, offered[0], language, decision.reason, kb_ms)
             else:
@@ -217,6 +217,17 @@ def _follow_up(
     if said == _draft(hit, conversation.language(tracker), tracker, before):
         return None
     return hits, gap, decision
+
+
+def _weak_answers_allowed(tracker: Tracker) -> int:
+    """How many weak results in a row may end with an offer of articles.
+
+    Two, as for any weak result; three when the last turn was an offer: a customer who types a
+    sharper question under the offered articles instead of tapping one is shown what that
+    question finds, rather than handed to a person (off shift, that is a wait of hours).
+    """
+    offered_before = bool(conversation.this_session(tracker, "offer_pending"))
+    return MAX_WEAK_ANSWERS + 1 if offered_before else MAX_WEAK_ANSWERS
 
 
 def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hit | None:
