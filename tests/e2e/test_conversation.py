@@ -76,17 +76,6 @@ async def test_a_no_after_thanks_says_goodbye_instead_of_handing_over(
     assert decisions(await customer.says(no)) == ["handoff"]
 
 
-@pytest.mark.parametrize(
-    ("language", "said", "invitation"),
-    [("es", "hola tengo una dudilla", "Pregúntame"), ("en", "hey i got a question", "Ask me")],
-)
-async def test_a_customer_who_has_a_question_is_asked_for_it_not_told_goodbye(
-    engine: Engine, language: str, said: str, invitation: str
-) -> None:
-    replies = await Customer(engine, language).says(said)
-    assert invitation in texts(replies)
-
-
 async def test_an_emoji_alone_says_what_it_means(engine: Engine, store: redis.Redis) -> None:
     """Rasa's NLU sees no words in "👎": it took every emoji, and "???", for a yes."""
     question, _, _ = QUESTIONS["en"]
