@@ -258,10 +258,11 @@ class SocketChat:
 
     async def say(self, text: str, client_id: str) -> Reply:
         """Send the message; the turn ends with the first `ends_turn` frame after its own entry."""
+        frame = {"type": "message", "client_id": client_id, "text": text}
+        if text == AFFIRM:  # a tap on "Yes": the page sends the button's title with its payload
+            frame["display"] = "Yes"
         sent = time.perf_counter()
-        await self._socket.send(
-            json.dumps({"type": "message", "client_id": client_id, "text": text})
-        )
+        await self._socket.send(json.dumps(frame))
         ack_ms, own, handoff = NAN, False, False
         while True:
             frame = json.loads(await self._socket.recv())

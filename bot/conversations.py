@@ -30,6 +30,8 @@ from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
+DESK_NAMES = {"voice": "voice message", "document": "file"}
+"""How the desk names an attachment kind (`Inbound.route["attachment"]`), when not by the kind."""
 
 _ACCEPT = """
 local function route()
@@ -64,6 +66,13 @@ if owner == 'closed' then
     end
     return {'rating', rated}
   end
+  if ARGV[24] ~= '' then
+    local said = cjson.decode(ARGV[3])
+    local closing = redis.call('XADD', KEYS[3], '*', unpack(flat(said)))
+    if handoff then relay(KEYS[6], ARGV[9], closing, owner, handoff, said) end
+    if over <= 0 then redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[24])))) end
+    return {'closing', closing}
+  end
   local resolved = tonumber(redis.call('HGET', record, 'resolved_epoch') or '0')
   if handoff and tonumber(ARGV[8]) - resolved < tonumber(ARGV[13]) then
     redis.call('SET', KEYS[4], 'queued')
@@ -83,6 +92,9 @@ local log_id = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]
 if owner ~= 'bot' then
   local handoff = redis.call('GET', KEYS[8]) or ''
   relay(KEYS[6], ARGV[9], log_id, owner, handoff, cjson.decode(ARGV[3]))
+  if ARGV[25] ~= '' and over <= 0 then
+    redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[25]))))
+  end
   if owner == 'queued' and over <= 0 and ARGV[23] ~= ''
       and redis.call('SET', KEYS[13], '1', 'NX', 'EX', ARGV[23]) then
     return {'relay', log_id, {}, redis.call('HGET', KEYS[2], 'language') or '',
@@ -152,6 +164,7 @@ class Route(StrEnum):
     RELAY = "relay"  # to the person who owns the conversation
     NOTICE = "notice"  # declined with a polite notice (empty, too long, a sticker...)
     RATING = "rating"  # the customer rated a resolved handoff
+    CLOSING = "closing"  # only thanks after a resolution: answered, the handoff stays closed
     THROTTLED = "throttled"  # over the customer's rate: kept in the log, not answered
     DUPLICATE = "duplicate"  # already accepted once: dropped
 
@@ -212,11 +225,25 @@ def customer_log_fields(inbound: Inbound, client_id: str | None) -> dict[str, st
         "message_id": inbound.message_id,
         "time": inbound.received_at.isoformat(timespec="milliseconds"),
     }
-    if inbound.display:
-        fields["display"] = inbound.display
+    display = inbound.display or attachment_display(inbound)
+    if display:
+        fields["display"] = display
     if client_id:
         fields["client_id"] = client_id
     return fields
+
+
+def attachment_display(inbound: Inbound) -> str | None:
+    """What the desk shows of a message with an attachment: "[photo]", then the caption.
+
+    Only the text travels, so without it a photo reads as an empty bubble, its caption as
+    plain text. None for a message without an attachment.
+    """
+    what = inbound.route.get("attachment")
+    if not what:
+        return None
+    mark = f"[{DESK_NAMES.get(what, what)}]"
+    return f"{mark} {inbound.text}" if inbound.text else mark
 
 
 def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
@@ -289,6 +316,8 @@ class ConversationStore:
         client_id: str | None = None,
         rating: int | None = None,
         thanks: Outgoing | None = None,
+        welcome: Outgoing | None = None,
+        relayed_notice: Outgoing | None = None,
         reopen_seconds: int = 0,
         flood: Flood | None = None,
         event: dict[str, str] | None = None,
@@ -299,8 +328,12 @@ class ConversationStore:
         """Dedupe, log and route one customer message, atomically.
 
         In a closed conversation, `rating` (when the message is one) is stored on the handoff
-        that asked for it and answered with `thanks`; any other message within `reopen_seconds`
-        of the resolution reopens the handoff for the person; later ones start anew. `flood`
+        that asked for it and answered with `thanks`; a message given a `welcome` (only thanks,
+        see `bot.pipeline.is_closing`) is answered with it (unless over the customer's rate)
+        and shown to the desk, and the conversation stays closed; any other message within
+        `reopen_seconds` of the resolution reopens the handoff for the person; later ones start
+        anew. A message relayed to a person gets `relayed_notice` when given (an attachment the
+        desk cannot show), unless over the customer's rate. `flood`
         counts the message against the customer's rate (see `Flood`). `event` (its fields) is
         appended to the operations events unless the message is a repeat. With `hand_to` (a
         consumer of the inbound group), a message for the assistant is read for that consumer
@@ -360,6 +393,8 @@ class ConversationStore:
                 hand_to or "",
                 keys.INBOUND_GROUP,
                 waiting_notice_seconds or "",
+                _json_or_empty(welcome),
+                _json_or_empty(relayed_notice),
             ],
         )
         route, log_id, *rest = result
@@ -419,6 +454,15 @@ class ConversationStore:
         """bot, queued, agent:<user> or closed."""
         value = await self._client.get(keys.conversation_owner(conversation_id))
         return text_of(value) if value else "bot"
+
+    async def last_said(self, conversation_id: str, within: int = 50) -> str:
+        """The customer's latest words in the conversation's last `within` entries ("": none)."""
+        entries = await self._client.xrevrange(keys.conversation_log(conversation_id), count=within)
+        for _, fields in entries:
+            said = {text_of(k): text_of(v) for k, v in fields.items()}
+            if said.get("author") == "customer" and said.get("text"):
+                return said["text"]
+        return ""
 
     async def read(
         self, conversation_id: str, after: str = "0", count: int = 500

@@ -8,6 +8,9 @@ dead-letter list with the reason (`relevo doctor` shows it). A platform's reques
 a failure: it is capped, and counted apart (`RetryPolicy`). Each delivered part is counted in
 Redis, and in memory before any Redis call, so neither a restart nor a Redis blip after a send
 sends a part twice, and the delivered message is appended to the conversation log exactly once.
+An announcement of an event already in the log (a person joined, the assistant is back) is put in
+words for the channels that cannot show events (`bot.event_words`), sent like any message, and
+not logged again.
 """
 
 from __future__ import annotations
@@ -18,13 +21,20 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aioredis
 
-from bot.conversations import decode_meta, delivered_event, now_iso, outgoing_log_fields
+from bot.conversations import (
+    ConversationStore,
+    decode_meta,
+    delivered_event,
+    now_iso,
+    outgoing_log_fields,
+)
+from bot.event_words import event_words
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.events import EventType, emit
@@ -46,9 +56,9 @@ if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[1], 'parts', ARGV[1])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
-if ARGV[2] ~= '' and redis.call('HSETNX', KEYS[1], 'logged', '1') == 1 then
+if (ARGV[2] ~= '' or ARGV[4] ~= '') and redis.call('HSETNX', KEYS[1], 'logged', '1') == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('XADD', KEYS[2], '*', unpack(flat(cjson.decode(ARGV[2]))))
+  if ARGV[2] ~= '' then redis.call('XADD', KEYS[2], '*', unpack(flat(cjson.decode(ARGV[2])))) end
   if ARGV[4] ~= '' then
     local event = flat(cjson.decode(ARGV[4]))
     redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(event))
@@ -159,6 +169,7 @@ class DeliveryWorker:
         self._invites = invites
         self._policy = policy
         self._script = client.register_script(FLAT + _STEP)
+        self._store = ConversationStore(client)
         self._sent: dict[str, int] = {}  # out id -> parts sent, kept until the message is settled
         self._sending = {channel: asyncio.Semaphore(concurrency) for channel in senders}
         self.lanes = StreamLanes(
@@ -193,6 +204,12 @@ class DeliveryWorker:
         if message.event:
             await self._step(message, ack=entry_id, append_log=True)
             return
+        if message.announces:
+            words = await self._words(message, meta)
+            if words is None:  # the channel shows the event itself, or nothing is said there
+                await self._client.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
+                return
+            message = replace(message, text=words)
         if not meta.get("channel"):
             await self._dead(message, "unknown conversation", attempts=0, channel="")
         elif (sender := self._senders.get(meta["channel"])) is None:
@@ -214,11 +231,25 @@ class DeliveryWorker:
                 DELIVERIES.labels(target.channel, "delivered").inc()
                 await self._receipt(message, ok=True, reason="")
                 delivered = delivered_event(message, target.channel)
+                logged = not message.announces  # the log has the event it announces
                 await self._step(
-                    message, parts=sent, append_log=True, event=delivered, ack=entry_id
+                    message, parts=sent, append_log=logged, event=delivered, ack=entry_id
                 )
                 return
         await self._client.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
+
+    async def _words(self, message: Outgoing, meta: Mapping[str, Any]) -> str | None:
+        """An announced event in the conversation's words (its language, else the handoff's)."""
+        language = meta.get("language") or await self._store.handoff_language(
+            message.conversation_id
+        )
+        return event_words(
+            message.announces or "",
+            message.agent,
+            channel=meta.get("channel") or "",
+            public=bool(meta.get("public")),
+            language=language,
+        )
 
     async def _read(self, message: Outgoing) -> tuple[dict[str, Any], int]:
         """The conversation's metadata and how many parts were sent already, in one trip."""

@@ -11,19 +11,55 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from actions.compose import shorten
 from bot.conversations import ConversationStore
 from bot.customers import Customers
-from bot.inbound import Channel
+from bot.inbound import Channel, Inbound, Kind
 from bot.texts import text
 from kb_index.language import detect_language
 from relevo.messages import Outgoing
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def with_invitation(body: str, links: tuple[str, ...]) -> str:
+    """A public reply with the line that invites to continue in private, when it has links."""
+    if not links:
+        return body
+    language = detect_language(body).code
+    return f"{body}\n{text('invite', language, link=links[0])}"
+
+
+QUOTED_CHARS = 300
+"""How much of the public message the private welcome quotes."""
+
+
+@dataclass(frozen=True)
+class Continued:
+    """A followed invitation: the public conversation, and the customer's last words there.
+
+    The channel hands `question` to the assistant in the private conversation, which answers it
+    there: the customer does not have to write it again.
+    """
+
+    public_id: str
+    question: str
+
+    def carried(self, inbound: Inbound) -> Inbound:
+        """The question as the private conversation's message (`inbound`: its channel's)."""
+        return replace(
+            inbound,
+            message_id=f"{inbound.conversation_id}:carried:{self.public_id}",
+            text=self.question,
+            display=None,
+            kind=Kind.TEXT,
+        )
 
 
 class Invitations:
@@ -60,11 +96,12 @@ class Invitations:
         route: dict[str, Any],
         profile_key: str,
         fallback_language: str | None,
-    ) -> bool:
+    ) -> Continued | None:
         """Continue the invited public conversation in `conversation_id`.
 
-        False when the token is unknown or expired, when another conversation followed it
-        first, or when the public conversation is gone (past its retention).
+        None when the token is unknown or expired, when another conversation followed it
+        first, or when the public conversation is gone (past its retention). A second follow
+        from the same conversation (a redelivered /start) is accepted with nothing to carry.
         """
         public_id = await self._customers.claim_invitation(token, conversation_id)
         if public_id is None:
@@ -72,16 +109,16 @@ class Invitations:
                 "invitation refused: unknown, expired or followed from another conversation",
                 extra={"conversation": conversation_id},
             )
-            return False
+            return None
         if (await self._store.meta(conversation_id)).get("continued_from") == public_id:
-            return True
+            return Continued(public_id, question="")
         public = await self._store.meta(public_id)
         if "customer" not in public:
             log.warning(
                 "invitation refused: the public conversation is gone",
                 extra={"conversation": conversation_id, "from": public_id},
             )
-            return False
+            return None
         person = await self._customers.link(public["customer"], profile_key)
         await self._store.start(
             conversation_id,
@@ -90,27 +127,26 @@ class Invitations:
             customer=profile_key,
             continued_from=public_id,
         )
-        first = next(
-            (
-                f.get("text", "")
-                for _, f in await self._store.read(public_id, count=20)
-                if f.get("author") == "customer"
-            ),
-            "",
-        )
-        language = detect_language(first, default=fallback_language or "en").code
+        question = await self._store.last_said(public_id)
+        language = detect_language(question, default=fallback_language or "en").code
         handle = public["route"].get("handle")
+        welcome = text(
+            "continued",
+            language,
+            name=f" @{handle}" if handle else "",
+            said=shorten(question, QUOTED_CHARS),
+        )
         await self._store.enqueue(
             Outgoing(
                 out_id=f"{conversation_id}:continued:{public_id}",
                 conversation_id=conversation_id,
                 author="bot",
-                text=text("continued", language, name=f" @{handle}" if handle else ""),
-                ends_turn=True,
+                text=welcome,
+                ends_turn=not question,  # else the assistant's answer to it ends the turn
             )
         )
         log.info(
             "continued in private",
             extra={"conversation": conversation_id, "from": public_id, "person": person},
         )
-        return True
+        return Continued(public_id, question)

@@ -4,22 +4,25 @@ Channel adapters hand it an `Inbound`; it declines what the assistant cannot rea
 oversized, stickers and photos) with a friendly notice, and accepts the rest atomically through
 `ConversationStore.accept`, which sends it to the assistant or to the person who owns the
 conversation; a customer waiting for a person is told, once per silent stretch, that the team has
-the message (`bot.waiting_notice`). Every stage logs one line with the conversation id.
+the message (`bot.waiting_notice`), and that an attachment cannot reach them. After a resolution,
+a rating in a few words is the rating and thanks get a "you're welcome" (`parse_rating`,
+`is_closing`). Typed text that starts with "/" never reaches Rasa as an intent (`for_assistant`).
+Every stage logs one line with the conversation id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import replace
 
 import redis.asyncio as aioredis
 
+from bot.after_resolution import is_closing, parse_rating
 from bot.assistant import AssistantMessage
 from bot.conversations import Accepted, ConversationStore, Flood, Route
-from bot.inbound import Inbound, Kind
+from bot.inbound import Channel, Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
@@ -40,7 +43,7 @@ from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_RATING = re.compile(r"^\s*(?:/rate\s*)?([1-5])\s*(?:/\s*5)?\s*(?:⭐|★)*\s*$")
+WORD_JOINER = "\u2060"  # invisible, and not the whitespace Rasa strips before reading a "/"
 
 
 def without_lone_surrogates(inbound: Inbound) -> Inbound:
@@ -52,15 +55,19 @@ def without_lone_surrogates(inbound: Inbound) -> Inbound:
     return replace(inbound, text=scrub_text(inbound.text), display=display)
 
 
-def parse_rating(text: str) -> int | None:
-    """A 1-5 rating ("4", "4/5", "/rate 4", or stars), else None."""
-    match = _RATING.match(text)
-    if match:
-        return int(match.group(1))
-    stars = text.strip()
-    if stars and set(stars) <= {"⭐", "★"} and len(stars) <= 5:
-        return len(stars)
-    return None
+def for_assistant(inbound: Inbound) -> str:
+    """The text Rasa reads: typed text that starts with "/" is not read as an intent.
+
+    Rasa takes a message that starts with "/" for an intent ("/ask_human"): only the payloads
+    of the bot's own buttons may be one. A web chat button press carries its title
+    (`display`); Telegram's adapter answers typed commands itself and lets only its buttons'
+    payloads and the commands it translates through; a public post has no buttons. A typed
+    slash gets an invisible word joiner in front; the conversation log keeps the text as typed.
+    """
+    typed = not inbound.display and inbound.channel is not Channel.TELEGRAM
+    if typed and inbound.text.lstrip().startswith("/"):
+        return WORD_JOINER + inbound.text
+    return inbound.text
 
 
 class InboundPipeline:
@@ -105,7 +112,7 @@ class InboundPipeline:
         message = AssistantMessage(
             message_id=inbound.message_id,
             conversation_id=inbound.conversation_id,
-            text=inbound.text,
+            text=for_assistant(inbound),
             metadata=self._metadata(inbound, language),
         )
         rating = parse_rating(inbound.text)
@@ -118,6 +125,8 @@ class InboundPipeline:
             client_id=client_id,
             rating=rating,
             thanks=await self._thanks(inbound) if rating else None,
+            welcome=self._welcome(inbound, rating, language.code),
+            relayed_notice=self._relayed_notice(inbound, language.code),
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
             flood=self._flood(inbound, notice_text, language.code),
             event=self._message_in(inbound, language.code),
@@ -199,6 +208,22 @@ class InboundPipeline:
         """The answer to a rating, in the language of the handoff that asked for it."""
         language = await self.store.handoff_language(inbound.conversation_id)
         return inbound.answer("thanks", text("rating_thanks", language))
+
+    @staticmethod
+    def _welcome(inbound: Inbound, rating: int | None, language: str) -> Outgoing | None:
+        """The answer to thanks after a resolution (see `is_closing`); None for anything else."""
+        if rating or not is_closing(inbound.text):
+            return None
+        return inbound.answer("welcome", text("welcome", language))
+
+    @staticmethod
+    def _relayed_notice(inbound: Inbound, language: str) -> Outgoing | None:
+        """For an attachment that goes to a person: they will see only the text."""
+        what = inbound.route.get("attachment")
+        if not what:
+            return None
+        reply = text("unsupported_relayed", language, what=thing_name(what, language))
+        return inbound.answer("notice", reply)
 
     def _metadata(self, inbound: Inbound, language: DetectedLanguage) -> dict[str, object]:
         """What Rasa and the actions learn about the message.

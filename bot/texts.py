@@ -19,6 +19,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "De momento solo puedo leer texto, así que no he podido abrir ese {what}. "
         "¿Me lo escribes?",
     },
+    "unsupported_relayed": {
+        "en": "I can only pass text on to the team for now, so I couldn't open your {what}. Could "
+        "you write it instead? The person helping you will read it.",
+        "es": "De momento solo puedo pasar texto al equipo, así que no he podido abrir tu {what}. "
+        "¿Me lo escribes? La persona que te atiende lo leerá.",
+    },
     "slow_down": {
         "en": "You're writing faster than I can read 🙂 I've kept your messages; give me a "
         "moment and write again in a minute.",
@@ -40,14 +46,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "cuando quieras para hablar con una persona.",
     },
     "continued": {
-        "en": "Hi{name}! Let's continue here, privately, what you wrote in public. What's your "
-        "booking code or the details of your question?",
-        "es": "¡Hola{name}! Seguimos aquí, en privado, con lo que nos escribiste en público. "
-        "¿Cuál es tu localizador o qué necesitas exactamente?",
+        "en": "Hi{name}! Let's continue here, privately, with what you wrote in public: “{said}”",
+        "es": "¡Hola{name}! Seguimos aquí, en privado, con lo que nos escribiste en público: "
+        "«{said}»",
     },
     "rating_thanks": {
         "en": "Thank you for your rating! It helps us get better. 💙",
         "es": "¡Gracias por tu valoración! Nos ayuda a mejorar. 💙",
+    },
+    "welcome": {
+        "en": "You're welcome! 😊 We're here whenever you need us.",
+        "es": "¡De nada! 😊 Aquí estamos para lo que necesites.",
     },
     "waiting_for_person": {
         "en": "Got it: I've added your message for our team, and a person will answer you here "
@@ -58,6 +67,29 @@ TEXTS: dict[str, dict[str, str]] = {
     "invite": {
         "en": "Continue in private: {link}",
         "es": "Sigue en privado: {link}",
+    },
+    "buttons_for": {
+        "en": "These buttons are for {who}. Mention me to ask your own question 🙂",
+        "es": "Estos botones son para {who}. Mencióname para hacer tu propia pregunta 🙂",
+    },
+    "buttons_unknown": {
+        "en": "These buttons answered another message. Mention me to ask your own question 🙂",
+        "es": "Estos botones respondían a otro mensaje. Mencióname para hacer tu propia "
+        "pregunta 🙂",
+    },
+    "agent_joined": {
+        "en": "{agent} from our team has joined the conversation.",
+        "es": "{agent}, de nuestro equipo, se ha unido a la conversación.",
+    },
+    "agent_joined_unnamed": {
+        "en": "A person from our team has joined the conversation.",
+        "es": "Una persona de nuestro equipo se ha unido a la conversación.",
+    },
+    "bot_back": {
+        "en": "You're chatting with the assistant again: ask me anything, or ask for a person at "
+        "any time.",
+        "es": "Vuelves a hablar con el asistente: pregúntame lo que quieras, o pide hablar con "
+        "una persona cuando quieras.",
     },
 }
 

@@ -8,20 +8,27 @@
 
 Each transition is one Lua script: it checks the current state, moves the handoff record and the
 conversation's owner together, appends who and when to the handoff's event stream and an event to
-the conversation log (the web chat shows "Laura joined", "the bot is back"). Two agents clicking
-Claim at once: exactly one wins, the other learns who owns it.
+the conversation log (the web chat shows "Laura joined", "the bot is back"). A claim, a
+reassignment and a return also queue, in the same script, an announcement of that event on the
+outbox: the delivery worker puts it in words for channels that cannot show events (Telegram), in
+order with the agent's replies. Two agents clicking Claim at once: exactly one wins, the other
+learns who owns it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
 import redis.asyncio as aioredis
 
 from relevo import keys
+from relevo.lua import FLAT
+from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
 
 
@@ -91,8 +98,17 @@ redis.call('SET', KEYS[2], conversation_owner, 'KEEPTTL')
 redis.call('XADD', KEYS[3], '*', 'action', action, 'by', actor, 'by_name', actor_name,
   'from', state, 'to', new_state, 'owner', new_owner, 'at', now)
 redis.call('XADD', KEYS[4], '*', 'type', 'event', 'event', event, 'agent', new_name, 'time', now)
+if ARGV[9] ~= '' then redis.call('XADD', KEYS[6], '*', unpack(flat(cjson.decode(ARGV[9])))) end
 return {'done', new_state, new_owner, new_name}
 """
+
+# The conversation log's event of each action that the customer is told of (resolve asks for a
+# rating instead).
+ANNOUNCED = {
+    Action.CLAIM: "agent_joined",
+    Action.REASSIGN: "agent_joined",
+    Action.RETURN: "bot_back",
+}
 
 
 def refusal(action: Action, result: Transition) -> str:
@@ -102,6 +118,29 @@ def refusal(action: Action, result: Transition) -> str:
     if result.outcome is Outcome.UNKNOWN:
         return "There is no such handoff."
     return f"This handoff is {result.state} now; {action.value} is not possible."
+
+
+def announcement(
+    handoff_id: str, conversation_id: str, action: Action, *, agent: str, agent_name: str
+) -> Outgoing | None:
+    """What the customer is to be told of `action`, worded on delivery; None for no word.
+
+    `agent` and `agent_name` are the new owner's id and display name. A name that is only the
+    id (the desk could not learn the person's name) is left out: the customer never sees an
+    internal id, only "a person from our team".
+    """
+    event = ANNOUNCED.get(action)
+    if event is None:
+        return None
+    shown = agent_name if agent_name and agent_name != agent else ""
+    return Outgoing(
+        out_id=f"desk:{handoff_id}:{event}:{uuid.uuid4().hex}",
+        conversation_id=conversation_id,
+        author="system",
+        text="",
+        agent=shown if event == "agent_joined" else None,
+        announces=event,
+    )
 
 
 def handoff_events(handoff_id: str) -> str:
@@ -114,7 +153,7 @@ class Ownership:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
-        self._script = client.register_script(_TRANSITION)
+        self._script = client.register_script(FLAT + _TRANSITION)
 
     async def apply(
         self,
@@ -131,6 +170,14 @@ class Ownership:
         if conversation is None:
             return Transition(Outcome.UNKNOWN, "", "", "")
         conversation = text_of(conversation)
+        reassigned = action is Action.REASSIGN
+        told = announcement(
+            handoff_id,
+            conversation,
+            action,
+            agent=target if reassigned else actor,
+            agent_name=target_name if reassigned else actor_name,
+        )
         result = await self._script(
             keys=[
                 keys.handoff(handoff_id),
@@ -138,6 +185,7 @@ class Ownership:
                 handoff_events(handoff_id),
                 keys.conversation_log(conversation),
                 keys.conversation(conversation),
+                keys.OUTBOX,
             ],
             args=[
                 action.value,
@@ -148,6 +196,7 @@ class Ownership:
                 target_name,
                 time.time(),
                 handoff_id,
+                json.dumps(told.to_fields(), ensure_ascii=False) if told else "",
             ],
         )
         outcome, state, owner, name = (text_of(v) for v in result)

@@ -25,7 +25,9 @@ class Outgoing:
     """A message to a customer: the assistant's, an agent's or a notice of the gateway.
 
     `out_id` is unique and stable (the exactly-once key); `invite_private` asks the channel to
-    add the links that move a public conversation to a private channel.
+    add the links that move a public conversation to a private channel. `announces` names an
+    event already in the conversation log (a person joined, the assistant is back) that the
+    delivery worker puts in words for channels that cannot show events; its text is empty.
     """
 
     out_id: str
@@ -38,6 +40,7 @@ class Outgoing:
     event: str | None = None  # an event for the log instead of a message (queued, ...)
     ends_turn: bool = False  # the assistant's last message for a customer message
     receipt: str | None = None  # where to report the delivery (the agent's message in the desk)
+    announces: str | None = None  # an event of the log to tell in words (agent_joined, bot_back)
 
     def to_fields(self) -> dict[str, str]:
         """For a Redis stream entry."""
@@ -52,6 +55,7 @@ class Outgoing:
             "event": self.event or "",
             "ends_turn": "1" if self.ends_turn else "",
             "receipt": self.receipt or "",
+            "announces": self.announces or "",
         }
 
     @classmethod
@@ -68,4 +72,5 @@ class Outgoing:
             event=fields.get("event") or None,
             ends_turn=bool(fields.get("ends_turn")),
             receipt=fields.get("receipt") or None,
+            announces=fields.get("announces") or None,
         )

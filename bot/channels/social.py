@@ -23,13 +23,12 @@ from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from bot.delivery import DeliveryError, Target
 from bot.inbound import Channel, Customer, Inbound
+from bot.invitations import with_invitation
 from bot.pipeline import InboundPipeline
 from bot.ratelimit import RateLimits
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
 from bot.splitting import split_text
-from bot.texts import text
 from bot.unicode_safe import scrub
-from kb_index.language import detect_language
 from kb_index.text import fold
 from relevo import keys
 from relevo.messages import Outgoing, mention
@@ -232,10 +231,7 @@ class SocialSender:
 
     def parts(self, message: Outgoing, target: Target) -> list[str]:
         """Split to the public length, each part addressed to the author."""
-        body = message.text
-        if target.invite_links:
-            language = "es" if _looks_spanish(body) else "en"
-            body += "\n" + text("invite", language, link=target.invite_links[0])
+        body = with_invitation(message.text, target.invite_links)
         prefix = mention(str(target.route.get("handle") or ""))
         return [
             prefix + part
@@ -309,7 +305,3 @@ def _retry_after(response: httpx.Response) -> float | None:
     except ValueError:
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _looks_spanish(body: str) -> bool:
-    return detect_language(body).code == "es"

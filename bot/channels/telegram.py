@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
+import json
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -19,7 +20,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -33,7 +42,7 @@ from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliveryError, Target
 from bot.inbound import Channel, Customer, Inbound, Kind
-from bot.invitations import Invitations
+from bot.invitations import Continued, Invitations, with_invitation
 from bot.pipeline import InboundPipeline
 from bot.ratelimit import RateLimits
 from bot.splitting import split_text
@@ -55,6 +64,11 @@ _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TRANSIENT: tuple[type[Exception], ...] = (*REDIS_UNREACHABLE, OSError, TimeoutError)
 """Failures of a dependency, not of the update: it is tried again (and Redis's refusals,
 `redis_refusing`: read-only after a failover, out of memory)."""
+_BUTTON_PAYLOADS = frozenset({"/affirm", "/deny", "/ask_human", "1", "2", "3", "4", "5"})
+"""The payloads of the bot's own fixed buttons: "did this help?" and "a person" (nlu/domain.yml,
+actions/answer.py's "none of these") and the rating (handoff/texts.py)."""
+_PICK_ARTICLE = "/pick_article"
+"""An offered article's button: `/pick_article{"article":"<id>"}` (actions/answer.py)."""
 _ATTACHMENTS = (
     "sticker",
     "photo",
@@ -76,7 +90,7 @@ class Received:
     """What an update means: a message for the pipeline, and what the gateway does with it."""
 
     inbound: Inbound
-    notice: str | None = None  # answer with this instead of the assistant (/help)
+    command: str | None = None  # "start" or "help": said in the conversation's language
     invitation: str | None = None  # /start <token>: continue a public conversation here
 
 
@@ -104,30 +118,18 @@ def _addressed(message: Message, username: str) -> bool:
 def _mention(username: str) -> re.Pattern[str]:
     """The bot's @mention, in any case, found in the text itself.
 
-    Slicing the text at indexes found in `text.lower()` garbles it when lowering changes its
-    length ("İ" becomes two code points).
+    Not inside an address ("support@brisabot.com"): no word, @ or dot just before it, no
+    ".com" or "@host" just after. Slicing the text at indexes found in `text.lower()` garbles
+    it when lowering changes its length ("İ" becomes two code points).
     """
-    return re.compile(rf"@{re.escape(username)}\b", re.IGNORECASE)
+    return re.compile(rf"(?<![\w@.])@{re.escape(username)}\b(?![.@]\w)", re.IGNORECASE)
 
 
 def received(update: Update, username: str) -> Received | None:
     """Turn an update into a customer message, or None when it is not for the bot."""
     username = username.lower()
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        chat = query.message.chat
-        return Received(
-            Inbound(
-                channel=Channel.TELEGRAM,
-                conversation_id=_conversation(chat.id, chat.type, query.from_user.id),
-                message_id=f"callback:{query.id}",
-                customer=_customer(query.from_user),
-                text=query.data or "",
-                display=_button_title(query.message, query.data or ""),
-                language=_language(query.from_user.language_code),
-                route={"chat_id": chat.id},
-            )
-        )
+    if update.callback_query is not None:
+        return _pressed(update.callback_query)
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None  # edits, channel posts, service messages and other bots
@@ -137,6 +139,9 @@ def received(update: Update, username: str) -> Received | None:
     route: dict[str, Any] = {"chat_id": chat.id}
     if chat.type != "private":
         route["reply_to"] = message.message_id
+    attached = next((a for a in _ATTACHMENTS if getattr(message, a, None)), None)
+    if attached:  # the desk shows "[photo]" before a caption
+        route["attachment"] = attached
     inbound = Inbound(
         channel=Channel.TELEGRAM,
         conversation_id=_conversation(chat.id, chat.type, user.id),
@@ -144,10 +149,11 @@ def received(update: Update, username: str) -> Received | None:
         customer=_customer(user),
         text=message.text or message.caption or "",
         language=_language(user.language_code),
+        public=chat.type != "private",  # a group reads every reply
         route=route,
     )
     if not inbound.text:
-        what = next((a for a in _ATTACHMENTS if getattr(message, a, None)), "attachment")
+        what = attached or "attachment"
         return Received(
             replace(inbound, kind=Kind.UNSUPPORTED, route={**route, "attachment": what})
         )
@@ -155,6 +161,95 @@ def received(update: Update, username: str) -> Received | None:
     if inbound.text.startswith("/"):
         return _command(inbound, username)
     return Received(inbound)
+
+
+def _pressed(query: CallbackQuery) -> Received | None:
+    """A button press as the customer's message; None when it is not taken.
+
+    Not taken: data the bot's buttons never carry (the client sends it, anyone can forge it),
+    and, in a group, a press on buttons that answered another member.
+    """
+    message = query.message
+    data = query.data or ""
+    if message is None or not is_button_payload(data) or not_yours(query) is not None:
+        return None
+    chat = message.chat
+    route: dict[str, Any] = {"chat_id": chat.id}
+    owner_message = getattr(message, "reply_to_message", None)
+    if chat.type != "private" and owner_message is not None:
+        route["reply_to"] = owner_message.message_id  # the answer goes under their question
+    return Received(
+        Inbound(
+            channel=Channel.TELEGRAM,
+            conversation_id=_conversation(chat.id, chat.type, query.from_user.id),
+            message_id=f"callback:{query.id}",
+            customer=_customer(query.from_user),
+            text=data,
+            display=_button_title(message, data),
+            language=_language(query.from_user.language_code),
+            public=chat.type != "private",
+            route=route,
+        )
+    )
+
+
+def is_button_payload(data: str) -> bool:
+    """Whether `data` has the shape of a payload the bot's own buttons carry."""
+    if data in _BUTTON_PAYLOADS:
+        return True
+    entities = data.removeprefix(_PICK_ARTICLE)
+    if entities == data:
+        return False
+    try:
+        parsed = json.loads(entities)
+    except ValueError:
+        return False
+    return (
+        isinstance(parsed, dict)
+        and list(parsed) == ["article"]
+        and isinstance(parsed["article"], str)
+        and json.dumps(parsed, separators=(",", ":")) == entities
+    )
+
+
+def not_yours(query: CallbackQuery) -> str | None:
+    """In a group, what a member who pressed buttons that answered someone else is told.
+
+    The bot's message with the buttons replies to the message of the member it answers (the
+    sender puts the reply on the part with the keyboard). Whose it is cannot be told without
+    that reply (their message was deleted): nobody may press then. None when the press is
+    the owner's, and in private chats.
+    """
+    message = query.message
+    if message is None or message.chat.type == "private":
+        return None
+    owner = _buttons_owner(message)
+    if owner is not None and owner.id == query.from_user.id:
+        return None
+    language = _language(query.from_user.language_code)
+    if owner is None:
+        return text("buttons_unknown", language)
+    return text(
+        "buttons_for", language, who=f"@{owner.username}" if owner.username else owner.first_name
+    )
+
+
+def _buttons_owner(message: Any) -> User | None:
+    """The member whose message the bot's message replies to."""
+    replied = getattr(message, "reply_to_message", None)
+    return replied.from_user if replied is not None else None
+
+
+def greeting(language: str | None) -> str:
+    """The /greet payload for /start, with the language as Rasa's entity when it is known.
+
+    Rasa parses a message starting with "/" itself and drops the entities the NLU pipeline
+    found, the language read from the metadata among them: without it a fresh Spanish chat
+    was greeted in English.
+    """
+    if language is None:
+        return "/greet"
+    return "/greet" + json.dumps({"language": language}, separators=(",", ":"))
 
 
 def _strip_mention(body: str, username: str) -> str:
@@ -171,10 +266,12 @@ def _command(inbound: Inbound, username: str) -> Received | None:
         return None  # a command for another bot in the group
     name, rest = name.lower(), rest.strip()
     if name == "start":
-        return Received(replace(inbound, text="/greet", display=body), invitation=rest or None)
+        return Received(
+            replace(inbound, text="/greet", display=body), command="start", invitation=rest or None
+        )
     if name == "agent":
         return Received(replace(inbound, text="/ask_human", display=body))
-    return Received(inbound, notice=text("help", inbound.language))
+    return Received(inbound, command="help")
 
 
 def _conversation(chat_id: int, chat_type: str, user_id: int) -> str:
@@ -283,25 +380,50 @@ class TelegramChannel:
 
     async def handle(self, update: Update) -> None:
         """Hand one update to the pipeline (raises when it could not be stored)."""
-        got = received(update, self.username or "")
         if update.callback_query:
-            await self._answer_callback(update.callback_query.id)
+            await self._answer_callback(update.callback_query)
+        got = received(update, self.username or "")
         if got is None:
             return
-        if got.invitation:
-            await self._invitations.accept(
-                got.invitation,
-                conversation_id=got.inbound.conversation_id,
-                channel=Channel.TELEGRAM,
-                route=got.inbound.route,
-                profile_key=keys.customer(Channel.TELEGRAM.value, got.inbound.customer.id),
-                fallback_language=got.inbound.language,
-            )
-        await self._pipeline.accept(got.inbound, notice_text=got.notice)
+        continued = await self._continue_privately(got) if got.invitation else None
+        if continued is not None:  # its welcome is the one greeting: no /greet for the assistant
+            if continued.question:  # answered here, in private
+                await self._pipeline.accept(continued.carried(got.inbound))
+            return
+        if got.command is None:
+            await self._pipeline.accept(got.inbound)
+            return
+        language = await self._language_of(got.inbound)
+        if got.command == "help":
+            await self._pipeline.accept(got.inbound, notice_text=text("help", language))
+        else:
+            await self._pipeline.accept(replace(got.inbound, text=greeting(language)))
 
-    async def _answer_callback(self, query_id: str) -> None:
+    async def _continue_privately(self, got: Received) -> Continued | None:
+        """Follow a /start <token> invitation; None when it is refused."""
+        assert got.invitation is not None
+        return await self._invitations.accept(
+            got.invitation,
+            conversation_id=got.inbound.conversation_id,
+            channel=Channel.TELEGRAM,
+            route=got.inbound.route,
+            profile_key=keys.customer(Channel.TELEGRAM.value, got.inbound.customer.id),
+            fallback_language=got.inbound.language,
+        )
+
+    async def _language_of(self, inbound: Inbound) -> str | None:
+        """The conversation's language; before it has one, the user's app language."""
+        return await self._pipeline.store.language(inbound.conversation_id) or inbound.language
+
+    async def _answer_callback(self, query: CallbackQuery) -> None:
+        """Stop the button's spinner; a member pressing another's buttons is told whose they are."""
+        if not is_button_payload(query.data or ""):
+            log.warning(
+                "telegram button press ignored: data the bot's buttons never carry",
+                extra={"chat": query.message.chat.id if query.message else None},
+            )
         try:
-            await self.bot.answer_callback_query(query_id)
+            await self.bot.answer_callback_query(query.id, text=not_yours(query))
         except TelegramError as exc:  # the button stops spinning a bit later: not worth failing
             log.info("callback not answered", extra={"error": repr(exc)})
 
@@ -346,8 +468,8 @@ class TelegramSender:
         self._limits = limits
 
     def parts(self, message: Outgoing, target: Target) -> list[str]:
-        """Split at 4096 characters."""
-        return split_text(message.text, MESSAGE_LIMIT)
+        """Split at 4096 characters; in a group, with the link to continue in private."""
+        return split_text(with_invitation(message.text, target.invite_links), MESSAGE_LIMIT)
 
     async def pace(self, target: Target, *, first: bool = False) -> None:
         """One message a second per chat, 20 a minute per group, 25 a second per bot.
@@ -373,7 +495,8 @@ class TelegramSender:
                     ]
                 ]
             )
-        reply_to = target.route.get("reply_to") if index == 0 else None
+        # In a group the keyboard's part replies too: a press is taken from that member only.
+        reply_to = target.route.get("reply_to") if index == 0 or markup else None
         chat_id = target.route["chat_id"]
         try:
             try:

@@ -279,8 +279,11 @@ def webchat_router(
 
 
 async def _continue_privately(session: _Session, invitations: Invitations, token: str) -> None:
-    """Link this chat to the public conversation its invitation comes from."""
-    await invitations.accept(
+    """Link this chat to the public conversation its invitation comes from.
+
+    The assistant answers here what the customer asked there.
+    """
+    continued = await invitations.accept(
         token,
         conversation_id=session.conversation,
         channel=Channel.WEBCHAT,
@@ -288,3 +291,13 @@ async def _continue_privately(session: _Session, invitations: Invitations, token
         profile_key=keys.customer(Channel.WEBCHAT.value, session.conversation),
         fallback_language=session.language,
     )
+    if continued is not None and continued.question:
+        here = Inbound(
+            channel=Channel.WEBCHAT,
+            conversation_id=session.conversation,
+            message_id=session.conversation,
+            customer=Customer(id=session.conversation, timezone=session.timezone),
+            text="",
+            language=session.language,
+        )
+        await session.pipeline.accept(continued.carried(here))

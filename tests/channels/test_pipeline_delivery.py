@@ -355,7 +355,7 @@ async def test_following_an_invitation_without_writing_keeps_nothing_past_the_re
     await pipeline.accept(_inbound("¿y mi reembolso?", public=True, route={"handle": "ana"}))
     token = await Customers(aclient).invite_token("c1")
     before = {key async for key in aclient.scan_iter()}
-    assert await Invitations(aclient, settings).accept(
+    continued = await Invitations(aclient, settings).accept(
         token,
         conversation_id="wc-private",
         channel=Channel.WEBCHAT,
@@ -363,6 +363,7 @@ async def test_following_an_invitation_without_writing_keeps_nothing_past_the_re
         profile_key=keys.customer("webchat", "wc-private"),
         fallback_language=None,
     )
+    assert continued is not None and continued.question == "¿y mi reembolso?"  # carried over
     async with httpx.AsyncClient() as http:
         await _deliver_all(_worker(aclient, settings, http), aclient)  # writes the welcome
     [(_, welcome)] = await aclient.xrange(keys.conversation_log("wc-private"))

@@ -5,17 +5,21 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 from pydantic import ValidationError
 from telegram import Bot, Update
 
+from actions.answer import pick_payload
 from bot.assistant import AssistantMessage, outgoing_for_turn, turn_summary
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
-from bot.channels.telegram import received
+from bot.channels.telegram import greeting, is_button_payload, not_yours, received
 from bot.inbound import Kind
 from bot.rasa_client import BotReply
 from bot.signing import SignatureError, sign, verify
 from bot.splitting import split_text
+from handoff.texts import rating_buttons
 from relevo.settings import Settings
+from tests.conftest import ROOT
 
 SECRET = "s3cret"
 
@@ -157,6 +161,7 @@ def test_a_private_text_is_a_customer_message() -> None:
     assert got.inbound.conversation_id == "tg:42"
     assert got.inbound.message_id == "42:7"
     assert got.inbound.route == {"chat_id": 42}
+    assert not got.inbound.public
 
 
 def test_in_groups_only_mentions_and_replies_to_the_bot_count() -> None:
@@ -166,6 +171,7 @@ def test_in_groups_only_mentions_and_replies_to_the_bot_count() -> None:
     assert got is not None and got.inbound.text == "is there wifi?"
     assert got.inbound.conversation_id == "tg:-100:42"
     assert got.inbound.route["reply_to"] == 7
+    assert got.inbound.public  # every member reads the answers
     reply = {
         **group,
         "text": "and in economy?",
@@ -187,6 +193,27 @@ def test_the_mention_is_cut_from_the_text_as_written_whatever_its_case() -> None
     assert received(_update({**group, "text": "@BrisaBot2 where is my bag"}), "brisabot") is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "write to support@BrisaBot.com maybe?",
+        "my mail is ana.@brisabot",
+        "see @BrisaBot.com for details",
+        "ask @brisabot@other.example",
+    ],
+)
+def test_an_address_with_the_bots_name_is_not_a_mention(text: str) -> None:
+    group = {"chat": {"id": -100, "type": "supergroup", "title": "Fans"}}
+    assert received(_update({**group, "text": text}), "brisabot") is None
+
+
+@pytest.mark.parametrize("text", ["(@BrisaBot) wifi?", "wifi? @BrisaBot.", "@BrisaBot, wifi?"])
+def test_a_mention_next_to_punctuation_still_counts(text: str) -> None:
+    group = {"chat": {"id": -100, "type": "supergroup", "title": "Fans"}}
+    got = received(_update({**group, "text": text}), "brisabot")
+    assert got is not None and "BrisaBot" not in got.inbound.text
+
+
 def test_commands_start_help_agent_and_a_deep_link() -> None:
     start = received(_update({"text": "/start"}), "brisabot")
     assert start is not None and start.inbound.text == "/greet" and start.inbound.language == "es"
@@ -195,7 +222,105 @@ def test_commands_start_help_agent_and_a_deep_link() -> None:
     agent = received(_update({"text": "/agent"}), "brisabot")
     assert agent is not None and agent.inbound.text == "/ask_human"
     help_ = received(_update({"text": "/help"}), "brisabot")
-    assert help_ is not None and help_.notice and "/agent" in help_.notice
+    assert help_ is not None and help_.command == "help" and help_.inbound.text == "/help"
+
+
+def _press(
+    data: str, presser: int, *, chat_type: str = "supergroup", owner: int | None = 42
+) -> Update:
+    """A press on the bot's message 9, which replies to `owner`'s message 7 (None: to nothing)."""
+    chat = {"id": 42 if chat_type == "private" else -100, "type": chat_type, "title": "Fans"}
+    message: dict[str, object] = {
+        "message_id": 9,
+        "date": 1_700_000_000,
+        "chat": chat,
+        "from": {"id": 1, "is_bot": True, "first_name": "Brisa", "username": "BrisaBot"},
+        "text": "¿Te ha servido?",
+    }
+    if owner is not None:
+        message["reply_to_message"] = {
+            "message_id": 7,
+            "date": 1_700_000_000,
+            "chat": chat,
+            "from": {"id": owner, "is_bot": False, "first_name": "Ana", "username": "ana"},
+        }
+    presser_user = {"id": presser, "is_bot": False, "first_name": "Luis", "language_code": "es"}
+    query = {
+        "id": "q1",
+        "from": presser_user,
+        "chat_instance": "c",
+        "data": data,
+        "message": message,
+    }
+    update = Update.de_json({"update_id": 1, "callback_query": query}, BOT)
+    assert update is not None
+    return update
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["/affirm", "/deny", "/ask_human", "1", "5", '/pick_article{"article":"pets-es"}'],
+)
+def test_the_payloads_of_the_bots_own_buttons_are_taken(data: str) -> None:
+    assert is_button_payload(data)
+    got = received(_press(data, 42, chat_type="private"), "brisabot")
+    assert got is not None and got.inbound.text == data
+
+
+def test_every_payload_the_bot_sends_as_a_button_is_taken() -> None:
+    """The domain's buttons, the offered articles' and "none of these", and the rating."""
+    domain = yaml.safe_load((ROOT / "nlu" / "domain.yml").read_text(encoding="utf-8"))
+    sent = {
+        button["payload"]
+        for variants in domain["responses"].values()
+        for variant in variants
+        for button in variant.get("buttons", [])
+    }
+    sent |= {b["payload"] for b in rating_buttons()}
+    sent |= {pick_payload("payment-problems-es"), pick_payload("baggage-cabin-en"), "/ask_human"}
+    assert all(is_button_payload(data) for data in sent), sent
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '/inform{"booking_code":"AAAAAA"}',
+        '/pick_article{"article":"pets-es","language":"en"}',
+        '/pick_article{"article": "pets-es"}',
+        '/pick_article{"article":7}',
+        "/pick_article",
+        "/greet",
+        "/affirm@0.9",
+        "0",
+        "",
+        "quiero una persona",
+    ],
+)
+def test_callback_data_the_bot_never_sends_is_not_taken(data: str) -> None:
+    assert not is_button_payload(data)
+    assert received(_press(data, 42, chat_type="private"), "brisabot") is None
+
+
+def test_in_a_group_only_the_member_the_buttons_answered_may_press_them() -> None:
+    theirs = received(_press("/affirm", 42), "brisabot")
+    assert theirs is not None and theirs.inbound.conversation_id == "tg:-100:42"
+    assert theirs.inbound.route == {"chat_id": -100, "reply_to": 7}  # answered under their question
+    other = _press("/affirm", 43)
+    assert received(other, "brisabot") is None
+    assert other.callback_query is not None
+    assert not_yours(other.callback_query) == (
+        "Estos botones son para @ana. Mencióname para hacer tu propia pregunta 🙂"
+    )
+    unknown = _press("/affirm", 42, owner=None)  # the question was deleted: whose is unknown
+    assert received(unknown, "brisabot") is None
+    assert unknown.callback_query is not None and not_yours(unknown.callback_query)
+    private = _press("/affirm", 42, chat_type="private", owner=None)
+    assert private.callback_query is not None and not_yours(private.callback_query) is None
+
+
+def test_start_greets_with_the_language_as_rasas_entity() -> None:
+    assert greeting("es") == '/greet{"language":"es"}'
+    assert greeting(None) == "/greet"
 
 
 def test_stickers_and_photos_without_caption_are_unsupported() -> None:
@@ -214,6 +339,7 @@ def test_stickers_and_photos_without_caption_are_unsupported() -> None:
     photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
     captioned = received(_update({"photo": photo, "caption": "my bag arrived broken"}), "b")
     assert captioned is not None and captioned.inbound.kind is Kind.TEXT
+    assert captioned.inbound.route["attachment"] == "photo"  # the desk shows "[photo] my bag…"
 
 
 def test_a_turn_marks_the_private_invitation_and_the_handoff() -> None:

@@ -132,18 +132,29 @@ async def test_a_mention_is_answered_publicly_once_even_when_delivered_three_tim
     assert [a.status_code for a in answers] == [202, 200, 200]
     assert [a.json()["status"] for a in answers] == ["accepted", "duplicate", "duplicate"]
     conversation = answers[0].json()["conversation_id"]
-    replies = await _public_replies(stack, conversation, 2)
-    async with asyncio.timeout(30):
-        while not any("Did this help?" in r["text"] for r in replies):
-            await asyncio.sleep(0.1)
-            replies = await _public_replies(stack, conversation, 2)
-    assert all(r["text"].startswith("@ana_travels ") and len(r["text"]) <= 280 for r in replies)
-    assert all(r["in_reply_to"] == event["post_id"] for r in replies)
-    assert "baggage" in " ".join(r["text"] for r in replies).lower()
+    replies = await _public_replies(stack, conversation, 1)
     await asyncio.sleep(2)
     again = await _public_replies(stack, conversation, 1)
-    assert len(again) == len(replies)
-    assert len({r["delivery_id"] for r in again}) == len(again)  # no part sent twice
+    assert len(again) == len(replies) == 1  # the answer and its link; no "Did this help?" post
+    [reply] = replies
+    assert reply["text"].startswith("@ana_travels ") and len(reply["text"]) <= 280
+    assert reply["in_reply_to"] == event["post_id"]
+    assert "EUR" in reply["text"] and "/baggage-checked-en" in reply["text"]
+
+
+async def test_a_public_complaint_gets_one_reply_that_says_a_person_will_answer_there(
+    stack: Stack,
+) -> None:
+    """Empathy and the handoff, said as one post (they were two to five before)."""
+    event = mention("@brisaair your customer service is a disgrace, nobody answers the phone 😡")
+    conversation = post_event(stack, event).json()["conversation_id"]
+    replies = await _public_replies(stack, conversation, 1)
+    await asyncio.sleep(2)
+    replies = await _public_replies(stack, conversation, 1)
+    assert len(replies) == 1, [r["text"] for r in replies]
+    said = replies[0]["text"]
+    assert "sorry" in said.lower() and "will reply to you here" in said
+    assert "right away" not in said and len(said) <= 280
 
 
 async def test_an_answer_to_the_brands_reply_stays_in_its_conversation_without_a_thread_id(
@@ -199,9 +210,22 @@ async def test_a_public_question_about_a_booking_invites_to_private_and_carries_
     token = invitation.rsplit("start=", 1)[-1].rsplit("continue=", 1)[-1].split()[0]
     chat_id = 777001
     stack.telegram.send_command(stack.telegram_token, chat_id, "start", token)
-    # The welcome, then the assistant's answer to /start (which may arrive in the same poll).
-    welcome, *_ = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 1)
+    welcome, *answer = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 2)
     assert welcome["message"]["text"].startswith("¡Hola @ana_travels!")
+    assert "quiero cambiar la fecha de mi reserva XK42PL" in welcome["message"]["text"]
+    # The public question is answered here, in private, without asking it again, and no
+    # second greeting comes.
+    await asyncio.sleep(3)
+    answer += stack.telegram.bot_messages(stack.telegram_token, chat_id)
+    buttons = [
+        b["text"]
+        for m in answer
+        for row in (m["message"].get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
+    said = " ".join([m["message"]["text"] for m in answer] + buttons)
+    assert "cambi" in said.lower() and "privado" not in said  # the flight-change article
+    assert not any(m["message"]["text"].startswith("¡Hola!") for m in answer)
 
 
 async def _public_replies(stack: Stack, conversation: str, count: int) -> list[dict[str, object]]:
@@ -260,6 +284,22 @@ async def test_telegram_offers_articles_as_buttons_and_a_tap_answers(stack: Stac
     assert said == [("me rechaza la tarjeta al pagar", False), (title, True), (no, True)]
 
 
+@pytest.mark.parametrize(
+    ("chat_id", "app", "hello"), [(900020, "es", "¡Hola!"), (900021, "en", "Hi")]
+)
+async def test_telegram_start_greets_a_fresh_chat_in_the_app_language(
+    stack: Stack, chat_id: int, app: str, hello: str
+) -> None:
+    emu, token = stack.telegram, stack.telegram_token
+    customer = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": app}
+    command = {"type": "bot_command", "offset": 0, "length": 6}
+    emu.send_raw_message(
+        token, chat_id, {"text": "/start", "entities": [command], "from": customer}, command=True
+    )
+    [greeting] = await emu.await_bot_messages(token, chat_id, 1)
+    assert greeting["message"]["text"].startswith(hello)
+
+
 async def test_telegram_commands_stickers_and_groups(stack: Stack) -> None:
     emu, token = stack.telegram, stack.telegram_token
     emu.send_command(token, 900010, "help")
@@ -276,10 +316,30 @@ async def test_telegram_commands_stickers_and_groups(stack: Stack) -> None:
     emu.send_message(
         token, group, "@TestNameBot is there wifi on board?", chat_type="supergroup", user_id=5
     )
-    replies = await emu.await_bot_messages(token, group, 2)
-    assert "wi-fi" in replies[0]["message"]["text"].lower()
+    [answer] = await emu.await_bot_messages(token, group, 1)  # a group reads it: no buttons
+    assert "wi-fi" in answer["message"]["text"].lower()
+    assert not answer["message"].get("reply_markup")
     await asyncio.sleep(2)
     assert emu.bot_messages(token, group) == []  # nothing for the message without a mention
+
+
+async def test_personal_data_in_a_telegram_group_gets_a_link_to_a_private_chat(
+    stack: Stack,
+) -> None:
+    """A group is public to its members: the booking code is not repeated there, and the
+    customer is invited to a private chat with the bot."""
+    emu, token, group = stack.telegram, stack.telegram_token, -100901
+    emu.send_message(
+        token,
+        group,
+        "@TestNameBot mi localizador es XK7Q2P, me devolveis el dinero??",
+        chat_type="supergroup",
+        user_id=6,
+    )
+    replies = await emu.await_bot_messages(token, group, 1)
+    said = " ".join(r["message"]["text"] for r in replies)
+    assert "XK7Q2P" not in said and "privado" in said
+    assert "https://t.me/" in said and "?start=" in said
 
 
 @pytest.fixture

@@ -134,7 +134,10 @@ async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> N
     write_in_thread(
         stack, "U1", "Hola, soy Laura. Te ayudo con tu reserva.", card["ts"], ts=reply_ts, retry=1
     )  # Slack retried the event
-    assert await telegram_texts(stack, chat, 1) == ["Hola, soy Laura. Te ayudo con tu reserva."]
+    assert await telegram_texts(stack, chat, 2) == [
+        "Laura, de nuestro equipo, se ha unido a la conversación.",
+        "Hola, soy Laura. Te ayudo con tu reserva.",
+    ]
     await _wait(lambda: "white_check_mark" in slack.reactions("C1", reply_ts))
 
     note_ts = write_in_thread(stack, "U1", "note: cliente VIP, ojo", card["ts"])
@@ -145,8 +148,9 @@ async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> N
     assert click(stack, "return", handoff, "U1", card["ts"]).status_code == 200
     await _wait(lambda: "assistant" in state_of(slack.message("C1", card["ts"]) or card))
     emu.send_message(token, chat, "¿hay wifi a bordo?", first_name=name)
-    texts = await telegram_texts(stack, chat, 2)
-    assert "wi-fi" in texts[0].lower()  # the bot answers again; the note never reached anyone
+    texts = await telegram_texts(stack, chat, 3)
+    assert texts[0].startswith("Vuelves a hablar con el asistente")  # told of the hand-back
+    assert "wi-fi" in texts[1].lower()  # the bot answers again; the note never reached anyone
     assert not any("VIP" in t or "mano" in t for t in texts)
     tracker = json.loads(
         redis.Redis.from_url(stack.engine.env["REDIS_URL"]).get(f"relevorasa:tracker:tg:{chat}")
@@ -162,7 +166,8 @@ async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> N
     click(stack, "claim", second_id, "U2", second["ts"])
     await _wait(lambda: "Marc" in state_of(slack.message("C1", second["ts"]) or second))
     click(stack, "resolve", second_id, "U2", second["ts"])
-    [rating_question] = await telegram_texts(stack, chat, 1)
+    joined, rating_question = await telegram_texts(stack, chat, 2)
+    assert joined == "Marc, de nuestro equipo, se ha unido a la conversación."
     assert "de 1 (mala) a 5 (excelente)" in rating_question
     emu.send_message(token, chat, "5", first_name=name)
     [thanks] = await telegram_texts(stack, chat, 1)

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from telegram import Bot, Update
 
+from bot.after_resolution import parse_rating
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
 from bot.channels.telegram import received
 from bot.inbound import Channel, Kind
-from bot.pipeline import parse_rating
 from bot.trends import STOPWORDS, keywords
 from bot.trends import hashtags as trend_hashtags
 from handoff.calendar import BusinessCalendar, CalendarError

@@ -1,0 +1,201 @@
+"""Telegram's inline buttons against the Bot API emulator (telegram-test-api), with real Redis.
+
+In a group a press is taken only from the member the buttons answered; callback data is the
+client's, so only the payloads the bot's own buttons carry are taken.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from bot.channels.telegram import MESSAGE_LIMIT, TelegramChannel
+from bot.conversations import ConversationStore
+from bot.delivery import Target
+from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
+from relevo import keys
+from relevo.messages import Outgoing
+from relevo.settings import Settings
+from tests.emulators.telegram_emulator import TelegramEmulator
+
+pytestmark = pytest.mark.timeout(60)
+
+GROUP = -100777
+ANAS = f"tg:{GROUP}:5"
+ANA = {"id": 5, "is_bot": False, "first_name": "Ana", "username": "ana", "language_code": "es"}
+LUIS = {"id": 6, "is_bot": False, "first_name": "Luis", "language_code": "en"}
+PERSON = [{"title": "Hablar con una persona", "payload": "/ask_human"}]
+_tokens = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[TelegramEmulator]:
+    """The emulator, logging every Bot API call: the callback answers are read from its log."""
+    with TelegramEmulator(env={"TELEGRAM_EMULATOR_DEBUG": "1"}) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def channel(emu: TelegramEmulator, aclient: aioredis.Redis) -> AsyncIterator[TelegramChannel]:
+    settings = Settings(
+        telegram_token=SecretStr(f"{4100 + next(_tokens)}:buttons"),
+        telegram_api_url=emu.bot_base_url,
+        telegram_file_url=emu.bot_file_url,
+    )
+    channel = TelegramChannel(
+        settings, InboundPipeline(aclient, settings), Invitations(aclient, settings)
+    )
+    await channel.start()
+    yield channel
+    await channel.stop()
+
+
+def _token(channel: TelegramChannel) -> str:
+    return channel.bot.token
+
+
+async def _handle_new(channel: TelegramChannel) -> None:
+    """Read what the customers sent and hand it to the channel, as polling does."""
+    offset = None
+    while updates := await channel.bot.get_updates(offset=offset, timeout=0):
+        for update in updates:
+            await channel.handle(update)
+            offset = update.update_id + 1
+
+
+def _press(
+    emu: TelegramEmulator, channel: TelegramChannel, who: dict[str, Any], data: str, message: int
+) -> None:
+    """A member presses a button of the bot's `message` in the group."""
+    chat = {"id": GROUP, "type": "supergroup", "title": "Viajeros"}
+    response = emu.client.post(
+        "/sendCallback",
+        json={
+            "botToken": _token(channel),
+            "from": who,
+            "data": data,
+            "message": {"message_id": message, "chat": chat},
+        },
+    )
+    response.raise_for_status()
+
+
+async def _route(aclient: aioredis.Redis, conversation: str) -> dict[str, Any]:
+    route: dict[str, Any] = (await ConversationStore(aclient, 0).meta(conversation))["route"]
+    return route
+
+
+async def _ask_in_group(
+    emu: TelegramEmulator, channel: TelegramChannel, aclient: aioredis.Redis
+) -> tuple[int, int]:
+    """Ana asks the bot in the group, and it answers her with buttons: both message ids."""
+    update = emu.send_raw_message(
+        _token(channel),
+        GROUP,
+        {"text": "@TestNameBot mi maleta no ha llegado", "from": ANA},
+        chat_type="supergroup",
+        chat_title="Viajeros",
+    )
+    await _handle_new(channel)
+    question = int(update["message"]["message_id"])
+    route = await _route(aclient, ANAS)
+    assert route["reply_to"] == question
+    target = Target(ANAS, "telegram", route, public=False)
+    answer = Outgoing("o1", ANAS, "bot", "¿Te paso con una persona?", buttons=PERSON)
+    await channel.sender().send(answer, answer.text, 0, target)
+    [sent] = await emu.await_bot_messages(_token(channel), GROUP)
+    return question, int(sent["messageId"])
+
+
+def _callback_answers(emu: TelegramEmulator, channel: TelegramChannel) -> list[dict[str, Any]]:
+    """The answerCallbackQuery calls of this bot, as the emulator logged them."""
+    pattern = re.compile(rf"POST /bot{re.escape(_token(channel))}/answerCallbackQuery (\{{.*\}})")
+    return [json.loads(m.group(1)) for m in pattern.finditer(emu.log_text())]
+
+
+async def _inbound(aclient: aioredis.Redis) -> list[tuple[str, str]]:
+    return [(f["conversation_id"], f["text"]) for _, f in await aclient.xrange(keys.INBOUND)]
+
+
+async def test_only_the_member_the_buttons_answered_may_press_them(
+    emu: TelegramEmulator, channel: TelegramChannel, aclient: aioredis.Redis
+) -> None:
+    question, buttons = await _ask_in_group(emu, channel, aclient)
+    _press(emu, channel, LUIS, "/ask_human", buttons)
+    await _handle_new(channel)
+    assert await _inbound(aclient) == [(ANAS, "mi maleta no ha llegado")]  # nothing for Luis
+    assert not await aclient.exists(keys.conversation(f"tg:{GROUP}:6"))
+    [refusal] = _callback_answers(emu, channel)
+    assert refusal["text"] == "These buttons are for @ana. Mention me to ask your own question 🙂"
+    _press(emu, channel, ANA, "/ask_human", buttons)
+    await _handle_new(channel)
+    assert (await _inbound(aclient))[-1] == (ANAS, "/ask_human")
+    assert (await _route(aclient, ANAS))["reply_to"] == question  # the answer goes under it
+    taken = _callback_answers(emu, channel)[-1]
+    assert "text" not in taken  # her press just stops spinning
+
+
+async def test_the_answer_to_a_press_in_a_group_replies_to_the_members_question(
+    emu: TelegramEmulator, channel: TelegramChannel, aclient: aioredis.Redis
+) -> None:
+    """Even a long one, split in parts: the part with the keyboard replies too."""
+    question, _ = await _ask_in_group(emu, channel, aclient)
+    long = "Detalle. " * (MESSAGE_LIMIT // 9 + 10)
+    answer = Outgoing("o2", ANAS, "bot", long, buttons=PERSON)
+    target = Target(ANAS, "telegram", await _route(aclient, ANAS), public=False)
+    parts = channel.sender().parts(answer, target)
+    for index, part in enumerate(parts):
+        await channel.sender().send(answer, part, index, target)
+    first, last = await emu.await_bot_messages(_token(channel), GROUP, len(parts))
+    assert last["message"]["reply_markup"]["inline_keyboard"]
+    for part in (first, last):
+        assert int(part["message"]["reply_parameters"]["message_id"]) == question
+    _press(emu, channel, ANA, "/ask_human", int(last["messageId"]))
+    await _handle_new(channel)
+    assert (await _inbound(aclient))[-1] == (ANAS, "/ask_human")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '/inform{"booking_code":"AAAAAA"}',
+        '/pick_article{"article":"pets-es","language":"en"}',
+        "/greet",
+        "quiero una persona",
+        "6",
+    ],
+)
+async def test_callback_data_the_bot_never_sent_is_answered_and_ignored(
+    data: str,
+    emu: TelegramEmulator,
+    channel: TelegramChannel,
+    aclient: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chat = 880001
+    emu.send_message(_token(channel), chat, "hola")
+    await _handle_new(channel)
+    emu.client.post(
+        "/sendCallback",
+        json={
+            "botToken": _token(channel),
+            "from": {"id": chat, "is_bot": False, "first_name": "Eva"},
+            "data": data,
+            "message": {"message_id": 1, "chat": {"id": chat, "type": "private"}},
+        },
+    ).raise_for_status()
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram"):
+        await _handle_new(channel)
+    assert await _inbound(aclient) == [(f"tg:{chat}", "hola")]
+    [answered] = _callback_answers(emu, channel)
+    assert "text" not in answered
+    assert any("never carry" in r.getMessage() for r in caplog.records)
