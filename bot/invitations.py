@@ -21,6 +21,7 @@ from bot.conversations import ConversationStore
 from bot.customers import Customers
 from bot.inbound import Channel, Inbound, Kind
 from bot.texts import text
+from handoff.follow import follow_to_private
 from kb_index.language import detect_language
 from relevo.messages import Outgoing
 from relevo.settings import Settings
@@ -72,6 +73,7 @@ class Invitations:
         telegram_username: Callable[[], str | None] = lambda: None,
     ) -> None:
         retention = settings.retention_days * 24 * 3600
+        self._client = client
         self._customers = Customers(client, retention)
         self._store = ConversationStore(client, retention)
         self._public_url = settings.public_url.rstrip("/")
@@ -130,12 +132,15 @@ class Invitations:
         question = await self._store.last_said(public_id)
         language = detect_language(question, default=fallback_language or "en").code
         handle = public["route"].get("handle")
-        welcome = text(
-            "continued",
-            language,
-            name=f" @{handle}" if handle else "",
-            said=shorten(question, QUOTED_CHARS),
+        name = f" @{handle}" if handle else ""
+        with_person = await follow_to_private(
+            self._client, public_id, conversation_id, channel.value
         )
+        if with_person:  # the person answers here now: nothing for the assistant
+            welcome = text("continued_person", language, name=name)
+            question = ""
+        else:
+            welcome = text("continued", language, name=name, said=shorten(question, QUOTED_CHARS))
         await self._store.enqueue(
             Outgoing(
                 out_id=f"{conversation_id}:continued:{public_id}",

@@ -50,6 +50,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Hola{name}! Seguimos aquí, en privado, con lo que nos escribiste en público: "
         "«{said}»",
     },
+    "continued_person": {
+        "en": "Hi{name}! Let's continue here, privately. A person from our team has your message "
+        "and will reply to you here.",
+        "es": "¡Hola{name}! Seguimos aquí, en privado. Una persona de nuestro equipo tiene tu "
+        "mensaje y te responderá por aquí.",
+    },
     "rating_thanks": {
         "en": "Thank you for your rating! It helps us get better. 💙",
         "es": "¡Gracias por tu valoración! Nos ayuda a mejorar. 💙",

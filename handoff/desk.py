@@ -276,7 +276,11 @@ class Desk:
         if view is not None:
             if not view.card_ts:
                 raise RetryLater("the card is not posted yet", delay=0.5)
-            if fields.get("kind") == "rating":
+            if fields.get("kind") == "moved":  # handoff.follow: the card names the new channel
+                if await self._first_time(f"relay:{fields['log_id']}"):
+                    await self._adapter.post_in_thread(view, f"➡️ {fields.get('text', '')}")
+                await self._adapter.update_card(view)
+            elif fields.get("kind") == "rating":
                 if await self._first_time(f"relay:{fields['log_id']}"):
                     await self._adapter.post_in_thread(
                         view, f"⭐ The customer rated this {fields['rating']}/5"

@@ -328,3 +328,32 @@ async def test_the_loop_from_a_public_mention(stack: Stack) -> None:
             await asyncio.sleep(0.1)
     reply = next(r for r in stack.connector.replies if "por privado ahora" in r["text"])
     assert reply["author"] == "agent" and reply["in_reply_to"] == event["post_id"]
+
+
+async def test_a_public_handoff_follows_the_customer_into_telegram(stack: Stack) -> None:
+    """A public post about a refund with a booking code goes to a person, with an invitation
+    to private. Followed, the handoff moves: the thread is told, the agent's reply reaches the
+    customer on Telegram, and nothing more is posted in public."""
+    handle = f"marta{uuid.uuid4().hex[:6]}"
+    event = mention("@brisaair quiero hablar con una persona, es por mi reserva XK42PL")
+    event["author"] = {"id": handle, "handle": handle, "followers": 120}
+    assert post_event(stack, event).status_code == 202
+    card = await card_for(stack, handle)
+    async with asyncio.timeout(30):
+        while not any(
+            handle in r["text"] and "start=" in r["text"] for r in stack.connector.replies
+        ):
+            await asyncio.sleep(0.1)
+    invitation = next(r["text"] for r in stack.connector.replies if "start=" in r["text"])
+    token = invitation.rsplit("start=", 1)[-1].split()[0]
+    posted = len(stack.connector.replies)
+    chat = 777555
+    stack.telegram.send_command(stack.telegram_token, chat, "start", token)
+    [welcome] = await telegram_texts(stack, chat, 1)
+    assert "Una persona de nuestro equipo tiene tu mensaje" in welcome
+    await _wait(lambda: any("continued in private" in p for p in _thread_posts(stack, card["ts"])))
+    click(stack, "claim", handoff_of(card), "U4", card["ts"])
+    write_in_thread(stack, "U4", "Hola Marta, miro tu reserva ahora.", card["ts"])
+    texts = await telegram_texts(stack, chat, 2)
+    assert texts[-1] == "Hola Marta, miro tu reserva ahora."
+    assert len(stack.connector.replies) == posted  # nothing more in public

@@ -1,0 +1,109 @@
+"""A public post's open handoff follows the customer into the private chat of the invitation."""
+
+from __future__ import annotations
+
+import redis
+import redis.asyncio as aioredis
+
+from bot.conversations import Route
+from bot.customers import Customers
+from bot.inbound import Channel, Customer, Inbound
+from bot.invitations import Invitations
+from bot.pipeline import InboundPipeline
+from handoff.ownership import Action, Ownership
+from handoff.requests import (
+    HandoffRequest,
+    Priority,
+    Reason,
+    TranscriptLine,
+    current_handoff,
+    owner,
+    request_handoff,
+)
+from relevo import keys
+from relevo.settings import Settings
+
+PUBLIC, PRIVATE = "social:x:t1:u1", "tg:77"
+
+
+async def _public_post_with_a_person(aclient: aioredis.Redis, sync: redis.Redis) -> str:
+    """A public post about a refund, handed to a person; the token of its invitation."""
+    await InboundPipeline(aclient, Settings()).accept(
+        Inbound(
+            Channel.SOCIAL,
+            PUBLIC,
+            "p1",
+            Customer("u1", handle="ana_travels"),
+            "donde esta mi reembolso de la reserva XK42PL???",
+            public=True,
+            route={"handle": "ana_travels", "reply_to": "p1"},
+        )
+    )
+    request = HandoffRequest(
+        conversation_id=PUBLIC,
+        channel="social",
+        language="es",
+        reason=Reason.COMPLAINT,
+        priority=Priority.HIGH,
+        transcript=[TranscriptLine("customer", "donde esta mi reembolso???", "2026-11-27")],
+        hits=[],
+        draft=None,
+    )
+    assert request_handoff(sync, request, retention_seconds=3600)
+    await aclient.delete(keys.INBOUND, keys.OUTBOX)
+    return await Customers(aclient).invite_token(PUBLIC)
+
+
+async def _follow(aclient: aioredis.Redis, token: str) -> object:
+    return await Invitations(aclient, Settings()).accept(
+        token,
+        conversation_id=PRIVATE,
+        channel=Channel.TELEGRAM,
+        route={"chat_id": 77},
+        profile_key=keys.customer("telegram", "77"),
+        fallback_language="es",
+    )
+
+
+async def test_an_open_handoff_moves_with_the_customer_and_the_desk_is_told(
+    aclient: aioredis.Redis, redis_client: redis.Redis
+) -> None:
+    token = await _public_post_with_a_person(aclient, redis_client)
+    continued = await _follow(aclient, token)
+    assert continued is not None and continued.question == ""  # the person answers, not the bot
+    request = current_handoff(redis_client, PRIVATE)
+    assert request is not None and (request.conversation_id, request.channel) == (
+        PRIVATE,
+        "telegram",
+    )
+    assert request.transcript[0].text == "donde esta mi reembolso???"  # the context stays
+    assert owner(redis_client, PRIVATE) == "queued" and owner(redis_client, PUBLIC) == "bot"
+    assert 0 < redis_client.ttl(keys.conversation_owner(PRIVATE)) <= 3600
+    [(_, welcome)] = await aclient.xrange(keys.OUTBOX)
+    assert "Una persona de nuestro equipo tiene tu mensaje" in welcome["text"]
+    [(_, note)] = await aclient.xrange(keys.DESK_RELAY)
+    assert note["kind"] == "moved" and "Telegram" in note["text"]
+    said = Inbound(Channel.TELEGRAM, PRIVATE, "m2", Customer("77"), "es XK42PL, gracias")
+    accepted = await InboundPipeline(aclient, Settings()).accept(said)
+    assert accepted.route is Route.RELAY  # the person reads it in the same thread
+    claimed = await Ownership(aclient).apply(
+        request.id, Action.CLAIM, actor="U1", actor_name="Laura"
+    )
+    assert claimed.state == "agent" and owner(redis_client, PRIVATE) == "agent:U1"
+
+
+async def test_a_handoff_resolved_before_the_customer_follows_stays_where_it_was(
+    aclient: aioredis.Redis, redis_client: redis.Redis
+) -> None:
+    token = await _public_post_with_a_person(aclient, redis_client)
+    handoff = current_handoff(redis_client, PUBLIC)
+    assert handoff is not None
+    ownership = Ownership(aclient)
+    await ownership.apply(handoff.id, Action.CLAIM, actor="U1", actor_name="Laura")
+    await ownership.apply(handoff.id, Action.RESOLVE, actor="U1", actor_name="Laura")
+    await aclient.delete(keys.OUTBOX)
+    continued = await _follow(aclient, token)
+    assert continued is not None and "reembolso" in continued.question  # the assistant has it
+    assert current_handoff(redis_client, PRIVATE) is None
+    assert owner(redis_client, PUBLIC) == "closed"
+    assert await aclient.xlen(keys.DESK_RELAY) == 0
