@@ -12,7 +12,7 @@ from telegram import Bot, Update
 from actions.answer import pick_payload
 from bot.assistant import AssistantMessage, outgoing_for_turn, turn_summary
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
-from bot.channels.telegram import greeting, is_button_payload, not_yours, received
+from bot.channels.telegram_updates import greeting, is_button_payload, not_yours, received
 from bot.inbound import Kind
 from bot.rasa_client import BotReply
 from bot.signing import SignatureError, sign, verify

@@ -23,7 +23,7 @@ from telegram import Bot, Update
 
 from bot.after_resolution import parse_rating
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
-from bot.channels.telegram import received
+from bot.channels.telegram_updates import received
 from bot.inbound import Channel, Kind
 from bot.trends import STOPWORDS, keywords
 from bot.trends import hashtags as trend_hashtags

@@ -1,0 +1,240 @@
+"""Reading Telegram updates: which are for the bot, and what each means for the pipeline. Pure.
+
+A private message, a group message that mentions the bot or replies to it, a command (/start,
+/help, /agent) or a button press becomes one `Inbound`; other updates (edits, channel posts,
+other bots, presses on another member's buttons, callback data the bot never sends) are not for
+it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from telegram import CallbackQuery, Message, Update, User
+
+from bot.inbound import Channel, Customer, Inbound, Kind
+from bot.texts import text
+
+_BUTTON_PAYLOADS = frozenset({"/affirm", "/deny", "/ask_human", "1", "2", "3", "4", "5"})
+"""The payloads of the bot's own fixed buttons: "did this help?" and "a person" (nlu/domain.yml,
+actions/answer.py's "none of these") and the rating (handoff/texts.py)."""
+_PICK_ARTICLE = "/pick_article"
+"""An offered article's button: `/pick_article{"article":"<id>"}` (actions/answer.py)."""
+_ATTACHMENTS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "animation",
+    "audio",
+    "document",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+)
+
+
+@dataclass(frozen=True)
+class Received:
+    """What an update means: a message for the pipeline, and what the gateway does with it."""
+
+    inbound: Inbound
+    command: str | None = None  # "start" or "help": said in the conversation's language
+    invitation: str | None = None  # /start <token>: continue a public conversation here
+
+
+def _language(code: str | None) -> str | None:
+    short = (code or "")[:2].lower()
+    return short if short in ("es", "en") else None
+
+
+def _addressed(message: Message, username: str) -> bool:
+    """In a group: mentioned by @username, or a reply to one of the bot's messages."""
+    if message.chat.type == "private":
+        return True
+    replied = message.reply_to_message
+    if replied and replied.from_user and (replied.from_user.username or "").lower() == username:
+        return True
+    return _mention(username).search(message.text or message.caption or "") is not None
+
+
+def _mention(username: str) -> re.Pattern[str]:
+    """The bot's @mention, in any case, found in the text itself.
+
+    Not inside an address ("support@brisabot.com"): no word, @ or dot just before it, no
+    ".com" or "@host" just after. Slicing the text at indexes found in `text.lower()` garbles
+    it when lowering changes its length ("İ" becomes two code points).
+    """
+    return re.compile(rf"(?<![\w@.])@{re.escape(username)}\b(?![.@]\w)", re.IGNORECASE)
+
+
+def received(update: Update, username: str) -> Received | None:
+    """Turn an update into a customer message, or None when it is not for the bot."""
+    username = username.lower()
+    if update.callback_query is not None:
+        return _pressed(update.callback_query)
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None  # edits, channel posts, service messages and other bots
+    if not _addressed(message, username):
+        return None
+    chat, user = message.chat, message.from_user
+    route: dict[str, Any] = {"chat_id": chat.id}
+    if chat.type != "private":
+        route["reply_to"] = message.message_id
+    attached = next((a for a in _ATTACHMENTS if getattr(message, a, None)), None)
+    if attached:  # the desk shows "[photo]" before a caption
+        route["attachment"] = attached
+    inbound = Inbound(
+        channel=Channel.TELEGRAM,
+        conversation_id=_conversation(chat.id, chat.type, user.id),
+        message_id=f"{chat.id}:{message.message_id}",
+        customer=_customer(user),
+        text=message.text or message.caption or "",
+        language=_language(user.language_code),
+        public=chat.type != "private",  # a group reads every reply
+        route=route,
+    )
+    if not inbound.text:
+        what = attached or "attachment"
+        return Received(
+            replace(inbound, kind=Kind.UNSUPPORTED, route={**route, "attachment": what})
+        )
+    inbound = replace(inbound, text=_strip_mention(inbound.text, username))
+    if inbound.text.startswith("/"):
+        return _command(inbound, username)
+    return Received(inbound)
+
+
+def _pressed(query: CallbackQuery) -> Received | None:
+    """A button press as the customer's message; None when it is not taken.
+
+    Not taken: data the bot's buttons never carry (the client sends it, anyone can forge it),
+    and, in a group, a press on buttons that answered another member.
+    """
+    message = query.message
+    data = query.data or ""
+    if message is None or not is_button_payload(data) or not_yours(query) is not None:
+        return None
+    chat = message.chat
+    route: dict[str, Any] = {"chat_id": chat.id}
+    owner_message = getattr(message, "reply_to_message", None)
+    if chat.type != "private" and owner_message is not None:
+        route["reply_to"] = owner_message.message_id  # the answer goes under their question
+    return Received(
+        Inbound(
+            channel=Channel.TELEGRAM,
+            conversation_id=_conversation(chat.id, chat.type, query.from_user.id),
+            message_id=f"callback:{query.id}",
+            customer=_customer(query.from_user),
+            text=data,
+            display=_button_title(message, data),
+            language=_language(query.from_user.language_code),
+            public=chat.type != "private",
+            route=route,
+        )
+    )
+
+
+def is_button_payload(data: str) -> bool:
+    """Whether `data` has the shape of a payload the bot's own buttons carry."""
+    if data in _BUTTON_PAYLOADS:
+        return True
+    entities = data.removeprefix(_PICK_ARTICLE)
+    if entities == data:
+        return False
+    try:
+        parsed = json.loads(entities)
+    except ValueError:
+        return False
+    return (
+        isinstance(parsed, dict)
+        and list(parsed) == ["article"]
+        and isinstance(parsed["article"], str)
+        and json.dumps(parsed, separators=(",", ":")) == entities
+    )
+
+
+def not_yours(query: CallbackQuery) -> str | None:
+    """In a group, what a member who pressed buttons that answered someone else is told.
+
+    The bot's message with the buttons replies to the message of the member it answers (the
+    sender puts the reply on the part with the keyboard). Whose it is cannot be told without
+    that reply (their message was deleted): nobody may press then. None when the press is
+    the owner's, and in private chats.
+    """
+    message = query.message
+    if message is None or message.chat.type == "private":
+        return None
+    owner = _buttons_owner(message)
+    if owner is not None and owner.id == query.from_user.id:
+        return None
+    language = _language(query.from_user.language_code)
+    if owner is None:
+        return text("buttons_unknown", language)
+    return text(
+        "buttons_for", language, who=f"@{owner.username}" if owner.username else owner.first_name
+    )
+
+
+def _buttons_owner(message: Any) -> User | None:
+    """The member whose message the bot's message replies to."""
+    replied = getattr(message, "reply_to_message", None)
+    return replied.from_user if replied is not None else None
+
+
+def greeting(language: str | None) -> str:
+    """The /greet payload for /start, with the language as Rasa's entity when it is known.
+
+    Rasa parses a message starting with "/" itself and drops the entities the NLU pipeline
+    found, the language read from the metadata among them: without it a fresh Spanish chat
+    was greeted in English.
+    """
+    if language is None:
+        return "/greet"
+    return "/greet" + json.dumps({"language": language}, separators=(",", ":"))
+
+
+def _strip_mention(body: str, username: str) -> str:
+    if not body.startswith("/"):
+        body = _mention(username).sub(" ", body)
+    return " ".join(body.split())
+
+
+def _command(inbound: Inbound, username: str) -> Received | None:
+    body = inbound.text
+    word, _, rest = body.partition(" ")
+    name, _, target = word[1:].partition("@")
+    if target and target.lower() != username:
+        return None  # a command for another bot in the group
+    name, rest = name.lower(), rest.strip()
+    if name == "start":
+        return Received(
+            replace(inbound, text="/greet", display=body), command="start", invitation=rest or None
+        )
+    if name == "agent":
+        return Received(replace(inbound, text="/ask_human", display=body))
+    return Received(inbound, command="help")
+
+
+def _conversation(chat_id: int, chat_type: str, user_id: int) -> str:
+    """Private chats are one conversation; in a group, each member has their own."""
+    return f"tg:{chat_id}" if chat_type == "private" else f"tg:{chat_id}:{user_id}"
+
+
+def _customer(user: Any) -> Customer:
+    return Customer(id=str(user.id), name=user.full_name, handle=user.username)
+
+
+def _button_title(message: Any, data: str) -> str | None:
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            if button.callback_data == data:
+                return str(button.text)
+    return None
