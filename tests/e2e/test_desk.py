@@ -340,11 +340,8 @@ async def test_a_public_handoff_follows_the_customer_into_telegram(stack: Stack)
     assert post_event(stack, event).status_code == 202
     card = await card_for(stack, handle)
     async with asyncio.timeout(30):
-        while not any(
-            handle in r["text"] and "start=" in r["text"] for r in stack.connector.replies
-        ):
+        while not (invitation := _invitation_to(stack, handle)):
             await asyncio.sleep(0.1)
-    invitation = next(r["text"] for r in stack.connector.replies if "start=" in r["text"])
     token = invitation.rsplit("start=", 1)[-1].split()[0]
     posted = len(stack.connector.replies)
     chat = 777555
@@ -357,3 +354,15 @@ async def test_a_public_handoff_follows_the_customer_into_telegram(stack: Stack)
     texts = await telegram_texts(stack, chat, 2)
     assert texts[-1] == "Hola Marta, miro tu reserva ahora."
     assert len(stack.connector.replies) == posted  # nothing more in public
+
+
+def _invitation_to(stack: Stack, handle: str) -> str | None:
+    """The public reply to `handle` that carries an invitation to private, once posted."""
+    return next(
+        (
+            r["text"]
+            for r in stack.connector.replies
+            if r["text"].startswith(f"@{handle} ") and "start=" in r["text"]
+        ),
+        None,
+    )
