@@ -139,7 +139,8 @@ class ActionEscalate(Action):
         )
         if conversation.is_public(tracker):
             question = tracker.latest_message.get("text") or ""
-            _tell_in_public(dispatcher, question, language, said, later)
+            care = reason is Reason.SENSITIVE_TOPIC  # a death, an illness: no emoji
+            tell_in_public(dispatcher, question, language, said, later, care=care)
             return _handed_over()
         if reason is Reason.SENSITIVE_TOPIC:  # a death, an illness, a lawyer: care, no emoji
             dispatcher.utter_message(text=text("handoff_sensitive", language), json_message=said)
@@ -173,26 +174,29 @@ def customer_zone(triaged: Triage, customer: dict[str, str]) -> str:
     return customer.get("timezone") or triaged.department.calendar.timezone
 
 
-def _tell_in_public(
+def tell_in_public(
     dispatcher: CollectingDispatcher,
     question: str,
     language: str,
     said: dict[str, Any],
     later: str | None,
+    *,
+    care: bool,
 ) -> None:
     """One short public reply that everyone may read, with no details of the queue.
 
     A post about the customer's own booking or payment gets the invitation to continue in
     private (the gateway adds its link), and no promise of a public answer. Otherwise: a person
-    will reply here, and when (`later`) if the team is off shift.
+    will reply here, and when (`later`) if the team is off shift; with an emoji unless the
+    topic calls for `care`.
     """
     if is_personal_matter(question):
         dispatcher.utter_message(text=text(private_notice(question), language))
         dispatcher.utter_message(json_message={"relevo": {"decision": "private"}})
         dispatcher.utter_message(json_message=said)
-    elif later is None:
-        dispatcher.utter_message(text=text("handoff_public", language), json_message=said)
+        return
+    if later is None:
+        words = text("handoff_public", language)
     else:
-        dispatcher.utter_message(
-            text=text("handoff_public_later", language, when=later), json_message=said
-        )
+        words = text("handoff_public_later", language, when=later)
+    dispatcher.utter_message(text=words if care else f"{words} 🙋", json_message=said)

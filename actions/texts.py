@@ -44,12 +44,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "Tu mensaje ya está en la cola y no hace falta que hagas nada más.",
     },
     "handoff_public": {
-        "en": "A person from our team will reply to you here 🙋",
-        "es": "Una persona de nuestro equipo te responderá aquí 🙋",
+        "en": "A person from our team will reply to you here.",
+        "es": "Una persona de nuestro equipo te responderá aquí.",
     },
     "handoff_public_later": {
-        "en": "A person from our team will reply to you here {when} 🙋",
-        "es": "Una persona de nuestro equipo te responderá aquí {when} 🙋",
+        "en": "A person from our team will reply to you here {when}.",
+        "es": "Una persona de nuestro equipo te responderá aquí {when}.",
     },
     "suggest_public": {
         "en": "I think this is what you're looking for: {title}",

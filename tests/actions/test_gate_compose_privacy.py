@@ -3,9 +3,11 @@
 from dataclasses import replace
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import offerable, pick_payload
 from actions.compose import article_url, compose_answer, plain_text, shorten, snippet
+from actions.escalate import tell_in_public
 from actions.gate import GateConfig, Outcome, decide, is_off_topic
 from actions.privacy import is_personal_matter
 from kb_index.retriever import Hit
@@ -277,3 +279,27 @@ def test_personal_matters_are_detected(text: str) -> None:
 )
 def test_general_questions_are_not_personal(text: str) -> None:
     assert not is_personal_matter(text)
+
+
+@pytest.mark.parametrize(("care", "emoji"), [(False, True), (True, False)])
+def test_a_public_handoff_says_a_person_will_reply_there_with_care_for_a_sensitive_topic(
+    care: bool, emoji: bool
+) -> None:
+    dispatcher = CollectingDispatcher()
+    said = {"relevo": {"decision": "handoff"}}
+    tell_in_public(dispatcher, "my father died", "en", said, "today at 09:00", care=care)
+    [message] = dispatcher.messages
+    assert message["text"].startswith("A person from our team will reply to you here today")
+    assert ("🙋" in message["text"]) is emoji and message["custom"] == said
+
+
+def test_a_public_handoff_about_a_booking_invites_to_private_and_promises_nothing_public() -> None:
+    dispatcher = CollectingDispatcher()
+    said = {"relevo": {"decision": "handoff"}}
+    tell_in_public(
+        dispatcher, "where is my refund for booking BX7K2Q", "en", said, None, care=False
+    )
+    words = [m["text"] for m in dispatcher.messages if m["text"]]
+    decisions = [m["custom"]["relevo"]["decision"] for m in dispatcher.messages if m["custom"]]
+    assert len(words) == 1 and "private message" in words[0] and "reply to you" not in words[0]
+    assert decisions == ["private", "handoff"]
