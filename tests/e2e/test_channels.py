@@ -228,6 +228,25 @@ async def test_a_public_question_about_a_booking_invites_to_private_and_carries_
     assert not any(m["message"]["text"].startswith("¡Hola!") for m in answer)
 
 
+async def test_a_public_question_continued_in_the_web_chat_is_answered_there(
+    stack: Stack,
+) -> None:
+    """The web chat's `?continue=<token>`: the welcome quotes the post, and the assistant
+    answers the post's question in the chat, without the customer writing it again."""
+    event = mention("@brisaair how do i change the date of my booking XK42PL?")
+    event["author"] = {"id": "u-wc", "handle": "leo_wc", "followers": 3}
+    conversation = post_event(stack, event).json()["conversation_id"]
+    replies = await _public_replies(stack, conversation, 1)
+    invitation = next(r["text"] for r in replies if "start=" in r["text"])
+    token = invitation.rsplit("start=", 1)[-1].split()[0]  # the web chat's link takes it too
+    async with WebchatCustomer(stack.ws_url, **{"continue": token}) as customer:
+        [welcome, *_] = await customer.wait_for("bot", 2)
+        assert welcome["text"].startswith("Hi @leo_wc!")
+        assert "how do i change the date of my booking XK42PL?" in welcome["text"]
+        [asked] = customer.messages("customer")  # the post's question, carried over
+        assert asked["text"] == "how do i change the date of my booking XK42PL?"
+
+
 async def _public_replies(stack: Stack, conversation: str, count: int) -> list[dict[str, object]]:
     async with asyncio.timeout(60):
         while True:
