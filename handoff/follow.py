@@ -17,11 +17,12 @@ import redis.asyncio as aioredis
 
 from handoff.requests import HandoffRequest
 from relevo import keys
+from relevo.lua import RELAY_TO_DESK
 from relevo.redis_conn import text_of
 
 # KEYS: the handoff, the public conversation's owner, the private one's owner, its current
 # handoff, its handoffs, the desk's relay stream. ARGV: the record as read, the record moved, the
-# handoff id, the private conversation, the desk's note.
+# handoff id, the private conversation, the desk's note. `relay` comes from relevo.lua.
 _MOVE = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if (state ~= 'queued' and state ~= 'agent') or redis.call('HGET', KEYS[1], 'record') ~= ARGV[1] then
@@ -38,8 +39,7 @@ if ttl > 0 then
   for i = 3, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 redis.call('SET', KEYS[2], 'bot', 'KEEPTTL')
-redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[4], 'log_id', 'moved:' .. ARGV[4],
-  'owner', owner, 'handoff', ARGV[3], 'kind', 'moved', 'text', ARGV[5])
+relay(KEYS[6], ARGV[4], 'moved:' .. ARGV[4], owner, ARGV[3], {kind = 'moved', text = ARGV[5]})
 return 1
 """
 
@@ -61,7 +61,7 @@ async def follow_to_private(
     record = text_of(raw)
     moved = replace(HandoffRequest.from_json(record), conversation_id=private_id, channel=channel)
     done = await client.eval(
-        _MOVE,
+        RELAY_TO_DESK + _MOVE,
         6,
         keys.handoff(handoff_id),
         keys.conversation_owner(public_id),
