@@ -130,6 +130,18 @@ class _Session:
         self.timezone = timezone
         self._send_lock = asyncio.Lock()
 
+    def inbound(self, message_id: str, text: str, display: str | None = None) -> Inbound:
+        """A customer message of this chat."""
+        return Inbound(
+            channel=Channel.WEBCHAT,
+            conversation_id=self.conversation,
+            message_id=message_id,
+            customer=Customer(id=self.conversation, timezone=self.timezone),
+            text=text,
+            display=display,
+            language=self.language,
+        )
+
     async def send(self, payload: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.websocket.send_json(payload)
@@ -208,14 +220,10 @@ class _Session:
             return
         body = data.get("text")
         display = data.get("display")
-        inbound = Inbound(
-            channel=Channel.WEBCHAT,
-            conversation_id=self.conversation,
-            message_id=f"{self.conversation}:{client_id}",
-            customer=Customer(id=self.conversation, timezone=self.timezone),
-            text=body if isinstance(body, str) else "",
-            display=display[:MAX_DISPLAY_CHARS] if isinstance(display, str) and display else None,
-            language=self.language,
+        inbound = self.inbound(
+            f"{self.conversation}:{client_id}",
+            body if isinstance(body, str) else "",
+            display[:MAX_DISPLAY_CHARS] if isinstance(display, str) and display else None,
         )
         try:
             accepted = await self.pipeline.accept(inbound, client_id=client_id)
@@ -292,12 +300,4 @@ async def _continue_privately(session: _Session, invitations: Invitations, token
         fallback_language=session.language,
     )
     if continued is not None and continued.question:
-        here = Inbound(
-            channel=Channel.WEBCHAT,
-            conversation_id=session.conversation,
-            message_id=session.conversation,
-            customer=Customer(id=session.conversation, timezone=session.timezone),
-            text="",
-            language=session.language,
-        )
-        await session.pipeline.accept(continued.carried(here))
+        await session.pipeline.accept(continued.carried(session.inbound(session.conversation, "")))
