@@ -37,6 +37,19 @@ def lanes_of(
     )
 
 
+def first_one_handled(client: aioredis.Redis) -> tuple[list[str], asyncio.Event, Handler]:
+    """A handler that records an entry's text, acknowledges it and sets the stop event."""
+    handled: list[str] = []
+    stop = asyncio.Event()
+
+    async def handle(entry_id: str, fields: dict[str, str]) -> None:
+        handled.append(fields["text"])
+        await client.xack(STREAM, GROUP, entry_id)
+        stop.set()
+
+    return handled, stop, handle
+
+
 async def handled_by(
     client: aioredis.Redis, consumer: str, expected: int, claim_idle_ms: int = 30_000
 ) -> dict[str, bool]:
@@ -132,14 +145,7 @@ async def test_the_reader_outlives_a_lost_group_and_makes_it_again(
 ) -> None:
     """NOGROUP (the stream lost: Redis restarted without its file) no longer ends the reader."""
     await ensure_group(aclient, STREAM, GROUP)
-    handled: list[str] = []
-    stop = asyncio.Event()
-
-    async def handle(entry_id: str, fields: dict[str, str]) -> None:
-        handled.append(fields["text"])
-        await aclient.xack(STREAM, GROUP, entry_id)
-        stop.set()
-
+    handled, stop, handle = first_one_handled(aclient)
     running = asyncio.create_task(lanes_of(aclient, "me", handle, 30_000).run(stop))
     await asyncio.sleep(0.3)
     await aclient.delete(STREAM)
@@ -242,14 +248,7 @@ async def test_a_reader_whose_redis_path_went_silent_reconnects_and_goes_on(
     await ensure_group(aclient, STREAM, GROUP)
     path = SilentPath(redis_url)
     client = connect_async(Settings(redis_url=await path.start(), data_dir=tmp_path))
-    handled: list[str] = []
-    stop = asyncio.Event()
-
-    async def handle(entry_id: str, fields: dict[str, str]) -> None:
-        handled.append(fields["text"])
-        await client.xack(STREAM, GROUP, entry_id)
-        stop.set()
-
+    handled, stop, handle = first_one_handled(client)
     running = asyncio.create_task(lanes_of(client, "me", handle, 30_000).run(stop))
     try:
         await asyncio.sleep(0.5)  # the reader waits in XREADGROUP on its connection

@@ -283,15 +283,24 @@ async def test_forged_and_stale_slack_requests_are_refused_and_nothing_is_relaye
     assert stack.telegram.bot_messages(stack.telegram_token, chat) == []
 
 
+async def claimed_from_the_web_chat(
+    stack: Stack, customer: WebchatCustomer
+) -> tuple[dict[str, Any], str]:
+    """The customer asks for a person and U1 claims the card: the card and its handoff, once
+    the chat shows that the agent joined."""
+    await customer.say("quiero hablar con una persona")
+    card = await card_for(stack, customer.conversation)
+    handoff = handoff_of(card)
+    click(stack, "claim", handoff, "U1", card["ts"])
+    async with asyncio.timeout(30):
+        while not any(f.get("event") == "agent_joined" for f in customer.frames):
+            await asyncio.sleep(0.1)
+    return card, handoff
+
+
 async def test_the_loop_from_the_web_chat_with_slack_rate_limiting(stack: Stack) -> None:
     async with WebchatCustomer(stack.ws_url) as customer:
-        await customer.say("quiero hablar con una persona")
-        card = await card_for(stack, customer.conversation)
-        handoff = handoff_of(card)
-        click(stack, "claim", handoff, "U1", card["ts"])
-        async with asyncio.timeout(30):
-            while not any(f.get("event") == "agent_joined" for f in customer.frames):
-                await asyncio.sleep(0.1)
+        card, _ = await claimed_from_the_web_chat(stack, customer)
         joined = next(f for f in customer.frames if f.get("event") == "agent_joined")
         assert joined["agent"] == "Laura"
 

@@ -24,6 +24,7 @@ from tests.e2e.test_desk import (
     _thread_posts,
     _wait,
     card_for,
+    claimed_from_the_web_chat,
     click,
     handoff_of,
     state_of,
@@ -162,13 +163,7 @@ async def test_the_web_chat_draws_the_events_and_gets_no_words_twice(
     stack: Stack, outbox_watch: redis.Redis
 ) -> None:
     async with WebchatCustomer(stack.ws_url) as customer:
-        await customer.say("quiero hablar con una persona")
-        card = await card_for(stack, customer.conversation)
-        handoff = handoff_of(card)
-        click(stack, "claim", handoff, "U1", card["ts"])
-        async with asyncio.timeout(30):
-            while not any(f.get("event") == "agent_joined" for f in customer.frames):
-                await asyncio.sleep(0.1)
+        card, handoff = await claimed_from_the_web_chat(stack, customer)
         click(stack, "return", handoff, "U1", card["ts"])
         assert await dropped_announcements(outbox_watch, customer.conversation, 2) == [
             "agent_joined",
