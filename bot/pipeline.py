@@ -107,7 +107,7 @@ class InboundPipeline:
         )
         notice = self._notice(inbound, notice_text, language.code)
         limit = self._settings.max_message_chars
-        if notice and len(inbound.text) > limit:  # the log keeps what a person can read
+        if len(inbound.text) > limit:  # the log (and the assistant) get what a person can read
             inbound = replace(inbound, text=inbound.text[:limit] + "…")
         message = AssistantMessage(
             message_id=inbound.message_id,
@@ -247,7 +247,11 @@ class InboundPipeline:
     def _notice(
         self, inbound: Inbound, notice_text: str | None, written_in: str
     ) -> Outgoing | None:
-        """A friendly reply instead of the assistant, for messages it cannot read."""
+        """A friendly reply instead of the assistant, for messages it cannot read.
+
+        In public (a post, a group) a bare mention gets a hello, and a long post is not sent
+        back to be summed up for everyone to see: the assistant reads it cut to the limit.
+        """
         body = inbound.text.strip()
         if notice_text:
             reply = notice_text
@@ -255,8 +259,8 @@ class InboundPipeline:
             what = thing_name(inbound.route.get("attachment", ""), written_in)
             reply = text("unsupported", written_in, what=what)
         elif not body:
-            reply = text("empty", written_in)
-        elif len(body) > self._settings.max_message_chars:
+            reply = text("empty_public" if inbound.public else "empty", written_in)
+        elif len(body) > self._settings.max_message_chars and not inbound.public:
             reply = text("too_long", written_in, limit=self._settings.max_message_chars)
         else:
             return None

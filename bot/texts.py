@@ -7,6 +7,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I didn't get any text there 🙂 What can I help you with?",
         "es": "No me ha llegado ningún texto 🙂 ¿En qué te puedo ayudar?",
     },
+    "empty_public": {  # a bare mention: the brand answers it as a hello
+        "en": "Hi! 👋 How can we help you?",
+        "es": "¡Hola! 👋 ¿En qué podemos ayudarte?",
+    },
     "too_long": {
         "en": "That message is a bit long for me. Could you sum it up in fewer than {limit} "
         "characters?",

@@ -193,13 +193,21 @@ def test_social_fields_over_their_limits_are_refused_with_422(
     assert stored(redis_client) == {}
 
 
-def test_a_long_social_post_gets_a_polite_notice_and_is_kept_cut(
+def test_a_long_social_post_goes_to_the_assistant_cut_without_a_public_notice(
     gateway_url: str, redis_client: redis.Redis
 ) -> None:
     answer = post(gateway_url, text="@brisaair " + "my bag is lost " * 1000)
-    assert (answer.status_code, answer.json()["route"]) == (202, "notice")
-    assert notices(redis_client)[0] in TOO_LONG
+    assert (answer.status_code, answer.json()["route"]) == (202, "bot")
+    assert notices(redis_client) == []  # "sum it up" is not said in front of everyone
     assert [len(m["text"]) for m in customer_messages(redis_client)] == [LIMIT + 1]
+    [(_, entry)] = redis_client.xrange(keys.INBOUND)
+    assert len(entry["text"]) == LIMIT + 1 and entry["text"].startswith("my bag is lost")
+
+
+def test_a_bare_mention_gets_a_public_hello(gateway_url: str, redis_client: redis.Redis) -> None:
+    answer = post(gateway_url, text="@brisaair")
+    assert (answer.status_code, answer.json()["route"]) == (202, "notice")
+    assert notices(redis_client) == [text("empty_public", "en")]
     assert redis_client.xlen(keys.INBOUND) == 0
 
 
