@@ -20,7 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.inbound import Inbound
+from bot.inbound import Inbound, Kind
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.events import EventType, event_fields
@@ -32,6 +32,8 @@ from relevo.redis_conn import text_of
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 DESK_NAMES = {"voice": "voice message", "document": "file"}
 """How the desk names an attachment kind (`Inbound.route["attachment"]`), when not by the kind."""
+EDITED_MARK = "[edited]"
+"""What the desk shows before the new text of an edited message."""
 
 _ACCEPT = """
 local function route()
@@ -50,6 +52,9 @@ redis.call('HSET', KEYS[9], 'last_seen', now)
 redis.call('HSETNX', KEYS[9], 'first_seen', now)
 redis.call('ZADD', KEYS[10], ARGV[8], ARGV[9])
 local owner = redis.call('GET', KEYS[4]) or 'bot'
+if ARGV[26] ~= '' and (owner == 'bot' or owner == 'closed') then
+  return {'edit', redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))}
+end
 if owner == 'closed' then
   local handoff = redis.call('GET', KEYS[8])
   local record = ARGV[10] .. (handoff or '')
@@ -166,6 +171,7 @@ class Route(StrEnum):
     RATING = "rating"  # the customer rated a resolved handoff
     CLOSING = "closing"  # only thanks after a resolution: answered, the handoff stays closed
     THROTTLED = "throttled"  # over the customer's rate: kept in the log, not answered
+    EDIT = "edit"  # an edit while no person has the conversation: kept in the log, not answered
     DUPLICATE = "duplicate"  # already accepted once: dropped
 
 
@@ -226,6 +232,8 @@ def customer_log_fields(inbound: Inbound, client_id: str | None) -> dict[str, st
         "time": inbound.received_at.isoformat(timespec="milliseconds"),
     }
     display = inbound.display or attachment_display(inbound)
+    if inbound.kind is Kind.EDIT:
+        display = f"{EDITED_MARK} {display or inbound.text}"
     if display:
         fields["display"] = display
     if client_id:
@@ -340,7 +348,9 @@ class ConversationStore:
         in the same round trip and returned in `taken`. `language`, when the message decided
         it, becomes the conversation's (see `language`). With `waiting_notice_seconds` (0: never),
         a message relayed to a queued conversation (a reopened one included) earns `waiting` once
-        per that many seconds; a message over the customer's rate never does.
+        per that many seconds; a message over the customer's rate never does. An edit
+        (`Kind.EDIT`) reaches only a person: while the assistant has the conversation, or after
+        its resolution, it is kept in the log and not answered (`Route.EDIT`).
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
@@ -395,6 +405,7 @@ class ConversationStore:
                 waiting_notice_seconds or "",
                 _json_or_empty(welcome),
                 _json_or_empty(relayed_notice),
+                "1" if inbound.kind is Kind.EDIT else "",
             ],
         )
         route, log_id, *rest = result

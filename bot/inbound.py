@@ -23,6 +23,7 @@ class Kind(StrEnum):
 
     TEXT = "text"
     UNSUPPORTED = "unsupported"  # a sticker, photo, voice note...
+    EDIT = "edit"  # the new text of a message the customer sent before (Telegram's edits)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ class InboundPipeline:
             relayed_notice=self._relayed_notice(inbound, language.code),
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
             flood=self._flood(inbound, notice_text, language.code),
-            event=self._message_in(inbound, language.code),
+            event=None if inbound.kind is Kind.EDIT else self._message_in(inbound, language.code),
             hand_to=assistant.consumer if assistant else None,
             language=language.code if language.decided else None,
             waiting_notice_seconds=keys.WAITING_NOTICE_SECONDS,

@@ -57,6 +57,8 @@ GROUP_RATE = 20 / 60
 """Messages a second a bot may send into one group."""
 CALLBACK_DATA_LIMIT = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+UPDATES = ["message", "edited_message", "callback_query"]
+"""The updates the bot asks Telegram for (`telegram_updates.received` reads them)."""
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TRANSIENT: tuple[type[Exception], ...] = (*REDIS_UNREACHABLE, OSError, TimeoutError)
 """Failures of a dependency, not of the update: it is tried again (and Redis's refusals,
@@ -106,7 +108,7 @@ class TelegramChannel:
             await self.bot.set_webhook(
                 url,
                 secret_token=secret.get_secret_value(),
-                allowed_updates=["message", "callback_query"],
+                allowed_updates=UPDATES,
             )
         log.info("telegram on", extra={"bot": self.username, "mode": self._settings.telegram_mode})
 
@@ -122,7 +124,7 @@ class TelegramChannel:
         while not stop.is_set():
             try:
                 updates = await self.bot.get_updates(
-                    offset=offset, timeout=20, allowed_updates=["message", "callback_query"]
+                    offset=offset, timeout=20, allowed_updates=UPDATES
                 )
                 for update in updates:
                     await self.handle_or_reject(update)

@@ -1,9 +1,9 @@
 """Reading Telegram updates: which are for the bot, and what each means for the pipeline. Pure.
 
 A private message, a group message that mentions the bot or replies to it, a command (/start,
-/help, /agent) or a button press becomes one `Inbound`; other updates (edits, channel posts,
-other bots, presses on another member's buttons, callback data the bot never sends) are not for
-it.
+/help, /agent), a button press or the edit of a text becomes one `Inbound`; other updates
+(channel posts, other bots, presses on another member's buttons, callback data the bot never
+sends) are not for it.
 """
 
 from __future__ import annotations
@@ -78,9 +78,35 @@ def received(update: Update, username: str) -> Received | None:
     username = username.lower()
     if update.callback_query is not None:
         return _pressed(update.callback_query)
-    message = update.message
+    if update.edited_message is not None:
+        return _edited(update.edited_message, username)
+    inbound = _written(update.message, username)
+    if inbound is None or inbound.kind is Kind.UNSUPPORTED:
+        return Received(inbound) if inbound else None
+    if inbound.text.startswith("/"):
+        return _command(inbound, username)
+    return Received(inbound)
+
+
+def _edited(message: Message, username: str) -> Received | None:
+    """A message's new text, which reaches only the person on the case (`Kind.EDIT`).
+
+    Edited commands and attachments without text are not taken again. The message id names
+    the edit's time: a repeat of one edit is a duplicate, a second edit is news.
+    """
+    inbound = _written(message, username)
+    if inbound is None or inbound.kind is not Kind.TEXT or inbound.text.startswith("/"):
+        return None
+    edited_at = int(message.edit_date.timestamp()) if message.edit_date else 0
+    return Received(
+        replace(inbound, kind=Kind.EDIT, message_id=f"{inbound.message_id}:edit:{edited_at}")
+    )
+
+
+def _written(message: Message | None, username: str) -> Inbound | None:
+    """What a customer wrote or sent; None when the message is not for the bot."""
     if message is None or message.from_user is None or message.from_user.is_bot:
-        return None  # edits, channel posts, service messages and other bots
+        return None  # channel posts, service messages and other bots
     if not _addressed(message, username):
         return None
     chat, user = message.chat, message.from_user
@@ -102,13 +128,8 @@ def received(update: Update, username: str) -> Received | None:
     )
     if not inbound.text:
         what = attached or "attachment"
-        return Received(
-            replace(inbound, kind=Kind.UNSUPPORTED, route={**route, "attachment": what})
-        )
-    inbound = replace(inbound, text=_strip_mention(inbound.text, username))
-    if inbound.text.startswith("/"):
-        return _command(inbound, username)
-    return Received(inbound)
+        return replace(inbound, kind=Kind.UNSUPPORTED, route={**route, "attachment": what})
+    return replace(inbound, text=_strip_mention(inbound.text, username))
 
 
 def _pressed(query: CallbackQuery) -> Received | None:

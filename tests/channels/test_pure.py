@@ -164,6 +164,27 @@ def test_a_private_text_is_a_customer_message() -> None:
     assert not got.inbound.public
 
 
+def _edit(message: dict[str, object], edit_date: int) -> Update:
+    plain = _update(message).to_dict()["message"]
+    update = Update.de_json(
+        {"update_id": 2, "edited_message": {**plain, "edit_date": edit_date}}, BOT
+    )
+    assert update is not None
+    return update
+
+
+def test_an_edited_text_is_news_once_per_edit_and_edited_commands_are_not() -> None:
+    got = received(_edit({"text": "my code is ABC124"}, 1_700_000_060), "brisabot")
+    assert got is not None and got.inbound.kind is Kind.EDIT
+    assert got.inbound.text == "my code is ABC124"
+    assert got.inbound.message_id == "42:7:edit:1700000060"  # not the original's "42:7"
+    again = received(_edit({"text": "my code is ABC125"}, 1_700_000_090), "brisabot")
+    assert again is not None and again.inbound.message_id == "42:7:edit:1700000090"
+    assert received(_edit({"text": "/agent"}, 1_700_000_060), "brisabot") is None
+    group = {"chat": {"id": -100, "type": "supergroup", "title": "Fans"}}
+    assert received(_edit({**group, "text": "hello all"}, 1_700_000_060), "brisabot") is None
+
+
 def test_in_groups_only_mentions_and_replies_to_the_bot_count() -> None:
     group = {"chat": {"id": -100, "type": "supergroup", "title": "Fans"}}
     assert received(_update({**group, "text": "hello all"}), "brisabot") is None

@@ -36,7 +36,10 @@ def _settings(**changes: Any) -> Settings:
     return Settings(telegram_token=SecretStr("1234:token"), **changes)
 
 
-def _update(update_id: int, text: str, channel: TelegramChannel) -> Update:
+def _update(
+    update_id: int, text: str, channel: TelegramChannel, *, edited_at: int | None = None
+) -> Update:
+    """Message `update_id` in Ana's private chat; with `edited_at`, its edit to `text`."""
     user = {"id": 7, "is_bot": False, "first_name": "Ana", "language_code": "es"}
     message = {
         "message_id": update_id,
@@ -45,7 +48,11 @@ def _update(update_id: int, text: str, channel: TelegramChannel) -> Update:
         "from": user,
         "text": text,
     }
-    update = Update.de_json({"update_id": update_id, "message": message}, channel.bot)
+    if edited_at is None:
+        raw = {"update_id": update_id, "message": message}
+    else:
+        raw = {"update_id": update_id + 1000, "edited_message": {**message, "edit_date": edited_at}}
+    update = Update.de_json(raw, channel.bot)
     assert update is not None
     return update
 
@@ -109,3 +116,31 @@ async def test_webhook_mode_needs_a_usable_secret_before_it_calls_telegram(
     )
     with pytest.raises(ValueError, match="RELEVO_TELEGRAM_WEBHOOK_SECRET"):
         await channel.start()
+
+
+async def test_an_edit_reaches_the_person_on_the_case_and_is_only_logged_while_the_bot_has_it(
+    aclient: aioredis.Redis,
+) -> None:
+    channel = _channel(aclient, InboundPipeline)
+    await channel.handle_or_reject(_update(5, "mi código es ABC124", channel))
+    await channel.handle_or_reject(_update(5, "mi código es ABC125", channel, edited_at=1))
+    assert await aclient.xlen(keys.INBOUND) == 1  # the assistant never reads the edit
+    assert await aclient.xlen(keys.DESK_RELAY) == 0
+    await aclient.set(keys.conversation_owner("tg:7"), "agent:U1")
+    await channel.handle_or_reject(_update(5, "mi código es ABC126", channel, edited_at=2))
+    await channel.handle_or_reject(_update(5, "mi código es ABC126", channel, edited_at=2))
+    logged = [f for _, f in await aclient.xrange(keys.conversation_log("tg:7"))]
+    assert [(f["kind"], f["text"], f.get("display")) for f in logged] == [
+        ("text", "mi código es ABC124", None),
+        ("edit", "mi código es ABC125", "[edited] mi código es ABC125"),
+        ("edit", "mi código es ABC126", "[edited] mi código es ABC126"),  # the repeat: dropped
+    ]
+    [(_, relayed)] = await aclient.xrange(keys.DESK_RELAY)
+    assert (relayed["owner"], relayed["log_id"]) == ("agent:U1", (await _last_log_id(aclient)))
+    assert await aclient.xlen(keys.INBOUND) == 1
+    assert await aclient.xlen(keys.EVENTS) == 1  # an edit is not a new message in the reports
+
+
+async def _last_log_id(client: aioredis.Redis) -> str:
+    [(entry_id, _)] = await client.xrevrange(keys.conversation_log("tg:7"), count=1)
+    return str(entry_id)
