@@ -20,9 +20,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.conversations import delivered_event, outgoing_log_fields
 from bot.handed_over import HandedOver
 from bot.inbound import Channel
+from bot.log_entries import delivered_event, outgoing_log_fields
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient, replies_in_tracker
 from bot.texts import text
 from kb_index.language import detect_language

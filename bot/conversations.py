@@ -11,7 +11,6 @@ The same script decides whether a customer waiting for a person is owed an ackno
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,19 +20,15 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.inbound import Inbound, Kind
+from bot.log_entries import customer_log_fields, now_iso
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
-from relevo.events import EventType, event_fields
 from relevo.lanes import Entry
 from relevo.lua import FLAT, RELAY_TO_DESK
 from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
-DESK_NAMES = {"voice": "voice message", "document": "file"}
-"""How the desk names an attachment kind (`Inbound.route["attachment"]`), when not by the kind."""
-EDITED_MARK = "[edited]"
-"""What the desk shows before the new text of an edited message."""
 
 _ACCEPT = """
 local function route()
@@ -214,74 +209,6 @@ class Flood:
     key: str
     limit: int
     slow_down: Outgoing | None
-
-
-def now_iso() -> str:
-    """The current time, for logs and records."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def customer_log_fields(inbound: Inbound, client_id: str | None) -> dict[str, str]:
-    """The log entry of a customer message."""
-    fields = {
-        "type": "message",
-        "author": "customer",
-        "kind": inbound.kind.value,
-        "text": inbound.text,
-        "message_id": inbound.message_id,
-        "time": inbound.received_at.isoformat(timespec="milliseconds"),
-    }
-    display = inbound.display or attachment_display(inbound)
-    if inbound.kind is Kind.EDIT:
-        display = f"{EDITED_MARK} {display or inbound.text}"
-    if display:
-        fields["display"] = display
-    if client_id:
-        fields["client_id"] = client_id
-    return fields
-
-
-def attachment_display(inbound: Inbound) -> str | None:
-    """What the desk shows of a message with an attachment: "[photo]", then the caption.
-
-    Only the text travels, so without it a photo reads as an empty bubble, its caption as
-    plain text. None for a message without an attachment.
-    """
-    what = inbound.route.get("attachment")
-    if not what:
-        return None
-    mark = f"[{DESK_NAMES.get(what, what)}]"
-    return f"{mark} {inbound.text}" if inbound.text else mark
-
-
-def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
-    """The log entry of a delivered message or an event."""
-    if message.event:
-        fields = {"type": "event", "event": message.event, "time": now_iso()}
-    else:
-        fields = {
-            "type": "message",
-            "author": message.author,
-            "text": message.text,
-            "buttons": json.dumps(message.buttons, ensure_ascii=False),
-            "time": now_iso(),
-        }
-    if message.agent:
-        fields["agent"] = message.agent
-    if message.ends_turn:
-        fields["ends_turn"] = "1"
-    fields["out_id"] = message.out_id
-    return fields
-
-
-def delivered_event(message: Outgoing, channel: str) -> dict[str, str]:
-    """The `delivered` event of a message that reached the customer (events get none)."""
-    return event_fields(
-        EventType.DELIVERED,
-        conversation=message.conversation_id,
-        channel=channel,
-        author=message.author,
-    )
 
 
 def _json_or_empty(message: Outgoing | None) -> str:

@@ -27,14 +27,9 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio as aioredis
 
-from bot.conversations import (
-    ConversationStore,
-    decode_meta,
-    delivered_event,
-    now_iso,
-    outgoing_log_fields,
-)
+from bot.conversations import ConversationStore, decode_meta
 from bot.event_words import event_words
+from bot.log_entries import delivered_event, now_iso, outgoing_log_fields
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
 from relevo.events import EventType, emit
