@@ -148,10 +148,15 @@ class ActionEscalate(Action):
             dispatcher.utter_message(response="utter_handoff", json_message=said)
         if later is not None:
             dispatcher.utter_message(
-                text=off_shift_words(later, language, settings),
+                text=off_shift_words(later, language, settings, said=_bot_said(tracker)),
                 json_message={"relevo": {"decision": "offline"}},
             )
         return _handed_over()
+
+
+def _bot_said(tracker: Tracker) -> list[str]:
+    """Everything the bot said in the conversation."""
+    return [e["text"] for e in tracker.events if e.get("event") == "bot" and e.get("text")]
 
 
 def _handed_over() -> list[EventType]:

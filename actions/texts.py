@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from relevo.settings import Settings
@@ -54,6 +55,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "suggest_public": {
         "en": "I think this is what you're looking for: {title}",
         "es": "Creo que esto es lo que buscas: {title}",
+    },
+    "offline_again": {  # the full notice (with the phone) was said in this conversation
+        "en": "Our team is still off shift: a person will answer you {when}.",
+        "es": "Nuestro equipo sigue fuera de turno: una persona te responderá {when}.",
     },
     "offline_phone": {
         "en": "If it can't wait, call us on {phone}.",
@@ -121,17 +126,30 @@ def when(at: dt.datetime, language: str, timezone: str, now: dt.datetime) -> str
 
 
 def off_shift_notice(
-    opens_at: dt.datetime, language: str, timezone: str, now: dt.datetime, settings: Settings
+    opens_at: dt.datetime,
+    language: str,
+    timezone: str,
+    now: dt.datetime,
+    settings: Settings,
+    *,
+    said: Iterable[str] = (),
 ) -> str:
     """When a person will answer (in `timezone`), and the phone and form when there are some."""
-    return off_shift_words(when(opens_at, language, timezone, now), language, settings)
+    return off_shift_words(when(opens_at, language, timezone, now), language, settings, said=said)
 
 
-def off_shift_words(later: str, language: str, settings: Settings) -> str:
-    """The off-shift notice for a moment already written out (`when`)."""
+def off_shift_words(
+    later: str, language: str, settings: Settings, *, said: Iterable[str] = ()
+) -> str:
+    """The off-shift notice for a moment already written out (`when`).
+
+    When `said` (what the bot told the conversation before) holds this very notice, one short
+    line instead: the customer has read it, with its phone number, and the opening is the same.
+    """
     parts = [text("offline", language, when=later)]
     if settings.care_phone:
         parts.append(text("offline_phone", language, phone=settings.care_phone))
     if settings.care_form_url:
         parts.append(text("offline_form", language, url=settings.care_form_url))
-    return " ".join(parts)
+    full = " ".join(parts)
+    return text("offline_again", language, when=later) if full in said else full

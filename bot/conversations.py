@@ -395,12 +395,13 @@ class ConversationStore:
 
     async def last_said(self, conversation_id: str, within: int = 50) -> str:
         """The customer's latest words in the conversation's last `within` entries ("": none)."""
+        return next(iter(await self.said_by(conversation_id, "customer", within)), "")
+
+    async def said_by(self, conversation_id: str, author: str, within: int = 200) -> list[str]:
+        """What `author` (customer, bot, agent) said in the last `within` entries, latest first."""
         entries = await self._client.xrevrange(keys.conversation_log(conversation_id), count=within)
-        for _, fields in entries:
-            said = {text_of(k): text_of(v) for k, v in fields.items()}
-            if said.get("author") == "customer" and said.get("text"):
-                return said["text"]
-        return ""
+        said = ({text_of(k): text_of(v) for k, v in fields.items()} for _, fields in entries)
+        return [s["text"] for s in said if s.get("author") == author and s.get("text")]
 
     async def read(
         self, conversation_id: str, after: str = "0", count: int = 500

@@ -146,8 +146,9 @@ class InboundPipeline:
             await self._rated(inbound, rating)
         if accepted.waiting:
             routing = live_routing(self._settings.routing_file)
+            said = await self.store.said_by(inbound.conversation_id, "bot")
             await self.store.enqueue(
-                waiting_notice(inbound, accepted.waiting, routing, self._settings)
+                waiting_notice(inbound, accepted.waiting, routing, self._settings, said=said)
             )
         return accepted
 

@@ -24,14 +24,20 @@ from relevo.settings import Settings
 
 
 def waiting_notice(
-    inbound: Inbound, waiting: Waiting, routing: Routing, settings: Settings
+    inbound: Inbound,
+    waiting: Waiting,
+    routing: Routing,
+    settings: Settings,
+    *,
+    said: list[str] | None = None,
 ) -> Outgoing:
     """The acknowledgement of `inbound`, in the conversation's language.
 
     The language is the conversation's, else the handoff's, else the default; the desk's
     opening is the calendar's of the handoff's department at the time of the message, so a
     conversation reopened at night is told when the shift opens even if it was handed over
-    during the day.
+    during the day. With `said` (what the bot told the conversation), an off-shift notice the
+    customer already read in full shrinks to one line.
     """
     record = _record(waiting.handoff_record)
     language = waiting.language or str(record.get("language") or settings.default_language)
@@ -42,7 +48,8 @@ def waiting_notice(
     else:
         customer = record.get("customer") or {}
         zone = inbound.customer.timezone or customer.get("timezone") or calendar.timezone
-        body = off_shift_notice(calendar.next_open(now), language, zone, now, settings)
+        opens_at = calendar.next_open(now)
+        body = off_shift_notice(opens_at, language, zone, now, settings, said=said or ())
     return inbound.answer("waiting", body)
 
 

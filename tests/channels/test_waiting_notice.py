@@ -11,6 +11,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from actions.texts import text as actions_text
 from bot.channels.webchat import WebchatSender
 from bot.conversations import Route, Waiting
 from bot.delivery import DeliveryWorker, RetryPolicy
@@ -248,6 +249,25 @@ async def test_off_shift_the_acknowledgement_says_when_the_desk_opens_in_the_cus
     await pipeline.accept(_message("hello? is anyone there?", at=at, timezone="America/New_York"))
     [notice] = await _notices(aclient)
     assert notice["text"] == expected
+
+
+async def test_a_customer_who_read_the_whole_off_shift_notice_is_told_in_one_line(
+    aclient: aioredis.Redis, settings: Settings
+) -> None:
+    """QA s19 M2: the 60-word notice, phone included, came again at every turn of the queue."""
+    pipeline = InboundPipeline(aclient, settings)
+    await _handed_over(aclient, department="desk")
+    await pipeline.accept(_message("hello? is anyone there?"))
+    [first] = await _notices(aclient)
+    await aclient.xadd(keys.conversation_log("c1"), {"author": "bot", "text": first["text"]})
+    await _window_over(aclient)
+    later = FRIDAY_NIGHT + dt.timedelta(minutes=15)
+    await pipeline.accept(_message("still nobody?", "m2", at=later))
+    [_, second] = await _notices(aclient)
+    assert first["text"].startswith("Our team is off shift right now")
+    assert second["text"] == actions_text(
+        "offline_again", "en", when="tomorrow at 09:00 (Madrid time)"
+    )
 
 
 async def test_a_message_over_the_customers_rate_is_relayed_without_an_acknowledgement(

@@ -1,0 +1,34 @@
+"""The off-shift notice at a handoff: in full once, then one short line while the team is away."""
+
+from __future__ import annotations
+
+from actions.escalate import _bot_said
+from actions.texts import off_shift_words, text
+from relevo.settings import Settings
+from tests.actions.test_follow_up import bot, tracker, user
+
+SETTINGS = Settings(care_phone="+34 910 000 123")
+TODAY = "today at 09:00 (Madrid time)"
+
+
+def test_the_first_handoff_off_shift_gets_the_whole_notice_with_the_phone() -> None:
+    said = _bot_said(tracker(user("hola"), bot(None, "¡Hola!"), user("una persona")))
+    notice = off_shift_words(TODAY, "es", SETTINGS, said=said)
+    assert notice.startswith(text("offline", "es", when=TODAY))
+    assert "+34 910 000 123" in notice
+
+
+def test_a_second_handoff_before_the_shift_opens_gets_one_short_line() -> None:
+    full = off_shift_words(TODAY, "es", SETTINGS)
+    again = tracker(user("una persona"), bot("offline", full), user("otra vez una persona"))
+    assert off_shift_words(TODAY, "es", SETTINGS, said=_bot_said(again)) == text(
+        "offline_again", "es", when=TODAY
+    )
+
+
+def test_a_later_opening_time_is_news_and_gets_the_whole_notice_again() -> None:
+    said = [off_shift_words(TODAY, "en", SETTINGS)]
+    monday = "on Monday at 09:00 (Madrid time)"
+    assert off_shift_words(monday, "en", SETTINGS, said=said) == off_shift_words(
+        monday, "en", SETTINGS
+    )
