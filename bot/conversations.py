@@ -47,6 +47,7 @@ redis.call('HSET', KEYS[9], 'last_seen', now)
 redis.call('HSETNX', KEYS[9], 'first_seen', now)
 redis.call('ZADD', KEYS[10], ARGV[8], ARGV[9])
 local owner = redis.call('GET', KEYS[4]) or 'bot'
+local reopened = false
 if ARGV[26] ~= '' and (owner == 'bot' or owner == 'closed') then
   return {'edit', redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))}
 end
@@ -79,9 +80,8 @@ if owner == 'closed' then
     redis.call('HSET', record, 'state', 'queued', 'owner', '', 'owner_name', '', 'updated_at', now)
     redis.call('XADD', record .. ':events', '*', 'action', 'reopen', 'by', 'customer',
       'from', 'closed', 'to', 'queued', 'at', now)
-    redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'queued', 'time', now)
     redis.call('DEL', KEYS[13])
-    owner = 'queued'
+    owner, reopened = 'queued', true
   else
     redis.call('SET', KEYS[4], 'bot')
     redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'new_conversation', 'time', now)
@@ -89,6 +89,9 @@ if owner == 'closed' then
   end
 end
 local log_id = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
+if reopened then  -- after the message that reopened it: the page draws "waiting" below it
+  redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'queued', 'time', now)
+end
 if owner ~= 'bot' then
   local handoff = redis.call('GET', KEYS[8]) or ''
   relay(KEYS[6], ARGV[9], log_id, owner, handoff, cjson.decode(ARGV[3]))

@@ -441,6 +441,10 @@ async def test_writing_soon_after_a_resolution_reopens_later_starts_anew(
     assert await aclient.hget(keys.handoff("h1"), "state") == "queued"
     events = [f["action"] for _, f in await aclient.xrange(keys.handoff("h1") + ":events")]
     assert events == ["reopen"]
+    logged = [
+        f.get("text") or f["event"] for _, f in await aclient.xrange(keys.conversation_log("c1"))
+    ]
+    assert logged[-2:] == ["una cosa más", "queued"]  # the page draws "waiting" below it
 
     await _closed_handoff(aclient, resolved_seconds_ago=2 * 3600)
     assert (await pipeline.accept(_inbound("hola otra vez", message_id="m3"))).route is Route.BOT
