@@ -14,6 +14,7 @@ only the action server loads rasa_sdk's server.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from rasa_sdk import __main__ as rasa_sdk_main
@@ -25,6 +26,10 @@ from relevo.logs import configure
 from relevo.settings import get_settings
 
 _rasa_sdk_app = endpoint.create_app_for_serve
+_VERSION_WARNING = "Your versions of rasa and rasa_sdk might not be compatible"
+"""rasa_sdk's warning at every action call from Rasa 3.6: this pair (Rasa 3.6.21, the last open
+release, and rasa-sdk 3.21 on Python 3.11) is the one the end-to-end tests run, so the line
+would only be noise in operators' logs."""
 
 
 def log_like_relevo(loglevel: object = None) -> None:
@@ -35,6 +40,7 @@ def log_like_relevo(loglevel: object = None) -> None:
     """
     configure(get_settings().log_level)
     rasa_sdk_utils.update_sanic_log_level()
+    warnings.filterwarnings("ignore", message=_VERSION_WARNING, category=UserWarning)
 
 
 def _worker_app(*args: Any, **kwargs: Any) -> Sanic:
