@@ -20,8 +20,10 @@ import redis.asyncio as aioredis
 
 from handoff.announcements import active_async, related
 from handoff.ownership import Action, Outcome, Ownership, Transition
+from handoff.priority import raised
 from handoff.requests import HandoffRequest, Priority, TranscriptLine, customer_said
 from handoff.routing import Routing
+from handoff.sentiment import sounds_angry
 from handoff.texts import rating_buttons, text
 from handoff.timers import Timer, Timers, follow_up_time, sla_times
 from relevo import keys
@@ -60,7 +62,7 @@ class HandoffView:
     resolved_at: str = ""
     rating: str = ""
     notes: int = 0
-    raised_priority: str = ""  # set by an SLA breach
+    raised_priority: str = ""  # set by an SLA breach, or by anger while queued
     sla_state: str = ""  # "", warning, breached, resolution_warning, resolution_breached
     notices: tuple[str, ...] = ()  # incident notices related to the customer's question
 
@@ -71,7 +73,7 @@ class HandoffView:
 
     @property
     def priority(self) -> Priority:
-        """The priority now: the request's, or higher after an SLA breach."""
+        """The priority now: the request's, or higher after an SLA breach or an angry message."""
         return Priority(self.raised_priority) if self.raised_priority else self.request.priority
 
     def handling_minutes(self) -> float | None:
@@ -289,7 +291,30 @@ class Desk:
             elif await self._first_time(f"relay:{fields['log_id']}"):
                 body = fields.get("display") or fields.get("text") or f"[{fields.get('kind')}]"
                 await self._adapter.post_in_thread(view, f"👤 {redact(body)}")
+                await self._raise_if_upset(view, fields.get("text", ""))
         await self._client.xack(keys.DESK_RELAY, keys.DESK_GROUP, entry_id)
+
+    async def _raise_if_upset(self, view: HandoffView, said: str) -> None:
+        """A customer who turns angry while queued moves up one level, once per handoff.
+
+        The priority was scored from what they said before the handoff; a complaint written
+        while they wait ("third time my flight is delayed, a disgrace!!") must not sit below
+        every calm question in the queue.
+        """
+        if view.state != "queued" or view.priority is Priority.URGENT or not sounds_angry(said):
+            return
+        key = keys.handoff(view.id)
+        if not await self._client.hsetnx(key, "upset_at", dt.datetime.now(dt.UTC).isoformat()):
+            return
+        priority = raised(view.priority)
+        await self._client.hset(key, "priority", priority.value)
+        HANDOFFS.labels("upset").inc()
+        await self._adapter.alert(
+            view,
+            f"The customer sounds upset while waiting. Priority raised to {priority.value}.",
+            level=AlertLevel.WARNING,
+        )
+        await self._adapter.update_card(replace(view, raised_priority=priority.value))
 
     async def _on_receipt(self, entry_id: str, fields: dict[str, str]) -> None:
         await self._adapter.mark_delivery(

@@ -608,3 +608,32 @@ async def test_the_desks_alerts_are_alerts_in_the_thread_not_an_agents_notes(
     assert not [i for i in detail["thread"] if i["kind"] == "note"]
     assert detail["handoff"]["notes"] == 0
     await laura.aclose()
+
+
+async def test_a_customer_who_turns_angry_in_the_queue_moves_up_once(
+    app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    """QA s19 M7: the angry message left the card at normal, below every calm high one."""
+    handoff = triaged(redis_client, "wc-upset")
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    pipeline = InboundPipeline(aclient, Settings())
+    said = [
+        ("m1", "¿sigue ahí alguien?"),
+        ("m2", "tercera vez que me retrasáis el vuelo, ¡es una vergüenza!"),
+        ("m3", "inaceptable, de verdad"),
+    ]
+    for message_id, text in said:
+        await pipeline.accept(customer_says("wc-upset", message_id, text))
+    [(_, last)] = redis_client.xrevrange(keys.DESK_RELAY, count=1)
+    async with asyncio.timeout(10):  # until the desk has handled (and acknowledged) all three
+        while (
+            not redis_client.exists(keys.desk_seen(f"relay:{last['log_id']}"))
+            or (redis_client.xpending(keys.DESK_RELAY, keys.DESK_GROUP)["pending"])
+        ):
+            await asyncio.sleep(0.05)
+    detail = (await laura.get(f"/console/api/handoffs/{handoff}")).json()
+    alerts = [i["text"] for i in detail["thread"] if i["kind"] == "alert"]
+    assert alerts == ["The customer sounds upset while waiting. Priority raised to high."]
+    assert (await listed(laura, handoff))["priority"] == "high"  # once: not urgent after m3
+    await laura.aclose()
