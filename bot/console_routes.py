@@ -274,12 +274,16 @@ class ReplyOut(BaseModel):
 
 
 def thread(
-    log_entries: list[tuple[str, dict[str, str]]], written: list[Written]
+    log_entries: list[tuple[str, dict[str, str]]],
+    written: list[Written],
+    *,
+    published: tuple[str | None, ...],
 ) -> list[dict[str, Any]]:
     """The conversation as the agent sees it: the log, notes, replies and the desk's alerts.
 
     A console reply appears once, as written (with ✓ or ⚠), not again as it was delivered. The
-    log's texts are redacted; the desk's own alerts (SLA) are `alert` items, not notes.
+    log's texts are redacted, but for the brand's `published` contacts (the care phone the
+    off-shift notice gives); the desk's own alerts (SLA) are `alert` items, not notes.
     """
     ours = {f"desk:{w.ref}" for w in written}
     items: list[dict[str, Any]] = []
@@ -301,7 +305,7 @@ def thread(
                     "kind": "message",
                     "author": fields.get("author", "bot"),
                     "agent": fields.get("agent", ""),
-                    "text": redact(fields.get("display") or fields.get("text", "")),
+                    "text": redact(fields.get("display") or fields.get("text", ""), keep=published),
                     "time": fields.get("time", ""),
                 }
             )
@@ -361,7 +365,11 @@ def install_console(
     """Mount the console on the gateway: page, assets, API, socket, and its error answers."""
     login = ConsoleLogin(console_token(settings))
     secure = settings.public_url.startswith("https://")
-    app.include_router(console_router(console, store, login, secure_cookie=secure))
+    app.include_router(
+        console_router(
+            console, store, login, secure_cookie=secure, published=(settings.care_phone,)
+        )
+    )
     app.mount("/console/assets", StaticFiles(directory=STATIC_DIR), name="console")
 
     async def refused(_: Request, exc: Exception) -> JSONResponse:
@@ -372,7 +380,12 @@ def install_console(
 
 
 def console_router(
-    console: ConsoleDesk, store: ConversationStore, login: ConsoleLogin, *, secure_cookie: bool
+    console: ConsoleDesk,
+    store: ConversationStore,
+    login: ConsoleLogin,
+    *,
+    secure_cookie: bool,
+    published: tuple[str | None, ...],
 ) -> APIRouter:
     """The console's routes (see the module's docstring)."""
     router = APIRouter()
@@ -476,7 +489,7 @@ def console_router(
             handoff=handoff,
             hits=[vars(hit) for hit in request.hits],
             draft=redact(request.draft) if request.draft else request.draft,
-            thread=thread(entries, await console.written(handoff_id)),
+            thread=thread(entries, await console.written(handoff_id), published=published),
             history=await console.history(handoff_id),
         )
 

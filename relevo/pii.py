@@ -608,16 +608,28 @@ def placeholder(finding: Finding) -> str:
     return _PLACEHOLDERS[finding.kind]
 
 
-def redact(text: str) -> str:
-    """`text` with each finding replaced by its placeholder; text without any is unchanged."""
+def redact(text: str, *, keep: Iterable[str | None] = ()) -> str:
+    """`text` with each finding replaced by its placeholder; text without any is unchanged.
+
+    `keep`: the brand's own published contacts (its care phone), which are nobody's personal
+    data: a finding that spells one of them, whatever its spacing, stays as written.
+    """
+    kept = {_spelling(value) for value in keep if value}
     parts = []
     position = 0
     for finding in find(text):
+        if _spelling(finding.text) in kept:
+            continue
         parts.append(text[position : finding.start])
         parts.append(placeholder(finding))
         position = finding.end
     parts.append(text[position:])
     return "".join(parts)
+
+
+def _spelling(value: str) -> str:
+    """A value without spaces, dots, dashes and brackets, in lower case: how it is compared."""
+    return re.sub(r"[\s.()\-]", "", value).lower()
 
 
 def contains_personal_data(text: str) -> bool:

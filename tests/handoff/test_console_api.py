@@ -31,6 +31,7 @@ from relevo import keys
 from relevo.settings import Settings
 
 TOKEN = "console-test-token"
+CARE_PHONE = Settings().care_phone  # the demo brand's, which the off-shift notice gives
 HEADER = {"X-Relevo-Console": "1"}
 
 
@@ -434,19 +435,26 @@ async def test_personal_data_is_redacted_everywhere_but_in_what_agents_write(
 
     pipeline = InboundPipeline(aclient, Settings())
     await pipeline.accept(customer_says("wc-pii", "m1", f"la tarjeta es {card}, mail {email}"))
-    redis_client.xadd(
-        keys.conversation_log("wc-pii"),
-        {"type": "message", "author": "bot", "text": f"¿La tarjeta {card}?", "time": ""},
-    )
+    for bot_said in (f"¿La tarjeta {card}?", f"Si no puede esperar, llámanos al {CARE_PHONE}."):
+        redis_client.xadd(
+            keys.conversation_log("wc-pii"),
+            {"type": "message", "author": "bot", "text": bot_said, "time": ""},
+        )
+    await pipeline.accept(customer_says("wc-pii", "m2", "mi móvil es el 612 345 678"))
     url = f"/console/api/handoffs/{handoff}"
     assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
     reply = {"text": f"Te escribo a {email}", "client_id": "reply-pii-1"}
     assert (await laura.post(f"{url}/reply", json=reply, headers=HEADER)).status_code == 200
 
     detail = (await laura.get(url)).json()
+    said = [(i["author"], i["text"]) for i in detail["thread"] if i["kind"] == "message"]
+    assert said == [
+        ("customer", "la tarjeta es [card ••••4242], mail [e-mail]"),
+        ("bot", "¿La tarjeta [card ••••4242]?"),
+        ("bot", f"Si no puede esperar, llámanos al {CARE_PHONE}."),  # the brand's: not redacted
+        ("customer", "mi móvil es el [phone]"),
+    ]
     texts = {(i["kind"], i["author"]): i["text"] for i in detail["thread"] if "text" in i}
-    assert texts[("message", "customer")] == "la tarjeta es [card ••••4242], mail [e-mail]"
-    assert texts[("message", "bot")] == "¿La tarjeta [card ••••4242]?"
     assert texts[("reply", "agent")] == f"Te escribo a {email}"  # as the agent wrote it
     assert detail["draft"] == "Hola, te escribimos a [e-mail]"
     assert card not in detail["handoff"]["preview"]

@@ -282,3 +282,11 @@ def test_placeholder_and_helpers() -> None:
     assert pii.placeholder(Finding(Kind.EMAIL, 0, 5, "a@b.co")) == "[e-mail]"
     assert pii.contains_personal_data("localizador X7K9PQ")
     assert pii.kinds("X7K9PQ y ana@example.com") == {Kind.BOOKING, Kind.EMAIL}
+
+
+def test_the_brands_own_published_phone_is_kept_however_it_is_spaced() -> None:
+    said = "Call us on +34 910 000 123, or I call you on 612 345 678"
+    assert pii.redact(said, keep=("+34-910-000-123", None)) == (
+        "Call us on +34 910 000 123, or I call you on [phone]"
+    )
+    assert pii.redact(said) == "Call us on [phone], or I call you on [phone]"
