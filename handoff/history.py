@@ -95,17 +95,28 @@ async def _conversation(
         last_message_at=meta.get("last_message_at", ""),
         messages=len(messages),
         last_customer_message=last_customer,
-        handoffs=[h for h in [await _handoff(client, hid) for hid in handoff_ids] if h],
+        handoffs=[
+            h for h in [await _handoff(client, hid, conversation_id) for hid in handoff_ids] if h
+        ],
     )
 
 
-async def _handoff(client: aioredis.Redis, handoff_id: str) -> PastHandoff | None:
+async def _handoff(
+    client: aioredis.Redis, handoff_id: str, conversation_id: str
+) -> PastHandoff | None:
+    """The handoff, when it still belongs to the conversation.
+
+    One that followed its customer from a public post into a private chat (`handoff.follow`)
+    is listed under the private conversation only.
+    """
     raw = {
         text_of(k): text_of(v) for k, v in (await client.hgetall(keys.handoff(handoff_id))).items()
     }
     if "record" not in raw:
         return None
     request = HandoffRequest.from_json(raw["record"])
+    if request.conversation_id != conversation_id:
+        return None
     return PastHandoff(
         id=handoff_id,
         state=raw.get("state", ""),

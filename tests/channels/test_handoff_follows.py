@@ -10,6 +10,7 @@ from bot.customers import Customers
 from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
+from handoff.history import customer_history
 from handoff.ownership import Action, Ownership
 from handoff.requests import (
     HandoffRequest,
@@ -90,6 +91,9 @@ async def test_an_open_handoff_moves_with_the_customer_and_the_desk_is_told(
         request.id, Action.CLAIM, actor="U1", actor_name="Laura"
     )
     assert claimed.state == "agent" and owner(redis_client, PRIVATE) == "agent:U1"
+    history = {c.conversation_id: c for c in await customer_history(aclient, PRIVATE)}
+    assert [h.id for h in history[PRIVATE].handoffs] == [request.id]
+    assert history[PUBLIC].handoffs == []  # listed once, where it is now
 
 
 async def test_a_handoff_resolved_before_the_customer_follows_stays_where_it_was(
