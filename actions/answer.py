@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -11,10 +10,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import conversation, follow_up, runtime
-from actions.compose import article_url, compose_answer
+from actions import conversation, follow_up, offers, runtime
+from actions.compose import compose_answer
 from actions.gate import Decision, Outcome, decide
 from actions.off_topic import example_gap
+from actions.offers import PICK_INTENT, offerable
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import text
 from handoff.requests import Reason
@@ -25,13 +25,11 @@ from relevo.settings import get_settings
 
 log = logging.getLogger(__name__)
 MAX_WEAK_ANSWERS = 2
-PICK_INTENT = "pick_article"  # the payload of an offered article's button
 COMPLAINT_INTENT = "complaint"
 # Rasa is sure a short follow-up ("and for kids?", "refund?") is a complaint; one this short
 # must show some anger to be one.
 SHORT_COMPLAINT_WORDS = 5
 HOURS_INTENT = "opening_hours"  # answered by the article settings.opening_hours_topic names
-MAX_PAYLOAD_BYTES = 64  # Telegram's limit on a button's callback data
 
 
 class ActionAnswerFromKB(Action):
@@ -58,7 +56,11 @@ class ActionAnswerFromKB(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         public = conversation.is_public(tracker)
         if intent == PICK_INTENT:
-            return self._answer_chosen(dispatcher, tracker, language)
+            article_id = str(next(tracker.get_latest_entity_values("article"), None) or "")
+            return answer_pick(dispatcher, tracker, article_id, language)
+        typed = offers.typed_pick(tracker)  # "the first one" under the offer: its button's answer
+        if typed is not None:
+            return answer_pick(dispatcher, tracker, typed, language)
         if intent == HOURS_INTENT:
             hours = _hours_article(settings.opening_hours_topic, language, tracker.sender_id)
             if hours is not None:
@@ -121,9 +123,9 @@ class ActionAnswerFromKB(Action):
         offered = offerable(decision.options)
         if offered and failed < _weak_answers_allowed(tracker):
             if public:  # no buttons on a public post: the likeliest article, as a link
-                _point_to(dispatcher, offered[0], language, decision.reason, kb_ms)
+                offers.point_to(dispatcher, offered[0], language, decision.reason, kb_ms)
             else:
-                _offer(dispatcher, offered, language, decision.reason, kb_ms)
+                offers.offer(dispatcher, offered, language, decision.reason, kb_ms)
             return [
                 *common,
                 SlotSet("awaiting_feedback", False),
@@ -156,26 +158,6 @@ class ActionAnswerFromKB(Action):
             SlotSet("offer_pending", False),
         ]
 
-    def _answer_chosen(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
-    ) -> list[EventType]:
-        """The article the customer picked from the offered ones."""
-        article_id = str(next(tracker.get_latest_entity_values("article"), None) or "")
-        hit = runtime.knowledge_base().article(article_id, language) if article_id else None
-        if hit is None:  # an old button whose article was removed since, or a forged payload
-            log.warning(
-                "picked article not found",
-                extra={"conversation": tracker.sender_id, "article": article_id[:80]},
-            )
-            dispatcher.utter_message(
-                response="utter_rephrase",
-                json_message={"relevo": {"decision": "rephrase", "reason": "unknown article"}},
-            )
-            return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
-        log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
-        draft = _draft(hit, language, tracker, question="")
-        return _quoted(dispatcher, hit, draft, public=conversation.is_public(tracker))
-
 
 class _Search:
     """Searches the knowledge base for one turn's message and decides on the hits."""
@@ -192,6 +174,26 @@ class _Search:
         off_topic = runtime.off_topic_examples().current()
         gap = example_gap(off_topic, knowledge_base.query_vector(query), hits)
         return hits, gap, decide(hits, self._intent, runtime.gate_config(), gap)
+
+
+def answer_pick(
+    dispatcher: CollectingDispatcher, tracker: Tracker, article_id: str, language: str
+) -> list[EventType]:
+    """The offered article the customer picked (tapped, or typed "the first one")."""
+    hit = runtime.knowledge_base().article(article_id, language) if article_id else None
+    if hit is None:  # an old button whose article was removed since, or a forged payload
+        log.warning(
+            "picked article not found",
+            extra={"conversation": tracker.sender_id, "article": article_id[:80]},
+        )
+        dispatcher.utter_message(
+            response="utter_rephrase",
+            json_message={"relevo": {"decision": "rephrase", "reason": "unknown article"}},
+        )
+        return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
+    log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
+    draft = _draft(hit, language, tracker, question="")
+    return _quoted(dispatcher, hit, draft, public=conversation.is_public(tracker))
 
 
 def _follow_up(
@@ -318,57 +320,3 @@ def _answer(
         SlotSet("failed_answers", 0.0),
         SlotSet("offer_pending", False),
     ]
-
-
-def offerable(options: tuple[Hit, ...]) -> list[Hit]:
-    """The offered hits whose button payload fits every channel."""
-    return [h for h in options if len(pick_payload(h.article_id).encode()) <= MAX_PAYLOAD_BYTES]
-
-
-def _offer(
-    dispatcher: CollectingDispatcher,
-    offered: list[Hit],
-    language: str,
-    reason: str,
-    kb_ms: float,
-) -> None:
-    """Offer the plausible articles as buttons, and a person when none fits."""
-    buttons = [{"title": h.title, "payload": pick_payload(h.article_id)} for h in offered]
-    buttons.append({"title": text("suggest_none", language), "payload": "/ask_human"})
-    dispatcher.utter_message(
-        text=text("suggest", language),
-        buttons=buttons,
-        json_message={
-            "relevo": {
-                "decision": "suggest",
-                "options": [h.article_id for h in offered],
-                "reason": reason,
-                "kb_ms": kb_ms,
-            }
-        },
-    )
-
-
-def _point_to(
-    dispatcher: CollectingDispatcher, hit: Hit, language: str, reason: str, kb_ms: float
-) -> None:
-    """On a public post, where there are no buttons to offer: the likeliest article's link."""
-    url = article_url(get_settings().kb_public_url, hit)
-    pointer = text("suggest_public", language, title=hit.title)
-    said = f"{pointer} {text('read_more', language, url=url)}"
-    dispatcher.utter_message(
-        text=said,
-        json_message={
-            "relevo": {
-                "decision": "suggest",
-                "options": [hit.article_id],
-                "reason": reason,
-                "kb_ms": kb_ms,
-            }
-        },
-    )
-
-
-def pick_payload(article_id: str) -> str:
-    """The payload of the button that picks an article (Rasa's "/intent{entities}" form)."""
-    return f"/{PICK_INTENT}" + json.dumps({"article": article_id}, separators=(",", ":"))

@@ -98,6 +98,13 @@ def last_bot_action(tracker: Tracker) -> str | None:
     return None
 
 
+def decision_of(event: dict[str, Any]) -> str | None:
+    """The decision a bot message carried (Relevo's custom data), if any."""
+    custom = (event.get("data") or {}).get("custom") or {}
+    relevo = custom.get("relevo") if isinstance(custom, dict) else None
+    return str(relevo.get("decision")) if isinstance(relevo, dict) else None
+
+
 def channel(tracker: Tracker) -> str:
     """The channel the conversation came from."""
     return str(metadata(tracker).get("channel") or tracker.get_latest_input_channel() or "rest")

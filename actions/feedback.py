@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import conversation, runtime
+from actions import conversation, offers, runtime
+from actions.answer import answer_pick
 from actions.texts import text
 from handoff.requests import Reason
 from relevo import events
@@ -84,7 +85,14 @@ class ActionFeedback(Action):
     def _on_offer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None
     ) -> list[EventType]:
-        """A typed yes or no to "Is it one of these?": which one, or a person."""
+        """A typed yes or no to "Is it one of these?": which one, or a person.
+
+        A typed pick Rasa read as a yes or no ("first", "2nd", "no, the second one") is answered
+        like a tap on its button.
+        """
+        typed = offers.typed_pick(tracker)
+        if typed is not None:
+            return answer_pick(dispatcher, tracker, typed, conversation.language(tracker))
         if intent == "affirm":
             dispatcher.utter_message(text=text("suggest_which", conversation.language(tracker)))
             return []

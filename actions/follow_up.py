@@ -10,9 +10,9 @@ follow-up).
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Tracker
+
+from actions.conversation import decision_of
 
 FOLLOW_UP_WORDS = 5
 """A message of this many words or fewer may lean on the question before it."""
@@ -41,7 +41,7 @@ def answered_question(tracker: Tracker) -> str | None:
         if kind == "session_started":
             return None
         if kind == "bot":
-            decision = _decision(event)
+            decision = decision_of(event)
             if decision == "answer":
                 answered = True
             elif decision is not None and decision not in _ASIDES:
@@ -55,10 +55,3 @@ def answered_question(tracker: Tracker) -> str | None:
                 return None
             answered = False
     return None
-
-
-def _decision(event: dict[str, Any]) -> str | None:
-    """The decision a bot message carried (Relevo's custom data), if any."""
-    custom = (event.get("data") or {}).get("custom") or {}
-    relevo = custom.get("relevo") if isinstance(custom, dict) else None
-    return str(relevo.get("decision")) if isinstance(relevo, dict) else None

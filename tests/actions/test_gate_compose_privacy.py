@@ -5,10 +5,10 @@ from dataclasses import replace
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import offerable, pick_payload
 from actions.compose import article_url, compose_answer, plain_text, shorten, snippet
 from actions.escalate import tell_in_public
 from actions.gate import GateConfig, Outcome, decide, is_off_topic
+from actions.offers import offerable, pick_payload
 from actions.privacy import is_personal_matter
 from kb_index.retriever import Hit
 

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 from telegram import Bot, Update
 
-from actions.answer import pick_payload
+from actions.offers import pick_payload
 from bot.assistant import AssistantMessage, outgoing_for_turn, turn_summary
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
 from bot.channels.telegram_updates import greeting, is_button_payload, not_yours, received

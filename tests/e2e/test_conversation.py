@@ -24,6 +24,17 @@ def texts(replies: list[BotReply]) -> str:
     return "\n".join(r.text or "" for r in replies)
 
 
+def article_of(replies: list[BotReply]) -> str | None:
+    """The article the turn's answer quoted."""
+    return next(r.custom["relevo"] for r in replies if "relevo" in r.custom).get("article_id")
+
+
+def handoff_reason(store: redis.Redis, conversation: str) -> Reason | None:
+    """Why the conversation was handed to a person; None when it was not."""
+    request = current_handoff(store, conversation)
+    return None if request is None else request.reason
+
+
 QUESTIONS = {
     "es": ("hola, mi perro puede viajar conmigo en cabina?", "pets-es", "no, no me sirve"),
     "en": ("hi! is there wifi on the plane?", "wifi-onboard-en", "no"),
@@ -200,6 +211,54 @@ async def test_a_sharper_question_typed_under_an_offer_gets_its_own_offer_not_a_
     assert owner(store, customer.id) == "bot"
     third = await customer.says("whats the diff between BrisaClassic and BrisaFlex")
     assert decisions(third) == ["handoff"]
+
+
+CABIN = {"es": "¿Cuánto equipaje de mano puedo llevar?", "en": OFFERED["en"][0]}
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "typed", "position"),
+    [
+        ("en", OFFERED["en"][0], "the first one", 1),  # Rasa: out_of_scope
+        ("en", OFFERED["en"][0], "2", 2),  # out_of_scope
+        ("en", OFFERED["en"][0], "first", 1),  # affirm: action_feedback reads it
+        ("en", CABIN["en"], "the cabin one", None),  # question
+        ("es", OFFERED["es"][0], "el primero", 1),  # out_of_scope
+        ("es", OFFERED["es"][0], "la segunda", 2),  # nlu_fallback
+        ("es", CABIN["es"], "el de equipaje de mano", None),  # question
+    ],
+)
+async def test_a_choice_typed_under_an_offer_is_answered_as_its_button_is(
+    engine: Engine,
+    store: redis.Redis,
+    language: str,
+    question: str,
+    typed: str,
+    position: int | None,
+) -> None:
+    """A typed pick was searched as a new question, found nothing and handed over (QA s19 H1).
+
+    Without a position, the words name the cabin-baggage article's title and no other offered.
+    """
+    customer = Customer(engine, language)
+    offered, payloads = offer_of(await customer.says(question))
+    wanted = offered[position - 1] if position else f"baggage-cabin-{language}"
+    replies = await customer.says(typed)
+    assert decisions(replies) == ["answer"] and article_of(replies) == wanted
+    tapper = Customer(engine, language)
+    await tapper.says(question)
+    tapped = await tapper.says(payloads[offered.index(wanted)])
+    assert texts(replies) == texts(tapped)
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+
+
+async def test_an_ordinal_without_an_offer_is_no_pick_and_rasas_doubt_still_hands_over(
+    engine: Engine, store: redis.Redis
+) -> None:
+    """A message with words Rasa cannot classify: the knowledge base is tried, then a person."""
+    customer = Customer(engine, "en")
+    assert decisions(await customer.says("the third one please")) == ["handoff"]
+    assert handoff_reason(store, customer.id) is Reason.LOW_CONFIDENCE
 
 
 async def test_a_pick_of_an_unknown_article_asks_again_and_the_bot_goes_on(engine: Engine) -> None:
