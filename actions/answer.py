@@ -89,6 +89,8 @@ class ActionAnswerFromKB(Action):
                 SlotSet("escalation_reason", Reason.COMPLAINT.value),
                 FollowupAction("action_escalate"),
             ]
+        if not has_words(question):
+            return ask_for_words(dispatcher, tracker, language)
         if public and is_personal_matter(question):
             dispatcher.utter_message(
                 text=text(private_notice(question), language),
@@ -119,7 +121,7 @@ class ActionAnswerFromKB(Action):
         common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms, public=public)]
-        failed = float(conversation.this_session(tracker, "failed_answers") or 0.0) + 1
+        failed = _failed_before(tracker) + 1
         offered = offerable(decision.options)
         if offered and failed < _weak_answers_allowed(tracker):
             if public:  # no buttons on a public post: the likeliest article, as a link
@@ -134,12 +136,7 @@ class ActionAnswerFromKB(Action):
             ]
         if intent == "nlu_fallback" or failed >= MAX_WEAK_ANSWERS:
             reason = Reason.LOW_CONFIDENCE if failed < MAX_WEAK_ANSWERS else Reason.REPEATED_FAILURE
-            return [
-                *common,
-                SlotSet("escalation_reason", reason.value),
-                SlotSet("failed_answers", 0.0),
-                FollowupAction("action_escalate"),
-            ]
+            return [*common, *_hand_over(reason)]
         declined = decision.off_topic  # asking to rephrase would not help
         dispatcher.utter_message(
             response="utter_not_covered" if declined else "utter_rephrase",
@@ -194,6 +191,49 @@ def answer_pick(
     log.info("kb decision", extra={"conversation": tracker.sender_id, "outcome": "picked"})
     draft = _draft(hit, language, tracker, question="")
     return _quoted(dispatcher, hit, draft, public=conversation.is_public(tracker))
+
+
+def has_words(message: str) -> bool:
+    """Whether a message has a letter or a digit (not only emoji or punctuation)."""
+    return any(ch.isalnum() for ch in message)
+
+
+def ask_for_words(
+    dispatcher: CollectingDispatcher, tracker: Tracker, language: str
+) -> list[EventType]:
+    """Only emoji or signs ("🐶✈️", "???"): asked to say it in words, a weak result.
+
+    Nothing in the knowledge base answers a message without words, and a person handed "🐶✈️"
+    knows no more than the bot: the customer gets one chance to put it in words; the second weak
+    result in a row hands over, as any.
+    """
+    failed = _failed_before(tracker) + 1
+    if failed >= MAX_WEAK_ANSWERS:
+        return _hand_over(Reason.REPEATED_FAILURE)
+    dispatcher.utter_message(
+        text=text("in_words", language),
+        buttons=[{"title": text("talk_to_person", language), "payload": "/ask_human"}],
+        json_message={"relevo": {"decision": "rephrase", "reason": "no words"}},
+    )
+    return [
+        SlotSet("awaiting_feedback", False),
+        SlotSet("failed_answers", failed),
+        SlotSet("offer_pending", False),
+    ]
+
+
+def _failed_before(tracker: Tracker) -> float:
+    """The weak results in a row before this message, in this session."""
+    return float(conversation.this_session(tracker, "failed_answers") or 0.0)
+
+
+def _hand_over(reason: Reason) -> list[EventType]:
+    """Hand the conversation to a person for `reason`; the count of weak results starts again."""
+    return [
+        SlotSet("escalation_reason", reason.value),
+        SlotSet("failed_answers", 0.0),
+        FollowupAction("action_escalate"),
+    ]
 
 
 def _follow_up(

@@ -81,6 +81,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sure! What can I help you with?",
         "es": "¡Claro! ¿En qué te puedo ayudar?",
     },
+    "in_words": {
+        "en": "I'm not sure what you mean 🙂 Could you tell me in a few words what you need? "
+        "For example: “Can I bring my dog on board?”",
+        "es": "No sé muy bien a qué te refieres 🙂 ¿Me cuentas en pocas palabras qué necesitas? "
+        "Por ejemplo: «¿Puedo llevar a mi perro en cabina?»",
+    },
+    "talk_to_person": {"en": "Talk to a person", "es": "Hablar con una persona"},
 }
 
 

@@ -107,6 +107,20 @@ async def test_an_emoji_alone_says_what_it_means(engine: Engine, store: redis.Re
     assert "glad" not in texts(await puzzled.says("???")).lower()
 
 
+@pytest.mark.parametrize(("language", "asked"), [("es", "pocas palabras"), ("en", "a few words")])
+async def test_a_message_without_words_is_asked_again_in_words_before_a_person(
+    engine: Engine, store: redis.Redis, language: str, asked: str
+) -> None:
+    """An emoji-only message went to a person at once (QA s19 M4): now it is asked in words."""
+    customer = Customer(engine, language)
+    replies = await customer.says("🐶✈️")
+    assert decisions(replies) == ["rephrase"] and asked in texts(replies)
+    assert [b["payload"] for r in replies for b in r.buttons] == ["/ask_human"]
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+    assert decisions(await customer.says("🤔")) == ["handoff"]
+    assert handoff_reason(store, customer.id) is Reason.REPEATED_FAILURE
+
+
 @pytest.mark.parametrize("language", ["es", "en"])
 async def test_a_no_hands_over_with_the_whole_context(
     engine: Engine, store: redis.Redis, language: str
