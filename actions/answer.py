@@ -15,7 +15,7 @@ from actions.compose import compose_answer
 from actions.gate import Decision, Outcome, decide
 from actions.off_topic import example_gap
 from actions.offers import PICK_INTENT, offerable
-from actions.privacy import is_personal_matter, private_notice
+from actions.privacy import is_personal_matter, private_notice, shows_personal_data
 from actions.texts import text
 from handoff.requests import Reason
 from handoff.sentiment import shows_anger, sounds_angry, sounds_kind
@@ -30,6 +30,7 @@ COMPLAINT_INTENT = "complaint"
 # must show some anger to be one.
 SHORT_COMPLAINT_WORDS = 5
 HOURS_INTENT = "opening_hours"  # answered by the article settings.opening_hours_topic names
+_KB_DECISIONS = frozenset({"answer", "suggest", "rephrase", "decline"})  # the KB's tries
 
 
 class ActionAnswerFromKB(Action):
@@ -121,6 +122,9 @@ class ActionAnswerFromKB(Action):
         common = [SlotSet("kb_hits", summary), SlotSet("draft_answer", draft)]
         if decision.outcome is Outcome.ANSWER and decision.hit is not None and draft is not None:
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms, public=public)]
+        if not public and needs_a_person(tracker, question):
+            log.info("personal data: a person acts", extra={"conversation": tracker.sender_id})
+            return [*common, *_hand_over(Reason.LOW_CONFIDENCE)]
         failed = _failed_before(tracker) + 1
         offered = offerable(decision.options)
         if offered and failed < _weak_answers_allowed(tracker):
@@ -234,6 +238,20 @@ def _hand_over(reason: Reason) -> list[EventType]:
         SlotSet("failed_answers", 0.0),
         FollowupAction("action_escalate"),
     ]
+
+
+def needs_a_person(tracker: Tracker, question: str) -> bool:
+    """Whether a message the knowledge base does not answer needs a person, not articles.
+
+    Personal data about the customer's own booking or payment (a booking code, a refund
+    reference, a card...) once the knowledge base had its try in this session: "es la reserva
+    BX7K2P, quiero pasarla al día 15" after the answer on changing a date asks for something
+    done, which a person can do and the bot cannot. A first message with a booking code still
+    gets its offer: "need to add my wife's passport details to BX7K2Q" is offered Manage
+    booking, and the menu keeps its "None: talk to a person" button.
+    """
+    tried = set(conversation.session_decisions(tracker)) & _KB_DECISIONS
+    return bool(tried) and shows_personal_data(question)
 
 
 def _follow_up(

@@ -105,6 +105,17 @@ def decision_of(event: dict[str, Any]) -> str | None:
     return str(relevo.get("decision")) if isinstance(relevo, dict) else None
 
 
+def session_decisions(tracker: Tracker) -> list[str]:
+    """The decisions of the bot's messages in this session so far, oldest first."""
+    said: list[str] = []
+    for event in tracker.events:
+        if event.get("event") == "session_started":
+            said = []
+        elif event.get("event") == "bot" and (decision := decision_of(event)) is not None:
+            said.append(decision)
+    return said
+
+
 def channel(tracker: Tracker) -> str:
     """The channel the conversation came from."""
     return str(metadata(tracker).get("channel") or tracker.get_latest_input_channel() or "rest")

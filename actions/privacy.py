@@ -28,9 +28,13 @@ _PERSONAL = re.compile(
 
 def is_personal_matter(text: str) -> bool:
     """True when answering would involve the customer's own data (a booking, refund, payment)."""
-    if _BOOKING_CODE.search(text) or _REFERENCE.search(text) or contains_personal_data(text):
-        return True
-    return bool(_PERSONAL.search(fold(text)))
+    return shows_personal_data(text) or bool(_PERSONAL.search(fold(text)))
+
+
+def shows_personal_data(text: str) -> bool:
+    """True when the message itself gives such data: a booking code, a refund reference, a card."""
+    code = _BOOKING_CODE.search(text) or _REFERENCE.search(text)
+    return code is not None or contains_personal_data(text)
 
 
 def private_notice(text: str) -> str:

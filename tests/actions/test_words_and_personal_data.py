@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import ask_for_words, has_words
+from actions.answer import ask_for_words, has_words, needs_a_person
 from handoff.requests import Reason
 
 
@@ -68,3 +68,21 @@ def test_the_second_weak_result_in_a_row_without_words_hands_over() -> None:
     assert dispatcher.messages == []
     assert SlotSet("escalation_reason", Reason.REPEATED_FAILURE.value) in events
     assert FollowupAction("action_escalate") in events
+
+
+CHANGE = "es la reserva BX7K2P, quiero pasarla al día 15"
+
+
+@pytest.mark.parametrize("tried", ["answer", "suggest", "rephrase", "decline"])
+def test_personal_data_after_the_knowledge_base_had_its_try_needs_a_person(tried: str) -> None:
+    earlier = tracker(user("necesito cambiar la fecha de mi reserva"), bot(tried), user(CHANGE))
+    assert needs_a_person(earlier, CHANGE)
+    assert needs_a_person(earlier, "got ref RF-10923, can you check it?")
+
+
+def test_a_first_message_or_one_without_personal_data_does_not() -> None:
+    assert not needs_a_person(tracker(user(CHANGE)), CHANGE)
+    answered = tracker(user("how do I change my flight?"), bot("answer"), user("…"))
+    assert not needs_a_person(answered, "and can I change my booking online?")
+    new_session = tracker(bot("answer"), {"event": "session_started"}, user(CHANGE))
+    assert not needs_a_person(new_session, CHANGE)

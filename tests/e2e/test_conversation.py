@@ -531,6 +531,50 @@ async def test_a_short_follow_up_is_answered_with_the_question_it_follows(
     assert decisions(alone) != ["answer"]
 
 
+CHANGE_DATE = {
+    "es": (
+        "necesito cambiar la fecha de mi reserva, como lo hago?",
+        "es la reserva BX7K2P, quiero pasarla al día 15",
+        "reserva BX7K2P: mi perro puede viajar conmigo en cabina?",
+    ),
+    "en": (
+        "how do I change the date of my flight?",
+        "my booking is BX7K2P, can you move it to the 15th?",
+        "booking BX7K2P: can I bring my dog in the cabin?",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+async def test_booking_details_the_articles_do_not_answer_go_to_a_person(
+    engine: Engine, store: redis.Redis, language: str
+) -> None:
+    """Answered on changing a date, the customer gives her booking: group bookings and
+    cancellation were offered (QA s19 M6). A person can move a booking; the bot cannot."""
+    question, booking, _ = CHANGE_DATE[language]
+    customer = Customer(engine, language)
+    assert decisions(await customer.says(question)) == ["answer"]
+    assert decisions(await customer.says(booking)) == ["handoff"]
+    request = current_handoff(store, customer.id)
+    assert request is not None and request.reason is Reason.LOW_CONFIDENCE
+    customer_lines = [line.text for line in request.transcript if line.role == "customer"]
+    assert customer_lines == [question, booking] and request.hits
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+async def test_booking_details_with_a_question_the_articles_answer_are_answered(
+    engine: Engine, store: redis.Redis, language: str
+) -> None:
+    question, _, answerable = CHANGE_DATE[language]
+    customer = Customer(engine, language)
+    await customer.says(question)
+    replies = await customer.says(answerable)
+    assert decisions(replies) == ["answer"] and article_of(replies) == f"pets-{language}"
+    first = await Customer(engine, "en").says("need to add my wife's passport details to BX7K2Q")
+    assert decisions(first) == ["suggest"]  # the knowledge base's first try: Manage booking
+    assert current_handoff(store, customer.id) is None
+
+
 @pytest.mark.parametrize(
     ("language", "question"),
     [
