@@ -41,7 +41,8 @@ DELIVERIES = Counter(
 )
 HANDOFFS = Counter(
     "relevo_handoff_actions_total",
-    "Handoff events: requested, claimed, returned, resolved, replied, upset, sla_warning, sla_breach.",
+    "Handoff events: requested, claimed, returned, resolved, replied, upset (an angry message "
+    "while queued), sla_warning, sla_breach.",
     ["action"],
 )
 HANDOFF_CARD_SECONDS = Histogram(
