@@ -3,7 +3,9 @@
 The browser keeps a conversation id and the id of the last log entry it rendered; on every
 (re)connection the server replays the log after it, then streams new entries as they are
 appended, so a reload or a dropped connection loses nothing. Customer messages carry a client
-id: a resend after a reconnection is a duplicate, acknowledged and dropped.
+id: a resend after a reconnection is a duplicate, acknowledged and dropped. The page's own texts
+follow the conversation's language (a `language` frame), and a `ping` gets a `pong`, by which
+the page tells a dead socket from a quiet one.
 """
 
 from __future__ import annotations
@@ -84,6 +86,11 @@ class WebchatSender:
         """Nothing to do before the log entry."""
 
 
+def _from_customer(fields: dict[str, str]) -> bool:
+    """Whether a log entry is a customer's message (one that may decide the language)."""
+    return fields.get("type") == "message" and fields.get("author") == "customer"
+
+
 def _later(entry_id: str, than: str) -> bool:
     """Whether a stream entry id comes after another (`ms-seq`, compared as numbers)."""
     ms, _, seq = entry_id.partition("-")
@@ -128,6 +135,7 @@ class _Session:
         self.conversation = conversation
         self.language = language
         self.timezone = timezone
+        self._told_language: str | None = None
         self._send_lock = asyncio.Lock()
 
     def inbound(self, message_id: str, text: str, display: str | None = None) -> Inbound:
@@ -152,6 +160,8 @@ class _Session:
         try:
             entries = await self.store.read(self.conversation, after, count=LOG_PAGE)
             while True:
+                if any(_from_customer(fields) for _, fields in entries):
+                    await self.tell_language()  # before the entries: drawn in it at once
                 for entry_id, fields in entries:
                     if after == "0" or _later(entry_id, after):  # not sent both ways
                         await self.send(frame(entry_id, fields))  # `ends_turn`: typing dots off
@@ -165,6 +175,17 @@ class _Session:
                     entries = await self.store.read(self.conversation, after, count=LOG_PAGE)
         finally:
             self.follower.unfollow(self.conversation, news)
+
+    async def tell_language(self) -> None:
+        """Send the conversation's language when a customer message has set or changed it.
+
+        The accept script sets it with the message's log entry, so it is known by the time the
+        entry is streamed; the page then words its own texts (status, events) in it.
+        """
+        language = await self.store.language(self.conversation)
+        if language and language != self._told_language:
+            self._told_language = language
+            await self.send({"type": "language", "language": language})
 
     async def receive(self) -> None:
         """Customer frames until the socket closes."""
@@ -199,7 +220,10 @@ class _Session:
                     {"type": "error", "client_id": None, "reason": "JSON nested too deeply"}
                 )
                 continue
-            if not isinstance(data, dict) or data.get("type") == "ping":
+            if not isinstance(data, dict):
+                continue
+            if data.get("type") == "ping":  # the page's heartbeat: a socket that answers is alive
+                await self.send({"type": "pong"})
                 continue
             await self.customer_message(data)
 

@@ -1,19 +1,22 @@
 """The web chat in a real browser (Playwright driving Debian's chromium) on the real stack.
 
-The Retry test needs no Rasa: the real gateway app serves the page and its socket in process,
-on the test Redis.
+The tests of the connection and the widget's focus need no Rasa: the real gateway app serves the
+page and its socket in process, on the test Redis (`gateway`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
-from playwright.async_api import Browser, Page, WebSocketRoute, expect
+from playwright.async_api import Browser, FrameLocator, Locator, Page, WebSocketRoute, expect
 
 from bot.gateway import create_app
 from relevo import keys
@@ -25,19 +28,91 @@ from tests.emulators.slack_emulator import AsgiServer
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = ROOT / "docs" / "img"
+CHAT_SOCKET = re.compile(r"/channels/webchat/ws")
 
 
-# Records every change of the typing dots' `hidden` (they show on the ack, hide on `ends_turn`).
-TYPING_WATCH = """() => {
-  window.typingSeen = [];
-  const dots = document.getElementById('rc-typing');
-  new MutationObserver(() => window.typingSeen.push(dots.hidden))
-    .observe(dots, {attributes: true, attributeFilter: ['hidden']});
+# Records every value an element's attribute is given (`hidden` as true or false), by element id.
+WATCH = """([id, attribute]) => {
+  window.seen = window.seen || {};
+  const node = document.getElementById(id);
+  const seen = (window.seen[id] = []);
+  new MutationObserver(() => seen.push(
+    attribute === 'hidden' ? node.hidden : node.getAttribute(attribute),
+  )).observe(node, {attributes: true, attributeFilter: [attribute]});
 }"""
+
+
+async def watch(page: Page, element_id: str, attribute: str) -> None:
+    """Record the values the attribute takes from now on (read them with `seen`)."""
+    await page.evaluate(WATCH, [element_id, attribute])
+
+
+async def seen(page: Page, element_id: str) -> list[Any]:
+    """The values recorded by `watch`, oldest first."""
+    return await page.evaluate("id => window.seen[id]", element_id)
 
 
 def bot_messages(page: Page):  # type: ignore[no-untyped-def]
     return page.locator('[data-testid="msg"][data-author="bot"]')
+
+
+def customer_messages(page: Page):  # type: ignore[no-untyped-def]
+    return page.locator('[data-testid="msg"][data-author="customer"]')
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> Iterator[AsgiServer]:
+    """The gateway app in process on the flushed test Redis: the page and its socket, no Rasa."""
+    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
+    with AsgiServer(create_app(settings)) as server:
+        yield server
+
+
+ToPage = Callable[[WebSocketRoute, int, str | bytes], None]
+
+
+def relay(
+    sent: list[str], to_page: ToPage, after_page: Callable[[WebSocketRoute], None] | None = None
+) -> Callable[[WebSocketRoute], None]:
+    """A route between the page and the gateway's socket (`page.route_web_socket`).
+
+    Every frame of the page goes on (the client_id of each message is added to `sent`), then
+    `after_page` runs; each frame of the server goes to `to_page(ws, socket number, frame)`,
+    which decides what the page gets.
+    """
+    numbers = itertools.count()
+
+    def route(ws: WebSocketRoute) -> None:
+        number = next(numbers)
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "message":
+                sent.append(frame["client_id"])
+            server.send(message)
+            if after_page:
+                after_page(ws)
+
+        ws.on_message(from_page)
+        server.on_message(lambda message: to_page(ws, number, message))
+
+    return route
+
+
+async def open_widget(browser: Browser, base_url: str) -> tuple[Page, Locator, FrameLocator]:
+    """The demo site on a desktop with the widget opened: the page, the launcher, the chat."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(base_url + "/webchat/demo-embed.html")
+    launcher = page.get_by_role("button", name="Chat with us")
+    await launcher.click()
+    return page, launcher, page.frame_locator("iframe")
+
+
+def logged_customer_messages(client: redis.Redis, conversation: str) -> list[dict[str, str]]:
+    """The customer's messages in the conversation's log."""
+    entries = client.xrange(keys.conversation_log(conversation))
+    return [fields for _, fields in entries if fields.get("author") == "customer"]
 
 
 async def test_a_conversation_survives_a_reload_and_html_stays_text(
@@ -48,12 +123,12 @@ async def test_a_conversation_survives_a_reload_and_html_stays_text(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(stack.base_url + "/")
-    await page.evaluate(TYPING_WATCH)
+    await watch(page, "rc-typing", "hidden")
     await say(page, "¿Puedo llevar a mi perro en cabina?")
     await expect(bot_messages(page)).to_have_count(2, timeout=60_000)
     await expect(bot_messages(page).first).to_contain_text("mascota")
     await expect(page.locator("#rc-typing")).to_be_hidden()
-    shown_then_hidden = await page.evaluate("window.typingSeen")
+    shown_then_hidden = await seen(page, "rc-typing")
     assert False in shown_then_hidden and shown_then_hidden[-1] is True  # the ack, ends_turn
     await expect(page.get_by_test_id("quick-reply")).to_have_count(2)
     conversation = await page.evaluate("window.RelevoChat.conversationId")
@@ -63,7 +138,7 @@ async def test_a_conversation_survives_a_reload_and_html_stays_text(
     assert await page.evaluate("window.RelevoChat.conversationId") == conversation
     await page.get_by_test_id("quick-reply").first.click()  # "Sí 👍"
     await expect(bot_messages(page)).to_have_count(3, timeout=60_000)
-    customer = page.locator('[data-testid="msg"][data-author="customer"]')
+    customer = customer_messages(page)
     await expect(customer).to_have_count(2)
     await expect(customer.last).to_have_text("Sí 👍")
 
@@ -103,7 +178,7 @@ async def test_offered_articles_are_buttons_and_a_tap_answers_with_the_article(
     await article.click()
     await expect(bot_messages(page)).to_have_count(3, timeout=60_000)
     await expect(bot_messages(page).nth(1)).to_contain_text("/payment-problems-es")
-    customer = page.locator('[data-testid="msg"][data-author="customer"]')
+    customer = customer_messages(page)
     await expect(customer.last).to_have_text(title)  # the title, not the payload
     await context.close()
 
@@ -111,11 +186,7 @@ async def test_offered_articles_are_buttons_and_a_tap_answers_with_the_article(
 async def test_the_widget_opens_the_chat_from_one_script_tag(
     stack: Stack, browser: Browser
 ) -> None:
-    page = await browser.new_page(viewport={"width": 1280, "height": 800})
-    await page.goto(stack.base_url + "/webchat/demo-embed.html")
-    launcher = page.get_by_role("button", name="Chat with us")
-    await launcher.click()
-    chat = page.frame_locator("iframe")
+    page, _, chat = await open_widget(browser, stack.base_url)
     await chat.get_by_test_id("composer").fill("is there wifi on board?")
     await chat.get_by_test_id("send").click()
     answer = chat.locator('[data-testid="msg"][data-author="bot"]').first
@@ -126,7 +197,7 @@ async def test_the_widget_opens_the_chat_from_one_script_tag(
 
 
 async def test_retry_sends_the_message_again_under_its_own_id_so_it_is_taken_once(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis, browser: Browser
+    gateway: AsgiServer, redis_client: redis.Redis, browser: Browser
 ) -> None:
     """The gateway stored the message, but the page got "unavailable" instead of the ack (the
     answer was lost in a failover) and the log entry comes late: Retry must not make it a
@@ -135,51 +206,140 @@ async def test_retry_sends_the_message_again_under_its_own_id_so_it_is_taken_onc
     acks: list[dict[str, object]] = []
     late: list[str | bytes] = []  # the customer's log entry, held back until the page sends again
 
-    def route(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
+    def after_page(ws: WebSocketRoute) -> None:
+        if len(sent) == 2:
+            while late:
+                ws.send(late.pop(0))
 
-        def from_page(message: str | bytes) -> None:
-            frame = json.loads(message)
-            if frame.get("type") == "message":
-                sent.append(frame["client_id"])
-            server.send(message)
-            if len(sent) == 2:
-                while late:
-                    ws.send(late.pop(0))
+    def to_page(ws: WebSocketRoute, number: int, message: str | bytes) -> None:
+        frame = json.loads(message)
+        if frame.get("type") == "ack":
+            acks.append(frame)
+            if len(acks) == 1:  # stored, but the page hears otherwise
+                message = json.dumps(
+                    {"type": "error", "client_id": frame["client_id"], "reason": "unavailable"}
+                )
+        elif frame.get("type") == "message" and len(sent) < 2:
+            late.append(message)
+            return
+        ws.send(message)
 
-        def from_server(message: str | bytes) -> None:
-            frame = json.loads(message)
-            if frame.get("type") == "ack":
-                acks.append(frame)
-                if len(acks) == 1:  # stored, but the page hears otherwise
-                    message = json.dumps(
-                        {"type": "error", "client_id": frame["client_id"], "reason": "unavailable"}
-                    )
-            elif frame.get("type") == "message" and len(sent) < 2:
-                late.append(message)
-                return
-            ws.send(message)
-
-        ws.on_message(from_page)
-        server.on_message(from_server)
-
-    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
-    with AsgiServer(create_app(settings)) as gateway:
-        page = await browser.new_page()
-        await page.route_web_socket(re.compile(r"/channels/webchat/ws"), route)
-        await page.goto(gateway.url + "/")
-        await say(page, "¿dónde está mi maleta?")
-        await page.get_by_test_id("retry").click()
-        customer = page.locator('[data-testid="msg"][data-author="customer"]')
-        await expect(customer).to_have_attribute("data-state", "sent")
-        async with asyncio.timeout(10):
-            while len(acks) < 2:
-                await asyncio.sleep(0.05)
-        conversation = await page.evaluate("window.RelevoChat.conversationId")
-        [(entry_id, logged)] = redis_client.xrange(keys.conversation_log(conversation))
-        await expect(customer).to_have_attribute("data-id", entry_id)  # the late entry found it
-        await expect(customer).to_have_count(1)
-        await page.close()
+    page = await browser.new_page()
+    await page.route_web_socket(CHAT_SOCKET, relay(sent, to_page, after_page))
+    await page.goto(gateway.url + "/")
+    await say(page, "¿dónde está mi maleta?")
+    await page.get_by_test_id("retry").click()
+    customer = customer_messages(page)
+    await expect(customer).to_have_attribute("data-state", "sent")
+    async with asyncio.timeout(10):
+        while len(acks) < 2:
+            await asyncio.sleep(0.05)
+    conversation = await page.evaluate("window.RelevoChat.conversationId")
+    [(entry_id, logged)] = redis_client.xrange(keys.conversation_log(conversation))
+    await expect(customer).to_have_attribute("data-id", entry_id)  # the late entry found it
+    await expect(customer).to_have_count(1)
+    await page.close()
     assert sent[1] == sent[0] == logged["client_id"]
     assert acks[1]["duplicate"] is True
     assert redis_client.xlen(keys.INBOUND) == 1  # the assistant is asked once
+
+
+async def test_the_page_speaks_the_conversations_language_and_its_status_fits_a_phone(
+    stack: Stack, browser: Browser
+) -> None:
+    """An English browser, a conversation that moves to Spanish: the page's own texts follow
+    the conversation, those already drawn included, and stay so after a reload."""
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = await context.new_page()
+    await page.goto(stack.base_url + "/")
+    composer = page.get_by_test_id("composer")
+    status = page.locator("#rc-status-text")
+    queued = page.locator('[data-testid="event"][data-event="queued"]')
+    await say(page, "I want to speak to a person, please")
+    await expect(queued).to_have_text("Waiting for a person…", timeout=60_000)
+    await expect(composer).to_have_attribute("placeholder", "Write a message…")
+
+    async def in_spanish() -> None:
+        await expect(queued).to_have_text("Esperando a una persona…")
+        await expect(status).to_have_text("Esperando a una persona…")
+        await expect(composer).to_have_attribute("placeholder", "Escribe un mensaje…")
+        await expect(page.locator(".rc-row--customer .rc-state").first).to_have_attribute(
+            "aria-label", "Enviado"
+        )
+        assert await page.evaluate("document.documentElement.lang") == "es"
+        assert await status.evaluate("e => e.scrollWidth <= e.clientWidth")  # whole, not cut
+
+    await say(page, "perdona, ¿me puedes atender en español?")  # relayed to the desk
+    await in_spanish()
+    await page.reload()
+    await in_spanish()
+    await context.close()
+
+
+async def test_the_page_shows_it_is_offline_and_sends_what_was_typed_meanwhile_once(
+    gateway: AsgiServer, redis_client: redis.Redis, browser: Browser
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(gateway.url + "/")
+    status = page.get_by_test_id("status")
+    await expect(status).to_have_attribute("data-state", "bot")
+
+    await context.set_offline(True)
+    await expect(status).to_have_attribute("data-state", "offline", timeout=3_000)
+    await expect(status).to_have_text("Offline")
+    await expect(page.get_by_test_id("banner")).to_have_text("Reconnecting…")
+    await say(page, "are you still there?")
+    await page.wait_for_timeout(1_000)
+    await expect(customer_messages(page)).to_have_attribute("data-state", "pending")
+
+    await context.set_offline(False)
+    await expect(customer_messages(page)).to_have_attribute("data-state", "sent")
+    await expect(status).to_have_attribute("data-state", "bot")
+    await expect(page.get_by_test_id("banner")).to_be_hidden()
+    conversation = await page.evaluate("window.RelevoChat.conversationId")
+    assert len(logged_customer_messages(redis_client, conversation)) == 1
+    await context.close()
+
+
+async def test_a_socket_that_stops_answering_is_replaced_and_the_message_taken_once(
+    gateway: AsgiServer, redis_client: redis.Redis, browser: Browser
+) -> None:
+    """A half-open socket (a phone changing networks): the page's frames reach the server, the
+    server's never come back. The page must notice, connect again and resend; the server
+    has the message already and takes it once."""
+    sent: list[str] = []  # the client_id of each message frame the page sent
+    deaf: set[int] = set()  # the sockets whose server frames are lost
+
+    def to_page(ws: WebSocketRoute, number: int, message: str | bytes) -> None:
+        if number not in deaf:
+            ws.send(message)
+
+    page = await browser.new_page()
+    await page.route_web_socket(CHAT_SOCKET, relay(sent, to_page))
+    await page.goto(gateway.url + "/")
+    status = page.get_by_test_id("status")
+    await expect(status).to_have_attribute("data-state", "bot")
+    await watch(page, "rc-status", "data-state")
+    deaf.add(0)
+    await say(page, "is my flight on time?")
+    await expect(customer_messages(page)).to_have_attribute("data-state", "sent", timeout=15_000)
+    assert "offline" in await seen(page, "rc-status")
+    assert len(sent) == 2 and sent[0] == sent[1]  # once on the deaf socket, once on the new one
+    conversation = await page.evaluate("window.RelevoChat.conversationId")
+    [logged] = logged_customer_messages(redis_client, conversation)
+    assert logged["client_id"] == sent[0]
+    await expect(customer_messages(page)).to_have_count(1)
+    await page.close()
+
+
+async def test_escape_closes_the_widget_and_gives_the_focus_back_to_the_launcher(
+    gateway: AsgiServer, browser: Browser
+) -> None:
+    page, launcher, chat = await open_widget(browser, gateway.url)
+    composer = chat.get_by_test_id("composer")
+    await composer.fill("hello")
+    await composer.press("Escape")
+    await expect(page.locator("iframe")).to_be_hidden()
+    await expect(launcher).to_be_focused()
+    await page.close()

@@ -328,7 +328,8 @@ Frame = tuple[str, str | bytes]
 
 
 def expected_answer(kind: str, frame: str | bytes) -> tuple[str, str | None] | None:
-    """What the socket answers a frame with: (error, reason), (ack, client_id), or nothing."""
+    """What the socket answers a frame with: (error, reason), (ack, client_id), (pong, None), or
+    nothing."""
     if kind == "bytes":
         return ("error", "binary frames are not supported")
     assert isinstance(frame, str)
@@ -340,8 +341,10 @@ def expected_answer(kind: str, frame: str | bytes) -> tuple[str, str | None] | N
         return ("error", "invalid JSON")
     except RecursionError:
         return ("error", "JSON nested too deeply")
-    if not isinstance(data, dict) or data.get("type") == "ping":
+    if not isinstance(data, dict):
         return None
+    if data.get("type") == "ping":
+        return ("pong", None)
     client_id = data.get("client_id")
     if (
         data.get("type") != "message"
@@ -353,13 +356,15 @@ def expected_answer(kind: str, frame: str | bytes) -> tuple[str, str | None] | N
 
 
 def answers(socket: Any, probe: str) -> Iterator[tuple[str, str | None]]:
-    """The socket's acks and errors, up to the ack of the `probe` message."""
+    """The socket's acks, errors and pongs, up to the ack of the `probe` message."""
     while True:
         received = socket.receive_json()
         kind = received.get("type") if isinstance(received, dict) else None
-        assert kind in ("ack", "error", "message", "event"), received
+        assert kind in ("ack", "error", "pong", "message", "event", "language"), received
         if kind == "error":
             yield ("error", received.get("reason"))
+        elif kind == "pong":
+            yield ("pong", None)
         elif kind == "ack":
             if received["client_id"] == probe:
                 return
@@ -509,6 +514,7 @@ class TestConsoleGateway:
     @given(sent=st.lists(frames, min_size=1, max_size=4))
     @example(sent=[("text", '{"type": "message", "client_id": "abcdefgh", "text": "\\ud800"}')])
     @example(sent=[("text", "[" * 19_000)])  # RecursionError, not JSONDecodeError
+    @example(sent=[("text", '{"type": "ping"}')])  # a pong: the page tells a live socket by it
     def test_webchat_socket_answers_every_frame_and_stays_open(
         self, console: Gateway, caplog: pytest.LogCaptureFixture, sent: list[Frame]
     ) -> None:

@@ -12,7 +12,8 @@
 
   const LIMIT = 2000;               // characters (code points) per message
   const COUNTER_FROM = LIMIT - 200; // the counter appears from here
-  const PING_MS = 25000;
+  const PING_MS = 10000;            // a ping this often; the server answers with a pong
+  const ANSWER_MS = 5000;           // nothing back this long after a ping or a message: a dead socket
   const TYPING_MAX_MS = 30000;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
@@ -20,6 +21,9 @@
   const CONNECTING_BANNER_DELAY_MS = 1500;
   const WS_PATH = '/channels/webchat/ws';
   const CONVERSATION_KEY = 'relevo.conversation';
+  const LANGUAGES = ['en', 'es'];
+  // Who has the conversation after each event the page shows (others are not shown).
+  const EVENT_OWNER = { queued: 'queued', agent_joined: 'agent', bot_back: 'bot', closed: 'closed' };
 
   const STRINGS = {
     en: {
@@ -111,14 +115,11 @@
   };
 
   const navLang = String(navigator.language || 'en').slice(0, 2).toLowerCase();
-  const uiLang = navLang === 'es' ? 'es' : 'en';
-  const T = STRINGS[uiLang];
   const query = new URLSearchParams(location.search);
   const embedded = query.get('embed') === '1';
 
   // Before the first paint: the embed class drops the full-page chrome.
   if (embedded) document.documentElement.classList.add('rc-embed');
-  document.documentElement.lang = uiLang;
 
   /* ------------------------------------------------------------------ storage */
 
@@ -195,8 +196,18 @@
   const convId = conversationId();
   const LAST_ID_KEY = `relevo.lastId.${convId}`;
   const OUTBOX_KEY = `relevo.outbox.${convId}`;
+  const LANGUAGE_KEY = `relevo.language.${convId}`;
 
   window.RelevoChat = Object.freeze({ conversationId: convId });
+
+  /* ------------------------------------------------------------------ language */
+
+  // The page speaks the conversation's language once the server has said it (a `language`
+  // frame; remembered for the next load), the browser's before.
+  const known = (code) => (LANGUAGES.includes(code) ? code : null);
+  let uiLang = known(local.get(LANGUAGE_KEY)) || known(navLang) || 'en';
+  let T = STRINGS[uiLang];
+  document.documentElement.lang = uiLang;
 
   /** Stream ids look like "1732590000000-0"; compare them numerically, anything else as text. */
   function compareIds(a, b) {
@@ -257,22 +268,24 @@
     if (last < text.length) node.appendChild(document.createTextNode(text.slice(last)));
   }
 
-  // Times in the browser's own locale (en-GB: 24 h, en-US: 12 h) when it is of the UI language.
-  const fmtLocale = (() => {
+  /** Time formats of a language, in the browser's own locale when it is of that language (en-GB: 24 h, en-US: 12 h). */
+  function formatsFor(lang) {
+    let locale = lang;
     const full = String(navigator.language || '');
     try {
-      if (full.toLowerCase().startsWith(uiLang)) return Intl.DateTimeFormat.supportedLocalesOf([full])[0] || uiLang;
+      if (full.toLowerCase().startsWith(lang)) locale = Intl.DateTimeFormat.supportedLocalesOf([full])[0] || lang;
     } catch (_) { /* invalid tag */ }
-    return uiLang;
-  })();
-  // "09:05" on a 24-hour clock, "9:05 AM" on a 12-hour one.
-  const hour = /h2[34]/.test(new Intl.DateTimeFormat(fmtLocale, { hour: 'numeric' }).resolvedOptions().hourCycle || '')
-    ? '2-digit' : 'numeric';
-  const timeFmt = new Intl.DateTimeFormat(fmtLocale, { hour, minute: '2-digit' });
-  const dateTimeFmt = new Intl.DateTimeFormat(fmtLocale, {
-    day: 'numeric', month: 'short', hour, minute: '2-digit',
-  });
-  const fullFmt = new Intl.DateTimeFormat(fmtLocale, { dateStyle: 'full', timeStyle: 'short' });
+    // "09:05" on a 24-hour clock, "9:05 AM" on a 12-hour one.
+    const hour = /h2[34]/.test(new Intl.DateTimeFormat(locale, { hour: 'numeric' }).resolvedOptions().hourCycle || '')
+      ? '2-digit' : 'numeric';
+    return {
+      time: new Intl.DateTimeFormat(locale, { hour, minute: '2-digit' }),
+      dateTime: new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', hour, minute: '2-digit' }),
+      full: new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short' }),
+    };
+  }
+
+  let formats = formatsFor(uiLang);
 
   function parseTime(value) {
     if (!value) return new Date();
@@ -280,13 +293,18 @@
     return Number.isNaN(d.getTime()) ? new Date() : d;
   }
 
+  /** Word a <time> from its dateTime: the time today, the date and time otherwise. */
+  function labelTime(t) {
+    const date = new Date(t.dateTime);
+    const sameDay = date.toDateString() === new Date().toDateString();
+    t.textContent = (sameDay ? formats.time : formats.dateTime).format(date);
+    t.title = formats.full.format(date);
+  }
+
   function timeNode(date) {
     const t = el('time', 'rc-time');
-    const today = new Date();
-    const sameDay = date.toDateString() === today.toDateString();
     t.dateTime = date.toISOString();
-    t.textContent = (sameDay ? timeFmt : dateTimeFmt).format(date);
-    t.title = fullFmt.format(date);
+    labelTime(t);
     return t;
   }
 
@@ -365,42 +383,49 @@
     };
     if (!ui.log || !ui.form) return;
 
-    /* ---------- static strings */
-    ui.subtitle.textContent = T.subtitle;
-    ui.statusText.textContent = T.statusBot;
-    ui.bannerText.textContent = T.reconnecting;
-    ui.typingText.textContent = T.typing;
-    ui.jumpText.textContent = T.newMessages;
-    ui.input.placeholder = T.placeholder;
-    ui.inputLabel.textContent = T.inputLabel;
-    ui.send.setAttribute('aria-label', T.send);
-    ui.send.title = T.send;
-    ui.log.setAttribute('aria-label', T.log);
-    ui.introTitle.textContent = T.introTitle;
-    ui.introText.textContent = T.introText;
-    document.title = `${ui.title.textContent} · ${T.subtitle}`;
-
+    /* ---------- fixed strings */
     if (embedded) {
       const title = (query.get('title') || '').trim().slice(0, 60);
-      if (title) {
-        ui.title.textContent = title;
-        document.title = `${title} · ${T.subtitle}`;
-      }
+      if (title) ui.title.textContent = title;
       const color = (query.get('color') || '').trim();
       if (/^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) applyAccent(color);
     }
 
-    /* ---------- header status */
-    let ownerStatus = { state: 'bot', text: T.statusBot };
-    let online = false;
+    function applyStrings() {
+      document.documentElement.lang = uiLang;
+      ui.subtitle.textContent = T.subtitle;
+      ui.typingText.textContent = T.typing;
+      ui.jumpText.textContent = T.newMessages;
+      ui.input.placeholder = T.placeholder;
+      ui.inputLabel.textContent = T.inputLabel;
+      ui.send.setAttribute('aria-label', T.send);
+      ui.send.title = T.send;
+      ui.log.setAttribute('aria-label', T.log);
+      ui.introTitle.textContent = T.introTitle;
+      ui.introText.textContent = T.introText;
+      document.title = `${ui.title.textContent} · ${T.subtitle}`;
+    }
+    applyStrings();
 
-    function renderStatus() {
-      ui.status.dataset.state = online ? ownerStatus.state : 'offline';
-      ui.statusText.textContent = online ? ownerStatus.text : T.statusOffline;
+    /* ---------- header status: who has the conversation, while the socket is up */
+    let ownerStatus = { state: 'bot', agent: '' };
+    let link = 'connecting'; // connecting, online or offline
+
+    function ownerText({ state, agent }) {
+      if (state === 'queued') return T.statusQueued;
+      if (state === 'agent') return agent ? T.statusAgent(agent) : T.statusAgentAnon;
+      if (state === 'closed') return T.statusClosed;
+      return T.statusBot;
     }
 
-    function setOwner(state, text) {
-      ownerStatus = { state, text };
+    function renderStatus() {
+      ui.status.dataset.state = link === 'online' ? ownerStatus.state : link;
+      ui.statusText.textContent = link === 'online' ? ownerText(ownerStatus)
+        : link === 'offline' ? T.statusOffline : T.connecting;
+    }
+
+    function setOwner(state, agent = '') {
+      ownerStatus = { state, agent };
       renderStatus();
     }
 
@@ -467,18 +492,32 @@
       return T.botSays;
     }
 
+    /** Word a row's own texts (speaker, agent role, quick replies' label) in the page's language. */
+    function labelRow(row) {
+      const agent = row.dataset.agent || '';
+      row.querySelector('.rc-sr').textContent = speakerLabel(row.dataset.author, agent);
+      const who = row.querySelector('.rc-name-who');
+      if (who && !agent) who.textContent = T.agent;
+      const role = row.querySelector('.rc-name-role');
+      if (role) role.textContent = T.agent;
+      const group = row.querySelector('.rc-quick');
+      if (group) group.setAttribute('aria-label', T.quickReplies);
+      if (row.dataset.state) labelState(row);
+    }
+
     /** One message row: optional name label, the bubble (data-testid="msg"), meta line, quick replies. */
     function buildRow({ author, text, display, id, clientId, time, agent, buttons, live }) {
       const row = el('div', `rc-row rc-row--${author}`);
       row.dataset.author = author;
+      if (agent) row.dataset.agent = agent;
       if (live) row.classList.add('rc-in');
       if (author === 'customer') row.dataset.text = text;
 
-      row.appendChild(el('span', 'rc-sr', speakerLabel(author, agent)));
+      row.appendChild(el('span', 'rc-sr'));
       if (author === 'agent') {
         const name = el('div', 'rc-name');
-        name.appendChild(el('span', 'rc-name-who', agent || T.agent));
-        if (agent) name.appendChild(el('span', 'rc-name-role', T.agent));
+        name.appendChild(el('span', 'rc-name-who', agent || null));
+        if (agent) name.appendChild(el('span', 'rc-name-role'));
         row.appendChild(name);
       }
 
@@ -497,7 +536,6 @@
       if (author !== 'customer' && Array.isArray(buttons) && buttons.length) {
         const group = el('div', 'rc-quick');
         group.setAttribute('role', 'group');
-        group.setAttribute('aria-label', T.quickReplies);
         for (const b of buttons) {
           if (!b || typeof b !== 'object') continue;
           const payload = str(b.payload);
@@ -518,37 +556,51 @@
         }
         if (group.childElementCount) row.appendChild(group);
       }
+      labelRow(row);
       return row;
     }
 
-    /** Meta line of a customer row: time plus state (sending / sent / failed + retry). */
+    /**
+     * Meta line of a customer row: time plus state (sending / sent / failed + retry). `reason`
+     * is the server's (a code such as "unavailable"), worded by `labelState`.
+     */
     function setLocalState(row, state, reason) {
       const bubble = row.querySelector('.rc-bubble');
       bubble.dataset.state = state;
       row.dataset.state = state;
+      row.dataset.reason = reason || '';
       const meta = row.querySelector('.rc-meta');
       meta.querySelectorAll('.rc-state').forEach((n) => n.remove());
       row.querySelectorAll('.rc-fail').forEach((n) => n.remove());
       // A failed message keeps its place in the thread; only pending ones stay at the end.
       row.classList.toggle('rc-row--local', state === 'pending');
-      if (state === 'pending') {
-        meta.appendChild(el('span', 'rc-state rc-state--pending', T.sending));
-      } else if (state === 'sent') {
-        const ok = el('span', 'rc-state rc-state--sent', '✓');
-        ok.title = T.sent;
-        ok.setAttribute('aria-label', T.sent);
-        meta.appendChild(ok);
-      } else if (state === 'failed') {
-        meta.appendChild(el('span', 'rc-state rc-state--failed', T.notSent));
+      meta.appendChild(el('span', `rc-state rc-state--${state}`, state === 'sent' ? '✓' : null));
+      if (state === 'failed') {
         const fail = el('div', 'rc-fail');
-        if (reason) fail.appendChild(el('span', 'rc-reason', reason));
-        const retry = el('button', 'rc-retry', T.retry);
+        if (reason) fail.appendChild(el('span', 'rc-reason'));
+        const retry = el('button', 'rc-retry');
         retry.type = 'button';
         retry.dataset.testid = 'retry';
         retry.addEventListener('click', () => retryLocal(row));
         fail.appendChild(retry);
         row.appendChild(fail);
       }
+      labelState(row);
+    }
+
+    /** Word a customer row's state in the page's language. */
+    function labelState(row) {
+      const mark = row.querySelector('.rc-state');
+      if (row.dataset.state === 'sent') {
+        mark.title = T.sent;
+        mark.setAttribute('aria-label', T.sent);
+      } else {
+        mark.textContent = row.dataset.state === 'pending' ? T.sending : T.notSent;
+      }
+      const reason = row.querySelector('.rc-reason');
+      if (reason) reason.textContent = reasonText(row.dataset.reason);
+      const retry = row.querySelector('.rc-retry');
+      if (retry) retry.textContent = T.retry;
     }
 
     /** Mark a row typed here as accepted; it joins the server's order (before rows still pending). */
@@ -602,12 +654,33 @@
       regroup();
     }
 
-    function addSystemLine(text, { id, event, time, live } = {}) {
-      const line = el('div', 'rc-event', text);
+    /** What an event line says: from its event (and agent), or an error from its reason. */
+    function eventText(event, agent) {
+      switch (event) {
+        case 'queued': return T.queued;
+        case 'agent_joined': return agent ? T.agentJoined(agent) : T.agentJoinedAnon;
+        case 'bot_back': return T.botBack;
+        case 'closed': return T.closed;
+        default: return '';
+      }
+    }
+
+    function labelLine(line) {
+      const { event, agent, reason, time } = line.dataset;
+      line.textContent = event ? eventText(event, agent) : T.error(reasonText(reason) || '?');
+      if (time) line.title = formats.full.format(parseTime(time));
+    }
+
+    /** A line between the messages: an event (`event`, `agent`) or an error (`reason`). */
+    function addSystemLine({ id, event, agent, reason, time, live } = {}) {
+      const line = el('div', 'rc-event');
       line.dataset.testid = 'event';
       if (event) line.dataset.event = event;
+      if (agent) line.dataset.agent = agent;
+      if (reason) line.dataset.reason = reason;
+      if (time) line.dataset.time = time;
       line.dataset.id = id || '';
-      if (time) line.title = fullFmt.format(parseTime(time));
+      labelLine(line);
       if (live) line.classList.add('rc-in');
       keepingBottom(() => { insertConfirmed(line); afterChange(); });
       return line;
@@ -647,7 +720,7 @@
       }
       if (author !== 'customer') setTyping(false);
       // After "closed" the next customer message starts a new conversation with the assistant.
-      else if (ownerStatus.state === 'closed') setOwner('bot', T.statusBot);
+      else if (ownerStatus.state === 'closed') setOwner('bot');
 
       const display = author === 'customer'
         ? str(f.display) || payloadTitles.get(text) || ''
@@ -656,7 +729,6 @@
       const row = buildRow({
         author, text, display, id, clientId, time: f.time, agent, buttons: f.buttons, live,
       });
-      if (agent) row.dataset.agent = agent;
       if (author === 'customer') setLocalState(row, 'sent');
       keepingBottom(() => { insertConfirmed(row); afterChange(); }, { notify: live && author !== 'customer' });
       if (live && author !== 'customer') notifyParent({ type: 'message', author });
@@ -668,40 +740,22 @@
       if (id) { seen.add(id); noteId(id); }
       const agent = str(f.agent).slice(0, 80);
       if (isLive(id)) releaseRestoredFailures();
-      let text;
-      switch (f.event) {
-        case 'queued':
-          text = T.queued;
-          setOwner('queued', T.statusQueued);
-          break;
-        case 'agent_joined':
-          text = agent ? T.agentJoined(agent) : T.agentJoinedAnon;
-          setOwner('agent', agent ? T.statusAgent(agent) : T.statusAgentAnon);
-          break;
-        case 'bot_back':
-          text = T.botBack;
-          setOwner('bot', T.statusBot);
-          break;
-        case 'closed':
-          text = T.closed;
-          setTyping(false);
-          setOwner('closed', T.statusClosed);
-          break;
-        default:
-          return; // an event this client does not know: nothing to show
-      }
-      addSystemLine(text, { id, event: f.event, time: f.time, live: isLive(id) });
+      const event = str(f.event);
+      if (!Object.prototype.hasOwnProperty.call(EVENT_OWNER, event)) return;
+      if (event === 'closed') setTyping(false);
+      setOwner(EVENT_OWNER[event], agent);
+      addSystemLine({ id, event, agent, time: f.time, live: isLive(id) });
     }
 
     function reasonText(reason) {
-      const r = str(reason).slice(0, 300);
+      const r = str(reason);
       return Object.prototype.hasOwnProperty.call(T.reasons, r) ? T.reasons[r] : r;
     }
 
     function onError(f) {
       const clientId = str(f.client_id);
       const row = clientId ? locals.get(clientId) : null;
-      const reason = reasonText(f.reason);
+      const reason = str(f.reason).slice(0, 300);
       if (row && row.dataset.state !== 'sent') {
         const entry = outbox.find((e) => e.client_id === clientId);
         if (entry) { entry.failed = reason || true; saveOutbox(); }
@@ -709,7 +763,7 @@
         afterChange();
         return;
       }
-      addSystemLine(T.error(reason || '?'), { live: true });
+      addSystemLine({ reason, live: true });
     }
 
     function onAck(f) {
@@ -730,8 +784,27 @@
         case 'typing': setTyping(f.on === true); break;
         case 'ack': onAck(f); if (f.typing === true) setTyping(true); break;
         case 'error': onError(f); break;
-        default: break; // pong and anything newer: ignored
+        case 'language': setLanguage(f.language); break;
+        default: break; // pong (any frame tells the socket is alive) and anything newer: ignored
       }
+    }
+
+    /** The conversation's language, from the server: the page's texts switch to it, drawn ones too. */
+    function setLanguage(code) {
+      const lang = known(str(code));
+      if (!lang) return;
+      local.set(LANGUAGE_KEY, lang);
+      if (lang === uiLang) return;
+      uiLang = lang;
+      T = STRINGS[lang];
+      formats = formatsFor(lang);
+      applyStrings();
+      renderStatus();
+      if (ui.banner.dataset.key) ui.bannerText.textContent = T[ui.banner.dataset.key];
+      for (const line of ui.log.querySelectorAll('.rc-event')) labelLine(line);
+      for (const row of ui.log.querySelectorAll('.rc-row')) labelRow(row);
+      for (const t of ui.log.querySelectorAll('time.rc-time')) labelTime(t);
+      updateComposer();
     }
 
     /* ---------- sending */
@@ -741,6 +814,7 @@
       const frame = { type: 'message', client_id: entry.client_id, text: entry.text };
       if (entry.display && entry.display !== entry.text) frame.display = entry.display;
       socket.send(JSON.stringify(frame));
+      expectAnswer(socket);
       return true;
     }
 
@@ -761,7 +835,7 @@
 
     function sendMessage(text, display) {
       releaseRestoredFailures();
-      if (ownerStatus.state === 'closed') setOwner('bot', T.statusBot);
+      if (ownerStatus.state === 'closed') setOwner('bot');
       const entry = { client_id: uuid(), text, at: Date.now() };
       if (display && display !== text) entry.display = display;
       outbox.push(entry);
@@ -865,6 +939,7 @@
     let pingTimer = 0;
     let stableTimer = 0;
     let bannerTimer = 0;
+    let answerTimer = 0;
 
     function socketUrl() {
       const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -874,9 +949,11 @@
       return `${proto}//${location.host}${WS_PATH}?${params}`;
     }
 
-    function showBanner(text) {
+    /** The banner above the log: "connecting" or "reconnecting" (a key of the strings). */
+    function showBanner(key) {
       clearTimeout(bannerTimer);
-      ui.bannerText.textContent = text;
+      ui.banner.dataset.key = key;
+      ui.bannerText.textContent = T[key];
       ui.banner.hidden = false;
     }
 
@@ -885,10 +962,9 @@
       ui.banner.hidden = true;
     }
 
-    function setOnline(value) {
-      online = value;
+    function setLink(value) {
+      link = value;
       renderStatus();
-      document.documentElement.classList.toggle('rc-offline', !value);
     }
 
     /** The continue token has reached the server: forget it, also in the address bar. */
@@ -902,10 +978,29 @@
       } catch (_) { /* ignore */ }
     }
 
+    /**
+     * What was sent (a ping, a message) must get a frame back within ANSWER_MS (the pong, the
+     * ack), or the socket is dead: a network that dropped without closing it (a phone changing
+     * networks, a laptop waking up) looks just like a quiet one.
+     */
+    function expectAnswer(ws) {
+      if (!answerTimer) answerTimer = setTimeout(() => drop(ws), ANSWER_MS);
+    }
+
+    function ping(ws) {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send('{"type":"ping"}');
+      expectAnswer(ws);
+    }
+
     function connect() {
       clearTimeout(retryTimer);
       retryTimer = 0;
       if (socket) return;
+      if (navigator.onLine === false) { // no network: the `online` event (or the backoff) tries again
+        scheduleReconnect();
+        return;
+      }
       let ws;
       try {
         ws = new WebSocket(socketUrl());
@@ -917,34 +1012,43 @@
       ws.onopen = () => {
         if (socket !== ws) return;
         everOpen = true;
-        setOnline(true);
+        setLink('online');
         hideBanner();
         consumeContinueToken();
         for (const entry of outbox) if (!entry.failed) transmit(entry);
-        clearInterval(pingTimer);
-        pingTimer = setInterval(() => {
-          if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}');
-        }, PING_MS);
-        clearTimeout(stableTimer);
+        pingTimer = setInterval(() => ping(ws), PING_MS);
         stableTimer = setTimeout(() => { attempt = 0; }, STABLE_MS);
       };
       ws.onmessage = (e) => {
         if (socket !== ws || typeof e.data !== 'string') return;
+        clearTimeout(answerTimer);
+        answerTimer = 0;
         let frame;
         try { frame = JSON.parse(e.data); } catch (_) { return; }
         onFrame(frame);
       };
-      ws.onclose = () => {
-        if (socket !== ws) return;
-        socket = null;
-        clearInterval(pingTimer);
-        clearTimeout(stableTimer);
-        setOnline(false);
-        setTyping(false);
-        showBanner(everOpen ? T.reconnecting : T.connecting);
-        scheduleReconnect();
-      };
+      ws.onclose = () => lost(ws);
       ws.onerror = () => { /* a close event follows */ };
+    }
+
+    /** The socket is gone: say so, and connect again after the backoff. */
+    function lost(ws) {
+      if (socket !== ws) return;
+      socket = null;
+      clearInterval(pingTimer);
+      clearTimeout(stableTimer);
+      clearTimeout(answerTimer);
+      answerTimer = 0;
+      setLink('offline');
+      setTyping(false);
+      showBanner(everOpen ? 'reconnecting' : 'connecting');
+      scheduleReconnect();
+    }
+
+    /** Give up on a socket that stopped answering (its close event may take minutes to come). */
+    function drop(ws) {
+      lost(ws);
+      try { ws.close(); } catch (_) { /* already closing */ }
     }
 
     /** Exponential backoff from 0.5 s doubling to 10 s, each delay jittered by ±20 %. */
@@ -963,8 +1067,11 @@
       connect();
     }
     window.addEventListener('online', reconnectNow);
+    window.addEventListener('offline', () => { if (socket) drop(socket); });
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') reconnectNow();
+      if (document.visibilityState !== 'visible') return;
+      if (socket) ping(socket); // a socket that slept with the device may be dead
+      else reconnectNow();
     });
 
     /* ---------- start: restore what this tab had not got acknowledged, then connect */
@@ -972,11 +1079,9 @@
       const row = addLocalRow(entry, entry.failed ? 'failed' : 'pending', typeof entry.failed === 'string' ? entry.failed : '');
       row.classList.add('rc-row--local');
     }
-    setOnline(false);
-    ui.status.dataset.state = 'connecting';
-    ui.statusText.textContent = T.connecting;
+    renderStatus();
     bannerTimer = setTimeout(() => {
-      if (!everOpen) showBanner(T.connecting);
+      if (!everOpen) showBanner('connecting');
     }, CONNECTING_BANNER_DELAY_MS);
     connect();
   }

@@ -203,7 +203,9 @@
   const api = {
     open() {
       if (!panel || !panel.hidden) return;
-      lastFocus = document.activeElement;
+      // Focus inside the shadow root (the launcher) shows outside as the host, which cannot take
+      // it back: close() then returns it to the launcher.
+      lastFocus = document.activeElement === host ? null : document.activeElement;
       if (!frame) {
         frame = document.createElement('iframe');
         frame.className = 'rlvw-frame';
