@@ -7,9 +7,12 @@ engine would hand this gateway's handoffs to the Slack desk of the session's gat
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
@@ -66,6 +69,14 @@ def thread(console: Page, kind: str) -> Locator:
     return console.locator(f'[data-testid="thread-item"][data-kind="{kind}"]')
 
 
+async def log_in(console: Page, name: str) -> None:
+    """Log in from the form shown, with the right token."""
+    await console.get_by_test_id("login-name").fill(name)
+    await console.get_by_test_id("login-token").fill(TOKEN)
+    await console.get_by_test_id("login-submit").click()
+    await expect(console.get_by_test_id("me")).to_have_text(name)
+
+
 async def test_an_agent_works_a_handoff_from_the_console(
     console_gateway: ConsoleGateway, browser: Browser
 ) -> None:
@@ -86,9 +97,7 @@ async def test_an_agent_works_a_handoff_from_the_console(
     await console.get_by_test_id("login-token").fill("not the token")
     await console.get_by_test_id("login-submit").click()
     await expect(console.get_by_test_id("login-error")).to_contain_text("token")
-    await console.get_by_test_id("login-token").fill(TOKEN)
-    await console.get_by_test_id("login-submit").click()
-    await expect(console.get_by_test_id("me")).to_have_text("Laura")
+    await log_in(console, "Laura")
     await expect(console.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
 
     # A customer asks for a person: the handoff appears in the queue by itself.
@@ -224,3 +233,41 @@ async def test_an_agent_works_a_handoff_from_the_console(
     assert errors == []
     for context in (customer_context, agent_context):
         await context.close()
+
+
+async def test_the_console_writes_dates_in_english_in_the_agents_time_zone(
+    console_gateway: ConsoleGateway, browser: Browser
+) -> None:
+    """A Spanish browser in New Zealand: English dates ("28 Nov 2026"), New Zealand's clock."""
+    zone = "Pacific/Auckland"
+    context = await browser.new_context(locale="es-ES", timezone_id=zone)
+    console = await context.new_page()
+    await console.goto(console_gateway.base_url + "/console")
+    await log_in(console, "Marta")
+    ws_url = console_gateway.base_url.replace("http://", "ws://") + "/channels/webchat/ws"
+    async with WebchatCustomer(ws_url, lang="es") as customer:
+        await customer.say("quiero hablar con una persona")
+        item = console.locator(
+            f'[data-testid="queue-item"][data-conversation="{customer.conversation}"]'
+        )
+        await expect(item).to_have_count(1, timeout=WAIT)
+    since = await item.locator(".cc-item-wait").get_attribute("title")
+    now = dt.datetime.now(ZoneInfo(zone))
+    minutes = {f"{now - dt.timedelta(minutes=m):%H:%M}" for m in range(3)}
+    month = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    found = re.fullmatch(rf"Since \d{{1,2}} {month} \d{{4}}, (\d{{2}}:\d{{2}})", since or "")
+    assert found and found[1] in minutes, since
+    await context.close()
+
+
+async def test_a_login_link_opened_in_an_open_console_tab_fills_the_form(
+    console_gateway: ConsoleGateway, browser: Browser
+) -> None:
+    """`relevo up`'s link in a tab already on the console changes only the address's fragment."""
+    console = await browser.new_page()
+    await console.goto(console_gateway.base_url + "/console")
+    await expect(console.get_by_test_id("login-name")).to_be_visible()
+    await console.goto(console_gateway.base_url + f"/console#token={TOKEN}")
+    await expect(console.get_by_test_id("login-token")).to_have_value(TOKEN)
+    await expect(console).to_have_url(console_gateway.base_url + "/console")
+    await console.close()

@@ -96,12 +96,15 @@
 
   /* ------------------------------------------------------------------ time */
 
-  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-  const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-  const whenFmt = new Intl.DateTimeFormat(undefined, {
+  // Dates and numbers in the console's language, English: the browser's own English (en-US,
+  // en-GB...) when it is one, else British English. The time zone stays the agent's.
+  const LOCALE = /^en\b/i.test(navigator.language || '') ? navigator.language : 'en-GB';
+  const timeFmt = new Intl.DateTimeFormat(LOCALE, { hour: '2-digit', minute: '2-digit' });
+  const fullFmt = new Intl.DateTimeFormat(LOCALE, { dateStyle: 'medium', timeStyle: 'short' });
+  const whenFmt = new Intl.DateTimeFormat(LOCALE, {
     weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
   });
-  const dayFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+  const dayFmt = new Intl.DateTimeFormat(LOCALE, { day: 'numeric', month: 'short', year: 'numeric' });
 
   function parseTime(value) {
     const d = new Date(str(value));
@@ -273,13 +276,9 @@
       ui[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(`cc-${id}`);
     }
 
-    // A link printed by `relevo up` carries the token in the fragment (never sent to a server).
-    const fragment = new URLSearchParams(location.hash.slice(1));
-    if (fragment.get('token')) {
-      ui.loginToken.value = fragment.get('token');
-      history.replaceState(null, '', location.pathname);
-    }
-    const wanted = fragment.get('h');
+    const wanted = takeFragment().get('h');
+    // The login link opened in a console tab already open changes only the fragment.
+    window.addEventListener('hashchange', takeFragment);
 
     ui.loginForm.addEventListener('submit', onLogin);
     ui.logout.addEventListener('click', onLogout);
@@ -330,6 +329,19 @@
       (me) => start(me, wanted),
       () => showLogin(),
     );
+  }
+
+  /**
+   * The address's fragment. A link printed by `relevo up` carries the token there (a fragment
+   * never reaches a server): it moves into the login form and out of the address bar.
+   */
+  function takeFragment() {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    if (fragment.get('token')) {
+      ui.loginToken.value = fragment.get('token');
+      history.replaceState(null, '', location.pathname);
+    }
+    return fragment;
   }
 
   function showLogin(message) {
@@ -1013,7 +1025,7 @@
       ['Rating', h.rating ? `${h.rating}/5` : ''],
       ['Notes', h.notes ? String(h.notes) : ''],
     ];
-    if (h.customer && h.customer.followers) facts.splice(1, 0, ['Followers', Number(h.customer.followers).toLocaleString()]);
+    if (h.customer && h.customer.followers) facts.splice(1, 0, ['Followers', Number(h.customer.followers).toLocaleString(LOCALE)]);
     const rows = [];
     for (const [name, value] of facts) {
       if (!value) continue;
