@@ -124,7 +124,7 @@ class ActionAnswerFromKB(Action):
             return [*common, *_answer(dispatcher, decision.hit, draft, kb_ms, public=public)]
         if not public and needs_a_person(tracker, question):
             log.info("personal data: a person acts", extra={"conversation": tracker.sender_id})
-            return [*common, *_hand_over(Reason.LOW_CONFIDENCE)]
+            return [*common, *_hand_over(Reason.PERSONAL_CASE)]
         failed = _failed_before(tracker) + 1
         offered = offerable(decision.options)
         if offered and failed < _weak_answers_allowed(tracker):

@@ -18,6 +18,7 @@ REASONS = {
     "complaint": "complaint",
     "repeated_failure": "two answers failed",
     "sensitive_topic": "a topic for people only",
+    "personal_case": "their own booking or payment: a person must act",
 }
 PRIORITIES = {"urgent": "🚨 urgent", "high": "🔴 high", "normal": "🟡 normal", "low": "⚪ low"}
 SLA_STATES = {

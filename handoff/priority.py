@@ -21,6 +21,7 @@ REASON_POINTS = {
     Reason.SENSITIVE_TOPIC: 40,  # as much as a complaint: "my lawyer" is high however calm
     Reason.ASKED_FOR_PERSON: 10,
     Reason.REPEATED_FAILURE: 10,
+    Reason.PERSONAL_CASE: 10,
     Reason.NEGATIVE_FEEDBACK: 10,
     Reason.LOW_CONFIDENCE: 5,
 }

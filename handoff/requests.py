@@ -29,6 +29,7 @@ class Reason(StrEnum):
     COMPLAINT = "complaint"
     REPEATED_FAILURE = "repeated_failure"
     SENSITIVE_TOPIC = "sensitive_topic"  # the routing file sends the topic to people only
+    PERSONAL_CASE = "personal_case"  # the customer's own booking or payment: a person must act
 
 
 class Priority(StrEnum):

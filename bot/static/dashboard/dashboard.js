@@ -21,6 +21,7 @@
     complaint: "Complaint",
     repeated_failure: "Repeated failure",
     sensitive_topic: "Sensitive topic",
+    personal_case: "Own booking or payment",
     unknown: "Unknown",
   };
   var CHANNEL_LABELS = {
