@@ -29,6 +29,7 @@
     complaint: 'Complaint',
     repeated_failure: 'Two answers failed',
     sensitive_topic: 'A topic for people only',
+    personal_case: 'Own booking or payment',
   };
   const PRIORITIES = { urgent: 'Urgent', high: 'High', normal: 'Normal', low: 'Low' };
   const PAST_STATES = {
