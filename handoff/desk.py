@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from handoff.announcements import active_async, related
 from handoff.ownership import Action, Outcome, Ownership, Transition
 from handoff.priority import raised
-from handoff.requests import HandoffRequest, Priority, TranscriptLine, customer_said
+from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, customer_said
 from handoff.routing import Routing
 from handoff.sentiment import sounds_angry
 from handoff.texts import rating_buttons, text
@@ -90,9 +90,15 @@ class AlertLevel(StrEnum):
     INFO = "info"  # the shift opened
     WARNING = "warning"  # a target is due soon
     BREACH = "breach"  # a target broke
+    PRIORITY = "priority"  # the customer turned angry while waiting: the priority went up
 
 
-ALERT_ICONS = {AlertLevel.INFO: "🌅", AlertLevel.WARNING: "⚠️", AlertLevel.BREACH: "⏰"}
+ALERT_ICONS = {
+    AlertLevel.INFO: "🌅",
+    AlertLevel.WARNING: "⚠️",
+    AlertLevel.BREACH: "⏰",
+    AlertLevel.PRIORITY: "📈",
+}
 
 
 class ReplyOutcome(StrEnum):
@@ -187,6 +193,17 @@ async def say_to_customer(
             buttons=buttons or [],
             ends_turn=True,
         ).to_fields(),
+    )
+
+
+def _anger_scored(request: HandoffRequest) -> bool:
+    """Whether the handoff's priority already counted the customer's anger.
+
+    A complaint is filed for its anger, and the score gives points to a negative mood
+    (`handoff.priority.score`): raising it again for more of the same would count it twice.
+    """
+    return request.reason is Reason.COMPLAINT or any(
+        why.startswith("negative sentiment") for why in request.priority_reasons
     )
 
 
@@ -303,6 +320,8 @@ class Desk:
         """
         if view.state != "queued" or view.priority is Priority.URGENT or not sounds_angry(said):
             return
+        if _anger_scored(view.request):  # a complaint, or a score that counted the mood already
+            return
         key = keys.handoff(view.id)
         if not await self._client.hsetnx(key, "upset_at", dt.datetime.now(dt.UTC).isoformat()):
             return
@@ -312,7 +331,7 @@ class Desk:
         await self._adapter.alert(
             view,
             f"The customer sounds upset while waiting. Priority raised to {priority.value}.",
-            level=AlertLevel.WARNING,
+            level=AlertLevel.PRIORITY,
         )
         await self._adapter.update_card(replace(view, raised_priority=priority.value))
 

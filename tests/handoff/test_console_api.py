@@ -621,18 +621,24 @@ async def test_the_desks_alerts_are_alerts_in_the_thread_not_an_agents_notes(
 async def test_a_customer_who_turns_angry_in_the_queue_moves_up_once(
     app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
 ) -> None:
-    """QA s19 M7: the angry message left the card at normal, below every calm high one."""
-    handoff = triaged(redis_client, "wc-upset")
+    """QA s19 M7: the angry message left the card at normal, below every calm high one.
+
+    A complaint was filed for its anger: more of it does not count twice.
+    """
+    handoff = queue(redis_client, "wc-upset")  # asked for a person, normal
+    complaint = triaged(redis_client, "wc-complaint", priority=Priority.HIGH)
     laura = await logged_in(app, "Laura")
     await listed(laura, handoff)
+    await listed(laura, complaint)
     pipeline = InboundPipeline(aclient, Settings())
     said = [
-        ("m1", "¿sigue ahí alguien?"),
-        ("m2", "tercera vez que me retrasáis el vuelo, ¡es una vergüenza!"),
-        ("m3", "inaceptable, de verdad"),
+        ("wc-upset", "m1", "¿sigue ahí alguien?"),
+        ("wc-upset", "m2", "tercera vez que me retrasáis el vuelo, ¡es una vergüenza!"),
+        ("wc-complaint", "m3", "¡es una vergüenza!"),
+        ("wc-upset", "m4", "inaceptable, de verdad"),
     ]
-    for message_id, text in said:
-        await pipeline.accept(customer_says("wc-upset", message_id, text))
+    for conversation, message_id, text in said:
+        await pipeline.accept(customer_says(conversation, message_id, text))
     [(_, last)] = redis_client.xrevrange(keys.DESK_RELAY, count=1)
     async with asyncio.timeout(10):  # until the desk has handled (and acknowledged) all three
         while (
@@ -641,7 +647,10 @@ async def test_a_customer_who_turns_angry_in_the_queue_moves_up_once(
         ):
             await asyncio.sleep(0.05)
     detail = (await laura.get(f"/console/api/handoffs/{handoff}")).json()
-    alerts = [i["text"] for i in detail["thread"] if i["kind"] == "alert"]
-    assert alerts == ["The customer sounds upset while waiting. Priority raised to high."]
-    assert (await listed(laura, handoff))["priority"] == "high"  # once: not urgent after m3
+    alerts = [(i["level"], i["text"]) for i in detail["thread"] if i["kind"] == "alert"]
+    assert alerts == [
+        ("priority", "The customer sounds upset while waiting. Priority raised to high.")
+    ]
+    assert (await listed(laura, handoff))["priority"] == "high"  # once: not urgent after m4
+    assert (await listed(laura, complaint))["priority"] == "high"  # a complaint: not raised
     await laura.aclose()

@@ -29,7 +29,7 @@
     complaint: 'Complaint',
     repeated_failure: 'Two answers failed',
     sensitive_topic: 'A topic for people only',
-    personal_case: 'Own booking or payment',
+    personal_case: 'Own booking',
   };
   const PRIORITIES = { urgent: 'Urgent', high: 'High', normal: 'Normal', low: 'Low' };
   const PAST_STATES = {
@@ -937,9 +937,9 @@
     if (nearBottom) scroller.scrollTop = scroller.scrollHeight;
   }
 
-  /** A warning from the desk itself (SLA due soon, breached, the shift opening). */
+  /** A warning from the desk itself (SLA due soon, breached, the shift opening, a priority raised). */
   function alertNode(item) {
-    const level = ['breach', 'warning', 'info'].includes(item.level) ? item.level : 'warning';
+    const level = ['breach', 'warning', 'info', 'priority'].includes(item.level) ? item.level : 'warning';
     const li = el('li', 'cc-alert');
     li.dataset.testid = 'thread-item';
     li.dataset.kind = 'alert';
@@ -950,7 +950,7 @@
     const body = el('div', 'cc-alert-body');
     const label = el('div', 'cc-alert-label');
     label.appendChild(el('span', null, 'Relevo'));
-    label.appendChild(el('span', 'cc-alert-tag', { breach: 'SLA breached', warning: 'SLA alert', info: 'Desk' }[level]));
+    label.appendChild(el('span', 'cc-alert-tag', { breach: 'SLA breached', warning: 'SLA alert', info: 'Desk', priority: 'Priority raised' }[level]));
     label.appendChild(timeNode(item.time));
     body.appendChild(label);
     body.appendChild(el('p', 'cc-alert-text', str(item.text)));
