@@ -62,6 +62,9 @@ class ActionAnswerFromKB(Action):
         typed = offers.typed_pick(tracker)  # "the first one" under the offer: its button's answer
         if typed is not None:
             return answer_pick(dispatcher, tracker, typed, language)
+        if offers.missing_position(tracker):  # "5" under three articles: which one, again
+            dispatcher.utter_message(text=text("suggest_which", language))
+            return []
         if intent == HOURS_INTENT:
             hours = _hours_article(settings.opening_hours_topic, language, tracker.sender_id)
             if hours is not None:

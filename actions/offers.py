@@ -152,13 +152,37 @@ def _options(event: dict[str, Any]) -> list[Option]:
 
 def chosen(text: str, options: list[Option]) -> str | None:
     """The article among `options` that `text` picks: by position, or by naming its title."""
-    words = [w for w in tokens(text) if w not in _FRAME]
+    words = _words(text)
     if not words:
         return None
-    if all(w in _POSITIONS for w in words):
-        positions = {_POSITIONS[w] for w in words}
-        return _at(positions.pop(), options) if len(positions) == 1 else None
-    return _named(words, options)
+    position = _position(words)
+    if position is not None:
+        return _at(position, options)
+    return None if all(w in _POSITIONS for w in words) else _named(words, options)
+
+
+def missing_position(tracker: Tracker) -> bool:
+    """Whether the latest message names a place the offer on screen does not have.
+
+    "5" under three articles is a pick gone astray, not a question: the customer is asked
+    which one, and the offer stays.
+    """
+    options = pending_offer(tracker)
+    position = _position(_words(tracker.latest_message.get("text") or ""))
+    return bool(options) and position is not None and _at(position, options) is None
+
+
+def _words(text: str) -> list[str]:
+    """The message's words without those around a choice."""
+    return [w for w in tokens(text) if w not in _FRAME]
+
+
+def _position(words: list[str]) -> int | None:
+    """The one place the words name ("the 2nd", "dos"), when they are only a place."""
+    if not words or not all(w in _POSITIONS for w in words):
+        return None
+    positions = {_POSITIONS[w] for w in words}
+    return positions.pop() if len(positions) == 1 else None
 
 
 def _at(position: int, options: list[Option]) -> str | None:

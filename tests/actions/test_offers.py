@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
-from actions.offers import Option, chosen, pending_offer, pick_payload
+from actions.offers import Option, chosen, missing_position, pending_offer, pick_payload
 
 EN = [
     Option("baggage-cabin-en", "Cabin baggage: sizes, weight and what your fare includes"),
@@ -119,20 +119,21 @@ def listen() -> dict[str, Any]:
     return {"event": "action", "name": "action_listen"}
 
 
-def pending(*events: dict[str, Any], slot: bool = True) -> list[Option]:
-    history = [{"event": "session_started"}, listen(), *events]
-    return pending_offer(
-        Tracker(
-            sender_id="c1",
-            slots={"offer_pending": slot},
-            latest_message={"text": "the first one"},
-            events=history,
-            paused=False,
-            followup_action=None,
-            active_loop={},
-            latest_action_name="action_listen",
-        )
+def tracker(*events: dict[str, Any], slot: bool = True, typed: str = "the first one") -> Tracker:
+    return Tracker(
+        sender_id="c1",
+        slots={"offer_pending": slot},
+        latest_message={"text": typed},
+        events=[{"event": "session_started"}, listen(), *events],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
     )
+
+
+def pending(*events: dict[str, Any], slot: bool = True) -> list[Option]:
+    return pending_offer(tracker(*events, slot=slot))
 
 
 OFFER = offer(*EN)
@@ -161,3 +162,12 @@ def test_after_an_answer_a_handoff_or_without_the_slot_no_offer_is_pending() -> 
 def test_an_offer_of_the_last_session_is_not_pending() -> None:
     events = (user("hand luggage?"), OFFER, OFFER_PENDING, {"event": "session_started"})
     assert pending(*events, listen(), user("1")) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "missing"), [("5", True), ("the fourth one", True), ("2", False), ("5 bags", False)]
+)
+def test_a_place_the_offer_does_not_have_is_a_pick_gone_astray(typed: str, missing: bool) -> None:
+    events = (OFFER, OFFER_PENDING, listen(), user(typed))
+    assert missing_position(tracker(*events, typed=typed)) is missing
+    assert not missing_position(tracker(user(typed), typed=typed, slot=False))  # no offer

@@ -7,6 +7,7 @@ import json
 import pytest
 import redis
 
+from actions.texts import text
 from bot.rasa_client import TRACKER_PREFIX, BotReply, replies_in_tracker
 from handoff.requests import Priority, Reason, current_handoff, owner
 from kb_index.language import detect_language
@@ -264,6 +265,19 @@ async def test_a_choice_typed_under_an_offer_is_answered_as_its_button_is(
     tapped = await tapper.says(payloads[offered.index(wanted)])
     assert texts(replies) == texts(tapped)
     assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+
+
+async def test_a_place_the_offer_does_not_have_asks_which_one_and_the_offer_stays(
+    engine: Engine, store: redis.Redis
+) -> None:
+    """ "5" under three articles was searched, found nothing and handed over (QA s19 check)."""
+    customer = Customer(engine, "en")
+    offered, _ = offer_of(await customer.says(OFFERED["en"][0]))
+    replies = await customer.says("5")
+    assert texts(replies) == text("suggest_which", "en") and decisions(replies) == []
+    replies = await customer.says("the second one")  # the offer still stands
+    assert decisions(replies) == ["answer"] and article_of(replies) == offered[1]
+    assert current_handoff(store, customer.id) is None
 
 
 async def test_an_ordinal_without_an_offer_is_no_pick_and_rasas_doubt_still_hands_over(
