@@ -59,5 +59,7 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for chatty in ("httpx", "httpcore"):  # request lines carry bot tokens in their URLs
+    # httpx's request lines carry bot tokens in their URLs; faiss's loader says which CPU
+    # instructions it found at every start ("AVX512", which reads as a booking code).
+    for chatty in ("httpx", "httpcore", "faiss.loader"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
