@@ -60,11 +60,11 @@ class ActionAnswerFromKB(Action):
             article_id = str(next(tracker.get_latest_entity_values("article"), None) or "")
             return answer_pick(dispatcher, tracker, article_id, language)
         typed = offers.typed_pick(tracker)  # "the first one" under the offer: its button's answer
-        if typed is not None:
-            return answer_pick(dispatcher, tracker, typed, language)
-        if offers.missing_position(tracker):  # "5" under three articles: which one, again
+        if typed is not None and typed.article_id is None:  # "5" under three: which one, again
             dispatcher.utter_message(text=text("suggest_which", language))
             return []
+        if typed is not None and typed.article_id is not None:
+            return answer_pick(dispatcher, tracker, typed.article_id, language)
         if intent == HOURS_INTENT:
             hours = _hours_article(settings.opening_hours_topic, language, tracker.sender_id)
             if hours is not None:

@@ -91,8 +91,10 @@ class ActionFeedback(Action):
         like a tap on its button.
         """
         typed = offers.typed_pick(tracker)
-        if typed is not None:
-            return answer_pick(dispatcher, tracker, typed, conversation.language(tracker))
+        if typed is not None and typed.article_id is not None:
+            return answer_pick(
+                dispatcher, tracker, typed.article_id, conversation.language(tracker)
+            )
         if intent == "affirm":
             dispatcher.utter_message(text=text("suggest_which", conversation.language(tracker)))
             return []

@@ -117,10 +117,27 @@ def point_to(
     )
 
 
-def typed_pick(tracker: Tracker) -> str | None:
-    """The offered article the customer's latest message picks, if it picks one."""
+@dataclass(frozen=True)
+class Pick:
+    """A message typed under an offer that reads as a choice."""
+
+    article_id: str | None  # None: a place the offer does not have ("5" under three articles)
+
+
+def typed_pick(tracker: Tracker) -> Pick | None:
+    """What the customer's latest message picks of the offer on screen; None when no pick.
+
+    "5" under three articles is a pick gone astray, not a question (`Pick(None)`): the
+    customer is asked which one, and the offer stays. The offer is read once a turn.
+    """
     options = pending_offer(tracker)
-    return chosen(tracker.latest_message.get("text") or "", options) if options else None
+    if not options:
+        return None
+    text = tracker.latest_message.get("text") or ""
+    article_id = chosen(text, options)
+    if article_id is not None:
+        return Pick(article_id)
+    return Pick(None) if _position(_words(text)) is not None else None
 
 
 def pending_offer(tracker: Tracker) -> list[Option]:
@@ -159,17 +176,6 @@ def chosen(text: str, options: list[Option]) -> str | None:
     if position is not None:
         return _at(position, options)
     return None if all(w in _POSITIONS for w in words) else _named(words, options)
-
-
-def missing_position(tracker: Tracker) -> bool:
-    """Whether the latest message names a place the offer on screen does not have.
-
-    "5" under three articles is a pick gone astray, not a question: the customer is asked
-    which one, and the offer stays.
-    """
-    options = pending_offer(tracker)
-    position = _position(_words(tracker.latest_message.get("text") or ""))
-    return bool(options) and position is not None and _at(position, options) is None
 
 
 def _words(text: str) -> list[str]:

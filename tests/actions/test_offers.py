@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
-from actions.offers import Option, chosen, missing_position, pending_offer, pick_payload
+from actions.offers import Option, Pick, chosen, pending_offer, pick_payload, typed_pick
 
 EN = [
     Option("baggage-cabin-en", "Cabin baggage: sizes, weight and what your fare includes"),
@@ -169,5 +169,5 @@ def test_an_offer_of_the_last_session_is_not_pending() -> None:
 )
 def test_a_place_the_offer_does_not_have_is_a_pick_gone_astray(typed: str, missing: bool) -> None:
     events = (OFFER, OFFER_PENDING, listen(), user(typed))
-    assert missing_position(tracker(*events, typed=typed)) is missing
-    assert not missing_position(tracker(user(typed), typed=typed, slot=False))  # no offer
+    assert (typed_pick(tracker(*events, typed=typed)) == Pick(None)) is missing
+    assert typed_pick(tracker(user(typed), typed=typed, slot=False)) is None  # no offer
