@@ -12,6 +12,7 @@ notice at the handoff.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from actions.texts import off_shift_notice
@@ -29,7 +30,7 @@ def waiting_notice(
     routing: Routing,
     settings: Settings,
     *,
-    said: list[str] | None = None,
+    said: Iterable[str] = (),
 ) -> Outgoing:
     """The acknowledgement of `inbound`, in the conversation's language.
 
@@ -49,7 +50,7 @@ def waiting_notice(
         customer = record.get("customer") or {}
         zone = inbound.customer.timezone or customer.get("timezone") or calendar.timezone
         opens_at = calendar.next_open(now)
-        body = off_shift_notice(opens_at, language, zone, now, settings, said=said or ())
+        body = off_shift_notice(opens_at, language, zone, now, settings, said=said)
     return inbound.answer("waiting", body)
 
 

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from handoff.announcements import active_async, related
 from handoff.ownership import Action, Outcome, Ownership, Transition
-from handoff.priority import raised
+from handoff.priority import NEGATIVE_MOOD, raised
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, customer_said
 from handoff.routing import Routing
 from handoff.sentiment import sounds_angry
@@ -203,7 +203,7 @@ def _anger_scored(request: HandoffRequest) -> bool:
     (`handoff.priority.score`): raising it again for more of the same would count it twice.
     """
     return request.reason is Reason.COMPLAINT or any(
-        why.startswith("negative sentiment") for why in request.priority_reasons
+        why.startswith(NEGATIVE_MOOD) for why in request.priority_reasons
     )
 
 

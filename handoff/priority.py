@@ -31,6 +31,8 @@ URGENT_POINTS = 30
 PUBLIC_POINTS = 5
 MAX_INFLUENCE_POINTS = 30
 MAX_VIRALITY_POINTS = 25
+NEGATIVE_MOOD = "negative sentiment"
+"""The reason a negative mood leaves in the score; the desk reads it (`handoff.desk`)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def score(signals: Signals, influencer_followers: int) -> Score:
         parts.append((URGENT_POINTS, "urgent: " + ", ".join(signals.urgent_keywords[:3])))
     mood = sentiment(list(signals.customer_texts))
     if mood.label == "negative":
-        parts.append((int(10 + 10 * -mood.score), "negative sentiment"))
+        parts.append((int(10 + 10 * -mood.score), NEGATIVE_MOOD))
     influence = influence_points(signals.followers, influencer_followers)
     if influence:
         parts.append((influence, f"{signals.followers:,} followers"))
