@@ -5,7 +5,8 @@ process that runs the actions: there the root logger had no handler, so the acti
 (each "kb decision" with its reason and gap, "handoff requested", "angry question") were
 dropped, and operators could not see why the bot declined or escalated. Here both processes
 write Relevo's key=value lines (`relevo.logs`, at `RELEVO_LOG_LEVEL`), each line once: Relevo's
-handler takes the place of rasa_sdk's, it is not added to it.
+handler takes the place of rasa_sdk's, it is not added to it. Each worker's app also serves
+Relevo's `POST /relevo/prepare` (`actions.prepare`).
 
 The arguments are those of `python -m rasa_sdk` (`relevo actions` passes `--actions actions
 --port N`). Kept apart from `actions.runtime`, which every `relevo` command imports, so that
@@ -22,6 +23,7 @@ from rasa_sdk import endpoint
 from rasa_sdk import utils as rasa_sdk_utils
 from sanic import Sanic
 
+from actions.prepare import add_prepare_route
 from relevo.logs import configure
 from relevo.settings import get_settings
 
@@ -44,9 +46,14 @@ def log_like_relevo(loglevel: object = None) -> None:
 
 
 def _worker_app(*args: Any, **kwargs: Any) -> Sanic:
-    """rasa_sdk's app, built in each worker that Sanic spawns, with Relevo's logging first."""
+    """rasa_sdk's app, built in each worker that Sanic spawns, with Relevo's logging first.
+
+    Relevo's `POST /relevo/prepare` (`actions.prepare`) is served beside rasa_sdk's routes.
+    """
     log_like_relevo()
-    return _rasa_sdk_app(*args, **kwargs)
+    app = _rasa_sdk_app(*args, **kwargs)
+    add_prepare_route(app)
+    return app
 
 
 def serve() -> None:

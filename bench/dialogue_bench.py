@@ -16,6 +16,9 @@ Turns are POSTs to Rasa's REST webhook through RasaClient, with the metadata the
 - trivial action through NLU: "yes" as text, classified by the NLU pipeline (affirm), then the
   same action_feedback: the baseline with the NLU work a KB question also pays;
 - raw search: KnowledgeBase.search in this process, one query at a time.
+As the gateway does, the client hands each text message to the action server's
+`/relevo/prepare` as it sends it to Rasa (`RELEVO_PREPARE_SEARCHES`, on by default); the KB
+question of new conversations is also sent without that ("not prepared"), to show its effect.
 The sixteen load series share a time cap (--load-seconds, 240 s by default). At each
 concurrency level the kinds take turns in four blocks (in one order, then the reverse), pooled
 per kind, so that the machine's drifting speed falls on every kind alike; a block that reaches
@@ -65,6 +68,7 @@ TRIVIAL_MESSAGE = "/affirm"
 TRIVIAL_TEXT_MESSAGE = "yes"
 KB_FRESH = "KB question, new conversation"
 KB_KEPT = "KB question, kept conversation"
+KB_UNPREPARED = "KB question, new conversation, not prepared"
 TRIVIAL = "trivial action (/affirm), new conversation"
 TRIVIAL_TEXT = "trivial action ('yes' through NLU), new conversation"
 TRIVIAL_MESSAGES = {TRIVIAL: TRIVIAL_MESSAGE, TRIVIAL_TEXT: TRIVIAL_TEXT_MESSAGE}
@@ -82,7 +86,7 @@ class Plan:
     warmup: int
     budget_seconds: float
     levels: tuple[int, ...] = (1, 10, 50)
-    kinds: tuple[str, ...] = (TRIVIAL, TRIVIAL_TEXT, KB_FRESH, KB_KEPT)
+    kinds: tuple[str, ...] = (TRIVIAL, TRIVIAL_TEXT, KB_FRESH, KB_UNPREPARED, KB_KEPT)
     rounds: int = 4
 
     @property
@@ -208,6 +212,7 @@ async def load(
     kind: str,
     questions: list[Question],
     *,
+    prepare_url: str | None,
     workers: int,
     concurrency: int,
     requests: int,
@@ -215,7 +220,8 @@ async def load(
 ) -> Result:
     """Send `requests` turns with `concurrency` virtual users; stop early after `seconds`."""
     result = Result(workers=workers, concurrency=concurrency, kind=kind)
-    client = RasaClient(url=url, timeout=120)
+    prepare = None if kind == KB_UNPREPARED else prepare_url
+    client = RasaClient(url=url, timeout=120, prepare_url=prepare)
     run = uuid.uuid4().hex[:8]
     next_request = 0
     started = time.perf_counter()
@@ -249,10 +255,19 @@ async def load(
     return result
 
 
-async def warm_up(url: str, questions: list[Question], count: int) -> None:
+async def warm_up(url: str, questions: list[Question], count: int, prepare_url: str | None) -> None:
     """A few turns of each kind at concurrency 10, not measured (fresh workers, caches)."""
     for kind in (TRIVIAL, TRIVIAL_TEXT, KB_FRESH):
-        await load(url, kind, questions, workers=0, concurrency=10, requests=count, seconds=60)
+        await load(
+            url,
+            kind,
+            questions,
+            prepare_url=prepare_url,
+            workers=0,
+            concurrency=10,
+            requests=count,
+            seconds=60,
+        )
 
 
 def series(
@@ -261,6 +276,7 @@ def series(
     plan: Plan,
     budget: Budget,
     *,
+    prepare_url: str | None,
     workers: int,
     levels: tuple[int, ...],
 ) -> list[Result]:
@@ -281,6 +297,7 @@ def series(
                         url,
                         kind,
                         questions,
+                        prepare_url=prepare_url,
                         workers=workers,
                         concurrency=level,
                         requests=requests,
@@ -351,6 +368,18 @@ def ratio_rows(results: list[Result], raw_p50: float) -> list[list[object]]:
         if kb1 and trivial1:
             extra = kb1.p50_p95[0] - trivial1.p50_p95[0]
             rows.append([f"KB turn p50 - {name} p50 at concurrency 1 (ms)", extra, "-", "info"])
+    for workers, level in ((1, 1), (1, 10)):
+        prepared, unprepared = (find(results, workers, level, k) for k in (KB_FRESH, KB_UNPREPARED))
+        if prepared and unprepared:
+            rows.append(
+                [
+                    f"KB turn p50 / p95, prepared - not prepared at concurrency {level} (ms)",
+                    f"{prepared.p50_p95[0] - unprepared.p50_p95[0]:+.1f} / "
+                    f"{prepared.p50_p95[1] - unprepared.p50_p95[1]:+.1f}",
+                    "-",
+                    "info",
+                ]
+            )
     rows.append(["raw in-process KB search p50 (ms)", raw_p50, "-", "info"])
     return rows
 
@@ -434,6 +463,7 @@ def run(services: Services, data: Path, plan: Plan) -> None:
     """Start everything, measure, print the tables."""
     engine = start_engine(services, data)
     settings, store, rasa, rasa_url = engine.settings, engine.store, engine.rasa, engine.rasa_url
+    prepare_url = settings.prepare_url
 
     candidates = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", settings.default_language)
     if plan.probe_questions:
@@ -459,8 +489,16 @@ def run(services: Services, data: Path, plan: Plan) -> None:
     results: list[Result] = []
     budget = Budget(plan.budget_seconds, plan.series_count)
     with step("Load, one Rasa worker"):
-        asyncio.run(warm_up(rasa_url, questions, plan.warmup))
-        results += series(rasa_url, questions, plan, budget, workers=1, levels=plan.levels)
+        asyncio.run(warm_up(rasa_url, questions, plan.warmup, prepare_url))
+        results += series(
+            rasa_url,
+            questions,
+            plan,
+            budget,
+            prepare_url=prepare_url,
+            workers=1,
+            levels=plan.levels,
+        )
     memory = [
         ["Rasa server, one worker", *tree_memory(rasa.process.pid)],
         ["action server", *tree_memory(engine.actions.process.pid)],
@@ -470,8 +508,10 @@ def run(services: Services, data: Path, plan: Plan) -> None:
         services.stop(rasa)
         rasa = start_rasa(services, settings, engine.env, workers=2)
     with step("Load, SANIC_WORKERS=2"):
-        asyncio.run(warm_up(rasa_url, questions, plan.warmup))
-        results += series(rasa_url, questions, plan, budget, workers=2, levels=(10,))
+        asyncio.run(warm_up(rasa_url, questions, plan.warmup, prepare_url))
+        results += series(
+            rasa_url, questions, plan, budget, prepare_url=prepare_url, workers=2, levels=(10,)
+        )
     memory += [
         ["Rasa server, SANIC_WORKERS=2", *tree_memory(rasa.process.pid)],
         ["action server (after both loads)", *tree_memory(engine.actions.process.pid)],

@@ -22,7 +22,9 @@ The two paths, with distinct conversation ids:
   assistant worker -> Rasa -> the worker's Lua record appends the reply to the conversation log,
   the web chat's delivery -> socket);
 - direct: one POST to Rasa's /webhooks/rest/webhook (RasaClient) with the metadata the gateway
-  sends for a web-chat message; a turn is the time to the full response.
+  sends for a web-chat message; a turn is the time to the full response. Like the gateway, the
+  client hands the message to the action server's /relevo/prepare as it sends it (see
+  actions/prepare.py), so both paths ask the same work of Rasa and the action server.
 Two loads, each through both paths in the same run, ordered direct, gateway, gateway, direct so
 that neither path always goes first: with think time (a pause of --think-min..--think-max
 seconds, uniform, before every turn) and saturation (no pause). With --rounds N the four series
@@ -334,9 +336,15 @@ async def converse(chat: Chat, script: list[Step], series: Series) -> None:
         return
 
 
-async def play(series: Series, all_scripts: list[list[Step]], rasa_url: str, ws_url: str) -> None:
+async def play(
+    series: Series,
+    all_scripts: list[list[Step]],
+    rasa_url: str,
+    ws_url: str,
+    prepare_url: str | None,
+) -> None:
     """Open the conversations (not timed), then play every script at the same time."""
-    client = RasaClient(url=rasa_url, timeout=TURN_TIMEOUT + 30)
+    client = RasaClient(url=rasa_url, timeout=TURN_TIMEOUT + 30, prepare_url=prepare_url)
     sockets = []
     try:
         chats: list[Chat] = []
@@ -367,6 +375,7 @@ def run_series(
     run_id: str,
     rasa_url: str,
     ws_url: str,
+    prepare_url: str | None,
 ) -> Series:
     """One load through one path, with conversation ids of its own."""
     series = Series(
@@ -376,7 +385,7 @@ def run_series(
         conversations=[f"wc-{run_id}-s{order}-c{n:03d}" for n in range(len(all_scripts))],
         planned=sum(len(s) for s in all_scripts),
     )
-    asyncio.run(play(series, all_scripts, rasa_url, ws_url))
+    asyncio.run(play(series, all_scripts, rasa_url, ws_url, prepare_url))
     return series
 
 
@@ -759,7 +768,12 @@ def run(services: Services, data: Path, plan: Plan, rasa_workers: int) -> None:
     with step("Gateway (relevo serve)"):
         gateway, ws_url = start_gateway(services, engine)
     memory = [["gateway, after start-up", *tree_memory(gateway.process.pid)]]
-    where = {"run_id": uuid.uuid4().hex[:8], "rasa_url": engine.rasa_url, "ws_url": ws_url}
+    where = {
+        "run_id": uuid.uuid4().hex[:8],
+        "rasa_url": engine.rasa_url,
+        "ws_url": ws_url,
+        "prepare_url": engine.settings.prepare_url,
+    }
     warm = Plan(plan.warmup_conversations, plan.turns, 0, 0, plan.seed + 1, 0)
     with step(
         f"Warm-up, not measured: {warm.conversations} conversations of {warm.turns} turns, "

@@ -53,7 +53,9 @@ class Workers:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
-        self._rasa = RasaClient(url=settings.rasa_url, timeout=settings.rasa_timeout)
+        self._rasa = RasaClient(
+            url=settings.rasa_url, timeout=settings.rasa_timeout, prepare_url=settings.prepare_url
+        )
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
 
     def senders(self) -> dict[str, Sender]:

@@ -91,29 +91,47 @@ class SentenceTransformerEmbedder:
 
 
 class RecentQueries:
-    """An embedder that remembers its latest one-text encodings.
+    """An embedder that remembers its latest one-text encodings, and encodes ahead of a turn.
 
     A customer's question is encoded once per turn although the retriever and the off-topic
     check both need its vector. The memory holds the turns in flight, no more: a larger one
     would also serve repeated questions from memory, which real traffic rarely sends and
     benchmarks cycling through a question list do (their figures would flatter the search).
-    The vectors handed out are read-only: they are shared.
+
+    `prepare` encodes a message before its turn asks for it (the gateway has it done while Rasa
+    reads the message). A prepared vector serves its turn once: it leaves the prepared set at
+    its first use, so a question asked again later is encoded again. The set keeps the latest
+    `prepared_size` texts. The vectors handed out are read-only: they are shared.
     """
 
-    def __init__(self, inner: Embedder, *, size: int = 8) -> None:
+    def __init__(self, inner: Embedder, *, size: int = 8, prepared_size: int = 256) -> None:
         self.name = inner.name
         self.dimension = inner.dimension
         self._inner = inner
         self._one = lru_cache(maxsize=size)(self._encode_one)
+        self._prepared: dict[str, np.ndarray] = {}
+        self._prepared_size = prepared_size
 
     def _encode_one(self, text: str) -> np.ndarray:
-        vector = self._inner.encode([text])
-        vector.flags.writeable = False
+        vector = self._prepared.pop(text, None)
+        if vector is None:
+            vector = self._inner.encode([text])
+            vector.flags.writeable = False
         return vector
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One text from the memory when it was seen lately; batches straight through."""
         return self._one(texts[0]) if len(texts) == 1 else self._inner.encode(texts)
+
+    def prepare(self, text: str) -> None:
+        """Encode `text` now for the turn that will ask for it soon."""
+        if text in self._prepared:
+            return
+        vector = self._inner.encode([text])
+        vector.flags.writeable = False
+        self._prepared[text] = vector
+        while len(self._prepared) > self._prepared_size:
+            del self._prepared[next(iter(self._prepared))]  # the oldest
 
 
 def load_embedder(spec: str, *, threads: int = 1) -> Embedder:

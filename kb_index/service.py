@@ -17,6 +17,7 @@ import redis
 
 from kb_index.articles import ALL_CHANNELS
 from kb_index.embeddings import Embedder, RecentQueries, load_embedder
+from kb_index.query import clean_query
 from kb_index.retriever import Hit, RankingConfig
 from kb_index.store import IndexStore, LoadedIndex, Manifest
 from kb_index.sync import IndexOptions, SyncReport
@@ -90,7 +91,7 @@ class KnowledgeBase:
         reload_interval: float = 1.0,
     ) -> None:
         self._store = store
-        self._embedder = embedder
+        self._embedder = RecentQueries(embedder)
         self._client = client
         self._config = config
         self._nprobe = nprobe
@@ -99,7 +100,7 @@ class KnowledgeBase:
         self._loading: threading.Thread | None = None
         self._failed: tuple[int, float] | None = None  # a version that failed, and when
         self._checked_at = 0.0
-        self._index: LoadedIndex = store.load(embedder, nprobe=nprobe)
+        self._index: LoadedIndex = store.load(self._embedder, nprobe=nprobe)
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis) -> KnowledgeBase:
@@ -107,9 +108,7 @@ class KnowledgeBase:
         pin_threads_for_single_queries()
         return cls(
             store=IndexStore(settings.index_dir),
-            embedder=RecentQueries(
-                load_embedder(settings.embedding_model, threads=settings.embedding_threads)
-            ),
+            embedder=load_embedder(settings.embedding_model, threads=settings.embedding_threads),
             client=client,
             config=ranking_config(settings),
             nprobe=settings.kb_ivf_nprobe,
@@ -203,6 +202,10 @@ class KnowledgeBase:
         """The vector `search` looks for `query` with (see Retriever.query_vector)."""
         self.refresh()
         return self._index.retriever.query_vector(query, self._config)
+
+    def prepare(self, query: str) -> None:
+        """Encode a customer's message now, for the search of its turn (see RecentQueries)."""
+        self._embedder.prepare(clean_query(query))
 
     def article(self, article_id: str, language: str) -> Hit | None:
         """One article's opening passage, for the customer's language (None when unknown)."""

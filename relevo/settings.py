@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PREPARE_PATH = "/relevo/prepare"  # the action server's route (actions.prepare)
+MAX_PREPARE_CHARS = 4000  # what it encodes ahead: up to the default max_message_chars
+
 
 class Settings(BaseSettings):
     """Configuration of Relevo. Each field is the variable `RELEVO_<FIELD>` (see README)."""
@@ -178,10 +181,22 @@ class Settings(BaseSettings):
         description="Where the action server is reached (its service name in a container).",
     )
 
+    prepare_searches: bool = Field(
+        default=True,
+        description="The gateway hands each customer message to the action server as it sends "
+        "it to Rasa, and the message is encoded for the knowledge-base search while Rasa reads "
+        "it (actions/prepare.py).",
+    )
+
     @property
     def action_url(self) -> str:
         """The action server's base URL."""
         return f"http://{self.action_host}:{self.action_port}"
+
+    @property
+    def prepare_url(self) -> str | None:
+        """Where the gateway hands messages to encode ahead of their turn (None: off)."""
+        return f"{self.action_url}{PREPARE_PATH}" if self.prepare_searches else None
 
     models_dir: Path = Field(default=Path("models"), description="Trained Rasa models.")
     model_cache_dir: Path | None = Field(

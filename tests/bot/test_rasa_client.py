@@ -118,3 +118,57 @@ async def test_a_connection_dropped_mid_answer_is_ambiguous(serve: Serve) -> Non
 
     error = await failure_of(await serve(dropping), timeout=5)
     assert error.ambiguous is True
+
+
+async def test_a_text_message_is_handed_to_the_action_server_to_prepare(serve: Serve) -> None:
+    prepared: list[object] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        return web.json_response([{"recipient_id": "c1", "text": "ok"}])
+
+    async def prepare(request: web.Request) -> web.Response:
+        prepared.append(await request.json())
+        return web.Response(status=204)
+
+    client = RasaClient(
+        url=await serve(webhook), timeout=5, prepare_url=await serve(prepare) + "/relevo/prepare"
+    )
+    try:
+        await client.send("c1", "¿hay wifi?", {})
+        await client.send("c1", "/affirm", {})  # a button's intent never reaches the search
+        await client.send("c1", "   ", {})
+        for _ in range(50):
+            if prepared:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # time for any other (wrong) call to arrive
+    finally:
+        await client.close()
+    assert prepared == [{"text": "¿hay wifi?"}]
+
+
+@pytest.mark.parametrize("prepare_fails", ["nothing listens", "HTTP 500"])
+async def test_a_failing_prepare_call_changes_nothing_in_the_turn_and_warns_once(
+    serve: Serve, caplog: pytest.LogCaptureFixture, prepare_fails: str
+) -> None:
+    async def webhook(request: web.Request) -> web.Response:
+        return web.json_response([{"recipient_id": "c1", "text": "ok"}])
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=500, text="boom")
+
+    prepare_url = (
+        f"http://127.0.0.1:{free_port()}/relevo/prepare"
+        if prepare_fails == "nothing listens"
+        else await serve(broken) + "/relevo/prepare"
+    )
+    client = RasaClient(url=await serve(webhook), timeout=5, prepare_url=prepare_url)
+    try:
+        for _ in range(3):
+            replies = await client.send("c1", "¿hay wifi?", {})
+            assert [r.text for r in replies] == ["ok"]
+            await asyncio.sleep(0.1)  # the prepare call ends
+    finally:
+        await client.close()
+    warnings = [r for r in caplog.records if "did not take a message to prepare" in r.message]
+    assert len(warnings) == 1

@@ -56,3 +56,30 @@ def test_recent_queries_are_encoded_once_and_shared_read_only(use_embedder: Embe
     assert counting.encoded.count("where is my bag") == 2
     batch = memo.encode(["a", "b"])  # batches go straight to the model
     assert batch.shape == (2, use_embedder.dimension) and counting.encoded[-2:] == ["a", "b"]
+
+
+def test_a_prepared_query_serves_its_turn_once_without_encoding_again(
+    use_embedder: Embedder,
+) -> None:
+    counting = CountingEmbedder(use_embedder)
+    memo = RecentQueries(counting, size=1, prepared_size=2)
+    memo.prepare("can i bring my dog")
+    memo.prepare("can i bring my dog")  # prepared twice (a resent message): encoded once
+    assert counting.encoded == ["can i bring my dog"]
+    vector = memo.encode(["can i bring my dog"])  # the turn: the prepared vector, no encoding
+    assert counting.encoded == ["can i bring my dog"] and not vector.flags.writeable
+    assert np.allclose(vector, use_embedder.encode(["can i bring my dog"]))
+    memo.encode(["other"])  # the memory of one forgets the dog question...
+    memo.encode(["can i bring my dog"])  # ...and the prepared one served its turn: encoded again
+    assert counting.encoded.count("can i bring my dog") == 2
+
+
+def test_the_prepared_set_keeps_the_latest_texts(use_embedder: Embedder) -> None:
+    counting = CountingEmbedder(use_embedder)
+    memo = RecentQueries(counting, prepared_size=2)
+    for text in ("one", "two", "three"):  # "one" was never asked for: it leaves the set
+        memo.prepare(text)
+    memo.encode(["three"])
+    memo.encode(["two"])
+    memo.encode(["one"])
+    assert counting.encoded == ["one", "two", "three", "one"]
