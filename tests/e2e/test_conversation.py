@@ -88,6 +88,26 @@ async def test_a_no_after_thanks_says_goodbye_instead_of_handing_over(
     assert decisions(await customer.says(no)) == ["handoff"]
 
 
+@pytest.mark.parametrize(
+    ("language", "opener", "prompt", "question"),
+    [
+        ("es", "tengo una duda", "cuéntame qué necesitas", QUESTIONS["es"][0]),
+        ("en", "I have a question", "tell me what you need", QUESTIONS["en"][0]),
+        ("en", "I need help", "tell me what you need", QUESTIONS["en"][0]),
+    ],
+)
+async def test_an_opener_without_the_question_is_asked_what_is_needed(
+    engine: Engine, store: redis.Redis, language: str, opener: str, prompt: str, question: str
+) -> None:
+    """An opener got a goodbye ("tengo una duda", "I need help") or a person ("I have a
+    question"): it is asked what the customer needs, and the question that follows is answered."""
+    customer = Customer(engine, language)
+    replies = await customer.says(opener)
+    assert prompt in texts(replies).lower()
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+    assert decisions(await customer.says(question)) == ["answer"]
+
+
 async def test_an_emoji_alone_says_what_it_means(engine: Engine, store: redis.Redis) -> None:
     """Rasa's NLU sees no words in "👎": it took every emoji, and "???", for a yes."""
     question, _, _ = QUESTIONS["en"]
