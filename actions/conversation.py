@@ -84,8 +84,16 @@ def this_session(tracker: Tracker, slot: str) -> Any:
     return tracker.get_slot(slot) if fresh else None
 
 
+PAUSES = frozenset({"utter_take_your_time"})
+"""The bot's answer to "hold on": the question the bot asked before it still stands."""
+
+
 def last_bot_action(tracker: Tracker) -> str | None:
-    """The last action the bot ran before the customer's latest message (listening aside)."""
+    """The last action the bot ran before the customer's latest message (listening aside).
+
+    A pause ("hold on" -> "No rush") is looked past: "did this help?", "wait", "no rush", "yes"
+    is a yes to "did this help?".
+    """
     before_latest = False
     for event in reversed(tracker.events):
         kind = event.get("event")
@@ -94,6 +102,9 @@ def last_bot_action(tracker: Tracker) -> str | None:
                 return None
             before_latest = True
         elif before_latest and kind == "action" and event.get("name") != "action_listen":
+            if event.get("name") in PAUSES:
+                before_latest = False  # past the pause's own message too
+                continue
             return str(event.get("name"))
     return None
 

@@ -16,13 +16,15 @@ from relevo import events
 
 ASKERS = frozenset({"action_answer_from_kb", "action_feedback"})
 """The actions that ask "did this help?" or "is it one of these?" (or which one)."""
+NOT_UNDERSTOOD = "not_understood"  # "no entiendo": a no to a question pending, else asked again
 
 
 class ActionFeedback(Action):
     """A yes closes the loop; a no hands over; without a question just asked, a polite answer.
 
     After an offer of articles ("Is it one of these?"), a typed no hands over and a yes asks
-    which one.
+    which one. "I don't understand" is a no to a pending question; without one, the customer is
+    asked to say what they need in other words, with a button for a person.
     """
 
     def name(self) -> str:
@@ -75,8 +77,14 @@ class ActionFeedback(Action):
         A question asked turns ago is no longer pending: "thanks" -> "Anything else?" -> "no"
         must not hand the customer over as unhappy with the answer.
         """
+        language = conversation.language(tracker)
         if intent == "affirm":
-            dispatcher.utter_message(text=text("what_else", conversation.language(tracker)))
+            dispatcher.utter_message(text=text("what_else", language))
+        elif intent == NOT_UNDERSTOOD:
+            dispatcher.utter_message(
+                text=text("not_understood", language),
+                buttons=[{"title": text("talk_to_person", language), "payload": "/ask_human"}],
+            )
         else:
             dispatcher.utter_message(response="utter_goodbye")
         pending = ("awaiting_feedback", "offer_pending")

@@ -88,6 +88,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "Por ejemplo: «¿Puedo llevar a mi perro en cabina?»",
     },
     "talk_to_person": {"en": "Talk to a person", "es": "Hablar con una persona"},
+    "not_understood": {
+        "en": "Sorry about the confusion 🙏 Could you tell me in other words what you need? "
+        "Or, if you prefer, talk to a person from our team.",
+        "es": "Perdona el lío 🙏 ¿Me cuentas con otras palabras qué necesitas? "
+        "O, si lo prefieres, habla con una persona del equipo.",
+    },
 }
 
 

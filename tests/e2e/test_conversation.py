@@ -94,6 +94,7 @@ async def test_a_no_after_thanks_says_goodbye_instead_of_handing_over(
         ("es", "tengo una duda", "cuéntame qué necesitas", QUESTIONS["es"][0]),
         ("en", "I have a question", "tell me what you need", QUESTIONS["en"][0]),
         ("en", "I need help", "tell me what you need", QUESTIONS["en"][0]),
+        ("es", "una cosa más", "cuéntame qué necesitas", QUESTIONS["es"][0]),
     ],
 )
 async def test_an_opener_without_the_question_is_asked_what_is_needed(
@@ -106,6 +107,41 @@ async def test_an_opener_without_the_question_is_asked_what_is_needed(
     assert prompt in texts(replies).lower()
     assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
     assert decisions(await customer.says(question)) == ["answer"]
+
+
+@pytest.mark.parametrize(
+    ("language", "wait", "no_rush"),
+    [("es", "un momento", "sin prisa"), ("en", "hold on", "no rush")],
+)
+async def test_a_moment_asked_for_after_an_answer_keeps_did_this_help_pending(
+    engine: Engine, store: redis.Redis, language: str, wait: str, no_rush: str
+) -> None:
+    """A request for a moment went to a person ("un momento": ask_human; "espera": fallback)."""
+    question, _, _ = QUESTIONS[language]
+    customer = Customer(engine, language)
+    await customer.says(question)
+    assert no_rush in texts(await customer.says(wait)).lower()
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+    thanks = await customer.says("/affirm")  # the yes still answers "did this help?"
+    assert ("me alegro" if language == "es" else "glad") in texts(thanks).lower()
+
+
+@pytest.mark.parametrize(
+    ("language", "lost"), [("es", "no entiendo"), ("en", "I don't understand")]
+)
+async def test_not_understanding_is_a_no_to_did_this_help_and_else_asks_again(
+    engine: Engine, store: redis.Redis, language: str, lost: str
+) -> None:
+    """Not understanding got a goodbye: now a no to "did this help?", else asked again."""
+    fresh = Customer(engine, language)
+    replies = await fresh.says(lost)
+    assert ("otras palabras" if language == "es" else "other words") in texts(replies)
+    assert [b["payload"] for r in replies for b in r.buttons] == ["/ask_human"]
+    assert current_handoff(store, fresh.id) is None and owner(store, fresh.id) == "bot"
+    answered = Customer(engine, language)
+    await answered.says(QUESTIONS[language][0])
+    assert decisions(await answered.says(lost)) == ["handoff"]
+    assert handoff_reason(store, answered.id) is Reason.NEGATIVE_FEEDBACK
 
 
 async def test_an_emoji_alone_says_what_it_means(engine: Engine, store: redis.Redis) -> None:

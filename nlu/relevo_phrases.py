@@ -1,0 +1,105 @@
+"""Short conversational phrases whose intent their whole wording decides.
+
+- `ask_for_help`: the message only says the customer has a question or needs help ("I have a
+  question", "quick question", "I need help", "tengo una duda", "una cosa más", "¿qué puedes
+  hacer?"); the question itself comes next.
+- `hold_on`: the customer asks for a moment or says they are back ("hold on", "un momento",
+  "ya estoy").
+- `not_understood`: the customer did not understand ("I don't get it", "no entiendo").
+
+DIET took "tengo una duda" and "no entiendo" for `goodbye` ("Take care and have a great
+flight!"), "I need help" for `deny`, "I have a question" and "espera" for its fallback (a person
+at once), "un momento" for `ask_human` and "una cosa más" for `out_of_scope` (declined).
+Teaching DIET new intents moved unrelated questions to `complaint` (the question/complaint
+boundary is thin), so these phrases are recognised by their whole wording instead: a greeting,
+a mention, "ok" or "please" may come around them, nothing else may. "I need help with my
+booking" or "no entiendo por qué me cobrasteis dos veces" say what they are about: they are
+left to DIET.
+
+Pure Python, no Rasa: the component (relevo_phrase_intent.py) runs it in Rasa's environment and
+the tests run it in the app's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ASK_FOR_HELP = "ask_for_help"
+HOLD_ON = "hold_on"
+NOT_UNDERSTOOD = "not_understood"
+
+_BEFORE = (
+    r"(?:(?:please|pls|ok|okay|vale|sorry|perdon|perdona|oops|hi|hello|hey|hiya|good morning"
+    r"|good afternoon|good evening|hola|buenas|buenas tardes|buenas noches|buenos dias|there"
+    r"|team|all|brisa|air|equipo) )*"
+)
+_AFTER = r"(?: (?:please|pls|plz|por favor|porfa|porfavor|xfa|plis|thanks|gracias))*"
+_PHRASES: dict[str, tuple[str, ...]] = {
+    ASK_FOR_HELP: (
+        r"(?:i )?(?:have|ve got|got) (?:a|one|another|one more|a quick|a small|a few"
+        r"|a couple of|some|two) (?:quick )?(?:question|questions|query|queries|doubt|doubts)"
+        r"(?: for (?:you|u))?",
+        r"(?:a |one )?quick (?:question|q)",
+        r"(?:another|one more) (?:question|thing)",
+        r"(?:a )?question",
+        r"something else",
+        r"(?:i )?(?:need|want) (?:some |a little )?(?:help|info|information|assistance)",
+        r"help(?: me)?",
+        r"(?:can|could) (?:you|u) help(?: me)?(?: with something| out)?",
+        r"(?:can|could|may) i ask (?:you |u )?(?:something|a question|a quick question)",
+        r"what (?:else )?can (?:you|u) (?:do|help (?:me )?with)",
+        r"(?:tengo|traigo) (?:una|otra|un par de|unas|dos|varias) (?:duda|dudas|pregunta"
+        r"|preguntas|consulta|consultas|preguntita|dudilla)(?: rapida| rapidita)?",
+        r"(?:una|otra) (?:duda|pregunta|consulta|preguntita|dudilla|cosa|cosita)"
+        r"(?: rapida| rapidita| mas)?",
+        r"necesito (?:ayuda|informacion|info)",
+        r"ayuda(?:me)?",
+        r"(?:me )?(?:puedes|podeis|podrias|podriais|pueden) ayudar(?:me)?",
+        r"me (?:ayudas|ayudais|ayuda|echas una mano|echais una mano)",
+        r"(?:te |os |les )?(?:puedo|podria) (?:hacer|preguntar(?:te|os)?) "
+        r"(?:una pregunta|una consulta|algo)",
+        r"(?:te |os )?(?:puedo|podria) preguntar(?:te|os)? algo",
+        r"queria (?:consultar|preguntar(?:te|os)?) (?:una cosa|algo)",
+        r"(?:que|en que) (?:puedes|sabes|me puedes|me podeis) (?:hacer|ayudar)",
+    ),
+    HOLD_ON: (
+        r"wait(?: a (?:sec|second|moment|minute))?",
+        r"hold on(?: a (?:sec|second|moment|minute))?",
+        r"(?:just )?(?:one|a) (?:sec|second|moment|min|minute)",
+        r"give me a (?:sec|second|moment|minute)",
+        r"brb|be right back|(?:i m |im )?back|let me (?:check|look|see)",
+        r"espera(?:d)?(?: un (?:momento|momentito|segundo|poco|minuto))?",
+        r"un (?:momento|momentito|segundo|seg|minuto|minutito)",
+        r"dame un (?:momento|segundo|minuto)",
+        r"ya estoy(?: aqui| de vuelta)?|ya volvi|(?:ahora |enseguida )?vuelvo",
+        r"dejame (?:ver|mirar|comprobar)|lo miro",
+    ),
+    NOT_UNDERSTOOD: (
+        r"(?:i )?(?:dont|do not) (?:understand|get it|follow)(?: (?:that|you|the answer))?",
+        r"what do (?:you|u) mean|what|huh|(?:i m |im )?confused|that makes no sense",
+        r"no (?:lo |te )?entiendo(?: nada)?|no me entero|no lo pillo|no me queda claro",
+        r"que quieres decir|que|como|eh|no lo tengo claro|estoy perdid[oa]",
+    ),
+}
+_MATCHERS = {
+    intent: re.compile(rf"{_BEFORE}(?:{'|'.join(phrases)}){_AFTER}")
+    for intent, phrases in _PHRASES.items()
+}
+
+
+def _words(text: str) -> str:
+    """Lower-case words without accents, mentions, emoji or punctuation, one space apart."""
+    text = re.sub(r"@\w+", " ", text.lower())
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("'", "").replace("’", "")  # "i've" is "ive", "don't" is "dont"
+    return " ".join(re.findall(r"[a-z0-9]+", text)).replace("ive got", "ve got")
+
+
+def phrase_intent(text: str) -> str | None:
+    """The intent the message's whole wording says (module docstring), or None."""
+    words = _words(text)
+    if not words:
+        return None
+    return next((i for i, m in _MATCHERS.items() if m.fullmatch(words) is not None), None)

@@ -1,0 +1,124 @@
+"""Short phrases whose whole wording decides their intent, told from messages with a subject.
+
+nlu/relevo_phrases.py is pure Python; Rasa runs it in its own environment, the test here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _phrase_intent() -> Callable[[str], str | None]:
+    path = ROOT / "nlu" / "relevo_phrases.py"
+    spec = importlib.util.spec_from_file_location("relevo_phrases", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.phrase_intent
+
+
+phrase_intent = _phrase_intent()
+
+SAID = {
+    "ask_for_help": [
+        "I have a question",
+        "i have a quick question",
+        "Quick Q",
+        "I've got a question for you",
+        "can i ask you something?",
+        "I need help",
+        "help please",
+        "Help!",
+        "hi there, i need some help",
+        "can u help me pls",
+        "one more thing",
+        "what can you do?",
+        "@BrisaAir i have a question 🙂",
+        "tengo una duda",
+        "Tengo una pregunta",
+        "una consulta",
+        "una duda rápida",
+        "una cosa más",
+        "otra cosa",
+        "necesito ayuda porfa",
+        "Ayuda por favor",
+        "¿me ayudas?",
+        "me echáis una mano?",
+        "¿Me podéis ayudar?",
+        "buenas tardes, tengo una consulta",
+        "os puedo hacer una pregunta?",
+        "¿qué puedes hacer?",
+    ],
+    "hold_on": [
+        "hold on",
+        "wait a sec",
+        "one moment please",
+        "ok give me a minute",
+        "brb",
+        "I'm back",
+        "let me check",
+        "un momento",
+        "espera",
+        "vale, espera un segundo",
+        "dame un minuto",
+        "ya estoy",
+        "perdón, ya estoy aquí",
+        "déjame mirar",
+    ],
+    "not_understood": [
+        "I don't understand",
+        "sorry, i don't get it",
+        "what do you mean?",
+        "what?",
+        "huh??",
+        "I'm confused",
+        "no entiendo",
+        "No te entiendo nada",
+        "¿qué quieres decir?",
+        "¿cómo?",
+        "no me queda claro",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [(text, intent) for intent, texts in SAID.items() for text in texts]
+)
+def test_a_phrase_gets_its_intent_around_greetings_mentions_and_please(
+    text: str, intent: str
+) -> None:
+    assert phrase_intent(text) == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have a question about my baggage",
+        "I have a question, can I take my dog?",
+        "I need help with my booking",
+        "I need help from a person",
+        "can you help me find my bag?",
+        "wait, is the flight delayed?",
+        "I don't understand why you charged me twice",
+        "necesito ayuda con mi reserva",
+        "tengo una duda sobre el equipaje",
+        "ayuda, me han perdido la maleta",
+        "una consulta sobre reembolsos",
+        "un momento, mi vuelo sale a las 9?",
+        "no entiendo por qué me cobrasteis dos veces",
+        "quiero hablar con una persona",
+        "hola",
+        "thanks",
+        "no",
+        "",
+        "👋",
+    ],
+)
+def test_a_message_that_says_what_it_is_about_is_left_to_the_model(text: str) -> None:
+    assert phrase_intent(text) is None
