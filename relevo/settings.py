@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREPARE_PATH = "/relevo/prepare"  # the action server's route (actions.prepare)
@@ -187,6 +187,15 @@ class Settings(BaseSettings):
         "it to Rasa, and the message is encoded for the knowledge-base search while Rasa reads "
         "it (actions/prepare.py).",
     )
+
+    @field_validator("model_cache_dir", "routing_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty value is unset: `RELEVO_MODEL_CACHE_DIR=` means no cache.
+
+        It was the current folder, and trained models landed in the checkout's root.
+        """
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def action_url(self) -> str:

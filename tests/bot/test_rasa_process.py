@@ -143,3 +143,12 @@ def test_on_a_sentinel_group_rasa_reads_the_sentinel_endpoints_and_finds_their_s
     plain = project.model_copy(update={"rasa_venv": ROOT / ".venv-rasa"})
     command = serve_command(plain, Path("m.tar.gz"), 5005)
     assert Path(command[command.index("--endpoints") + 1]).name == "endpoints.yml"
+
+
+@pytest.mark.parametrize("name", ["RELEVO_MODEL_CACHE_DIR", "RELEVO_ROUTING_FILE"])
+def test_an_empty_path_setting_is_unset_not_the_current_folder(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "")
+    field = name.removeprefix("RELEVO_").lower()
+    assert getattr(Settings(), field) is None
