@@ -45,9 +45,9 @@ _POSITIONS = {
 # The words around a choice ("I'll take the first one, please"; "quiero el de la mascota").
 _FRAME_WORDS = """
     the one ones that this it its is about on with for of an me want take pick choose please
-    option number article link button no yes ok okay mean meant ll like
+    option number article link button no yes ok okay mean meant ll like thanks thank pls
     el la lo los las de del uno una ese esa eso este esta es sobre con que quiero elijo opcion
-    numero articulo enlace boton por favor si vale pues
+    numero articulo enlace boton por favor si vale pues gracias porfa me quedo prefiero
 """
 _FRAME = frozenset(_FRAME_WORDS.split())
 # Short words a title shares with many messages: they name no article.

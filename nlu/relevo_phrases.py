@@ -6,6 +6,10 @@
 - `hold_on`: the customer asks for a moment or says they are back ("hold on", "un momento",
   "ya estoy").
 - `not_understood`: the customer did not understand ("I don't get it", "no entiendo").
+- `question` for a place in a list ("the first one", "la segunda, gracias", "number 2"): the
+  knowledge-base action reads it against the articles it offered (actions/offers.py). DIET
+  took "la segunda" for a greeting and "la primera, gracias" for thanks, answered by a rule
+  that never looked at the offer.
 
 DIET took "tengo una duda" and "no entiendo" for `goodbye` ("Take care and have a great
 flight!"), "I need help" for `deny`, "I have a question" and "espera" for its fallback (a person
@@ -28,6 +32,7 @@ import unicodedata
 ASK_FOR_HELP = "ask_for_help"
 HOLD_ON = "hold_on"
 NOT_UNDERSTOOD = "not_understood"
+QUESTION = "question"  # the catch-all intent: the knowledge-base action
 
 _BEFORE = (
     r"(?:(?:please|pls|ok|okay|vale|sorry|perdon|perdona|oops|hi|hello|hey|hiya|good morning"
@@ -82,6 +87,15 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"que quieres decir|que|como|eh|no lo tengo claro|estoy perdid[oa]",
     ),
 }
+_PLACE = (
+    r"first|1st|second|2nd|third|3rd|last|one|two|three|1|2|3|4|1o|1a|2o|2a|3o|3a"
+    r"|primero|primera|primer|segundo|segunda|tercero|tercera|tercer|ultimo|ultima|uno|dos|tres"
+)
+_PHRASES[QUESTION] = (
+    rf"(?:(?:i ll take|ill take|i want|quiero|me quedo con|prefiero) )?"
+    rf"(?:the |el |la |lo |number |numero |option |opcion |la opcion |el numero )?(?:{_PLACE})"
+    rf"(?: one| uno| una| option| opcion)?",
+)
 _MATCHERS = {
     intent: re.compile(rf"{_BEFORE}(?:{'|'.join(phrases)}){_AFTER}")
     for intent, phrases in _PHRASES.items()

@@ -32,6 +32,7 @@ ES = [
         ("#2", 2),
         ("no, the second one", 2),
         ("the last one", 3),
+        ("the first one, thanks", 1),
     ],
 )
 def test_an_english_ordinal_or_number_picks_the_article_at_that_place(
@@ -45,6 +46,8 @@ def test_an_english_ordinal_or_number_picks_the_article_at_that_place(
     [
         ("el primero", 1),
         ("la segunda", 2),
+        ("la primera, gracias", 1),
+        ("me quedo con la segunda", 2),
         ("la primera opción", 1),
         ("el 3", 3),
         ("el 1º", 1),

@@ -290,13 +290,16 @@ CABIN = {"es": "¿Cuánto equipaje de mano puedo llevar?", "en": OFFERED["en"][0
 @pytest.mark.parametrize(
     ("language", "question", "typed", "position"),
     [
-        ("en", OFFERED["en"][0], "the first one", 1),  # Rasa: out_of_scope
-        ("en", OFFERED["en"][0], "2", 2),  # out_of_scope
-        ("en", OFFERED["en"][0], "first", 1),  # affirm: action_feedback reads it
-        ("en", CABIN["en"], "the cabin one", None),  # question
-        ("es", OFFERED["es"][0], "el primero", 1),  # out_of_scope
-        ("es", OFFERED["es"][0], "la segunda", 2),  # nlu_fallback
-        ("es", CABIN["es"], "el de equipaje de mano", None),  # question
+        # A place in the list is `question` by its wording (nlu/relevo_phrases.py); DIET took
+        # "la segunda" for a greeting and "la primera, gracias" for thanks.
+        ("en", OFFERED["en"][0], "the first one", 1),
+        ("en", OFFERED["en"][0], "2", 2),
+        ("en", OFFERED["en"][0], "first", 1),
+        ("en", CABIN["en"], "the cabin one", None),  # words of one offered title
+        ("es", OFFERED["es"][0], "el primero", 1),
+        ("es", OFFERED["es"][0], "la segunda", 2),
+        ("es", OFFERED["es"][0], "la primera, gracias", 1),
+        ("es", CABIN["es"], "el de equipaje de mano", None),
     ],
 )
 async def test_a_choice_typed_under_an_offer_is_answered_as_its_button_is(
@@ -336,13 +339,16 @@ async def test_a_place_the_offer_does_not_have_asks_which_one_and_the_offer_stay
     assert current_handoff(store, customer.id) is None
 
 
-async def test_an_ordinal_without_an_offer_is_no_pick_and_rasas_doubt_still_hands_over(
+async def test_an_ordinal_without_an_offer_is_no_pick_and_is_asked_again(
     engine: Engine, store: redis.Redis
 ) -> None:
-    """A message with words Rasa cannot classify: the knowledge base is tried, then a person."""
+    """Nothing was offered: the knowledge base finds nothing for "the third one", the customer
+    is asked to rephrase, and a second weak result hands over."""
     customer = Customer(engine, "en")
-    assert decisions(await customer.says("the third one please")) == ["handoff"]
-    assert handoff_reason(store, customer.id) is Reason.LOW_CONFIDENCE
+    assert decisions(await customer.says("the third one please")) == ["rephrase"]
+    assert current_handoff(store, customer.id) is None
+    assert decisions(await customer.says("the second one")) == ["handoff"]
+    assert handoff_reason(store, customer.id) is Reason.REPEATED_FAILURE
 
 
 async def test_a_pick_of_an_unknown_article_asks_again_and_the_bot_goes_on(engine: Engine) -> None:
