@@ -6,6 +6,10 @@
 - `hold_on`: the customer asks for a moment or says they are back ("hold on", "un momento",
   "ya estoy").
 - `not_understood`: the customer did not understand ("I don't get it", "no entiendo").
+- `greet` for "are you there?" ("¿estás ahí?" was declined as off-topic, "¿hay alguien?"
+  went to a person), `affirm` for an acknowledgement ("entendido" was answered with the
+  opening hours, "all good" with a greeting) and `goodbye` for "that's all" ("eso es todo"
+  got "Sure! What can I help you with?").
 - `question` for a place in a list ("the first one", "la segunda, gracias", "number 2"): the
   knowledge-base action reads it against the articles it offered (actions/offers.py). DIET
   took "la segunda" for a greeting and "la primera, gracias" for thanks, answered by a rule
@@ -33,6 +37,7 @@ ASK_FOR_HELP = "ask_for_help"
 HOLD_ON = "hold_on"
 NOT_UNDERSTOOD = "not_understood"
 QUESTION = "question"  # the catch-all intent: the knowledge-base action
+GREET, AFFIRM, GOODBYE = "greet", "affirm", "goodbye"
 
 _BEFORE = (
     r"(?:(?:please|pls|ok|okay|vale|sorry|perdon|perdona|oops|hi|hello|hey|hiya|good morning"
@@ -87,6 +92,18 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"que quieres decir|que|como|eh|no lo tengo claro|estoy perdid[oa]",
     ),
 }
+_PHRASES[GREET] = (
+    r"(?:are |r )?(?:you|u) (?:still )?there|(?:is )?any ?(?:one|body) there|hello anyone",
+    r"(?:estas|sigues|seguis|estais) ahi|hay alguien(?: ahi)?|me (?:oyes|lees)",
+)
+_PHRASES[AFFIRM] = (
+    r"(?:ok |okay )?(?:understood|got it|all good|noted)",
+    r"(?:vale |ok )?(?:entendido|de acuerdo|anotado|todo claro)",
+)
+_PHRASES[GOODBYE] = (
+    r"(?:thats|that is|that s) all(?: for now| for today)?|nothing (?:else|more)",
+    r"(?:eso )?(?:es|era) todo|nada mas|ya esta",
+)
 _PLACE = (
     r"first|1st|second|2nd|third|3rd|last|one|two|three|1|2|3|4|1o|1a|2o|2a|3o|3a"
     r"|primero|primera|primer|segundo|segunda|tercero|tercera|tercer|ultimo|ultima|uno|dos|tres"

@@ -691,7 +691,7 @@ async def test_a_turn_read_back_from_the_tracker_is_what_the_webhook_answered(
     finally:
         await client.aclose()
     assert recorded == replies
-    assert len(replies) >= 3  # text, then its data, in the REST channel's order
+    assert len(replies) >= 2 and any(r.custom for r in replies)  # texts and data, in order
 
 
 async def test_a_new_session_after_an_hour_away_keeps_only_the_language(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,6 +72,9 @@ SAID = {
         "perdón, ya estoy aquí",
         "déjame mirar",
     ],
+    "greet": ["are you there?", "you there??", "is anyone there?", "¿estás ahí?", "¿hay alguien?"],
+    "affirm": ["entendido", "ok, got it", "all good", "vale, de acuerdo", "understood"],
+    "goodbye": ["that's all, thanks", "nothing else", "eso es todo", "nada más, gracias"],
     "question": [
         "the first one",
         "the second one please",
@@ -118,6 +122,8 @@ def test_a_phrase_gets_its_intent_around_greetings_mentions_and_please(
         "I need help from a person",
         "can you help me find my bag?",
         "wait, is the flight delayed?",
+        "no, that's it",
+        "is anyone there to help with my bag?",
         "the first flight of the day",
         "la segunda maleta cuánto cuesta?",
         "I don't understand why you charged me twice",
@@ -137,3 +143,16 @@ def test_a_phrase_gets_its_intent_around_greetings_mentions_and_please(
 )
 def test_a_message_that_says_what_it_is_about_is_left_to_the_model(text: str) -> None:
     assert phrase_intent(text) is None
+
+
+def test_no_phrase_overrides_an_intent_rasa_is_taught_by_example() -> None:
+    """A phrase may not contradict a training example ("that's it" is a yes there)."""
+    conflicts = []
+    for path in sorted((ROOT / "nlu" / "data").glob("nlu_*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            for line in block.get("examples", "").splitlines():
+                example = line.strip().removeprefix("- ")
+                said = phrase_intent(example)
+                if said is not None and said != block["intent"]:
+                    conflicts.append((example, block["intent"], said))
+    assert conflicts == []
