@@ -34,8 +34,10 @@ def announcements() -> Announcements:
 
 @lru_cache(maxsize=1)
 def knowledge_base() -> KnowledgeBase:
-    """The knowledge base, loaded once; it reloads itself when a new index is published."""
-    return KnowledgeBase.from_settings(get_settings(), redis_client())
+    """The knowledge base, loaded once; it loads each new version as soon as it is published."""
+    knowledge_base = KnowledgeBase.from_settings(get_settings(), redis_client())
+    knowledge_base.follow()
+    return knowledge_base
 
 
 @lru_cache(maxsize=1)

@@ -85,9 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = client
         app.state.kb = KnowledgeBase.from_settings(settings, client)
+        app.state.kb.follow()
         async with Workers(settings, aclient, pipeline, invitations, telegram, desk):
             log.info("gateway ready", extra={"index_version": app.state.kb.version})
             yield
+        app.state.kb.close()
         await follower.close()
         await aclient.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5+
         client.close()

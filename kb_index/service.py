@@ -100,6 +100,7 @@ class KnowledgeBase:
         self._loading: threading.Thread | None = None
         self._failed: tuple[int, float] | None = None  # a version that failed, and when
         self._checked_at = 0.0
+        self._closed = threading.Event()
         self._index: LoadedIndex = store.load(self._embedder, nprobe=nprobe)
 
     @classmethod
@@ -167,6 +168,29 @@ class KnowledgeBase:
             )
             self._loading.start()
         return True
+
+    def follow(self) -> None:
+        """Check for a new version in the background, every reload interval, until `close`.
+
+        Without it a process notices a publication only at its next search, which is then
+        answered from the old version: after each edit the first customer got the old text (a
+        price already changed, an article already deleted). Following, the new version is
+        loaded a moment after it is announced, before anyone asks. Long-running processes (the
+        action server, the gateway) follow; one-off commands do not need to.
+        """
+        threading.Thread(target=self._follow, name="kb-follow", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop following (see `follow`)."""
+        self._closed.set()
+
+    def _follow(self) -> None:
+        interval = max(self._reload_interval, 0.05)
+        while not self._closed.wait(interval):
+            try:
+                self.refresh()
+            except Exception:  # in a thread of its own: logged here or nowhere
+                log.exception("checking for a new knowledge-base version failed; trying again")
 
     def _load(self, announced: int) -> None:
         """Load and prepare the published version, then serve it."""

@@ -105,3 +105,35 @@ def test_a_version_that_cannot_load_is_logged_and_the_loaded_one_stays(
     errors = [r.getMessage() for r in caplog.records]
     assert errors == ["cannot load knowledge-base version 7; still serving version 1"]
     assert kb.version == 1 and store.loads == loads + 1
+
+
+def test_a_following_process_loads_a_new_version_before_anyone_searches(
+    tmp_path: Path, kb_copy: Path, use_embedder: Embedder, redis_client: redis.Redis
+) -> None:
+    """After an edit the first customer was answered from the old version (QA s20)."""
+    store = GatedStore(tmp_path / "index")
+    publish_version(redis_client, sync_directory(kb_copy, store, use_embedder, IndexOptions()))
+    kb = KnowledgeBase(
+        store=store,
+        embedder=use_embedder,
+        client=redis_client,
+        config=RankingConfig(),
+        nprobe=8,
+        reload_interval=0.1,
+    )
+    kb.follow()
+    try:
+        write_article(kb_copy / "en", "drones.md", *DRONES)
+        report = sync_directory(kb_copy, store, use_embedder, IndexOptions())
+        publish_version(redis_client, report)
+        deadline = time.monotonic() + 30
+        while kb.version != report.version and time.monotonic() < deadline:
+            time.sleep(0.05)  # no search meanwhile
+        assert kb.version == report.version
+        assert kb.search(QUESTION, 1, "en")[0].article_id == "drones-en"  # the very first one
+    finally:
+        kb.close()
+    loads = store.loads
+    redis_client.set(keys.KB_VERSION, report.version + 1)
+    time.sleep(0.5)
+    assert store.loads == loads  # closed: no longer following
