@@ -142,13 +142,23 @@ class ResponseTimes:
 class Deflection:
     """How much the assistant settled on its own.
 
+    Being involved is not settling: a declined question, a request to rephrase or an offer the
+    customer left without picking leaves them without an answer, so those are counted apart and
+    never priced as savings.
+
     Attributes:
         conversations: Active conversations (as in `Volume`).
         bot_conversations: Conversations with a `bot_reply` in the period, whatever its
             decision (bot involvement).
         handed_off: Of those, the ones with a `handoff` from the period's start to its end.
-        deflected: `bot_conversations - handed_off`.
+        deflected: Settled by the bot: not handed off, with an `answer` reply in the period (a
+            direct answer or a picked article), and the last `feedback` not a "no".
         deflection_rate: `deflected / bot_conversations`.
+        not_settled: Neither handed off nor settled: `bot_conversations - handed_off -
+            deflected`; the customer left without an answer that helped.
+        not_settled_by_outcome: Those per the bot's most helpful reply: `answered_then_no`,
+            `suggest` (offered articles, none picked), `private`, `notice`, `rephrase`,
+            `decline`, `other`.
         bot_answered: Conversations with a `bot_reply` whose decision is `answer`.
         bot_answered_resolved: Of those, the resolved ones: without a handoff, when the last
             `feedback` in the period is not negative (no feedback counts as settled); with a
@@ -163,6 +173,8 @@ class Deflection:
     handed_off: int
     deflected: int
     deflection_rate: float | None
+    not_settled: int
+    not_settled_by_outcome: dict[str, int]
     bot_answered: int
     bot_answered_resolved: int
     bot_answer_resolution_rate: float | None
@@ -190,22 +202,33 @@ class Escalations:
 class Sla:
     """Service-level compliance of the handoffs opened in the period.
 
-    Events carry no due times, so compliance counts the SLA monitor's verdicts: a handoff
-    complies with a target unless an `sla_breach` for that target was recorded before `until`.
+    Events carry no due times (the `handoff` event has no `sla_due_at`), so each handoff's
+    target is judged by the SLA monitor's verdicts and what the desk did: breached when an
+    `sla_breach` for the target was recorded before `until`; met when the desk closed the
+    target first (a person's reply, the resolution or a return to the bot for the first
+    response; the resolution or a return for the resolution); otherwise not yet due. Compliance
+    counts only the handoffs with a verdict, so a backlog still inside its time does not read
+    as compliant.
 
     Attributes:
         handoffs: Handoffs opened in the period.
-        first_response_breaches: Of those, with an `sla_breach` target=first_response.
-        first_response_compliance: `1 - first_response_breaches / handoffs`.
-        resolution_breaches: Of those, with an `sla_breach` target=resolution.
-        resolution_compliance: `1 - resolution_breaches / handoffs`.
+        first_response_met: Of those, answered before any first-response breach.
+        first_response_breaches: With an `sla_breach` target=first_response.
+        first_response_not_yet_due: Neither: still waiting, within their time.
+        first_response_compliance: `met / (met + breaches)`.
+        resolution_met, resolution_breaches, resolution_not_yet_due, resolution_compliance:
+            The same for the resolution target.
         warnings: Per target, the handoffs that got an `sla_warning`.
     """
 
     handoffs: int
+    first_response_met: int
     first_response_breaches: int
+    first_response_not_yet_due: int
     first_response_compliance: float | None
+    resolution_met: int
     resolution_breaches: int
+    resolution_not_yet_due: int
     resolution_compliance: float | None
     warnings: dict[str, int]
 
@@ -507,6 +530,7 @@ class _Timeline:
         self.agent_replies: dict[str, list[dt.datetime]] = defaultdict(list)
         self.claims: dict[str, list[dt.datetime]] = defaultdict(list)
         self.resolutions: dict[str, list[dt.datetime]] = defaultdict(list)
+        self.returns: dict[str, list[dt.datetime]] = defaultdict(list)
         self.breaches: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
         self.warnings: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
         for event in events:
@@ -529,6 +553,8 @@ class _Timeline:
         elif kind == EventType.RESOLVED:
             self.resolutions[handoff].append(event.at)
             self.conversation_resolved[conversation].append(event.at)
+        elif kind == EventType.RETURNED:
+            self.returns[handoff].append(event.at)
         elif kind == EventType.SLA_BREACH:
             self.breaches[(handoff, event.get("target"))].append(event.at)
         elif kind == EventType.SLA_WARNING:
@@ -657,18 +683,49 @@ def _response_times(
     )
 
 
+# The bot's replies from most to least helpful: what a conversation it did not settle got.
+_OUTCOMES = ("answer", "private", "notice", "suggest", "rephrase", "decline", "other")
+ANSWERED_THEN_NO = "answered_then_no"
+"""A conversation answered by the bot whose last feedback was "no"."""
+
+
 @dataclass
 class _BotOutcome:
-    """Conversation sets behind deflection and cost."""
+    """Conversation sets behind deflection and cost, and the best reply of each."""
 
     involved: set[str]
     handed_off: set[str]
     answered: set[str]
     answered_resolved: set[str]
+    best_reply: dict[str, str]
 
     @property
     def deflected(self) -> set[str]:
-        return self.involved - self.handed_off
+        """Settled by the bot: answered, not handed off, not followed by a "no"."""
+        return self.answered_resolved - self.handed_off
+
+    @property
+    def not_settled(self) -> set[str]:
+        return self.involved - self.handed_off - self.deflected
+
+    def not_settled_by_outcome(self) -> dict[str, int]:
+        outcomes = Counter(
+            ANSWERED_THEN_NO if self.best_reply[c] == "answer" else self.best_reply[c]
+            for c in self.not_settled
+        )
+        return _ranked(outcomes)
+
+
+def _best_replies(replies: Iterable[_Event]) -> dict[str, str]:
+    """Per conversation, the most helpful decision among its bot replies (`other` if none)."""
+    rank = {decision: position for position, decision in enumerate(_OUTCOMES)}
+    best: dict[str, str] = {}
+    for event in replies:
+        decision = event.get("decision") if event.get("decision") in rank else "other"
+        current = best.get(event.conversation)
+        if current is None or rank[decision] < rank[current]:
+            best[event.conversation] = decision
+    return best
 
 
 def _bot_outcome(
@@ -684,7 +741,13 @@ def _bot_outcome(
             return not timeline.last_feedback_negative(conversation, since, horizon)
         return _any_in(timeline.conversation_resolved[conversation], since, horizon)
 
-    return _BotOutcome(involved, handed_off, answered, {c for c in answered if resolved(c)})
+    return _BotOutcome(
+        involved,
+        handed_off,
+        answered,
+        {c for c in answered if resolved(c)},
+        _best_replies(replies),
+    )
 
 
 def _deflection(conversations: int, outcome: _BotOutcome) -> Deflection:
@@ -694,6 +757,8 @@ def _deflection(conversations: int, outcome: _BotOutcome) -> Deflection:
         handed_off=len(outcome.handed_off),
         deflected=len(outcome.deflected),
         deflection_rate=ratio(len(outcome.deflected), len(outcome.involved)),
+        not_settled=len(outcome.not_settled),
+        not_settled_by_outcome=outcome.not_settled_by_outcome(),
         bot_answered=len(outcome.answered),
         bot_answered_resolved=len(outcome.answered_resolved),
         bot_answer_resolution_rate=ratio(len(outcome.answered_resolved), len(outcome.answered)),
@@ -711,23 +776,51 @@ def _escalations(cohort: Mapping[str, _Event]) -> Escalations:
     )
 
 
-def _sla(cohort: Mapping[str, _Event], timeline: _Timeline) -> Sla:
-    def count(timers: Mapping[tuple[str, str], list[dt.datetime]], target: str) -> int:
-        return sum(1 for h in cohort if timers.get((h, target)))
+@dataclass(frozen=True)
+class _Verdicts:
+    """How one SLA target went for the cohort: met, breached, the rest not yet due."""
 
-    handoffs = len(cohort)
-    first, resolution = (
-        count(timeline.breaches, FIRST_RESPONSE),
-        count(timeline.breaches, RESOLUTION),
-    )
+    met: int
+    breached: int
+    not_yet_due: int
+
+    @property
+    def compliance(self) -> float | None:
+        return ratio(self.met, self.met + self.breached)
+
+
+def _verdicts(
+    cohort: Mapping[str, _Event],
+    timeline: _Timeline,
+    target: str,
+    closings: Sequence[Mapping[str, list[dt.datetime]]],
+) -> _Verdicts:
+    """Breached when the monitor said so; met when one of `closings` came first."""
+    met = breached = 0
+    for handoff, opened in cohort.items():
+        if timeline.breaches.get((handoff, target)):
+            breached += 1
+        elif any(_first_in(times.get(handoff, []), opened.at) for times in closings):
+            met += 1
+    return _Verdicts(met, breached, len(cohort) - met - breached)
+
+
+def _sla(cohort: Mapping[str, _Event], timeline: _Timeline) -> Sla:
+    closed = (timeline.resolutions, timeline.returns)
+    first = _verdicts(cohort, timeline, FIRST_RESPONSE, (timeline.agent_replies, *closed))
+    resolution = _verdicts(cohort, timeline, RESOLUTION, closed)
     targets = sorted({target for h, target in timeline.warnings if h in cohort})
-    warnings = {t: count(timeline.warnings, t) for t in targets}
+    warnings = {t: sum(1 for h in cohort if timeline.warnings.get((h, t))) for t in targets}
     return Sla(
-        handoffs=handoffs,
-        first_response_breaches=first,
-        first_response_compliance=None if not handoffs else 1 - first / handoffs,
-        resolution_breaches=resolution,
-        resolution_compliance=None if not handoffs else 1 - resolution / handoffs,
+        handoffs=len(cohort),
+        first_response_met=first.met,
+        first_response_breaches=first.breached,
+        first_response_not_yet_due=first.not_yet_due,
+        first_response_compliance=first.compliance,
+        resolution_met=resolution.met,
+        resolution_breaches=resolution.breached,
+        resolution_not_yet_due=resolution.not_yet_due,
+        resolution_compliance=resolution.compliance,
         warnings=_ranked(warnings),
     )
 

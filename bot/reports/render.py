@@ -27,7 +27,10 @@ from bot.reports.kpis import Durations, Kpis, Term
 Format = Literal["table", "csv", "json", "html"]
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "html")
 TABLE_WIDTH = 100
-NONE = "n/a"
+NONE = "—"
+"""What an empty ratio or a missing duration shows: no data is not 0."""
+CSV_DIGITS = 4
+"""Decimals of fractional figures in CSV: enough for seconds (ms) and cents, no float noise."""
 REFERENCE = (
     "Reference: eBay reported about $12 per contact handled by a person against $0.25 for "
     "self-service, 48 times less."
@@ -75,9 +78,14 @@ def _growth(value: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """Seconds as people read them: 4.2s, 3m 05s, 2h 10m, 1d 4h."""
+    """Seconds as people read them: 22ms, 4.2s, 3m 05s, 2h 10m, 1d 4h.
+
+    The bot answers in milliseconds, which "0.0s" would hide.
+    """
     if seconds is None:
         return NONE
+    if round(seconds * 1000) < 1000:
+        return f"{round(seconds * 1000)}ms"
     if seconds < 60:
         return f"{seconds:.1f}s"
     whole = round(seconds)
@@ -104,12 +112,22 @@ class _Grid:
 
 
 @dataclass
+class _Chart:
+    """A breakdown: counts per label; `shares` when the labels split one whole."""
+
+    title: str
+    heading: str
+    counts: dict[str, int]
+    shares: bool = True
+
+
+@dataclass
 class _Block:
     """One section of the report."""
 
     title: str
     figures: list[tuple[str, str]]
-    charts: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    charts: list[_Chart] = field(default_factory=list)
     grids: list[_Grid] = field(default_factory=list)
     note: str = ""
 
@@ -144,9 +162,9 @@ def _volume(k: Kpis) -> _Block:
             ("Customers", _count(v.customers)),
         ],
         charts=[
-            ("Messages by channel", v.by_channel),
-            ("Messages by language", v.by_language),
-            ("Conversations by department", v.by_department),
+            _Chart("Messages by channel", "channel", v.by_channel),
+            _Chart("Messages by language", "language", v.by_language),
+            _Chart("Conversations by department", "department", v.by_department, shares=False),
         ],
     )
 
@@ -170,6 +188,18 @@ def _response_times(k: Kpis) -> _Block:
     )
 
 
+NOT_SETTLED = {
+    "answered_then_no": "Answered, then said no",
+    "suggest": "Offered articles, none picked",
+    "private": "Moved to a private channel",
+    "notice": "Only an incident notice",
+    "rephrase": "Asked to rephrase",
+    "decline": "Declined (off-topic)",
+    "other": "Other replies only",
+}
+"""What the bot last tried in a conversation it did not settle, as the report names it."""
+
+
 def _deflection(k: Kpis) -> _Block:
     d = k.deflection
     return _Block(
@@ -178,12 +208,20 @@ def _deflection(k: Kpis) -> _Block:
             ("Conversations", _count(d.conversations)),
             ("With the bot involved", _count(d.bot_conversations)),
             ("Handed off", _count(d.handed_off)),
-            ("Deflected (no handoff)", _count(d.deflected)),
+            ("Settled by the bot (deflected)", _count(d.deflected)),
             ("Deflection rate", _percent(d.deflection_rate)),
+            ("Not settled by the bot", _count(d.not_settled)),
             ("Answered by the bot", _count(d.bot_answered)),
             ("Answered and resolved", _count(d.bot_answered_resolved)),
             ("Resolution of bot answers", _percent(d.bot_answer_resolution_rate)),
             ("Bot involvement × resolution", _percent(d.bot_involvement_resolution)),
+        ],
+        charts=[
+            _Chart(
+                "Left without an answer, by the bot's best reply",
+                "best reply",
+                {NOT_SETTLED.get(key, key): n for key, n in d.not_settled_by_outcome.items()},
+            )
         ],
     )
 
@@ -194,9 +232,9 @@ def _escalations(k: Kpis) -> _Block:
         "Escalations",
         [("Handoffs", _count(e.handoffs))],
         charts=[
-            ("Handoffs by reason", e.by_reason),
-            ("Handoffs by priority", e.by_priority),
-            ("Handoffs by department", e.by_department),
+            _Chart("Handoffs by reason", "reason", e.by_reason),
+            _Chart("Handoffs by priority", "priority", e.by_priority),
+            _Chart("Handoffs by department", "department", e.by_department),
         ],
     )
 
@@ -207,12 +245,16 @@ def _sla(k: Kpis) -> _Block:
         "SLA",
         [
             ("Handoffs", _count(s.handoffs)),
+            ("First response met", _count(s.first_response_met)),
             ("First response breaches", _count(s.first_response_breaches)),
+            ("First response not yet due", _count(s.first_response_not_yet_due)),
             ("First response compliance", _percent(s.first_response_compliance)),
+            ("Resolution met", _count(s.resolution_met)),
             ("Resolution breaches", _count(s.resolution_breaches)),
+            ("Resolution not yet due", _count(s.resolution_not_yet_due)),
             ("Resolution compliance", _percent(s.resolution_compliance)),
         ],
-        charts=[("Handoffs warned, by target", s.warnings)],
+        charts=[_Chart("Handoffs warned, by target", "target", s.warnings, shares=False)],
     )
 
 
@@ -227,7 +269,7 @@ def _satisfaction(k: Kpis) -> _Block:
             ("Feedback answers", _count(s.feedback)),
             ("Found the answer helpful", _percent(s.helpful_share)),
         ],
-        charts=[("Ratings", s.distribution)],
+        charts=[_Chart("Ratings", "stars", s.distribution)],
     )
 
 
@@ -277,7 +319,14 @@ def _trends(k: Kpis) -> _Block:
     return _Block(
         "Trends",
         [("Messages in the previous period", _count(t.previous_messages_in))],
-        charts=[("Top hashtags", {term.term: term.count for term in t.hashtags})],
+        charts=[
+            _Chart(
+                "Top hashtags",
+                "hashtag",
+                {term.term: term.count for term in t.hashtags},
+                shares=False,
+            )
+        ],
         grids=[
             _terms_grid("Hashtags", t.hashtags),
             _terms_grid("Keywords", t.keywords),
@@ -298,7 +347,7 @@ def _delivery(k: Kpis) -> _Block:
             ("Failed", _count(d.failed)),
             ("Failure rate", _percent(d.failure_rate)),
         ],
-        charts=[("Failures by channel", d.failed_by_channel)],
+        charts=[_Chart("Failures by channel", "channel", d.failed_by_channel)],
     )
 
 
@@ -337,16 +386,17 @@ def _bar(count: int, largest: int, width: int = 30) -> str:
     return "█" * max(1, round(width * count / largest)) if count and largest else ""
 
 
-def _rich_chart(title: str, counts: Mapping[str, int]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("")
+def _rich_chart(chart: _Chart) -> Table:
+    """Counts, and when the labels split one whole, each one's share with a bar."""
+    table = Table(title=chart.title, title_justify="left")
+    table.add_column(chart.heading)
     table.add_column("count", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("")
-    total, largest = sum(counts.values()), max(counts.values(), default=0)
-    for label, count in counts.items():
-        share = _percent(count / total if total else None)
-        table.add_row(Text(label), _count(count), share, _bar(count, largest))
+    if chart.shares:
+        table.add_column("share")
+    total, largest = sum(chart.counts.values()), max(chart.counts.values(), default=0)
+    for label, count in chart.counts.items():
+        share = f"{_percent(count / total if total else None):>6} {_bar(count, largest)}"
+        table.add_row(Text(label), _count(count), *([share] if chart.shares else []))
     return table
 
 
@@ -371,9 +421,9 @@ def _table(kpis: Kpis) -> str:
             for name, value in block.figures:
                 figures.add_row(Text(name), Text(value))
             console.print(figures)
-        for title, counts in block.charts:
-            if counts:
-                console.print(_rich_chart(title, counts))
+        for chart in block.charts:
+            if chart.counts:
+                console.print(_rich_chart(chart))
         for grid in block.grids:
             if grid.rows:
                 console.print(_rich_grid(grid))
@@ -407,12 +457,19 @@ def rows(kpis: Kpis) -> list[tuple[str, str, object]]:
     ]
 
 
+def _csv_value(value: object) -> object:
+    """Empty for no data; floats rounded, so 42.894000000000005 reads 42.894."""
+    if value is None:
+        return ""
+    return round(value, CSV_DIGITS) if isinstance(value, float) else value
+
+
 def _csv(kpis: Kpis) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["section", "metric", "value"])
     for section, metric, value in rows(kpis):
-        writer.writerow([section, metric, "" if value is None else value])
+        writer.writerow([section, metric, _csv_value(value)])
     return buffer.getvalue()
 
 
@@ -517,7 +574,7 @@ def _html_block(block: _Block) -> str:
     parts = [f"<section><h2>{_e(block.title)}</h2>"]
     if block.figures:
         parts.append(_html_figures(block.figures))
-    parts.extend(_svg_chart(title, counts) for title, counts in block.charts)
+    parts.extend(_svg_chart(chart.title, chart.counts) for chart in block.charts)
     parts.extend(_html_grid(grid) for grid in block.grids)
     if block.note:
         parts.append(f'<p class="note">{_e(block.note)}</p>')

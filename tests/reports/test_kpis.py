@@ -298,8 +298,37 @@ def test_negative_feedback_without_handoff_is_not_resolved() -> None:
     s.add(EventType.FEEDBACK, s.at(10, 1), conversation="X", helpful="1")
     s.add(EventType.FEEDBACK, s.at(10, 2), conversation="X", helpful="")  # the last one counts
     d = compute(s.events, T0, UNTIL).deflection
-    assert (d.deflected, d.bot_answered, d.bot_answered_resolved) == (1, 1, 0)
+    assert (d.deflected, d.bot_answered, d.bot_answered_resolved) == (0, 1, 0)
     assert d.bot_answer_resolution_rate == 0.0
+    assert (d.not_settled, d.not_settled_by_outcome) == (1, {"answered_then_no": 1})
+
+
+def test_declined_rephrased_and_abandoned_offers_are_not_deflected() -> None:
+    """Only an answer (or a picked article) settles a conversation; the rest are shown apart."""
+    s = Script()
+    replies = {
+        "declined": ["decline"],
+        "rephrased": ["rephrase", "rephrase"],
+        "abandoned": ["suggest"],
+        "picked": ["suggest", "answer"],  # the customer picked an offered article
+        "greeted": ["other"],
+    }
+    for minute, (conversation, decisions) in enumerate(replies.items()):
+        s.add(EventType.MESSAGE_IN, s.at(10, minute), conversation=conversation, channel="webchat")
+        for second, decision in enumerate(decisions, start=1):
+            s.add(
+                EventType.BOT_REPLY,
+                s.at(10, minute, second),
+                conversation=conversation,
+                decision=decision,
+            )
+    k = compute(s.events, T0, UNTIL)
+    d = k.deflection
+    assert (d.bot_conversations, d.handed_off, d.deflected, d.not_settled) == (5, 0, 1, 4)
+    assert d.deflection_rate == pytest.approx(1 / 5)
+    assert d.not_settled_by_outcome == {"decline": 1, "other": 1, "rephrase": 1, "suggest": 1}
+    # savings are priced on the picked article alone: 2 replies
+    assert (k.cost.bot_conversations, k.cost.bot_conversation_replies) == (1, 2)
 
 
 def test_escalations_and_sla(kpis: Kpis) -> None:
@@ -310,9 +339,27 @@ def test_escalations_and_sla(kpis: Kpis) -> None:
     assert e.by_department == {"refunds": 2}
     s = kpis.sla
     assert (s.handoffs, s.first_response_breaches, s.resolution_breaches) == (2, 1, 0)
+    assert (s.first_response_met, s.resolution_met) == (1, 2)
+    assert (s.first_response_not_yet_due, s.resolution_not_yet_due) == (0, 0)
     assert s.first_response_compliance == pytest.approx(0.5)
     assert s.resolution_compliance == pytest.approx(1.0)
     assert s.warnings == {"first_response": 1}
+
+
+def test_sla_compliance_leaves_out_handoffs_not_yet_due() -> None:
+    """A backlog still inside its time is neither compliant nor late."""
+    s = Script()
+    for number in range(4):
+        s.add(EventType.HANDOFF, s.at(10, number), conversation=f"c{number}", handoff=f"h{number}")
+    s.add(EventType.AGENT_REPLY, s.at(10, 30), handoff="h0", conversation="c0", first="1")
+    s.add(EventType.RETURNED, s.at(10, 40), handoff="h1", conversation="c1")
+    s.add(EventType.SLA_BREACH, s.at(11), handoff="h2", conversation="c2", target="first_response")
+    sla = compute(s.events, T0, UNTIL).sla
+    assert (sla.first_response_met, sla.first_response_breaches) == (2, 1)
+    assert sla.first_response_not_yet_due == 1  # h3: waiting, no breach recorded
+    assert sla.first_response_compliance == pytest.approx(2 / 3)
+    assert (sla.resolution_met, sla.resolution_breaches, sla.resolution_not_yet_due) == (1, 0, 3)
+    assert sla.resolution_compliance == 1.0
 
 
 def test_satisfaction(kpis: Kpis) -> None:
