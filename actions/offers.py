@@ -80,9 +80,14 @@ def offer(
     reason: str,
     kb_ms: float,
 ) -> None:
-    """Offer the plausible articles as buttons, and a person when none fits."""
+    """Offer the plausible articles as buttons, and a person when none fits.
+
+    "None: talk to a person" is a no to the offer (`/deny`, as a typed "no"): the knowledge base
+    had no answer, and the handoff says so (`low_confidence`), so the question reaches the
+    content team's gaps. As `/ask_human` it was filed as a plain request for a person.
+    """
     buttons = [{"title": h.title, "payload": pick_payload(h.article_id)} for h in offered]
-    buttons.append({"title": text("suggest_none", language), "payload": "/ask_human"})
+    buttons.append({"title": text("suggest_none", language), "payload": "/deny"})
     dispatcher.utter_message(
         text=text("suggest", language),
         buttons=buttons,

@@ -70,6 +70,16 @@ def for_assistant(inbound: Inbound) -> str:
     return inbound.text
 
 
+def words_of(inbound: Inbound) -> str:
+    """The customer's own words, for trends: none in a button's payload.
+
+    "/pick_article{...}", "/affirm" and "/ask_human" made "article", "pick", "deny" and "human"
+    the week's trending keywords.
+    """
+    pressed = inbound.display is not None or inbound.text.lstrip().startswith("/")
+    return "" if pressed else inbound.text
+
+
 class InboundPipeline:
     """Accepts customer messages from every channel."""
 
@@ -178,8 +188,8 @@ class InboundPipeline:
             public="1" if inbound.public else "",
             customer=keys.customer(inbound.channel.value, inbound.customer.id),
             followers=inbound.customer.followers,
-            hashtags=" ".join(hashtags(inbound.text)),
-            keywords=" ".join(keywords(inbound.text)),
+            hashtags=" ".join(hashtags(words_of(inbound))),
+            keywords=" ".join(keywords(words_of(inbound))),
         )
 
     async def _rated(self, inbound: Inbound, rating: int | None) -> None:

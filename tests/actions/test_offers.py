@@ -100,7 +100,7 @@ def test_anything_else_is_not_a_pick(typed: str, options: list[Option]) -> None:
 def offer(*articles: Option) -> dict[str, Any]:
     """The bot message of an offer, as Rasa stores it."""
     buttons = [{"title": o.title, "payload": pick_payload(o.article_id)} for o in articles]
-    buttons.append({"title": "None: talk to a person", "payload": "/ask_human"})
+    buttons.append({"title": "None: talk to a person", "payload": "/deny"})
     custom = {"relevo": {"decision": "suggest", "options": [o.article_id for o in articles]}}
     return {
         "event": "bot",

@@ -80,6 +80,26 @@ async def test_the_same_message_three_times_reaches_the_assistant_once(
 
 
 @pytest.mark.parametrize(
+    ("text", "display"),
+    [
+        ('/pick_article{"article":"baggage-cabin-en"}', "Cabin baggage"),  # a web chat button
+        ("/deny", None),  # a Telegram button's payload
+    ],
+)
+async def test_a_button_press_adds_no_trending_words(
+    aclient: aioredis.Redis, text: str, display: str | None
+) -> None:
+    """Payloads made "article", "pick" and "deny" the trending keywords (QA s20)."""
+    pipeline = InboundPipeline(aclient, _settings())
+    await pipeline.accept(_inbound("lost my #luggage in Madrid", "m1"))
+    await pipeline.accept(_inbound(text, "m2", display=display))
+    typed, pressed = [event for _, event in await aclient.xrange(keys.EVENTS)]
+    assert typed["keywords"] == "lost madrid" and typed["hashtags"] == "#luggage"
+    assert pressed["type"] == "message_in"
+    assert not pressed.get("keywords") and not pressed.get("hashtags")
+
+
+@pytest.mark.parametrize(
     ("inbound", "language"),
     [
         (_inbound("hola, ¿puedo llevar a mi perro en cabina?"), "es"),
