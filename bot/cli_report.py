@@ -18,7 +18,9 @@ from rich.console import Console
 
 from bot.reports.kpis import Costs, Filters, compute
 from bot.reports.render import render
+from bot.reports.scope import CHANNELS, UnknownFilter, check_filters, departments_in
 from bot.reports.source import read_events
+from handoff.routing import RoutingError, configured_routing
 from relevo.redis_conn import connect
 from relevo.settings import Settings, get_settings
 
@@ -75,6 +77,22 @@ def _costs(settings: Settings) -> Costs:
     return Costs(agent_minute=settings.cost_agent_minute, bot_message=settings.cost_bot_message)
 
 
+def routed_departments(settings: Settings) -> set[str]:
+    """The departments of the routing file; none when it cannot be read (doctor says why)."""
+    try:
+        return set(configured_routing(settings.routing_file).departments)
+    except (RoutingError, OSError):
+        return set()
+
+
+def _check(filters: Filters, known_departments: set[str]) -> None:
+    """Refuse a filter that matches nothing, naming the option and the values that work."""
+    try:
+        check_filters(filters, known_departments)
+    except UnknownFilter as exc:
+        raise typer.BadParameter(f"{exc}.", param_hint=f"--{exc.name}") from None
+
+
 def _write(text: str, output: Path | None, fmt: ReportFormat) -> None:
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
@@ -108,10 +126,12 @@ def report(
         typer.Option("--output", "-o", help="Write to this file instead of the terminal."),
     ] = None,
     channel: Annotated[
-        str | None, typer.Option(help="Only this channel: telegram, webchat or social.")
+        str | None, typer.Option(help=f"Only this channel: {', '.join(CHANNELS)}.")
     ] = None,
     language: Annotated[str | None, typer.Option(help="Only this language (es, en).")] = None,
-    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+    department: Annotated[
+        str | None, typer.Option(help="Only this department (a key of the routing file).")
+    ] = None,
 ) -> None:
     """Operations KPIs of a period: volume, response times, deflection, SLA, CSAT, cost, trends.
 
@@ -126,8 +146,9 @@ def report(
             param_hint="--since/--until",
         )
     settings = get_settings()
+    filters = Filters(channel=channel, language=language, department=department)
     previous = start - (end - start)  # the period before, for trends
     events = read_events(connect(settings), previous, end)
-    filters = Filters(channel=channel, language=language, department=department)
+    _check(filters, routed_departments(settings) | departments_in(events))
     kpis = compute(events, start, end, filters, _costs(settings))
     _write(render(kpis, fmt.value), output, fmt)

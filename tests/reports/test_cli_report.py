@@ -130,6 +130,30 @@ def test_an_empty_period_is_explained(runner: CliRunner) -> None:
     assert "must come after" in " ".join(err.split())
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "listed"),
+    [
+        ("--channel", "web", "social, telegram, webchat"),
+        ("--language", "fr", "en, es"),
+        # the routing file's departments, and those the events name (the scenario's flights)
+        ("--department", "nope", "baggage, complaints, customer-care, flights, loyalty,"),
+    ],
+)
+def test_an_unknown_filter_is_refused_with_the_valid_values(
+    runner: CliRunner, option: str, value: str, listed: str
+) -> None:
+    """A typo must not read as a period without traffic."""
+    code, out, err = invoke(runner, "--since", "1d", option, value)
+    said = " ".join(err.replace("│", " ").split())  # rich's error box wraps the message
+    assert code == 2 and out == ""
+    assert option in said and f"unknown {option[2:]} '{value}': use one of {listed}" in said
+
+
+def test_filters_are_compared_case_insensitively(runner: CliRunner) -> None:
+    code, _, err = invoke(runner, "--since", "1d", "--channel", "Social", "--department", "REFUNDS")
+    assert code == 0, err
+
+
 def test_an_unknown_format_is_refused(runner: CliRunner) -> None:
     code, _, err = invoke(runner, "--format", "pdf")
     assert code == 2 and "pdf" in err
