@@ -21,6 +21,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -34,6 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from bot.console_routes import COOKIE, Refusal
 from bot.gaps_routes import gaps_router, lazy_embedder
 from bot.reports.kpis import Costs, Filters, compute, timeseries
+from bot.reports.scope import UnknownFilter, check_filters
 from bot.reports.source import read_events
 from handoff.cards import department_name
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, console_token, queue_order
@@ -130,6 +132,8 @@ def open_summary(
     """Open handoffs by state, priority and SLA, the priority x SLA table, and the most urgent."""
     ordered = sorted(views, key=queue_order)
     slas = {view.id: sla_bucket(view, now, warn_before) for view in ordered}
+    # The most urgent: late ones first, then due soon, on time, answered; the queue order within.
+    urgent = sorted(ordered, key=lambda view: SLA_STATES.index(slas[view.id]))
     by_priority = Counter(view.priority.value for view in ordered)
     table = Counter((view.priority.value, slas[view.id]) for view in ordered)
     priorities = ("urgent", "high", "normal", "low")
@@ -155,7 +159,7 @@ def open_summary(
                 "created_at": view.request.created_at,
                 "sla_due_at": view.request.sla_due_at,
             }
-            for view in ordered[:OPEN_LISTED]
+            for view in urgent[:OPEN_LISTED]
         ],
     }
 
@@ -332,14 +336,22 @@ def dashboard_router(
     async def summary_api(
         request: Request,
         _: Session,
-        since: Annotated[str, Query(pattern=PERIODS, description="24h, 7d, 30d...")] = "7d",
+        since: Annotated[str, Query(max_length=16, description="24h, 7d, 30d...")] = "7d",
         channel: _FILTER = "",
         language: _FILTER = "",
         department: _FILTER = "",
     ) -> JSONResponse:
-        """Open handoffs, the KPIs of the period and their time series (see `summary`)."""
-        period = period_of(since)
+        """Open handoffs, the KPIs of the period and their time series (see `summary`).
+
+        An unknown channel, language or department, or a period that is none, is refused
+        (422, saying what works) rather than shown as a quiet desk.
+        """
+        try:
+            period = period_of(since)
+        except ValueError as exc:
+            raise Refusal(422, f"since: {exc}") from None
         filters = Filters(channel or None, language or None, department or None)
+        _refuse_unknown(filters, None)
         client: redis.Redis = request.app.state.redis
 
         async def make() -> dict[str, Any]:
@@ -360,9 +372,19 @@ def dashboard_router(
             )
 
         key = (since, channel.lower(), language.lower(), department.lower())
-        return JSONResponse(await cache.get(key, make), headers={"Cache-Control": "no-store"})
+        answer = await cache.get(key, make)
+        _refuse_unknown(filters, answer["departments"])  # known: routed, or seen in the period
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
     return router
+
+
+def _refuse_unknown(filters: Filters, departments: Collection[str] | None) -> None:
+    """A 422 naming the filter that matches nothing and the values that would."""
+    try:
+        check_filters(filters, departments)
+    except UnknownFilter as exc:
+        raise Refusal(422, str(exc), field=exc.name) from None
 
 
 def _view_of(request: Request) -> dict[str, str]:

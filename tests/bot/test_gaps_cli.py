@@ -12,14 +12,18 @@ import numpy as np
 import pytest
 import redis
 from fastapi import FastAPI, Header, HTTPException
+from rich.console import Console
+from rich.table import Table
 from typer.testing import CliRunner
 
 from bot.cli import app as cli_app
+from bot.cli_kb import _gap_row
 from bot.gaps import collect_unanswered, parse_since, question_of
 from bot.gaps_routes import gaps_router
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
-from kb_index.articles import parse_article
+from kb_index.articles import TODO_MARKER, parse_article
 from kb_index.embeddings import Embedder
+from kb_index.gaps import Gap
 from relevo import keys
 from relevo.settings import Settings, get_settings
 
@@ -45,10 +49,11 @@ def _handoff(
     reason: Reason = Reason.LOW_CONFIDENCE,
     language: str = "es",
     created: dt.datetime | None = None,
+    channel: str = "webchat",
 ) -> HandoffRequest:
     request = HandoffRequest(
         conversation_id=conversation,
-        channel="webchat",
+        channel=channel,
         language=language,
         reason=reason,
         priority=Priority.NORMAL,
@@ -196,8 +201,11 @@ def test_kb_gaps_ranks_the_groups_and_writes_their_drafts(
     lines = [line for line in result.stdout.splitlines() if "draft-" in line]
     assert "1" in lines[0] and "es" in lines[0] and "3" in lines[0] and ES[0] in lines[0]
     assert "2" in lines[1] and "en" in lines[1] and str(drafts / "draft-drone-en.md") in lines[1]
-    assert "5 unanswered questions in 2 groups" in result.output
-    spanish = parse_article(drafts / "draft-dron-es.md")
+    assert (
+        f"5 unanswered questions in 2 groups in the last 30d; 2 draft(s) written in {drafts}."
+        in (" ".join(result.output.split()))
+    )
+    spanish = parse_article(drafts / "draft-dron-es.md", draft_ok=True)
     assert set(spanish.questions) == set(ES) and REPLY in spanish.body
 
     again = runner.invoke(cli_app, ["kb", "gaps", "--no-write", "--top", "1"])
@@ -205,8 +213,25 @@ def test_kb_gaps_ranks_the_groups_and_writes_their_drafts(
     rows = [line for line in again.stdout.splitlines() if "draft-" in line]
     assert len(rows) == 1 and "not written" not in rows[0]
 
+    english = drafts / "draft-drone-en.md"
+    english.write_text(english.read_text().replace(TODO_MARKER, "<!-- reviewed:"))
+    rewritten = runner.invoke(cli_app, ["kb", "gaps", "--write"])
+    assert "1 draft(s) written in" in rewritten.output
+    assert "1 left alone (their editors deleted the TODO note)" in rewritten.output
+
     wrong = runner.invoke(cli_app, ["kb", "gaps", "--since", "a month"])
     assert wrong.exit_code == 2 and "30d" in wrong.output
+
+
+def test_the_gaps_table_shows_the_redaction_placeholders(tmp_path: Path) -> None:
+    label = "can I bring my drone? booking [booking code], email [e-mail]"
+    gap = Gap(label, "en", 2, [label], [], [], "draft-drone-en.md")
+    table = Table("#", "lang", "count", "question", "draft")
+    table.add_row(*_gap_row(1, gap, tmp_path / "[x]" / "draft-drone-en.md", set()))
+    console = Console(width=300, record=True)
+    console.print(table)
+    text = console.export_text()
+    assert label in text and f"{tmp_path}/[x]/draft-drone-en.md (not written)" in text
 
 
 # --------------------------------------------------------------------- /dashboard/api/gaps
@@ -256,7 +281,8 @@ async def test_dashboard_gaps_api(
             (2, "en", 2, EN[0]),
         ]
         assert body[0]["departments"] == ["baggage"]
-        assert body[0]["draft_path"] == str(tmp_path / "drafts" / "draft-dron-es.md")
+        # the draft's file name, not where the server keeps it
+        assert body[0]["draft"] == "draft-dron-es.md" and str(tmp_path) not in response.text
         assert body[0]["draft_written"] is False and body[0]["last_at"]
         assert embedder.texts == 5
 
@@ -270,3 +296,36 @@ async def test_dashboard_gaps_api(
 
         bad = await http.get("/dashboard/api/gaps?since=forever", headers=login)
         assert bad.status_code == 422
+        unknown = await http.get("/dashboard/api/gaps?channel=twitter", headers=login)
+        assert unknown.status_code == 422 and "webchat" in unknown.text
+
+
+async def test_dashboard_gaps_follow_the_filters(
+    redis_client: redis.Redis, use_embedder: Embedder, tmp_path: Path
+) -> None:
+    """Channel, language and department choose the questions before they are grouped."""
+    _seed(redis_client)  # web chat, baggage: three in Spanish, two in English
+    for n, question in enumerate(EN):
+        _handoff(
+            redis_client,
+            f"social:en-{n}",
+            [_line("customer", question)],
+            language="en",
+            channel="social",
+        )
+    app = FastAPI()
+    app.include_router(gaps_router(redis_client, lambda: use_embedder, tmp_path / "drafts"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+
+        async def counts(**query: str) -> list[tuple[str, int]]:
+            response = await http.get("/dashboard/api/gaps", params=query)
+            assert response.status_code == 200, response.text
+            return [(gap["language"], gap["count"]) for gap in response.json()]
+
+        assert await counts() == [("en", 4), ("es", 3)]
+        assert await counts(language="EN") == [("en", 4)]
+        assert await counts(channel="social") == [("en", 2)]
+        assert await counts(channel="webchat", language="en") == [("en", 2)]
+        assert await counts(department="baggage", language="es") == [("es", 3)]
+        assert await counts(department="refunds") == []

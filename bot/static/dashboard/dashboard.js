@@ -89,6 +89,7 @@
   function duration(seconds) {
     if (!isNum(seconds)) return "—";
     var s = Math.max(0, seconds);
+    if (Math.round(s * 1000) < 1000) return Math.round(s * 1000) + " ms"; // the bot: not "0 s"
     if (s < 10) return (Math.round(s * 10) / 10).toLocaleString("en") + " s";
     if (s < 60) return Math.round(s) + " s";
     var m = Math.floor(s / 60);
@@ -133,7 +134,7 @@
     var params = new URLSearchParams(location.search);
     var since = params.get("since");
     return {
-      since: PERIODS.indexOf(since) >= 0 ? since : "7d",
+      since: since || "7d", // as asked: the API refuses what is not a period, and says why
       channel: params.get("channel") || "",
       language: params.get("language") || "",
       department: params.get("department") || "",
@@ -200,6 +201,22 @@
     );
   }
 
+  /* First response and resolution, over the handoffs with a verdict; the rest are not yet due. */
+  function slaSub(sla) {
+    if (!sla.handoffs) return "No handoffs";
+    var waiting = sla.first_response_not_yet_due;
+    var late = sla.first_response_breaches + sla.resolution_breaches;
+    return "First response · resolution · " + count(late) + " late" +
+      (waiting ? " · " + count(waiting) + " not yet due" : "");
+  }
+
+  function slaTone(sla) {
+    var rates = [sla.first_response_compliance, sla.resolution_compliance].filter(isNum);
+    if (!rates.length) return "";
+    var worst = Math.min.apply(null, rates);
+    return worst >= 0.9 ? "good" : worst < 0.75 ? "bad" : "";
+  }
+
   function drawTiles(k) {
     var v = k.volume;
     var d = k.deflection;
@@ -216,7 +233,8 @@
       "deflection",
       percent(d.deflection_rate),
       d.bot_conversations
-        ? count(d.deflected) + " of " + count(d.bot_conversations) + " without a person"
+        ? count(d.deflected) + " of " + count(d.bot_conversations) + " settled by the bot" +
+            (d.not_settled ? " · " + count(d.not_settled) + " left without an answer" : "")
         : "No bot conversations"
     );
     tile(
@@ -237,14 +255,11 @@
       duration(r.human_resolution.median_seconds),
       r.human_resolution.count ? count(r.human_resolution.count) + " resolved" : "None resolved yet"
     );
-    var compliance = sla.first_response_compliance;
     tile(
       "sla",
-      percent(compliance),
-      sla.handoffs
-        ? count(sla.first_response_breaches) + " late of " + count(sla.handoffs) + " handoffs"
-        : "No handoffs",
-      isNum(compliance) ? (compliance >= 0.9 ? "good" : compliance < 0.75 ? "bad" : "") : ""
+      percent(sla.first_response_compliance) + " · " + percent(sla.resolution_compliance),
+      slaSub(sla),
+      slaTone(sla)
     );
     tile(
       "csat",
@@ -460,7 +475,7 @@
         label(CHANNEL_LABELS, item.channel),
         (item.language || "").toUpperCase(),
       ].filter(Boolean).join(" · ");
-      var wait = waited(item.created_at, now);
+      var wait = item.sla === "answered" ? null : waited(item.created_at, now);
       list.appendChild(
         el("li", { "data-testid": "urgent-item", "data-priority": item.priority, "data-sla": item.sla }, [
           el("span", { className: "db-badge", "data-priority": item.priority, text: label(PRIORITY_LABELS, item.priority) }),
@@ -541,20 +556,24 @@
 
   /* --- knowledge gaps: shown only when /dashboard/api/gaps answers 200 ------------------------ */
 
+  function gapMeta(gap) {
+    return [
+      gap.language ? String(gap.language).toUpperCase() : "",
+      (gap.departments || []).map(function (d) { return humanize(d); }).join(", "),
+      gap.draft_written && gap.draft ? "draft " + gap.draft : "",
+    ].filter(Boolean).join(" · ");
+  }
+
   function drawGaps(items) {
     var panel = $("gaps-panel");
     var list = $("db-gaps");
     clear(list);
     items.slice(0, 12).forEach(function (gap) {
-      var meta = [gap.language ? String(gap.language).toUpperCase() : "", gap.draft_path ? String(gap.draft_path) : ""]
-        .filter(Boolean)
-        .join(" · ");
       list.appendChild(
         el("li", { "data-testid": "gap" }, [
-          el("span", { className: "db-term" }, [
-            el("span", { text: String(gap.label == null ? "" : gap.label) }),
-            " ",
-            el("span", { className: "db-gap-meta", text: meta }),
+          el("span", { className: "db-gap-text" }, [
+            el("span", { className: "db-gap-label", text: String(gap.label == null ? "" : gap.label) }),
+            el("span", { className: "db-gap-meta", text: gapMeta(gap) }),
           ]),
           el("span", { className: "db-term-count", text: count(gap.count) }),
         ])
