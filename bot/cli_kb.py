@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,9 +20,22 @@ from actions.off_topic import read_listed_questions
 from actions.runtime import gate_config
 from bot.gaps import find_gaps, parse_since
 from bot.inbound import Channel
-from kb_index.articles import article_files, load_articles, parse_article
+from handoff.routing import configured_routing
+from kb_index.articles import (
+    Article,
+    ArticleParseError,
+    article_files,
+    load_articles,
+    parse_article,
+)
 from kb_index.embeddings import load_embedder
-from kb_index.gaps import draft_paths, write_drafts
+from kb_index.gaps import (
+    Gap,
+    belongs_to_editor,
+    default_drafts_dir,
+    draft_paths,
+    write_drafts,
+)
 from kb_index.retriever import Retriever
 from kb_index.service import KnowledgeBase, index_options, publish_version, ranking_config
 from kb_index.store import IndexStore
@@ -29,7 +43,7 @@ from kb_index.sync import SyncReport, sync_directory
 from kb_index.watch import watch_articles
 from relevo.errors import ConfigurationError
 from relevo.redis_conn import connect
-from relevo.settings import get_settings
+from relevo.settings import Settings, get_settings
 
 kb_app = typer.Typer(
     help="Build, update, search and evaluate the knowledge base.", no_args_is_help=True
@@ -40,7 +54,9 @@ out = Console(width=None if sys.stdout.isatty() else 180)
 
 def _print_report(report: SyncReport) -> None:
     for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {problem}")
+        console.print(f"[yellow]skipped[/] {escape(str(problem))}")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/] {escape(str(warning))}")
     if not report.published:
         console.print(f"[green]Up to date[/]: version {report.version}, {report.chunks} chunks.")
         return
@@ -51,6 +67,20 @@ def _print_report(report: SyncReport) -> None:
         f"{report.embedded_chunks} chunks embedded, {report.chunks} in the index "
         f"({report.seconds:.1f} s)."
     )
+
+
+def _routed_departments(settings: Settings) -> set[str] | None:
+    """The article departments the routing file routes on; None when it cannot be read.
+
+    A broken routing file is `relevo doctor`'s to report; the index is synced all the same.
+    """
+    try:
+        routing = configured_routing(settings.routing_file)
+    except ConfigurationError:
+        return None
+    return {
+        name for department in routing.departments.values() for name in department.kb_departments
+    }
 
 
 def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
@@ -74,6 +104,7 @@ def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
             index_options(settings),
             full=full,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            departments=_routed_departments(settings),
         )
     if report.published:
         publish_version(client, report)
@@ -137,12 +168,38 @@ def watch(
     watch_articles(settings.kb_dir, lambda: run_sync(full=False), debounce_ms=debounce_ms)
 
 
+def _checked(path: Path) -> Article:
+    """The article in `path`, or an error naming the file and what to fix."""
+    try:
+        return parse_article(path)
+    except ArticleParseError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc
+
+
+def _refuse_to_overwrite(target: Path, article: Article) -> None:
+    """`target` may only be replaced by a new version of the article it holds."""
+    if not target.exists():
+        return
+    try:
+        held = parse_article(target, draft_ok=True).id
+    except ArticleParseError as exc:
+        raise ConfigurationError(
+            f"{target} exists and is not a valid article ({exc}): fix or delete it first."
+        ) from exc
+    if held != article.id:
+        raise ConfigurationError(
+            f"{target} holds another article, {held!r}: rename your file, or remove that "
+            f"article first (`relevo kb rm {held}`)."
+        )
+
+
 @kb_app.command()
 def add(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Check an article file, copy it into the knowledge base and sync."""
-    article = parse_article(path)
+    article = _checked(path)
     settings = get_settings()
     target = settings.kb_dir / article.language / path.name
+    _refuse_to_overwrite(target, article)
     existing = {a.id: a for a in load_articles(article_files(settings.kb_dir))[0]}
     if article.id in existing and existing[article.id].path.resolve() != target.resolve():
         raise ConfigurationError(
@@ -181,6 +238,10 @@ def search(
     """Search the knowledge base as the assistant would."""
     if lang not in (None, "es", "en"):
         raise typer.BadParameter("use es or en", param_hint="--lang")
+    if not query.strip():
+        raise typer.BadParameter(
+            "must not be blank: write what a customer would ask", param_hint="QUERY"
+        )
     settings = get_settings()
     knowledge_base = KnowledgeBase.from_settings(settings, connect(settings))
     hits = knowledge_base.search(query, k, lang, channel)
@@ -228,11 +289,17 @@ def evaluate_command(
     run_evaluation(settings, queries or settings.kb_eval_file, models.split(","), out)
 
 
+def _gap_row(rank: int, gap: Gap, path: Path, published: set[str]) -> tuple[str, ...]:
+    """A gap's cells, as plain text: "[booking code]" is a redaction, not Rich markup."""
+    label = gap.label if len(gap.label) <= 70 else gap.label[:69] + "…"
+    return str(rank), gap.language, str(gap.count), escape(label), _draft_cell(path, published)
+
+
 def _draft_cell(path: Path, published: set[str]) -> str:
     """The draft's path, and whether the index already serves it or it is still to be written."""
     if path.stem in published:
-        return f"{path} (published)"
-    return str(path) if path.exists() else f"{path} (not written)"
+        return escape(f"{path} (published)")
+    return escape(str(path) if path.exists() else f"{path} (not written)")
 
 
 @kb_app.command()
@@ -268,7 +335,7 @@ def gaps(
         console.print(f"No unanswered questions in the last {since}.")
         return
     shown = found[:top]
-    directory = drafts_dir or settings.kb_dir.parent / "drafts"
+    directory = drafts_dir or default_drafts_dir(settings.kb_dir)
     paths = (
         write_drafts(shown, directory, dt.date.today()) if write else draft_paths(shown, directory)
     )
@@ -276,11 +343,15 @@ def gaps(
     published = set(manifest.articles) if manifest else set()
     table = Table("#", "lang", "count", "question (most central)", "draft", title="Knowledge gaps")
     for rank, (gap, path) in enumerate(zip(shown, paths, strict=True), start=1):
-        label = gap.label if len(gap.label) <= 70 else gap.label[:69] + "…"
-        table.add_row(str(rank), gap.language, str(gap.count), label, _draft_cell(path, published))
+        table.add_row(*_gap_row(rank, gap, path, published))
     out.print(table)
     questions = sum(g.count for g in found)
-    console.print(
-        f"{questions} unanswered questions in {len(found)} groups in the last {since}"
-        + (f"; {len(shown)} drafts in {directory}." if write else "; --write drafts them.")
-    )
+    summary = f"{questions} unanswered questions in {len(found)} groups in the last {since}"
+    console.print(summary + (_written(paths, directory) if write else "; --write drafts them."))
+
+
+def _written(paths: list[Path], directory: Path) -> str:
+    """How many drafts were written, and how many were left alone as their editors' now."""
+    kept = sum(belongs_to_editor(path) for path in paths)
+    left = f", {kept} left alone (their editors deleted the TODO note)" if kept else ""
+    return f"; {len(paths) - kept} draft(s) written in {directory}{left}."

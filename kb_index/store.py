@@ -60,6 +60,10 @@ class Manifest:
     articles: dict[str, ArticleEntry] = field(default_factory=dict)
     format: int = FORMAT
 
+    def article_paths(self) -> list[Path]:
+        """The files this version was built from: they keep their ids against later copies."""
+        return [Path(entry.path) for entry in self.articles.values()]
+
     def to_json(self) -> str:
         """Serialise with a format number, so a future reader can tell versions apart."""
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)

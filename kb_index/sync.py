@@ -7,7 +7,7 @@ dimension, or crossing the size at which the approximate index pays off, forces 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +18,15 @@ from kb_index.chunking import Chunk, chunk_article
 from kb_index.embeddings import Embedder
 from kb_index.retriever import Retriever
 from kb_index.store import ArticleEntry, IndexStore, LoadedIndex, Manifest
+from kb_index.text import fold
 from kb_index.vectors import IndexKind, VectorIndex
 
 Progress = Callable[[int, int], None]
 """Called with (chunks embedded so far, chunks to embed)."""
 
 EMBED_BATCH = 64
+MAX_ARTICLE_BYTES = 200_000
+"""Above this, an article is indexed with a warning: one sync embeds it whole while edits wait."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class SyncReport:
     embedded_chunks: int = 0
     rebuilt: bool = False
     problems: list[ArticleProblem] = field(default_factory=list)
+    warnings: list[ArticleProblem] = field(default_factory=list)
+    """Articles indexed all the same, with what to check (too long, a department unknown)."""
     seconds: float = 0.0
     index: LoadedIndex | None = field(default=None, repr=False, compare=False)
     """The version written, in memory (None when nothing changed), to search it at once."""
@@ -81,6 +86,39 @@ def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -
         if progress:
             progress(min(start + EMBED_BATCH, len(chunks)), len(chunks))
     return np.vstack(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+
+
+def article_warnings(
+    articles: list[Article], departments: Collection[str] | None = None
+) -> list[ArticleProblem]:
+    """What to check in articles that are indexed anyway.
+
+    Args:
+        articles: The articles being indexed.
+        departments: The department names the routing file matches (folded), or None not to
+            check them; an article of another department never routes a handoff to its team.
+    """
+    warnings = []
+    for article in articles:
+        size = len(article.body.encode())
+        if size > MAX_ARTICLE_BYTES:
+            warnings.append(
+                ArticleProblem(
+                    article.path,
+                    f"{size // 1000} KB, over {MAX_ARTICLE_BYTES // 1000} KB: split it into "
+                    "articles of one topic each; a sync embeds it whole while other edits wait",
+                )
+            )
+        if departments is not None and fold(article.department) not in departments:
+            warnings.append(
+                ArticleProblem(
+                    article.path,
+                    f"department {article.department!r} is not in the routing file "
+                    f"(known: {', '.join(sorted(departments))}); fix it, or add it to a "
+                    "department's match.departments",
+                )
+            )
+    return warnings
 
 
 def _kind_for(count: int, options: IndexOptions) -> IndexKind:
@@ -160,10 +198,23 @@ def sync_directory(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    departments: Collection[str] | None = None,
 ) -> SyncReport:
-    """Make the published index match the files in `articles_dir`; publish when it changed."""
+    """Make the published index match the files in `articles_dir`; publish when it changed.
+
+    `departments` are the (folded) department names the routing file knows; an article of
+    another one is indexed with a warning (None: not checked).
+    """
     with store.writer_lock():
-        return _sync_locked(articles_dir, store, embedder, options, full=full, progress=progress)
+        return _sync_locked(
+            articles_dir,
+            store,
+            embedder,
+            options,
+            full=full,
+            progress=progress,
+            departments=departments,
+        )
 
 
 def _sync_locked(
@@ -174,10 +225,12 @@ def _sync_locked(
     *,
     full: bool,
     progress: Progress | None,
+    departments: Collection[str] | None,
 ) -> SyncReport:
     started = time.perf_counter()
-    articles, problems = load_articles(article_files(articles_dir))
     published = store.read_manifest()
+    served = published.article_paths() if published else []
+    articles, problems = load_articles(article_files(articles_dir), served=served)
     manifest = None if full else published
     total_chunks = sum(
         len(chunk_article(a, max_words=options.chunk_words, overlap=options.chunk_overlap))
@@ -190,7 +243,9 @@ def _sync_locked(
         and manifest.kind == _kind_for(total_chunks, options)
     )
     version = (published.version if published else 0) + 1
-    report = SyncReport(version=None, problems=problems)
+    report = SyncReport(
+        version=None, problems=problems, warnings=article_warnings(articles, departments)
+    )
     if manifest is None or not compatible:
         index = build_index(articles, embedder, options, version=version, progress=progress)
         report.added = [a.id for a in articles]

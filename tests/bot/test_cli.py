@@ -7,7 +7,6 @@ from pathlib import Path
 
 import redis
 
-from actions.off_topic import read_listed_questions
 from relevo import keys
 from tests.conftest import BIN, ROOT, relevo, write_article
 
@@ -161,36 +160,6 @@ def test_eval_gate_sweeps_the_thresholds_offline(built_env: dict[str, str], tmp_
     assert "en: best accuracy with confident wrong <= 2%: 1.000 at min score" in output
 
 
-def test_doctor_reports_each_part(built_env: dict[str, str], redis_client: redis.Redis) -> None:
-    env = {**built_env, "RELEVO_RASA_PORT": "1", "RELEVO_ACTION_PORT": "2"}
-    report = relevo(env, "doctor").stderr
-    assert "ok Redis at" in report
-    assert "ok index version 1: 58 articles" in report
-    assert "not running Rasa at http://127.0.0.1:1/" in report
-    assert "not running action server" in report
-    assert "dead letters: none" in report
-    assert "ok routing: 8 departments, 2 calendars, 0 SLA timer(s)" in report
-    listed = read_listed_questions(ROOT / "kb" / "not-covered.yml").values()
-    assert f"ok not-covered list: {sum(map(len, listed))} questions (kb/not-covered.yml)" in report
-    letter = {"conversation_id": "tg:1", "reason": "telegram refused: Forbidden", "attempts": 1}
-    redis_client.lpush(keys.OUTBOX_DEAD, json.dumps(letter))
-    report = relevo(env, "doctor").stderr
-    assert "1 dead letter(s)" in report
-    assert "tg:1  attempts=1  telegram refused: Forbidden" in report
-
-
-def test_doctor_says_what_is_wrong_with_the_not_covered_list(
-    built_env: dict[str, str], tmp_path: Path
-) -> None:
-    broken = tmp_path / "not-covered.yml"
-    broken.write_text("- a bare list, no languages\n")
-    report = relevo({**built_env, "RELEVO_KB_NOT_COVERED_FILE": str(broken)}, "doctor").stderr
-    assert f"not-covered list left out by the action server: {broken}: expected a mapping" in report
-    missing = tmp_path / "missing.yml"
-    report = relevo({**built_env, "RELEVO_KB_NOT_COVERED_FILE": str(missing)}, "doctor").stderr
-    assert f"no list of questions the knowledge base does not answer at {missing}" in report
-
-
 def test_a_broken_routing_file_stops_the_action_server_naming_its_line(
     built_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -200,3 +169,38 @@ def test_a_broken_routing_file_stops_the_action_server_naming_its_line(
     done = relevo({**built_env, "RELEVO_ROUTING_FILE": str(broken)}, "actions", check=False)
     assert done.returncode == 1
     assert f"{broken} line" in done.stderr and "unknown calendar 'madird'" in done.stderr
+
+
+def test_add_refuses_an_invalid_file_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    broken = write_article(tmp_path, "broken.md", 'id: x-en\ntitle: "unclosed\nlanguage: en', "B.")
+    latin1 = tmp_path / "latin1.md"
+    latin1.write_bytes(f"---\n{DRONES[0]}\n---\n\nCaf\xe9.\n".encode("latin-1"))
+    draft = write_article(tmp_path, "draft.md", DRONES[0] + "\nstatus: draft", DRONES[1])
+    (tmp_path / "empty.md").write_text("")
+    for path, reason in (
+        (broken, "broken YAML in the front matter at line 5, column 1"),
+        (latin1, "not UTF-8 text"),
+        (draft, "still a draft: edit it and remove status: draft"),
+        (tmp_path / "empty.md", "no front matter"),
+    ):
+        result = relevo(cli_env, "kb", "add", str(path), check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"error: {path}: {reason}")
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (Path(cli_env["RELEVO_KB_DIR"]) / "en" / "draft.md").exists()
+
+
+def test_add_never_overwrites_another_article(cli_env: dict[str, str], tmp_path: Path) -> None:
+    pets = Path(cli_env["RELEVO_KB_DIR"]) / "en" / "pets.md"
+    before = pets.read_text()
+    other = write_article(tmp_path, "pets.md", "id: pet-allergies-en\ntitle: A\nlanguage: en", "B.")
+    result = relevo(cli_env, "kb", "add", str(other), check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{pets} holds another article, 'pets-en'" in result.stderr
+    assert "relevo kb rm pets-en" in result.stderr
+    assert pets.read_text() == before
+
+
+def test_search_refuses_a_blank_query(cli_env: dict[str, str]) -> None:
+    result = relevo(cli_env, "kb", "search", "  ", check=False)
+    assert result.returncode == 2 and "must not be blank" in result.stderr

@@ -144,10 +144,12 @@ def _outcome(
 
 
 def _publish(draft: Path, articles: Path) -> Path:
-    """What the content team does: delete the editor's note, drop the file into kb/articles."""
-    article = parse_article(draft)
+    """What the content team does: delete the editor's note and the draft status, publish."""
+    article = parse_article(draft, draft_ok=True)
     text = "\n".join(
-        line for line in draft.read_text().splitlines() if not line.startswith(TODO_MARKER)
+        line
+        for line in draft.read_text().splitlines()
+        if not line.startswith((TODO_MARKER, "status: draft"))
     )
     target = articles / article.language / draft.name
     target.write_text(text, encoding="utf-8")

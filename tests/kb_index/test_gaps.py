@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb_index.articles import parse_article
+from kb_index.articles import load_articles, parse_article
 from kb_index.embeddings import Embedder
 from kb_index.gaps import (
     TODO_MARKER,
@@ -225,7 +225,7 @@ def test_a_draft_is_an_article_with_the_questions_and_the_agents_answers(
     personal_gap: Gap, tmp_path: Path
 ) -> None:
     [path] = write_drafts([personal_gap], tmp_path / "drafts", TODAY)
-    article = parse_article(path)
+    article = parse_article(path, draft_ok=True)
     assert (
         path.name == f"{article.id}.md"
         and article.id.startswith("draft-")
@@ -236,7 +236,7 @@ def test_a_draft_is_an_article_with_the_questions_and_the_agents_answers(
     assert article.updated == TODAY and "dron" in article.tags
     assert "¿el dron va en cabina o facturado?" in article.questions
     assert len(article.questions) == 3
-    assert "## Respuesta" in article.body and TODO_MARKER in article.body
+    assert "## Respuesta" in article.body and TODO_MARKER in path.read_text()
     # Replies merged: each answer once (the same reply with another name or a "Gracias." more
     # counts twice), the most common first; acknowledgements and salutations dropped.
     assert article.body.count("Los drones viajan facturados") == 1
@@ -285,10 +285,19 @@ def test_rerunning_rewrites_the_same_files_and_spares_edited_ones(
     again = write_drafts([grown, *grouped[1:]], tmp_path, TODAY + dt.timedelta(days=30))
     assert again == first and len(list(tmp_path.glob("*.md"))) == len(grouped)
     assert "transportar drones" in first[0].read_text()
-    assert parse_article(first[0]).id == first[0].stem  # the id follows the file kept
+    assert parse_article(first[0], draft_ok=True).id == first[0].stem  # the id follows the file
     # An editor took the second one over (deleted the note): it is left as they wrote it.
     edited = first[1].read_text().replace(TODO_MARKER, "<!-- reviewed:")
     first[1].write_text(edited)
     write_drafts(grouped, tmp_path, TODAY)
     assert first[1].read_text() == edited
     assert draft_paths(grouped, tmp_path) == first
+
+
+def test_a_draft_moved_into_the_articles_unedited_is_refused(
+    gaps: list[Gap], tmp_path: Path
+) -> None:
+    drafts = write_drafts(gaps[:2], tmp_path, TODAY)
+    articles, problems = load_articles(drafts)
+    assert articles == [] and len(problems) == 2
+    assert all(p.reason.startswith("still a draft: ") for p in problems)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from kb_index.articles import parse_article
 from kb_index.embeddings import Embedder, load_embedder
 from kb_index.store import IndexStore
-from kb_index.sync import IndexOptions, sync_directory
+from kb_index.sync import IndexOptions, article_warnings, sync_directory
 from relevo.errors import IndexNotBuiltError, KnowledgeBaseError
 from tests.conftest import ROOT, write_article
 
@@ -148,3 +149,50 @@ def test_a_build_killed_half_way_leaves_the_previous_index_usable(
     report = sync_directory(kb_copy, store, use_embedder, OPTIONS)
     assert report.added == ["drones-en"] and report.version == 2
     assert not list(store.root.glob(".tmp-*"))
+
+
+PETS = (
+    "id: pets-en\ntitle: Pets\nlanguage: en\ndepartment: special-assistance",
+    "Small dogs and cats travel in the cabin in a carrier under 8 kg.",
+)
+
+
+def test_a_copy_of_a_published_article_never_replaces_it(
+    tmp_path: Path, use_embedder: Embedder
+) -> None:
+    articles, store = tmp_path / "articles", IndexStore(tmp_path / "index")
+    original = write_article(articles / "en", "pets.md", *PETS)
+    sync_directory(articles, store, use_embedder, OPTIONS)
+    copy = write_article(articles / "en", "a-new-article.md", PETS[0], "Half written.")
+    report = sync_directory(articles, store, use_embedder, OPTIONS)
+    assert not report.published  # pets-en is still served from pets.md
+    [problem] = report.problems
+    assert problem.path == copy and f"{original} serves it" in problem.reason
+    assert store.read_manifest().articles["pets-en"].path == str(original)  # type: ignore[union-attr]
+
+
+def test_articles_of_unknown_departments_or_too_long_are_indexed_with_a_warning(
+    tmp_path: Path, use_embedder: Embedder
+) -> None:
+    articles, store = tmp_path / "articles", IndexStore(tmp_path / "index")
+    write_article(articles / "en", "pets.md", *PETS)
+    lounge = write_article(
+        articles / "en", "lounge.md", "id: lounge-en\ntitle: Lounge\nlanguage: en\n"
+        "department: bagage", "The lounge opens at 5:00.",
+    )  # fmt: skip
+    report = sync_directory(
+        articles, store, use_embedder, OPTIONS, departments={"baggage", "special-assistance"}
+    )
+    assert report.added == ["lounge-en", "pets-en"] and report.problems == []
+    [warning] = report.warnings
+    assert warning.path == lounge
+    assert warning.reason.startswith("department 'bagage' is not in the routing file (known: ")
+    unchecked = sync_directory(articles, store, use_embedder, OPTIONS)
+    assert unchecked.warnings == []
+
+
+def test_an_article_over_the_size_limit_is_named(tmp_path: Path) -> None:
+    huge = parse_article(write_article(tmp_path, "huge.md", PETS[0], "word " * 50_000))
+    small = parse_article(write_article(tmp_path, "pets.md", *PETS))
+    [warning] = article_warnings([huge, small])
+    assert warning.path == huge.path and warning.reason.startswith("249 KB, over 200 KB: split")
