@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.forget import Erased, Forgetter
+from kb_index.gaps import default_drafts_dir
 from relevo.redis_conn import connect, connect_async
 from relevo.settings import Settings, get_settings
 
-console = Console()
+console = Console(emoji=False)  # a profile such as social:x:987 is not the emoji :x:
 ERASED_CARD = "🗑 This handoff was erased at the customer's request."
 
 
@@ -41,8 +43,9 @@ async def _forget(settings: Settings, who: str) -> Erased:
 def forget(
     customer: str = typer.Argument(
         ...,
-        help="A profile (telegram:12345, social:x:987, webchat:<conversation id>) or a public "
-        "handle (@laura_travels). Profiles linked to the same person are erased too.",
+        # The empty [i][/i] keeps Rich's help from drawing ":x:" as an emoji.
+        help="A profile (telegram:12345, social:x[i][/i]:987, webchat:<conversation id>) or a "
+        "public handle (@laura_travels). Profiles linked to the same person are erased too.",
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
@@ -61,3 +64,14 @@ def forget(
         f"{erased.keys_deleted} keys, {erased.stream_entries} queued entries, "
         f"{erased.cards} Slack card(s) rewritten."
     )
+    _warn_of_drafts(default_drafts_dir(settings.kb_dir))
+
+
+def _warn_of_drafts(drafts: Path) -> None:
+    """Drafts are files an editor may have started on: erasure does not rewrite them."""
+    if drafts.is_dir() and any(drafts.glob("*.md")):
+        console.print(
+            f"[yellow]Not rewritten[/]: the article drafts already written by `relevo kb gaps "
+            f"--write` in {drafts} (and any --drafts-dir used). They may quote this customer's "
+            "questions and the agents' replies to them: check them by hand."
+        )
