@@ -13,12 +13,14 @@ import httpx
 import redis
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from actions.off_topic import read_listed_questions
 from bot.delivery import dead_letters
 from handoff.console import console_token
-from handoff.routing import configured_routing
-from kb_index.store import IndexStore
+from handoff.routing import RoutingError, configured_routing
+from kb_index.articles import article_files, load_articles
+from kb_index.store import IndexStore, Manifest
 from relevo import keys
 from relevo.errors import RelevoError
 from relevo.health import wait_until_healthy
@@ -127,74 +129,145 @@ def _desk_line(settings: Settings, base: str) -> str:
     return f"console     {base}/console#token={console_token(settings)}{dashboard}"
 
 
+class _Checkup:
+    """The doctor's findings, printed as they come; failures make the command exit with 1.
+
+    A failure is what stops the desk from serving customers as configured: Redis or the index
+    missing, Rasa or the action server not answering (the doctor checks a running system), a
+    routing file or not-covered list that is refused, article files skipped, or an index behind
+    the files. Dead letters and a missing not-covered list are only warnings.
+    """
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def ok(self, text: str) -> None:
+        console.print(Text.assemble(("ok", "green"), " ", text), soft_wrap=True)
+
+    def warn(self, label: str, text: str) -> None:
+        console.print(Text.assemble((label, "yellow"), " ", text), soft_wrap=True)
+
+    def fail(self, text: str) -> None:
+        self.failures += 1
+        console.print(Text.assemble(("FAIL", "bold red"), " ", text), soft_wrap=True)
+
+
 def doctor() -> None:
-    """Check Redis and the index, and say what to fix."""
+    """Check Redis, the index and its files, Rasa, the action server, routing and the outbox.
+
+    Exits with 1 when a check fails (see `_Checkup`), so scripts and health probes can use it.
+    """
     settings = get_settings()
     client = connect(settings)
-    console.print(
-        f"[green]ok[/] Redis at {redis_url(settings).split('@')[-1]} "
+    checkup = _Checkup()
+    checkup.ok(
+        f"Redis at {redis_url(settings).split('@')[-1]} "
         f"(version {client.info('server')['redis_version']})"
     )
     manifest = IndexStore(settings.index_dir).read_manifest()
     if manifest is None:
         raise RelevoError("No knowledge-base index: run `relevo kb build`.")
     total = sum(len(e.chunk_ids) for e in manifest.articles.values())
-    console.print(
-        f"[green]ok[/] index version {manifest.version}: {len(manifest.articles)} "
+    checkup.ok(
+        f"index version {manifest.version}: {len(manifest.articles)} "
         f"articles, {total} chunks, model {manifest.model}"
     )
+    _check_article_files(checkup, settings.kb_dir, manifest)
     for name, url in (
         ("Rasa", f"http://127.0.0.1:{settings.rasa_port}/"),
         ("action server", f"{settings.action_url}/health"),
     ):
-        try:
-            answered = httpx.get(url, timeout=2.0).status_code == 200
-        except httpx.HTTPError:
-            answered = False
-        status = "[green]ok[/]" if answered else "[yellow]not running[/]"
-        console.print(f"{status} {name} at {url} (`make run` starts it)")
-    routing = configured_routing(settings.routing_file)
-    console.print(
-        f"[green]ok[/] routing: {len(routing.departments)} departments, "
+        if _answers(url):
+            checkup.ok(f"{name} at {url}")
+        else:
+            checkup.fail(f"{name} is not running at {url} (`make run` or `relevo up` starts it)")
+    _check_routing(checkup, settings, client)
+    _check_not_covered(checkup, settings.kb_not_covered_file)
+    _report_outbox(checkup, client)
+    if checkup.failures:
+        console.print(f"{checkup.failures} check(s) failed.", style="bold red")
+        raise typer.Exit(1)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _check_article_files(checkup: _Checkup, kb_dir: Path, manifest: Manifest) -> None:
+    """Files a sync skips, with why, and whether the published index matches the files.
+
+    Read from the files as the next sync would (no model, no embedding), since the index keeps
+    no record of what its last sync skipped.
+    """
+    try:
+        articles, problems = load_articles(article_files(kb_dir))
+    except OSError as exc:
+        checkup.fail(f"cannot read the articles in {kb_dir}: {exc}")
+        return
+    for problem in problems:
+        checkup.fail(f"article file skipped: {problem}")
+    current = {article.id: article.content_hash for article in articles}
+    added = [i for i in current if i not in manifest.articles]
+    changed = [
+        i for i in current if i in manifest.articles and manifest.articles[i].hash != current[i]
+    ]
+    removed = [i for i in manifest.articles if i not in current]
+    if added or changed or removed:
+        checkup.fail(
+            f"the index is behind the files in {kb_dir}: {len(added)} added, {len(changed)} "
+            f"changed, {len(removed)} removed ({', '.join([*added, *changed, *removed][:5])}); "
+            "is `relevo kb watch` running? `relevo kb sync` catches up"
+        )
+    else:
+        checkup.ok(f"the index matches the {len(current)} article files in {kb_dir}")
+
+
+def _check_routing(checkup: _Checkup, settings: Settings, client: redis.Redis) -> None:
+    try:
+        routing = configured_routing(settings.routing_file)
+    except RoutingError as exc:
+        checkup.fail(f"routing file refused:\n{exc}")
+        return
+    checkup.ok(
+        f"routing: {len(routing.departments)} departments, "
         f"{len(routing.calendars)} calendars, {client.zcard(keys.SLA_TIMERS)} SLA timer(s) "
         f"({routing.source})"
     )
-    _report_not_covered(settings.kb_not_covered_file)
-    _report_outbox(client)
 
 
-def _report_not_covered(path: Path) -> None:
+def _check_not_covered(checkup: _Checkup, path: Path) -> None:
     """The content team's list of questions no article answers, or what is wrong with it."""
     if not path.is_file():
-        console.print(
-            f"[yellow]no list[/] of questions the knowledge base does not answer at {path}: "
+        checkup.warn(
+            "no list",
+            f"of questions the knowledge base does not answer at {path}: "
             "off-topic messages are told by Rasa's examples alone",
-            soft_wrap=True,
         )
         return
     try:
         count = sum(map(len, read_listed_questions(path).values()))
     except (OSError, ValueError) as exc:
-        console.print(
-            f"[yellow]not-covered list left out[/] by the action server: {exc}", soft_wrap=True
-        )
+        checkup.fail(f"not-covered list left out by the action server: {exc}")
         return
-    console.print(f"[green]ok[/] not-covered list: {count} questions ({path})", soft_wrap=True)
+    checkup.ok(f"not-covered list: {count} questions ({path})")
 
 
-def _report_outbox(client: redis.Redis) -> None:
+def _report_outbox(checkup: _Checkup, client: redis.Redis) -> None:
     """Messages waiting for delivery and the dead-letter list (what could not be delivered)."""
     waiting = 0
     if client.exists(keys.OUTBOX):
         groups = {g["name"]: g for g in client.xinfo_groups(keys.OUTBOX)}
         group = groups.get(keys.OUTBOX_GROUP)
         waiting = int(group["pending"]) if group else client.xlen(keys.OUTBOX)
-    console.print(f"[green]ok[/] outbox: {waiting} message(s) being delivered")
+    checkup.ok(f"outbox: {waiting} message(s) being delivered")
     dead = client.llen(keys.OUTBOX_DEAD)
     if not dead:
-        console.print("[green]ok[/] dead letters: none")
+        checkup.ok("dead letters: none")
         return
-    console.print(f"[yellow]{dead} dead letter(s)[/] (messages given up; newest first):")
+    checkup.warn(f"{dead} dead letter(s)", "(messages given up; newest first):")
     for letter in dead_letters(client, 5):
         console.print(
             f"  {letter.get('at', '?')}  {letter.get('conversation_id', '?')}  "

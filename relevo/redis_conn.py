@@ -247,11 +247,26 @@ def connect(settings: Settings, *, wait: float = 30.0, ride_out: bool = False) -
     try:
         client.ping()
     except redis.RedisError as exc:
-        where = "REDIS_URL" if settings.redis_url is not None else "the embedded Redis"
-        raise RedisUnavailableError(
-            f"Cannot reach Redis ({where}): {type(exc).__name__}. Start it, or fix REDIS_URL."
-        ) from exc
+        raise RedisUnavailableError(unreachable(settings, exc)) from exc
     return client
+
+
+def unreachable(settings: Settings, exc: Exception) -> str:
+    """Why Redis could not be reached: where Relevo looked, and the fix for that kind of Redis."""
+    url = redis_url(settings)
+    parts = urlsplit(url)
+    where = parts.netloc.rpartition("@")[2] or parts.path  # no credentials; a socket's path
+    if settings.redis_url is not None:
+        return (
+            f"Cannot reach Redis at {where} (from REDIS_URL): {type(exc).__name__}. Check that "
+            "this Redis is running and reachable from here, or fix REDIS_URL."
+        )
+    return (
+        f"Cannot reach the embedded Redis at {where} (REDIS_URL is unset): "
+        f"{type(exc).__name__}. Start it with `relevo redis serve` (`make run` and `relevo up` "
+        "start it), set RELEVO_EMBEDDED_REDIS_PORT if it listens on another port, or set "
+        "REDIS_URL to use another Redis."
+    )
 
 
 RIDE_OUT: dict[str, Any] = {

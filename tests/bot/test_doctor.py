@@ -1,0 +1,130 @@
+"""`relevo doctor` through the real CLI, with a real Redis and index: what it says, and its exit.
+
+It fails (exit 1) on what stops the desk from serving customers as configured, so scripts can
+use it; warnings (dead letters, no not-covered list) leave it at 0.
+"""
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from actions.off_topic import read_listed_questions
+from relevo import keys
+from relevo.redis_conn import unreachable
+from relevo.settings import Settings
+from tests.conftest import ROOT, free_port, relevo, write_article
+
+
+class _Healthy(http.server.BaseHTTPRequestHandler):
+    """Answers 200 to every GET, as Rasa and the action server do when they run."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def services() -> Iterator[dict[str, str]]:
+    """Stand-ins answering on Rasa's and the action server's ports."""
+    servers = [http.server.HTTPServer(("127.0.0.1", free_port()), _Healthy) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    rasa, actions = (str(server.server_address[1]) for server in servers)
+    yield {"RELEVO_RASA_PORT": rasa, "RELEVO_ACTION_PORT": actions}
+    for server in servers:
+        server.shutdown()
+
+
+def test_a_healthy_system_passes(
+    built_env: dict[str, str], services: dict[str, str], redis_client: redis.Redis
+) -> None:
+    done = relevo({**built_env, **services}, "doctor", check=False)
+    report = done.stderr
+    assert done.returncode == 0, report
+    assert "ok Redis at" in report
+    assert "ok index version 1: 58 articles" in report
+    assert "ok the index matches the 58 article files" in report
+    assert f"ok Rasa at http://127.0.0.1:{services['RELEVO_RASA_PORT']}/" in report
+    assert "ok routing: 8 departments, 2 calendars, 0 SLA timer(s)" in report
+    listed = read_listed_questions(ROOT / "kb" / "not-covered.yml").values()
+    assert f"ok not-covered list: {sum(map(len, listed))} questions (kb/not-covered.yml)" in report
+    assert "dead letters: none" in report
+    # a dead letter is worth a look, not a failure
+    letter = {"conversation_id": "tg:1", "reason": "telegram refused: Forbidden", "attempts": 1}
+    redis_client.lpush(keys.OUTBOX_DEAD, json.dumps(letter))
+    done = relevo({**built_env, **services}, "doctor", check=False)
+    assert done.returncode == 0
+    assert "1 dead letter(s)" in done.stderr
+    assert "tg:1  attempts=1  telegram refused: Forbidden" in done.stderr
+
+
+def test_rasa_and_the_action_server_down_fail(built_env: dict[str, str]) -> None:
+    env = {**built_env, "RELEVO_RASA_PORT": "1", "RELEVO_ACTION_PORT": "2"}
+    done = relevo(env, "doctor", check=False)
+    assert done.returncode == 1
+    assert "FAIL Rasa is not running at http://127.0.0.1:1/" in done.stderr
+    assert "FAIL action server is not running" in done.stderr
+    assert "2 check(s) failed." in done.stderr
+
+
+def test_skipped_article_files_and_a_stale_index_fail(
+    built_env: dict[str, str], services: dict[str, str]
+) -> None:
+    kb = Path(built_env["RELEVO_KB_DIR"])
+    (kb / "en" / "broken.md").write_text("no front matter at all\n")
+    pets = kb / "en" / "pets.md"
+    pets.write_text(pets.read_text(encoding="utf-8").replace("50 EUR", "65 EUR"), encoding="utf-8")
+    write_article(
+        kb / "en", "drones.md", "id: drones-en\ntitle: Drones\nlanguage: en", "Drones fly."
+    )
+    done = relevo({**built_env, **services}, "doctor", check=False)
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 1
+    assert f"FAIL article file skipped: {kb / 'en' / 'broken.md'}: no front matter" in said
+    assert "FAIL the index is behind the files" in said
+    assert "1 added, 1 changed, 0 removed (drones-en, pets-en)" in said
+    assert "`relevo kb sync` catches up" in said
+    assert "2 check(s) failed." in said
+
+
+def test_a_broken_not_covered_list_fails_and_a_missing_one_warns(
+    built_env: dict[str, str], services: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "not-covered.yml"
+    broken.write_text("- a bare list, no languages\n")
+    env = {**built_env, **services, "RELEVO_KB_NOT_COVERED_FILE": str(broken)}
+    done = relevo(env, "doctor", check=False)
+    assert done.returncode == 1
+    said = f"FAIL not-covered list left out by the action server: {broken}: expected a mapping"
+    assert said in done.stderr
+    missing = tmp_path / "missing.yml"
+    env["RELEVO_KB_NOT_COVERED_FILE"] = str(missing)
+    done = relevo(env, "doctor", check=False)
+    assert done.returncode == 0
+    assert f"no list of questions the knowledge base does not answer at {missing}" in done.stderr
+
+
+def test_an_unreachable_redis_url_says_where_it_looked(built_env: dict[str, str]) -> None:
+    port = free_port()
+    env = {**built_env, "REDIS_URL": f"redis://:secret@127.0.0.1:{port}/0"}
+    done = relevo(env, "doctor", check=False)
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 1
+    assert f"Cannot reach Redis at 127.0.0.1:{port} (from REDIS_URL): ConnectionError" in said
+    assert "or fix REDIS_URL" in said and "secret" not in said
+
+
+def test_the_embedded_redis_error_says_its_port_and_how_to_start_it() -> None:
+    settings = Settings(redis_url=None, embedded_redis_port=6591)
+    said = unreachable(settings, redis.ConnectionError("refused"))
+    assert said.startswith("Cannot reach the embedded Redis at 127.0.0.1:6591 (REDIS_URL is unset)")
+    assert "`relevo redis serve`" in said and "RELEVO_EMBEDDED_REDIS_PORT" in said
+    assert "fix REDIS_URL" not in said  # there is none to fix
