@@ -40,6 +40,7 @@ from handoff.routing import configured_routing
 from handoff.slack import SlackDesk, slack_router
 from kb_index.retriever import Hit
 from kb_index.service import KnowledgeBase
+from kb_index.store import IndexStore
 from relevo import __version__
 from relevo.redis_conn import connect, connect_async
 from relevo.settings import Settings, get_settings
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.include_router(webchat_router(pipeline, invitations, follower))
     app.include_router(social_router(pipeline, settings, aclient))
-    app.include_router(article_router(settings.kb_dir))
+    app.include_router(article_router(settings.kb_dir, IndexStore(settings.index_dir)))
     if telegram is not None:
         app.include_router(telegram.router())
     if isinstance(desk, SlackDesk):
