@@ -203,7 +203,8 @@ def _check_article_files(checkup: _Checkup, kb_dir: Path, manifest: Manifest) ->
     no record of what its last sync skipped.
     """
     try:
-        articles, problems = load_articles(article_files(kb_dir))
+        served = manifest.article_paths()  # the sync reads these first: a copy never wins
+        articles, problems = load_articles(article_files(kb_dir), served=served)
     except OSError as exc:
         checkup.fail(f"cannot read the articles in {kb_dir}: {exc}")
         return
