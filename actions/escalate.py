@@ -117,6 +117,9 @@ class ActionEscalate(Action):
                 score=request.score,
                 department=request.department,
                 followers=customer.get("followers"),
+                # The SLA's due times, so a report judges a target the monitor missed.
+                first_response_due=request.sla_due_at,
+                resolution_due=request.resolution_due_at,
             )
         log.info(
             "handoff requested",

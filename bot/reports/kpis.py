@@ -794,21 +794,43 @@ def _verdicts(
     timeline: _Timeline,
     target: str,
     closings: Sequence[Mapping[str, list[dt.datetime]]],
+    until: dt.datetime,
 ) -> _Verdicts:
-    """Breached when the monitor said so; met when one of `closings` came first."""
+    """How `target` went: breached, met (one of `closings` came first) or not yet due.
+
+    Breached when the monitor said so, or when the due time passed before the desk closed the
+    target (a breach the monitor missed while no gateway ran). The `handoff` event carries the
+    target's due time (`<target>_due`); events recorded before it did not, and for those the
+    monitor's word and the closings decide alone.
+    """
     met = breached = 0
     for handoff, opened in cohort.items():
-        if timeline.breaches.get((handoff, target)):
+        closed = min(
+            (t for t in (_first_in(times.get(handoff, []), opened.at) for times in closings) if t),
+            default=None,
+        )
+        due = _due(opened, target)
+        late = due is not None and min(closed or until, until) > due
+        if late or timeline.breaches.get((handoff, target)):
             breached += 1
-        elif any(_first_in(times.get(handoff, []), opened.at) for times in closings):
+        elif closed is not None:
             met += 1
     return _Verdicts(met, breached, len(cohort) - met - breached)
 
 
-def _sla(cohort: Mapping[str, _Event], timeline: _Timeline) -> Sla:
+def _due(opened: _Event, target: str) -> dt.datetime | None:
+    """The due time of `target` that the `handoff` event recorded, if it did."""
+    try:
+        return _utc(dt.datetime.fromisoformat(opened.get(f"{target}_due")))
+    except ValueError:
+        return None
+
+
+def _sla(cohort: Mapping[str, _Event], timeline: _Timeline, until: dt.datetime) -> Sla:
     closed = (timeline.resolutions, timeline.returns)
-    first = _verdicts(cohort, timeline, FIRST_RESPONSE, (timeline.agent_replies, *closed))
-    resolution = _verdicts(cohort, timeline, RESOLUTION, closed)
+    replied = (timeline.agent_replies, *closed)
+    first = _verdicts(cohort, timeline, FIRST_RESPONSE, replied, until)
+    resolution = _verdicts(cohort, timeline, RESOLUTION, closed, until)
     targets = sorted({target for h, target in timeline.warnings if h in cohort})
     warnings = {t: sum(1 for h in cohort if timeline.warnings.get((h, t))) for t in targets}
     return Sla(
@@ -1049,7 +1071,7 @@ def compute(
         response_times=_response_times(window, cohort, timeline),
         deflection=_deflection(volume.conversations, outcome),
         escalations=_escalations(cohort),
-        sla=_sla(cohort, timeline),
+        sla=_sla(cohort, timeline, until),
         satisfaction=_satisfaction(window),
         cost=_cost(window, outcome, cohort, timeline, costs),
         reach=_reach(window),

@@ -11,6 +11,7 @@ from actions.texts import text
 from bot.rasa_client import TRACKER_PREFIX, BotReply, replies_in_tracker
 from handoff.requests import Priority, Reason, current_handoff, owner
 from kb_index.language import detect_language
+from relevo import keys
 from relevo.messages import mention
 from relevo.redis_conn import connect_async
 from relevo.settings import Settings
@@ -197,6 +198,10 @@ async def test_a_no_hands_over_with_the_whole_context(
     assert request.draft and f"/{article}" in request.draft
     assert request.customer == {"handle": "@ana", "followers": "1200"}
     assert request.sla_due_at > request.created_at
+    opened = [e for _, e in store.xrange(keys.EVENTS) if e.get("handoff") == request.id]
+    assert opened[0]["type"] == "handoff"  # with its due times, for the SLA report
+    assert opened[0]["first_response_due"] == request.sla_due_at
+    assert opened[0]["resolution_due"] == request.resolution_due_at
 
 
 OFFERED = {  # questions whose right article ranks near the top without a clear lead

@@ -362,6 +362,27 @@ def test_sla_compliance_leaves_out_handoffs_not_yet_due() -> None:
     assert sla.resolution_compliance == 1.0
 
 
+def test_a_due_time_the_desk_missed_is_a_breach_even_without_the_monitors_word() -> None:
+    """The `handoff` event carries its due times: a breach missed while no gateway ran (no
+    `sla_breach` recorded) is late, not met and not "not yet due"."""
+    s = Script()
+    dues = {"h0": s.at(10, 15), "h1": s.at(10, 45), "h2": s.at(10, 20), "h3": UNTIL + DAY}
+    for number, (handoff, due) in enumerate(dues.items()):
+        s.add(
+            EventType.HANDOFF,
+            s.at(10, number),
+            conversation=f"c{number}",
+            handoff=handoff,
+            first_response_due=due.isoformat(),
+        )
+    for handoff in ("h0", "h1"):  # h0 answered after its due time, h1 before
+        s.add(EventType.AGENT_REPLY, s.at(10, 30), handoff=handoff, conversation="c", first="1")
+    sla = compute(s.events, T0, UNTIL).sla
+    assert (sla.first_response_met, sla.first_response_breaches) == (1, 2)  # h1; h0 and h2
+    assert sla.first_response_not_yet_due == 1  # h3: due after the period
+    assert sla.first_response_compliance == pytest.approx(1 / 3)
+
+
 def test_satisfaction(kpis: Kpis) -> None:
     s = kpis.satisfaction
     assert (s.ratings, s.average, s.csat) == (2, pytest.approx(3.5), pytest.approx(0.5))
