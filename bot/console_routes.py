@@ -46,9 +46,11 @@ from handoff.console import (
     agent_for,
     console_token,
 )
-from handoff.desk import HandoffView, ReplyOutcome, moment
+from handoff.desk import moment
+from handoff.desk_view import HandoffView
 from handoff.history import customer_history
 from handoff.ownership import Action, Outcome, refusal
+from handoff.replies import ReplyOutcome, hint
 from handoff.requests import customer_said
 from relevo import keys
 from relevo.pii import contains_personal_data, redact
@@ -71,6 +73,9 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+REFUSED_STATUS = {ReplyOutcome.TOO_LONG: 422, ReplyOutcome.PUBLIC_PERSONAL_DATA: 422}
+"""A reply the console turns down for what it says (422); the others for where it stands (409)."""
 
 HandoffId = Annotated[str, PathParam(pattern=_HANDOFF_ID)]
 
@@ -566,12 +571,9 @@ def console_router(
         outcome = await console.write(
             handoff_id, agent, body.text.strip(), note=body.note, ref=body.client_id
         )
-        if outcome is ReplyOutcome.NOT_OWNER:
-            raise Refusal(
-                409, "only the agent who owns the handoff writes to the customer: claim it first"
-            )
-        if outcome is ReplyOutcome.CLOSED:
-            raise Refusal(409, "this handoff is no longer with a person")
+        refused = hint(outcome)
+        if refused:
+            raise Refusal(REFUSED_STATUS.get(outcome, 409), refused, outcome=outcome.value)
         return ReplyOut(outcome=outcome.value)
 
     @router.post("/console/api/handoffs/{handoff_id}/{verb}", dependencies=posts)

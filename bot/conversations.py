@@ -54,17 +54,23 @@ end
 if owner == 'closed' then
   local handoff = redis.call('GET', KEYS[8])
   local record = ARGV[10] .. (handoff or '')
-  if handoff and ARGV[11] ~= '' and redis.call('HGET', record, 'rating_asked') == '1'
-      and not redis.call('HGET', record, 'rating') then
-    redis.call('HSET', record, 'rating', ARGV[11], 'rated_at', now)
-    redis.call('XADD', record .. ':events', '*', 'action', 'rating', 'by', 'customer',
-      'rating', ARGV[11], 'at', now)
-    local rated = redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))
+  if handoff and ARGV[11] ~= '' and redis.call('HGET', record, 'rating_asked') == '1' then
+    -- the first rating counts; a second one is thanked and shown, never a reopening
+    local kept = redis.call('HGET', record, 'rating') or ''
+    if kept == '' then
+      redis.call('HSET', record, 'rating', ARGV[11], 'rated_at', now)
+      redis.call('XADD', record .. ':events', '*', 'action', 'rating', 'by', 'customer',
+        'rating', ARGV[11], 'at', now)
+    end
+    local said = cjson.decode(ARGV[3])
+    local rated = redis.call('XADD', KEYS[3], '*', unpack(flat(said)))
     redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[9], 'log_id', rated,
-      'handoff', handoff, 'kind', 'rating', 'rating', ARGV[11])
+      'handoff', handoff, 'kind', 'rating', 'rating', ARGV[11], 'kept', kept,
+      'text', said.text or '')
     if ARGV[12] ~= '' then
       redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[12]))))
     end
+    if kept ~= '' then return {'rated_again', rated} end
     return {'rating', rated}
   end
   if ARGV[24] ~= '' then
@@ -77,6 +83,8 @@ if owner == 'closed' then
   local resolved = tonumber(redis.call('HGET', record, 'resolved_epoch') or '0')
   if handoff and tonumber(ARGV[8]) - resolved < tonumber(ARGV[13]) then
     redis.call('SET', KEYS[4], 'queued')
+    redis.call('HSET', record, 'last_owner', redis.call('HGET', record, 'owner') or '',
+      'last_owner_name', redis.call('HGET', record, 'owner_name') or '', 'reopened_at', now)
     redis.call('HSET', record, 'state', 'queued', 'owner', '', 'owner_name', '', 'updated_at', now)
     redis.call('XADD', record .. ':events', '*', 'action', 'reopen', 'by', 'customer',
       'from', 'closed', 'to', 'queued', 'at', now)
@@ -167,6 +175,7 @@ class Route(StrEnum):
     RELAY = "relay"  # to the person who owns the conversation
     NOTICE = "notice"  # declined with a polite notice (empty, too long, a sticker...)
     RATING = "rating"  # the customer rated a resolved handoff
+    RATED_AGAIN = "rated_again"  # a second rating: thanked and shown, the first one stands
     CLOSING = "closing"  # only thanks after a resolution: answered, the handoff stays closed
     THROTTLED = "throttled"  # over the customer's rate: kept in the log, not answered
     EDIT = "edit"  # an edit while no person has the conversation: kept in the log, not answered
@@ -266,10 +275,12 @@ class ConversationStore:
         """Dedupe, log and route one customer message, atomically.
 
         In a closed conversation, `rating` (when the message is one) is stored on the handoff
-        that asked for it and answered with `thanks`; a message given a `welcome` (only thanks,
-        see `bot.pipeline.is_closing`) is answered with it (unless over the customer's rate)
-        and shown to the desk, and the conversation stays closed; any other message within
-        `reopen_seconds` of the resolution reopens the handoff for the person; later ones start
+        that asked for it and answered with `thanks` (a second rating is thanked and shown to
+        the desk, and the first one stands: `Route.RATED_AGAIN`); a message given a `welcome`
+        (only thanks, see `bot.pipeline.is_closing`) is answered with it (unless over the
+        customer's rate) and shown to the desk, and the conversation stays closed; any other
+        message within `reopen_seconds` of the resolution reopens the handoff (queued again,
+        the agent who had it recorded as `last_owner`) for the person; later ones start
         anew. A message relayed to a person gets `relayed_notice` when given (an attachment the
         desk cannot show), unless over the customer's rate. `flood`
         counts the message against the customer's rate (see `Flood`). `event` (its fields) is

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from handoff.desk import HandoffView, transcript_line
+from handoff.desk_view import HandoffView, cut, transcript_line
 from handoff.requests import customer_said
 from handoff.sentiment import sentiment
 from relevo.pii import contains_personal_data, redact
@@ -36,7 +36,7 @@ STATES = {
 CHANNELS = {"telegram": "Telegram", "webchat": "web chat", "social": "public post"}
 
 
-def _date(iso: str) -> str:
+def slack_date(iso: str) -> str:
     """A Slack date token: shown in each agent's own time zone."""
     moment = dt.datetime.fromisoformat(iso)
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{iso}>"
@@ -75,12 +75,21 @@ def department_name(key: str, names: Mapping[str, str] | None = None) -> str:
     return (names or {}).get(key) or key.replace("-", " ").capitalize()
 
 
+def state_text(view: HandoffView) -> str:
+    """Where the handoff stands; a reopened one says who had it."""
+    state = STATES.get(view.state, view.state).format(owner=view.owner_name or view.owner)
+    if view.state == "queued" and view.reopened_at:
+        had = view.last_owner_name or view.last_owner
+        state += f"\n🔁 reopened by the customer{f'; {had} had it' if had else ''}"
+    return state
+
+
 def sla_text(view: HandoffView) -> str:
     """The first-response due time and where it stands."""
     request = view.request
     if not request.sla_due_at:
         return "—"
-    due = _date(request.sla_due_at)
+    due = slack_date(request.sla_due_at)
     if view.first_response_at:
         met = view.first_response_at <= request.sla_due_at
         return f"{due} · {'✅ met' if met else '☑️ answered late'}"
@@ -98,7 +107,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     reason = REASONS.get(request.reason.value, request.reason.value)
     priority = f"{PRIORITIES[view.priority.value]} · score {request.score}"
     department = department_name(request.department) or "—"
-    state = STATES.get(view.state, view.state).format(owner=view.owner_name or view.owner)
+    state = state_text(view)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Handoff: {reason}"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _customer(view)}},
@@ -116,7 +125,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     ]
     why = [*request.priority_reasons, *request.routing_reasons]
     if request.opens_at:
-        why.append(f"🌙 arrived out of hours; the shift opens {_date(request.opens_at)}")
+        why.append(f"🌙 arrived out of hours; the shift opens {slack_date(request.opens_at)}")
     if why:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(why)}]}
@@ -144,7 +153,7 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*The assistant's draft*\n>{redact(request.draft)[:600]}",
+                    "text": f"*The assistant's draft*\n>{cut(redact(request.draft), 600)}",
                 },
             }
         )
@@ -152,10 +161,10 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     if request.customer.get("url"):
         context.append(f"<{request.customer['url']}|original post>")
     if view.first_response_at:
-        context.append(f"first response {_date(view.first_response_at)}")
+        context.append(f"first response {slack_date(view.first_response_at)}")
     if view.notes:
         context.append(f"📝 {view.notes} internal note(s) in the thread")
-    minutes = view.handling_minutes()
+    minutes = view.handling_minutes() if view.state == "closed" else None
     if minutes is not None:
         context.append(f"handled in {minutes:.0f} min")
     if view.rating:
@@ -208,6 +217,13 @@ def _confirm(title: str, body: str) -> dict[str, Any]:
     }
 
 
+def _owner_told(view: HandoffView) -> str:
+    """For a confirmation: whose handoff it is (anyone may act; the owner is told)."""
+    if view.state != "agent":
+        return ""
+    return f" {view.owner_name or view.owner} has it and will be told if it is not you."
+
+
 def _actions(view: HandoffView) -> dict[str, Any]:
     elements: list[dict[str, Any]] = []
     if view.state == "queued":
@@ -231,6 +247,10 @@ def _actions(view: HandoffView) -> dict[str, Any]:
             "action_id": "return",
             "value": view.id,
             "text": {"type": "plain_text", "text": "Return to bot"},
+            "confirm": _confirm(
+                "Return to the assistant?",
+                "The assistant answers the customer's next message." + _owner_told(view),
+            ),
         },
         {
             "type": "button",
@@ -239,7 +259,8 @@ def _actions(view: HandoffView) -> dict[str, Any]:
             "value": view.id,
             "text": {"type": "plain_text", "text": "Resolve"},
             "confirm": _confirm(
-                "Resolve this handoff?", "The customer is thanked and asked for a rating."
+                "Resolve this handoff?",
+                "The customer is thanked and asked for a rating." + _owner_told(view),
             ),
         },
     ]

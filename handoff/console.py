@@ -30,8 +30,10 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from handoff.desk import AlertLevel, Desk, HandoffView, ReplyOutcome, load
+from handoff.desk import Desk
+from handoff.desk_view import AlertLevel, HandoffView, load
 from handoff.ownership import handoff_events
+from handoff.replies import ReplyOutcome
 from handoff.routing import Routing, configured_routing
 from handoff.sla import SlaMonitor
 from relevo import keys
@@ -202,7 +204,13 @@ class ConsoleDesk:
         await self._changed(view)
 
     async def alert(
-        self, view: HandoffView, body: str, *, level: AlertLevel, mention: str | None = None
+        self,
+        view: HandoffView,
+        body: str,
+        *,
+        level: AlertLevel,
+        mention: str | None = None,
+        notify: str = "",
     ) -> None:
         """A desk warning in the handoff's thread (every console page sees every thread)."""
         await self._client.xadd(
@@ -218,6 +226,10 @@ class ConsoleDesk:
             },
         )
         await self._changed(view)
+
+    def when(self, iso: str) -> str:
+        """A time in UTC (the page shows alerts as written)."""
+        return f"{iso[:16].replace('T', ' ')} UTC"
 
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
         """Record whether a console reply reached the customer (others are not ours)."""

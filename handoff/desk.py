@@ -12,32 +12,36 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, replace
-from enum import StrEnum
-from typing import Protocol
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 
 from handoff.announcements import active_async, related
+from handoff.desk_view import (
+    AlertLevel,
+    DeskAdapter,
+    HandoffView,
+    load,
+    say_to_customer,
+    transcript_text,
+)
 from handoff.ownership import Action, Outcome, Ownership, Transition
-from handoff.priority import NEGATIVE_MOOD, raised
-from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, customer_said
+from handoff.relay import Relay
+from handoff.replies import MAX_REPLY_CHARS, ReplyOutcome, is_internal_note
+from handoff.requests import customer_said
 from handoff.routing import Routing
-from handoff.sentiment import sounds_angry
-from handoff.texts import rating_buttons, text
+from handoff.texts import rating_buttons
 from handoff.timers import Timer, Timers, follow_up_time, sla_times
 from relevo import keys
 from relevo.events import EventType, emit
 from relevo.lanes import RetryLater, StreamLanes
 from relevo.messages import Outgoing
 from relevo.metrics import HANDOFF_CARD_SECONDS, HANDOFFS
-from relevo.pii import contains_personal_data, redact
+from relevo.pii import contains_personal_data
 from relevo.redis_conn import text_of
 
 log = logging.getLogger(__name__)
 
-NOTE_PREFIXES = ("note:", "nota:", "internal:")
-MAX_REPLY_CHARS = 4000  # an agent's reply to a customer (the console's limit too)
 TRANSITION_EVENTS = {
     Action.CLAIM: EventType.CLAIMED,
     Action.REASSIGN: EventType.CLAIMED,
@@ -45,125 +49,7 @@ TRANSITION_EVENTS = {
     Action.RESOLVE: EventType.RESOLVED,
 }
 SEEN_TTL_SECONDS = 7 * 24 * 3600
-
-
-@dataclass(frozen=True)
-class HandoffView:
-    """A handoff as the desk shows it: the request and where it stands now."""
-
-    request: HandoffRequest
-    state: str
-    owner: str = ""
-    owner_name: str = ""
-    card_channel: str = ""
-    card_ts: str = ""
-    claimed_at: str = ""
-    first_response_at: str = ""
-    resolved_at: str = ""
-    rating: str = ""
-    notes: int = 0
-    raised_priority: str = ""  # set by an SLA breach, or by anger while queued
-    sla_state: str = ""  # "", warning, breached, resolution_warning, resolution_breached
-    notices: tuple[str, ...] = ()  # incident notices related to the customer's question
-
-    @property
-    def id(self) -> str:
-        """The handoff id."""
-        return self.request.id
-
-    @property
-    def priority(self) -> Priority:
-        """The priority now: the request's, or higher after an SLA breach or an angry message."""
-        return Priority(self.raised_priority) if self.raised_priority else self.request.priority
-
-    def handling_minutes(self) -> float | None:
-        """From the escalation to the resolution."""
-        if not self.resolved_at:
-            return None
-        start = dt.datetime.fromisoformat(self.request.created_at)
-        return (dt.datetime.fromisoformat(self.resolved_at) - start).total_seconds() / 60
-
-
-class AlertLevel(StrEnum):
-    """How loud a desk alert is."""
-
-    INFO = "info"  # the shift opened
-    WARNING = "warning"  # a target is due soon
-    BREACH = "breach"  # a target broke
-    PRIORITY = "priority"  # the customer turned angry while waiting: the priority went up
-
-
-ALERT_ICONS = {
-    AlertLevel.INFO: "🌅",
-    AlertLevel.WARNING: "⚠️",
-    AlertLevel.BREACH: "⏰",
-    AlertLevel.PRIORITY: "📈",
-}
-
-
-class ReplyOutcome(StrEnum):
-    """What became of a message an agent wrote in a handoff's thread."""
-
-    SENT = "sent"  # queued for the customer
-    NOTE = "note"  # marked as an internal note
-    NOT_OWNER = "not_owner"  # someone who does not own the handoff: stays internal
-    CLOSED = "closed"  # the handoff is no longer with a person
-    DUPLICATE = "duplicate"  # the same message again (a retried event)
-    TOO_LONG = "too_long"  # over MAX_REPLY_CHARS: not sent, the agent is told
-
-
-class DeskAdapter(Protocol):
-    """Where agents work."""
-
-    async def post_card(self, view: HandoffView) -> tuple[str, str]:
-        """Post a new card; returns where it is (channel, message id)."""
-        ...
-
-    async def update_card(self, view: HandoffView) -> None:
-        """Redraw the card in place."""
-        ...
-
-    async def post_in_thread(self, view: HandoffView, body: str) -> None:
-        """Add a message under the card (the customer's words, the transcript)."""
-        ...
-
-    async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
-        """Show on an agent's message whether it reached the customer."""
-        ...
-
-    async def alert(
-        self, view: HandoffView, body: str, *, level: AlertLevel, mention: str | None = None
-    ) -> None:
-        """A warning from the desk itself (SLA, shifts).
-
-        A breach also alerts the whole desk and `mention`s the department's user group where
-        the medium has one.
-        """
-        ...
-
-
-async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
-    """A handoff by id, or None."""
-    raw = await client.hgetall(keys.handoff(handoff_id))
-    if not raw or "record" not in raw:
-        return None
-    fields = {text_of(k): text_of(v) for k, v in raw.items()}
-    return HandoffView(
-        request=HandoffRequest.from_json(fields["record"]),
-        state=fields.get("state", "queued"),
-        owner=fields.get("owner", ""),
-        owner_name=fields.get("owner_name", ""),
-        card_channel=fields.get("card_channel", ""),
-        card_ts=fields.get("card_ts", ""),
-        claimed_at=fields.get("claimed_at", ""),
-        first_response_at=fields.get("first_response_at", ""),
-        resolved_at=fields.get("resolved_at", ""),
-        rating=fields.get("rating", ""),
-        notes=int(fields.get("notes", "0")),
-        raised_priority=fields.get("priority", ""),
-        sla_state=fields.get("sla_state", ""),
-        notices=tuple(json.loads(fields.get("notices") or "[]")),
-    )
+SHOWN_ON_CARD = (ReplyOutcome.SENT, ReplyOutcome.NOTE)  # they change the card: first reply, notes
 
 
 def moment(iso: str) -> dt.datetime | None:
@@ -175,50 +61,6 @@ def moment(iso: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-async def say_to_customer(
-    client: aioredis.Redis,
-    view: HandoffView,
-    purpose: str,
-    text_key: str,
-    buttons: list[dict[str, str]] | None = None,
-) -> None:
-    """Queue one of the desk's own messages (once per handoff and purpose: the out id)."""
-    await client.xadd(
-        keys.OUTBOX,
-        Outgoing(
-            out_id=f"desk:{view.id}:{purpose}",
-            conversation_id=view.request.conversation_id,
-            author="bot",
-            text=text(text_key, view.request.language),
-            buttons=buttons or [],
-            ends_turn=True,
-        ).to_fields(),
-    )
-
-
-def _anger_scored(request: HandoffRequest) -> bool:
-    """Whether the handoff's priority already counted the customer's anger.
-
-    A complaint is filed for its anger, and the score gives points to a negative mood
-    (`handoff.priority.score`): raising it again for more of the same would count it twice.
-    """
-    return request.reason is Reason.COMPLAINT or any(
-        why.startswith(NEGATIVE_MOOD) for why in request.priority_reasons
-    )
-
-
-def transcript_line(line: TranscriptLine, limit: int | None = None) -> str:
-    """One message as the desk shows it: who, then what (a tapped button in brackets)."""
-    icon = {"customer": "👤", "bot": "🤖"}.get(line.role, "•")
-    said = redact(line.text)[:limit]
-    return f"{icon} [{said}]" if line.tapped else f"{icon} {said}"
-
-
-def transcript_text(request: HandoffRequest) -> str:
-    """The conversation so far, one line per message, for the card's thread."""
-    return "\n".join(transcript_line(line) for line in request.transcript)
-
-
 class Desk:
     """The desk's core: streams in, agent actions, replies out."""
 
@@ -228,9 +70,10 @@ class Desk:
         self._routing = routing
         self._timers = Timers(client)
         self._ownership = Ownership(client)
+        relay = Relay(client, adapter, routing, self._first_time)
         self._lanes = [
             self._consumer(keys.HANDOFF_REQUESTS, "conversation", self._on_request),
-            self._consumer(keys.DESK_RELAY, "conversation_id", self._on_relay),
+            self._consumer(keys.DESK_RELAY, "conversation_id", relay.handle),
             self._consumer(keys.DESK_RECEIPTS, "receipt", self._on_receipt),
         ]
 
@@ -289,51 +132,6 @@ class Desk:
             return view
         await self._client.hset(keys.handoff(view.id), "notices", json.dumps(notices))
         return replace(view, notices=tuple(notices))
-
-    async def _on_relay(self, entry_id: str, fields: dict[str, str]) -> None:
-        view = await load(self._client, fields.get("handoff", ""))
-        if view is not None:
-            if not view.card_ts:
-                raise RetryLater("the card is not posted yet", delay=0.5)
-            if fields.get("kind") == "moved":  # handoff.follow: the card names the new channel
-                if await self._first_time(f"relay:{fields['log_id']}"):
-                    await self._adapter.post_in_thread(view, f"➡️ {fields.get('text', '')}")
-                await self._adapter.update_card(view)
-            elif fields.get("kind") == "rating":
-                if await self._first_time(f"relay:{fields['log_id']}"):
-                    await self._adapter.post_in_thread(
-                        view, f"⭐ The customer rated this {fields['rating']}/5"
-                    )
-                await self._adapter.update_card(view)
-            elif await self._first_time(f"relay:{fields['log_id']}"):
-                body = fields.get("display") or fields.get("text") or f"[{fields.get('kind')}]"
-                await self._adapter.post_in_thread(view, f"👤 {redact(body)}")
-                await self._raise_if_upset(view, fields.get("text", ""))
-        await self._client.xack(keys.DESK_RELAY, keys.DESK_GROUP, entry_id)
-
-    async def _raise_if_upset(self, view: HandoffView, said: str) -> None:
-        """A customer who turns angry while queued moves up one level, once per handoff.
-
-        The priority was scored from what they said before the handoff; a complaint written
-        while they wait ("third time my flight is delayed, a disgrace!!") must not sit below
-        every calm question in the queue.
-        """
-        if view.state != "queued" or view.priority is Priority.URGENT or not sounds_angry(said):
-            return
-        if _anger_scored(view.request):  # a complaint, or a score that counted the mood already
-            return
-        key = keys.handoff(view.id)
-        if not await self._client.hsetnx(key, "upset_at", dt.datetime.now(dt.UTC).isoformat()):
-            return
-        priority = raised(view.priority)
-        await self._client.hset(key, "priority", priority.value)
-        HANDOFFS.labels("upset").inc()
-        await self._adapter.alert(
-            view,
-            f"The customer sounds upset while waiting. Priority raised to {priority.value}.",
-            level=AlertLevel.PRIORITY,
-        )
-        await self._adapter.update_card(replace(view, raised_priority=priority.value))
 
     async def _on_receipt(self, entry_id: str, fields: dict[str, str]) -> None:
         await self._adapter.mark_delivery(
@@ -423,7 +221,30 @@ class Desk:
         view = await load(self._client, handoff_id)
         if result.outcome is Outcome.DONE and view is not None and view.card_ts:
             await self._adapter.update_card(view)
+            await self._tell_displaced_owner(view, action, user, name, result)
         return result
+
+    async def _tell_displaced_owner(
+        self, view: HandoffView, action: Action, user: str, name: str, result: Transition
+    ) -> None:
+        """Someone else resolved, returned or reassigned a handoff an agent owned: tell them.
+
+        Allowed (a supervisor must be able to), never silent: the owner learns it in the thread.
+        """
+        owner = result.previous_owner
+        if action is Action.CLAIM or not owner or owner == user:
+            return
+        done = {
+            Action.RESOLVE: "resolved this handoff",
+            Action.RETURN: "returned this conversation to the assistant",
+            Action.REASSIGN: f"reassigned this handoff to {result.owner_name or result.owner}",
+        }[action]
+        await self._adapter.alert(
+            view,
+            f"{name} {done}; {result.previous_owner_name or owner} had it.",
+            level=AlertLevel.TAKEN_OVER,
+            notify=owner,
+        )
 
     async def _record(self, handoff_id: str, action: Action, agent: str) -> None:
         """The operations event and metric of a transition."""
@@ -464,51 +285,85 @@ class Desk:
         `message_ref` identifies the agent's message in the desk (it is also the delivery
         receipt), so a retried event never sends the reply twice.
         """
+        if not body.strip():
+            return ReplyOutcome.EMPTY
         if not await self._first_time(f"reply:{message_ref}"):
             return ReplyOutcome.DUPLICATE
         view = await load(self._client, handoff_id)
-        if view is None or view.state not in ("agent", "queued"):
-            return ReplyOutcome.CLOSED
-        is_note = body.strip().lower().startswith(NOTE_PREFIXES)
-        if not is_note and len(body) > MAX_REPLY_CHARS:
-            return ReplyOutcome.TOO_LONG
-        if is_note:
+        outcome = await self._outcome(view, user, name, body)
+        if view is not None and outcome is ReplyOutcome.NOTE:
             await self._client.hincrby(keys.handoff(handoff_id), "notes", 1)
-            outcome = ReplyOutcome.NOTE
-        elif view.state == "agent" and view.owner == user:
-            await self._client.xadd(
-                keys.OUTBOX,
-                Outgoing(
-                    out_id=f"desk:{message_ref}",
-                    conversation_id=view.request.conversation_id,
-                    author="agent",
-                    agent=name,
-                    text=body,
-                    receipt=message_ref,
-                ).to_fields(),
-            )
-            first = await self._client.hsetnx(
-                keys.handoff(handoff_id),
-                "first_response_at",
-                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            )
-            HANDOFFS.labels("replied").inc()
-            await emit(
-                self._client,
-                EventType.AGENT_REPLY,
-                handoff=handoff_id,
-                conversation=view.request.conversation_id,
-                channel=view.request.channel,
-                agent=name,
-                first="1" if first else "",
-            )
-            outcome = ReplyOutcome.SENT
-        else:
-            outcome = ReplyOutcome.NOT_OWNER
+        elif view is not None and outcome is ReplyOutcome.SENT:
+            await self._send(view, name, body, message_ref)
         log.info(
             "agent message", extra={"handoff": handoff_id, "by": user, "outcome": outcome.value}
         )
         updated = await load(self._client, handoff_id)
-        if updated is not None and updated.card_ts and outcome is not ReplyOutcome.NOT_OWNER:
+        if updated is not None and updated.card_ts and outcome in SHOWN_ON_CARD:
             await self._adapter.update_card(updated)
         return outcome
+
+    async def _outcome(
+        self, view: HandoffView | None, user: str, name: str, body: str
+    ) -> ReplyOutcome:
+        """Where an agent's message goes (see `handoff.replies`)."""
+        if view is None or view.state not in ("agent", "queued"):
+            returned = view is not None and view.state == "returned"
+            return ReplyOutcome.RETURNED if returned else ReplyOutcome.CLOSED
+        if is_internal_note(body):
+            return ReplyOutcome.NOTE
+        if len(body) > MAX_REPLY_CHARS:
+            return ReplyOutcome.TOO_LONG
+        if not await self._owns(view, user, name):
+            return ReplyOutcome.NOT_OWNER
+        if contains_personal_data(body) and await self._public(view):
+            return ReplyOutcome.PUBLIC_PERSONAL_DATA
+        return ReplyOutcome.SENT
+
+    async def _owns(self, view: HandoffView, user: str, name: str) -> bool:
+        """Whether `user` owns the handoff; the agent who had a reopened one takes it back."""
+        if view.state == "agent":
+            return view.owner == user
+        if view.last_owner != user:
+            return False
+        taken = await self.act(view.id, Action.CLAIM, user=user, name=name)
+        return taken.outcome is Outcome.DONE
+
+    async def _public(self, view: HandoffView) -> bool:
+        """Whether a reply would be seen by everyone (a public post, a group)."""
+        public = await self._client.hget(keys.conversation(view.request.conversation_id), "public")
+        return view.request.channel == "social" or bool(public and text_of(public))
+
+    async def _send(self, view: HandoffView, name: str, body: str, message_ref: str) -> None:
+        """The owner's reply on its way to the customer, and what it counts for."""
+        await self._client.xadd(
+            keys.OUTBOX,
+            Outgoing(
+                out_id=f"desk:{message_ref}",
+                conversation_id=view.request.conversation_id,
+                author="agent",
+                agent=name,
+                text=body,
+                receipt=message_ref,
+            ).to_fields(),
+        )
+        await self._client.set(keys.desk_seen(f"sent:{message_ref}"), "1", ex=SEEN_TTL_SECONDS)
+        first = await self._client.hsetnx(
+            keys.handoff(view.id),
+            "first_response_at",
+            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        HANDOFFS.labels("replied").inc()
+        await emit(
+            self._client,
+            EventType.AGENT_REPLY,
+            handoff=view.id,
+            conversation=view.request.conversation_id,
+            channel=view.request.channel,
+            agent=name,
+            first="1" if first else "",
+        )
+
+    async def was_sent(self, message_ref: str) -> bool:
+        """Whether the agent's message `message_ref` went to the customer."""
+        return bool(await self._client.exists(keys.desk_seen(f"sent:{message_ref}")))

@@ -58,6 +58,8 @@ class Transition:
     state: str
     owner: str
     owner_name: str
+    previous_owner: str = ""  # who owned it before (a resolve or return by someone else)
+    previous_owner_name: str = ""
 
 
 _TRANSITION = """
@@ -97,9 +99,11 @@ redis.call('HSET', KEYS[1], 'state', new_state, 'owner', new_owner, 'owner_name'
 redis.call('SET', KEYS[2], conversation_owner, 'KEEPTTL')
 redis.call('XADD', KEYS[3], '*', 'action', action, 'by', actor, 'by_name', actor_name,
   'from', state, 'to', new_state, 'owner', new_owner, 'at', now)
-redis.call('XADD', KEYS[4], '*', 'type', 'event', 'event', event, 'agent', new_name, 'time', now)
+local shown = new_name
+if new_name == new_owner then shown = '' end  -- a name the desk could not learn: never an id
+redis.call('XADD', KEYS[4], '*', 'type', 'event', 'event', event, 'agent', shown, 'time', now)
 if ARGV[9] ~= '' then redis.call('XADD', KEYS[6], '*', unpack(flat(cjson.decode(ARGV[9])))) end
-return {'done', new_state, new_owner, new_name}
+return {'done', new_state, new_owner, new_name, owner, owner_name}
 """
 
 # The conversation log's event of each action that the customer is told of (resolve asks for a
@@ -111,13 +115,32 @@ ANNOUNCED = {
 }
 
 
+WHERE_NOW = {
+    "returned": "This conversation is back with the assistant",
+    "closed": "This handoff was resolved",
+    "agent": "This handoff is with {owner}",
+    "queued": "This handoff is waiting for a claim",
+}
+"""Where a handoff stands, in an agent's words."""
+
+
 def refusal(action: Action, result: Transition) -> str:
     """What to tell an agent whose action did not happen (a lost claim names the owner)."""
+    owner = result.owner_name or result.owner
     if result.outcome is Outcome.TAKEN:
-        return f"{result.owner_name or result.owner} already owns this handoff."
+        return f"{owner} already owns this handoff."
     if result.outcome is Outcome.UNKNOWN:
         return "There is no such handoff."
-    return f"This handoff is {result.state} now; {action.value} is not possible."
+    where = WHERE_NOW.get(result.state, "This handoff has moved on").format(owner=owner)
+    return f"{where}, so it cannot be {PAST[action]} now."
+
+
+PAST = {
+    Action.CLAIM: "claimed",
+    Action.REASSIGN: "reassigned",
+    Action.RETURN: "returned",
+    Action.RESOLVE: "resolved",
+}
 
 
 def announcement(
@@ -199,8 +222,8 @@ class Ownership:
                 json.dumps(told.to_fields(), ensure_ascii=False) if told else "",
             ],
         )
-        outcome, state, owner, name = (text_of(v) for v in result)
-        return Transition(Outcome(outcome), state, owner, name)
+        outcome, state, owner, name, *previous = (text_of(v) for v in result)
+        return Transition(Outcome(outcome), state, owner, name, *previous)
 
 
 def _now() -> str:

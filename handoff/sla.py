@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import redis.asyncio as aioredis
 
-from handoff.desk import AlertLevel, DeskAdapter, HandoffView, load, say_to_customer
+from handoff.desk_view import AlertLevel, DeskAdapter, HandoffView, load, say_to_customer
 from handoff.priority import raised
 from handoff.routing import Routing
 from handoff.timers import Timer, Timers
@@ -41,6 +41,7 @@ class Fired(StrEnum):
     ANNOUNCED = "announced"
     FOLLOWED_UP = "followed_up"
     SKIPPED = "skipped"  # no longer applies (answered, resolved, reopened, gone)
+    FAILED = "failed"  # it could not be shown (logged): not tried again
 
 
 def utc_now() -> dt.datetime:
@@ -77,10 +78,22 @@ class SlaMonitor:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
     async def tick(self) -> list[tuple[str, Timer, Fired]]:
-        """Fire what is due now."""
+        """Fire what is due now.
+
+        Each timer fires once, whatever becomes of it: one that fails (a card deleted in Slack,
+        `message_not_found`) is logged and done, never leased again to repeat its alert, and
+        the other timers of the tick still fire.
+        """
         fired = []
         for handoff_id, timer in await self.timers.claim_due(self._clock(), self._lease):
-            outcome = await self._fire(handoff_id, timer)
+            try:
+                outcome = await self._fire(handoff_id, timer)
+            except Exception as exc:  # one handoff's trouble stops no other
+                log.error(
+                    "sla timer failed",
+                    extra={"handoff": handoff_id, "timer": timer.value, "error": repr(exc)},
+                )
+                outcome = Fired.FAILED
             await self.timers.done(handoff_id, timer)
             log.info(
                 "sla timer",
@@ -98,10 +111,10 @@ class SlaMonitor:
         if view.state not in OPEN_STATES or not view.card_ts:
             return Fired.SKIPPED
         if timer is Timer.SHIFT_OPEN:
-            since = view.request.created_at[:16].replace("T", " ")
+            since = self._adapter.when(view.request.created_at)
             await self._adapter.alert(
                 view,
-                f"The shift has started: this customer has been waiting since {since} UTC.",
+                f"The shift has started: this customer has been waiting since {since}.",
                 level=AlertLevel.INFO,
             )
             return Fired.ANNOUNCED
@@ -118,9 +131,8 @@ class SlaMonitor:
         await self._event(EventType.SLA_WARNING, view, first)
         await self._client.hset(keys.handoff(view.id), "sla_state", state)
         due = view.request.sla_due_at if first else view.request.resolution_due_at
-        await self._adapter.alert(
-            view, f"The {target} is due soon ({due[:16]} UTC).", level=AlertLevel.WARNING
-        )
+        at = f" ({self._adapter.when(due)})" if due else ""
+        await self._adapter.alert(view, f"The {target} is due soon{at}.", level=AlertLevel.WARNING)
         await self._redraw(view.id)
         return Fired.WARNED
 
@@ -137,6 +149,7 @@ class SlaMonitor:
             f"SLA breached: the {target} is overdue. Priority raised to {priority.value}.",
             level=AlertLevel.BREACH,
             mention=group,
+            notify=view.owner if view.state == "agent" else "",
         )
         await self._redraw(view.id)
         return Fired.BREACHED

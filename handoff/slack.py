@@ -25,19 +25,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handoff.cards import card_blocks, card_text
-from handoff.desk import (
-    ALERT_ICONS,
-    MAX_REPLY_CHARS,
-    AlertLevel,
-    Desk,
-    HandoffView,
-    ReplyOutcome,
-)
+from handoff.cards import card_blocks, card_text, slack_date
+from handoff.desk import Desk
+from handoff.desk_view import ALERT_ICONS, AlertLevel, HandoffView
 from handoff.history import customer_history, history_text
-from handoff.ownership import Action, Outcome, refusal
+from handoff.ownership import Action, Outcome, Transition, refusal
+from handoff.replies import ReplyOutcome, hint
 from handoff.routing import Routing, configured_routing
 from handoff.sla import SlaMonitor
+from handoff.slack_events import ThreadMessage, thread_message
+from handoff.slack_text import mentioned_users, plain_text
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +42,18 @@ log = logging.getLogger(__name__)
 DELIVERED_REACTION = "white_check_mark"
 NOTE_REACTION = "memo"
 MISSING_CHANNEL = ("channel_not_found", "not_in_channel", "is_archived")
+FILES_NOT_SENT = (
+    "Your words went to the customer, but not the attachment: only text travels. "
+    "Describe what it shows, or paste a link to it."
+)
+FILES_ONLY = (
+    "Nothing was sent: only text reaches the customer, not files. "
+    "Write what they need to know, or paste a link."
+)
+CHANGES_NOT_SENT = (
+    "The customer still has the first version: edits and deletions don't reach them. "
+    "Send a new message with the correction."
+)
 
 
 class SlackDesk:
@@ -68,7 +77,7 @@ class SlackDesk:
         self.desk = Desk(client, self, self.routing)
         self.sla = SlaMonitor(client, self, self.routing)
         self._channel = settings.slack_channel
-        self._names: dict[str, str] = {}
+        self._people: dict[str, dict[str, Any]] = {}
         self._register()
 
     # --- the adapter --------------------------------------------------------------------
@@ -108,16 +117,27 @@ class SlackDesk:
         )
 
     async def alert(
-        self, view: HandoffView, body: str, *, level: AlertLevel, mention: str | None = None
+        self,
+        view: HandoffView,
+        body: str,
+        *,
+        level: AlertLevel,
+        mention: str | None = None,
+        notify: str = "",
     ) -> None:
         """A desk warning in the card's thread; a breach is re-posted to the channel too."""
         group = f"<!subteam^{mention}> " if mention else ""
+        person = f"<@{notify}> " if notify else ""
         await self.web.chat_postMessage(
             channel=view.card_channel,
             thread_ts=view.card_ts,
-            text=f"{group}{ALERT_ICONS[level]} {body}",
+            text=f"{group}{person}{ALERT_ICONS[level]} {body}",
             reply_broadcast=level is AlertLevel.BREACH,
         )
+
+    def when(self, iso: str) -> str:
+        """A Slack date: each agent reads it on their own clock."""
+        return slack_date(iso)
 
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
         """✅ on the agent's message when the customer got it, a warning in the thread if not."""
@@ -133,42 +153,98 @@ class SlackDesk:
 
     # --- Slack -> desk ------------------------------------------------------------------
 
-    async def _name(self, user: str) -> str:
-        if user not in self._names:
+    async def _person(self, user: str) -> dict[str, Any] | None:
+        """The user's `users.info` record, None when Slack does not know them."""
+        if user not in self._people:
             try:
-                info = (await self.web.users_info(user=user))["user"]
-                profile = info.get("profile") or {}
-                self._names[user] = (
-                    profile.get("display_name") or info.get("real_name") or info.get("name") or user
-                )
+                self._people[user] = (await self.web.users_info(user=user))["user"]
             except Exception as exc:  # a name is nice to have, never worth failing for
                 log.warning("slack user unknown", extra={"user": user, "error": repr(exc)})
-                return user
-        return self._names[user]
+                return None
+        return self._people[user]
+
+    async def _name(self, user: str) -> str:
+        """The user's display name (their id when Slack does not know them)."""
+        info = await self._person(user) or {}
+        profile = info.get("profile") or {}
+        return profile.get("display_name") or info.get("real_name") or info.get("name") or user
+
+    async def _not_assignable(self, user: str) -> str | None:
+        """Why `user` cannot take a handoff (a bot, a deactivated or unknown account), or None."""
+        info = await self._person(user) if user else None
+        if info is None:
+            return "That person is not in this workspace: pick someone from the list."
+        if info.get("is_bot") or info.get("is_app_user") or user == "USLACKBOT":
+            return f"{await self._name(user)} is an app, not a person: pick a colleague."
+        if info.get("deleted"):
+            return f"{await self._name(user)}'s account is deactivated: pick someone else."
+        return None
+
+    async def _plain(self, text: str) -> str:
+        """An agent's Slack text as the customer reads it (people by name, no markup)."""
+        names = {}
+        for user in mentioned_users(text):
+            info = await self._person(user)
+            if info is not None:
+                names[user] = await self._name(user)
+        return plain_text(text, names)
+
+    async def _tell(self, said: ThreadMessage, text: str) -> None:
+        """An ephemeral line under the agent's message, for them only."""
+        await self.web.chat_postEphemeral(
+            channel=said.channel, user=said.user, thread_ts=said.thread_ts, text=text
+        )
+
+    async def _reply(self, handoff_id: str, said: ThreadMessage) -> None:
+        """An agent's new message in a card's thread: to the customer, a note, or a hint."""
+        outcome = await self.desk.reply(
+            handoff_id,
+            user=said.user,
+            name=await self._name(said.user),
+            body=await self._plain(said.text),
+            message_ref=said.ref,
+        )
+        if outcome is ReplyOutcome.NOTE:
+            await self.web.reactions_add(
+                channel=said.channel, timestamp=said.ts, name=NOTE_REACTION
+            )
+        told = hint(outcome)
+        if said.files and outcome is ReplyOutcome.SENT:
+            told = FILES_NOT_SENT
+        elif said.files and outcome is ReplyOutcome.EMPTY:
+            told = FILES_ONLY
+        if told:
+            await self._tell(said, told)
+
+    async def _acted(self, user: str, handoff_id: str, verb: Action, target: str) -> Transition:
+        """Apply a card's button for `user` (with their name, and the target's)."""
+        return await self.desk.act(
+            handoff_id,
+            verb,
+            user=user,
+            name=await self._name(user),
+            target=target,
+            target_name=await self._name(target) if target else "",
+        )
 
     def _register(self) -> None:
         app = self.app
 
         async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
             await ack()
-            user = body["user"]["id"]
-            handoff_id = str(action.get("value") or action["block_id"].split(":", 1)[1])
+            handoff_id, ids = handoff_of(action), _ids(body)
+            if handoff_id is None or ids is None:
+                log.warning("slack action ignored: not a card's", extra={"action": action})
+                return
+            user, channel = ids
             verb = Action(action["action_id"])
-            target = action.get("selected_user") or ""
-            result = await self.desk.act(
-                handoff_id,
-                verb,
-                user=user,
-                name=await self._name(user),
-                target=target,
-                target_name=await self._name(target) if target else "",
-            )
-            if result.outcome is not Outcome.DONE:
-                await self.web.chat_postEphemeral(
-                    channel=body["channel"]["id"],
-                    user=user,
-                    text=refusal(verb, result),
-                )
+            target = str(action.get("selected_user") or "")
+            told = await self._not_assignable(target) if verb is Action.REASSIGN else None
+            if told is None:
+                result = await self._acted(user, handoff_id, verb, target)
+                told = _after(verb, result, user)
+            if told:
+                await self.web.chat_postEphemeral(channel=channel, user=user, text=told)
 
         for action_id in ("claim", "reassign", "return", "resolve"):
             app.action(action_id)(on_button)
@@ -196,40 +272,42 @@ class SlackDesk:
 
         @app.event("message")
         async def on_message(event: dict[str, Any]) -> None:
-            if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
-                return  # edits, joins, bots (ourselves) and messages outside a card's thread
-            channel, thread_ts = event["channel"], event["thread_ts"]
-            handoff_id = await self.desk.handoff_for_card(channel, thread_ts)
+            said = thread_message(event)
+            if said is None:
+                return  # joins, bots (ourselves), malformed events, messages outside a thread
+            handoff_id = await self.desk.handoff_for_card(said.channel, said.thread_ts)
             if handoff_id is None:
                 return
-            user = event["user"]
-            outcome = await self.desk.reply(
-                handoff_id,
-                user=user,
-                name=await self._name(user),
-                body=event.get("text", ""),
-                message_ref=f"slack:{channel}:{thread_ts}:{event['ts']}",
-            )
-            if outcome is ReplyOutcome.NOTE:
-                await self.web.reactions_add(
-                    channel=channel, timestamp=event["ts"], name=NOTE_REACTION
-                )
-            elif outcome is ReplyOutcome.TOO_LONG:
-                await self.web.chat_postEphemeral(
-                    channel=channel,
-                    user=user,
-                    thread_ts=thread_ts,
-                    text=f"Not sent: a reply to the customer must be under {MAX_REPLY_CHARS} "
-                    "characters. Split it into shorter messages.",
-                )
-            elif outcome in (ReplyOutcome.NOT_OWNER, ReplyOutcome.CLOSED):
-                await self.web.chat_postEphemeral(
-                    channel=channel,
-                    user=user,
-                    thread_ts=thread_ts,
-                    text="This stays in Slack: only the agent who owns the handoff reaches the "
-                    "customer (claim it first). Start with `note:` for internal notes.",
-                )
+            if not said.change:
+                await self._reply(handoff_id, said)
+            elif await self.desk.was_sent(said.ref):
+                await self._tell(said, CHANGES_NOT_SENT)
+
+
+def handoff_of(action: dict[str, Any]) -> str | None:
+    """The handoff a card's button or menu acts on: its value, else its block (`handoff:<id>`)."""
+    if action.get("value"):
+        return str(action["value"])
+    kind, _, handoff_id = str(action.get("block_id") or "").partition(":")
+    return handoff_id if kind == "handoff" and handoff_id else None
+
+
+def _ids(body: dict[str, Any]) -> tuple[str, str] | None:
+    """Who clicked, and in which channel (None for a payload without them)."""
+    user, channel = body.get("user") or {}, body.get("channel") or {}
+    if not user.get("id") or not channel.get("id"):
+        return None
+    return str(user["id"]), str(channel["id"])
+
+
+def _after(verb: Action, result: Transition, user: str) -> str | None:
+    """What the agent who clicked is told: why it did not happen, or whose handoff it was."""
+    if result.outcome is not Outcome.DONE:
+        return refusal(verb, result)
+    owner = result.previous_owner_name or result.previous_owner
+    if verb is not Action.CLAIM and owner and result.previous_owner != user:
+        return f"Done. {owner} had this handoff and has been told in its thread."
+    return None
 
 
 def well_formed(body: bytes, content_type: str) -> bool:

@@ -9,6 +9,7 @@ firing leaves it to fire again when the lease ends; `done` removes it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from enum import StrEnum
 
 import redis.asyncio as aioredis
@@ -54,6 +55,18 @@ def sla_times(request: HandoffRequest, routing: Routing) -> dict[Timer, dt.datet
     if request.opens_at:
         times[Timer.SHIFT_OPEN] = dt.datetime.fromisoformat(request.opens_at)
     return times
+
+
+def reopen_times(
+    request: HandoffRequest, routing: Routing, reopened: dt.datetime
+) -> dict[Timer, dt.datetime]:
+    """A reopened handoff's resolution target again, counted from the reopening.
+
+    Its first response was given before the resolution, so only the resolution is due anew.
+    """
+    again = replace(request, created_at=reopened.isoformat(), opens_at="")
+    times = sla_times(again, routing)
+    return {timer: times[timer] for timer in (Timer.RESOLUTION_WARN, Timer.RESOLUTION_BREACH)}
 
 
 def follow_up_time(request: HandoffRequest, routing: Routing, resolved: dt.datetime) -> dt.datetime:

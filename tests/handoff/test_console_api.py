@@ -255,7 +255,9 @@ async def test_reassign_return_and_resolve(app: FastAPI, redis_client: redis.Red
         "state"
     ] == "closed"
     again = await laura.post(f"/console/api/handoffs/{second}/return", headers=HEADER)
-    assert again.status_code == 409 and again.json()["error"].startswith("This handoff is closed")
+    assert again.status_code == 409 and again.json()["error"].startswith(
+        "This handoff was resolved, so it cannot be returned"
+    )
     missing = await laura.post("/console/api/handoffs/nope/claim", headers=HEADER)
     assert missing.status_code == 404
 

@@ -1,0 +1,194 @@
+"""What the desk shows of a handoff, and what a desk adapter draws it with.
+
+`HandoffView` is a handoff as it stands now (the request and its state), `DeskAdapter` the
+protocol of Slack's and the console's adapters, and the few helpers every part of the desk uses
+to read a handoff and to word it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from handoff.requests import HandoffRequest, Priority, TranscriptLine
+from handoff.texts import text
+from relevo import keys
+from relevo.messages import Outgoing
+from relevo.pii import redact
+from relevo.redis_conn import text_of
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A handoff as the desk shows it: the request and where it stands now."""
+
+    request: HandoffRequest
+    state: str
+    owner: str = ""
+    owner_name: str = ""
+    card_channel: str = ""
+    card_ts: str = ""
+    claimed_at: str = ""
+    first_response_at: str = ""
+    resolved_at: str = ""
+    rating: str = ""
+    notes: int = 0
+    raised_priority: str = ""  # set by an SLA breach, or by anger while queued
+    sla_state: str = ""  # "", warning, breached, resolution_warning, resolution_breached
+    notices: tuple[str, ...] = ()  # incident notices related to the customer's question
+    reopened_at: str = ""  # the customer wrote again after a resolution (bot.conversations)
+    last_owner: str = ""  # who had it when it was resolved, for a reopened handoff
+    last_owner_name: str = ""
+
+    @property
+    def id(self) -> str:
+        """The handoff id."""
+        return self.request.id
+
+    @property
+    def priority(self) -> Priority:
+        """The priority now: the request's, or higher after an SLA breach or an angry message."""
+        return Priority(self.raised_priority) if self.raised_priority else self.request.priority
+
+    def handling_minutes(self) -> float | None:
+        """From the escalation to the resolution."""
+        if not self.resolved_at:
+            return None
+        start = dt.datetime.fromisoformat(self.request.created_at)
+        return (dt.datetime.fromisoformat(self.resolved_at) - start).total_seconds() / 60
+
+
+class AlertLevel(StrEnum):
+    """How loud a desk alert is."""
+
+    INFO = "info"  # the shift opened
+    WARNING = "warning"  # a target is due soon
+    BREACH = "breach"  # a target broke
+    PRIORITY = "priority"  # the customer turned angry or urgent while waiting: priority went up
+    REOPENED = "reopened"  # the customer wrote again after the resolution
+    FEEDBACK = "feedback"  # a poor rating
+    TAKEN_OVER = "taken_over"  # someone else resolved, returned or reassigned the owner's handoff
+
+
+ALERT_ICONS = {
+    AlertLevel.INFO: "🌅",
+    AlertLevel.WARNING: "⚠️",
+    AlertLevel.BREACH: "⏰",
+    AlertLevel.PRIORITY: "📈",
+    AlertLevel.REOPENED: "🔁",
+    AlertLevel.FEEDBACK: "👎",
+    AlertLevel.TAKEN_OVER: "👥",
+}
+POOR_RATING = 2  # a rating this low or lower alerts the agent who handled it
+
+
+class DeskAdapter(Protocol):
+    """Where agents work."""
+
+    async def post_card(self, view: HandoffView) -> tuple[str, str]:
+        """Post a new card; returns where it is (channel, message id)."""
+        ...
+
+    async def update_card(self, view: HandoffView) -> None:
+        """Redraw the card in place."""
+        ...
+
+    async def post_in_thread(self, view: HandoffView, body: str) -> None:
+        """Add a message under the card (the customer's words, the transcript)."""
+        ...
+
+    async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
+        """Show on an agent's message whether it reached the customer."""
+        ...
+
+    async def alert(
+        self,
+        view: HandoffView,
+        body: str,
+        *,
+        level: AlertLevel,
+        mention: str | None = None,
+        notify: str = "",
+    ) -> None:
+        """A warning from the desk itself (SLA, shifts, reopenings, ratings).
+
+        A breach also alerts the whole desk and `mention`s the department's user group where
+        the medium has one; `notify` is an agent (their desk id) to call by name there.
+        """
+        ...
+
+    def when(self, iso: str) -> str:
+        """A time for an alert, as the medium shows times best (the agent's own clock)."""
+        ...
+
+
+async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
+    """A handoff by id, or None."""
+    raw = await client.hgetall(keys.handoff(handoff_id))
+    if not raw or "record" not in raw:
+        return None
+    fields = {text_of(k): text_of(v) for k, v in raw.items()}
+    return HandoffView(
+        request=HandoffRequest.from_json(fields["record"]),
+        state=fields.get("state", "queued"),
+        owner=fields.get("owner", ""),
+        owner_name=fields.get("owner_name", ""),
+        card_channel=fields.get("card_channel", ""),
+        card_ts=fields.get("card_ts", ""),
+        claimed_at=fields.get("claimed_at", ""),
+        first_response_at=fields.get("first_response_at", ""),
+        resolved_at=fields.get("resolved_at", ""),
+        rating=fields.get("rating", ""),
+        notes=int(fields.get("notes", "0")),
+        raised_priority=fields.get("priority", ""),
+        sla_state=fields.get("sla_state", ""),
+        notices=tuple(json.loads(fields.get("notices") or "[]")),
+        reopened_at=fields.get("reopened_at", ""),
+        last_owner=fields.get("last_owner", ""),
+        last_owner_name=fields.get("last_owner_name", ""),
+    )
+
+
+async def say_to_customer(
+    client: aioredis.Redis,
+    view: HandoffView,
+    purpose: str,
+    text_key: str,
+    buttons: list[dict[str, str]] | None = None,
+) -> None:
+    """Queue one of the desk's own messages (once per handoff and purpose: the out id)."""
+    await client.xadd(
+        keys.OUTBOX,
+        Outgoing(
+            out_id=f"desk:{view.id}:{purpose}",
+            conversation_id=view.request.conversation_id,
+            author="bot",
+            text=text(text_key, view.request.language),
+            buttons=buttons or [],
+            ends_turn=True,
+        ).to_fields(),
+    )
+
+
+def cut(body: str, limit: int | None) -> str:
+    """`text` in at most `limit` characters, with an ellipsis when it was cut."""
+    if limit is None or len(body) <= limit:
+        return body
+    return body[: limit - 1].rstrip() + "…"
+
+
+def transcript_line(line: TranscriptLine, limit: int | None = None) -> str:
+    """One message as the desk shows it: who, then what (a tapped button in brackets)."""
+    icon = {"customer": "👤", "bot": "🤖"}.get(line.role, "•")
+    said = cut(redact(line.text), limit)
+    return f"{icon} [{said}]" if line.tapped else f"{icon} {said}"
+
+
+def transcript_text(request: HandoffRequest) -> str:
+    """The conversation so far, one line per message, for the card's thread."""
+    return "\n".join(transcript_line(line) for line in request.transcript)

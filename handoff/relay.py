@@ -1,0 +1,174 @@
+"""The customer's new messages on the desk: shown once, and what they change about the handoff.
+
+The accept script (`bot.conversations`) routes a message written while a person has the
+conversation to `relevo:desk:relay`. Here each becomes a line in the handoff's thread, and may
+change the handoff: a reopening after Resolve brings the card back to the queue (with its
+resolution target again, and the agent who had it told), a poor rating alerts that agent, and a
+customer who turns angry or urgent while queued moves up one level.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import redis.asyncio as aioredis
+
+from handoff.desk_view import POOR_RATING, AlertLevel, DeskAdapter, HandoffView, load
+from handoff.priority import NEGATIVE_MOOD, raised
+from handoff.requests import HandoffRequest, Priority, Reason
+from handoff.routing import Routing
+from handoff.sentiment import sounds_angry
+from handoff.timers import Timers, reopen_times
+from relevo import keys
+from relevo.lanes import RetryLater
+from relevo.metrics import HANDOFFS
+from relevo.pii import redact
+
+URGENT_REASON = "urgent:"  # how `handoff.priority` names the urgent words it scored
+
+
+def _anger_scored(request: HandoffRequest) -> bool:
+    """Whether the handoff's priority already counted the customer's anger.
+
+    A complaint is filed for its anger, and the score gives points to a negative mood
+    (`handoff.priority.score`): raising it again for more of the same would count it twice.
+    """
+    return request.reason is Reason.COMPLAINT or any(
+        why.startswith(NEGATIVE_MOOD) for why in request.priority_reasons
+    )
+
+
+def _urgency_scored(request: HandoffRequest) -> bool:
+    """Whether the handoff's priority already counted urgent words."""
+    return any(why.startswith(URGENT_REASON) for why in request.priority_reasons)
+
+
+def rating_line(fields: dict[str, str]) -> str:
+    """A rating in the thread, with the customer's own words when they wrote more than it."""
+    rating = fields.get("rating", "")
+    words = redact(fields.get("text", "").strip())
+    said = f': "{words}"' if words and words != rating else ""
+    if fields.get("kept"):
+        return (
+            f"⭐ The customer rated this again, {rating}/5{said}. "
+            f"The first rating, {fields['kept']}/5, stands."
+        )
+    return f"⭐ The customer rated this {rating}/5{said}"
+
+
+def relayed_line(fields: dict[str, str]) -> str:
+    """What the thread shows of one relayed entry."""
+    kind = fields.get("kind")
+    if kind == "moved":  # handoff.follow: the card names the new channel
+        return f"➡️ {fields.get('text', '')}"
+    if kind == "rating":
+        return rating_line(fields)
+    said = fields.get("display") or fields.get("text") or f"[{kind}]"
+    return f"👤 {redact(said)}"
+
+
+class Relay:
+    """Shows what the customer wrote and applies what it changes."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        adapter: DeskAdapter,
+        routing: Routing,
+        first_time: Callable[[str], Awaitable[bool]],
+    ) -> None:
+        self._client = client
+        self._adapter = adapter
+        self._routing = routing
+        self._timers = Timers(client)
+        self._first_time = first_time
+
+    async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
+        """One relayed entry (a lane of `Desk`)."""
+        view = await load(self._client, fields.get("handoff", ""))
+        if view is not None:
+            if not view.card_ts:
+                raise RetryLater("the card is not posted yet", delay=0.5)
+            kind = fields.get("kind")
+            if kind not in ("moved", "rating"):
+                await self._reopened(view)
+            if await self._first_time(f"relay:{fields['log_id']}"):
+                await self._adapter.post_in_thread(view, relayed_line(fields))
+                await self._changed_by(view, fields)
+            if kind in ("moved", "rating"):
+                await self._adapter.update_card(view)
+        await self._client.xack(keys.DESK_RELAY, keys.DESK_GROUP, entry_id)
+
+    async def _changed_by(self, view: HandoffView, fields: dict[str, str]) -> None:
+        kind = fields.get("kind")
+        if kind == "rating" and not fields.get("kept"):
+            await self._poorly_rated(view, fields.get("rating", ""))
+        elif kind not in ("moved", "rating"):
+            await self._raise_if_pressing(view, fields.get("text", ""))
+
+    async def _reopened(self, view: HandoffView) -> None:
+        """A handoff the customer reopened: back in the queue, its target again, its agent told.
+
+        Once per reopening (its time), whichever of its messages comes first.
+        """
+        reopened = view.reopened_at
+        if not reopened or view.state not in ("queued", "agent"):
+            return
+        if not await self._first_time(f"reopen:{view.id}:{reopened}"):
+            return
+        since = dt.datetime.fromisoformat(reopened)
+        await self._timers.schedule(view.id, reopen_times(view.request, self._routing, since))
+        HANDOFFS.labels("reopened").inc()
+        if view.state == "queued":
+            who = view.last_owner_name or view.last_owner
+            back = f" {who} had it: they can claim it again, or simply reply." if who else ""
+            await self._adapter.alert(
+                view,
+                "The customer wrote again after the resolution: the handoff is open again, "
+                f"waiting for a claim.{back}",
+                level=AlertLevel.REOPENED,
+                notify=view.last_owner,
+            )
+        await self._adapter.update_card(view)
+
+    async def _poorly_rated(self, view: HandoffView, rating: str) -> None:
+        """A rating of 1 or 2 tells the agent who handled it."""
+        if not rating.isdigit() or int(rating) > POOR_RATING:
+            return
+        await self._adapter.alert(
+            view,
+            f"A poor rating, {rating}/5: read what the customer said and consider following up.",
+            level=AlertLevel.FEEDBACK,
+            notify=view.owner,
+        )
+
+    async def _raise_if_pressing(self, view: HandoffView, said: str) -> None:
+        """A customer who turns angry, or writes something urgent, while queued moves up a level.
+
+        Once for each: the priority was scored from what they said before the handoff; a
+        complaint or an urgent need written while they wait ("third time my flight is delayed,
+        a disgrace!!", "es urgente, mis medicinas están en la maleta") must not sit below every
+        calm question in the queue.
+        """
+        if view.state != "queued" or view.priority is Priority.URGENT:
+            return
+        if sounds_angry(said) and not _anger_scored(view.request):
+            await self._raise(view, "upset", "The customer sounds upset while waiting.")
+        elif not _urgency_scored(view.request) and (found := self._routing.urgent_keywords(said)):
+            await self._raise(
+                view, "urgent", f"The customer wrote urgent words while waiting ({found[0]})."
+            )
+
+    async def _raise(self, view: HandoffView, why: str, said: str) -> None:
+        key = keys.handoff(view.id)
+        if not await self._client.hsetnx(key, f"{why}_at", dt.datetime.now(dt.UTC).isoformat()):
+            return
+        priority = raised(view.priority)
+        await self._client.hset(key, "priority", priority.value)
+        HANDOFFS.labels(why).inc()
+        await self._adapter.alert(
+            view, f"{said} Priority raised to {priority.value}.", level=AlertLevel.PRIORITY
+        )
+        await self._adapter.update_card(replace(view, raised_priority=priority.value))

@@ -1,0 +1,47 @@
+"""An agent's Slack message as plain text for the customer. Pure.
+
+Slack escapes `&`, `<` and `>` and wraps links, mentions and dates in angle brackets
+(`<https://…|our page>`, `<@U2>`, `<#C1|desk>`, `<!here>`). The customer reads none of that:
+links become "label (url)", people their display name, channels "#name", group and broadcast
+mentions nothing, so no internal id ever reaches them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def mentioned_users(text: str) -> set[str]:
+    """The Slack user ids mentioned in `text` (`<@U…>`)."""
+    return set(_USER.findall(text))
+
+
+def plain_text(text: str, names: Mapping[str, str]) -> str:
+    """`text` as Slack sent it, as the customer should read it.
+
+    `names`: display names of the mentioned users; a user without one is left out.
+    """
+    plain = _TOKEN.sub(lambda match: _token(match.group(1), match.group(2), names), text)
+    plain = plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in plain.split("\n")).strip()
+
+
+def _token(target: str, label: str | None, names: Mapping[str, str]) -> str:
+    """One `<…>` token in words."""
+    if target.startswith("@"):
+        return names.get(target[1:], "")
+    if target.startswith("#"):
+        return f"#{label}" if label else ""
+    if target.startswith("!date^"):  # a date: its fallback text
+        return label or ""
+    if target.startswith("!"):  # <!here>, <!channel>, <!subteam^S1|@care>
+        return ""
+    url = target.removeprefix("mailto:")
+    if not label or label in (url, target):
+        return url
+    return f"{label} ({url})"
