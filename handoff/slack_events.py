@@ -65,7 +65,10 @@ def _message(message: Any, channel: Any, change: str = "") -> ThreadMessage | No
     text = message.get("text")
     files = message.get("files")
     return ThreadMessage(
-        *fields,
+        channel=str(channel),
+        thread_ts=str(message["thread_ts"]),
+        ts=str(message["ts"]),
+        user=str(message["user"]),
         text=text if isinstance(text, str) else "",
         files=len(files) if isinstance(files, list) else 0,
         change=change,

@@ -214,7 +214,7 @@ async def test_personal_data_is_never_posted_on_a_public_thread(
         transcript=[TranscriptLine("customer", "¡una vergüenza!", "2026-11-28T04:00:00+00:00")],
         hits=[],
         draft=None,
-        customer={"id": "marta", "handle": "marta_viaja", "followers": 95000},
+        customer={"id": "marta", "handle": "marta_viaja", "followers": "95000"},
     )
     assert request_handoff(slack.redis, request)
     card = await slack.card(request.id)
@@ -357,7 +357,7 @@ async def test_a_card_that_cannot_be_redrawn_alerts_once_and_stops_no_other_time
     lost, claimed_one = queue(slack.redis, "wc-lost"), queue(slack.redis, "wc-sla-owner")
     due = dt.datetime.now(dt.UTC).isoformat()
     for handoff in (lost, claimed_one):  # `queue` files no due times: as the escalation does
-        record = HandoffRequest.from_json(slack.redis.hget(keys.handoff(handoff), "record"))
+        record = HandoffRequest.from_json(str(slack.redis.hget(keys.handoff(handoff), "record")))
         record_due = replace(record, sla_due_at=due, resolution_due_at=due)
         slack.redis.hset(keys.handoff(handoff), "record", record_due.to_json())
     await slack.card(lost)
