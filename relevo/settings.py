@@ -153,8 +153,9 @@ class Settings(BaseSettings):
     handoff_reopen_minutes: int = Field(
         default=120,
         ge=0,
-        description="A customer who writes this soon after a resolution "
-        "reopens the handoff with the same person; later, the bot starts anew.",
+        description="A customer who writes this soon after a resolution reopens the handoff: "
+        "queued again, and the agent who had it takes it back by replying; later, the bot "
+        "starts anew.",
     )
 
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="The Rasa server.")

@@ -445,9 +445,10 @@ async def test_a_rating_after_the_resolution_is_stored_once_and_thanked(
     assert "Gracias por tu valoración" in thanks["text"]
     [(_, relayed)] = await aclient.xrange(keys.DESK_RELAY)
     assert relayed["kind"] == "rating" and relayed["rating"] == "4"
-    again = await pipeline.accept(_inbound("5", message_id="m2"))  # rated already: not a rating
-    assert again.route is Route.RELAY  # within the window: the handoff reopens
+    again = await pipeline.accept(_inbound("5", message_id="m2"))  # rated already
+    assert again.route is Route.RATED_AGAIN  # thanked and shown; no reopening (QA s20 desk #10)
     assert await aclient.hget(keys.handoff("h1"), "rating") == "4"
+    assert await aclient.get(keys.conversation_owner("c1")) == "closed"
 
 
 async def test_writing_soon_after_a_resolution_reopens_later_starts_anew(
