@@ -284,7 +284,7 @@ async def test_telegram_offers_articles_as_buttons_and_a_tap_answers(stack: Stac
     assert "alguno" in offer["message"]["text"]
     keyboard = offer["message"]["reply_markup"]["inline_keyboard"][0]
     data = [b["callback_data"] for b in keyboard]
-    assert data[-1] == "/ask_human" and keyboard[-1]["text"].startswith("Ninguno")
+    assert data[-1] == "/deny" and keyboard[-1]["text"].startswith("Ninguno")  # a no to the offer
     pick = '/pick_article{"article":"payment-problems-es"}'
     assert pick in data
     stack.telegram.send_callback(stack.telegram_token, chat_id, pick, offer["messageId"])
