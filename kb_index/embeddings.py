@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
@@ -108,30 +109,46 @@ class RecentQueries:
         self.name = inner.name
         self.dimension = inner.dimension
         self._inner = inner
-        self._one = lru_cache(maxsize=size)(self._encode_one)
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
         self._prepared: dict[str, np.ndarray] = {}
         self._prepared_size = prepared_size
-
-    def _encode_one(self, text: str) -> np.ndarray:
-        vector = self._prepared.pop(text, None)
-        if vector is None:
-            vector = self._inner.encode([text])
-            vector.flags.writeable = False
-        return vector
+        self._lock = threading.Lock()  # the gateway searches from several threads
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One text from the memory when it was seen lately; batches straight through."""
-        return self._one(texts[0]) if len(texts) == 1 else self._inner.encode(texts)
+        if len(texts) != 1:
+            return self._inner.encode(texts)
+        text = texts[0]
+        with self._lock:
+            vector = self._recent.get(text)
+            if vector is not None:
+                self._recent.move_to_end(text)
+                return vector
+            vector = self._prepared.pop(text, None)
+        if vector is None:
+            vector = self._encoded(text)
+        with self._lock:
+            self._recent[text] = vector
+            while len(self._recent) > self._size:
+                self._recent.popitem(last=False)
+        return vector
 
     def prepare(self, text: str) -> None:
-        """Encode `text` now for the turn that will ask for it soon."""
-        if text in self._prepared:
-            return
+        """Encode `text` now for the turn that will ask for it soon (unless it is at hand)."""
+        with self._lock:
+            if text in self._prepared or text in self._recent:
+                return
+        vector = self._encoded(text)
+        with self._lock:
+            self._prepared[text] = vector
+            while len(self._prepared) > self._prepared_size:
+                del self._prepared[next(iter(self._prepared))]  # the oldest
+
+    def _encoded(self, text: str) -> np.ndarray:
         vector = self._inner.encode([text])
         vector.flags.writeable = False
-        self._prepared[text] = vector
-        while len(self._prepared) > self._prepared_size:
-            del self._prepared[next(iter(self._prepared))]  # the oldest
+        return vector
 
 
 def load_embedder(spec: str, *, threads: int = 1) -> Embedder:

@@ -83,3 +83,13 @@ def test_the_prepared_set_keeps_the_latest_texts(use_embedder: Embedder) -> None
     memo.encode(["two"])
     memo.encode(["one"])
     assert counting.encoded == ["one", "two", "three", "one"]
+
+
+def test_a_message_at_hand_is_not_encoded_again_to_prepare_it(use_embedder: Embedder) -> None:
+    counting = CountingEmbedder(use_embedder)
+    memo = RecentQueries(counting, size=2)
+    memo.encode(["where is my bag"])
+    memo.prepare("where is my bag")  # asked a moment ago: its vector is at hand
+    assert counting.encoded == ["where is my bag"]
+    memo.encode(["where is my bag"])
+    assert counting.encoded == ["where is my bag"]
