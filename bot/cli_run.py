@@ -19,7 +19,7 @@ from actions.off_topic import read_listed_questions
 from bot.delivery import dead_letters
 from handoff.console import console_token
 from handoff.routing import RoutingError, configured_routing
-from kb_index.articles import article_files, load_articles
+from kb_index.articles import Article, article_files, load_articles
 from kb_index.store import IndexStore, Manifest
 from relevo import keys
 from relevo.errors import RelevoError
@@ -172,7 +172,8 @@ def doctor() -> None:
         f"index version {manifest.version}: {len(manifest.articles)} "
         f"articles, {total} chunks, model {manifest.model}"
     )
-    _check_article_files(checkup, settings.kb_dir, manifest)
+    articles = _check_article_files(checkup, settings.kb_dir, manifest)
+    _check_hours_topic(checkup, settings.opening_hours_topic, articles)
     for name, url in (
         ("Rasa", f"http://127.0.0.1:{settings.rasa_port}/"),
         ("action server", f"{settings.action_url}/health"),
@@ -196,18 +197,18 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _check_article_files(checkup: _Checkup, kb_dir: Path, manifest: Manifest) -> None:
+def _check_article_files(checkup: _Checkup, kb_dir: Path, manifest: Manifest) -> list[Article]:
     """Files a sync skips, with why, and whether the published index matches the files.
 
     Read from the files as the next sync would (no model, no embedding), since the index keeps
-    no record of what its last sync skipped.
+    no record of what its last sync skipped. Returns the articles read.
     """
     try:
         served = manifest.article_paths()  # the sync reads these first: a copy never wins
         articles, problems = load_articles(article_files(kb_dir), served=served)
     except OSError as exc:
         checkup.fail(f"cannot read the articles in {kb_dir}: {exc}")
-        return
+        return []
     for problem in problems:
         checkup.fail(f"article file skipped: {problem}")
     current = {article.id: article.content_hash for article in articles}
@@ -224,6 +225,26 @@ def _check_article_files(checkup: _Checkup, kb_dir: Path, manifest: Manifest) ->
         )
     else:
         checkup.ok(f"the index matches the {len(current)} article files in {kb_dir}")
+    return articles
+
+
+def _check_hours_topic(checkup: _Checkup, topic: str | None, articles: list[Article]) -> None:
+    """Whether the article that answers opening-hours questions is there.
+
+    A renamed id stopped those answers without a word anywhere but the action server's log.
+    """
+    if not topic:
+        return
+    languages = sorted(a.language for a in articles if a.topic == topic)
+    if languages:
+        checkup.ok(f"opening hours answered from the topic {topic!r} ({', '.join(languages)})")
+    else:
+        checkup.warn(
+            "warning",
+            f"no article has the topic {topic!r} that RELEVO_OPENING_HOURS_TOPIC names: "
+            "questions about opening hours are searched instead; give the contact article "
+            "that id again, or set RELEVO_OPENING_HOURS_TOPIC to its topic",
+        )
 
 
 def _check_routing(checkup: _Checkup, settings: Settings, client: redis.Redis) -> None:

@@ -52,6 +52,7 @@ def test_a_healthy_system_passes(
     assert "ok Redis at" in report
     assert "ok index version 1: 58 articles" in report
     assert "ok the index matches the 58 article files" in report
+    assert "ok opening hours answered from the topic 'contact-hours' (en, es)" in report
     assert f"ok Rasa at http://127.0.0.1:{services['RELEVO_RASA_PORT']}/" in report
     assert "ok routing: 8 departments, 2 calendars, 0 SLA timer(s)" in report
     listed = read_listed_questions(ROOT / "kb" / "not-covered.yml").values()
@@ -128,3 +129,13 @@ def test_the_embedded_redis_error_says_its_port_and_how_to_start_it() -> None:
     assert said.startswith("Cannot reach the embedded Redis at 127.0.0.1:6591 (REDIS_URL is unset)")
     assert "`relevo redis serve`" in said and "RELEVO_EMBEDDED_REDIS_PORT" in said
     assert "fix REDIS_URL" not in said  # there is none to fix
+
+
+def test_an_opening_hours_topic_no_article_has_is_a_warning(
+    built_env: dict[str, str], services: dict[str, str]
+) -> None:
+    """Renaming the contact article's id quietly stopped opening-hours answers (QA s20)."""
+    env = {**built_env, **services, "RELEVO_OPENING_HOURS_TOPIC": "contact-us"}
+    done = relevo(env, "doctor", check=False)
+    assert done.returncode == 0, done.stderr
+    assert "no article has the topic 'contact-us'" in done.stderr
