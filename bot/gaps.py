@@ -68,7 +68,10 @@ _NOT_A_QUESTION = re.compile(
     r"(?:un |una )?(?:agente|persona|humano|operador|operadora)(?: por favor)?|"
     r"(?:i want to |can i |let me )?(?:talk|speak) to (?:a |an |someone|somebody)"
     r"(?:human|person|agent|real person)?(?: please)?|"
-    r"(?:an? )?(?:agent|human|person|operator)(?: please)?"
+    r"(?:an? )?(?:agent|human|person|operator)(?: please)?|"
+    r"no (?:lo |te )?entiendo(?: nada)?|no me entero|(?:i )?(?:dont|do not) (?:understand|get it)|"
+    r"(?:none|neither)(?: of (?:them|these|those))?|"
+    r"(?:ninguno|ninguna)(?: de (?:estos|estas|ellos|ellas|esos|esas))?"
     r")(?: at all| para nada| de nada| por favor| please| thanks| gracias)?$"
 )
 

@@ -121,6 +121,9 @@ def test_the_question_is_the_last_customer_line_that_carries_one() -> None:
     tapped = TranscriptLine("customer", "¿Puedo viajar con mi mascota en cabina?", "", tapped=True)
     offer = [*split, _line("bot", "¿Es alguno de estos?"), tapped, _line("bot", "Sí, ...")]
     assert question_of(offer) == question_of(split)  # an article's title is not their question
+    for rejection in ("no entiendo", "I don't get it", "none of them", "ninguna de estas"):
+        typed = [*split, _line("bot", "¿Es alguno de estos?"), _line("customer", rejection)]
+        assert question_of(typed) == question_of(split), rejection  # was the gap's question
 
 
 def test_collect_counts_only_the_reasons_that_mean_no_answer(redis_client: redis.Redis) -> None:
