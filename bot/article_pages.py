@@ -16,8 +16,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
-from kb_index.articles import LANGUAGES, Article, article_files, load_articles
+from kb_index.articles import LANGUAGES, Article
 from kb_index.store import IndexStore
+from kb_index.sync import read_articles
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 _LABELS = {
@@ -114,9 +115,7 @@ def article_router(kb_dir: Path, store: IndexStore | None = None) -> APIRouter:
     router = APIRouter()
 
     def read() -> list[Article]:
-        manifest = store.read_manifest() if store else None
-        served = manifest.article_paths() if manifest else []
-        return load_articles(article_files(kb_dir), served=served)[0]
+        return read_articles(kb_dir, store.read_manifest() if store else None)[0]
 
     @router.get("/kb/articles/{article_id}", response_class=HTMLResponse)
     async def article_page(article_id: str, request: Request) -> HTMLResponse:

@@ -19,8 +19,9 @@ from actions.off_topic import read_listed_questions
 from bot.delivery import dead_letters
 from handoff.console import console_token
 from handoff.routing import RoutingError, configured_routing
-from kb_index.articles import Article, article_files, load_articles
+from kb_index.articles import Article
 from kb_index.store import IndexStore, Manifest
+from kb_index.sync import read_articles
 from relevo import keys
 from relevo.errors import RelevoError
 from relevo.health import wait_until_healthy
@@ -204,8 +205,7 @@ def _check_article_files(checkup: _Checkup, kb_dir: Path, manifest: Manifest) ->
     no record of what its last sync skipped. Returns the articles read.
     """
     try:
-        served = manifest.article_paths()  # the sync reads these first: a copy never wins
-        articles, problems = load_articles(article_files(kb_dir), served=served)
+        articles, problems = read_articles(kb_dir, manifest)
     except OSError as exc:
         checkup.fail(f"cannot read the articles in {kb_dir}: {exc}")
         return []

@@ -40,6 +40,7 @@ from bot.reports.source import read_events
 from handoff.cards import department_name
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, console_token, queue_order
 from handoff.desk import HandoffView, load, moment
+from kb_index.gaps import default_drafts_dir
 from relevo import keys
 from relevo.redis_conn import connect
 from relevo.settings import Settings
@@ -248,7 +249,7 @@ def install_dashboard(app: FastAPI, console: ConsoleDesk, settings: Settings) ->
         gaps_router(
             connect(settings),  # the gap search runs in a worker thread: a sync client
             lazy_embedder(settings.embedding_model),
-            settings.kb_dir.parent / "drafts",
+            default_drafts_dir(settings.kb_dir),
             auth=logged_in,
         )
     )

@@ -217,6 +217,18 @@ def sync_directory(
         )
 
 
+def read_articles(
+    articles_dir: Path, published: Manifest | None
+) -> tuple[list[Article], list[ArticleProblem]]:
+    """The articles in `articles_dir` as a sync reads them, and the files it would skip.
+
+    The files the `published` index was built from are read first, so a copy of an article,
+    saved before its id is changed, never takes the id from the original.
+    """
+    served = published.article_paths() if published else []
+    return load_articles(article_files(articles_dir), served=served)
+
+
 def _sync_locked(
     articles_dir: Path,
     store: IndexStore,
@@ -229,8 +241,7 @@ def _sync_locked(
 ) -> SyncReport:
     started = time.perf_counter()
     published = store.read_manifest()
-    served = published.article_paths() if published else []
-    articles, problems = load_articles(article_files(articles_dir), served=served)
+    articles, problems = read_articles(articles_dir, published)
     manifest = None if full else published
     total_chunks = sum(
         len(chunk_article(a, max_words=options.chunk_words, overlap=options.chunk_overlap))
