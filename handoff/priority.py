@@ -32,7 +32,9 @@ PUBLIC_POINTS = 5
 MAX_INFLUENCE_POINTS = 30
 MAX_VIRALITY_POINTS = 25
 NEGATIVE_MOOD = "negative sentiment"
-"""The reason a negative mood leaves in the score; the desk reads it (`handoff.desk`)."""
+"""The reason a negative mood leaves in the score; the desk reads it (`handoff.relay`)."""
+URGENT_WORDS = "urgent:"
+"""How the reason for urgent words starts ("urgent: denuncia"); the desk reads it too."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def score(signals: Signals, influencer_followers: int) -> Score:
     if signals.vip:
         parts.append((VIP_POINTS, "VIP"))
     if signals.urgent_keywords:
-        parts.append((URGENT_POINTS, "urgent: " + ", ".join(signals.urgent_keywords[:3])))
+        parts.append((URGENT_POINTS, f"{URGENT_WORDS} {', '.join(signals.urgent_keywords[:3])}"))
     mood = sentiment(list(signals.customer_texts))
     if mood.label == "negative":
         parts.append((int(10 + 10 * -mood.score), NEGATIVE_MOOD))

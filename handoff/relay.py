@@ -16,7 +16,7 @@ from dataclasses import replace
 import redis.asyncio as aioredis
 
 from handoff.desk_view import POOR_RATING, AlertLevel, DeskAdapter, HandoffView, load
-from handoff.priority import NEGATIVE_MOOD, raised
+from handoff.priority import NEGATIVE_MOOD, URGENT_WORDS, raised
 from handoff.requests import HandoffRequest, Priority, Reason
 from handoff.routing import Routing
 from handoff.sentiment import sounds_angry
@@ -25,8 +25,6 @@ from relevo import keys
 from relevo.lanes import RetryLater
 from relevo.metrics import HANDOFFS
 from relevo.pii import redact
-
-URGENT_REASON = "urgent:"  # how `handoff.priority` names the urgent words it scored
 
 
 def _anger_scored(request: HandoffRequest) -> bool:
@@ -42,7 +40,7 @@ def _anger_scored(request: HandoffRequest) -> bool:
 
 def _urgency_scored(request: HandoffRequest) -> bool:
     """Whether the handoff's priority already counted urgent words."""
-    return any(why.startswith(URGENT_REASON) for why in request.priority_reasons)
+    return any(why.startswith(URGENT_WORDS) for why in request.priority_reasons)
 
 
 def rating_line(fields: dict[str, str]) -> str:
