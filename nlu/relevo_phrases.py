@@ -45,6 +45,10 @@ _BEFORE = (
     r"|team|all|brisa|air|equipo) )*"
 )
 _AFTER = r"(?: (?:please|pls|plz|por favor|porfa|porfavor|xfa|plis|thanks|gracias))*"
+_PLACE = (
+    r"first|1st|second|2nd|third|3rd|last|one|two|three|1|2|3|4|1o|1a|2o|2a|3o|3a"
+    r"|primero|primera|primer|segundo|segunda|tercero|tercera|tercer|ultimo|ultima|uno|dos|tres"
+)
 _PHRASES: dict[str, tuple[str, ...]] = {
     ASK_FOR_HELP: (
         r"(?:i )?(?:have|ve got|got) (?:a|one|another|one more|a quick|a small|a few"
@@ -91,28 +95,24 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"no (?:lo |te )?entiendo(?: nada)?|no me entero|no lo pillo|no me queda claro",
         r"que quieres decir|que|como|eh|no lo tengo claro|estoy perdid[oa]",
     ),
+    GREET: (
+        r"(?:are |r )?(?:you|u) (?:still )?there|(?:is )?any ?(?:one|body) there|hello anyone",
+        r"(?:estas|sigues|seguis|estais) ahi|hay alguien(?: ahi)?|me (?:oyes|lees)",
+    ),
+    AFFIRM: (
+        r"(?:ok |okay )?(?:understood|got it|all good|noted)",
+        r"(?:vale |ok )?(?:entendido|de acuerdo|anotado|todo claro)",
+    ),
+    GOODBYE: (
+        r"(?:thats|that is|that s) all(?: for now| for today)?|nothing (?:else|more)",
+        r"(?:eso )?(?:es|era) todo|nada mas|ya esta",
+    ),
+    QUESTION: (
+        r"(?:(?:i ll take|ill take|i want|quiero|me quedo con|prefiero) )?"
+        rf"(?:the |el |la |lo |number |numero |option |opcion |la opcion |el numero )?(?:{_PLACE})"
+        r"(?: one| uno| una| option| opcion)?",
+    ),
 }
-_PHRASES[GREET] = (
-    r"(?:are |r )?(?:you|u) (?:still )?there|(?:is )?any ?(?:one|body) there|hello anyone",
-    r"(?:estas|sigues|seguis|estais) ahi|hay alguien(?: ahi)?|me (?:oyes|lees)",
-)
-_PHRASES[AFFIRM] = (
-    r"(?:ok |okay )?(?:understood|got it|all good|noted)",
-    r"(?:vale |ok )?(?:entendido|de acuerdo|anotado|todo claro)",
-)
-_PHRASES[GOODBYE] = (
-    r"(?:thats|that is|that s) all(?: for now| for today)?|nothing (?:else|more)",
-    r"(?:eso )?(?:es|era) todo|nada mas|ya esta",
-)
-_PLACE = (
-    r"first|1st|second|2nd|third|3rd|last|one|two|three|1|2|3|4|1o|1a|2o|2a|3o|3a"
-    r"|primero|primera|primer|segundo|segunda|tercero|tercera|tercer|ultimo|ultima|uno|dos|tres"
-)
-_PHRASES[QUESTION] = (
-    rf"(?:(?:i ll take|ill take|i want|quiero|me quedo con|prefiero) )?"
-    rf"(?:the |el |la |lo |number |numero |option |opcion |la opcion |el numero )?(?:{_PLACE})"
-    rf"(?: one| uno| una| option| opcion)?",
-)
 _MATCHERS = {
     intent: re.compile(rf"{_BEFORE}(?:{'|'.join(phrases)}){_AFTER}")
     for intent, phrases in _PHRASES.items()
