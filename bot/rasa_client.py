@@ -117,12 +117,9 @@ class RasaClient:
         """Hand the text to the action server to encode; a failure is logged once, then quiet."""
         try:
             async with self._http().post(
-                url, json={"text": text}, timeout=PREPARE_TIMEOUT
-            ) as response:
-                if response.status >= 400:
-                    raise aiohttp.ClientResponseError(
-                        response.request_info, (), status=response.status
-                    )
+                url, json={"text": text}, timeout=PREPARE_TIMEOUT, raise_for_status=True
+            ):
+                pass
         except (aiohttp.ClientError, TimeoutError) as exc:
             if not self._prepare_failed:
                 log.warning(
