@@ -253,7 +253,7 @@ async def test_a_reopened_handoff_is_waiting_again_and_its_agent_can_answer(
     handoff, card = await claimed(slack, "wc-reopen")
     await slack.click("resolve", handoff, "U1", card)
     await until(lambda: slack.redis.hget(keys.handoff(handoff), "state") == "closed")
-    assert await customer(aclient, "wc-reopen", "m1", "¿Cómo que resuelto? Nadie me ayudó") in (
+    assert await customer(aclient, "wc-reopen", "m1", "¿Cómo que resuelto? Nadie me ayudó") is (
         Route.RELAY
     )
 
