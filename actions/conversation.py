@@ -113,7 +113,8 @@ def decision_of(event: dict[str, Any]) -> str | None:
     """The decision a bot message carried (Relevo's custom data), if any."""
     custom = (event.get("data") or {}).get("custom") or {}
     relevo = custom.get("relevo") if isinstance(custom, dict) else None
-    return str(relevo.get("decision")) if isinstance(relevo, dict) else None
+    decision = relevo.get("decision") if isinstance(relevo, dict) else None
+    return str(decision) if decision is not None else None
 
 
 def session_decisions(tracker: Tracker) -> list[str]:

@@ -119,16 +119,20 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
     """The messages and events a turn of the assistant sends to the customer.
 
     Rasa's REST channel returns a message's custom data as its own element after the text:
-    `private` marks the text before it for an invitation to a private channel, and `handoff`
+    `private` marks the text before it for an invitation to a private channel, `pause` marks it
+    as the answer to "hold on" (the question before still stands), and `handoff`
     adds a `queued` event to the conversation. The last one ends the turn (the typing
     indicator goes off).
     """
     out: list[Outgoing] = []
     queued = False
     for index, reply in enumerate(replies):
-        decision = (reply.custom.get("relevo") or {}).get("decision")
+        relevo = reply.custom.get("relevo") or {}
+        decision = relevo.get("decision")
         if decision == "private" and out and not out[-1].event:
             out[-1] = replace(out[-1], invite_private=True)
+        if relevo.get("pause") and out and not out[-1].event:
+            out[-1] = replace(out[-1], pause=True)
         queued = queued or decision == "handoff"
         if reply.text:
             buttons = [

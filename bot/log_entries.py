@@ -73,6 +73,8 @@ def outgoing_log_fields(message: Outgoing) -> dict[str, str]:
         fields["agent"] = message.agent
     if message.ends_turn:
         fields["ends_turn"] = "1"
+    if message.pause:
+        fields["pause"] = "1"
     fields["out_id"] = message.out_id
     return fields
 

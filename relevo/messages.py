@@ -25,7 +25,9 @@ class Outgoing:
     """A message to a customer: the assistant's, an agent's or a notice of the gateway.
 
     `out_id` is unique and stable (the exactly-once key); `invite_private` asks the channel to
-    add the links that move a public conversation to a private channel. `announces` names an
+    add the links that move a public conversation to a private channel; `pause` marks the bot's
+    answer to "hold on", after which the question it asked before still stands (its buttons stay
+    usable). `announces` names an
     event already in the conversation log (a person joined, the assistant is back) that the
     delivery worker puts in words for channels that cannot show events; its text is empty.
     """
@@ -37,6 +39,7 @@ class Outgoing:
     buttons: list[dict[str, str]] = field(default_factory=list)
     agent: str | None = None
     invite_private: bool = False
+    pause: bool = False
     event: str | None = None  # an event for the log instead of a message (queued, ...)
     ends_turn: bool = False  # the assistant's last message for a customer message
     receipt: str | None = None  # where to report the delivery (the agent's message in the desk)
@@ -52,6 +55,7 @@ class Outgoing:
             "buttons": json.dumps(self.buttons, ensure_ascii=False),
             "agent": self.agent or "",
             "invite_private": "1" if self.invite_private else "",
+            "pause": "1" if self.pause else "",
             "event": self.event or "",
             "ends_turn": "1" if self.ends_turn else "",
             "receipt": self.receipt or "",
@@ -69,6 +73,7 @@ class Outgoing:
             buttons=json.loads(fields.get("buttons") or "[]"),
             agent=fields.get("agent") or None,
             invite_private=bool(fields.get("invite_private")),
+            pause=bool(fields.get("pause")),
             event=fields.get("event") or None,
             ends_turn=bool(fields.get("ends_turn")),
             receipt=fields.get("receipt") or None,

@@ -67,8 +67,9 @@ def frame(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
     for optional in ("client_id", "agent"):
         if fields.get(optional):
             out[optional] = fields[optional]
-    if fields.get("ends_turn"):
-        out["ends_turn"] = True
+    for flag in ("ends_turn", "pause"):
+        if fields.get(flag):
+            out[flag] = True
     return out
 
 

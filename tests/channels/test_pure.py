@@ -13,11 +13,14 @@ from actions.offers import pick_payload
 from bot.assistant import AssistantMessage, outgoing_for_turn, turn_summary
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
 from bot.channels.telegram_updates import greeting, is_button_payload, not_yours, received
+from bot.channels.webchat import frame
 from bot.inbound import Kind
+from bot.log_entries import outgoing_log_fields
 from bot.rasa_client import BotReply
 from bot.signing import SignatureError, sign, verify
 from bot.splitting import split_text
 from handoff.texts import rating_buttons
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 from tests.conftest import ROOT
 
@@ -380,6 +383,17 @@ def test_a_turn_marks_the_private_invitation_and_the_handoff() -> None:
     assert out[-1].event == "queued"
     assert [o.ends_turn for o in out] == [False, False, True]  # the typing indicator stops once
     assert len({o.out_id for o in out}) == len(out)
+
+
+def test_the_answer_to_hold_on_is_marked_as_a_pause_and_its_mark_reaches_the_page() -> None:
+    message = AssistantMessage("m1", "c1", "hold on", {})
+    replies = [BotReply("No rush"), BotReply(None, custom={"relevo": {"pause": True}})]
+    (out,) = outgoing_for_turn(message, replies)
+    assert out.pause and out.ends_turn
+    assert Outgoing.from_fields(out.to_fields()) == out
+    assert frame("1-0", outgoing_log_fields(out))["pause"] is True
+    answer = outgoing_for_turn(message, [BotReply("Pets may travel in the cabin")])
+    assert "pause" not in frame("1-1", outgoing_log_fields(answer[0]))
 
 
 def test_an_offer_of_articles_keeps_its_buttons_and_is_the_turns_decision() -> None:

@@ -183,6 +183,30 @@ async def test_offered_articles_are_buttons_and_a_tap_answers_with_the_article(
     await context.close()
 
 
+async def test_after_hold_on_did_this_help_can_still_be_tapped_even_after_a_reload(
+    stack: Stack, browser: Browser
+) -> None:
+    """The page disabled the buttons once the customer wrote: "hold on" left "Yes" untappable."""
+    context = await browser.new_context(viewport={"width": 390, "height": 800}, locale="en-GB")
+    page = await context.new_page()
+    await page.goto(stack.base_url + "/")
+    await say(page, "Can I bring my dog in the cabin?")
+    yes = page.get_by_test_id("quick-reply").filter(has_text="Yes")
+    await expect(yes).to_be_enabled(timeout=60_000)
+    await say(page, "hold on")
+    await expect(bot_messages(page).last).to_contain_text("No rush", timeout=60_000)
+    await page.reload()
+    await expect(bot_messages(page).last).to_contain_text("No rush", timeout=20_000)
+    await expect(yes).to_be_enabled()
+    await yes.click()
+    await expect(bot_messages(page).last).to_contain_text("glad", timeout=60_000)
+    await expect(yes).to_be_disabled()  # answered now
+    await say(page, "thanks")
+    await expect(customer_messages(page)).to_have_count(4)
+    await expect(yes).to_be_disabled()
+    await context.close()
+
+
 async def test_the_widget_opens_the_chat_from_one_script_tag(
     stack: Stack, browser: Browser
 ) -> None:

@@ -506,10 +506,11 @@
     }
 
     /** One message row: optional name label, the bubble (data-testid="msg"), meta line, quick replies. */
-    function buildRow({ author, text, display, id, clientId, time, agent, buttons, live }) {
+    function buildRow({ author, text, display, id, clientId, time, agent, buttons, live, pause }) {
       const row = el('div', `rc-row rc-row--${author}`);
       row.dataset.author = author;
       if (agent) row.dataset.agent = agent;
+      if (pause) row.dataset.pause = '1';
       if (live) row.classList.add('rc-in');
       if (author === 'customer') row.dataset.text = text;
 
@@ -616,13 +617,22 @@
       insertConfirmed(row);
     }
 
-    /** Quick replies stay usable only until the customer has written after them. */
+    /**
+     * Quick replies stay usable only until the customer has written after them. A message the
+     * bot answered with a pause ("hold on" -> "No rush") does not count: the question stands.
+     */
     function refreshQuickReplies() {
       let nextCustomer = null;
+      let paused = false;
       const rows = ui.log.children;
       for (let i = rows.length - 1; i >= 0; i--) {
         const row = rows[i];
-        if (row.dataset.author === 'customer') { nextCustomer = row; continue; }
+        if (row.dataset.author === 'customer') {
+          if (!paused) nextCustomer = row;
+          paused = false;
+          continue;
+        }
+        if (row.dataset.pause) { paused = true; continue; }
         const group = row.querySelector('.rc-quick');
         if (!group) continue;
         const answered = nextCustomer !== null;
@@ -728,6 +738,7 @@
       const agent = author === 'agent' ? str(f.agent).slice(0, 80) : '';
       const row = buildRow({
         author, text, display, id, clientId, time: f.time, agent, buttons: f.buttons, live,
+        pause: f.pause === true,
       });
       if (author === 'customer') setLocalState(row, 'sent');
       keepingBottom(() => { insertConfirmed(row); afterChange(); }, { notify: live && author !== 'customer' });
