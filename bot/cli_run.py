@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from kb_index.articles import Article
 from kb_index.store import IndexStore, Manifest
 from kb_index.sync import read_articles
 from relevo import keys
-from relevo.errors import RelevoError
+from relevo.errors import ConfigurationError, RelevoError
 from relevo.health import wait_until_healthy
 from relevo.logs import configure
 from relevo.redis_conn import connect, redis_url, serve_embedded_foreground
@@ -76,6 +77,7 @@ def up(
     """Start every process under honcho (Procfile), wait until healthy, print the URLs."""
     settings = get_settings()
     configured_routing(settings.routing_file)  # a broken routing file stops here, naming its line
+    _refuse_busy_ports(settings)
     names = ["gateway", "kbwatch", "actions", "rasa"] if settings.redis_url is not None else []
     bin_dir = str(Path(sys.executable).parent)
     env = {
@@ -118,6 +120,39 @@ def up(
         process.terminate()
         process.wait()
         raise
+
+
+def _refuse_busy_ports(settings: Settings) -> None:
+    """Stop before starting anything when a port the stack needs already answers.
+
+    Another stack still running (or shutting down) answered the health checks in its place:
+    "Relevo is up" was printed for a stack that then stopped itself (QA s20, content #20).
+    """
+    ports = [
+        ("the gateway", "RELEVO_PORT", settings.host, settings.port),
+        ("Rasa", "RELEVO_RASA_PORT", "127.0.0.1", settings.rasa_port),
+        ("the action server", "RELEVO_ACTION_PORT", settings.action_host, settings.action_port),
+    ]
+    if settings.redis_url is None:
+        port = settings.embedded_redis_port
+        ports.append(("the embedded Redis", "RELEVO_EMBEDDED_REDIS_PORT", "127.0.0.1", port))
+    busy = [(what, name, port) for what, name, host, port in ports if _answers_on(host, port)]
+    if busy:
+        listed = "; ".join(f"{port} ({what}, {name})" for what, name, port in busy)
+        raise ConfigurationError(
+            f"Port already in use: {listed}. Another Relevo may still be running or stopping: "
+            "stop it and wait for it to exit, or choose other ports with those settings."
+        )
+
+
+def _answers_on(host: str, port: int) -> bool:
+    """Whether something accepts connections on the port (a wildcard host is asked locally)."""
+    address = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    try:
+        with socket.create_connection((address, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def _desk_line(settings: Settings, base: str) -> str:

@@ -1,6 +1,7 @@
 """Every `relevo kb` command through the real CLI, with a real Redis and index."""
 
 import json
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -204,3 +205,25 @@ def test_add_never_overwrites_another_article(cli_env: dict[str, str], tmp_path:
 def test_search_refuses_a_blank_query(cli_env: dict[str, str]) -> None:
     result = relevo(cli_env, "kb", "search", "  ", check=False)
     assert result.returncode == 2 and "must not be blank" in result.stderr
+
+
+def test_up_refuses_to_start_beside_a_stack_that_still_holds_a_port(
+    cli_env: dict[str, str],
+) -> None:
+    """An old stack answered the health checks: "Relevo is up" for a stack that then stopped."""
+    with socket.socket() as taken, socket.socket() as free:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        free.bind(("127.0.0.1", 0))  # bound, not listening: nothing answers there
+        busy, idle = str(taken.getsockname()[1]), str(free.getsockname()[1])
+        env = {
+            **cli_env,
+            "RELEVO_HOST": "127.0.0.1",
+            "RELEVO_PORT": busy,
+            "RELEVO_RASA_PORT": idle,
+            "RELEVO_ACTION_PORT": idle,
+        }
+        done = relevo(env, "up", "--timeout", "5", check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{busy} (the gateway, RELEVO_PORT)" in done.stderr
+    assert "Rasa" not in done.stderr and "is up" not in done.stdout
