@@ -69,7 +69,7 @@ def _print_report(report: SyncReport) -> None:
     )
 
 
-def _routed_departments(settings: Settings) -> set[str] | None:
+def routed_departments(settings: Settings) -> set[str] | None:
     """The article departments the routing file routes on; None when it cannot be read.
 
     A broken routing file is `relevo doctor`'s to report; the index is synced all the same.
@@ -104,7 +104,7 @@ def run_sync(*, full: bool, quiet: bool = False) -> SyncReport:
             index_options(settings),
             full=full,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
-            departments=_routed_departments(settings),
+            departments=routed_departments(settings),
         )
     if report.published:
         publish_version(client, report)

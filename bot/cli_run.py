@@ -17,12 +17,13 @@ from rich.console import Console
 from rich.text import Text
 
 from actions.off_topic import read_listed_questions
+from bot.cli_kb import routed_departments
 from bot.delivery import dead_letters
 from handoff.console import console_token
 from handoff.routing import RoutingError, configured_routing
 from kb_index.articles import Article
 from kb_index.store import IndexStore, Manifest
-from kb_index.sync import read_articles
+from kb_index.sync import article_warnings, read_articles
 from relevo import keys
 from relevo.errors import ConfigurationError, RelevoError
 from relevo.health import wait_until_healthy
@@ -209,6 +210,8 @@ def doctor() -> None:
         f"articles, {total} chunks, model {manifest.model}"
     )
     articles = _check_article_files(checkup, settings.kb_dir, manifest)
+    for warning in article_warnings(articles, routed_departments(settings)):
+        checkup.warn("warning", f"article {warning}")
     _check_hours_topic(checkup, settings.opening_hours_topic, articles)
     for name, url in (
         ("Rasa", f"http://127.0.0.1:{settings.rasa_port}/"),

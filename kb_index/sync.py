@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kb_index.articles import Article, ArticleProblem, article_files, load_articles
+from kb_index.articles import LANGUAGES, Article, ArticleProblem, article_files, load_articles
 from kb_index.chunking import Chunk, chunk_article
 from kb_index.embeddings import Embedder
+from kb_index.language import detect_language
 from kb_index.retriever import Retriever
 from kb_index.store import ArticleEntry, IndexStore, LoadedIndex, Manifest
 from kb_index.text import fold
@@ -118,7 +119,35 @@ def article_warnings(
                     "department's match.departments",
                 )
             )
+        if (mismatch := _language_mismatch(article)) is not None:
+            warnings.append(ArticleProblem(article.path, mismatch))
     return warnings
+
+
+LANGUAGE_SAMPLE_CHARS = 600
+"""How much of an article's text its language is read from (about 0.2 ms an article)."""
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
+
+def _language_mismatch(article: Article) -> str | None:
+    """Why the article's `language` looks wrong: its folder or its text says otherwise.
+
+    An English article saved as Spanish answers Spanish customers in English, and its
+    translation link pairs the wrong articles.
+    """
+    folder = article.path.parent.name
+    if folder in LANGUAGES and folder != article.language:
+        return (
+            f"in the {folder}/ folder but its front matter says language: {article.language}; "
+            "move the file or fix that line"
+        )
+    read = detect_language(article.body[:LANGUAGE_SAMPLE_CHARS], default=article.language)
+    if read.decided and read.code != article.language and read.confidence >= 0.9:
+        return (
+            f"its front matter says language: {article.language} but its text reads as "
+            f"{_LANGUAGE_NAMES[read.code]}; translate it or fix that line"
+        )
+    return None
 
 
 def _kind_for(count: int, options: IndexOptions) -> IndexKind:

@@ -58,6 +58,7 @@ def test_a_healthy_system_passes(
     listed = read_listed_questions(ROOT / "kb" / "not-covered.yml").values()
     assert f"ok not-covered list: {sum(map(len, listed))} questions (kb/not-covered.yml)" in report
     assert "dead letters: none" in report
+    assert "warning article" not in report  # the demo articles are in their languages
     # a dead letter is worth a look, not a failure
     letter = {"conversation_id": "tg:1", "reason": "telegram refused: Forbidden", "attempts": 1}
     redis_client.lpush(keys.OUTBOX_DEAD, json.dumps(letter))
@@ -139,3 +140,17 @@ def test_an_opening_hours_topic_no_article_has_is_a_warning(
     done = relevo(env, "doctor", check=False)
     assert done.returncode == 0, done.stderr
     assert "no article has the topic 'contact-us'" in done.stderr
+
+
+def test_an_article_in_the_wrong_language_is_a_warning(
+    built_env: dict[str, str], services: dict[str, str]
+) -> None:
+    """Article warnings were shown only by the sync, in the watcher's console (QA s20)."""
+    kb_dir = Path(built_env["RELEVO_KB_DIR"])
+    front = "id: lounge-es\ntitle: Lounges\nlanguage: es\ndepartment: loyalty"
+    body = "Gold members may use the lounges at every hub airport with one guest, free of charge."
+    path = write_article(kb_dir / "es", "lounge.md", front, body)
+    done = relevo({**built_env, **services}, "doctor", check=False)
+    assert f"warning article {path}: its front matter says language: es but its text reads as " in (
+        done.stderr
+    )

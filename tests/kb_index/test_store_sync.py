@@ -196,3 +196,28 @@ def test_an_article_over_the_size_limit_is_named(tmp_path: Path) -> None:
     small = parse_article(write_article(tmp_path, "pets.md", *PETS))
     [warning] = article_warnings([huge, small])
     assert warning.path == huge.path and warning.reason.startswith("249 KB, over 200 KB: split")
+
+
+def test_an_article_whose_folder_or_text_contradicts_its_language_is_named(
+    tmp_path: Path,
+) -> None:
+    """An English article saved in es/ was indexed silently (QA s20, content #26)."""
+    english_in_es = PETS[0].replace("language: en", "language: es")
+    moved = parse_article(write_article(tmp_path / "es", "pets.md", *PETS))
+    untranslated = parse_article(write_article(tmp_path / "es", "pets2.md", english_in_es, PETS[1]))
+    spanish = parse_article(
+        write_article(
+            tmp_path / "es",
+            "mascotas.md",
+            english_in_es.replace("pets-en", "pets-es"),
+            "Los perros y gatos pequeños viajan en cabina en un transportín de menos de 8 kg.",
+        )
+    )
+    english = parse_article(write_article(tmp_path / "en", "pets.md", *PETS))
+    reasons = {w.path: w.reason for w in article_warnings([moved, untranslated, spanish, english])}
+    assert reasons == {
+        moved.path: "in the es/ folder but its front matter says language: en; move the file "
+        "or fix that line",
+        untranslated.path: "its front matter says language: es but its text reads as English; "
+        "translate it or fix that line",
+    }
