@@ -137,7 +137,8 @@ def transcript(tracker: Tracker, limit: int = 50) -> list[TranscriptLine]:
     """The conversation's messages, oldest first, at most `limit`.
 
     A tapped button reads as its title (the gateway's `display`), not as its payload
-    ('/pick_article{"article":"pets-en"}').
+    ('/pick_article{"article":"pets-en"}'); the buttons a bot message offered follow its text,
+    so the agent sees which articles the customer was offered.
     """
     lines = []
     for event in tracker.events:
@@ -145,6 +146,8 @@ def transcript(tracker: Tracker, limit: int = 50) -> list[TranscriptLine]:
         text = event.get("text")
         if not (role and text):
             continue
+        if role == "bot" and (titles := _button_titles(event)):
+            text = f"{text}\nButtons: {' | '.join(titles)}"
         at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, dt.UTC).isoformat()
         display = (event.get("metadata") or {}).get("display") if role == "customer" else None
         if text.startswith("/") and isinstance(display, str) and display:
@@ -152,3 +155,9 @@ def transcript(tracker: Tracker, limit: int = 50) -> list[TranscriptLine]:
         else:
             lines.append(TranscriptLine(role=role, text=text, at=at))
     return lines[-limit:]
+
+
+def _button_titles(event: dict[str, Any]) -> list[str]:
+    """The titles of the buttons a bot message offered."""
+    buttons = (event.get("data") or {}).get("buttons") or []
+    return [str(b.get("title")) for b in buttons if isinstance(b, dict) and b.get("title")]

@@ -261,6 +261,9 @@ async def test_none_of_the_offered_articles_hands_over_with_them(
     tap = [line for line in request.transcript if line.role == "customer"][-1]
     assert (tap.text, tap.tapped) == ((none, True) if shown else (payloads[-1], False))
     assert request.transcript[0].text == question and not request.transcript[0].tapped
+    offer_line = request.transcript[1]  # the agent sees what the customer was offered
+    assert offer_line.role == "bot" and offer_line.text.endswith(f" | {none}")
+    assert offer_line.text.count(" | ") == len(offered) and "\nButtons: " in offer_line.text
 
 
 @pytest.mark.parametrize(("language", "yes", "no"), [("es", "sí", "no"), ("en", "yes", "no")])
