@@ -452,7 +452,10 @@ async def test_the_dashboard_shows_live_figures_behind_the_console_login(
 
     # The same dashboard on a phone.
     phone = await browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        locale="es-ES",  # the axes had decimal commas beside English labels (QA s20)
     )
     await phone.add_cookies(await context.cookies())
     mobile = await phone.new_page()
@@ -464,6 +467,11 @@ async def test_the_dashboard_shows_live_figures_behind_the_console_login(
     await no_overflow(mobile.locator("#gaps-panel"))
     width = await mobile.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the page scrolls sideways on a phone"
+    locales = await mobile.evaluate(
+        "['chart-volume', 'chart-response', 'chart-quality']"
+        ".map(id => Chart.getChart(id).options.locale)"
+    )
+    assert locales == ["en", "en", "en"]
     await mobile.wait_for_timeout(400)
     await mobile.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"))
     await phone.close()

@@ -291,6 +291,7 @@
       );
     });
     return {
+      locale: "en", // the page is in English: no decimal commas on a Spanish browser
       responsive: true,
       maintainAspectRatio: false,
       animation: { duration: 300 },
