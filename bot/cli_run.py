@@ -28,7 +28,12 @@ from relevo import keys
 from relevo.errors import ConfigurationError, RelevoError
 from relevo.health import wait_until_healthy
 from relevo.logs import configure
-from relevo.redis_conn import connect, redis_url, serve_embedded_foreground
+from relevo.redis_conn import (
+    connect,
+    redis_url,
+    serve_embedded_foreground,
+    stop_embedded_daemon,
+)
 from relevo.settings import Settings, get_settings
 
 console = Console(stderr=True)
@@ -79,6 +84,9 @@ def up(
     settings = get_settings()
     configured_routing(settings.routing_file)  # a broken routing file stops here, naming its line
     _refuse_busy_ports(settings)
+    if settings.redis_url is None:
+        # Before any process starts: one that reached the daemon would lose it to the takeover.
+        stop_embedded_daemon(settings)
     names = ["gateway", "kbwatch", "actions", "rasa"] if settings.redis_url is not None else []
     bin_dir = str(Path(sys.executable).parent)
     env = {
@@ -127,16 +135,15 @@ def _refuse_busy_ports(settings: Settings) -> None:
     """Stop before starting anything when a port the stack needs already answers.
 
     Another stack still running (or shutting down) answered the health checks in its place:
-    "Relevo is up" was printed for a stack that then stopped itself (QA s20, content #20).
+    "Relevo is up" was printed for a stack that then stopped itself (QA s20, content #20). The
+    embedded Redis's port is not checked: a daemon there (started by a CLI command) is taken
+    over (`stop_embedded_daemon`).
     """
     ports = [
         ("the gateway", "RELEVO_PORT", settings.host, settings.port),
         ("Rasa", "RELEVO_RASA_PORT", "127.0.0.1", settings.rasa_port),
         ("the action server", "RELEVO_ACTION_PORT", settings.action_host, settings.action_port),
     ]
-    if settings.redis_url is None:
-        port = settings.embedded_redis_port
-        ports.append(("the embedded Redis", "RELEVO_EMBEDDED_REDIS_PORT", "127.0.0.1", port))
     busy = [(what, name, port) for what, name, host, port in ports if _answers_on(host, port)]
     if busy:
         listed = "; ".join(f"{port} ({what}, {name})" for what, name, port in busy)

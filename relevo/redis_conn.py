@@ -213,6 +213,16 @@ def ensure_embedded_running(settings: Settings, *, wait: float = 10.0) -> None:
 
 def serve_embedded_foreground(settings: Settings) -> None:
     """Run the embedded Redis in the foreground (for the process manager), replacing a daemon."""
+    stop_embedded_daemon(settings)
+    command = embedded_server_command(settings, daemonize=False)
+    os.execv(command[0], command)
+
+
+def stop_embedded_daemon(settings: Settings) -> None:
+    """Shut down an embedded Redis left running in the background (by a CLI command's autostart).
+
+    It saves its data as it stops; the process manager's own Redis then serves the same files.
+    """
     url = redis_url(settings)
     if _ping(url):
         log.info("an embedded redis is already running; asking it to shut down and taking over")
@@ -220,8 +230,6 @@ def serve_embedded_foreground(settings: Settings) -> None:
             redis.Redis.from_url(url).shutdown()
         while _ping(url):
             time.sleep(0.05)
-    command = embedded_server_command(settings, daemonize=False)
-    os.execv(command[0], command)
 
 
 def _wait_for(url: str, seconds: float) -> None:
