@@ -11,7 +11,13 @@ import pytest
 import redis
 
 from relevo.errors import ConfigurationError, RedisUnavailableError
-from relevo.redis_conn import SentinelAddress, connect, redis_server_binary, sentinel_address
+from relevo.redis_conn import (
+    SentinelAddress,
+    connect,
+    redis_server_binary,
+    sentinel_address,
+    stop_embedded_daemon,
+)
 from relevo.settings import Settings
 from tests.conftest import BIN, free_port, wait_for_redis
 
@@ -29,6 +35,23 @@ def test_embedded_redis_starts_on_demand_and_persists(tmp_path: Path) -> None:
     try:
         assert again.get("relevo:test") == "kept"
         assert list((tmp_path / "redis").glob("appendonly*"))
+    finally:
+        with contextlib.suppress(redis.ConnectionError):
+            again.shutdown(nosave=True)
+
+
+def test_a_daemon_left_by_a_command_is_stopped_with_its_data_saved(tmp_path: Path) -> None:
+    """`relevo up` stops it before starting its processes, which reached it then lost it."""
+    settings = Settings(data_dir=tmp_path, embedded_redis_port=free_port(), redis_url=None)
+    client = connect(settings)  # a CLI command's autostart: a daemon
+    client.set("relevo:test", "kept")
+    stop_embedded_daemon(settings)
+    with pytest.raises(redis.ConnectionError):
+        client.ping()
+    stop_embedded_daemon(settings)  # nothing running: nothing to do
+    again = connect(settings)
+    try:
+        assert again.get("relevo:test") == "kept"
     finally:
         with contextlib.suppress(redis.ConnectionError):
             again.shutdown(nosave=True)
