@@ -177,7 +177,7 @@ class _Search:
         hits = knowledge_base.search(query, 5, self._language, self._channel)
         off_topic = runtime.off_topic_examples().current()
         gap = example_gap(off_topic, knowledge_base.query_vector(query), hits)
-        return hits, gap, decide(hits, self._intent, runtime.gate_config(), gap)
+        return hits, gap, decide(hits, self._intent, runtime.gate_config(), gap, query)
 
 
 def answer_pick(

@@ -142,7 +142,7 @@ def sweep_gate(
     for config in configs:
         outcomes = []
         for query, hits in searched:
-            decision = decide(hits, "question", config)
+            decision = decide(hits, "question", config, question=query.text)
             answer = decision.hit if decision.outcome is Outcome.ANSWER else None
             outcomes.append(
                 QueryOutcome(

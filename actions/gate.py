@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kb_index.retriever import Hit
+from kb_index.text import FUNCTION_WORDS, tokens
 
 OUT_OF_SCOPE = "out_of_scope"  # Rasa's intent for off-topic messages
 
@@ -38,6 +39,7 @@ class GateConfig:
     max_suggestions: int = 3
     off_topic_gap: float = 0.05
     on_topic_gap: float = -0.1
+    title_words: int = 2
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,19 @@ def is_off_topic(intent: str | None, example_gap: float | None, config: GateConf
 
 
 def decide(
-    hits: list[Hit], intent: str | None, config: GateConfig, example_gap: float | None = None
+    hits: list[Hit],
+    intent: str | None,
+    config: GateConfig,
+    example_gap: float | None = None,
+    question: str = "",
 ) -> Decision:
     """Answer with the top hit when it is strong, ahead and on topic; else offer or decline.
 
-    An off-topic message (`is_off_topic`) is answered only on a stricter score; below it, a hit
-    that would have been answered for an on-topic message is offered (off-topic signals on a
-    short message err too), and anything weaker gets no offer.
+    Ahead means a lead over the runner-up, or a `question` that names the top article's title
+    as the others' do not (`names_the_title`). An off-topic message (`is_off_topic`) is
+    answered only on a stricter score; below it, a hit that would have been answered for an
+    on-topic message is offered (off-topic signals on a short message err too), and anything
+    weaker gets no offer.
     """
     off_topic = is_off_topic(intent, example_gap, config)
     if not hits:
@@ -81,6 +89,9 @@ def decide(
     needed = config.min_score_out_of_scope if off_topic else config.min_score
     if top.score < needed:
         reason = f"top score {top.score:.2f} < {needed:.2f}"
+    elif lead < config.min_margin and not off_topic and names_the_title(question, hits, config):
+        reason = f"top score {top.score:.2f}, lead {lead:.2f}, the question names its title"
+        return Decision(Outcome.ANSWER, reason, top)
     elif lead < config.min_margin:
         reason = f"lead {lead:.2f} over the runner-up < {config.min_margin}"
     else:
@@ -91,6 +102,27 @@ def decide(
         if top.score < config.min_score or lead < config.min_margin:
             return Decision(Outcome.WEAK, reason, top, off_topic=True)
     return _offer(hits, config, reason, off_topic)
+
+
+def names_the_title(question: str, hits: list[Hit], config: GateConfig) -> bool:
+    """Whether the question names the top article's title, more than the next hits' titles.
+
+    "¿Cuál es la franquicia de equipaje facturado?" against "Equipaje facturado: franquicia,
+    maletas adicionales y sobrepeso", ahead of "Equipaje de mano: ...": the scores of articles
+    on one subject (baggage, refunds) lie close, so the lead alone offered a choice for a
+    question that says which article it wants. Words are compared by their first five
+    letters (facturar, facturado); `config.title_words` (0: off) named at least.
+    """
+    if config.title_words <= 0 or not question:
+        return False
+    asked = _stems(question)
+    named = [len(asked & _stems(hit.title)) for hit in hits[: config.max_suggestions or 3]]
+    return named[0] >= config.title_words and all(n < named[0] for n in named[1:])
+
+
+def _stems(text: str) -> set[str]:
+    """The content words of a text, cut to their first five letters."""
+    return {t[:5] for t in tokens(text) if len(t) >= 4 and t not in FUNCTION_WORDS}
 
 
 def _offer(hits: list[Hit], config: GateConfig, reason: str, off_topic: bool) -> Decision:

@@ -60,4 +60,5 @@ def gate_config(settings: Settings | None = None) -> GateConfig:
         max_suggestions=settings.suggest_max,
         off_topic_gap=settings.off_topic_gap,
         on_topic_gap=settings.on_topic_gap,
+        title_words=settings.answer_title_words,
     )

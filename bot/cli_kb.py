@@ -130,10 +130,10 @@ def _warn_of_listed_questions_answered(report: SyncReport, retriever: Retriever)
     answered = []
     for language, questions in listed.items():
         for question in questions:
-            hits = retriever.rank(question, 2, language, ranking)
+            hits = retriever.rank(question, 3, language, ranking)
             if not hits or hits[0].article_id not in touched:
                 continue
-            if decide(hits, "question", config).outcome is Outcome.ANSWER:
+            if decide(hits, "question", config, question=question).outcome is Outcome.ANSWER:
                 answered.append((hits[0].article_id, question))
     if answered:
         console.print(

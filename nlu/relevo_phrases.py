@@ -14,6 +14,10 @@
   knowledge-base action reads it against the articles it offered (actions/offers.py). DIET
   took "la segunda" for a greeting and "la primera, gracias" for thanks, answered by a rule
   that never looked at the offer.
+- `question` for the bare name of a subject the brand's care covers ("refund", "mi maleta",
+  "equipaje de mano", "pets and seats"): the knowledge-base action offers its articles. DIET
+  took "refund" and "reembolso" for complaints (a person, with high priority), "pets" for a
+  yes, "equipaje" for a greeting and "mascotas" for off-topic.
 
 DIET took "tengo una duda" and "no entiendo" for `goodbye` ("Take care and have a great
 flight!"), "I need help" for `deny`, "I have a question" and "espera" for its fallback (a person
@@ -49,6 +53,31 @@ _PLACE = (
     r"first|1st|second|2nd|third|3rd|last|one|two|three|1|2|3|4|1o|1a|2o|2a|3o|3a"
     r"|primero|primera|primer|segundo|segunda|tercero|tercera|tercer|ultimo|ultima|uno|dos|tres"
 )
+# Subjects of the brand's customer care, as customers name them in one to three words.
+_SUBJECT = (
+    r"baggage|luggage|bags?|suitcases?|hand luggage|hand baggage|cabin bags?|cabin baggage"
+    r"|carry ?on|checked bags?|checked baggage|checked luggage|extra bags?|excess baggage"
+    r"|lost bags?|lost luggage|delayed bags?|damaged bags?|lost items|lost and found"
+    r"|refunds?|refund status|cancellations?|bookings?|reservations?|my trips|check ?in"
+    r"|online check ?in|boarding pass(?:es)?|seats?|seat selection|pets?|dogs?|cats?"
+    r"|wi ?fi|meals?|food|menu|invoices?|receipts?|miles|points|brisa club|loyalty"
+    r"|compensation|delays?|flight delays?|missed connections?|connections?|payments?"
+    r"|flight changes?|name change|unaccompanied minors?|pregnancy|special assistance"
+    r"|wheelchairs?|group bookings?|sports equipment|musical instruments?"
+    r"|equipajes?|maletas?|equipaje de mano|equipaje facturado|maleta facturada|facturacion"
+    r"|maletas? perdidas?|maletas? rotas?|equipaje perdido|objetos perdidos|reembolsos?"
+    r"|devoluciones|devolucion|cancelaciones|cancelacion|reservas?|mis viajes|tarjetas? de embarque"
+    r"|asientos?|mascotas?|perros?|gatos?|comidas?|menus?|facturas?|recibos?|millas|puntos"
+    r"|compensaciones|compensacion|indemnizaciones|indemnizacion|retrasos?|conexiones|conexion"
+    r"|pagos?|cambios? de vuelo|cambios? de nombre|menores no acompanados|menores|embarazo"
+    r"|asistencia especial|sillas? de ruedas|reservas? de grupo|grupos|material deportivo"
+    r"|instrumentos? musicales?"
+)
+_OF = (
+    r"(?:(?:info|information|informacion)(?: (?:about|on|sobre|de))? )?"
+    r"(?:(?:my|the|our|about|mi|mis|el|la|los|las|sobre|del) )?"
+)
+
 _PHRASES: dict[str, tuple[str, ...]] = {
     ASK_FOR_HELP: (
         r"(?:i )?(?:have|ve got|got) (?:a|one|another|one more|a quick|a small|a few"
@@ -111,6 +140,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"(?:(?:i ll take|ill take|i want|quiero|me quedo con|prefiero) )?"
         rf"(?:the |el |la |lo |number |numero |option |opcion |la opcion |el numero )?(?:{_PLACE})"
         r"(?: one| uno| una| option| opcion)?",
+        rf"{_OF}(?:{_SUBJECT})(?: (?:and|or|y|o|e) {_OF}(?:{_SUBJECT}))?",
     ),
 }
 _MATCHERS = {

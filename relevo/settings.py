@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     answer_min_margin: float = Field(
         default=0.25, description="How far the top hit must lead the runner-up to answer."
     )
+    answer_title_words: int = Field(
+        default=2,
+        ge=0,
+        description="Answer without the lead when the question names this many words of the "
+        "top article's title, more than of the next ones' (0: off; see docs).",
+    )
     answer_min_score_out_of_scope: float = Field(
         default=1.4, description="The top score needed when Rasa thinks the message is off-topic."
     )

@@ -54,6 +54,47 @@ def test_gate_refuses_weak_or_ambiguous_evidence(hits: list[Hit], intent: str, w
     assert decision.reason == why
 
 
+def titled(score: float, article: str, title: str) -> Hit:
+    return replace(hit(score, article), title=title)
+
+
+BAGGAGE = [
+    titled(1.22, "baggage-checked-es", "Equipaje facturado: franquicia, maletas y sobrepeso"),
+    titled(1.18, "baggage-cabin-es", "Equipaje de mano: medidas, peso y qué incluye tu tarifa"),
+    titled(1.12, "invoices-es", "Cómo obtener la factura o el recibo de tu reserva"),
+]
+
+
+def test_a_question_that_names_the_top_articles_title_is_answered_without_the_lead() -> None:
+    """Close scores among the baggage articles offered a choice the question had made (QA s20)."""
+    question = "¿cuál es la franquicia de equipaje facturado?"
+    decision = decide(BAGGAGE, "question", OFFERING, question=question)
+    assert decision.outcome is Outcome.ANSWER and decision.hit == BAGGAGE[0]
+    assert decision.reason == "top score 1.22, lead 0.04, the question names its title"
+    assert decide(BAGGAGE, "question", OFFERING).outcome is Outcome.SUGGEST  # no question
+    off = replace(OFFERING, title_words=0)
+    assert decide(BAGGAGE, "question", off, question=question).outcome is Outcome.SUGGEST
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "hits"),
+    [
+        ("¿cuánto pesa el equipaje?", "question", BAGGAGE),  # one word of the title
+        ("equipaje de mano o facturado?", "question", BAGGAGE),  # two titles named alike
+        ("franquicia de equipaje facturado", "out_of_scope", BAGGAGE),  # off-topic: stricter
+        (  # below the score an answer needs
+            "franquicia de equipaje facturado",
+            "question",
+            [replace(h, score=h.score - 0.4) for h in BAGGAGE],
+        ),
+    ],
+)
+def test_naming_a_title_does_not_answer_a_weak_shared_or_off_topic_hit(
+    question: str, intent: str, hits: list[Hit]
+) -> None:
+    assert decide(hits, intent, OFFERING, question=question).outcome is not Outcome.ANSWER
+
+
 def test_without_a_sure_answer_the_gate_offers_the_hits_above_the_floor() -> None:
     hits = [hit(1.2), hit(1.15, "food-onboard-en"), hit(0.75, "wifi-onboard-en"), hit(0.72, "x")]
     decision = decide(hits, "question", OFFERING)

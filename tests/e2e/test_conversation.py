@@ -243,6 +243,19 @@ async def test_a_close_call_offers_articles_and_the_picked_one_is_answered(
     assert current_handoff(store, customer.id) is None
 
 
+@pytest.mark.parametrize(("language", "subject"), [("es", "reembolso"), ("en", "refund")])
+async def test_the_bare_name_of_a_subject_is_offered_its_articles(
+    engine: Engine, store: redis.Redis, language: str, subject: str
+) -> None:
+    """DIET took "refund" and "reembolso" for complaints: a person, with high priority."""
+    customer = Customer(engine, language)
+    replies = await customer.says(subject)
+    assert decisions(replies) == ["suggest"]
+    offered, _ = offer_of(replies)
+    assert f"refunds-{language}" in offered
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+
+
 @pytest.mark.parametrize("shown", [True, False])
 async def test_none_of_the_offered_articles_hands_over_with_them(
     engine: Engine, store: redis.Redis, shown: bool
