@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kb_index.retriever import Hit
-from kb_index.text import FUNCTION_WORDS, tokens
+from kb_index.text import content_stems
 
 OUT_OF_SCOPE = "out_of_scope"  # Rasa's intent for off-topic messages
 
@@ -110,19 +110,14 @@ def names_the_title(question: str, hits: list[Hit], config: GateConfig) -> bool:
     "¿Cuál es la franquicia de equipaje facturado?" against "Equipaje facturado: franquicia,
     maletas adicionales y sobrepeso", ahead of "Equipaje de mano: ...": the scores of articles
     on one subject (baggage, refunds) lie close, so the lead alone offered a choice for a
-    question that says which article it wants. Words are compared by their first five
-    letters (facturar, facturado); `config.title_words` (0: off) named at least.
+    question that says which article it wants. Words are compared by `content_stems`;
+    `config.title_words` (0: off) named at least.
     """
     if config.title_words <= 0 or not question:
         return False
-    asked = _stems(question)
-    named = [len(asked & _stems(hit.title)) for hit in hits[: config.max_suggestions or 3]]
+    asked = content_stems(question)
+    named = [len(asked & content_stems(hit.title)) for hit in hits[: config.max_suggestions or 3]]
     return named[0] >= config.title_words and all(n < named[0] for n in named[1:])
-
-
-def _stems(text: str) -> set[str]:
-    """The content words of a text, cut to their first five letters."""
-    return {t[:5] for t in tokens(text) if len(t) >= 4 and t not in FUNCTION_WORDS}
 
 
 def _offer(hits: list[Hit], config: GateConfig, reason: str, off_topic: bool) -> Decision:

@@ -6,6 +6,7 @@ The query's vector is first adapted by what the articles' example questions teac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +16,10 @@ from kb_index.chunking import Chunk
 from kb_index.embeddings import Embedder
 from kb_index.language import detect_language
 from kb_index.lexical import BM25Index
-from kb_index.passages import passage_to_quote
+from kb_index.passages import passage_named_by_heading, passage_scores, passage_to_quote
 from kb_index.query import clean_query
 from kb_index.scoring import NO_IDS, NO_SCORES, ArticleScore, Candidates, ChunkTable
+from kb_index.text import content_stems
 from kb_index.vectors import VectorIndex
 
 _VECTOR_BATCH = 4096
@@ -36,6 +38,7 @@ class RankingConfig:
     adapter_mix: float = 0.5
     adapter_ridge: float = 1.0
     passage_margin: float = 0.1  # a passage quoted instead of the opening: `kb_index.passages`
+    heading_margin: float = 0.15  # a passage its heading names, quoted instead: the same
 
     @property
     def lexical_share(self) -> float:
@@ -195,6 +198,9 @@ class Retriever:
         chosen = [_chosen(found, query_language, self.chunks) for _, found in topics]
         questions = [a.chunk_id for a, _ in chosen if self.chunks[a.chunk_id].kind == "question"]
         quoted = self._passages_to_quote(questions, text, vector, config)
+        if chosen:  # the top hit's passage is the one an answer quotes
+            won = chosen[0][0].chunk_id
+            quoted[won] = self._passage_a_heading_names(quoted.get(won, won), text, vector, config)
         return [
             _hit(
                 self.chunks[quoted.get(article.chunk_id, article.chunk_id)],
@@ -232,11 +238,8 @@ class Retriever:
         ids = [i for group in groups.values() for i in group]
         if not ids:
             return {}
-        dense = (
-            [0.0] * len(ids) if vector is None else (self.vectors.vectors_of(ids) @ vector).tolist()
-        )
+        dense, lexical = self._passage_evidence(ids, text, vector, config)
         weight = config.lexical_share
-        lexical = self.lexical.scores_of(text, ids).tolist() if weight > 0 else [0.0] * len(ids)
         quoted, start = {}, 0
         for question_id, group in groups.items():
             end = start + len(group)
@@ -248,6 +251,40 @@ class Retriever:
             )
             quoted[question_id], start = group[best], end
         return quoted
+
+    def _passage_a_heading_names(
+        self, current: int, text: str, vector: np.ndarray | None, config: RankingConfig
+    ) -> int:
+        """The passage of `current`'s article to quote, once its headings are read for `text`.
+
+        Only the question's words that the title does not hold count: every section shares
+        the title. Passages are scored only when a heading names one of them.
+        """
+        chunk = self.chunks[current]
+        asked = content_stems(text) - content_stems(chunk.title)
+        ids = self._table().passages.get(chunk.article_id, ())
+        named = [len(asked & content_stems(self.chunks[i].heading)) for i in ids]
+        if current not in ids or max(named, default=0) <= named[ids.index(current)]:
+            return current
+        dense, lexical = self._passage_evidence(ids, text, vector, config)
+        scores = passage_scores(dense, lexical, lexical_weight=config.lexical_share)
+        best = passage_named_by_heading(
+            scores, named, ids.index(current), margin=config.heading_margin
+        )
+        return ids[best]
+
+    def _passage_evidence(
+        self, ids: Sequence[int], text: str, vector: np.ndarray | None, config: RankingConfig
+    ) -> tuple[list[float], list[float]]:
+        """The passages' dense and raw lexical scores for a cleaned query (zeros when unused)."""
+        dense = (
+            [0.0] * len(ids)
+            if vector is None
+            else (self.vectors.vectors_of(list(ids)) @ vector).tolist()
+        )
+        use_lexical = config.lexical_share > 0
+        lexical = self.lexical.scores_of(text, ids).tolist() if use_lexical else [0.0] * len(ids)
+        return dense, lexical
 
     def article(self, article_id: str, language: str) -> Hit | None:
         """The opening passage of one article as a hit (the customer chose it), or None."""

@@ -24,9 +24,18 @@ def tokens(text: str) -> list[str]:
 _FUNCTION_WORDS = """
     para pero como este esta estos estas porque donde cuando quiero queria puedo puede pueden
     tengo tiene tienen hola gracias buenas buenos dias tardes noches favor sobre desde hasta
-    entre todo toda todos todas nada algo alguien mucho mucha muy mas menos cual cuales quien
+    entre todo toda todos todas nada algo alguien mucho mucha muy mas menos cual cuales quien segun
     hacer hace hecho sido estoy estamos vuestro vuestra nuestro nuestra ellos ellas usted ustedes
     with from that this what when where which have does your about there their would could should
     please thanks hello want need just will been into them they then than also still only over
 """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+
+
+def content_stems(text: str) -> set[str]:
+    """A text's content words (four letters or more, no function word), cut to five letters.
+
+    The cut lets a word's forms meet ("facturar", "facturado"; "reclamo", "reclamar") where a
+    title or a heading names what a question asks.
+    """
+    return {t[:5] for t in tokens(text) if len(t) >= 4 and t not in FUNCTION_WORDS}

@@ -176,6 +176,32 @@ def test_the_opening_is_quoted_when_no_passage_answers_clearly_better(
     assert best_by_a_hair.article_id == hit.article_id and best_by_a_hair.anchor != ""
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "section"),
+    [
+        (
+            "BR 5120 got into Lisbon 6 hours late. am i owed compensation and how much?",
+            "en",
+            "how-much-compensation",
+        ),
+        ("como reclamo la compensacion por el retraso del BR1422 de ayer", "es", "como-reclamar"),
+        ("estoy de 30 semanas puedo volar?? 🤰", "es", "de-la-semana-29-a-la-36"),
+    ],
+)
+def test_a_section_whose_heading_names_the_question_is_quoted(
+    retriever: Retriever, question: str, language: str, section: str
+) -> None:
+    """The opening was quoted; only the passage changes, never the hits or their scores."""
+    config = RankingConfig()
+    hits = retriever.rank(question, 5, language, config)
+    assert hits[0].anchor == section
+    unread = retriever.rank(question, 5, language, replace(config, heading_margin=-math.inf))
+    assert unread[0].anchor == ""
+    assert [replace(h, text="", anchor="") for h in hits] == [
+        replace(h, text="", anchor="") for h in unread
+    ]
+
+
 def test_the_quoted_passage_leaves_the_example_questions_scores_to_the_gate(
     retriever: Retriever,
 ) -> None:
