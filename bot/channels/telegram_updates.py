@@ -23,6 +23,8 @@ _BUTTON_PAYLOADS = frozenset({"/affirm", "/deny", "/ask_human", "1", "2", "3", "
 actions/answer.py's "none of these") and the rating (handoff/texts.py)."""
 _PICK_ARTICLE = "/pick_article"
 """An offered article's button: `/pick_article{"article":"<id>"}` (actions/answer.py)."""
+_COMMANDS = frozenset({"start", "help", "agent"})
+"""The bot's own commands: in a group, one of them without a bot's name is for the bot too."""
 _ATTACHMENTS = (
     "sticker",
     "photo",
@@ -54,13 +56,30 @@ def _language(code: str | None) -> str | None:
 
 
 def _addressed(message: Message, username: str) -> bool:
-    """In a group: mentioned by @username, or a reply to one of the bot's messages."""
+    """In a group: mentioned by @username, a reply to one of the bot's messages, or a command.
+
+    A command counts when it names the bot (`/agent@bot`), or is one of its commands without a
+    bot's name: with privacy mode on, Telegram sends a bot only the commands meant for it.
+    """
     if message.chat.type == "private":
         return True
     replied = message.reply_to_message
     if replied and replied.from_user and (replied.from_user.username or "").lower() == username:
         return True
+    if _command_for(message.text or "", username):
+        return True
     return _mention(username).search(message.text or message.caption or "") is not None
+
+
+def _command_for(body: str, username: str) -> bool:
+    """Whether `body` is a command for this bot: "/help@bot", or "/help" without a name.
+
+    "/help@bot" has no mention to find: the @ follows a word character.
+    """
+    if not body.startswith("/"):
+        return False
+    name, _, target = body.split(maxsplit=1)[0][1:].partition("@")
+    return target.lower() == username if target else name.lower() in _COMMANDS
 
 
 def _mention(username: str) -> re.Pattern[str]:

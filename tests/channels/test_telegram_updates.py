@@ -13,6 +13,7 @@ from redis.exceptions import ResponseError
 from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_updates import received
 from bot.inbound import Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
@@ -144,3 +145,47 @@ async def test_an_edit_reaches_the_person_on_the_case_and_is_only_logged_while_t
 async def _last_log_id(client: aioredis.Redis) -> str:
     [(entry_id, _)] = await client.xrevrange(keys.conversation_log("tg:7"), count=1)
     return str(entry_id)
+
+
+def _group_update(text: str, channel: TelegramChannel, update_id: int = 30) -> Update:
+    """Ana writes `text` in a group, without mentioning the bot (its name is TestNameBot)."""
+    user = {"id": 7, "is_bot": False, "first_name": "Ana", "language_code": "en"}
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": 1_700_000_000,
+        "chat": {"id": -100900, "type": "supergroup", "title": "Viajeros"},
+        "from": user,
+        "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+    }
+    update = Update.de_json({"update_id": update_id, "message": message}, channel.bot)
+    assert update is not None
+    return update
+
+
+@pytest.mark.parametrize(
+    ("text", "taken"),
+    [
+        ("/agent@TestNameBot", "/ask_human"),
+        ("/AGENT@testnamebot", "/ask_human"),
+        ("/help@TestNameBot", "help"),
+        ("/start@TestNameBot", "/greet"),
+        ("/agent", "/ask_human"),  # privacy mode: Telegram sends a bot only commands for it
+        ("/help@OtherBot", None),  # another bot's
+        ("/weather", None),  # not one of its commands, and not addressed to it
+        ("/help@TestNameBot2", None),
+    ],
+)
+def test_in_a_group_a_command_for_the_bot_is_taken_without_a_mention(
+    text: str, taken: str | None, aclient: aioredis.Redis
+) -> None:
+    """QA s21: "/agent@TestNameBot" in a group was dropped: the @ after "agent" is not a
+    mention (it follows a word character), so the bot stayed silent to its own command."""
+    channel = _channel(aclient, InboundPipeline)
+    got = received(_group_update(text, channel), "TestNameBot")
+    if taken is None:
+        assert got is None
+    else:
+        assert got is not None
+        assert taken == ("help" if got.command == "help" else got.inbound.text)
+        assert got.inbound.conversation_id == "tg:-100900:7" and got.inbound.public
