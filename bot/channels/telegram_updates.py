@@ -1,9 +1,9 @@
 """Reading Telegram updates: which are for the bot, and what each means for the pipeline. Pure.
 
 A private message, a group message that mentions the bot or replies to it, a command (/start,
-/help, /agent), a button press or the edit of a text becomes one `Inbound`; other updates
-(channel posts, other bots, presses on another member's buttons, callback data the bot never
-sends) are not for it.
+/help, /agent; in a group `/agent@bot` too), a button press or the edit of a text becomes one
+`Inbound`; other updates (channel posts, other bots, service messages such as a pinned message,
+presses on another member's buttons, callback data the bot never sends) are not for it.
 """
 
 from __future__ import annotations
@@ -126,6 +126,10 @@ def _written(message: Message | None, username: str) -> Inbound | None:
     """What a customer wrote or sent; None when the message is not for the bot."""
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None  # channel posts, service messages and other bots
+    if not (message.text or message.caption) and message.effective_attachment is None:
+        # A service message (a pinned message, an auto-delete timer, members joining): the
+        # customer sent nothing to read, and must not be told their "attachment" is unreadable.
+        return None
     if not _addressed(message, username):
         return None
     chat, user = message.chat, message.from_user

@@ -14,7 +14,7 @@ from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_updates import received
-from bot.inbound import Inbound
+from bot.inbound import Inbound, Kind
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from relevo import keys
@@ -189,3 +189,62 @@ def test_in_a_group_a_command_for_the_bot_is_taken_without_a_mention(
         assert got is not None
         assert taken == ("help" if got.command == "help" else got.inbound.text)
         assert got.inbound.conversation_id == "tg:-100900:7" and got.inbound.public
+
+
+def _private_message(fields: dict[str, Any], channel: TelegramChannel) -> Update:
+    message = {
+        "message_id": 40,
+        "date": 1_700_000_000,
+        "chat": {"id": 7, "type": "private"},
+        "from": {"id": 7, "is_bot": False, "first_name": "Ana", "language_code": "en"},
+        **fields,
+    }
+    update = Update.de_json({"update_id": 40, "message": message}, channel.bot)
+    assert update is not None
+    return update
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        {
+            "pinned_message": {
+                "message_id": 5,
+                "date": 1_700_000_000,
+                "chat": {"id": 7, "type": "private"},
+                "text": "¿puedo llevar a mi perro?",
+            }
+        },
+        {"message_auto_delete_timer_changed": {"message_auto_delete_time": 86400}},
+        {},  # no content at all
+    ],
+)
+async def test_a_service_message_in_a_private_chat_gets_no_answer(
+    service: dict[str, Any], aclient: aioredis.Redis
+) -> None:
+    """QA s21: pinning a message in the chat with the bot (or setting its auto-delete timer)
+    got "I couldn't open that attachment": the customer had sent nothing."""
+    channel = _channel(aclient, InboundPipeline)
+    update = _private_message(service, channel)
+    assert received(update, "TestNameBot") is None
+    await channel.handle_or_reject(update)
+    assert await aclient.xlen(keys.OUTBOX) == 0
+    assert await aclient.xlen(keys.INBOUND) == 0
+    assert not await aclient.exists(keys.conversation_log("tg:7"))
+
+
+@pytest.mark.parametrize(
+    ("content", "attachment"),
+    [
+        ({"location": {"latitude": 40.4, "longitude": -3.7}}, "location"),
+        ({"contact": {"phone_number": "+34600111222", "first_name": "Ana"}}, "contact"),
+        ({"story": {"chat": {"id": 1, "type": "private"}, "id": 5}}, "attachment"),
+    ],
+)
+def test_what_a_customer_sends_without_text_is_still_answered_as_unreadable(
+    content: dict[str, Any], attachment: str, aclient: aioredis.Redis
+) -> None:
+    channel = _channel(aclient, InboundPipeline)
+    got = received(_private_message(content, channel), "TestNameBot")
+    assert got is not None and got.inbound.kind is Kind.UNSUPPORTED
+    assert got.inbound.route["attachment"] == attachment
