@@ -36,7 +36,14 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram_updates import Received, greeting, is_button_payload, not_yours, received
+from bot.channels.telegram_updates import (
+    Received,
+    asking_for_a_person,
+    greeting,
+    is_button_payload,
+    not_yours,
+    received,
+)
 from bot.delivery import DeliveryError, Target
 from bot.inbound import Channel, Inbound
 from bot.invitations import Continued, Invitations, with_invitation
@@ -175,6 +182,8 @@ class TelegramChannel:
         language = await self._language_of(got.inbound)
         if got.command == "help":
             await self._pipeline.accept(got.inbound, notice_text=text("help", language))
+        elif got.command == "agent":
+            await self._pipeline.accept(replace(got.inbound, text=asking_for_a_person(language)))
         else:
             await self._pipeline.accept(replace(got.inbound, text=greeting(language)))
 

@@ -46,7 +46,7 @@ class Received:
     """What an update means: a message for the pipeline, and what the gateway does with it."""
 
     inbound: Inbound
-    command: str | None = None  # "start" or "help": said in the conversation's language
+    command: str | None = None  # "start", "help" or "agent": in the conversation's language
     invitation: str | None = None  # /start <token>: continue a public conversation here
 
 
@@ -239,9 +239,21 @@ def greeting(language: str | None) -> str:
     found, the language read from the metadata among them: without it a fresh Spanish chat
     was greeted in English.
     """
+    return _with_language("/greet", language)
+
+
+def asking_for_a_person(language: str | None) -> str:
+    """The /ask_human payload for /agent, with the language, as `greeting` for /start.
+
+    Without it, /agent as a Spanish chat's first message was handed over in English.
+    """
+    return _with_language("/ask_human", language)
+
+
+def _with_language(intent: str, language: str | None) -> str:
     if language is None:
-        return "/greet"
-    return "/greet" + json.dumps({"language": language}, separators=(",", ":"))
+        return intent
+    return intent + json.dumps({"language": language}, separators=(",", ":"))
 
 
 def _strip_mention(body: str, username: str) -> str:
@@ -262,7 +274,7 @@ def _command(inbound: Inbound, username: str) -> Received | None:
             replace(inbound, text="/greet", display=body), command="start", invitation=rest or None
         )
     if name == "agent":
-        return Received(replace(inbound, text="/ask_human", display=body))
+        return Received(replace(inbound, text="/ask_human", display=body), command="agent")
     return Received(inbound, command="help")
 
 

@@ -124,3 +124,27 @@ async def test_help_in_a_fresh_chat_is_in_the_app_language(aclient: aioredis.Red
     await channel.handle(_update(channel, 1, "/help", "es"))
     [help_] = await _queued(aclient, keys.OUTBOX)
     assert help_["text"].startswith("Soy el asistente de Brisa Air")
+
+
+async def test_agent_in_a_fresh_chat_hands_over_in_the_app_language(
+    aclient: aioredis.Redis,
+) -> None:
+    """QA s21: /agent as a Spanish chat's first message got "I'm passing you to a person" in
+    English: Rasa reads a "/intent" message itself and drops the language of the metadata."""
+    channel = _channel(aclient)
+    await channel.handle(_update(channel, 1, "/agent", "es"))
+    [ask] = await _queued(aclient, keys.INBOUND)
+    assert ask["text"] == '/ask_human{"language":"es"}'
+    assert json.loads(ask["metadata"])["language"] == "es"
+    [logged] = [f for _, f in await aclient.xrange(keys.conversation_log(f"tg:{CHAT}"))]
+    assert logged["display"] == "/agent"  # the desk and the history show what was typed
+
+
+async def test_agent_follows_the_conversation_not_the_app_language(
+    aclient: aioredis.Redis,
+) -> None:
+    channel = _channel(aclient)
+    await channel.handle(_update(channel, 1, "hola, ¿hay wifi a bordo del avión?", "en"))
+    await channel.handle(_update(channel, 2, "/agent", "en"))
+    *_, ask = await _queued(aclient, keys.INBOUND)
+    assert ask["text"] == '/ask_human{"language":"es"}'
