@@ -124,7 +124,6 @@ def when(at: dt.datetime, language: str, timezone: str, now: dt.datetime) -> str
     local = at.astimezone(ZoneInfo(timezone))
     days = (local.date() - now.astimezone(ZoneInfo(timezone)).date()).days
     clock = local.strftime("%H:%M")
-    place = timezone.rsplit("/", 1)[-1].replace("_", " ")
     es = language == "es"
     if days == 0:
         day = "hoy" if es else "today"
@@ -134,8 +133,21 @@ def when(at: dt.datetime, language: str, timezone: str, now: dt.datetime) -> str
         day = f"el {WEEKDAYS['es'][local.weekday()]} {local.day} de {MONTHS['es'][local.month - 1]}"
     else:
         day = f"on {WEEKDAYS['en'][local.weekday()]} {local.day} {MONTHS['en'][local.month - 1]}"
-    zone = f"(hora de {place})" if es else f"({place} time)"
+    zone = zone_name(timezone, language)
     return f"{day} a las {clock} {zone}" if es else f"{day} at {clock} {zone}"
+
+
+def zone_name(timezone: str, language: str) -> str:
+    """A time zone as a customer reads it: "(Madrid time)", "(hora de Madrid)", "(hora UTC)".
+
+    A zone named after a city reads as the city's time; one that is only a name (UTC, GMT,
+    Etc/UTC) as that name, never "hora de UTC".
+    """
+    place = timezone.rsplit("/", 1)[-1].replace("_", " ")
+    city = "/" in timezone and not timezone.startswith("Etc/")
+    if language == "es":
+        return f"(hora de {place})" if city else f"(hora {place})"
+    return f"({place} time)"
 
 
 def off_shift_notice(

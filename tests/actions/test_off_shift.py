@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+
 from actions.escalate import _bot_said
-from actions.texts import off_shift_words, text
+from actions.texts import off_shift_words, text, when
 from relevo.settings import Settings
 from tests.actions.test_follow_up import bot, tracker, user
 
@@ -32,3 +36,19 @@ def test_a_later_opening_time_is_news_and_gets_the_whole_notice_again() -> None:
     assert off_shift_words(monday, "en", SETTINGS, said=said) == off_shift_words(
         monday, "en", SETTINGS
     )
+
+
+@pytest.mark.parametrize(
+    ("zone", "es", "en"),
+    [
+        ("UTC", "hoy a las 08:00 (hora UTC)", "today at 08:00 (UTC time)"),
+        ("Etc/UTC", "hoy a las 08:00 (hora UTC)", "today at 08:00 (UTC time)"),
+        ("GMT", "hoy a las 08:00 (hora GMT)", "today at 08:00 (GMT time)"),
+        ("Europe/Madrid", "hoy a las 09:00 (hora de Madrid)", "today at 09:00 (Madrid time)"),
+    ],
+)
+def test_a_zone_without_a_city_reads_as_its_name(zone: str, es: str, en: str) -> None:
+    """QA D4c: «te responderá hoy a las 08:00 (hora de UTC)»."""
+    now = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
+    opens = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+    assert (when(opens, "es", zone, now), when(opens, "en", zone, now)) == (es, en)
