@@ -108,8 +108,9 @@ if owner ~= 'bot' then
   end
   if owner == 'queued' and over <= 0 and ARGV[23] ~= ''
       and redis.call('SET', KEYS[13], '1', 'NX', 'EX', ARGV[23]) then
+    local record = ARGV[10] .. handoff
     return {'relay', log_id, {}, redis.call('HGET', KEYS[2], 'language') or '',
-      redis.call('HGET', ARGV[10] .. handoff, 'record') or ''}
+      redis.call('HGET', record, 'record') or '', redis.call('HGET', record, 'replied_at') or ''}
   end
   return {'relay', log_id}
 end
@@ -187,11 +188,13 @@ class Waiting:
     """A relayed message of a queued conversation that is owed an acknowledgement.
 
     What the accept script read for wording it: the conversation's language ("" before a
-    message decided one) and the record of its handoff (JSON, "" when there is none).
+    message decided one), the record of its handoff (JSON, "" when there is none) and when an
+    agent last replied in it ("" for never).
     """
 
     language: str
     handoff_record: str
+    agent_replied_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -353,7 +356,7 @@ class ConversationStore:
         taken = tuple(
             (text_of(entry_id), _pairs(fields)) for entry_id, fields in (rest[0] if rest else [])
         )
-        waiting = Waiting(text_of(rest[1]), text_of(rest[2])) if len(rest) == 3 else None
+        waiting = Waiting(*(text_of(value) for value in rest[1:])) if len(rest) == 4 else None
         return Accepted(Route(text_of(route)), text_of(log_id), taken, waiting)
 
     async def start(

@@ -6,11 +6,14 @@ until the shift opens. The accept script grants one acknowledgement per silent s
 (`keys.WAITING_NOTICE_SECONDS`, see `ConversationStore.accept`); this module words it: the
 message is with the team and, when the handoff's department is off shift, when a person will
 answer, in the same words and from the same routing calendar as the action server's off-shift
-notice at the handoff.
+notice at the handoff. An agent who answered the conversation within `AGENT_AROUND` is at the
+desk whatever the calendar says: a customer who writes again right after (a reopening) is not
+told the team is off shift.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -22,6 +25,8 @@ from bot.texts import text
 from handoff.routing import Routing
 from relevo.messages import Outgoing
 from relevo.settings import Settings
+
+AGENT_AROUND = dt.timedelta(minutes=30)
 
 
 def waiting_notice(
@@ -37,14 +42,15 @@ def waiting_notice(
     The language is the conversation's, else the handoff's, else the default; the desk's
     opening is the calendar's of the handoff's department at the time of the message, so a
     conversation reopened at night is told when the shift opens even if it was handed over
-    during the day. With `said` (what the bot told the conversation), an off-shift notice the
-    customer already read in full shrinks to one line.
+    during the day, unless an agent answered it within `AGENT_AROUND`. With `said` (what the
+    bot told the conversation), an off-shift notice the customer already read in full shrinks
+    to one line.
     """
     record = _record(waiting.handoff_record)
     language = waiting.language or str(record.get("language") or settings.default_language)
     calendar = routing.department(str(record.get("department") or "")).calendar
     now = inbound.received_at
-    if calendar.is_open(now):
+    if calendar.is_open(now) or _agent_around(waiting.agent_replied_at, now):
         body = text("waiting_for_person", language)
     else:
         customer = record.get("customer") or {}
@@ -57,3 +63,8 @@ def waiting_notice(
 def _record(raw: str) -> dict[str, Any]:
     """A handoff record's fields ({} without one)."""
     return dict(json.loads(raw)) if raw else {}
+
+
+def _agent_around(replied_at: str, now: dt.datetime) -> bool:
+    """Whether an agent answered the conversation within `AGENT_AROUND` of `now`."""
+    return bool(replied_at) and now - dt.datetime.fromisoformat(replied_at) < AGENT_AROUND

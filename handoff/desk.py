@@ -348,11 +348,9 @@ class Desk:
             ).to_fields(),
         )
         await self._client.set(keys.desk_seen(f"sent:{message_ref}"), "1", ex=SEEN_TTL_SECONDS)
-        first = await self._client.hsetnx(
-            keys.handoff(view.id),
-            "first_response_at",
-            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        )
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        await self._client.hset(keys.handoff(view.id), "replied_at", now)  # bot.waiting_notice
+        first = await self._client.hsetnx(keys.handoff(view.id), "first_response_at", now)
         HANDOFFS.labels("replied").inc()
         await emit(
             self._client,

@@ -20,6 +20,8 @@ from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.texts import text
 from bot.waiting_notice import waiting_notice
+from handoff.console import ConsoleDesk
+from handoff.ownership import Action
 from handoff.requests import (
     HandoffRequest,
     Priority,
@@ -332,3 +334,55 @@ def test_the_language_is_the_conversations_else_the_handoffs_else_the_default(
     routing = load_routing(settings.routing_file)
     notice = waiting_notice(_message("??", at=SATURDAY_MORNING), waiting, routing, settings)
     assert notice.text == text("waiting_for_person", language)
+
+
+@pytest.mark.parametrize(("minutes_later", "off_shift"), [(1, False), (180, True)])
+async def test_no_off_shift_notice_right_after_an_agent_answered(
+    aclient: aioredis.Redis,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+    minutes_later: int,
+    off_shift: bool,
+) -> None:
+    """QA D4b: "our team is still off shift" a minute after Laura answered out of hours.
+
+    Laura answers and resolves; the customer writes again (a reopening): while she is around
+    (she answered within the half hour) the customer is told the team has the message; hours
+    later, when the team opens.
+    """
+    now = dt.datetime.now(dt.UTC)
+    other_day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(now.weekday() + 3) % 7]
+    closed_now = ROUTING.replace('daily: "00:00-24:00"', f'{other_day}: "08:00-09:00"')
+    path = tmp_path / "routing.yml"
+    path.write_text(closed_now, encoding="utf-8")
+    settings = Settings(
+        routing_file=path, care_phone=None, care_form_url=None, handoff_reopen_minutes=600
+    )
+    request = HandoffRequest(
+        conversation_id="c1",
+        channel="webchat",
+        language="es",
+        reason=Reason.ASKED_FOR_PERSON,
+        priority=Priority.NORMAL,
+        transcript=[TranscriptLine("customer", "quiero hablar con una persona", now.isoformat())],
+        hits=[],
+        draft=None,
+        customer={"id": "u1"},
+        department="care",
+    )
+    assert request_handoff(redis_client, request)
+    desk = ConsoleDesk(aclient).desk
+    await desk.act(request.id, Action.CLAIM, user="web:laura", name="Laura")
+    await desk.reply(request.id, user="web:laura", name="Laura", body="Hola", message_ref="r1")
+    await desk.act(request.id, Action.RESOLVE, user="web:laura", name="Laura")
+
+    asked = _message(
+        "una pregunta más: ¿puedo llevar un power bank?",
+        at=now + dt.timedelta(minutes=minutes_later),
+    )
+    accepted = await InboundPipeline(aclient, settings).accept(asked)
+    assert accepted.route is Route.RELAY and accepted.waiting is not None
+    [notice] = [n for n in await _notices(aclient) if n["out_id"] == "m1:waiting"]
+    assert notice["text"].startswith("Ahora mismo nuestro equipo está fuera de turno") is off_shift
+    if not off_shift:
+        assert notice["text"] == text("waiting_for_person", "es")
