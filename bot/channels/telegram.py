@@ -178,6 +178,8 @@ class TelegramChannel:
             return
         if got.command is None:
             await self._pipeline.accept(got.inbound)
+            if update.callback_query is not None:
+                await self._close_keyboard(update.callback_query)
             return
         language = await self._language_of(got.inbound)
         if got.command == "help":
@@ -214,6 +216,24 @@ class TelegramChannel:
             await self.bot.answer_callback_query(query.id, text=not_yours(query))
         except TelegramError as exc:  # the button stops spinning a bit later: not worth failing
             log.info("callback not answered", extra={"error": repr(exc)})
+
+    async def _close_keyboard(self, query: CallbackQuery) -> None:
+        """Take the keyboard off the bot's message once a press on it was taken.
+
+        A question is answered once, as the web chat's buttons are disabled once used: left in
+        place, a "No 👎" pressed under an answered "Did this help?" said goodbye ("Take care and
+        have a great flight!"), and a second "Yes" started over. Pressing a button of an older
+        message (after "hold on") still counts, and then closes that one.
+        """
+        message = query.message
+        if message is None:
+            return
+        try:
+            await self.bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+            )
+        except TelegramError as exc:  # gone, too old, or already closed: the press still counts
+            log.info("keyboard not closed", extra={"chat": message.chat.id, "error": repr(exc)})
 
     def router(self) -> APIRouter:
         """`POST /channels/telegram/webhook`, checked against the secret token."""

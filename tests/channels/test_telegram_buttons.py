@@ -230,3 +230,49 @@ async def test_offered_articles_go_one_a_row_and_short_answers_share_one(
     assert rows[0] == [[(b["title"], b["payload"])] for b in offer]
     assert rows[1] == [[("Sí 👍", "/affirm"), ("No 👎", "/deny")]]
     assert rows[2] == [[(f"{n} ⭐", str(n)) for n in range(1, 6)]]
+
+
+def _keyboard_of(emu: TelegramEmulator, channel: TelegramChannel, message_id: int) -> Any:
+    """The inline keyboard the bot's message `message_id` shows now (None: none)."""
+    [record] = [
+        r
+        for r in emu.history(_token(channel))
+        if r.get("messageId") == message_id and "chat_id" in r["message"]  # the bot's
+    ]
+    return record["message"].get("reply_markup")
+
+
+async def test_a_taken_press_closes_its_keyboard_and_a_refused_one_leaves_it(
+    emu: TelegramEmulator, channel: TelegramChannel, aclient: aioredis.Redis
+) -> None:
+    """QA s21: the keyboard stayed, so a "No 👎" pressed under an answered "Did this help?"
+    was read as a no to "Anything else?" and said goodbye; a second "Yes" started over."""
+    chat = 880200
+    target = Target(f"tg:{chat}", "telegram", {"chat_id": chat}, public=False)
+    yes_no = [{"title": "Yes 👍", "payload": "/affirm"}, {"title": "No 👎", "payload": "/deny"}]
+    ask = Outgoing("h1", target.conversation_id, "bot", "Did this help?", buttons=yes_no)
+    await channel.sender().send(ask, ask.text, 0, target)
+    [sent] = await emu.await_bot_messages(_token(channel), chat)
+    asked = int(sent["messageId"])
+    emu.send_callback(_token(channel), chat, '/inform{"x":"y"}', asked)  # forged: refused
+    await _handle_new(channel)
+    assert _keyboard_of(emu, channel, asked)
+    emu.send_callback(_token(channel), chat, "/affirm", asked)
+    await _handle_new(channel)
+    assert await _inbound(aclient) == [(f"tg:{chat}", "/affirm")]
+    assert not _keyboard_of(emu, channel, asked)
+    emu.send_callback(_token(channel), chat, "/deny", asked)  # a stale client still shows it
+    await _handle_new(channel)
+    assert (await _inbound(aclient))[-1] == (f"tg:{chat}", "/deny")  # taken, and no error
+
+
+async def test_a_press_by_another_member_leaves_the_keyboard_to_its_owner(
+    emu: TelegramEmulator, channel: TelegramChannel, aclient: aioredis.Redis
+) -> None:
+    _, buttons = await _ask_in_group(emu, channel, aclient)
+    _press(emu, channel, LUIS, "/ask_human", buttons)
+    await _handle_new(channel)
+    assert _keyboard_of(emu, channel, buttons)
+    _press(emu, channel, ANA, "/ask_human", buttons)
+    await _handle_new(channel)
+    assert not _keyboard_of(emu, channel, buttons)
