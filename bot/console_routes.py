@@ -138,12 +138,13 @@ class HandoffOut(BaseModel):
     conversation_id: str
     customer: dict[str, str]
     created_at: str
-    sla_due_at: str
+    waiting_since: str = Field(description="When the current cycle began: a reopening resets it.")
+    sla_due_at: str = Field(description="The current cycle's first-response due time.")
     sla_state: str = Field(
         description="met or late once answered; else breached, warning, resolution_warning, "
         "resolution_breached or on_time."
     )
-    resolution_due_at: str
+    resolution_due_at: str = Field(description="The current cycle's resolution due time.")
     opens_at: str = Field(description="Set when the handoff arrived while the desk was closed.")
     claimed_at: str
     first_response_at: str
@@ -152,7 +153,10 @@ class HandoffOut(BaseModel):
     notes: int
     notices: list[str]
     has_personal_data: bool
-    preview: str = Field(description="The customer's last message before the handoff, redacted.")
+    preview: str = Field(
+        description="The customer's last message before the handoff, or the one that reopened "
+        "it, redacted."
+    )
 
     @classmethod
     def of(
@@ -164,7 +168,7 @@ class HandoffOut(BaseModel):
     ) -> Self:
         """From the desk's view of a handoff; `departments` names the departments by key."""
         request = view.request
-        said = customer_said(request.transcript)
+        said = [view.reopened_by] if view.reopened_at else customer_said(request.transcript)
         names = departments or {}
         return cls(
             id=view.id,
@@ -183,9 +187,10 @@ class HandoffOut(BaseModel):
             conversation_id=request.conversation_id,
             customer=request.customer,
             created_at=request.created_at,
-            sla_due_at=request.sla_due_at,
+            waiting_since=view.cycle_started_at,
+            sla_due_at=view.sla_due_at,
             sla_state=sla_state(view, now or dt.datetime.now(dt.UTC)),
-            resolution_due_at=request.resolution_due_at,
+            resolution_due_at=view.resolution_due_at,
             opens_at=request.opens_at,
             claimed_at=view.claimed_at,
             first_response_at=view.first_response_at,
@@ -199,13 +204,13 @@ class HandoffOut(BaseModel):
 
 
 def sla_state(view: HandoffView, now: dt.datetime) -> str:
-    """Where the first-response target stands, for display.
+    """Where the current cycle's first-response target stands, for display.
 
     Answered: `met` or `late` (against the due time). Not yet: `breached` once the due time has
     passed (even before the SLA monitor notices), else what the monitor recorded (`warning`...)
     or `on_time`.
     """
-    due = moment(view.request.sla_due_at) if view.request.sla_due_at else None
+    due = moment(view.sla_due_at) if view.sla_due_at else None
     if view.first_response_at:
         answered = moment(view.first_response_at)
         return "late" if due and answered and answered > due else "met"

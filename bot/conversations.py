@@ -83,9 +83,14 @@ if owner == 'closed' then
   local resolved = tonumber(redis.call('HGET', record, 'resolved_epoch') or '0')
   if handoff and tonumber(ARGV[8]) - resolved < tonumber(ARGV[13]) then
     redis.call('SET', KEYS[4], 'queued')
+    local said = cjson.decode(ARGV[3])
     redis.call('HSET', record, 'last_owner', redis.call('HGET', record, 'owner') or '',
-      'last_owner_name', redis.call('HGET', record, 'owner_name') or '', 'reopened_at', now)
+      'last_owner_name', redis.call('HGET', record, 'owner_name') or '', 'reopened_at', now,
+      'reopened_by', said.display or said.text or '')
     redis.call('HSET', record, 'state', 'queued', 'owner', '', 'owner_name', '', 'updated_at', now)
+    -- a new cycle: the last one's claim, answer, targets and rating stay in the events only
+    redis.call('HDEL', record, 'claimed_at', 'first_response_at', 'sla_state', 'rating',
+      'rated_at', 'cycle_sla_due_at', 'cycle_resolution_due_at')
     redis.call('XADD', record .. ':events', '*', 'action', 'reopen', 'by', 'customer',
       'from', 'closed', 'to', 'queued', 'at', now)
     redis.call('DEL', KEYS[13])
@@ -278,21 +283,22 @@ class ConversationStore:
         """Dedupe, log and route one customer message, atomically.
 
         In a closed conversation, `rating` (when the message is one) is stored on the handoff
-        that asked for it and answered with `thanks` (a second rating is thanked and shown to
-        the desk, and the first one stands: `Route.RATED_AGAIN`); a message given a `welcome`
-        (only thanks, see `bot.pipeline.is_closing`) is answered with it (unless over the
-        customer's rate) and shown to the desk, and the conversation stays closed; any other
-        message within `reopen_seconds` of the resolution reopens the handoff (queued again,
-        the agent who had it recorded as `last_owner`) for the person; later ones start
-        anew. A message relayed to a person gets `relayed_notice` when given (an attachment the
-        desk cannot show), unless over the customer's rate. `flood`
-        counts the message against the customer's rate (see `Flood`). `event` (its fields) is
-        appended to the operations events unless the message is a repeat. With `hand_to` (a
-        consumer of the inbound group), a message for the assistant is read for that consumer
-        in the same round trip and returned in `taken`. `language`, when the message decided
-        it, becomes the conversation's (see `language`). With `waiting_notice_seconds` (0: never),
-        a message relayed to a queued conversation (a reopened one included) earns `waiting` once
-        per that many seconds; a message over the customer's rate never does. An edit
+        that asked for it and answered with `thanks` (a second rating of the same cycle is
+        thanked and shown to the desk, and the first one stands: `Route.RATED_AGAIN`); a
+        message given a `welcome` (only thanks, see `bot.pipeline.is_closing`) is answered with
+        it (unless over the customer's rate) and shown to the desk, and the conversation stays
+        closed; any other message within `reopen_seconds` of the resolution reopens the
+        handoff for the person (queued again, the agent who had it recorded as `last_owner`:
+        a new cycle, see `handoff.desk_view.HandoffView`); later ones start anew. A message
+        relayed to a person gets `relayed_notice` when given (an attachment the desk cannot
+        show), unless over the customer's rate. `flood` counts the message against the
+        customer's rate (see `Flood`). `event` (its fields) is appended to the operations
+        events unless the message is a repeat. With `hand_to` (a consumer of the inbound
+        group), a message for the assistant is read for that consumer in the same round trip
+        and returned in `taken`. `language`, when the message decided it, becomes the
+        conversation's (see `language`). With `waiting_notice_seconds` (0: never), a message
+        relayed to a queued conversation (a reopened one included) earns `waiting` once per
+        that many seconds; a message over the customer's rate never does. An edit
         (`Kind.EDIT`) reaches only a person: while the assistant has the conversation, or after
         its resolution, it is kept in the log and not answered (`Route.EDIT`).
         """

@@ -92,20 +92,20 @@ def floor_to(moment: dt.datetime, bucket: dt.timedelta) -> dt.datetime:
 
 
 def sla_bucket(view: HandoffView, now: dt.datetime, warn_before: float) -> str:
-    """Where an open handoff's first-response target stands.
+    """Where an open handoff's first-response target stands (its current cycle's).
 
     `answered` once a person replied; else `overdue` past `sla_due_at`, `due_soon` within the
-    last `warn_before` of its window (created -> due) or once the SLA monitor warned, else
-    `on_time` (also when there is no target).
+    last `warn_before` of its window (created or reopened -> due) or once the SLA monitor
+    warned, else `on_time` (also when there is no target).
     """
     if view.first_response_at:
         return "answered"
-    due = moment(view.request.sla_due_at) if view.request.sla_due_at else None
+    due = moment(view.sla_due_at) if view.sla_due_at else None
     if due is None:
         return "on_time"
     if now >= due:
         return "overdue"
-    created = moment(view.request.created_at) or now
+    created = moment(view.cycle_started_at) or now
     window = max((due - created).total_seconds(), 0.0)
     if view.sla_state == "warning" or (due - now).total_seconds() <= window * warn_before:
         return "due_soon"
@@ -158,7 +158,7 @@ def open_summary(
                 "channel": view.request.channel,
                 "language": view.request.language,
                 "created_at": view.request.created_at,
-                "sla_due_at": view.request.sla_due_at,
+                "sla_due_at": view.sla_due_at,
             }
             for view in urgent[:OPEN_LISTED]
         ],

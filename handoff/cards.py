@@ -85,13 +85,12 @@ def state_text(view: HandoffView) -> str:
 
 
 def sla_text(view: HandoffView) -> str:
-    """The first-response due time and where it stands."""
-    request = view.request
-    if not request.sla_due_at:
+    """The current cycle's first-response due time and where it stands."""
+    if not view.sla_due_at:
         return "—"
-    due = slack_date(request.sla_due_at)
+    due = slack_date(view.sla_due_at)
     if view.first_response_at:
-        met = view.first_response_at <= request.sla_due_at
+        met = view.first_response_at <= view.sla_due_at
         return f"{due} · {'✅ met' if met else '☑️ answered late'}"
     return f"{due} · {SLA_STATES.get(view.sla_state, '🟢 on time')}"
 

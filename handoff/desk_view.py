@@ -25,7 +25,13 @@ from relevo.redis_conn import text_of
 
 @dataclass(frozen=True)
 class HandoffView:
-    """A handoff as the desk shows it: the request and where it stands now."""
+    """A handoff as the desk shows it: the request and where it stands now.
+
+    A customer who writes soon after the resolution reopens the handoff, which starts a new
+    cycle: from then on the claim, first response, SLA state and rating are the new cycle's
+    (the reopening clears the last one's, which the events keep), and so are the targets, due
+    from the reopening.
+    """
 
     request: HandoffRequest
     state: str
@@ -42,8 +48,11 @@ class HandoffView:
     sla_state: str = ""  # "", warning, breached, resolution_warning, resolution_breached
     notices: tuple[str, ...] = ()  # incident notices related to the customer's question
     reopened_at: str = ""  # the customer wrote again after a resolution (bot.conversations)
+    reopened_by: str = ""  # the message that reopened it
     last_owner: str = ""  # who had it when it was resolved, for a reopened handoff
     last_owner_name: str = ""
+    cycle_sla_due_at: str = ""  # a reopened cycle's targets (handoff.relay); "" until set
+    cycle_resolution_due_at: str = ""
 
     @property
     def id(self) -> str:
@@ -54,6 +63,21 @@ class HandoffView:
     def priority(self) -> Priority:
         """The priority now: the request's, or higher after an SLA breach or an angry message."""
         return Priority(self.raised_priority) if self.raised_priority else self.request.priority
+
+    @property
+    def cycle_started_at(self) -> str:
+        """When the current cycle began: the escalation, or the latest reopening."""
+        return self.reopened_at or self.request.created_at
+
+    @property
+    def sla_due_at(self) -> str:
+        """The current cycle's first-response due time ("" for none, or not yet set)."""
+        return self.cycle_sla_due_at if self.reopened_at else self.request.sla_due_at
+
+    @property
+    def resolution_due_at(self) -> str:
+        """The current cycle's resolution due time ("" for none, or not yet set)."""
+        return self.cycle_resolution_due_at if self.reopened_at else self.request.resolution_due_at
 
     def handling_minutes(self) -> float | None:
         """From the escalation to the resolution."""
@@ -149,8 +173,11 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
         sla_state=fields.get("sla_state", ""),
         notices=tuple(json.loads(fields.get("notices") or "[]")),
         reopened_at=fields.get("reopened_at", ""),
+        reopened_by=fields.get("reopened_by", ""),
         last_owner=fields.get("last_owner", ""),
         last_owner_name=fields.get("last_owner_name", ""),
+        cycle_sla_due_at=fields.get("cycle_sla_due_at", ""),
+        cycle_resolution_due_at=fields.get("cycle_resolution_due_at", ""),
     )
 
 
@@ -161,11 +188,15 @@ async def say_to_customer(
     text_key: str,
     buttons: list[dict[str, str]] | None = None,
 ) -> None:
-    """Queue one of the desk's own messages (once per handoff and purpose: the out id)."""
+    """Queue one of the desk's own messages: once per handoff, cycle and purpose (the out id).
+
+    A reopened handoff's resolution is told, and followed up, as the first one was.
+    """
+    cycle = f":{view.reopened_at}" if view.reopened_at else ""
     await client.xadd(
         keys.OUTBOX,
         Outgoing(
-            out_id=f"desk:{view.id}:{purpose}",
+            out_id=f"desk:{view.id}:{purpose}{cycle}",
             conversation_id=view.request.conversation_id,
             author="bot",
             text=text(text_key, view.request.language),

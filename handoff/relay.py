@@ -3,8 +3,8 @@
 The accept script (`bot.conversations`) routes a message written while a person has the
 conversation to `relevo:desk:relay`. Here each becomes a line in the handoff's thread, and may
 change the handoff: a reopening after Resolve brings the card back to the queue (with its
-resolution target again, and the agent who had it told), a poor rating alerts that agent, and a
-customer who turns angry or urgent while queued moves up one level.
+targets due again from the reopening, and the agent who had it told), a poor rating alerts that
+agent, and a customer who turns angry or urgent while queued moves up one level.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from handoff.priority import NEGATIVE_MOOD, URGENT_WORDS, raised
 from handoff.requests import HandoffRequest, Priority, Reason
 from handoff.routing import Routing
 from handoff.sentiment import sounds_angry
-from handoff.timers import Timers, reopen_times
+from handoff.timers import Timer, Timers, reopen_times
 from relevo import keys
 from relevo.lanes import RetryLater
 from relevo.metrics import HANDOFFS
@@ -107,7 +107,7 @@ class Relay:
             await self._raise_if_pressing(view, fields.get("text", ""))
 
     async def _reopened(self, view: HandoffView) -> None:
-        """A handoff the customer reopened: back in the queue, its target again, its agent told.
+        """A handoff the customer reopened: back in the queue, its targets again, its agent told.
 
         Once per reopening (its time), whichever of its messages comes first.
         """
@@ -116,8 +116,17 @@ class Relay:
             return
         if not await self._first_time(f"reopen:{view.id}:{reopened}"):
             return
-        since = dt.datetime.fromisoformat(reopened)
-        await self._timers.schedule(view.id, reopen_times(view.request, self._routing, since))
+        times = reopen_times(view.request, self._routing, dt.datetime.fromisoformat(reopened))
+        first, resolution = (
+            times[timer].astimezone(dt.UTC).isoformat()
+            for timer in (Timer.FIRST_BREACH, Timer.RESOLUTION_BREACH)
+        )
+        view = replace(view, cycle_sla_due_at=first, cycle_resolution_due_at=resolution)
+        await self._client.hset(
+            keys.handoff(view.id),
+            mapping={"cycle_sla_due_at": first, "cycle_resolution_due_at": resolution},
+        )
+        await self._timers.schedule(view.id, times)
         HANDOFFS.labels("reopened").inc()
         if view.state == "queued":
             who = view.last_owner_name or view.last_owner

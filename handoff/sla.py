@@ -130,7 +130,7 @@ class SlaMonitor:
         state = "warning" if first else "resolution_warning"
         await self._event(EventType.SLA_WARNING, view, first)
         await self._client.hset(keys.handoff(view.id), "sla_state", state)
-        due = view.request.sla_due_at if first else view.request.resolution_due_at
+        due = view.sla_due_at if first else view.resolution_due_at
         at = f" ({self._adapter.when(due)})" if due else ""
         await self._adapter.alert(view, f"The {target} is due soon{at}.", level=AlertLevel.WARNING)
         await self._redraw(view.id)

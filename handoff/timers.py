@@ -60,13 +60,12 @@ def sla_times(request: HandoffRequest, routing: Routing) -> dict[Timer, dt.datet
 def reopen_times(
     request: HandoffRequest, routing: Routing, reopened: dt.datetime
 ) -> dict[Timer, dt.datetime]:
-    """A reopened handoff's resolution target again, counted from the reopening.
+    """A reopened handoff's targets again, counted from the reopening.
 
-    Its first response was given before the resolution, so only the resolution is due anew.
+    The customer's new message is owed a first response and a resolution, as the first one was
+    (the desk is told of a reopening, so no shift-opening notice).
     """
-    again = replace(request, created_at=reopened.isoformat(), opens_at="")
-    times = sla_times(again, routing)
-    return {timer: times[timer] for timer in (Timer.RESOLUTION_WARN, Timer.RESOLUTION_BREACH)}
+    return sla_times(replace(request, created_at=reopened.isoformat(), opens_at=""), routing)
 
 
 def follow_up_time(request: HandoffRequest, routing: Routing, resolved: dt.datetime) -> dt.datetime:

@@ -20,13 +20,18 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.websockets import WebSocketDisconnect
 
+from bot.channels.webchat import WebchatSender
 from bot.console_routes import COOKIE, install_console, sla_state
-from bot.conversations import ConversationStore
+from bot.conversations import ConversationStore, Route
+from bot.dashboard_routes import sla_bucket
+from bot.delivery import DeliveryWorker, RetryPolicy
 from bot.inbound import Channel, Customer, Inbound
+from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from handoff.console import Agent, ConsoleDesk, ConsoleLogin, agent_for, console_token
 from handoff.desk import AlertLevel, HandoffView
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
+from handoff.texts import text as desk_text
 from relevo import keys
 from relevo.settings import Settings
 
@@ -596,6 +601,34 @@ def test_sla_states_answered_in_time_or_late_due_soon_or_overdue() -> None:
     assert sla_state(no_target, after) == "on_time"
 
 
+def test_a_reopened_handoffs_sla_is_its_new_cycles_on_the_console_and_the_dashboard() -> None:
+    """QA D3: the first cycle's target (answered, or long past) judged the new message."""
+    request = HandoffRequest(
+        conversation_id="c",
+        channel="webchat",
+        language="es",
+        reason=Reason.COMPLAINT,
+        priority=Priority.NORMAL,
+        transcript=[],
+        hits=[],
+        draft=None,
+        created_at="2026-03-02T08:00:00+00:00",
+        sla_due_at="2026-03-02T10:00:00+00:00",
+    )
+    reopened = HandoffView(
+        request=request,
+        state="queued",
+        reopened_at="2026-03-03T09:00:00+00:00",
+        cycle_sla_due_at="2026-03-03T11:00:00+00:00",
+    )
+    soon = dt.datetime(2026, 3, 3, 9, 30, tzinfo=dt.UTC)
+    assert (sla_state(reopened, soon), sla_bucket(reopened, soon, 0.2)) == ("on_time", "on_time")
+    late = dt.datetime(2026, 3, 3, 11, 1, tzinfo=dt.UTC)
+    assert (sla_state(reopened, late), sla_bucket(reopened, late, 0.2)) == ("breached", "overdue")
+    unset = replace(reopened, cycle_sla_due_at="")  # the desk has not set the new target yet
+    assert sla_state(unset, late) == "on_time"
+
+
 async def test_the_desks_alerts_are_alerts_in_the_thread_not_an_agents_notes(
     app: FastAPI, console: ConsoleDesk, redis_client: redis.Redis
 ) -> None:
@@ -656,3 +689,95 @@ async def test_a_customer_who_turns_angry_in_the_queue_moves_up_once(
     assert (await listed(laura, handoff))["priority"] == "high"  # once: not urgent after m4
     assert (await listed(laura, complaint))["priority"] == "high"  # a complaint: not raised
     await laura.aclose()
+
+
+async def _reopened_by_the_customer(
+    laura: httpx.AsyncClient, aclient: aioredis.Redis, handoff: str, conversation: str, said: str
+) -> dict[str, Any]:
+    """Laura claims, answers and resolves `handoff`; the customer writes `said`: reopened."""
+    url = f"/console/api/handoffs/{handoff}"
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    reply = {"text": "Hola, soy Laura: ya está.", "client_id": f"{handoff}-first"}
+    assert (await laura.post(f"{url}/reply", json=reply, headers=HEADER)).status_code == 200
+    assert (await laura.post(f"{url}/resolve", headers=HEADER)).status_code == 200
+    accepted = await InboundPipeline(aclient, Settings()).accept(
+        customer_says(conversation, "again-1", said)
+    )
+    assert accepted.route is Route.RELAY
+    return await listed(laura, handoff)
+
+
+async def test_a_reopened_handoffs_card_shows_the_new_message_and_the_new_cycles_sla(
+    app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    """QA D3: the preview said "quiero hablar con una persona" and the chip "✓ Met"."""
+    handoff = triaged(redis_client, "wc-cycle", sla_due_at="2999-01-01T10:00:00+00:00")
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    item = await _reopened_by_the_customer(
+        laura, aclient, handoff, "wc-cycle", "sigue sin llegar el reembolso"
+    )
+    assert item["preview"] == "sigue sin llegar el reembolso"
+    assert item["sla_state"] == "on_time" and not item["first_response_at"]
+    async with asyncio.timeout(10):  # the desk sets the new cycle's targets from the reopening
+        while not (item := await listed(laura, handoff))["sla_due_at"]:
+            await asyncio.sleep(0.05)
+    due = dt.datetime.fromisoformat(item["sla_due_at"])
+    assert dt.datetime.now(dt.UTC) < due < dt.datetime(2999, 1, 1, tzinfo=dt.UTC)
+    assert item["waiting_since"] > item["created_at"]
+
+    url = f"/console/api/handoffs/{handoff}"
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    assert (await listed(laura, handoff))["sla_state"] == "on_time"  # not answered yet
+    reply = {"text": "Lo miro ahora mismo.", "client_id": f"{handoff}-again"}
+    assert (await laura.post(f"{url}/reply", json=reply, headers=HEADER)).status_code == 200
+    assert (await listed(laura, handoff))["sla_state"] == "met"
+    await laura.aclose()
+
+
+async def test_every_resolution_tells_the_customer_and_each_cycle_is_rated(
+    app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    """QA D4a: after the second resolution of a reopened handoff the customer got nothing."""
+    handoff = queue(redis_client, "wc-twice")
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    pipeline = InboundPipeline(aclient, Settings())
+    url = f"/console/api/handoffs/{handoff}"
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    assert (await laura.post(f"{url}/resolve", headers=HEADER)).status_code == 200
+    assert (await pipeline.accept(customer_says("wc-twice", "m1", "5"))).route is Route.RATING
+    said = customer_says("wc-twice", "m2", "una cosa más: ¿y mi maleta?")
+    assert (await pipeline.accept(said)).route is Route.RELAY  # reopened
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    assert (await laura.post(f"{url}/resolve", headers=HEADER)).status_code == 200
+
+    assert await delivered(aclient, "wc-twice", desk_text("resolved", "es"), count=2) == 2
+    assert (await pipeline.accept(customer_says("wc-twice", "m3", "2"))).route is Route.RATING
+    assert (await listed(laura, handoff, "closed"))["rating"] == "2"  # this cycle's rating
+    await laura.aclose()
+
+
+async def delivered(client: aioredis.Redis, conversation: str, said: str, *, count: int) -> int:
+    """How often `said` was delivered to the conversation: once `count` times, or in 5 seconds."""
+    worker = DeliveryWorker(
+        client=client,
+        senders={"webchat": WebchatSender()},
+        invites=Invitations(client, Settings()),
+        policy=RetryPolicy(3, 0.05, 1.0),
+        consumer="test",
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    times = 0
+    try:
+        for _ in range(100):
+            log = await client.xrange(keys.conversation_log(conversation))
+            times = sum(1 for _, fields in log if fields.get("text") == said)
+            if times >= count:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    return times

@@ -157,3 +157,16 @@ def test_a_tapped_button_shows_as_its_title_and_does_not_set_the_mood() -> None:
     assert "😐 neutral" in blocks  # only what the customer wrote counts
     assert "👤 [Reclamar una maleta dañada: ¡vergüenza!]" in blocks
     assert "👤 ¿Puedo llevar a mi perro?" in blocks
+
+
+def test_a_reopened_cards_sla_is_its_new_cycles() -> None:
+    """QA D3: a reopened handoff showed the first cycle's due time."""
+    reopened = view(
+        reopened_at="2026-11-27T09:00:00+00:00",
+        cycle_sla_due_at="2026-11-27T09:30:00+00:00",
+    )
+    blocks = json.dumps(card_blocks(reopened), ensure_ascii=False)
+    due = int(dt.datetime.fromisoformat("2026-11-27T09:30:00+00:00").timestamp())
+    assert f"<!date^{due}^" in blocks and "🟢 on time" in blocks
+    first = int(dt.datetime.fromisoformat("2026-11-26T10:30:00+00:00").timestamp())
+    assert f"<!date^{first}^" not in blocks

@@ -544,8 +544,9 @@
     item.dataset.conversation = h.conversation_id;
     if (h.id === state.selected) item.setAttribute('aria-current', 'true');
     item.appendChild(el('span', 'cc-item-who', customerName(h)));
-    const wait = el('span', 'cc-item-wait', since(h.created_at));
-    wait.title = `Since ${fullFmt.format(parseTime(h.created_at) || new Date())}`;
+    const waiting = h.waiting_since || h.created_at; // a reopening starts the wait anew
+    const wait = el('span', 'cc-item-wait', since(waiting));
+    wait.title = `Since ${fullFmt.format(parseTime(waiting) || new Date())}`;
     item.appendChild(wait);
     item.appendChild(el('span', 'cc-item-preview', h.preview || REASONS[h.reason] || h.reason));
 
