@@ -268,6 +268,26 @@ class TelegramChannel:
         return TelegramSender(self.bot, self._limits)
 
 
+ROW_CHARS = 24
+"""Titles this long together still read whole on one row of a phone's inline keyboard."""
+
+
+def keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup:
+    """The buttons as an inline keyboard: one row for short titles, else one button a row.
+
+    "Yes 👍" and "No 👎", or the ratings, share a row. Telegram gives each button of a row an
+    equal share of the width and cuts its title: four offered articles on one row showed
+    "Cabin bag…", "Checked…", and no way to tell them apart.
+    """
+    row = [
+        InlineKeyboardButton(b["title"], callback_data=b["payload"][:CALLBACK_DATA_LIMIT])
+        for b in buttons
+    ]
+    if sum(len(b.text) for b in row) <= ROW_CHARS:
+        return InlineKeyboardMarkup([row])
+    return InlineKeyboardMarkup([[b] for b in row])
+
+
 class TelegramSender:
     """Sends plain-text messages, buttons as an inline keyboard under the last part."""
 
@@ -291,18 +311,7 @@ class TelegramSender:
     async def send(self, message: Outgoing, part: str, index: int, target: Target) -> None:
         """One sendMessage."""
         last = index == len(self.parts(message, target)) - 1
-        markup = None
-        if last and message.buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            b["title"], callback_data=b["payload"][:CALLBACK_DATA_LIMIT]
-                        )
-                        for b in message.buttons
-                    ]
-                ]
-            )
+        markup = keyboard(message.buttons) if last and message.buttons else None
         # In a group the keyboard's part replies too: a press is taken from that member only.
         reply_to = target.route.get("reply_to") if index == 0 or markup else None
         chat_id = target.route["chat_id"]

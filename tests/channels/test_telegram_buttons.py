@@ -245,3 +245,34 @@ async def test_a_press_by_another_member_leaves_the_keyboard_to_its_owner(
     _press(emu, channel, ANA, "/ask_human", buttons)
     await _handle_new(channel)
     assert not _keyboard_of(emu, channel, buttons)
+
+
+async def test_offered_articles_go_one_a_row_and_short_answers_share_one(
+    emu: TelegramEmulator, channel: TelegramChannel
+) -> None:
+    """QA s21: four offered articles on one row of an inline keyboard each got a quarter of a
+    phone's width, their titles cut to "Cabin bag…": the customer could not tell them apart."""
+    chat = 880100
+    target = Target(f"tg:{chat}", "telegram", {"chat_id": chat}, public=False)
+    offer = [
+        {"title": "Cabin baggage: sizes, weight and what your fare includes", "payload": "/a"},
+        {"title": "Checked baggage allowance, extra bags and overweight fees", "payload": "/b"},
+        {"title": "Travelling with your pet: cabin, hold and assistance dogs", "payload": "/c"},
+        {"title": "None: talk to a person", "payload": "/deny"},
+    ]
+    yes_no = [{"title": "Sí 👍", "payload": "/affirm"}, {"title": "No 👎", "payload": "/deny"}]
+    ratings = [{"title": f"{n} ⭐", "payload": str(n)} for n in range(1, 6)]
+    for n, buttons in enumerate((offer, yes_no, ratings)):
+        message = Outgoing(f"k{n}", target.conversation_id, "bot", "?", buttons=buttons)
+        await channel.sender().send(message, "?", 0, target)
+    sent = await emu.await_bot_messages(_token(channel), chat, 3)
+    rows = [
+        [
+            [(b["text"], b["callback_data"]) for b in row]
+            for row in m["message"]["reply_markup"]["inline_keyboard"]
+        ]
+        for m in sent
+    ]
+    assert rows[0] == [[(b["title"], b["payload"])] for b in offer]
+    assert rows[1] == [[("Sí 👍", "/affirm"), ("No 👎", "/deny")]]
+    assert rows[2] == [[(f"{n} ⭐", str(n)) for n in range(1, 6)]]
