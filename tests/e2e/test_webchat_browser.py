@@ -166,7 +166,7 @@ async def test_offered_articles_are_buttons_and_a_tap_answers_with_the_article(
     context = await browser.new_context(viewport={"width": 390, "height": 800}, locale="es-ES")
     page = await context.new_page()
     await page.goto(stack.base_url + "/")
-    await say(page, "me rechaza la tarjeta al pagar")
+    await say(page, "no me deja pagar con la tarjeta")
     offer = page.get_by_test_id("quick-reply")
     await expect(offer.last).to_contain_text("Ninguno", timeout=60_000)
     await expect(bot_messages(page).first).to_contain_text("alguno")
