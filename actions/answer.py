@@ -15,7 +15,12 @@ from actions.compose import compose_answer
 from actions.gate import Decision, Outcome, decide
 from actions.off_topic import example_gap
 from actions.offers import PICK_INTENT, offerable
-from actions.privacy import is_personal_matter, private_notice, shows_personal_data
+from actions.privacy import (
+    is_personal_matter,
+    only_a_reference,
+    private_notice,
+    shows_personal_data,
+)
 from actions.texts import text
 from handoff.requests import Reason
 from handoff.sentiment import shows_anger, sounds_angry, sounds_kind
@@ -99,6 +104,13 @@ class ActionAnswerFromKB(Action):
             dispatcher.utter_message(
                 text=text(private_notice(question), language),
                 json_message={"relevo": {"decision": "private"}},
+            )
+            return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
+        if only_a_reference(question):  # nothing asked yet: what about it?
+            dispatcher.utter_message(
+                text=text("reference_only", language),
+                buttons=[{"title": text("talk_to_person", language), "payload": "/ask_human"}],
+                json_message={"relevo": {"decision": "rephrase", "reason": "a reference alone"}},
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         started = time.perf_counter()

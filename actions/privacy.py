@@ -37,6 +37,24 @@ def shows_personal_data(text: str) -> bool:
     return code is not None or contains_personal_data(text)
 
 
+_NAMING_A_CODE = re.compile(
+    r"\b(my|mi|the|el|la|this|este|booking|reservation|reserva|localizador|code|codigo|ref"
+    r"|reference|referencia|refund|reembolso|number|numero|is|es|de|here|aqui)\b"
+)
+
+
+def only_a_reference(text: str) -> bool:
+    """Whether the message gives a booking code or refund reference, and says nothing else.
+
+    "XK7P2Q" or "mi localizador es XK7P2Q", as a message of its own, asks nothing yet.
+    """
+    upper = text.upper()
+    if not (_BOOKING_CODE.search(upper) or _REFERENCE.search(upper)):
+        return False
+    rest = _REFERENCE.sub(" ", _BOOKING_CODE.sub(" ", upper))
+    return not any(ch.isalnum() for ch in _NAMING_A_CODE.sub(" ", fold(rest)))
+
+
 def private_notice(text: str) -> str:
     """The text key that moves a public customer to a private channel.
 

@@ -88,6 +88,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "Por ejemplo: «¿Puedo llevar a mi perro en cabina?»",
     },
     "talk_to_person": {"en": "Talk to a person", "es": "Hablar con una persona"},
+    "reference_only": {
+        "en": "Thanks! 🙂 What do you need with that booking? Tell me and I'll help, or talk to "
+        "a person from our team, who can look it up.",
+        "es": "¡Gracias! 🙂 ¿Qué necesitas con esa reserva? Cuéntamelo y te ayudo, o habla con "
+        "una persona del equipo, que puede consultarla.",
+    },
     "not_understood": {
         "en": "Sorry about the confusion 🙏 Could you tell me in other words what you need? "
         "Or, if you prefer, talk to a person from our team.",

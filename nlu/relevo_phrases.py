@@ -14,6 +14,9 @@
   knowledge-base action reads it against the articles it offered (actions/offers.py). DIET
   took "la segunda" for a greeting and "la primera, gracias" for thanks, answered by a rule
   that never looked at the offer.
+- `question` for a booking code or refund reference alone ("XK7P2Q", "mi localizador es
+  XK7P2Q"): the knowledge-base action asks what the customer needs with it. DIET took "XK7P2Q"
+  for a greeting.
 - `question` for the bare name of a subject the brand's care covers ("refund", "mi maleta",
   "equipaje de mano", "pets and seats"): the knowledge-base action offers its articles. DIET
   took "refund" and "reembolso" for complaints (a person, with high priority), "pets" for a
@@ -72,6 +75,12 @@ _SUBJECT = (
     r"|pagos?|cambios? de vuelo|cambios? de nombre|menores no acompanados|menores|embarazo"
     r"|asistencia especial|sillas? de ruedas|reservas? de grupo|grupos|material deportivo"
     r"|instrumentos? musicales?"
+)
+# A booking code (six letters and digits, both; not a flight number) or a refund reference.
+_CODE = r"(?:(?![a-z]{2}[0-9]{4}\b)(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{6}|rf ?[0-9]{4,})"
+_NAMING_A_CODE = (
+    r"(?:(?:my|mi|the|el|la) )?(?:(?:booking|reservation|reserva|localizador|booking code"
+    r"|codigo de reserva|codigo|code|reference|referencia|ref|refund reference) )?(?:(?:is|es) )?"
 )
 _OF = (
     r"(?:(?:info|information|informacion)(?: (?:about|on|sobre|de))? )?"
@@ -141,6 +150,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         rf"(?:the |el |la |lo |number |numero |option |opcion |la opcion |el numero )?(?:{_PLACE})"
         r"(?: one| uno| una| option| opcion)?",
         rf"{_OF}(?:{_SUBJECT})(?: (?:and|or|y|o|e) {_OF}(?:{_SUBJECT}))?",
+        rf"{_NAMING_A_CODE}{_CODE}",
     ),
 }
 _MATCHERS = {

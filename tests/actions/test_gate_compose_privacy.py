@@ -9,7 +9,7 @@ from actions.compose import article_url, compose_answer, plain_text, shorten, sn
 from actions.escalate import tell_in_public
 from actions.gate import GateConfig, Outcome, decide, is_off_topic
 from actions.offers import offerable, pick_payload
-from actions.privacy import is_personal_matter
+from actions.privacy import is_personal_matter, only_a_reference
 from kb_index.retriever import Hit
 
 CONFIG = GateConfig(min_score=0.9, min_margin=0.1, min_score_out_of_scope=1.2, max_suggestions=0)
@@ -320,6 +320,23 @@ def test_personal_matters_are_detected(text: str) -> None:
 )
 def test_general_questions_are_not_personal(text: str) -> None:
     assert not is_personal_matter(text)
+
+
+@pytest.mark.parametrize(
+    ("message", "alone"),
+    [
+        ("XK7P2Q", True),
+        ("xk7p2q", True),
+        ("mi localizador es XK7P2Q", True),
+        ("Booking code: BX7K2Q 🙏", True),
+        ("RF-48213", True),
+        ("XK7P2Q cancel it please", False),
+        ("BR1422", False),  # a flight number
+        ("cuanto pesa la maleta de mano", False),
+    ],
+)
+def test_a_booking_code_or_reference_alone_asks_nothing_yet(message: str, alone: bool) -> None:
+    assert only_a_reference(message) is alone
 
 
 @pytest.mark.parametrize(("care", "emoji"), [(False, True), (True, False)])

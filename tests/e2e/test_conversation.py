@@ -256,6 +256,27 @@ async def test_the_bare_name_of_a_subject_is_offered_its_articles(
     assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
 
 
+@pytest.mark.parametrize(
+    ("language", "code", "asked"),
+    [
+        ("es", "XK7P2Q", "Qué necesitas con esa reserva"),
+        ("en", "my booking is BX7K2Q", "What do you need"),
+    ],
+)
+async def test_a_booking_code_alone_is_asked_what_it_is_about(
+    engine: Engine, store: redis.Redis, language: str, code: str, asked: str
+) -> None:
+    """DIET took a bare booking code for a greeting (QA s21 D8)."""
+    customer = Customer(engine, language)
+    replies = await customer.says(code)
+    assert asked in texts(replies) and decisions(replies) == ["rephrase"]
+    assert [b["payload"] for r in replies for b in r.buttons] == ["/ask_human"]
+    assert current_handoff(store, customer.id) is None
+    await customer.says("/ask_human", display=replies[0].buttons[0]["title"])
+    request = current_handoff(store, customer.id)
+    assert request is not None and request.transcript[0].text == code  # the agent sees it
+
+
 @pytest.mark.parametrize("shown", [True, False])
 async def test_none_of_the_offered_articles_hands_over_with_them(
     engine: Engine, store: redis.Redis, shown: bool

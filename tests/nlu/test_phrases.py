@@ -98,6 +98,10 @@ SAID = {
         "check-in",
         "wifi y asientos",
         "hola, info sobre millas por favor",
+        "XK7P2Q",
+        "mi localizador es XK7P2Q",
+        "booking code: bx7k2q",
+        "RF-48213",
     ],
     "not_understood": [
         "I don't understand",
@@ -145,6 +149,8 @@ def test_a_phrase_gets_its_intent_around_greetings_mentions_and_please(
         "my bag is lost",
         "reembolso ya o os denuncio",
         "where is my refund",
+        "BR1422",  # a flight number
+        "XK7P2Q cancel it",
         "una consulta sobre reembolsos",
         "un momento, mi vuelo sale a las 9?",
         "no entiendo por qué me cobrasteis dos veces",
