@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -274,8 +275,9 @@ def _follow_up(
 ) -> tuple[list[Hit], float | None, Decision] | None:
     """The search of a short message after the question the bot last answered, when it answers.
 
-    Its article must be among those the message found alone, and its passage new: the answer
-    the customer just read is not said again.
+    Its article must be one the message alone found plausible (worth offering), unless the
+    message only asks something of it ("¿y cuánto cuesta?": `follow_up.asks_about_it`), and its
+    passage new: the answer the customer just read is not said again.
     """
     if alone.outcome is Outcome.ANSWER or not follow_up.is_follow_up(question):
         return None
@@ -283,10 +285,13 @@ def _follow_up(
     if before is None:
         return None
     hits, gap, decision = search(f"{before} {question}")
-    hit = decision.hit
-    if decision.outcome is not Outcome.ANSWER or hit is None:
+    if decision.outcome is not Outcome.ANSWER or decision.hit is None:
         return None
-    if hit.article_id not in {h.article_id for h in alone_hits}:
+    hit = runtime.knowledge_base().requote(decision.hit, question)  # the passage it asks for
+    decision = replace(decision, hit=hit)
+    floor = runtime.gate_config().min_score_suggest
+    plausible = {h.article_id for h in alone_hits if h.score >= floor}
+    if hit.article_id not in plausible and not follow_up.asks_about_it(question):
         return None
     said = conversation.this_session(tracker, "draft_answer")
     if said == _draft(hit, conversation.language(tracker), tracker, before):

@@ -4,8 +4,9 @@
 on the Wi-Fi. Searched alone, such a message has too few words to find its article, and two of
 them in a row would hand the customer over. When it finds no answer alone, the action searches
 it again after the question the bot last answered (`answered_question`), and answers when that
-search does, with an article the message alone also found (a change of subject is not read as a
-follow-up).
+search does, with an article the message alone found plausible (a change of subject is not read
+as a follow-up), or with any article when the message only asks something of what was just
+answered ("¿y cuánto cuesta?", "and how much is it?": `asks_about_it`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,42 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 
 from actions.conversation import decision_of
+from kb_index.text import FUNCTION_WORDS, tokens
 
 FOLLOW_UP_WORDS = 5
 """A message of this many words or fewer may lean on the question before it."""
 _LOOK_BACK = 3  # customer messages between the question and its follow-up, at most
 _ASIDES = frozenset({"notice"})  # said beside a decision: an incident the operator announced
+
+
+# What a short follow-up may ask of the subject just answered, without naming one of its own.
+_ATTRIBUTE_WORDS = """
+    cost costs price prices much many long free fee fees charge charged pay paid kids children
+    child baby babies infant infants weight weigh weighs heavy size sizes big small when early
+    late online airport cuesta cuestan cuanto cuanta cuantos cuantas precio precios vale valen
+    sale gratis tarifa pagar pago pagan cobran cobrais tarda tiempo peso pesa kilos kilo tamano
+    grande ninos nino bebe bebes cuando hora pronto tarde aeropuerto web
+"""
+_ATTRIBUTES = frozenset(_ATTRIBUTE_WORDS.split())
+# Short words around the question: "and how much is it?", "¿y eso cuánto cuesta?".
+_AROUND_WORDS = """
+    and how what about is it for the of per to do does are so then yes el la lo los las si es
+    son por de eso esto en con me te nos
+"""
+_AROUND = frozenset(_AROUND_WORDS.split())
+
+
+def asks_about_it(text: str) -> bool:
+    """Whether a short message only asks something of the subject just answered.
+
+    "¿y cuánto cuesta?" after the Wi-Fi's answer is its price: read alone, it found the seats'
+    article (QA s21). A message that names a subject ("and parking?", "¿y la sala vip?") is
+    not one: read with the Wi-Fi question, it was answered with the Wi-Fi article.
+    """
+    words = [w for w in tokens(text) if w not in FUNCTION_WORDS and w not in _AROUND]
+    return (
+        is_follow_up(text) and bool(words) and all(w in _ATTRIBUTES or w.isdigit() for w in words)
+    )
 
 
 def is_follow_up(text: str) -> bool:

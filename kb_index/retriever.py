@@ -7,7 +7,7 @@ The query's vector is first adapted by what the articles' example questions teac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -293,6 +293,23 @@ class Retriever:
             return None
         chunk = self.chunks[chunk_id]
         return _hit(chunk, 0.0, language, chunk.language != language, 0.0, 0.0)
+
+    def requote(self, hit: Hit, query: str, config: RankingConfig) -> Hit:
+        """The hit quoting the passage of its article that scores best for `query` alone.
+
+        A follow-up found its article with the question before it ("is there wifi on the
+        plane? and how much is it?"), whose words pick the passage that question was answered
+        with; "and how much is it?" alone picks "Plans and prices".
+        """
+        ids = self._table().passages.get(hit.article_id, ())
+        if not ids:
+            return hit
+        text = clean_query(query)
+        vector = self._vector(text, config) if config.dense and self.vectors.size else None
+        dense, lexical = self._passage_evidence(ids, text, vector, config)
+        scores = passage_scores(dense, lexical, lexical_weight=config.lexical_share)
+        chunk = self.chunks[ids[max(range(len(ids)), key=scores.__getitem__)]]
+        return replace(hit, text=chunk.text, anchor=chunk.anchor)
 
     def topic_article(self, topic: str, language: str) -> Hit | None:
         """The opening passage of a topic's article in `language`, else of its translation."""

@@ -236,6 +236,11 @@ class KnowledgeBase:
         self.refresh()
         return self._index.retriever.article(article_id, language)
 
+    def requote(self, hit: Hit, query: str) -> Hit:
+        """The hit quoting its article's passage that best answers `query` alone."""
+        self.refresh()
+        return self._index.retriever.requote(hit, query, self._config)
+
     def topic_article(self, topic: str, language: str) -> Hit | None:
         """A topic's article in the customer's language or its translation (None: no such)."""
         self.refresh()

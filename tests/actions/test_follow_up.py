@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rasa_sdk import Tracker
 
-from actions.follow_up import answered_question, is_follow_up
+from actions.follow_up import answered_question, asks_about_it, is_follow_up
 
 
 def user(text: str) -> dict[str, Any]:
@@ -72,3 +73,22 @@ def test_only_short_messages_are_follow_ups() -> None:
     assert is_follow_up("and for kids?") and is_follow_up("y si no funciona?")
     assert not is_follow_up("")
     assert not is_follow_up("how much does it cost to bring a bike?")
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("y cuánto cuesta?", True),
+        ("and how much is it?", True),
+        ("¿y si pesa 30 kilos?", True),
+        ("and for kids?", True),
+        ("¿y el parking?", False),  # a subject of its own
+        ("and what about lounges?", False),
+        ("¿y un dron?", False),
+        ("how much does it cost to bring a bike on the plane?", False),  # not short
+    ],
+)
+def test_a_short_question_of_price_or_size_asks_about_what_was_just_answered(
+    text: str, asks: bool
+) -> None:
+    assert asks_about_it(text) is asks

@@ -634,6 +634,9 @@ async def test_two_weak_answers_in_a_row_escalate(
     [
         ("en", "can I bring my dog on board?", "what about a cat?", "pets-en"),
         ("en", "is there wifi on the plane?", "and my refund?", "wifi-onboard-en"),
+        # Alone, these found the seats' and the booking articles (QA s21 D9).
+        ("en", "is there wifi on the plane?", "and how much is it?", "wifi-onboard-en"),
+        ("es", "¿hay wifi a bordo del avión?", "¿y cuánto cuesta?", "wifi-onboard-es"),
     ],
 )
 async def test_a_short_follow_up_is_answered_with_the_question_it_follows(
@@ -648,8 +651,24 @@ async def test_a_short_follow_up_is_answered_with_the_question_it_follows(
     data = next(r.custom["relevo"] for r in replies if "relevo" in r.custom)
     assert data["article_id"] == article
     assert replies[0].text and replies[0].text not in texts(first)  # a passage not read yet
+    if follow_up in ASKING_A_PRICE:  # the passage it asks for, not the one the first answer read
+        assert ("#plans-and-prices" if language == "en" else "#planes-y-precios") in texts(replies)
     alone = await Customer(engine, language).says(follow_up)
     assert decisions(alone) != ["answer"]
+
+
+ASKING_A_PRICE = ("and how much is it?", "¿y cuánto cuesta?")
+
+
+@pytest.mark.parametrize("new_subject", ["and what about lounges?", "and parking at the airport?"])
+async def test_a_short_message_with_a_subject_of_its_own_is_not_read_as_a_follow_up(
+    engine: Engine, new_subject: str
+) -> None:
+    """Read with the Wi-Fi question, "and what about lounges?" was answered with the Wi-Fi."""
+    customer = Customer(engine, "en")
+    assert decisions(await customer.says("is there wifi on the plane?")) == ["answer"]
+    replies = await customer.says(new_subject)
+    assert article_of(replies) != "wifi-onboard-en"
 
 
 CHANGE_DATE = {

@@ -202,6 +202,17 @@ def test_a_section_whose_heading_names_the_question_is_quoted(
     ]
 
 
+def test_a_follow_up_quotes_the_passage_it_asks_for(retriever: Retriever) -> None:
+    """Found with the question before it, it quoted the passage that question was answered with."""
+    config = RankingConfig()
+    [first] = retriever.rank("is there wifi on the plane?", 1, "en", config)
+    [found] = retriever.rank("is there wifi on the plane? and how much is it?", 1, "en", config)
+    assert found.article_id == first.article_id and found.anchor == first.anchor
+    requoted = retriever.requote(found, "and how much is it?", config)
+    assert requoted.anchor == "plans-and-prices" and "EUR" in requoted.text
+    assert replace(requoted, text="", anchor="") == replace(found, text="", anchor="")
+
+
 def test_the_quoted_passage_leaves_the_example_questions_scores_to_the_gate(
     retriever: Retriever,
 ) -> None:
