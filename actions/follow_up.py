@@ -62,28 +62,33 @@ def answered_question(tracker: Tracker) -> str | None:
 
     Only answers (to it, or to follow-ups of it) and feedback may have come since: after an
     offer, a request to rephrase or a handoff, a short message is read alone. Taps on buttons
-    and short messages are not questions to lean on.
+    are not questions to lean on, and a short message only when no longer one was answered
+    (it may itself be a follow-up): then the earliest such one, "is there wifi on board?"
+    before "and the price?" before "y cuánto cuesta?".
     """
     answered, earlier, latest = False, 0, True
+    short: str | None = None
     for event in reversed(tracker.events):
         kind = event.get("event")
         if latest:  # the message being answered, and what Rasa noted after it
             latest = kind != "user"
             continue
         if kind == "session_started":
-            return None
+            return short
         if kind == "bot":
             decision = decision_of(event)
             if decision == "answer":
                 answered = True
             elif decision is not None and decision not in _ASIDES:
-                return None
+                return short
         elif kind == "user":
             text = str(event.get("text") or "")
-            if answered and not text.startswith("/") and not is_follow_up(text):
-                return text
+            if answered and not text.startswith("/"):
+                if not is_follow_up(text):
+                    return text
+                short = text
             earlier += 1
             if earlier >= _LOOK_BACK:
-                return None
+                return short
             answered = False
-    return None
+    return short

@@ -69,6 +69,18 @@ def test_a_question_long_ago_is_not_leaned_on() -> None:
     assert answered_question(tracker(*events, user("a cat?"))) is None
 
 
+def test_a_short_question_that_was_answered_is_leaned_on_when_no_longer_one_was() -> None:
+    """QA s21: "y cuánto cuesta?" after "is there wifi on board?" (five words) stood alone."""
+    wifi = "is there wifi on board?"
+    assert answered_question(tracker(user(wifi), bot("answer"), user("y cuánto cuesta?"))) == wifi
+    chain = (user(wifi), bot("answer"), user("and the price?"), bot("answer"), user("for kids?"))
+    assert answered_question(tracker(*chain)) == wifi
+    longer = (user(DOG), bot("answer"), user("what about a cat?"), bot("answer"), user("kids?"))
+    assert answered_question(tracker(*longer)) == DOG
+    offered = (user(wifi), bot("suggest"), user("y cuánto cuesta?"))
+    assert answered_question(tracker(*offered)) is None
+
+
 def test_only_short_messages_are_follow_ups() -> None:
     assert is_follow_up("and for kids?") and is_follow_up("y si no funciona?")
     assert not is_follow_up("")
