@@ -18,7 +18,8 @@ handoffs key, 17 the flood limit (""), 18 the operations event (JSON or ""), 19 
 MAXLEN, 20 the slow-down notice (JSON or ""), 21 the consumer to hand the assistant's entry to
 (""), 22 the inbound group, 23 the waiting-notice window in seconds (""), 24 the welcome to
 thanks (JSON or ""), 25 the notice for an attachment relayed to a person (JSON or ""), 26 "1" for
-an edit.
+an edit, 27 what the message is (`bot.gestures.Gesture`), 28 the gateway's answer to it while
+a person has the conversation (JSON or "").
 """
 
 ACCEPT = """
@@ -42,28 +43,32 @@ local reopened = false
 if ARGV[26] ~= '' and (owner == 'bot' or owner == 'closed') then
   return {'edit', redis.call('XADD', KEYS[3], '*', unpack(flat(cjson.decode(ARGV[3]))))}
 end
-if owner == 'closed' then
-  local handoff = redis.call('GET', KEYS[8])
-  local record = ARGV[10] .. (handoff or '')
-  if handoff and ARGV[11] ~= '' and redis.call('HGET', record, 'rating_asked') == '1' then
-    -- the first rating counts; a second one is thanked and shown, never a reopening
-    local kept = redis.call('HGET', record, 'rating') or ''
-    if kept == '' then
-      redis.call('HSET', record, 'rating', ARGV[11], 'rated_at', now)
-      redis.call('XADD', record .. ':events', '*', 'action', 'rating', 'by', 'customer',
-        'rating', ARGV[11], 'at', now)
-    end
-    local said = cjson.decode(ARGV[3])
-    local rated = redis.call('XADD', KEYS[3], '*', unpack(flat(said)))
-    redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[9], 'log_id', rated,
-      'handoff', handoff, 'kind', 'rating', 'rating', ARGV[11], 'kept', kept,
-      'text', said.text or '')
-    if ARGV[12] ~= '' then
-      redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[12]))))
-    end
-    if kept ~= '' then return {'rated_again', rated} end
-    return {'rating', rated}
+local handoff = redis.call('GET', KEYS[8])
+local record = ARGV[10] .. (handoff or '')
+local gesture = ARGV[27]
+if handoff and ARGV[11] ~= '' and (owner == 'closed' or (owner == 'bot' and gesture == 'press'
+    and redis.call('HGET', record, 'state') == 'closed'))
+    and redis.call('HGET', record, 'rating_asked') == '1' then
+  -- the first rating counts; a second one is thanked and shown, never a reopening; a rating
+  -- button pressed once the assistant has the conversation again still answers the resolution
+  local kept = redis.call('HGET', record, 'rating') or ''
+  if kept == '' then
+    redis.call('HSET', record, 'rating', ARGV[11], 'rated_at', now)
+    redis.call('XADD', record .. ':events', '*', 'action', 'rating', 'by', 'customer',
+      'rating', ARGV[11], 'at', now)
   end
+  local said = cjson.decode(ARGV[3])
+  local rated = redis.call('XADD', KEYS[3], '*', unpack(flat(said)))
+  redis.call('XADD', KEYS[6], '*', 'conversation_id', ARGV[9], 'log_id', rated,
+    'handoff', handoff, 'kind', 'rating', 'rating', ARGV[11], 'kept', kept,
+    'text', said.text or '')
+  if ARGV[12] ~= '' then
+    redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[12]))))
+  end
+  if kept ~= '' then return {'rated_again', rated} end
+  return {'rating', rated}
+end
+if owner == 'closed' then
   if ARGV[24] ~= '' then
     local said = cjson.decode(ARGV[3])
     local closing = redis.call('XADD', KEYS[3], '*', unpack(flat(said)))
@@ -72,7 +77,9 @@ if owner == 'closed' then
     return {'closing', closing}
   end
   local resolved = tonumber(redis.call('HGET', record, 'resolved_epoch') or '0')
-  if handoff and tonumber(ARGV[8]) - resolved < tonumber(ARGV[13]) then
+  -- a press or a command is for the assistant: only words, or asking for a person, reopen
+  local words = gesture ~= 'press' and gesture ~= 'command'
+  if handoff and words and tonumber(ARGV[8]) - resolved < tonumber(ARGV[13]) then
     redis.call('SET', KEYS[4], 'queued')
     local said = cjson.decode(ARGV[3])
     redis.call('HSET', record, 'last_owner', redis.call('HGET', record, 'owner') or '',
@@ -97,14 +104,20 @@ if reopened then  -- after the message that reopened it: the page draws "waiting
   redis.call('XADD', KEYS[3], '*', 'type', 'event', 'event', 'queued', 'time', now)
 end
 if owner ~= 'bot' then
-  local handoff = redis.call('GET', KEYS[8]) or ''
+  handoff = handoff or ''
+  if ARGV[28] ~= '' and not reopened then  -- a command: the gateway answers, the desk is told
+    local said = cjson.decode(ARGV[3])
+    said.kind = 'command'
+    relay(KEYS[6], ARGV[9], log_id, owner, handoff, said)
+    if over <= 0 then redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[28])))) end
+    return {'command', log_id}
+  end
   relay(KEYS[6], ARGV[9], log_id, owner, handoff, cjson.decode(ARGV[3]))
   if ARGV[25] ~= '' and over <= 0 then
     redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[25]))))
   end
   if owner == 'queued' and over <= 0 and ARGV[23] ~= ''
       and redis.call('SET', KEYS[13], '1', 'NX', 'EX', ARGV[23]) then
-    local record = ARGV[10] .. handoff
     return {'relay', log_id, {}, redis.call('HGET', KEYS[2], 'language') or '',
       redis.call('HGET', record, 'record') or '', redis.call('HGET', record, 'replied_at') or ''}
   end

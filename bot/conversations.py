@@ -20,6 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.accept_script import ACCEPT
+from bot.gestures import Gesture
 from bot.inbound import Inbound, Kind
 from bot.log_entries import customer_log_fields, now_iso
 from relevo import keys
@@ -60,6 +61,7 @@ class Route(StrEnum):
     CLOSING = "closing"  # only thanks after a resolution: answered, the handoff stays closed
     THROTTLED = "throttled"  # over the customer's rate: kept in the log, not answered
     EDIT = "edit"  # an edit while no person has the conversation: kept in the log, not answered
+    COMMAND = "command"  # a command while a person has it: answered, shown to the desk as one
     DUPLICATE = "duplicate"  # already accepted once: dropped
 
 
@@ -154,6 +156,8 @@ class ConversationStore:
         hand_to: str | None = None,
         language: str | None = None,
         waiting_notice_seconds: int = 0,
+        gesture: Gesture = Gesture.TYPED,
+        command_answer: Outgoing | None = None,
     ) -> Accepted:
         """Dedupe, log and route one customer message, atomically.
 
@@ -175,7 +179,12 @@ class ConversationStore:
         relayed to a queued conversation (a reopened one included) earns `waiting` once per
         that many seconds; a message over the customer's rate never does. An edit
         (`Kind.EDIT`) reaches only a person: while the assistant has the conversation, or after
-        its resolution, it is kept in the log and not answered (`Route.EDIT`).
+        its resolution, it is kept in the log and not answered (`Route.EDIT`). A press or a
+        command (`gesture`, see `bot.gestures`) never reopens a resolved handoff: it starts a
+        new conversation with the assistant; a pressed rating is the rating even once the
+        assistant has the conversation again. While a person has the conversation, a message
+        given a `command_answer` is answered with it (unless over the customer's rate) and
+        relayed to the desk marked as a command (`Route.COMMAND`).
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {
@@ -231,6 +240,8 @@ class ConversationStore:
                 _json_or_empty(welcome),
                 _json_or_empty(relayed_notice),
                 "1" if inbound.kind is Kind.EDIT else "",
+                gesture.value,
+                _json_or_empty(command_answer),
             ],
         )
         route, log_id, *rest = result

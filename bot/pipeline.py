@@ -6,7 +6,8 @@ oversized, stickers and photos) with a friendly notice, and accepts the rest ato
 conversation; a customer waiting for a person is told, once per silent stretch, that the team has
 the message (`bot.waiting_notice`), and that an attachment cannot reach them. After a resolution,
 a rating in a few words is the rating and thanks get a "you're welcome" (`parse_rating`,
-`is_closing`). Typed text that starts with "/" never reaches Rasa as an intent (`for_assistant`).
+`is_closing`); a button press or a channel command is not words for a person (`bot.gestures`).
+Typed text that starts with "/" never reaches Rasa as an intent (`for_assistant`).
 Every stage logs one line with the conversation id.
 """
 
@@ -22,6 +23,7 @@ import redis.asyncio as aioredis
 from bot.after_resolution import is_closing, parse_rating
 from bot.assistant import AssistantMessage
 from bot.conversations import Accepted, ConversationStore, Flood, Route
+from bot.gestures import Gesture, gesture_of
 from bot.inbound import Channel, Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
@@ -103,7 +105,8 @@ class InboundPipeline:
     ) -> Accepted:
         """Take one message; a repeat of an accepted one is dropped.
 
-        `notice_text` answers the message instead of the assistant (a channel's /help).
+        `notice_text` answers the message instead of the assistant (a channel's /help); a
+        command or a button press is routed as one (`bot.gestures`).
         """
         inbound = without_lone_surrogates(inbound)
         language = await self._language(inbound)
@@ -126,6 +129,7 @@ class InboundPipeline:
             metadata=self._metadata(inbound, language),
         )
         rating = parse_rating(inbound.text)
+        gesture = gesture_of(inbound, answered=notice_text is not None)
         assistant = self._assistant
         started = time.perf_counter()
         accepted = await self.store.accept(
@@ -143,6 +147,8 @@ class InboundPipeline:
             hand_to=assistant.consumer if assistant else None,
             language=language.code if language.decided else None,
             waiting_notice_seconds=keys.WAITING_NOTICE_SECONDS,
+            gesture=gesture,
+            command_answer=self._command_answer(inbound, gesture, language.code),
         )
         if assistant and accepted.taken:
             assistant.take(accepted.taken)
@@ -226,6 +232,12 @@ class InboundPipeline:
         if rating or not is_closing(inbound.text):
             return None
         return inbound.answer("welcome", text("welcome", language))
+
+    @staticmethod
+    def _command_answer(inbound: Inbound, gesture: Gesture, language: str) -> Outgoing | None:
+        """The answer to a command while a person has the conversation (`Gesture.answer`)."""
+        said = gesture.answer(language)
+        return inbound.answer("command", said) if said else None
 
     @staticmethod
     def _relayed_notice(inbound: Inbound, language: str) -> Outgoing | None:

@@ -60,10 +60,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Hola{name}! Seguimos aquí, en privado. Una persona de nuestro equipo tiene tu "
         "mensaje y te responderá por aquí.",
     },
-    "not_invited": {  # another member followed a Telegram group's invitation
-        "en": "This link is for someone else, so I can't continue that conversation here.",
-        "es": "Este enlace es para otra persona, así que no puedo continuar aquí esa conversación.",
-    },
     "rating_thanks": {
         "en": "Thank you for your rating! It helps us get better. 💙",
         "es": "¡Gracias por tu valoración! Nos ayuda a mejorar. 💙",
@@ -71,6 +67,18 @@ TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "en": "You're welcome! 😊 We're here whenever you need us.",
         "es": "¡De nada! 😊 Aquí estamos para lo que necesites.",
+    },
+    "person_help": {  # /help or /start while a person has the conversation
+        "en": "A person from our team has this conversation and will answer you here: write "
+        "whatever you'd like them to know. Once they're done, I'll answer your questions again.",
+        "es": "Una persona de nuestro equipo tiene esta conversación y te responderá por aquí: "
+        "escribe lo que quieras que sepa. Cuando termine, volveré a responder tus preguntas.",
+    },
+    "person_already": {  # /agent, or a "talk to a person" tap, while a person has it
+        "en": "You're already with our team: a person has this conversation and will answer you "
+        "here. Everything you write here reaches them.",
+        "es": "Ya estás con nuestro equipo: una persona tiene esta conversación y te responderá "
+        "por aquí. Todo lo que escribas aquí le llega.",
     },
     "waiting_for_person": {
         "en": "Got it: I've added your message for our team, and a person will answer you here "

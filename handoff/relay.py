@@ -64,6 +64,8 @@ def relayed_line(fields: dict[str, str]) -> str:
     if kind == "rating":
         return rating_line(fields)
     said = fields.get("display") or fields.get("text") or f"[{kind}]"
+    if kind == "command":  # bot.gestures: answered by the gateway, not words for the agent
+        return f'🤖 "{redact(said)}" (answered by Relevo: a person has this conversation)'
     return f"👤 {redact(said)}"
 
 
@@ -103,7 +105,7 @@ class Relay:
         kind = fields.get("kind")
         if kind == "rating" and not fields.get("kept"):
             await self._poorly_rated(view, fields.get("rating", ""))
-        elif kind not in ("moved", "rating"):
+        elif kind not in ("moved", "rating", "command"):
             await self._raise_if_pressing(view, fields.get("text", ""))
 
     async def _reopened(self, view: HandoffView) -> None:

@@ -47,7 +47,7 @@ class Received:
 
     inbound: Inbound
     command: str | None = None  # "start", "help" or "agent": in the conversation's language
-    invitation: str | None = None  # /start <token> in a private chat: continue a public one
+    invitation: str | None = None  # /start <token>: continue a public conversation here
 
 
 def _language(code: str | None) -> str | None:
@@ -269,10 +269,9 @@ def _command(inbound: Inbound, username: str) -> Received | None:
     if target and target.lower() != username:
         return None  # a command for another bot in the group
     name, rest = name.lower(), rest.strip()
-    if name == "start":  # a deep link's payload; a link never opens a group, so none there
-        invitation = None if inbound.public else rest or None
+    if name == "start":
         return Received(
-            replace(inbound, text="/greet", display=body), command="start", invitation=invitation
+            replace(inbound, text="/greet", display=body), command="start", invitation=rest or None
         )
     if name == "agent":
         return Received(replace(inbound, text="/ask_human", display=body), command="agent")

@@ -1,0 +1,60 @@
+"""Button presses and channel commands: messages that are not words for a person. Pure.
+
+A tap on one of the bot's own buttons (an offered article, "Did this help?", a rating) and a
+channel command (Telegram's /help, /start, /agent) talk to the bot, whoever owns the
+conversation. The accept script (`bot.accept_script`) routes them by what they are:
+
+- after a resolution, a press or a command starts a new conversation with the assistant instead
+  of reopening the case: a tapped article from an old offer is answered, not handed to the
+  person again; a pressed rating is the rating, also once the assistant has the conversation;
+- while a person has the conversation, a command (and a "talk to a person" tap) is answered by
+  the gateway (`Gesture.answer`) and shown to the desk marked as such, never as the customer's
+  words; asking for a person then never makes a second handoff;
+- asking for a person (`/agent`, the "talk to a person" button) after a resolution reopens the
+  case within the reopening window, as words do.
+
+Only the adapters know a press from typed text: a press carries its button's title
+(`Inbound.display`), and Telegram's adapter answers /help itself (the pipeline's `notice_text`)
+and puts the command as typed in `display` when it turns /start and /agent into the payloads
+`/greet` and `/ask_human` (`bot.channels.telegram_updates`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.inbound import Channel, Inbound
+from bot.texts import text
+
+ASK_HUMAN = "/ask_human"
+"""The payload that asks for a person: the bot's button, and Telegram's /agent."""
+
+
+class Gesture(StrEnum):
+    """What a message is, beyond its words (the accept script reads the value)."""
+
+    TYPED = ""  # the customer's own words
+    PRESS = "press"  # a tap on one of the bot's buttons
+    COMMAND = "command"  # a channel command: /help (and unknown ones), /start
+    PERSON = "person"  # asks for a person by a command or a button: /agent, "talk to a person"
+
+    def answer(self, language: str | None) -> str | None:
+        """What the gateway answers while a person has the conversation; None: no answer."""
+        if self is Gesture.COMMAND:
+            return text("person_help", language)
+        if self is Gesture.PERSON:
+            return text("person_already", language)
+        return None
+
+
+def gesture_of(inbound: Inbound, *, answered: bool) -> Gesture:
+    """What `inbound` is; `answered`: its channel answers it itself (Telegram's /help)."""
+    if answered:
+        return Gesture.COMMAND
+    if inbound.display is None:
+        return Gesture.TYPED
+    if inbound.text.startswith(ASK_HUMAN):
+        return Gesture.PERSON
+    if inbound.channel is Channel.TELEGRAM and inbound.display.startswith("/"):
+        return Gesture.COMMAND  # /start, which the assistant reads as /greet
+    return Gesture.PRESS
