@@ -2,16 +2,20 @@
 
 A public reply that needs personal data invites the customer to continue in private with a link
 (a Telegram deep link `t.me/<bot>?start=<token>` when Telegram is on, and the web chat's
-`/?continue=<token>`). Following it links the customer's public profile to the private one and
-opens the private conversation with a welcome that knows where it comes from. The link is seen
-by everyone who reads the thread, so only the first private conversation to follow it is linked.
+`/?continue=<token>`). Following it opens the private conversation with a welcome that knows where
+it comes from, and moves an open handoff there. The link is seen by everyone who reads the
+thread, so who follows it matters (`follower`): an invitation from a Telegram group is bound to
+the member who was invited, and anyone else is told it is not theirs; from a social post, whose
+author cannot be matched with a Telegram user or a web chat, the private chat is never shown the
+post's personal data, and the desk is told to check who it is talking to.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -24,6 +28,7 @@ from bot.texts import text
 from handoff.follow import follow_to_private
 from kb_index.language import detect_language
 from relevo.messages import Outgoing
+from relevo.pii import redact
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,26 @@ def with_invitation(body: str, links: tuple[str, ...]) -> str:
 
 QUOTED_CHARS = 300
 """How much of the public message the private welcome quotes."""
+
+BOUND = frozenset({Channel.TELEGRAM.value})
+"""Networks with private chats of their own: an invitation from one of their public
+conversations (a Telegram group) is bound to its author there, whose id the follower's shows."""
+
+
+class Follower(StrEnum):
+    """Who follows an invitation, as far as the private channel can tell."""
+
+    INVITED = "invited"  # the public conversation's author, on the same network
+    UNCHECKED = "unchecked"  # another network: anyone who read the post could be following
+    OTHER = "other"  # someone else than the author the invitation is bound to
+
+
+def follower(public: Mapping[str, Any], channel: Channel, profile_key: str) -> Follower:
+    """Whether `profile_key`, following on `channel`, may take up `public`'s invitation."""
+    if public.get("channel") not in BOUND:
+        return Follower.UNCHECKED
+    same = public.get("channel") == channel.value and public.get("customer") == profile_key
+    return Follower.INVITED if same else Follower.OTHER
 
 
 @dataclass(frozen=True)
@@ -72,10 +97,9 @@ class Invitations:
         settings: Settings,
         telegram_username: Callable[[], str | None] = lambda: None,
     ) -> None:
-        retention = settings.retention_days * 24 * 3600
         self._client = client
-        self._customers = Customers(client, retention)
-        self._store = ConversationStore(client, retention)
+        self._customers = Customers(client)
+        self._store = ConversationStore(client, settings.retention_days * 24 * 3600)
         self._public_url = settings.public_url.rstrip("/")
         self._telegram_username = telegram_username
 
@@ -101,27 +125,42 @@ class Invitations:
     ) -> Continued | None:
         """Continue the invited public conversation in `conversation_id`.
 
-        None when the token is unknown or expired, when another conversation followed it
-        first, or when the public conversation is gone (past its retention). A second follow
-        from the same conversation (a redelivered /start) is accepted with nothing to carry.
+        None when the token is unknown or expired, when the public conversation is gone (past
+        its retention), when the invitation is bound to someone else (who is told so, and the
+        customer can still take it up), or when another conversation took it up first. A second
+        follow from the same conversation (a redelivered /start) is accepted with nothing to
+        carry. An unchecked follower is shown and carries the public words redacted.
         """
-        public_id = await self._customers.claim_invitation(token, conversation_id)
-        if public_id is None:
+        public_id = await self._customers.invited(token)
+        public = await self._store.meta(public_id) if public_id else {}
+        if public_id is None or "customer" not in public:
             log.warning(
-                "invitation refused: unknown, expired or followed from another conversation",
+                "invitation refused: unknown, expired, or its public conversation is gone",
                 extra={"conversation": conversation_id},
+            )
+            return None
+        who = follower(public, channel, profile_key)
+        if who is Follower.OTHER:
+            await self._store.start(
+                conversation_id, channel=channel.value, route=route, customer=profile_key
+            )
+            language = await self._store.language(conversation_id) or fallback_language
+            await self._say(
+                conversation_id, public_id, text("not_invited", language), kind="not-invited"
+            )
+            log.warning(
+                "invitation refused: it is bound to another customer",
+                extra={"conversation": conversation_id, "from": public_id},
+            )
+            return None
+        if not await self._customers.claim_invitation(token, conversation_id):
+            log.warning(
+                "invitation refused: taken up in another conversation",
+                extra={"conversation": conversation_id, "from": public_id},
             )
             return None
         if (await self._store.meta(conversation_id)).get("continued_from") == public_id:
             return Continued(public_id, question="")
-        public = await self._store.meta(public_id)
-        if "customer" not in public:
-            log.warning(
-                "invitation refused: the public conversation is gone",
-                extra={"conversation": conversation_id, "from": public_id},
-            )
-            return None
-        person = await self._customers.link(public["customer"], profile_key)
         await self._store.start(
             conversation_id,
             channel=channel.value,
@@ -129,29 +168,48 @@ class Invitations:
             customer=profile_key,
             continued_from=public_id,
         )
-        question = await self._store.last_said(public_id)
-        language = detect_language(question, default=fallback_language or "en").code
+        said = await self._store.last_said(public_id)
+        shown = redact(said)  # what the private chat may see of the public words
+        question = said if who is Follower.INVITED else shown
+        language = detect_language(said, default=fallback_language or "en").code
         handle = public["route"].get("handle")
         name = f" @{handle}" if handle else ""
         with_person = await follow_to_private(
-            self._client, public_id, conversation_id, channel.value
+            self._client,
+            public_id,
+            conversation_id,
+            channel.value,
+            checked=who is Follower.INVITED,
         )
         if with_person:  # the person answers here now: nothing for the assistant
             welcome = text("continued_person", language, name=name)
             question = ""
         else:
-            welcome = text("continued", language, name=name, said=shorten(question, QUOTED_CHARS))
-        await self._store.enqueue(
-            Outgoing(
-                out_id=f"{conversation_id}:continued:{public_id}",
-                conversation_id=conversation_id,
-                author="bot",
-                text=welcome,
-                ends_turn=not question,  # else the assistant's answer to it ends the turn
-            )
-        )
+            welcome = text("continued", language, name=name, said=shorten(shown, QUOTED_CHARS))
+        # Without a question, nothing else follows: the welcome ends the turn.
+        await self._say(conversation_id, public_id, welcome, ends_turn=not question)
         log.info(
             "continued in private",
-            extra={"conversation": conversation_id, "from": public_id, "person": person},
+            extra={"conversation": conversation_id, "from": public_id, "follower": who.value},
         )
         return Continued(public_id, question)
+
+    async def _say(
+        self,
+        conversation_id: str,
+        public_id: str,
+        body: str,
+        *,
+        kind: str = "continued",
+        ends_turn: bool = True,
+    ) -> None:
+        """Queue the gateway's answer to a followed invitation (once: its id is stable)."""
+        await self._store.enqueue(
+            Outgoing(
+                out_id=f"{conversation_id}:{kind}:{public_id}",
+                conversation_id=conversation_id,
+                author="bot",
+                text=body,
+                ends_turn=ends_turn,
+            )
+        )

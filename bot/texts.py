@@ -60,6 +60,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Hola{name}! Seguimos aquí, en privado. Una persona de nuestro equipo tiene tu "
         "mensaje y te responderá por aquí.",
     },
+    "not_invited": {  # another member followed a Telegram group's invitation
+        "en": "This link is for someone else, so I can't continue that conversation here.",
+        "es": "Este enlace es para otra persona, así que no puedo continuar aquí esa conversación.",
+    },
     "rating_thanks": {
         "en": "Thank you for your rating! It helps us get better. 💙",
         "es": "¡Gracias por tu valoración! Nos ayuda a mejorar. 💙",

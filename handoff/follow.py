@@ -44,13 +44,22 @@ return 1
 """
 
 MOVED_NOTE = "The customer continued in private ({channel}): your replies go there now."
+UNCHECKED_NOTE = (
+    "Someone continued in private ({channel}) with the post's public link: your replies go there "
+    "now. Anyone who read the post could have followed it, so make sure it is the customer (ask "
+    "for something the post did not show) before you share anything about their booking."
+)
 _CHANNEL_NAMES = {"telegram": "Telegram", "webchat": "the web chat"}
 
 
 async def follow_to_private(
-    client: aioredis.Redis, public_id: str, private_id: str, channel: str
+    client: aioredis.Redis, public_id: str, private_id: str, channel: str, *, checked: bool
 ) -> bool:
-    """Move the public conversation's open handoff to `private_id`; False when none is open."""
+    """Move the public conversation's open handoff to `private_id`; False when none is open.
+
+    `checked`: the private chat is known to be the post's author (the same Telegram user);
+    otherwise the desk is told to make sure before sharing anything.
+    """
     handoff_id = await client.get(keys.conversation_handoff(public_id))
     if handoff_id is None:
         return False
@@ -73,6 +82,8 @@ async def follow_to_private(
         moved.to_json(),
         handoff_id,
         private_id,
-        MOVED_NOTE.format(channel=_CHANNEL_NAMES.get(channel, channel)),
+        (MOVED_NOTE if checked else UNCHECKED_NOTE).format(
+            channel=_CHANNEL_NAMES.get(channel, channel)
+        ),
     )
     return bool(done)

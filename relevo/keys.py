@@ -15,7 +15,7 @@
 | `relevo:invite:<token>` | string | the public conversation an invitation continues (TTL 7 days) |
 | `relevo:customer:<channel>:<id>` | hash | a customer's profile on one channel (name, handle...) |
 | `relevo:customer:<channel>:<id>:conversations` | sorted set | their conversations by time |
-| `relevo:person:<id>` | set | the profiles known to be one person (linked across channels) |
+| `relevo:person:<id>` | set | profiles linked into one person (by invitations until 2026-11-28) |
 | `relevo:handoff:<id>` | hash | `record` (JSON HandoffRequest), `state`, `conversation` |
 | `relevo:handoff:requests` | stream | one entry per new handoff, consumed by the desk |
 | `relevo:desk:relay` | stream | customer messages for the person who owns the conversation |
@@ -120,7 +120,7 @@ def invite(token: str) -> str:
 
 
 def invite_claim(token: str) -> str:
-    """The private conversation that followed an invitation first (the only one it links)."""
+    """The private conversation that took an invitation up (the only one it continues)."""
     return f"{PREFIX}:invite:{token}:claimed"
 
 

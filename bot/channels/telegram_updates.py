@@ -47,7 +47,7 @@ class Received:
 
     inbound: Inbound
     command: str | None = None  # "start", "help" or "agent": in the conversation's language
-    invitation: str | None = None  # /start <token>: continue a public conversation here
+    invitation: str | None = None  # /start <token> in a private chat: continue a public one
 
 
 def _language(code: str | None) -> str | None:
@@ -269,9 +269,10 @@ def _command(inbound: Inbound, username: str) -> Received | None:
     if target and target.lower() != username:
         return None  # a command for another bot in the group
     name, rest = name.lower(), rest.strip()
-    if name == "start":
+    if name == "start":  # a deep link's payload; a link never opens a group, so none there
+        invitation = None if inbound.public else rest or None
         return Received(
-            replace(inbound, text="/greet", display=body), command="start", invitation=rest or None
+            replace(inbound, text="/greet", display=body), command="start", invitation=invitation
         )
     if name == "agent":
         return Received(replace(inbound, text="/ask_human", display=body), command="agent")

@@ -249,6 +249,14 @@ def test_commands_start_help_agent_and_a_deep_link() -> None:
     assert help_ is not None and help_.command == "help" and help_.inbound.text == "/help"
 
 
+def test_a_start_token_typed_in_a_group_is_no_invitation() -> None:
+    """A deep link opens only a private chat: taken in a group, a token would have continued
+    the customer's public conversation in front of everyone (and moved their handoff there)."""
+    group = {"chat": {"id": -100, "type": "supergroup", "title": "Fans"}}
+    got = received(_update({**group, "text": "/start@brisabot tok_en-1"}), "brisabot")
+    assert got is not None and got.command == "start" and got.invitation is None
+
+
 def _press(
     data: str, presser: int, *, chat_type: str = "supergroup", owner: int | None = 42
 ) -> Update:

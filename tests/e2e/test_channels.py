@@ -212,7 +212,8 @@ async def test_a_public_question_about_a_booking_invites_to_private_and_carries_
     stack.telegram.send_command(stack.telegram_token, chat_id, "start", token)
     welcome, *answer = await stack.telegram.await_bot_messages(stack.telegram_token, chat_id, 2)
     assert welcome["message"]["text"].startswith("¡Hola @ana_travels!")
-    assert "quiero cambiar la fecha de mi reserva XK42PL" in welcome["message"]["text"]
+    # Anyone who read the post could have followed its link: its booking code is not shown.
+    assert "quiero cambiar la fecha de mi reserva [booking code]" in welcome["message"]["text"]
     # The public question is answered here, in private, without asking it again, and no
     # second greeting comes.
     await asyncio.sleep(3)
@@ -231,8 +232,9 @@ async def test_a_public_question_about_a_booking_invites_to_private_and_carries_
 async def test_a_public_question_continued_in_the_web_chat_is_answered_there(
     stack: Stack,
 ) -> None:
-    """The web chat's `?continue=<token>`: the welcome quotes the post, and the assistant
-    answers the post's question in the chat, without the customer writing it again."""
+    """The web chat's `?continue=<token>`: the welcome quotes the post without its personal
+    data, and the assistant answers the post's question in the chat, without the customer
+    writing it again."""
     event = mention("@brisaair how do i change the date of my booking XK42PL?")
     event["author"] = {"id": "u-wc", "handle": "leo_wc", "followers": 3}
     conversation = post_event(stack, event).json()["conversation_id"]
@@ -242,9 +244,9 @@ async def test_a_public_question_continued_in_the_web_chat_is_answered_there(
     async with WebchatCustomer(stack.ws_url, **{"continue": token}) as customer:
         [welcome, *_] = await customer.wait_for("bot", 2)
         assert welcome["text"].startswith("Hi @leo_wc!")
-        assert "how do i change the date of my booking XK42PL?" in welcome["text"]
-        [asked] = customer.messages("customer")  # the post's question, carried over
-        assert asked["text"] == "how do i change the date of my booking XK42PL?"
+        assert "how do i change the date of my booking [booking code]?" in welcome["text"]
+        [asked] = customer.messages("customer")  # the post's question, carried over, redacted
+        assert asked["text"] == "how do i change the date of my booking [booking code]?"
 
 
 async def _public_replies(stack: Stack, conversation: str, count: int) -> list[dict[str, object]]:
@@ -361,6 +363,44 @@ async def test_personal_data_in_a_telegram_group_gets_a_link_to_a_private_chat(
     said = " ".join(r["message"]["text"] for r in replies)
     assert "XK7Q2P" not in said and "privado" in said
     assert "https://t.me/" in said and "?start=" in said
+
+
+async def test_a_telegram_group_invitation_is_only_for_the_member_invited(stack: Stack) -> None:
+    """QA s21 D1: another member who followed the link was shown the customer's booking code
+    and e-mail, and the customer's own follow was refused."""
+    emu, token, group, bea, mallory = stack.telegram, stack.telegram_token, -100902, 511, 512
+    emu.send_message(
+        token,
+        group,
+        "@TestNameBot mi localizador es QW3RT7 y mi correo bea.lopez@gmail.com, me han "
+        "cancelado el vuelo",
+        chat_type="supergroup",
+        user_id=bea,
+    )
+    [invitation] = await emu.await_bot_messages(token, group, 1)
+    link = invitation["message"]["text"].rsplit("start=", 1)[-1].split()[0]
+    start = f"/start {link}"  # what the link sends from Mallory's own private chat
+    emu.send_raw_message(
+        token,
+        mallory,
+        {
+            "text": start,
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            "from": {"id": mallory, "is_bot": False, "first_name": "M", "language_code": "en"},
+        },
+        command=True,
+    )
+    told, greeting = await emu.await_bot_messages(token, mallory, 2)
+    assert told["message"]["text"].startswith("This link is for someone else")  # her language
+    assert greeting["message"]["text"].startswith("Hi")
+    await asyncio.sleep(2)
+    seen = " ".join(
+        m["message"]["text"] for m in [told, greeting, *emu.bot_messages(token, mallory)]
+    )
+    assert "QW3RT7" not in seen and "bea.lopez" not in seen and "cancelado" not in seen
+    emu.send_command(token, bea, "start", link)
+    welcome, *_ = await emu.await_bot_messages(token, bea, 1)
+    assert "«mi localizador es [booking code] y mi correo [e-mail]" in welcome["message"]["text"]
 
 
 @pytest.fixture

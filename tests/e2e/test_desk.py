@@ -357,7 +357,10 @@ async def test_a_public_handoff_follows_the_customer_into_telegram(stack: Stack)
     stack.telegram.send_command(stack.telegram_token, chat, "start", token)
     [welcome] = await telegram_texts(stack, chat, 1)
     assert "Una persona de nuestro equipo tiene tu mensaje" in welcome
-    await _wait(lambda: any("continued in private" in p for p in _thread_posts(stack, card["ts"])))
+    # Anyone who read the post could have followed the link: the agent is asked to check.
+    await _wait(
+        lambda: any("make sure it is the customer" in p for p in _thread_posts(stack, card["ts"]))
+    )
     click(stack, "claim", handoff_of(card), "U4", card["ts"])
     write_in_thread(stack, "U4", "Hola Marta, miro tu reserva ahora.", card["ts"])
     texts = await telegram_texts(stack, chat, 2)

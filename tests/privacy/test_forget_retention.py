@@ -1,8 +1,9 @@
 """Erasure, retention, redaction of logs, and the 360 history, on a real Redis.
 
-A customer writes on the web chat and on a public post, the two profiles are linked, a handoff
-is opened, replies are queued and dead-lettered, Rasa keeps a tracker; `relevo forget` must leave
-no key and no value that mentions them, and must not touch another customer.
+A customer writes on the web chat and on a public post, the two profiles are linked into one
+person (as followed invitations linked them before they had to be proven), a handoff is opened,
+replies are queued and dead-lettered, Rasa keeps a tracker; `relevo forget` must leave no key and
+no value that mentions them, and must not touch another customer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.customers import Customers
 from bot.forget import Forgetter
 from bot.inbound import Channel, Customer, Inbound
 from bot.pipeline import InboundPipeline
@@ -47,9 +47,10 @@ async def populate(client: aioredis.Redis, redis_client: redis.Redis) -> None:
     await pipeline.accept(inbound(Channel.SOCIAL, "social:x:1:ana", "x:ana", "hola @brisa", 1))
     await pipeline.accept(inbound(Channel.WEBCHAT, "wc-ana", "wc-ana", SECRET_TEXT, 1))
     await pipeline.accept(inbound(Channel.WEBCHAT, "wc-bruno", "wc-bruno", "hola, soy Bruno", 1))
-    await Customers(client).link(
-        keys.customer("social", "x:ana"), keys.customer("webchat", "wc-ana")
-    )
+    linked = (keys.customer("social", "x:ana"), keys.customer("webchat", "wc-ana"))
+    await client.sadd(keys.person("p-ana"), *linked)
+    for profile in linked:
+        await client.hset(profile, "person", "p-ana")
     request = HandoffRequest(
         conversation_id="wc-ana",
         channel="webchat",
