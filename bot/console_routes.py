@@ -49,6 +49,7 @@ from handoff.console import (
 from handoff.desk import moment
 from handoff.desk_view import HandoffView
 from handoff.history import customer_history
+from handoff.invites import invite_hint
 from handoff.ownership import Action, Outcome, refusal
 from handoff.replies import ReplyOutcome, hint
 from handoff.requests import customer_said
@@ -134,6 +135,10 @@ class HandoffOut(BaseModel):
     routing_reasons: list[str]
     reason: str
     channel: str
+    public: bool = Field(
+        description="Everyone reads the conversation (a public post, a group): its owner may "
+        "invite the customer to continue in private."
+    )
     language: str
     conversation_id: str
     customer: dict[str, str]
@@ -183,6 +188,7 @@ class HandoffOut(BaseModel):
             routing_reasons=list(request.routing_reasons),
             reason=request.reason.value,
             channel=request.channel,
+            public=view.public,
             language=request.language,
             conversation_id=request.conversation_id,
             customer=request.customer,
@@ -283,6 +289,13 @@ class ReplyOut(BaseModel):
     outcome: str
 
 
+class InviteOut(BaseModel):
+    """The invitation to private: sent, or duplicate (it went already: `notice` says so)."""
+
+    outcome: str
+    notice: str
+
+
 def thread(
     log_entries: list[tuple[str, dict[str, str]]],
     written: list[Written],
@@ -337,7 +350,7 @@ def thread(
         items.append(
             {
                 "id": w.id,
-                "kind": "note" if w.note else "reply",
+                "kind": "note" if w.note else "invite" if w.invite else "reply",
                 "author": "agent",
                 "agent": w.agent,
                 "agent_id": w.agent_id,
@@ -580,6 +593,16 @@ def console_router(
         if refused:
             raise Refusal(REFUSED_STATUS.get(outcome, 409), refused, outcome=outcome.value)
         return ReplyOut(outcome=outcome.value)
+
+    @router.post("/console/api/handoffs/{handoff_id}/invite", dependencies=posts)
+    async def invite(handoff_id: HandoffId, agent: Session) -> InviteOut:
+        """The owner invites the customer of a public conversation to continue in private."""
+        await known(handoff_id)
+        outcome = await console.desk.invite(handoff_id, user=agent.id, name=agent.name)
+        told = invite_hint(outcome) or ""
+        if outcome not in (ReplyOutcome.SENT, ReplyOutcome.DUPLICATE):
+            raise Refusal(409, told, outcome=outcome.value)
+        return InviteOut(outcome=outcome.value, notice=told)
 
     @router.post("/console/api/handoffs/{handoff_id}/{verb}", dependencies=posts)
     async def act(

@@ -235,12 +235,16 @@ def _actions(view: HandoffView) -> dict[str, Any]:
                 "value": view.id,
             }
         )
-    elements += [
+    elements.append(
         {
             "type": "users_select",
             "action_id": "reassign",
             "placeholder": {"type": "plain_text", "text": "Reassign to…"},
-        },
+        }
+    )
+    if view.public:
+        elements.append(_invite(view))
+    elements += [
         {
             "type": "button",
             "action_id": "return",
@@ -264,3 +268,18 @@ def _actions(view: HandoffView) -> dict[str, Any]:
         },
     ]
     return {"type": "actions", "block_id": f"handoff:{view.id}", "elements": elements}
+
+
+def _invite(view: HandoffView) -> dict[str, Any]:
+    """Invite to private: for a public conversation, where personal data must not be asked."""
+    return {
+        "type": "button",
+        "action_id": "invite_private",
+        "value": view.id,
+        "text": {"type": "plain_text", "text": "Invite to private"},
+        "confirm": _confirm(
+            "Invite to private?",
+            "A short invitation with the links to a private chat is posted on the public "
+            "thread, as you. When the customer follows it, this handoff moves there.",
+        ),
+    }

@@ -171,6 +171,7 @@ class Written:
     delivery: str  # "" for a note; pending, ok or failed for a reply
     reason: str = ""
     level: str = ""  # the desk's own alerts: info, warning or breach
+    invite: bool = False  # the agent's invitation to continue in private
 
 
 def queue_order(view: HandoffView) -> tuple[int, int, str]:
@@ -213,19 +214,24 @@ class ConsoleDesk:
         notify: str = "",
     ) -> None:
         """A desk warning in the handoff's thread (every console page sees every thread)."""
-        await self._client.xadd(
-            keys.console_thread(view.id),
-            {
-                "ref": f"alert:{secrets.token_hex(6)}",
-                "agent_id": "relevo",
-                "agent": "Relevo",
-                "text": body,
-                "note": "1",
-                "level": level.value,
-                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            },
+        await self._keep(
+            view.id,
+            ref=f"alert:{secrets.token_hex(6)}",
+            agent=Agent("relevo", "Relevo"),
+            text=body,
+            note=True,
+            level=level.value,
         )
         await self._changed(view)
+
+    async def post_invitation(
+        self, view: HandoffView, *, agent: str, agent_name: str, body: str
+    ) -> str:
+        """The invitation in the handoff's thread, as the agent's, with its delivery."""
+        ref = f"{RECEIPT_PREFIX}:{view.id}:invite-{secrets.token_hex(6)}"
+        await self._keep(view.id, ref=ref, agent=Agent(agent, agent_name), text=body, kind="invite")
+        await self._announce(view.id)
+        return ref
 
     def when(self, iso: str) -> str:
         """A time in UTC (the page shows alerts as written)."""
@@ -276,19 +282,36 @@ class ConsoleDesk:
             message_ref=message_ref,
         )
         if outcome in (ReplyOutcome.SENT, ReplyOutcome.NOTE):
-            await self._client.xadd(
-                keys.console_thread(handoff_id),
-                {
-                    "ref": message_ref,
-                    "agent_id": agent.id,
-                    "agent": agent.name,
-                    "text": text,
-                    "note": "1" if outcome is ReplyOutcome.NOTE else "",
-                    "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                },
-            )
+            note = outcome is ReplyOutcome.NOTE
+            await self._keep(handoff_id, ref=message_ref, agent=agent, text=text, note=note)
             await self._announce(handoff_id)
         return outcome
+
+    async def _keep(
+        self,
+        handoff_id: str,
+        *,
+        ref: str,
+        agent: Agent,
+        text: str,
+        note: bool = False,
+        level: str = "",
+        kind: str = "",
+    ) -> None:
+        """Add to what agents wrote about a handoff (the desk's alerts, `level`, too)."""
+        await self._client.xadd(
+            keys.console_thread(handoff_id),
+            {
+                "ref": ref,
+                "agent_id": agent.id,
+                "agent": agent.name,
+                "text": text,
+                "note": "1" if note else "",
+                "level": level,
+                "kind": kind,
+                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            },
+        )
 
     async def handoff(self, handoff_id: str) -> HandoffView | None:
         """One handoff, or None."""
@@ -328,6 +351,7 @@ class ConsoleDesk:
                     delivery=delivery,
                     reason=receipt["reason"] if receipt else "",
                     level=fields.get("level", ""),
+                    invite=fields.get("kind") == "invite",
                 )
             )
         return written

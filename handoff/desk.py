@@ -21,13 +21,15 @@ from handoff.desk_view import (
     AlertLevel,
     DeskAdapter,
     HandoffView,
+    agent_message,
     load,
     say_to_customer,
     transcript_text,
 )
+from handoff.invites import invitation, invitation_text, invite_once, invite_refusal
 from handoff.ownership import Action, Outcome, Ownership, Transition
 from handoff.relay import Relay
-from handoff.replies import MAX_REPLY_CHARS, ReplyOutcome, is_internal_note
+from handoff.replies import MAX_REPLY_CHARS, ReplyOutcome, is_internal_note, not_open
 from handoff.requests import customer_said
 from handoff.routing import Routing
 from handoff.texts import rating_buttons
@@ -294,7 +296,7 @@ class Desk:
         if view is not None and outcome is ReplyOutcome.NOTE:
             await self._client.hincrby(keys.handoff(handoff_id), "notes", 1)
         elif view is not None and outcome is ReplyOutcome.SENT:
-            await self._send(view, name, body, message_ref)
+            await self._send(view, agent_message(view, name, body, message_ref))
         log.info(
             "agent message", extra={"handoff": handoff_id, "by": user, "outcome": outcome.value}
         )
@@ -307,16 +309,16 @@ class Desk:
         self, view: HandoffView | None, user: str, name: str, body: str
     ) -> ReplyOutcome:
         """Where an agent's message goes (see `handoff.replies`)."""
-        if view is None or view.state not in ("agent", "queued"):
-            returned = view is not None and view.state == "returned"
-            return ReplyOutcome.RETURNED if returned else ReplyOutcome.CLOSED
+        stopped = not_open(view.state if view else "")
+        if stopped is not None or view is None:
+            return stopped or ReplyOutcome.CLOSED
         if is_internal_note(body):
             return ReplyOutcome.NOTE
         if len(body) > MAX_REPLY_CHARS:
             return ReplyOutcome.TOO_LONG
         if not await self._owns(view, user, name):
             return ReplyOutcome.NOT_OWNER
-        if contains_personal_data(body) and await self._public(view):
+        if contains_personal_data(body) and view.public:
             return ReplyOutcome.PUBLIC_PERSONAL_DATA
         return ReplyOutcome.SENT
 
@@ -329,25 +331,48 @@ class Desk:
         taken = await self.act(view.id, Action.CLAIM, user=user, name=name)
         return taken.outcome is Outcome.DONE
 
-    async def _public(self, view: HandoffView) -> bool:
-        """Whether a reply would be seen by everyone (a public post, a group)."""
-        public = await self._client.hget(keys.conversation(view.request.conversation_id), "public")
-        return view.request.channel == "social" or bool(public and text_of(public))
+    async def invite(self, handoff_id: str, *, user: str, name: str) -> ReplyOutcome:
+        """The owner invites the customer of a public conversation to continue in private.
 
-    async def _send(self, view: HandoffView, name: str, body: str, message_ref: str) -> None:
-        """The owner's reply on its way to the customer, and what it counts for."""
-        await self._client.xadd(
-            keys.OUTBOX,
-            Outgoing(
-                out_id=f"desk:{message_ref}",
-                conversation_id=view.request.conversation_id,
-                author="agent",
-                agent=name,
-                text=body,
-                receipt=message_ref,
-            ).to_fields(),
+        The same owners as a reply's (`_owns`), once per handoff cycle: a double click or a
+        retried request sends nothing more. The adapter shows it on the desk, where its
+        delivery is marked as a reply's.
+        """
+        view = await load(self._client, handoff_id)
+        outcome = await self._invite_outcome(view, user, name)
+        if view is not None and outcome is ReplyOutcome.SENT:
+            try:
+                receipt = await self._adapter.post_invitation(
+                    view, agent=user, agent_name=name, body=invitation_text(view)
+                )
+            except Exception:  # the desk's service is down: nothing went, a new click may
+                await self._client.delete(keys.desk_seen(invite_once(view)))
+                raise
+            await self._send(view, invitation(view, name, receipt))
+            updated = await load(self._client, handoff_id)
+            if updated is not None and updated.card_ts:
+                await self._adapter.update_card(updated)
+        log.info(
+            "invitation to private",
+            extra={"handoff": handoff_id, "by": user, "outcome": outcome.value},
         )
-        await self._client.set(keys.desk_seen(f"sent:{message_ref}"), "1", ex=SEEN_TTL_SECONDS)
+        return outcome
+
+    async def _invite_outcome(self, view: HandoffView | None, user: str, name: str) -> ReplyOutcome:
+        """Whether the invitation goes (see `handoff.invites`)."""
+        refused = invite_refusal(view)
+        if refused is not None or view is None:
+            return refused or ReplyOutcome.CLOSED
+        if not await self._owns(view, user, name):
+            return ReplyOutcome.NOT_OWNER
+        if not await self._first_time(invite_once(view)):
+            return ReplyOutcome.DUPLICATE
+        return ReplyOutcome.SENT
+
+    async def _send(self, view: HandoffView, message: Outgoing) -> None:
+        """The owner's message on its way to the customer, and what it counts for."""
+        await self._client.xadd(keys.OUTBOX, message.to_fields())
+        await self._client.set(keys.desk_seen(f"sent:{message.receipt}"), "1", ex=SEEN_TTL_SECONDS)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         await self._client.hset(keys.handoff(view.id), "replied_at", now)  # bot.waiting_notice
         first = await self._client.hsetnx(keys.handoff(view.id), "first_response_at", now)
@@ -358,7 +383,7 @@ class Desk:
             handoff=view.id,
             conversation=view.request.conversation_id,
             channel=view.request.channel,
-            agent=name,
+            agent=message.agent or "",
             first="1" if first else "",
         )
 

@@ -53,6 +53,7 @@ class HandoffView:
     last_owner_name: str = ""
     cycle_sla_due_at: str = ""  # a reopened cycle's targets (handoff.relay); "" until set
     cycle_resolution_due_at: str = ""
+    public: bool = False  # everyone reads the conversation (a public post, a group)
 
     @property
     def id(self) -> str:
@@ -126,6 +127,15 @@ class DeskAdapter(Protocol):
         """Add a message under the card (the customer's words, the transcript)."""
         ...
 
+    async def post_invitation(
+        self, view: HandoffView, *, agent: str, agent_name: str, body: str
+    ) -> str:
+        """Show that `agent` invited the customer to private (`body`: what the customer reads).
+
+        Returns the line's reference on the desk, where the invitation's delivery is marked.
+        """
+        ...
+
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
         """Show on an agent's message whether it reached the customer."""
         ...
@@ -157,8 +167,10 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
     if not raw or "record" not in raw:
         return None
     fields = {text_of(k): text_of(v) for k, v in raw.items()}
+    request = HandoffRequest.from_json(fields["record"])
+    public = await client.hget(keys.conversation(request.conversation_id), "public")
     return HandoffView(
-        request=HandoffRequest.from_json(fields["record"]),
+        request=request,
         state=fields.get("state", "queued"),
         owner=fields.get("owner", ""),
         owner_name=fields.get("owner_name", ""),
@@ -178,6 +190,7 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
         last_owner_name=fields.get("last_owner_name", ""),
         cycle_sla_due_at=fields.get("cycle_sla_due_at", ""),
         cycle_resolution_due_at=fields.get("cycle_resolution_due_at", ""),
+        public=request.channel == "social" or bool(public and text_of(public)),
     )
 
 
@@ -203,6 +216,21 @@ async def say_to_customer(
             buttons=buttons or [],
             ends_turn=True,
         ).to_fields(),
+    )
+
+
+def agent_message(
+    view: HandoffView, agent: str, body: str, receipt: str, *, invite_private: bool = False
+) -> Outgoing:
+    """An agent's message to the customer: keyed by its `receipt` on the desk (sent once)."""
+    return Outgoing(
+        out_id=f"desk:{receipt}",
+        conversation_id=view.request.conversation_id,
+        author="agent",
+        agent=agent,
+        text=body,
+        receipt=receipt,
+        invite_private=invite_private,
     )
 
 

@@ -26,6 +26,7 @@ class ReplyOutcome(StrEnum):
     TOO_LONG = "too_long"  # over MAX_REPLY_CHARS: not sent, the agent is told
     EMPTY = "empty"  # nothing but spaces: never an empty bubble for the customer
     PUBLIC_PERSONAL_DATA = "public_personal_data"  # personal data on a public post: not posted
+    NOT_PUBLIC = "not_public"  # an invitation to private in a private conversation: not sent
 
 
 # A note is marked by its first words, however the agent typed them: after any markup or emoji
@@ -36,6 +37,13 @@ _NOTE = re.compile(
     r"[*_~`]*\s*(?::|\)|\]|[-–—](?=\s))",
     re.IGNORECASE,
 )
+
+
+def not_open(state: str) -> ReplyOutcome | None:
+    """Why nothing goes to the customer of a handoff in `state` ("" for none); None if open."""
+    if state in ("agent", "queued"):
+        return None
+    return ReplyOutcome.RETURNED if state == "returned" else ReplyOutcome.CLOSED
 
 
 def is_internal_note(body: str) -> bool:
@@ -60,8 +68,8 @@ HINTS = {
     "characters. Split it into shorter messages.",
     ReplyOutcome.PUBLIC_PERSONAL_DATA: "Not posted: this conversation is a public post and your "
     "reply has personal data in it (a booking code, an e-mail, a phone or an id), which everyone "
-    "would see. Ask the customer to continue in a private message and give the details there, or "
-    "write the reply without them.",
+    "would see. Use Invite to private to move the customer to a private chat and ask for the "
+    "details there, or write the reply without them.",
 }
 """What an agent is told when their message did not reach the customer, by outcome."""
 

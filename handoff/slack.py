@@ -29,6 +29,7 @@ from handoff.cards import card_blocks, card_text, slack_date
 from handoff.desk import Desk
 from handoff.desk_view import ALERT_ICONS, AlertLevel, HandoffView
 from handoff.history import customer_history, history_text
+from handoff.invites import invite_hint, invited_line
 from handoff.ownership import Action, Outcome, Transition, refusal
 from handoff.replies import ReplyOutcome, hint
 from handoff.routing import Routing, configured_routing
@@ -115,6 +116,15 @@ class SlackDesk:
         await self.web.chat_postMessage(
             channel=view.card_channel, thread_ts=view.card_ts, text=body
         )
+
+    async def post_invitation(
+        self, view: HandoffView, *, agent: str, agent_name: str, body: str
+    ) -> str:
+        """A line in the thread; ✅ on it once the invitation is on the public thread."""
+        posted = await self.web.chat_postMessage(
+            channel=view.card_channel, thread_ts=view.card_ts, text=invited_line(agent_name)
+        )
+        return f"slack:{view.card_channel}:{view.card_ts}:{posted['ts']}"
 
     async def alert(
         self,
@@ -232,11 +242,10 @@ class SlackDesk:
 
         async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
             await ack()
-            handoff_id, ids = handoff_of(action), _ids(body)
-            if handoff_id is None or ids is None:
-                log.warning("slack action ignored: not a card's", extra={"action": action})
+            clicked = _clicked(body, action)
+            if clicked is None:
                 return
-            user, channel = ids
+            handoff_id, user, channel = clicked
             verb = Action(action["action_id"])
             target = str(action.get("selected_user") or "")
             told = await self._not_assignable(target) if verb is Action.REASSIGN else None
@@ -248,6 +257,18 @@ class SlackDesk:
 
         for action_id in ("claim", "reassign", "return", "resolve"):
             app.action(action_id)(on_button)
+
+        @app.action("invite_private")
+        async def on_invite(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+            await ack()
+            clicked = _clicked(body, action)
+            if clicked is None:
+                return
+            handoff_id, user, channel = clicked
+            outcome = await self.desk.invite(handoff_id, user=user, name=await self._name(user))
+            told = invite_hint(outcome)
+            if told:
+                await self.web.chat_postEphemeral(channel=channel, user=user, text=told)
 
         @app.action("history")
         async def on_history(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -292,12 +313,17 @@ def handoff_of(action: dict[str, Any]) -> str | None:
     return handoff_id if kind == "handoff" and handoff_id else None
 
 
-def _ids(body: dict[str, Any]) -> tuple[str, str] | None:
-    """Who clicked, and in which channel (None for a payload without them)."""
+def _clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The handoff a card's element acts on, who clicked it and in which channel.
+
+    None (logged) for a payload without them: not a card's.
+    """
+    handoff_id = handoff_of(action)
     user, channel = body.get("user") or {}, body.get("channel") or {}
-    if not user.get("id") or not channel.get("id"):
+    if handoff_id is None or not user.get("id") or not channel.get("id"):
+        log.warning("slack action ignored: not a card's", extra={"action": action})
         return None
-    return str(user["id"]), str(channel["id"])
+    return handoff_id, str(user["id"]), str(channel["id"])
 
 
 def _after(verb: Action, result: Transition, user: str) -> str | None:

@@ -15,6 +15,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Hola de nuevo! Queríamos saber si quedó todo resuelto tras tu conversación con "
         "nosotros. Si queda algo pendiente, responde aquí y lo retomamos.",
     },
+    "invite_private": {  # an agent's, on a public thread: the links follow on their own line
+        "en": "Let's continue in private so I can look at your details safely: follow the link "
+        "and I'll pick it up there. Please don't share booking codes or card details here. 🔒",
+        "es": "Sigamos por privado para revisar tus datos con seguridad: entra en el enlace y lo "
+        "retomo allí. Por favor, no compartas localizadores ni datos de tarjeta aquí. 🔒",
+    },
 }
 
 

@@ -8,25 +8,30 @@ engine would hand this gateway's handoffs to the Slack desk of the session's gat
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import redis
 from playwright.async_api import Browser, Locator, Page, expect
 
+from bot.signing import signed_headers
 from relevo.health import wait_until_healthy
 from tests.conftest import BIN, ROOT, free_port
 from tests.e2e.conftest import Engine, running_engine, say
+from tests.e2e.test_channels import mention
 from tests.e2e.webchat_client import WebchatCustomer
 
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = ROOT / "docs" / "img"
 TOKEN = "console-e2e-token"
+SOCIAL_SECRET = "console-e2e-social"
 WAIT = 60_000
 
 
@@ -50,6 +55,7 @@ def console_gateway(
             RELEVO_PUBLIC_URL=f"http://127.0.0.1:{port}",
             RELEVO_RASA_URL=engine.rasa_url,
             RELEVO_CONSOLE_TOKEN=TOKEN,
+            RELEVO_SOCIAL_SECRET=SOCIAL_SECRET,
             RELEVO_OUTBOX_BACKOFF_SECONDS="0.1",
         )
         gateway = subprocess.Popen([str(BIN / "relevo"), "serve"], env=env, cwd=ROOT)
@@ -130,6 +136,7 @@ async def test_an_agent_works_a_handoff_from_the_console(
     delivery = thread(console, "reply").get_by_test_id("delivery")
     await expect(delivery).to_have_attribute("data-state", "ok", timeout=WAIT)
     await expect(badges.get_by_test_id("sla-badge")).to_have_attribute("data-sla", "met")
+    await expect(console.get_by_test_id("invite")).to_be_hidden()  # a private chat
 
     # The customer's next message reaches the console live; an internal note stays there.
     await say(customer, "tengo una duda con mi maleta")
@@ -270,4 +277,50 @@ async def test_a_login_link_opened_in_an_open_console_tab_fills_the_form(
     await console.goto(console_gateway.base_url + f"/console#token={TOKEN}")
     await expect(console.get_by_test_id("login-token")).to_have_value(TOKEN)
     await expect(console).to_have_url(console_gateway.base_url + "/console")
+    await console.close()
+
+
+async def test_the_owner_invites_a_public_customer_to_private_from_the_console(
+    console_gateway: ConsoleGateway, browser: Browser
+) -> None:
+    """Beside the reply box of a public post, for its owner: the invitation shows in the
+    conversation with its delivery, once; a second click only says it went already."""
+    event = mention("@brisaair quiero hablar con una persona")
+    body = json.dumps(event).encode()
+    posted = httpx.post(
+        f"{console_gateway.base_url}/channels/social/events",
+        content=body,
+        headers={**signed_headers(SOCIAL_SECRET, body), "Content-Type": "application/json"},
+    )
+    assert posted.status_code == 202, posted.text
+    console = await browser.new_page()
+    errors: list[str] = []
+    console.on("pageerror", lambda error: errors.append(str(error)))
+    await console.goto(console_gateway.base_url + "/console")
+    await log_in(console, "Sofía")
+    conversation = posted.json()["conversation_id"]
+    item = console.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
+    await expect(item).to_have_count(1, timeout=WAIT)
+    await item.click()
+    invite = console.get_by_test_id("invite")
+    await expect(invite).to_be_disabled()  # until it is hers
+    await console.get_by_test_id("claim").click()
+    await expect(console.get_by_test_id("handoff-state")).to_have_text("With you")
+    asked: list[str] = []
+    console.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    await invite.click()
+    sent = thread(console, "invite")
+    await expect(sent).to_contain_text("Invitation to private")
+    await expect(sent).to_contain_text("Sigamos por privado")
+    await expect(sent.get_by_test_id("delivery")).to_have_attribute(
+        "data-state", "ok", timeout=WAIT
+    )
+    assert "posted on the public thread" in asked[0]
+    await invite.click()
+    await expect(console.get_by_test_id("notice")).to_contain_text("already on the public thread")
+    await expect(sent).to_have_count(1)
+    await console.get_by_test_id("resolve").click()
+    await expect(console.get_by_test_id("handoff-state")).to_have_text("Resolved")
+    await expect(invite).to_be_hidden()
+    assert errors == []
     await console.close()

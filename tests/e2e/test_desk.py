@@ -378,3 +378,60 @@ def _invitation_to(stack: Stack, handle: str) -> str | None:
         ),
         None,
     )
+
+
+async def test_the_owner_invites_a_public_customer_to_private_and_the_handoff_follows(
+    stack: Stack,
+) -> None:
+    """The desk refused personal data on a public post and told the agent to move the customer
+    to a private message, with no way to do it. Invite to private: the invitation reaches the
+    public thread once (a double click, a retried interaction), as the agent's, with its link
+    and a ✅ on the desk's line; taken up, the handoff moves to the private chat."""
+    handle = f"nuria{uuid.uuid4().hex[:6]}"
+    event = mention("@brisaair quiero hablar con una persona")
+    event["author"] = {"id": handle, "handle": handle, "followers": 300}
+    assert post_event(stack, event).status_code == 202
+    card = await card_for(stack, handle)
+    handoff = handoff_of(card)
+    assert "invite_private" in json.dumps(card["blocks"])
+    click(stack, "invite_private", handoff, "U2", card["ts"])  # nobody has claimed it
+    click(stack, "claim", handoff, "U1", card["ts"])
+    await _wait(lambda: "Laura" in state_of(stack.slack.message("C1", card["ts"]) or card))
+    click(stack, "invite_private", handoff, "U1", card["ts"])
+    click(stack, "invite_private", handoff, "U1", card["ts"])  # a double click
+    retried = block_action(
+        "invite_private", handoff, user="U1", channel="C1", message_ts=card["ts"]
+    )
+    for _ in range(2):  # the same interaction twice, as a retry sends it
+        body, headers = interaction_request(SLACK_SECRET, retried)
+        httpx.post(f"{stack.base_url}/slack/interactions", content=body, headers=headers)
+
+    async with asyncio.timeout(30):
+        while not (invitation := _invitation_to(stack, handle)):
+            await asyncio.sleep(0.1)
+    assert invitation.startswith(f"@{handle} Sigamos por privado")
+    assert "\nSigue en privado: https://t.me/" in invitation
+    reply = next(r for r in stack.connector.replies if r["text"] == invitation)
+    assert reply["author"] == "agent" and reply["in_reply_to"] == event["post_id"]
+    [line] = [m for m in stack.slack.messages("C1", card["ts"]) if "invited" in m.get("text", "")]
+    assert line["text"].startswith("🔒 Laura invited the customer to continue in private")
+    await _wait(lambda: "white_check_mark" in stack.slack.reactions("C1", line["ts"]))
+    told = [(e["user"], e["text"]) for e in stack.slack.ephemerals("C1")]
+    assert any(u == "U2" and "only the agent who owns" in t for u, t in told)
+    assert any(u == "U1" and "already on the public thread" in t for u, t in told)
+    await asyncio.sleep(1)
+    invitations = [r for r in stack.connector.replies if r["text"].startswith(f"@{handle} ")]
+    assert [r["text"] for r in invitations if "start=" in r["text"]] == [invitation]
+
+    posted = len(stack.connector.replies)
+    chat = 777556
+    token = invitation.rsplit("start=", 1)[-1].split()[0]
+    stack.telegram.send_command(stack.telegram_token, chat, "start", token)
+    [welcome] = await telegram_texts(stack, chat, 1)
+    assert "Una persona de nuestro equipo tiene tu mensaje" in welcome
+    await _wait(lambda: any("continued in private" in p for p in _thread_posts(stack, card["ts"])))
+    write_in_thread(stack, "U1", "Hola, soy Laura: dime tu localizador por aquí.", card["ts"])
+    assert await telegram_texts(stack, chat, 1) == [
+        "Hola, soy Laura: dime tu localizador por aquí."
+    ]
+    assert len(stack.connector.replies) == posted  # nothing more in public

@@ -74,10 +74,12 @@ async def logged_in(app: FastAPI, name: str) -> httpx.AsyncClient:
     return agent
 
 
-def queue(redis_client: redis.Redis, conversation: str = "wc-console-1") -> str:
+def queue(
+    redis_client: redis.Redis, conversation: str = "wc-console-1", channel: str = "webchat"
+) -> str:
     request = HandoffRequest(
         conversation_id=conversation,
-        channel="webchat",
+        channel=channel,
         language="es",
         reason=Reason.ASKED_FOR_PERSON,
         priority=Priority.NORMAL,
@@ -235,6 +237,67 @@ async def test_notes_stay_internal_and_the_owners_reply_goes_out_once_with_its_r
             await asyncio.sleep(0.05)
             detail = (await laura.get(url)).json()
     assert written()[-1]["reason"] == "chat not found"
+    await laura.aclose()
+    await marc.aclose()
+
+
+async def test_the_owner_invites_a_public_customer_to_private_once_with_its_receipt(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    """On a public post the desk refused personal data and said to move the customer to a
+    private message, with no way to do it: its owner invites them, once, as a reply."""
+    conversation = "social:x:t-invite:u1"
+    public = queue(redis_client, conversation, channel="social")
+    private = queue(redis_client, "wc-console-invite")
+    laura, marc = await logged_in(app, "Laura"), await logged_in(app, "Marc")
+    assert (await listed(laura, public))["public"] is True
+    assert (await listed(laura, private))["public"] is False
+    url = f"/console/api/handoffs/{public}"
+
+    early = await laura.post(f"{url}/invite", headers=HEADER)  # not claimed yet
+    assert (early.status_code, early.json()["outcome"]) == (409, "not_owner")
+    assert "claim it first" in early.json()["error"]
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    assert (await marc.post(f"{url}/invite", headers=HEADER)).json()["outcome"] == "not_owner"
+    invited = await laura.post(f"{url}/invite", headers=HEADER)
+    assert invited.json() == {"outcome": "sent", "notice": ""}
+    again = await laura.post(f"{url}/invite", headers=HEADER)  # a double click
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    assert "already on the public thread" in again.json()["notice"]
+
+    [sent] = [m for m in outbox(redis_client) if m["invite_private"]]
+    assert (sent["author"], sent["agent"], sent["conversation_id"]) == (
+        "agent",
+        "Laura",
+        conversation,
+    )
+    assert sent["text"].startswith("Sigamos por privado")
+    assert sent["receipt"].startswith(f"console:{public}:")
+    assert sent["out_id"] == f"desk:{sent['receipt']}"
+    redis_client.xadd(  # delivered: the log has it too, and the thread shows it once
+        keys.conversation_log(conversation),
+        {"type": "message", "author": "agent", "text": sent["text"], "out_id": sent["out_id"]},
+    )
+    redis_client.xadd(keys.DESK_RECEIPTS, {"receipt": sent["receipt"], "ok": "1"})
+
+    def invitations() -> list[tuple[str, str, str]]:
+        thread = [i for i in detail["thread"] if i.get("text") == sent["text"]]
+        return [(i["kind"], i["agent"], i["delivery"]) for i in thread]
+
+    detail = (await laura.get(url)).json()
+    async with asyncio.timeout(10):
+        while invitations() != [("invite", "Laura", "ok")]:
+            await asyncio.sleep(0.05)
+            detail = (await laura.get(url)).json()
+    assert detail["handoff"]["first_response_at"]
+
+    assert (await laura.post(f"/console/api/handoffs/{private}/claim", headers=HEADER)).is_success
+    refused = await laura.post(f"/console/api/handoffs/{private}/invite", headers=HEADER)
+    assert (refused.status_code, refused.json()["outcome"]) == (409, "not_public")
+    assert (await laura.post(f"{url}/resolve", headers=HEADER)).status_code == 200
+    closed = await laura.post(f"{url}/invite", headers=HEADER)
+    assert (closed.status_code, closed.json()["outcome"]) == (409, "closed")
+    assert len([m for m in outbox(redis_client) if m["invite_private"]]) == 1
     await laura.aclose()
     await marc.aclose()
 

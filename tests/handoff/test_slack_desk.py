@@ -24,8 +24,9 @@ from pydantic import SecretStr
 from bot.conversations import Route
 from bot.pipeline import InboundPipeline
 from handoff.desk_view import load
+from handoff.invites import INVITE_HINTS
 from handoff.ownership import Action
-from handoff.replies import is_internal_note
+from handoff.replies import ReplyOutcome, is_internal_note
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from handoff.routing import default_routing_path, load_routing
 from handoff.sla import Fired, SlaMonitor
@@ -225,6 +226,73 @@ async def test_personal_data_is_never_posted_on_a_public_thread(
     await until(lambda: slack.customer_got("social:p100"))
     assert slack.customer_got("social:p100") == ["Te escribimos por privado."]
     assert any("public post" in said for said in slack.told("U3"))
+
+
+async def test_only_the_owner_invites_a_public_customer_to_private_and_only_once(
+    slack: Slack,
+) -> None:
+    """The desk told the agent to move the customer to a private message, with no way to."""
+    conversation = "social:x:t-p300:u1"
+    handoff = queue(slack.redis, conversation, channel="social")
+    card = await slack.card(handoff)
+    await slack.click("invite_private", handoff, "U1", card)  # nobody has claimed it
+    await slack.click("claim", handoff, "U1", card)
+    await until(lambda: slack.redis.hget(keys.handoff(handoff), "owner") == "U1")
+    await slack.click("invite_private", handoff, "U2", card)  # not the owner
+    await slack.click("invite_private", handoff, "U1", card)
+    await slack.click("invite_private", handoff, "U1", card)  # a double click
+    await until(lambda: len(slack.told("U1")) == 2 and slack.told("U2"))
+    assert slack.told("U1") == [
+        INVITE_HINTS[ReplyOutcome.NOT_OWNER],
+        INVITE_HINTS[ReplyOutcome.DUPLICATE],
+    ]
+    assert slack.told("U2") == [INVITE_HINTS[ReplyOutcome.NOT_OWNER]]
+
+    sent = invitations(slack)
+    assert [(m.conversation_id, m.author, m.agent) for m in sent] == [
+        (conversation, "agent", "Laura")
+    ]
+    [line] = [m for m in slack.emulator.messages("C1", card) if "invited" in m.get("text", "")]
+    assert line["text"].startswith("🔒 Laura invited the customer to continue in private")
+    assert sent[0].receipt == f"slack:C1:{card}:{line['ts']}"
+    slack.redis.xadd(keys.DESK_RECEIPTS, {"receipt": sent[0].receipt, "ok": "1"})
+    await until(lambda: "white_check_mark" in slack.emulator.reactions("C1", line["ts"]))
+
+
+async def test_an_invitation_the_desk_could_not_show_is_not_sent_and_may_be_tried_again(
+    slack: Slack,
+) -> None:
+    handoff = queue(slack.redis, "social:x:t-p301:u1", channel="social")
+    card = await slack.card(handoff)
+    await slack.click("claim", handoff, "U1", card)
+    await until(lambda: slack.redis.hget(keys.handoff(handoff), "owner") == "U1")
+    slack.emulator.fail_next("chat.postMessage", error="fatal_error", status=200)
+    click = block_action("invite_private", handoff, user="U1", message_ts=card)
+    body, headers = interaction_request(SECRET, click)
+    await slack.http.post("/slack/interactions", content=body, headers=headers)  # Bolt's error
+    assert invitations(slack) == []
+    await slack.click("invite_private", handoff, "U1", card)
+    await until(lambda: invitations(slack))
+    assert len(invitations(slack)) == 1 and slack.told("U1") == []
+
+
+def invitations(slack: Slack) -> list[Outgoing]:
+    """The invitations to private queued for customers."""
+    sent = [Outgoing.from_fields(fields) for _, fields in slack.redis.xrange(keys.OUTBOX)]
+    return [message for message in sent if message.invite_private]
+
+
+async def test_a_private_chat_needs_no_invitation_and_a_group_gets_one(slack: Slack) -> None:
+    handoff, card = await claimed(slack, "wc-invite")
+    await slack.click("invite_private", handoff, "U1", card)
+    await until(lambda: slack.told("U1"))
+    assert slack.told("U1") == [INVITE_HINTS[ReplyOutcome.NOT_PUBLIC]]
+    assert "invite_private" not in str(slack.emulator.message("C1", card))
+    assert invitations(slack) == []
+
+    slack.redis.hset(keys.conversation("tg:-100200"), "public", "1")  # a Telegram group
+    group = queue(slack.redis, "tg:-100200", channel="telegram")
+    assert "invite_private" in str(slack.emulator.message("C1", await slack.card(group)))
 
 
 async def test_an_edit_or_deletion_of_a_sent_reply_tells_the_agent(slack: Slack) -> None:

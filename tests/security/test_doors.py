@@ -76,6 +76,7 @@ DOORS: dict[tuple[str, str], str] = {
     ("POST", "/console/api/handoffs/{handoff_id}/reveal"): "session and header",
     ("POST", "/console/api/handoffs/{handoff_id}/reassign"): "session and header",
     ("POST", "/console/api/handoffs/{handoff_id}/reply"): "session and header",
+    ("POST", "/console/api/handoffs/{handoff_id}/invite"): "session and header",
     ("POST", "/console/api/handoffs/{handoff_id}/{verb}"): "session and header",
     ("WS", "/console/ws"): "session cookie and the gateway's own Origin",
     ("GET", "/dashboard/api/summary"): "session",
@@ -563,6 +564,7 @@ def test_console_posts_need_the_header_even_with_a_session(
             (f"{base}/claim", None),
             (f"{base}/reply", {"text": "hola", "note": False, "client_id": "client-0001"}),
             (f"{base}/reveal", None),
+            (f"{base}/invite", None),
             ("/console/logout", None),
         ):
             answer = http.post(path, json=body)

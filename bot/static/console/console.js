@@ -272,7 +272,7 @@
       'activity', 'composer', 'note', 'note-switch', 'hint', 'composer-row', 'text', 'send',
       'composer-error', 'badges', 'history-open', 'reveal', 'why-toggle', 'why-list', 'banners',
       'revealed', 'revealed-text', 'revealed-hide', 'history-panel', 'history-title',
-      'history-close', 'history-status', 'past',
+      'history-close', 'history-status', 'past', 'invite',
     ]) {
       ui[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(`cc-${id}`);
     }
@@ -310,6 +310,7 @@
       }
     });
     ui.reveal.addEventListener('click', reveal);
+    ui.invite.addEventListener('click', invite);
     ui.whyToggle.addEventListener('click', () => {
       state.whyOpen = !state.whyOpen;
       if (state.detail) renderTriage(state.detail.handoff);
@@ -839,6 +840,11 @@
     ui.noteSwitch.hidden = !open;
     ui.composerRow.hidden = !open;
     ui.composer.dataset.note = String(Boolean(open && note));
+    ui.invite.hidden = !(open && h.public);
+    ui.invite.disabled = !mine;
+    ui.invite.title = mine
+      ? 'Post an invitation with the links to a private chat on the public thread, as you'
+      : 'Only the agent who owns the handoff invites the customer';
     ui.text.placeholder = note ? 'An internal note: only agents see it…' : 'Reply to the customer…';
     if (!h) return;
     if (!open) {
@@ -870,6 +876,29 @@
       showNotice(err.message);
     }
     await Promise.all([refreshDetail(), refreshQueue()]);
+  }
+
+  /** Invite to private: the server posts it once per handoff, so a second click only says so. */
+  async function invite() {
+    const h = state.detail ? state.detail.handoff : null;
+    if (!h || ui.invite.disabled) return;
+    const sure = window.confirm(
+      'Invite the customer to continue in private?\n\nA short invitation with the links to a '
+      + 'private chat is posted on the public thread, as you. When they follow it, this handoff '
+      + 'moves there.',
+    );
+    if (!sure) return;
+    ui.invite.disabled = true;
+    try {
+      const answer = await api('POST', `${API}/handoffs/${encodeURIComponent(h.id)}/invite`);
+      showNotice(str(answer && answer.notice));
+    } catch (err) {
+      showNotice(err.message);
+    } finally {
+      ui.invite.disabled = false;
+    }
+    stickToBottom = true;
+    await refreshDetail();
   }
 
   async function send() {
@@ -984,13 +1013,14 @@
       const you = state.me && item.agent_id === state.me.id ? ' (you)' : '';
       label.appendChild(el('span', null, who + you));
       if (author === 'note') label.appendChild(el('span', 'cc-badge', 'Internal'));
+      if (item.kind === 'invite') label.appendChild(el('span', 'cc-badge cc-badge--invite', 'Invitation to private'));
       li.appendChild(label);
     }
     li.appendChild(el('div', 'cc-bubble', str(item.text)));
 
     const meta = el('div', 'cc-meta');
     meta.appendChild(timeNode(item.time));
-    if (item.kind === 'reply') {
+    if (item.kind === 'reply' || item.kind === 'invite') {
       const delivery = el('span', 'cc-delivery');
       delivery.dataset.testid = 'delivery';
       delivery.dataset.state = str(item.delivery);
