@@ -19,7 +19,7 @@ from rich.text import Text
 from actions.off_topic import read_listed_questions
 from bot.cli_kb import routed_departments
 from bot.delivery import dead_letters
-from handoff.console import console_token
+from handoff.console_login import console_token
 from handoff.routing import RoutingError, configured_routing
 from kb_index.articles import Article
 from kb_index.store import IndexStore, Manifest

@@ -37,15 +37,8 @@ from pydantic import BaseModel, Field
 from bot.conversations import ConversationStore
 from bot.sockets import run_both
 from handoff.cards import department_name, has_personal_data
-from handoff.console import (
-    Agent,
-    ChangeFeed,
-    ConsoleDesk,
-    ConsoleLogin,
-    Written,
-    agent_for,
-    console_token,
-)
+from handoff.console import ChangeFeed, ConsoleDesk, Written
+from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
 from handoff.desk import moment
 from handoff.desk_view import HandoffView
 from handoff.history import customer_history

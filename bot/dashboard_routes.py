@@ -38,7 +38,8 @@ from bot.reports.kpis import Costs, Filters, compute, timeseries
 from bot.reports.scope import UnknownFilter, check_filters
 from bot.reports.source import read_events
 from handoff.cards import department_name
-from handoff.console import Agent, ConsoleDesk, ConsoleLogin, console_token, queue_order
+from handoff.console import ConsoleDesk, queue_order
+from handoff.console_login import Agent, ConsoleLogin, console_token
 from handoff.desk import HandoffView, load, moment
 from kb_index.gaps import default_drafts_dir
 from relevo import keys

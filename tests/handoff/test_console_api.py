@@ -28,7 +28,8 @@ from bot.delivery import DeliveryWorker, RetryPolicy
 from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
-from handoff.console import Agent, ConsoleDesk, ConsoleLogin, agent_for, console_token
+from handoff.console import ConsoleDesk
+from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
 from handoff.desk import AlertLevel, HandoffView
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from handoff.texts import text as desk_text

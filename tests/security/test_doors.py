@@ -34,7 +34,7 @@ from bot.console_routes import COOKIE
 from bot.dashboard_routes import DASHBOARD_COOKIE
 from bot.gateway import create_app
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
-from handoff.console import SESSION_SECONDS, Agent, ConsoleLogin
+from handoff.console_login import SESSION_SECONDS, Agent, ConsoleLogin
 from handoff.ownership import Action
 from relevo import keys
 from tests.emulators.slack_emulator import SlackEmulator
