@@ -19,10 +19,20 @@ MAXLEN, 20 the slow-down notice (JSON or ""), 21 the consumer to hand the assist
 (""), 22 the inbound group, 23 the waiting-notice window in seconds (""), 24 the welcome to
 thanks (JSON or ""), 25 the notice for an attachment relayed to a person (JSON or ""), 26 "1" for
 an edit, 27 what the message is (`bot.gestures.Gesture`), 28 the gateway's answer to it while
-a person has the conversation (JSON or "").
+a person has the conversation (JSON or ""), 29 how old the last waiting notice must be for a
+message that asks whether anyone is there to earn one ("").
 """
 
 ACCEPT = """
+local function waiting_notice_due()  -- once per window; "anyone there?" once the last is older
+  if redis.call('SET', KEYS[13], '1', 'NX', 'EX', ARGV[23]) then return true end
+  if ARGV[29] ~= '' and redis.call('TTL', KEYS[13]) <= tonumber(ARGV[23]) - tonumber(ARGV[29])
+  then
+    redis.call('SET', KEYS[13], '1', 'EX', ARGV[23])
+    return true
+  end
+  return false
+end
 local function route()
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {'duplicate', ''} end
 local over = 0
@@ -116,8 +126,7 @@ if owner ~= 'bot' then
   if ARGV[25] ~= '' and over <= 0 then
     redis.call('XADD', KEYS[7], '*', unpack(flat(cjson.decode(ARGV[25]))))
   end
-  if owner == 'queued' and over <= 0 and ARGV[23] ~= ''
-      and redis.call('SET', KEYS[13], '1', 'NX', 'EX', ARGV[23]) then
+  if owner == 'queued' and over <= 0 and ARGV[23] ~= '' and waiting_notice_due() then
     return {'relay', log_id, {}, redis.call('HGET', KEYS[2], 'language') or '',
       redis.call('HGET', record, 'record') or '', redis.call('HGET', record, 'replied_at') or ''}
   end

@@ -156,6 +156,7 @@ class ConversationStore:
         hand_to: str | None = None,
         language: str | None = None,
         waiting_notice_seconds: int = 0,
+        presence_seconds: int = 0,
         gesture: Gesture = Gesture.TYPED,
         command_answer: Outgoing | None = None,
     ) -> Accepted:
@@ -177,7 +178,9 @@ class ConversationStore:
         and returned in `taken`. `language`, when the message decided it, becomes the
         conversation's (see `language`). With `waiting_notice_seconds` (0: never), a message
         relayed to a queued conversation (a reopened one included) earns `waiting` once per
-        that many seconds; a message over the customer's rate never does. An edit
+        that many seconds; a message over the customer's rate never does. With
+        `presence_seconds`, the message (one that asks whether anyone is there) earns it once
+        the last one is that many seconds old. An edit
         (`Kind.EDIT`) reaches only a person: while the assistant has the conversation, or after
         its resolution, it is kept in the log and not answered (`Route.EDIT`). A press or a
         command (`gesture`, see `bot.gestures`) never reopens a resolved handoff: it starts a
@@ -242,6 +245,7 @@ class ConversationStore:
                 "1" if inbound.kind is Kind.EDIT else "",
                 gesture.value,
                 _json_or_empty(command_answer),
+                presence_seconds or "",
             ],
         )
         route, log_id, *rest = result

@@ -28,7 +28,7 @@ from bot.inbound import Channel, Inbound, Kind
 from bot.texts import text, thing_name
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
-from bot.waiting_notice import waiting_notice
+from bot.waiting_notice import asks_if_anyone_is_there, waiting_notice
 from handoff.routing import live_routing
 from kb_index.language import (
     DetectedLanguage,
@@ -147,6 +147,9 @@ class InboundPipeline:
             hand_to=assistant.consumer if assistant else None,
             language=language.code if language.decided else None,
             waiting_notice_seconds=keys.WAITING_NOTICE_SECONDS,
+            presence_seconds=(
+                keys.PRESENCE_NOTICE_SECONDS if asks_if_anyone_is_there(inbound.text) else 0
+            ),
             gesture=gesture,
             command_answer=self._command_answer(inbound, gesture, language.code),
         )

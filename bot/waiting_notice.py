@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,10 +24,25 @@ from bot.conversations import Waiting
 from bot.inbound import Inbound
 from bot.texts import text
 from handoff.routing import Routing
+from kb_index.text import fold
 from relevo.messages import Outgoing
 from relevo.settings import Settings
 
 AGENT_AROUND = dt.timedelta(minutes=30)
+_ANYONE_THERE = re.compile(
+    r"\b(?:(?:are|r) )?(?:you|u) (?:still )?there\b|\bany ?(?:one|body) (?:there|here|around)\b"
+    r"|\b(?:estas|estais|esta|sigues|seguis) ahi\b|\bhay alguien\b|\bme (?:oyes|lees)\b"
+    r"|\bhola+ *\?{2,}|\bhello+ *\?{2,}"
+)
+
+
+def asks_if_anyone_is_there(said: str) -> bool:
+    """Whether a waiting customer asks if anyone is there ("¿hay alguien?", "you there??").
+
+    Such a message is acknowledged once the last acknowledgement is a minute old
+    (`keys.PRESENCE_NOTICE_SECONDS`), not ten: silence is the answer it fears.
+    """
+    return _ANYONE_THERE.search(fold(said)) is not None
 
 
 def waiting_notice(

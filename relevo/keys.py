@@ -67,6 +67,8 @@ DONE_TTL_SECONDS = 7 * 24 * 3600
 # A customer waiting for a person hears from us at most once in this long: the handoff's own
 # notice starts the stretch, then one acknowledgement per stretch of their messages.
 WAITING_NOTICE_SECONDS = 600
+# ...but "is anyone there?" is answered once the last acknowledgement is this old.
+PRESENCE_NOTICE_SECONDS = 60
 
 
 def seen(channel: str, message_id: str) -> str:

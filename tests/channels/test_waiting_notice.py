@@ -19,7 +19,7 @@ from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from bot.texts import text
-from bot.waiting_notice import waiting_notice
+from bot.waiting_notice import asks_if_anyone_is_there, waiting_notice
 from handoff.console import ConsoleDesk
 from handoff.ownership import Action
 from handoff.requests import (
@@ -170,6 +170,43 @@ async def test_the_handoffs_own_notice_starts_the_stretch(
     await _window_over(aclient)
     await pipeline.accept(_message("¿hay alguien?", "m2"))
     assert [n["out_id"] for n in await _notices(aclient)] == ["m2:waiting"]
+
+
+async def test_asking_if_anyone_is_there_is_answered_once_the_last_notice_is_a_minute_old(
+    aclient: aioredis.Redis, settings: Settings
+) -> None:
+    """QA s20 D4d: "¿estás ahí?" two minutes after "a person will take over" got silence."""
+    pipeline = InboundPipeline(aclient, settings)
+    await _handed_over(aclient, language="es")
+    await aclient.set(NOTICE, "1", ex=keys.WAITING_NOTICE_SECONDS)  # the handoff's own notice
+    await pipeline.accept(_message("¿estás ahí?", "m1"))
+    assert await _notices(aclient) == []  # said a moment ago
+    age = keys.PRESENCE_NOTICE_SECONDS + 1
+    await aclient.expire(NOTICE, keys.WAITING_NOTICE_SECONDS - age)  # a minute later
+    await pipeline.accept(_message("ok", "m2"))
+    assert await _notices(aclient) == []  # other words wait out the whole stretch
+    await pipeline.accept(_message("¿hay alguien?", "m3"))
+    assert [n["out_id"] for n in await _notices(aclient)] == ["m3:waiting"]
+    assert await aclient.ttl(NOTICE) > keys.WAITING_NOTICE_SECONDS - age  # a new stretch
+    await pipeline.accept(_message("¿hola? ¿hay alguien?", "m4"))
+    assert len(await _notices(aclient)) == 1
+
+
+@pytest.mark.parametrize(
+    ("said", "asks"),
+    [
+        ("¿hay alguien?", True),
+        ("are you there??", True),
+        ("¿Estás ahí?", True),
+        ("hola???", True),
+        ("anyone here?", True),
+        ("is the lounge there?", False),
+        ("my bag is still there", False),
+        ("gracias", False),
+    ],
+)
+def test_what_asks_if_anyone_is_there(said: str, asks: bool) -> None:
+    assert asks_if_anyone_is_there(said) is asks
 
 
 async def test_a_conversation_a_person_has_claimed_gets_no_acknowledgement(
