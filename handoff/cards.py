@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from handoff.desk_view import HandoffView, cut, transcript_line
-from handoff.requests import customer_said
+from handoff.requests import TranscriptLine, customer_said
 from handoff.sentiment import sentiment
 from relevo.pii import contains_personal_data, redact
 
@@ -132,6 +132,11 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     for notice in view.notices:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"📣 *Notice*: {notice}"}}
+        )
+    if view.reopened_by:  # the transcript is the first cycle's: what the customer wrote since
+        said = transcript_line(TranscriptLine("customer", view.reopened_by, ""), limit=300)
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Reopened with*\n{said}"}}
         )
     last = request.transcript[-4:]
     if last:

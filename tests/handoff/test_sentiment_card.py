@@ -170,3 +170,15 @@ def test_a_reopened_cards_sla_is_its_new_cycles() -> None:
     assert f"<!date^{due}^" in blocks and "🟢 on time" in blocks
     first = int(dt.datetime.fromisoformat("2026-11-26T10:30:00+00:00").timestamp())
     assert f"<!date^{first}^" not in blocks
+
+
+def test_a_reopened_card_shows_what_the_customer_wrote_to_reopen_it() -> None:
+    """Its "Last messages" are the first cycle's; the reopening message was only in the thread."""
+    reopened = view(
+        reopened_at="2026-11-27T09:00:00+00:00",
+        reopened_by="it happened again, write to ana@example.com",
+    )
+    blocks = json.dumps(card_blocks(reopened), ensure_ascii=False)
+    assert "*Reopened with*" in blocks and "it happened again" in blocks
+    assert "ana@example.com" not in blocks  # redacted, as every transcript line
+    assert "Reopened with" not in json.dumps(card_blocks(view()), ensure_ascii=False)
