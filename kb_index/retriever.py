@@ -141,6 +141,10 @@ class Retriever:
         """The vector a customer's message is searched with: cleaned, embedded, adapted."""
         return self._vector(clean_query(query), config)
 
+    def _search_vector(self, text: str, config: RankingConfig) -> np.ndarray | None:
+        """A cleaned query's vector, or None when the search is lexical only or nothing is in."""
+        return self._vector(text, config) if config.dense and self.vectors.size else None
+
     def _vector(self, text: str, config: RankingConfig) -> np.ndarray:
         return self._adapter(config).apply(self.embedder.encode([text]))[0]
 
@@ -182,7 +186,7 @@ class Retriever:
         """
         query_language = language or detect_language(query, default=config.default_language).code
         text = clean_query(query)
-        vector = self._vector(text, config) if config.dense and self.vectors.size else None
+        vector = self._search_vector(text, config)
         candidates = self._chunk_scores(text, vector, config)
         dense = candidates.dense if config.dense else 0.0
         scores = dense + config.lexical_share * candidates.lexical
@@ -305,10 +309,11 @@ class Retriever:
         if not ids:
             return hit
         text = clean_query(query)
-        vector = self._vector(text, config) if config.dense and self.vectors.size else None
-        dense, lexical = self._passage_evidence(ids, text, vector, config)
-        scores = passage_scores(dense, lexical, lexical_weight=config.lexical_share)
-        chunk = self.chunks[ids[max(range(len(ids)), key=scores.__getitem__)]]
+        dense, lexical = self._passage_evidence(
+            ids, text, self._search_vector(text, config), config
+        )
+        best = passage_to_quote(dense, lexical, lexical_weight=config.lexical_share, margin=0.0)
+        chunk = self.chunks[ids[best]]
         return replace(hit, text=chunk.text, anchor=chunk.anchor)
 
     def topic_article(self, topic: str, language: str) -> Hit | None:
