@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,21 @@ def _message(
     )
 
 
+def _asked_for_person(at: str) -> HandoffRequest:
+    """Conversation c1's request for a person, in Spanish, said at `at`."""
+    return HandoffRequest(
+        conversation_id="c1",
+        channel="webchat",
+        language="es",
+        reason=Reason.ASKED_FOR_PERSON,
+        priority=Priority.NORMAL,
+        transcript=[TranscriptLine("customer", "quiero hablar con una persona", at)],
+        hits=[],
+        draft=None,
+        customer={"id": "u1"},
+    )
+
+
 async def _notices(client: aioredis.Redis) -> list[dict[str, str]]:
     return [fields for _, fields in await client.xrange(keys.OUTBOX)]
 
@@ -152,17 +168,7 @@ async def test_the_handoffs_own_notice_starts_the_stretch(
     aclient: aioredis.Redis, redis_client: redis.Redis, settings: Settings
 ) -> None:
     """A "thanks" right after "a person will take over" is not told the same again."""
-    request = HandoffRequest(
-        conversation_id="c1",
-        channel="webchat",
-        language="es",
-        reason=Reason.ASKED_FOR_PERSON,
-        priority=Priority.NORMAL,
-        transcript=[TranscriptLine("customer", "quiero hablar con una persona", "2026-11-27")],
-        hits=[],
-        draft=None,
-        customer={"id": "u1"},
-    )
+    request = _asked_for_person("2026-11-27")
     assert request_handoff(redis_client, request)
     pipeline = InboundPipeline(aclient, settings)
     assert (await pipeline.accept(_message("gracias", "m1"))).route is Route.RELAY
@@ -395,18 +401,7 @@ async def test_no_off_shift_notice_right_after_an_agent_answered(
     settings = Settings(
         routing_file=path, care_phone=None, care_form_url=None, handoff_reopen_minutes=600
     )
-    request = HandoffRequest(
-        conversation_id="c1",
-        channel="webchat",
-        language="es",
-        reason=Reason.ASKED_FOR_PERSON,
-        priority=Priority.NORMAL,
-        transcript=[TranscriptLine("customer", "quiero hablar con una persona", now.isoformat())],
-        hits=[],
-        draft=None,
-        customer={"id": "u1"},
-        department="care",
-    )
+    request = replace(_asked_for_person(now.isoformat()), department="care")
     assert request_handoff(redis_client, request)
     desk = ConsoleDesk(aclient).desk
     await desk.act(request.id, Action.CLAIM, user="web:laura", name="Laura")

@@ -640,9 +640,9 @@ async def test_the_sla_state_is_computed_for_display(
     await laura.aclose()
 
 
-def test_sla_states_answered_in_time_or_late_due_soon_or_overdue() -> None:
-    due = "2026-03-02T10:00:00+00:00"
-    request = HandoffRequest(
+def _complaint() -> HandoffRequest:
+    """A bare complaint's request, for the SLA rules (the tests set its times)."""
+    return HandoffRequest(
         conversation_id="c",
         channel="webchat",
         language="es",
@@ -651,8 +651,12 @@ def test_sla_states_answered_in_time_or_late_due_soon_or_overdue() -> None:
         transcript=[],
         hits=[],
         draft=None,
-        sla_due_at=due,
     )
+
+
+def test_sla_states_answered_in_time_or_late_due_soon_or_overdue() -> None:
+    due = "2026-03-02T10:00:00+00:00"
+    request = replace(_complaint(), sla_due_at=due)
     before = dt.datetime(2026, 3, 2, 9, 50, tzinfo=dt.UTC)
     after = dt.datetime(2026, 3, 2, 10, 1, tzinfo=dt.UTC)
     view = HandoffView(request=request, state="agent")
@@ -667,15 +671,8 @@ def test_sla_states_answered_in_time_or_late_due_soon_or_overdue() -> None:
 
 def test_a_reopened_handoffs_sla_is_its_new_cycles_on_the_console_and_the_dashboard() -> None:
     """QA D3: the first cycle's target (answered, or long past) judged the new message."""
-    request = HandoffRequest(
-        conversation_id="c",
-        channel="webchat",
-        language="es",
-        reason=Reason.COMPLAINT,
-        priority=Priority.NORMAL,
-        transcript=[],
-        hits=[],
-        draft=None,
+    request = replace(
+        _complaint(),
         created_at="2026-03-02T08:00:00+00:00",
         sla_due_at="2026-03-02T10:00:00+00:00",
     )
