@@ -24,7 +24,7 @@ from actions.privacy import (
 )
 from actions.texts import text
 from handoff.requests import Reason
-from handoff.sentiment import shows_anger, sounds_angry, sounds_kind
+from handoff.sentiment import shows_displeasure, sounds_angry
 from kb_index.retriever import Hit
 from relevo.messages import mention
 from relevo.settings import get_settings
@@ -32,9 +32,6 @@ from relevo.settings import get_settings
 log = logging.getLogger(__name__)
 MAX_WEAK_ANSWERS = 2
 COMPLAINT_INTENT = "complaint"
-# Rasa is sure a short follow-up ("and for kids?", "refund?") is a complaint; one this short
-# must show some anger to be one.
-SHORT_COMPLAINT_WORDS = 5
 HOURS_INTENT = "opening_hours"  # answered by the article settings.opening_hours_topic names
 _KB_DECISIONS = frozenset({"answer", "suggest", "rephrase", "decline"})  # the KB's tries
 
@@ -337,16 +334,12 @@ def _summary(hit: Hit) -> dict[str, Any]:
 def is_complaint(text: str, intent: str | None) -> bool:
     """Whether a message is a complaint: empathy, then a person, first in line.
 
-    Angry words are one, whatever Rasa read. Rasa's complaint intent is one unless the words
-    show no anger at all and the message is short (a follow-up) or kind ("the crew was lovely,
-    but my bag did not come, what do I do?"): that is answered as the question it is.
+    Angry words are one, whatever Rasa read. Rasa's complaint intent is one when the words show
+    some displeasure too: Rasa reads calm questions about a mishap as complaints ("la maleta
+    salió empapada, ¿me compensáis?", "and for kids?"), and those are answered as the questions
+    they are (docs/conversation.md).
     """
-    if sounds_angry(text):
-        return True
-    if intent != COMPLAINT_INTENT:
-        return False
-    calm = not shows_anger(text)
-    return not (calm and (len(text.split()) <= SHORT_COMPLAINT_WORDS or sounds_kind(text)))
+    return sounds_angry(text) or (intent == COMPLAINT_INTENT and shows_displeasure(text))
 
 
 def _quoted(

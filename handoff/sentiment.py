@@ -56,6 +56,10 @@ NEGATIVE = {
     "grosera",
     "maleducado",
     "maleducada",
+    "no apology",
+    "not even an apology",
+    "ni una disculpa",
+    "sin disculpas",
 }
 POSITIVE = {
     "gracias",
@@ -79,6 +83,9 @@ POSITIVE = {
     "friendly",
 }
 ANGRY_EMOJI = set("😡🤬😠👎💩😤🤮")
+# Annoyance, not anger: an eye-roll bears out a complaint, but "card declined again 🙄" is a
+# question all the same.
+ANNOYED_EMOJI = set("🙄😒😩😫")
 HAPPY_EMOJI = set("😊🙂😍🥰👍🙏❤💙")
 _WORD = re.compile(r"[A-ZÁÉÍÓÚÑ]{4,}")
 
@@ -105,6 +112,7 @@ class _Signals:
     shouting: bool
     exclaiming: bool  # "!!"
     angry: list[str]  # angry emoji, each occurrence
+    annoyed: bool
     happy: list[str]
 
     @property
@@ -126,6 +134,7 @@ def _signals(text: str) -> _Signals:
         shouting=bool(_WORD.search(text)),
         exclaiming="!!" in text,
         angry=[c for c in text if c in ANGRY_EMOJI],
+        annoyed=any(c in ANNOYED_EMOJI for c in text),
         happy=[c for c in text if c in HAPPY_EMOJI],
     )
 
@@ -152,15 +161,8 @@ def sounds_angry(text: str) -> bool:
     return bool(signals.negative or signals.angry) and signals.label == "negative"
 
 
-def shows_anger(text: str) -> bool:
-    """Any sign of anger: an angry word or emoji, shouting, "!!" or "??"."""
+def shows_displeasure(text: str) -> bool:
+    """Any sign of displeasure: an angry word or emoji, an eye-roll, shouting, "!!" or "??"."""
     signals = _signals(text)
-    return bool(signals.negative or signals.angry or signals.shouting or signals.exclaiming) or (
-        "??" in text
-    )
-
-
-def sounds_kind(text: str) -> bool:
-    """Kind words or a happy emoji ("the crew was lovely, but...")."""
-    signals = _signals(text)
-    return bool(signals.positive or signals.happy)
+    shown = signals.negative or signals.angry or signals.annoyed or signals.shouting
+    return bool(shown or signals.exclaiming) or "??" in text

@@ -22,6 +22,11 @@
   took "refund" and "reembolso" for complaints (a person, with high priority), "pets" for a
   yes, "equipaje" for a greeting and "mascotas" for off-topic.
 
+Apart from these, DIET's `ask_human` stands only when the message names a person, a role or
+talking to one (`names_a_person`): DIET read demands as requests for a person ("no quiero un
+bono, quiero que me devolváis la pasta", "i dont want a voucher, i want actual money back"),
+which the knowledge base answers.
+
 DIET took "tengo una duda" and "no entiendo" for `goodbye` ("Take care and have a great
 flight!"), "I need help" for `deny`, "I have a question" and "espera" for its fallback (a person
 at once), "un momento" for `ask_human` and "una cosa más" for `out_of_scope` (declined).
@@ -44,6 +49,7 @@ ASK_FOR_HELP = "ask_for_help"
 HOLD_ON = "hold_on"
 NOT_UNDERSTOOD = "not_understood"
 QUESTION = "question"  # the catch-all intent: the knowledge-base action
+ASK_HUMAN = "ask_human"
 GREET, AFFIRM, GOODBYE = "greet", "affirm", "goodbye"
 
 _BEFORE = (
@@ -153,6 +159,17 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         rf"{_NAMING_A_CODE}{_CODE}",
     ),
 }
+# Who or what a request for a person names: someone, a role, the people of a service, talking
+# or calling, or the bot itself ("not a bot"). Every `ask_human` example of nlu/data names one.
+_PERSON = re.compile(
+    r"\b(?:humans?|humanos?|humanas?|persons?|personas?|people|gente|agents?|agentes?|asesor"
+    r"|asesora|operador|operadora|operator|representative|representante|rep|supervisor"
+    r"|manager|encargad[oa]|responsable|alguien|someone|somebody|anyone|anybody|staff"
+    r"|employee|emplead[oa]|real|customer (?:service|care|support)|atencion al cliente"
+    r"|servicio al cliente|hablar|habla|hablo|talk|speak|llamar|llamad|llamame|call|chat"
+    r"|bot|robot|chatbot|maquina|machine|transfer|transfiere|pasame|pasadme|derivar"
+    r"|contactar|contact)\b"
+)
 _MATCHERS = {
     intent: re.compile(rf"{_BEFORE}(?:{'|'.join(phrases)}){_AFTER}")
     for intent, phrases in _PHRASES.items()
@@ -166,6 +183,11 @@ def _words(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("'", "").replace("’", "")  # "i've" is "ive", "don't" is "dont"
     return " ".join(re.findall(r"[a-z0-9]+", text)).replace("ive got", "ve got")
+
+
+def names_a_person(text: str) -> bool:
+    """Whether the message names a person to talk to (`_PERSON`), as a request for one does."""
+    return _PERSON.search(_words(text)) is not None
 
 
 def phrase_intent(text: str) -> str | None:

@@ -29,11 +29,32 @@ def test_every_labelled_complaint_rasa_calls_one_stays_one() -> None:
         "y si pesa 12 kilos?",
         "Hola buenas tardes, le cuento: la tripulación fue muy amable pero mi maleta no salió, "
         "qué tengo que hacer ahora?",
+        "la maleta salio empapada y con toda la ropa mojada, me compensais?",
+        "bag came out soaking wet, everything inside ruined",
+        "cuando se da por perdida una maleta definitivamente?",
     ],
 )
-def test_a_calm_follow_up_or_a_kind_story_rasa_calls_a_complaint_is_a_question(text: str) -> None:
-    """Rasa gives these `complaint` at 0.69-1.00."""
+def test_a_calm_question_rasa_calls_a_complaint_is_a_question(text: str) -> None:
+    """Rasa gives these `complaint` at 0.69-1.00; nothing in their words is displeased."""
     assert not is_complaint(text, "complaint")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "paid for Wi-Fi Plus and it didnt work at all, refund? 🙄",
+        "sat at the gate for 6 hours, no info, no apology. i want the 400 euros",
+        "y si pesa 12 kilos??",
+        "REFUND NOW",
+    ],
+)
+def test_a_complaint_rasa_reads_stays_one_when_the_words_show_displeasure(text: str) -> None:
+    assert is_complaint(text, "complaint")
+
+
+def test_an_eye_roll_alone_does_not_make_a_question_a_complaint() -> None:
+    """Annoyance bears out Rasa's complaint; on its own it is no anger."""
+    assert not is_complaint("card keeps getting declined at checkout 🙄", "question")
 
 
 @pytest.mark.parametrize(

@@ -589,6 +589,31 @@ async def test_an_angry_question_is_a_complaint_whatever_rasa_took_it_for(
 
 
 @pytest.mark.parametrize(
+    ("language", "message", "article"),
+    [
+        # Rasa reads a calm question about a mishap as a complaint...
+        (
+            "es",
+            "la maleta salio empapada y con toda la ropa mojada, me compensais?",
+            "baggage-damaged",
+        ),
+        # ... and a demand that names no one as a request for a person.
+        ("es", "no quiero un bono, quiero q me devolvais la pasta a la tarjeta", "refunds"),
+        ("en", "i dont want a voucher, i want actual money back", "refunds"),
+    ],
+)
+async def test_a_question_rasa_misreads_as_a_complaint_or_a_request_for_a_person_is_answered(
+    engine: Engine, store: redis.Redis, language: str, message: str, article: str
+) -> None:
+    customer = Customer(engine, language)
+    replies = await customer.says(message)
+    assert decisions(replies) in (["answer"], ["suggest"]), texts(replies)
+    found = article_of(replies) or offer_of(replies)[0][0]
+    assert found == f"{article}-{language}"
+    assert current_handoff(store, customer.id) is None
+
+
+@pytest.mark.parametrize(
     ("language", "unanswerable"),
     [
         (
