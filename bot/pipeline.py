@@ -25,7 +25,7 @@ from bot.assistant import AssistantMessage
 from bot.conversations import Accepted, ConversationStore, Flood, Route
 from bot.gestures import Gesture, gesture_of
 from bot.inbound import Channel, Inbound, Kind
-from bot.texts import text, thing_name
+from bot.texts import text, unsupported_notice
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
 from bot.waiting_notice import asks_if_anyone_is_there, waiting_notice
@@ -248,8 +248,7 @@ class InboundPipeline:
         what = inbound.route.get("attachment")
         if not what:
             return None
-        reply = text("unsupported_relayed", language, what=thing_name(what, language))
-        return inbound.answer("notice", reply)
+        return inbound.answer("notice", unsupported_notice(what, language, relayed=True))
 
     def _metadata(self, inbound: Inbound, language: DetectedLanguage) -> dict[str, object]:
         """What Rasa and the actions learn about the message.
@@ -282,8 +281,8 @@ class InboundPipeline:
         if notice_text:
             reply = notice_text
         elif inbound.kind is Kind.UNSUPPORTED:
-            what = thing_name(inbound.route.get("attachment", ""), written_in)
-            reply = text("unsupported", written_in, what=what)
+            what = inbound.route.get("attachment", "")
+            reply = unsupported_notice(what, written_in, relayed=False)
         elif not body:
             reply = text("empty_public" if inbound.public else "empty", written_in)
         elif len(body) > self._settings.max_message_chars and not inbound.public:

@@ -18,9 +18,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "caracteres?",
     },
     "unsupported": {
-        "en": "I can only read text for now, so I couldn't open that {what}. Could you write "
-        "it to me?",
-        "es": "De momento solo puedo leer texto, así que no he podido abrir ese {what}. "
+        "en": "I can only read text for now, so I couldn't open {that}. Could you write it to me?",
+        "es": "De momento solo puedo leer texto, así que no he podido abrir {that}. "
         "¿Me lo escribes?",
     },
     "unsupported_relayed": {
@@ -28,6 +27,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "you write it instead? The person helping you will read it.",
         "es": "De momento solo puedo pasar texto al equipo, así que no he podido abrir tu {what}. "
         "¿Me lo escribes? La persona que te atiende lo leerá.",
+    },
+    "unsupported_location": {
+        "en": "I can't see shared locations. Could you tell me in words what you need? For "
+        "example, which airport you're at.",
+        "es": "No puedo ver ubicaciones compartidas. ¿Me cuentas con palabras qué necesitas? Por "
+        "ejemplo, en qué aeropuerto estás.",
+    },
+    "unsupported_location_relayed": {
+        "en": "The team can't see shared locations. Could you write where you are instead? The "
+        "person helping you will read it.",
+        "es": "El equipo no puede ver ubicaciones compartidas. ¿Me escribes dónde estás? La "
+        "persona que te atiende lo leerá.",
+    },
+    "unsupported_contact": {
+        "en": "I can't open shared contacts, and there's no need to send contact details here. "
+        "What can I help you with?",
+        "es": "No puedo abrir contactos compartidos, y no hace falta que envíes datos de contacto "
+        "por aquí. ¿En qué puedo ayudarte?",
+    },
+    "unsupported_contact_relayed": {
+        "en": "The team can't open shared contacts, and there's no need to send contact details: "
+        "the person helping you is already in this chat.",
+        "es": "El equipo no puede abrir contactos compartidos, y no hace falta que envíes datos "
+        "de contacto: la persona que te atiende ya está en este chat.",
     },
     "slow_down": {
         "en": "You're writing faster than I can read 🙂 I've kept your messages; give me a "
@@ -123,9 +146,17 @@ UNSUPPORTED_NAMES: dict[str, dict[str, str]] = {
     "sticker": {"en": "sticker", "es": "sticker"},
     "photo": {"en": "photo", "es": "foto"},
     "voice": {"en": "voice note", "es": "audio"},
+    "audio": {"en": "audio file", "es": "audio"},
     "video": {"en": "video", "es": "vídeo"},
+    "video_note": {"en": "video message", "es": "videomensaje"},
+    "animation": {"en": "GIF", "es": "GIF"},
     "document": {"en": "file", "es": "archivo"},
+    "poll": {"en": "poll", "es": "encuesta"},
+    "dice": {"en": "dice", "es": "dado"},
 }
+_FEMININE_ES = frozenset({"foto", "encuesta"})
+_NO_WORDS = frozenset({"location", "contact"})
+"""Attachments answered with their own texts: a place asked in words, no contact details."""
 
 
 def text(key: str, language: str | None, **values: object) -> str:
@@ -134,7 +165,18 @@ def text(key: str, language: str | None, **values: object) -> str:
     return variants.get(language or "en", variants["en"]).format(**values)
 
 
-def thing_name(what: str, language: str | None) -> str:
-    """How to call an unsupported attachment in the customer's language."""
+def unsupported_notice(what: str, language: str | None, *, relayed: bool) -> str:
+    """What the customer is told of an attachment the assistant cannot open.
+
+    `what` is Telegram's kind ("photo", "location"...); `relayed`: a person has the conversation.
+    """
+    suffix = "_relayed" if relayed else ""
+    if what in _NO_WORDS:
+        return text(f"unsupported_{what}{suffix}", language)
     names = UNSUPPORTED_NAMES.get(what, {"en": "attachment", "es": "adjunto"})
-    return names.get(language or "en", names["en"])
+    name = names.get(language or "en", names["en"])
+    if language == "es":
+        that = f"{'esa' if name in _FEMININE_ES else 'ese'} {name}"
+    else:
+        that = f"that {name}"
+    return text(f"unsupported{suffix}", language, what=name, that=that)

@@ -232,6 +232,7 @@ def _photo(message_id: str, caption: str = "", what: str = "photo", **extra: obj
         ("agent:U1", _photo("p2", what="sticker"), "[sticker]", "no he podido abrir tu sticker"),
         ("agent:U1", _photo("p3", what="voice"), "[voice message]", "abrir tu audio"),
         ("queued", _photo("p4", "mira la maleta"), "[photo] mira la maleta", "tu foto"),
+        ("agent:U1", _photo("p5", what="location"), "[location]", "¿Me escribes dónde estás?"),
     ],
 )
 async def test_an_attachment_for_a_person_is_named_on_the_desk_and_answered(
@@ -262,6 +263,17 @@ async def test_an_attachment_for_a_person_is_answered_in_english_too(
     await pipeline.accept(_photo("p1", what="voice"))
     [notice] = await _outbox_texts(aclient)
     assert "couldn't open your voice note" in notice and "will read it" in notice
+
+
+async def test_a_contact_shared_with_a_person_is_not_asked_for_in_words(
+    aclient: aioredis.Redis,
+) -> None:
+    pipeline = InboundPipeline(aclient, Settings())
+    await aclient.set(keys.conversation_owner("c1"), "agent:U1")
+    await aclient.hset(keys.conversation("c1"), "language", "en")
+    await pipeline.accept(_photo("p1", what="contact"))
+    [notice] = await _outbox_texts(aclient)
+    assert "no need to send contact details" in notice and "write it" not in notice
 
 
 async def test_text_for_a_person_gets_no_attachment_notice(aclient: aioredis.Redis) -> None:

@@ -201,6 +201,22 @@ async def test_a_closed_thread_starts_over_with_the_assistant(aclient: aioredis.
             _inbound("", kind=Kind.UNSUPPORTED, language="es", route={"attachment": "sticker"}),
             "ese sticker",
         ),
+        (  # "ese foto" before: the Spanish noun's gender
+            _inbound("", kind=Kind.UNSUPPORTED, language="es", route={"attachment": "photo"}),
+            "no he podido abrir esa foto",
+        ),
+        (
+            _inbound("", kind=Kind.UNSUPPORTED, language="en", route={"attachment": "poll"}),
+            "couldn't open that poll",
+        ),
+        (  # a place is asked in words, not "couldn't open that attachment"
+            _inbound("", kind=Kind.UNSUPPORTED, language="es", route={"attachment": "location"}),
+            "en qué aeropuerto estás",
+        ),
+        (  # no contact details are asked for
+            _inbound("", kind=Kind.UNSUPPORTED, language="en", route={"attachment": "contact"}),
+            "there's no need to send contact details here",
+        ),
     ],
 )
 async def test_what_the_assistant_cannot_read_gets_a_friendly_notice(
