@@ -67,8 +67,11 @@ class Written:
 
 
 def queue_order(view: HandoffView) -> tuple[int, int, str]:
-    """Most urgent first (the priority now, then the score), then the longest waiting."""
-    return (-view.priority.rank, -view.request.score, view.request.created_at)
+    """Most urgent first (the priority now, then the score), then the longest waiting.
+
+    A reopened handoff waits since its reopening (`cycle_started_at`), not its first escalation.
+    """
+    return (-view.priority.rank, -view.request.score, view.cycle_started_at)
 
 
 class ConsoleDesk:

@@ -28,7 +28,7 @@ from bot.delivery import DeliveryWorker, RetryPolicy
 from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
-from handoff.console import ConsoleDesk
+from handoff.console import ConsoleDesk, queue_order
 from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
 from handoff.desk import AlertLevel, HandoffView
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
@@ -485,6 +485,21 @@ async def test_the_queue_is_most_urgent_first_then_oldest_with_the_triage_for_ea
     assert top["routing_reasons"] == ["keyword: maleta"]
     assert next(h for h in waiting if h["id"] == raised)["priority"] == "high"  # not "normal"
     await laura.aclose()
+
+
+def test_a_reopened_handoff_waits_in_the_queue_since_its_reopening() -> None:
+    """It was placed by its first escalation, ahead of customers waiting for hours."""
+    waiting = HandoffView(
+        request=replace(_complaint(), id="h-waiting", created_at="2026-03-03T07:00:00+00:00"),
+        state="queued",
+    )
+    reopened = HandoffView(
+        request=replace(_complaint(), id="h-reopened", created_at="2026-03-02T08:00:00+00:00"),
+        state="queued",
+        reopened_at="2026-03-03T09:00:00+00:00",
+    )
+    ordered = sorted([reopened, waiting], key=queue_order)
+    assert [v.request.id for v in ordered] == ["h-waiting", "h-reopened"]
 
 
 async def test_personal_data_is_redacted_everywhere_but_in_what_agents_write(
