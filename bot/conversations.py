@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from bot.accept_script import ACCEPT
 from bot.gestures import Gesture
-from bot.inbound import Inbound, Kind
+from bot.inbound import FOR_A_PERSON_ONLY, Inbound
 from bot.log_entries import customer_log_fields, now_iso
 from relevo import keys
 from relevo.events import MAXLEN as EVENTS_MAXLEN
@@ -31,6 +31,7 @@ from relevo.messages import Outgoing
 from relevo.redis_conn import text_of
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
+SPLIT_WINDOW_MS = 5000  # a split paste's parts arrive within a second or two of each other
 
 # KEYS: the conversation's metadata and log. ARGV: the metadata as JSON, the time, the retention
 # (0: kept). With a retention, an empty log is made now (MKSTREAM) so that what the delivery
@@ -60,7 +61,7 @@ class Route(StrEnum):
     RATED_AGAIN = "rated_again"  # a second rating: thanked and shown, the first one stands
     CLOSING = "closing"  # only thanks after a resolution: answered, the handoff stays closed
     THROTTLED = "throttled"  # over the customer's rate: kept in the log, not answered
-    EDIT = "edit"  # an edit while no person has the conversation: kept in the log, not answered
+    EDIT = "edit"  # an edit or a paste's rest, and no person has it: kept in the log, unanswered
     COMMAND = "command"  # a command while a person has it: answered, shown to the desk as one
     DUPLICATE = "duplicate"  # already accepted once: dropped
 
@@ -180,9 +181,10 @@ class ConversationStore:
         relayed to a queued conversation (a reopened one included) earns `waiting` once per
         that many seconds; a message over the customer's rate never does. With
         `presence_seconds`, the message (one that asks whether anyone is there) earns it once
-        the last one is that many seconds old. An edit
-        (`Kind.EDIT`) reaches only a person: while the assistant has the conversation, or after
-        its resolution, it is kept in the log and not answered (`Route.EDIT`). A press or a
+        the last one is that many seconds old. An edit (`Kind.EDIT`) or the rest of a split
+        paste (`Kind.CONTINUED`) reaches only a person: while the assistant has the
+        conversation, or after its resolution, it is kept in the log and not answered
+        (`Route.EDIT`). A press or a
         command (`gesture`, see `bot.gestures`) never reopens a resolved handoff: it starts a
         new conversation with the assistant; a pressed rating is the rating even once the
         assistant has the conversation again. While a person has the conversation, a message
@@ -242,7 +244,7 @@ class ConversationStore:
                 waiting_notice_seconds or "",
                 _json_or_empty(welcome),
                 _json_or_empty(relayed_notice),
-                "1" if inbound.kind is Kind.EDIT else "",
+                "1" if inbound.kind in FOR_A_PERSON_ONLY else "",
                 gesture.value,
                 _json_or_empty(command_answer),
                 presence_seconds or "",
@@ -300,6 +302,21 @@ class ConversationStore:
             return None
         record = await self._client.hget(keys.handoff(text_of(handoff_id)), "record")
         return str(json.loads(record).get("language")) if record else None
+
+    async def split_part(self, conversation_id: str, *, long: bool) -> bool:
+        """Whether a message follows a long one within seconds (`bot.channels.telegram_split`).
+
+        A `long` message opens the window (or keeps it open); any other closes it.
+        """
+        key = keys.conversation_split(conversation_id)
+        async with self._client.pipeline(transaction=False) as both:  # one round trip
+            both.get(key)
+            if long:
+                both.set(key, "1", px=SPLIT_WINDOW_MS)
+            else:
+                both.delete(key)
+            before, _ = await both.execute()
+        return before is not None
 
     async def owner(self, conversation_id: str) -> str:
         """bot, queued, agent:<user> or closed."""

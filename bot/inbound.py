@@ -24,6 +24,11 @@ class Kind(StrEnum):
     TEXT = "text"
     UNSUPPORTED = "unsupported"  # a sticker, photo, voice note...
     EDIT = "edit"  # the new text of a message the customer sent before (Telegram's edits)
+    CONTINUED = "continued"  # the rest of a long paste the customer's app split in parts
+
+
+FOR_A_PERSON_ONLY = frozenset({Kind.EDIT, Kind.CONTINUED})
+"""Kinds the assistant does not answer: a person reads them, else the log keeps them."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from bot.after_resolution import is_closing, parse_rating
 from bot.assistant import AssistantMessage
 from bot.conversations import Accepted, ConversationStore, Flood, Route
 from bot.gestures import Gesture, gesture_of
-from bot.inbound import Channel, Inbound, Kind
+from bot.inbound import FOR_A_PERSON_ONLY, Channel, Inbound, Kind
 from bot.texts import text, unsupported_notice
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
@@ -143,7 +143,9 @@ class InboundPipeline:
             relayed_notice=self._relayed_notice(inbound, language.code),
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
             flood=self._flood(inbound, notice_text, language.code),
-            event=None if inbound.kind is Kind.EDIT else self._message_in(inbound, language.code),
+            event=None
+            if inbound.kind in FOR_A_PERSON_ONLY
+            else self._message_in(inbound, language.code),
             hand_to=assistant.consumer if assistant else None,
             language=language.code if language.decided else None,
             waiting_notice_seconds=keys.WAITING_NOTICE_SECONDS,

@@ -12,6 +12,7 @@
 | `relevo:conv:<id>:handoffs` | list | ids of all the conversation's handoffs, oldest first |
 | `relevo:conv:<id>:invite` | string | its invitation token to a private channel (TTL 7 days) |
 | `relevo:conv:<id>:waiting-notice` | string | a queued customer was acknowledged (TTL 10 min) |
+| `relevo:conv:<id>:split` | string | a long message came: maybe a split paste's start (TTL 5 s) |
 | `relevo:invite:<token>` | string | the public conversation an invitation continues (TTL 7 days) |
 | `relevo:customer:<channel>:<id>` | hash | a customer's profile on one channel (name, handle...) |
 | `relevo:customer:<channel>:<id>:conversations` | sorted set | their conversations by time |
@@ -104,6 +105,11 @@ def conversation_handoffs(conversation_id: str) -> str:
 def conversation_invite(conversation_id: str) -> str:
     """The token that invites a public conversation to a private channel."""
     return f"{PREFIX}:conv:{conversation_id}:invite"
+
+
+def conversation_split(conversation_id: str) -> str:
+    """Set for a few seconds after a message long enough to be the start of a split paste."""
+    return f"{PREFIX}:conv:{conversation_id}:split"
 
 
 def conversation_waiting_notice(conversation_id: str) -> str:

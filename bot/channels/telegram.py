@@ -36,6 +36,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channels.telegram_split import with_split_marked
 from bot.channels.telegram_updates import (
     Received,
     asking_for_a_person,
@@ -177,7 +178,7 @@ class TelegramChannel:
                 await self._pipeline.accept(continued.carried(got.inbound))
             return
         if got.command is None:
-            await self._pipeline.accept(got.inbound)
+            await self._pipeline.accept(await with_split_marked(self._pipeline.store, got.inbound))
             if update.callback_query is not None:
                 await self._close_keyboard(update.callback_query)
             return

@@ -13,6 +13,7 @@ from redis.exceptions import ResponseError
 from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_split import PART_UNITS, telegram_length
 from bot.channels.telegram_updates import received
 from bot.inbound import Inbound, Kind
 from bot.invitations import Invitations
@@ -140,6 +141,50 @@ async def test_an_edit_reaches_the_person_on_the_case_and_is_only_logged_while_t
     assert (relayed["owner"], relayed["log_id"]) == ("agent:U1", (await _last_log_id(aclient)))
     assert await aclient.xlen(keys.INBOUND) == 1
     assert await aclient.xlen(keys.EVENTS) == 1  # an edit is not a new message in the reports
+
+
+PASTE = "Os escribo porque el vuelo de ayer fue un desastre de principio a fin, y quiero "
+PASTE_START = (PASTE * 60)[:4096]  # Telegram's app sends the first 4096 characters...
+PASTE_REST = "...y por eso os pido que me devolváis el dinero del billete."  # ... then the rest
+
+
+async def test_the_rest_of_a_paste_telegram_split_is_not_answered_on_its_own(
+    aclient: aioredis.Redis,
+) -> None:
+    """QA s21 D12: the rest, read without its start, was answered out of context."""
+    channel = _channel(aclient, InboundPipeline)
+    await channel.handle_or_reject(_update(20, PASTE_START, channel))
+    await channel.handle_or_reject(_update(21, PASTE_REST, channel))
+    await channel.handle_or_reject(_update(22, "¿puedo llevar a mi perro en cabina?", channel))
+    logged = [f for _, f in await aclient.xrange(keys.conversation_log("tg:7"))]
+    assert [f["kind"] for f in logged if f["author"] == "customer"] == [
+        "text",
+        "continued",  # kept for whoever reads the conversation
+        "text",  # the short rest closed the window: the next message is a new one
+    ]
+    [(_, notice)] = await aclient.xrange(keys.OUTBOX)  # the start: too long; the rest: nothing
+    assert "largo" in notice["text"]
+    questions = [f["text"] for _, f in await aclient.xrange(keys.INBOUND)]
+    assert questions == ["¿puedo llevar a mi perro en cabina?"]
+    assert await aclient.xlen(keys.EVENTS) == 2  # one paste is one message in the reports
+
+
+async def test_the_rest_of_a_split_paste_reaches_the_person_on_the_case(
+    aclient: aioredis.Redis,
+) -> None:
+    channel = _channel(aclient, InboundPipeline)
+    await aclient.set(keys.conversation_owner("tg:7"), "agent:U1")
+    await aclient.set(keys.conversation_handoff("tg:7"), "h1")
+    await channel.handle_or_reject(_update(23, PASTE_START, channel))
+    await channel.handle_or_reject(_update(24, PASTE_REST, channel))
+    relayed = [f["text"] for _, f in await aclient.xrange(keys.DESK_RELAY)]
+    assert relayed[-1] == PASTE_REST and len(relayed) == 2
+    assert await aclient.xlen(keys.INBOUND) == 0
+
+
+def test_telegram_counts_an_emoji_as_two() -> None:
+    assert (telegram_length("🧳 maleta"), len("🧳 maleta")) == (9, 8)
+    assert telegram_length("a" * PART_UNITS) >= PART_UNITS
 
 
 async def _last_log_id(client: aioredis.Redis) -> str:
