@@ -254,26 +254,22 @@ async def test_an_attachment_for_a_person_is_named_on_the_desk_and_answered(
     assert await _outbox_texts(aclient) == texts  # a redelivery is not answered twice
 
 
+@pytest.mark.parametrize(
+    ("what", "said", "not_said"),
+    [
+        ("voice", "couldn't open your voice note", "no need"),
+        ("contact", "no need to send contact details", "write it"),  # none asked for in words
+    ],
+)
 async def test_an_attachment_for_a_person_is_answered_in_english_too(
-    aclient: aioredis.Redis,
+    aclient: aioredis.Redis, what: str, said: str, not_said: str
 ) -> None:
     pipeline = InboundPipeline(aclient, Settings())
     await aclient.set(keys.conversation_owner("c1"), "agent:U1")
     await aclient.hset(keys.conversation("c1"), "language", "en")
-    await pipeline.accept(_photo("p1", what="voice"))
+    await pipeline.accept(_photo("p1", what=what))
     [notice] = await _outbox_texts(aclient)
-    assert "couldn't open your voice note" in notice and "will read it" in notice
-
-
-async def test_a_contact_shared_with_a_person_is_not_asked_for_in_words(
-    aclient: aioredis.Redis,
-) -> None:
-    pipeline = InboundPipeline(aclient, Settings())
-    await aclient.set(keys.conversation_owner("c1"), "agent:U1")
-    await aclient.hset(keys.conversation("c1"), "language", "en")
-    await pipeline.accept(_photo("p1", what="contact"))
-    [notice] = await _outbox_texts(aclient)
-    assert "no need to send contact details" in notice and "write it" not in notice
+    assert said in notice and not_said not in notice
 
 
 async def test_text_for_a_person_gets_no_attachment_notice(aclient: aioredis.Redis) -> None:
