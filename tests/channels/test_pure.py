@@ -59,8 +59,11 @@ def test_a_signature_is_accepted_fresh_and_refused_forged_stale_or_missing() -> 
     with pytest.raises(SignatureError, match="does not match"):
         verify(SECRET, body, ts, sign("other", int(ts), body), max_skew=300, now=now)
     old = str(int(now) - 301)
-    with pytest.raises(SignatureError, match="stale"):
+    with pytest.raises(SignatureError, match="stale timestamp: 301 s old"):
         verify(SECRET, body, old, sign(SECRET, int(old), body), max_skew=300, now=now)
+    ahead = str(int(now) + 1000)  # the connector's clock is ahead: not "stale", not "-999 s"
+    with pytest.raises(SignatureError, match=r"1000 s in the future \(clock skew\?\)"):
+        verify(SECRET, body, ahead, sign(SECRET, int(ahead), body), max_skew=300, now=now)
     with pytest.raises(SignatureError, match="missing"):
         verify(SECRET, body, None, None, max_skew=300, now=now)
     for timestamp in ("yesterday", "1" + "0" * 400, "-5", "١٧٠٠٠٠٠٠٠٠"):  # huge, signed, Arabic
