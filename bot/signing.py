@@ -47,12 +47,12 @@ def verify(
     if not _UNIX_SECONDS.fullmatch(timestamp):
         raise SignatureError(f"{TIMESTAMP_HEADER} must be Unix seconds (up to 12 digits)")
     sent_at = int(timestamp)
-    age = (now if now is not None else time.time()) - sent_at
+    age = int(now if now is not None else time.time()) - sent_at  # whole seconds, as sent
     if age < -max_skew:  # the sender's clock is ahead: "stale" and a negative age misled
         raise SignatureError(
-            f"timestamp is {int(-age)} s in the future (clock skew?), at most {max_skew} s allowed"
+            f"timestamp is {-age} s in the future (clock skew?), at most {max_skew} s allowed"
         )
     if age > max_skew:
-        raise SignatureError(f"stale timestamp: {int(age)} s old, at most {max_skew} s allowed")
+        raise SignatureError(f"stale timestamp: {age} s old, at most {max_skew} s allowed")
     if not hmac.compare_digest(sign(secret, sent_at, body).encode(), signature.strip().encode()):
         raise SignatureError("signature does not match the body")
