@@ -6,7 +6,31 @@ import datetime as dt
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
+from relevo.pii import Kind
 from relevo.settings import Settings
+
+# What a public post shows, by kind: the notice that asks to delete the post names it.
+SHOWN: dict[Kind, dict[str, str]] = {
+    Kind.CARD: {"en": "a card number", "es": "un número de tarjeta"},
+    Kind.NATIONAL_ID: {"en": "an ID number", "es": "un número de documento"},
+    Kind.PASSPORT: {"en": "a passport number", "es": "un número de pasaporte"},
+    Kind.EMAIL: {"en": "an e-mail address", "es": "un correo electrónico"},
+    Kind.PHONE: {"en": "a phone number", "es": "un número de teléfono"},
+    Kind.BOOKING: {"en": "a booking code", "es": "un localizador"},
+}
+_PERSONAL_DATA = {"en": "personal data", "es": "datos personales"}  # several kinds at once
+_DELETE_POST = {
+    "en": "For your safety, please delete your post: it shows {what}. Send us a private message "
+    "and we'll help you there. 🔒",
+    "es": "Por tu seguridad, borra tu publicación: muestra {what}. Escríbenos por mensaje "
+    "privado y te ayudamos allí. 🔒",
+}
+
+
+def _delete_post(what: dict[str, str]) -> dict[str, str]:
+    """The notice asking to delete a public post, naming `what` it shows, in both languages."""
+    return {language: words.format(what=what[language]) for language, words in _DELETE_POST.items()}
+
 
 TEXTS: dict[str, dict[str, str]] = {
     "answer_intro": {
@@ -25,12 +49,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Te ayudo encantado con tu reserva, pero cuidemos tus datos: escríbenos por "
         "mensaje privado y lo vemos allí. No compartas nunca localizadores ni datos de tarjeta "
         "en público. 🔒",
-    },
-    "pii_public": {
-        "en": "For your safety, please delete your post: it shows personal data (a card number, "
-        "an ID or a booking code). Send us a private message and we'll help you there. 🔒",
-        "es": "Por tu seguridad, borra tu publicación: muestra datos personales (una tarjeta, un "
-        "documento o un localizador). Escríbenos por mensaje privado y te ayudamos allí. 🔒",
     },
     "handoff_sensitive": {
         "en": "I'm so sorry you're going through this. A person on our team will look after it "
@@ -100,6 +118,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Perdona el lío 🙏 ¿Me cuentas con otras palabras qué necesitas? "
         "O, si lo prefieres, habla con una persona del equipo.",
     },
+    "pii_public": _delete_post(_PERSONAL_DATA),
+    **{f"pii_public_{kind.value}": _delete_post(what) for kind, what in SHOWN.items()},
 }
 
 
