@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from handoff.console_login import Agent
 from handoff.desk import Desk
-from handoff.desk_view import AlertLevel, HandoffView, load
+from handoff.desk_view import AlertLevel, HandoffView, load, local_time
 from handoff.ownership import handoff_events
 from handoff.replies import ReplyOutcome
 from handoff.routing import Routing, configured_routing
@@ -128,9 +128,9 @@ class ConsoleDesk:
         await self._announce(view.id)
         return ref
 
-    def when(self, iso: str) -> str:
-        """A time in UTC (the page shows alerts as written)."""
-        return f"{iso[:16].replace('T', ' ')} UTC"
+    def when(self, iso: str, timezone: str) -> str:
+        """A time in the department's zone, named: the page shows alerts as written."""
+        return local_time(iso, timezone)
 
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:
         """Record whether a console reply reached the customer (others are not ours)."""

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
@@ -156,8 +157,12 @@ class DeskAdapter(Protocol):
         """
         ...
 
-    def when(self, iso: str) -> str:
-        """A time for an alert, as the medium shows times best (the agent's own clock)."""
+    def when(self, iso: str, timezone: str) -> str:
+        """A time for an alert, as the medium shows times best.
+
+        On the agent's own clock where the medium knows it, else in `timezone` (the
+        department's), named.
+        """
         ...
 
 
@@ -232,6 +237,17 @@ def agent_message(
         receipt=receipt,
         invite_private=invite_private,
     )
+
+
+def local_time(iso: str, timezone: str) -> str:
+    """A stored time on a desk that has no clock of its own: in `timezone`, with its name.
+
+    "2026-11-28 11:35 Europe/Madrid": the department's wall clock, which its shifts and the
+    customers' notices use, not UTC.
+    """
+    at = dt.datetime.fromisoformat(iso)
+    local = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(ZoneInfo(timezone))
+    return f"{local:%Y-%m-%d %H:%M} {timezone}"
 
 
 def cut(body: str, limit: int | None) -> str:

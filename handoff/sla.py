@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 from handoff.desk_view import AlertLevel, DeskAdapter, HandoffView, load, say_to_customer
 from handoff.priority import raised
+from handoff.requests import Priority
 from handoff.routing import Routing
 from handoff.timers import Timer, Timers
 from relevo import keys
@@ -42,6 +43,11 @@ class Fired(StrEnum):
     FOLLOWED_UP = "followed_up"
     SKIPPED = "skipped"  # no longer applies (answered, resolved, reopened, gone)
     FAILED = "failed"  # it could not be shown (logged): not tried again
+
+
+def _raised_to(before: Priority, after: Priority) -> str:
+    """What a breach did to the priority: nothing to say when it was already urgent."""
+    return f" Priority raised to {after.value}." if after is not before else ""
 
 
 def utc_now() -> dt.datetime:
@@ -111,7 +117,7 @@ class SlaMonitor:
         if view.state not in OPEN_STATES or not view.card_ts:
             return Fired.SKIPPED
         if timer is Timer.SHIFT_OPEN:
-            since = self._adapter.when(view.request.created_at)
+            since = self._when(view, view.request.created_at)
             await self._adapter.alert(
                 view,
                 f"The shift has started: this customer has been waiting since {since}.",
@@ -131,7 +137,7 @@ class SlaMonitor:
         await self._event(EventType.SLA_WARNING, view, first)
         await self._client.hset(keys.handoff(view.id), "sla_state", state)
         due = view.sla_due_at if first else view.resolution_due_at
-        at = f" ({self._adapter.when(due)})" if due else ""
+        at = f" ({self._when(view, due)})" if due else ""
         await self._adapter.alert(view, f"The {target} is due soon{at}.", level=AlertLevel.WARNING)
         await self._redraw(view.id)
         return Fired.WARNED
@@ -146,13 +152,18 @@ class SlaMonitor:
         group = self._routing.department(view.request.department).user_group
         await self._adapter.alert(
             view,
-            f"SLA breached: the {target} is overdue. Priority raised to {priority.value}.",
+            f"SLA breached: the {target} is overdue.{_raised_to(view.priority, priority)}",
             level=AlertLevel.BREACH,
             mention=group,
             notify=view.owner if view.state == "agent" else "",
         )
         await self._redraw(view.id)
         return Fired.BREACHED
+
+    def _when(self, view: HandoffView, iso: str) -> str:
+        """A time in an alert: the adapter's way, in the department's time zone if it needs one."""
+        calendar = self._routing.department(view.request.department).calendar
+        return self._adapter.when(iso, calendar.timezone)
 
     async def _event(self, kind: EventType, view: HandoffView, first: bool) -> None:
         HANDOFFS.labels(kind.value).inc()

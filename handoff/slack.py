@@ -145,8 +145,8 @@ class SlackDesk:
             reply_broadcast=level is AlertLevel.BREACH,
         )
 
-    def when(self, iso: str) -> str:
-        """A Slack date: each agent reads it on their own clock."""
+    def when(self, iso: str, timezone: str) -> str:
+        """A Slack date: each agent reads it on their own clock (`timezone` is not needed)."""
         return slack_date(iso)
 
     async def mark_delivery(self, receipt: str, ok: bool, reason: str) -> None:

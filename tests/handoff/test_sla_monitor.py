@@ -53,19 +53,18 @@ def escalate(
     text: str = "se ha roto mi maleta",
     conversation: str = "wc-sla-1",
     channel: str = "webchat",
+    reason: Reason = Reason.ASKED_FOR_PERSON,
 ) -> HandoffRequest:
     """What the action server does: triage, then queue."""
     customer = {"id": conversation}
     result = triage(
-        ROUTING,
-        Escalation(Reason.ASKED_FOR_PERSON, channel, channel == "social", "es", [text], customer),
-        at,
+        ROUTING, Escalation(reason, channel, channel == "social", "es", [text], customer), at
     )
     request = HandoffRequest(
         conversation_id=conversation,
         channel=channel,
         language="es",
-        reason=Reason.ASKED_FOR_PERSON,
+        reason=reason,
         priority=result.score.priority,
         transcript=[TranscriptLine("customer", text, at.isoformat())],
         hits=[],
@@ -128,11 +127,27 @@ async def test_a_warning_then_a_breach_that_raises_the_priority(
     assert view is not None and view.sla_state == "breached"
     assert view.priority is Priority.HIGH  # raised one level
     said = await alerts(aclient, request.id)
-    assert "due soon" in said[0]
-    assert "SLA breached" in said[1]
+    assert said == [  # the due time on the department's clock, named (not UTC)
+        "The first response is due soon (2026-11-30 12:00 Europe/Madrid).",
+        "SLA breached: the first response is overdue. Priority raised to high.",
+    ]
     levels = [f["level"] for _, f in await aclient.xrange(keys.console_thread(request.id))]
     assert levels == ["warning", "breach"]
     assert await monitor.tick() == []  # each timer fires once
+
+
+async def test_a_breach_of_an_urgent_handoff_does_not_claim_to_raise_its_priority(
+    redis_client: redis.Redis, aclient: aioredis.Redis, console: ConsoleDesk
+) -> None:
+    said = "mi abogado os denunciará, es una vergüenza!!!"
+    request = escalate(redis_client, MONDAY_10, text=said, reason=Reason.SENSITIVE_TOPIC)
+    assert request.priority is Priority.URGENT
+    breach = await scheduled(aclient, request.id, Timer.FIRST_BREACH)
+    monitor = SlaMonitor(aclient, console, ROUTING, Clock(breach + dt.timedelta(seconds=1)))
+    fired = await monitor.tick()
+    assert (request.id, Timer.FIRST_BREACH, Fired.BREACHED) in fired
+    breached = [said for said in await alerts(aclient, request.id) if "breached" in said]
+    assert breached == ["SLA breached: the first response is overdue."]
 
 
 async def test_an_answered_handoff_is_not_warned_and_a_returned_one_has_no_timers(
