@@ -88,6 +88,28 @@ PAUSES = frozenset({"utter_take_your_time"})
 """The bot's answer to "hold on": the question the bot asked before it still stands."""
 
 
+ASK_HUMAN = "/ask_human"  # the payload of the "Talk to a person" button
+
+
+def offered_a_person(tracker: Tracker) -> bool:
+    """Whether the bot's last message before the customer's latest offered a person.
+
+    The offer is its "Talk to a person" button; the words say it too ("a person from our team
+    can look into it"), which is all a public post shows, since it has no buttons.
+    """
+    before_latest = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if before_latest:
+                return False
+            before_latest = True
+        elif before_latest and kind == "bot":
+            buttons = (event.get("data") or {}).get("buttons") or []
+            return any(button.get("payload") == ASK_HUMAN for button in buttons)
+    return False
+
+
 def last_bot_action(tracker: Tracker) -> str | None:
     """The last action the bot ran before the customer's latest message (listening aside).
 

@@ -22,6 +22,9 @@ NOT_UNDERSTOOD = "not_understood"  # "no entiendo": a no to a question pending, 
 class ActionFeedback(Action):
     """A yes closes the loop; a no hands over; without a question just asked, a polite answer.
 
+    A yes to the offer of a person ("Talk to a person", or its words on a public post) hands
+    over, as the button would.
+
     After an offer of articles ("Is it one of these?"), a typed no hands over and a yes asks
     which one. "I don't understand" is a no to a pending question; without one, the customer is
     asked to say what they need in other words, with a button for a person.
@@ -45,6 +48,13 @@ class ActionFeedback(Action):
         if not tracker.get_slot("awaiting_feedback"):
             if tracker.get_slot("offer_pending"):
                 return self._on_offer(dispatcher, tracker, intent)
+            if intent == "affirm" and conversation.offered_a_person(tracker):
+                # "Yes please" to "a person from our team can look into it": typed, as on a
+                # public post, which shows no button to tap.
+                return [
+                    SlotSet("escalation_reason", Reason.ASKED_FOR_PERSON.value),
+                    FollowupAction("action_escalate"),
+                ]
             return self._nothing_pending(dispatcher, tracker, intent)
         events.emit_sync(
             runtime.redis_client(),
@@ -83,7 +93,9 @@ class ActionFeedback(Action):
         elif intent == NOT_UNDERSTOOD:
             dispatcher.utter_message(
                 text=text("not_understood", language),
-                buttons=[{"title": text("talk_to_person", language), "payload": "/ask_human"}],
+                buttons=[
+                    {"title": text("talk_to_person", language), "payload": conversation.ASK_HUMAN}
+                ],
             )
         else:
             dispatcher.utter_message(response="utter_goodbye")

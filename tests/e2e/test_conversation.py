@@ -429,6 +429,24 @@ async def test_an_airline_question_no_article_covers_gets_no_offer(
 
 
 @pytest.mark.parametrize(
+    ("language", "question", "yes", "public"),
+    [
+        ("es", "volais a sidney?", "sí, por favor", True),  # a public post has no buttons
+        ("en", "are you hiring flight attendants?", "yes please", False),
+    ],
+)
+async def test_a_typed_yes_to_the_offer_of_a_person_hands_over(
+    engine: Engine, store: redis.Redis, language: str, question: str, yes: str, public: bool
+) -> None:
+    """QA s22 D3: "yes please" got "Sure! What can I help you with?"."""
+    customer = Customer(engine, language, public=public)
+    assert decisions(await customer.says(question)) == ["decline"]
+    replies = await customer.says(yes)
+    assert decisions(replies) == ["handoff"]
+    assert handoff_reason(store, customer.id) is Reason.ASKED_FOR_PERSON
+
+
+@pytest.mark.parametrize(
     ("language", "question"),
     [("es", "a q hora abris el chat los sabados?"), ("en", "what time does your support open?")],
 )
