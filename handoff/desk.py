@@ -29,7 +29,13 @@ from handoff.desk_view import (
 from handoff.invites import invitation, invitation_text, invite_once, invite_refusal
 from handoff.ownership import Action, Outcome, Ownership, Transition
 from handoff.relay import Relay
-from handoff.replies import MAX_REPLY_CHARS, ReplyOutcome, is_internal_note, not_open
+from handoff.replies import (
+    MAX_REPLY_CHARS,
+    ReplyOutcome,
+    is_internal_note,
+    not_open,
+    public_reply_limit,
+)
 from handoff.requests import customer_said
 from handoff.routing import Routing
 from handoff.texts import rating_buttons
@@ -320,6 +326,8 @@ class Desk:
             return ReplyOutcome.NOT_OWNER
         if contains_personal_data(body) and view.public:
             return ReplyOutcome.PUBLIC_PERSONAL_DATA
+        if view.public and len(body) > public_reply_limit():
+            return ReplyOutcome.PUBLIC_TOO_LONG
         return ReplyOutcome.SENT
 
     async def _owns(self, view: HandoffView, user: str, name: str) -> bool:

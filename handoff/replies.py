@@ -1,4 +1,4 @@
-"""What becomes of what an agent writes in a handoff's thread, and what the agent is told. Pure.
+"""What becomes of what an agent writes in a handoff's thread, and what the agent is told.
 
 Both desks (Slack, the console) hand an agent's words to `Desk.reply`, which decides with these
 rules: an internal note stays among agents, the owner's reply goes to the customer, anything else
@@ -11,7 +11,10 @@ import html
 import re
 from enum import StrEnum
 
+from relevo.settings import get_settings
+
 MAX_REPLY_CHARS = 4000  # an agent's reply to a customer (the console's limit too)
+PUBLIC_POSTS = 2  # the most public posts one reply may become (the channel splits it)
 
 
 class ReplyOutcome(StrEnum):
@@ -26,6 +29,7 @@ class ReplyOutcome(StrEnum):
     TOO_LONG = "too_long"  # over MAX_REPLY_CHARS: not sent, the agent is told
     EMPTY = "empty"  # nothing but spaces: never an empty bubble for the customer
     PUBLIC_PERSONAL_DATA = "public_personal_data"  # personal data on a public post: not posted
+    PUBLIC_TOO_LONG = "public_too_long"  # over `public_reply_limit` on a public post: not posted
     NOT_PUBLIC = "not_public"  # an invitation to private in a private conversation: not sent
 
 
@@ -44,6 +48,16 @@ def not_open(state: str) -> ReplyOutcome | None:
     if state in ("agent", "queued"):
         return None
     return ReplyOutcome.RETURNED if state == "returned" else ReplyOutcome.CLOSED
+
+
+def public_reply_limit() -> int:
+    """The longest reply to a public post: `PUBLIC_POSTS` posts of the public reply length.
+
+    The channel posts a longer reply as a run of posts under the customer's, which everyone
+    reads as a wall of text (a 4000-character reply is 15 of them). A reply and its
+    continuation is the most a public answer should take; more belongs in a private chat.
+    """
+    return PUBLIC_POSTS * get_settings().public_reply_chars
 
 
 def is_internal_note(body: str) -> bool:
@@ -70,10 +84,16 @@ HINTS = {
     "reply has personal data in it (a booking code, an e-mail, a phone or an id), which everyone "
     "would see. Use Invite to private to move the customer to a private chat and ask for the "
     "details there, or write the reply without them.",
+    ReplyOutcome.PUBLIC_TOO_LONG: "Not posted: this conversation is a public post and your "
+    "reply is longer than {limit} characters ({posts} public posts), which everyone would read "
+    "as a string of posts. Shorten it, or use Invite to private and write the rest there.",
 }
 """What an agent is told when their message did not reach the customer, by outcome."""
 
 
 def hint(outcome: ReplyOutcome) -> str | None:
     """What to tell the agent about `outcome`; None when there is nothing to say."""
-    return HINTS.get(outcome)
+    told = HINTS.get(outcome)
+    if outcome is ReplyOutcome.PUBLIC_TOO_LONG and told is not None:
+        return told.format(limit=public_reply_limit(), posts=PUBLIC_POSTS)
+    return told

@@ -31,6 +31,7 @@ from bot.pipeline import InboundPipeline
 from handoff.console import ConsoleDesk, queue_order
 from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
 from handoff.desk import AlertLevel, HandoffView
+from handoff.replies import ReplyOutcome, hint
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from handoff.texts import text as desk_text
 from relevo import keys
@@ -240,6 +241,34 @@ async def test_notes_stay_internal_and_the_owners_reply_goes_out_once_with_its_r
     assert written()[-1]["reason"] == "chat not found"
     await laura.aclose()
     await marc.aclose()
+
+
+async def test_a_public_reply_longer_than_two_posts_is_refused_with_a_hint(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    """QA s22 D11: 1,400 characters went out as six public posts; private keeps 4000."""
+    public = queue(redis_client, "social:x:t-long:u1", channel="social")
+    private = queue(redis_client, "wc-console-long")
+    laura = await logged_in(app, "Laura")
+
+    async def reply(handoff: str, ref: str) -> httpx.Response:
+        url = f"/console/api/handoffs/{handoff}"
+        await listed(laura, handoff)
+        assert (await laura.post(f"{url}/claim", headers=HEADER)).is_success
+        said = {"text": "Sorry. " * 200, "note": False, "client_id": ref}
+        return await laura.post(f"{url}/reply", json=said, headers=HEADER)
+
+    refused = await reply(public, "ref-long-public")
+    assert refused.json() == {
+        "error": hint(ReplyOutcome.PUBLIC_TOO_LONG),
+        "outcome": "public_too_long",
+    }
+    assert "Invite to private" in refused.json()["error"]
+    assert (await reply(private, "ref-long-private")).is_success
+    assert [m["conversation_id"] for m in outbox(redis_client) if m["author"] == "agent"] == [
+        "wc-console-long"
+    ]
+    await laura.aclose()
 
 
 async def test_the_owner_invites_a_public_customer_to_private_once_with_its_receipt(

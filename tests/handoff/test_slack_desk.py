@@ -26,7 +26,7 @@ from bot.pipeline import InboundPipeline
 from handoff.desk_view import load
 from handoff.invites import INVITE_HINTS
 from handoff.ownership import Action
-from handoff.replies import ReplyOutcome, is_internal_note
+from handoff.replies import ReplyOutcome, hint, is_internal_note, public_reply_limit
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from handoff.routing import default_routing_path, load_routing
 from handoff.sla import Fired, SlaMonitor
@@ -226,6 +226,25 @@ async def test_personal_data_is_never_posted_on_a_public_thread(
     await until(lambda: slack.customer_got("social:p100"))
     assert slack.customer_got("social:p100") == ["Te escribimos por privado."]
     assert any("public post" in said for said in slack.told("U3"))
+
+
+async def test_a_reply_longer_than_two_public_posts_is_not_posted_on_a_public_thread(
+    slack: Slack,
+) -> None:
+    """QA s22 D11: a 1,400-character reply went out as six public posts in a row."""
+    conversation = "social:x:long:u1"
+    handoff = queue(slack.redis, conversation, channel="social")
+    card = await slack.card(handoff)
+    await slack.click("claim", handoff, "U1", card)
+    await until(lambda: slack.redis.hget(keys.handoff(handoff), "owner") == "U1")
+    limit = public_reply_limit()
+    await slack.write("U1", "Sorry. " * (limit // 7 + 1), card)
+    fits = ("Sorry. " * (limit // 7)).strip()
+    await slack.write("U1", fits, card)
+    await until(lambda: slack.customer_got(conversation))
+    assert slack.customer_got(conversation) == [fits]
+    assert slack.told("U1") == [hint(ReplyOutcome.PUBLIC_TOO_LONG)]
+    assert f"longer than {limit} characters" in slack.told("U1")[0]
 
 
 async def test_only_the_owner_invites_a_public_customer_to_private_and_only_once(
