@@ -36,7 +36,7 @@ from handoff.replies import (
     not_open,
     public_reply_limit,
 )
-from handoff.requests import customer_said
+from handoff.requests import Reason, customer_said
 from handoff.routing import Routing
 from handoff.texts import rating_buttons
 from handoff.timers import Timer, Timers, follow_up_time, sla_times
@@ -279,8 +279,16 @@ class Desk:
         await self._timers.schedule(handoff_id, {Timer.FOLLOW_UP: at})
 
     async def _ask_for_rating(self, handoff_id: str) -> None:
+        """Tell the customer it is resolved and ask for a rating, except on a sensitive topic.
+
+        A bereavement, an illness or a legal matter is not a service to rate, least of all in
+        public: the customer is told it is resolved, and their next words are words.
+        """
         view = await load(self._client, handoff_id)
         if view is None:
+            return
+        if view.request.reason is Reason.SENSITIVE_TOPIC:
+            await say_to_customer(self._client, view, "resolved", "resolved_sensitive")
             return
         await self._client.hset(keys.handoff(handoff_id), "rating_asked", "1")
         await say_to_customer(self._client, view, "rating", "resolved", rating_buttons())

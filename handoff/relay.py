@@ -15,7 +15,14 @@ from dataclasses import replace
 
 import redis.asyncio as aioredis
 
-from handoff.desk_view import POOR_RATING, AlertLevel, DeskAdapter, HandoffView, load
+from handoff.desk_view import (
+    POOR_RATING,
+    AlertLevel,
+    DeskAdapter,
+    HandoffView,
+    load,
+    say_to_customer,
+)
 from handoff.priority import NEGATIVE_MOOD, URGENT_WORDS, raised
 from handoff.requests import HandoffRequest, Priority, Reason
 from handoff.routing import Routing
@@ -43,11 +50,17 @@ def _urgency_scored(request: HandoffRequest) -> bool:
     return any(why.startswith(URGENT_WORDS) for why in request.priority_reasons)
 
 
+def rating_words(fields: dict[str, str]) -> str:
+    """The customer's words around a rating (redacted), "" when they wrote only the rating."""
+    words = redact(fields.get("text", "").strip())
+    return words if any(ch.isalpha() for ch in words) else ""
+
+
 def rating_line(fields: dict[str, str]) -> str:
     """A rating in the thread, with the customer's own words when they wrote more than it."""
     rating = fields.get("rating", "")
-    words = redact(fields.get("text", "").strip())
-    said = f': "{words}"' if words and words != rating else ""
+    words = rating_words(fields)
+    said = f': "{words}"' if words else ""
     if fields.get("kept"):
         return (
             f"⭐ The customer rated this again, {rating}/5{said}. "
@@ -104,7 +117,7 @@ class Relay:
     async def _changed_by(self, view: HandoffView, fields: dict[str, str]) -> None:
         kind = fields.get("kind")
         if kind == "rating" and not fields.get("kept"):
-            await self._poorly_rated(view, fields.get("rating", ""))
+            await self._poorly_rated(view, fields)
         elif kind not in ("moved", "rating", "command"):
             await self._raise_if_pressing(view, fields.get("text", ""))
 
@@ -142,16 +155,25 @@ class Relay:
             )
         await self._adapter.update_card(view)
 
-    async def _poorly_rated(self, view: HandoffView, rating: str) -> None:
-        """A rating of 1 or 2 tells the agent who handled it."""
+    async def _poorly_rated(self, view: HandoffView, fields: dict[str, str]) -> None:
+        """A rating of 1 or 2 tells the agent who handled it, with the customer's words.
+
+        A rating never reopens the handoff (it ends its cycle): the customer, thanked for it,
+        is also asked to reply if anything is still pending, which reopens it as any words do.
+        """
+        rating = fields.get("rating", "")
         if not rating.isdigit() or int(rating) > POOR_RATING:
             return
+        words = rating_words(fields)
+        said = f', with these words: "{words}"' if words else ""
         await self._adapter.alert(
             view,
-            f"A poor rating, {rating}/5: read what the customer said and consider following up.",
+            f"A poor rating, {rating}/5{said}. The customer was asked to reply if anything is "
+            "still pending (a reply soon after the resolution reopens it here).",
             level=AlertLevel.FEEDBACK,
             notify=view.owner,
         )
+        await say_to_customer(self._client, view, "poor_rating", "poor_rating")
 
     async def _raise_if_pressing(self, view: HandoffView, said: str) -> None:
         """A customer who turns angry, or writes something urgent, while queued moves up a level.

@@ -77,13 +77,16 @@ async def logged_in(app: FastAPI, name: str) -> httpx.AsyncClient:
 
 
 def queue(
-    redis_client: redis.Redis, conversation: str = "wc-console-1", channel: str = "webchat"
+    redis_client: redis.Redis,
+    conversation: str = "wc-console-1",
+    channel: str = "webchat",
+    reason: Reason = Reason.ASKED_FOR_PERSON,
 ) -> str:
     request = HandoffRequest(
         conversation_id=conversation,
         channel=channel,
         language="es",
-        reason=Reason.ASKED_FOR_PERSON,
+        reason=reason,
         priority=Priority.NORMAL,
         transcript=[TranscriptLine("customer", "quiero hablar con una persona", "2025-01-01")],
         hits=[],
@@ -860,6 +863,24 @@ async def test_every_resolution_tells_the_customer_and_each_cycle_is_rated(
     assert await delivered(aclient, "wc-twice", desk_text("resolved", "es"), count=2) == 2
     assert (await pipeline.accept(customer_says("wc-twice", "m3", "2"))).route is Route.RATING
     assert (await listed(laura, handoff, "closed"))["rating"] == "2"  # this cycle's rating
+    await laura.aclose()
+
+
+async def test_a_sensitive_topic_is_told_it_is_resolved_and_not_asked_for_a_rating(
+    app: FastAPI, redis_client: redis.Redis, aclient: aioredis.Redis
+) -> None:
+    """QA s22 D6: a bereaved customer was asked in public to rate the help from 1 to 5."""
+    handoff = queue(redis_client, "social:x:grief:u1", "social", Reason.SENSITIVE_TOPIC)
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    url = f"/console/api/handoffs/{handoff}"
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    assert (await laura.post(f"{url}/resolve", headers=HEADER)).status_code == 200
+    desk = {m["out_id"]: m for m in outbox(redis_client) if m["out_id"].startswith("desk:")}
+    assert f"desk:{handoff}:rating" not in desk
+    told = desk[f"desk:{handoff}:resolved"]
+    assert told["text"] == desk_text("resolved_sensitive", "es") and told["buttons"] == "[]"
+    assert not redis_client.hget(keys.handoff(handoff), "rating_asked")
     await laura.aclose()
 
 

@@ -31,6 +31,7 @@ from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, r
 from handoff.routing import default_routing_path, load_routing
 from handoff.sla import Fired, SlaMonitor
 from handoff.slack import CHANGES_NOT_SENT, FILES_NOT_SENT, FILES_ONLY, SlackDesk, slack_router
+from handoff.texts import text as desk_text
 from handoff.timers import Timer, Timers
 from relevo import keys
 from relevo.messages import Outgoing
@@ -378,6 +379,25 @@ async def test_a_rating_shows_the_customers_words_alerts_when_poor_and_a_second_
     assert "The first rating, 2/5, stands." in said
     view = await load(aclient, handoff)
     assert view is not None and (view.state, view.rating) == ("closed", "2")
+
+
+async def test_a_poor_rating_with_words_shows_them_in_the_alert_and_invites_a_reply(
+    slack: Slack, aclient: aioredis.Redis
+) -> None:
+    """QA s22 D6: "1/5, you did nothing" got a heart emoji, and the desk only a bare alert."""
+    handoff, card = await claimed(slack, "wc-nothing")
+    await slack.click("resolve", handoff, "U1", card)
+    await until(lambda: slack.redis.hget(keys.handoff(handoff), "rating_asked") == "1")
+    assert await customer(aclient, "wc-nothing", "m1", "1/5, you did nothing") is Route.RATING
+    await until(lambda: any("👎" in line for line in slack.thread(card)))
+    [alert] = [line for line in slack.thread(card) if "👎" in line]
+    assert alert.startswith('<@U1> 👎 A poor rating, 1/5, with these words: "1/5, you did nothing"')
+    sent = [Outgoing.from_fields(f) for _, f in slack.redis.xrange(keys.OUTBOX)]
+    [sorry] = [m for m in sent if m.out_id == f"desk:{handoff}:poor_rating"]
+    assert sorry.text == desk_text("poor_rating", "es")
+    assert await customer(aclient, "wc-nothing", "m2", "my refund never came") is Route.RELAY
+    view = await load(aclient, handoff)
+    assert view is not None and view.state == "queued"  # the reply reopened it
 
 
 async def test_someone_elses_resolve_is_allowed_and_its_owner_is_told(slack: Slack) -> None:
