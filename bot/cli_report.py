@@ -72,11 +72,6 @@ def parse_moment(value: str, now: dt.datetime, option: str) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-def _costs(settings: Settings) -> Costs:
-    """Unit costs from `RELEVO_COST_AGENT_MINUTE` and `RELEVO_COST_BOT_MESSAGE`."""
-    return Costs(agent_minute=settings.cost_agent_minute, bot_message=settings.cost_bot_message)
-
-
 def routed_departments(settings: Settings) -> set[str]:
     """The departments of the routing file; none when it cannot be read (doctor says why)."""
     try:
@@ -150,5 +145,5 @@ def report(
     previous = start - (end - start)  # the period before, for trends
     events = read_events(connect(settings), previous, end)
     _check(filters, routed_departments(settings) | departments_in(events))
-    kpis = compute(events, start, end, filters, _costs(settings))
+    kpis = compute(events, start, end, filters, Costs.configured(settings))
     _write(render(kpis, fmt.value), output, fmt)

@@ -159,7 +159,11 @@ def open_summary(
                 "channel": view.request.channel,
                 "language": view.request.language,
                 "created_at": view.request.created_at,
+                "waiting_since": view.cycle_started_at,
                 "sla_due_at": view.sla_due_at,
+                "handle": view.request.customer.get("handle") or "",
+                "followers": view.request.customer.get("followers") or "",
+                "owner_name": view.owner_name if view.state == "agent" else "",
             }
             for view in urgent[:OPEN_LISTED]
         ],
@@ -245,7 +249,8 @@ def install_dashboard(app: FastAPI, console: ConsoleDesk, settings: Settings) ->
     def logged_in(request: Request) -> Agent:
         return require_session(login, request)
 
-    app.include_router(dashboard_router(console, login, secure_cookie=secure))
+    costs = Costs.configured(settings)
+    app.include_router(dashboard_router(console, login, costs, secure_cookie=secure))
     app.include_router(
         gaps_router(
             connect(settings),  # the gap search runs in a worker thread: a sync client
@@ -279,7 +284,7 @@ def require_session(login: ConsoleLogin, request: Request) -> Agent:
 
 
 def dashboard_router(
-    console: ConsoleDesk, login: ConsoleLogin, *, secure_cookie: bool
+    console: ConsoleDesk, login: ConsoleLogin, costs: Costs, *, secure_cookie: bool
 ) -> APIRouter:
     """The dashboard's routes (see the module's docstring)."""
     router = APIRouter()
@@ -370,6 +375,7 @@ def dashboard_router(
                     filters=filters,
                     warn_before=warn_before,
                     departments=departments,
+                    costs=costs,
                 )
             )
 

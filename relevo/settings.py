@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     cost_bot_message: float = Field(
         default=0.005, ge=0, description="Cost of one message of the assistant, for reports."
     )
+    cost_currency: str = Field(
+        default="EUR",
+        min_length=1,
+        max_length=8,
+        description="The currency of the two costs above, shown beside every cost.",
+    )
     sla_check_seconds: float = Field(
         default=15.0, gt=0, description="How often the SLA monitor looks at due times."
     )

@@ -35,8 +35,12 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from relevo.events import EventType
+
+if TYPE_CHECKING:
+    from relevo.settings import Settings
 
 UNKNOWN = "unknown"
 """The label of an event that lacks the field a breakdown counts by."""
@@ -74,6 +78,12 @@ class Costs:
 
     agent_minute: float = 0.80
     bot_message: float = 0.005
+    currency: str = "EUR"
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Costs:
+        """The operator's: `RELEVO_COST_AGENT_MINUTE`, `..._BOT_MESSAGE`, `..._CURRENCY`."""
+        return cls(settings.cost_agent_minute, settings.cost_bot_message, settings.cost_currency)
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -281,6 +291,7 @@ class CostSummary:
 
     agent_minute: float
     bot_message: float
+    currency: str
     bot_replies: int
     bot_cost_total: float
     bot_conversations: int
@@ -900,6 +911,7 @@ def _cost(
     return CostSummary(
         agent_minute=costs.agent_minute,
         bot_message=costs.bot_message,
+        currency=costs.currency,
         bot_replies=len(replies),
         bot_cost_total=len(replies) * costs.bot_message,
         bot_conversations=len(deflected),

@@ -276,7 +276,7 @@ def _satisfaction(k: Kpis) -> _Block:
 def _cost(k: Kpis) -> _Block:
     c = k.cost
     return _Block(
-        "Cost",
+        f"Cost ({c.currency})",
         [
             ("Agent minute", _money(c.agent_minute)),
             ("Bot message", _money(c.bot_message)),

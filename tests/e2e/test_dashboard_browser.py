@@ -173,6 +173,7 @@ def open_handoff(
     due: dt.timedelta,
     state: str = "queued",
     answered: bool = False,
+    customer: dict[str, str] | None = None,
 ) -> None:
     """A handoff in the console's open list, as the desk leaves it."""
     request = HandoffRequest(
@@ -188,10 +189,12 @@ def open_handoff(
         created_at=(now - created).isoformat(),
         sla_due_at=(now + due).isoformat(),
         department=department,
+        customer=customer or {},
     )
     fields = {"record": request.to_json(), "state": state, "conversation": request.conversation_id}
     if answered:
         fields["first_response_at"] = (now - created / 2).isoformat()
+        fields["owner_name"] = "Laura"
     client.hset(keys.handoff(handoff), mapping=fields)
     client.zadd(keys.CONSOLE_OPEN, {handoff: (now - created).timestamp()})
 
@@ -254,6 +257,7 @@ def seed(client: redis.Redis, now: dt.datetime) -> None:
             due=due * m,
             state="agent" if answered else "queued",
             answered=bool(answered),
+            customer={"handle": "angry_en", "followers": "250000"} if handoff == "h-4" else None,
         )
 
 
@@ -286,6 +290,7 @@ def dashboard(
         RELEVO_PUBLIC_URL=f"http://127.0.0.1:{port}",
         RELEVO_CONSOLE_TOKEN=TOKEN,
         RELEVO_RASA_URL=f"http://127.0.0.1:{free_port()}",  # no Rasa: nobody chats here
+        RELEVO_COST_CURRENCY="USD",  # the operator's costs (the dashboard used the defaults)
     )
     gateway = subprocess.Popen([str(BIN / "relevo"), "serve"], env=env, cwd=ROOT)
     try:
@@ -355,6 +360,19 @@ async def test_the_dashboard_shows_live_figures_behind_the_console_login(
         refused = httpx.get(f"{base}/dashboard/api/summary?since=24h&{query}", cookies=session)
         assert refused.status_code == 422 and said in refused.json()["error"]
 
+    # A refused filter is not asked again every 10 s, and says what to do (QA s22 D15).
+    await page.goto(base + "/dashboard?since=24h&channel=twitter")
+    await expect(page.get_by_test_id("updated")).to_have_text("Not loaded · change the filters")
+    await expect(page.locator("#db-error")).to_contain_text("unknown channel 'twitter'")
+    await expect(page.get_by_test_id("open-total")).to_have_text("—")  # not a quiet desk's 0
+    # A period the chips do not offer gets a chip of its own.
+    await page.goto(base + "/dashboard?since=3d")
+    await expect(page.get_by_test_id("period-other")).to_have_text("3d")
+    await expect(page.get_by_test_id("period-7d")).to_have_attribute("aria-pressed", "false")
+    await page.goto(base + "/dashboard?since=24h")
+    await showing(page, "since=24h")
+    await expect(page.get_by_test_id("period-other")).to_be_hidden()
+
     # The last 24 hours, tile by tile.
     figures = {
         "messages": ("8", "7 conversations"),
@@ -373,7 +391,7 @@ async def test_the_dashboard_shows_live_figures_behind_the_console_login(
     bot_value, _ = tile(page, "bot-first-response")
     await expect(bot_value).to_have_text("400 ms")  # the bot is quick: not "0.4 s" or "0 s"
     cost_value, _ = tile(page, "cost")
-    await expect(cost_value).to_have_text(re.compile(r"^0\.\d{3} vs \d+\.\d\d$"))
+    await expect(cost_value).to_have_text(re.compile(r"^0\.\d{3} vs \d+\.\d\d USD$"))
     await expect(page.get_by_test_id("updated")).to_have_text(
         re.compile(r"^Updated \d\d:\d\d:\d\d$")
     )
@@ -403,6 +421,13 @@ async def test_the_dashboard_shows_live_figures_behind_the_console_login(
     assert slas == ["overdue", "due_soon", "on_time", "answered"]
     await expect(urgent.last).not_to_contain_text("waiting")
     await expect(urgent.first).to_contain_text("waiting 2 h")
+    # Who waits and who has it; each row opens its handoff in the console (QA s22 D14).
+    who = page.get_by_test_id("urgent-who")
+    await expect(who).to_have_text(
+        ["Unclaimed", "Unclaimed", "@angry_en · 250k followers · unclaimed", "With Laura"]
+    )
+    links = [await a.get_attribute("href") for a in await urgent.locator("a").all()]
+    assert links == ["/console#h=h-3", "/console#h=h-5", "/console#h=h-4", "/console#h=h-6"]
     reasons = page.get_by_test_id("reason")
     await expect(reasons).to_have_count(3)
     await expect(page.get_by_test_id("hashtags").get_by_test_id("term").first).to_contain_text(

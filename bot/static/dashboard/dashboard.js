@@ -52,7 +52,7 @@
     Object.keys(props || {}).forEach(function (key) {
       if (key === "text") node.textContent = props[key];
       else if (key === "className") node.className = props[key];
-      else if (key.indexOf("data-") === 0 || key === "title" || key === "role")
+      else if (key.indexOf("data-") === 0 || key === "title" || key === "role" || key === "href")
         node.setAttribute(key, props[key]);
     });
     (children || []).forEach(function (child) {
@@ -156,10 +156,17 @@
     refresh();
   }
 
+  /* The period's chip; one the address asked for that has none (?since=3d) gets its own. */
   function syncControls() {
-    document.querySelectorAll(".db-seg").forEach(function (button) {
-      button.setAttribute("aria-pressed", String(button.dataset.period === state.since));
+    var other = document.querySelector('[data-testid="period-other"]');
+    var known = false;
+    document.querySelectorAll(".db-seg[data-period]").forEach(function (button) {
+      var pressed = button.dataset.period === state.since;
+      known = known || pressed;
+      button.setAttribute("aria-pressed", String(pressed));
     });
+    other.hidden = known;
+    other.textContent = known ? "" : state.since;
   }
 
   function fillSelect(select, values, allLabel, name) {
@@ -270,11 +277,12 @@
     );
     tile(
       "cost",
-      money(cost.bot_cost_per_conversation) + " vs " + money(cost.human_cost_per_conversation),
+      money(cost.bot_cost_per_conversation) + " vs " + money(cost.human_cost_per_conversation) +
+        " " + cost.currency,
       isNum(cost.human_to_bot_ratio)
         ? "A person costs " + Math.round(cost.human_to_bot_ratio).toLocaleString("en") +
-            "× the bot · saved " + money(cost.estimated_savings)
-        : "Per conversation, in your currency"
+            "× the bot · saved " + money(cost.estimated_savings) + " " + cost.currency
+        : "Per conversation, in " + cost.currency
     );
   }
 
@@ -419,6 +427,21 @@
     ]);
   }
 
+  /* Who waits and who has it: "@ana · 250k followers · Laura" (the handle of a public post). */
+  function who(item) {
+    var followers = Number(item.followers);
+    var said = [
+      item.handle ? (item.handle.charAt(0) === "@" ? item.handle : "@" + item.handle) : "",
+      followers > 0 ? compact(followers) + " followers" : "",
+      item.owner_name ? "with " + item.owner_name : "unclaimed",
+    ].filter(Boolean).join(" · ");
+    return said.charAt(0).toUpperCase() + said.slice(1);
+  }
+
+  function compact(n) {
+    return n >= 1e6 ? (n / 1e6).toFixed(n >= 1e7 ? 0 : 1) + "M" : n >= 1e3 ? Math.round(n / 1e3) + "k" : String(n);
+  }
+
   function waited(iso, now) {
     var since = new Date(iso).getTime();
     return isNaN(since) ? null : (now - since) / 1000;
@@ -476,18 +499,20 @@
         label(CHANNEL_LABELS, item.channel),
         (item.language || "").toUpperCase(),
       ].filter(Boolean).join(" · ");
-      var wait = item.sla === "answered" ? null : waited(item.created_at, now);
+      var wait = item.sla === "answered" ? null : waited(item.waiting_since || item.created_at, now);
+      var row = el("a", { className: "db-urgent-link", href: "/console#h=" + encodeURIComponent(item.id) }, [
+        el("span", { className: "db-badge", "data-priority": item.priority, text: label(PRIORITY_LABELS, item.priority) }),
+        el("span", { className: "db-urgent-what" }, [
+          el("span", { className: "db-urgent-who", "data-testid": "urgent-who", text: who(item) }),
+          el("span", { text: label(REASON_LABELS, item.reason) }),
+          " ",
+          el("span", { className: "db-urgent-meta", text: where }),
+        ]),
+        el("span", { className: "db-urgent-wait", text: wait === null ? "" : "waiting " + duration(wait) }),
+        el("span", { className: "db-badge", "data-sla": item.sla, text: slaText(item, now) }),
+      ]);
       list.appendChild(
-        el("li", { "data-testid": "urgent-item", "data-priority": item.priority, "data-sla": item.sla }, [
-          el("span", { className: "db-badge", "data-priority": item.priority, text: label(PRIORITY_LABELS, item.priority) }),
-          el("span", { className: "db-urgent-what" }, [
-            el("span", { text: label(REASON_LABELS, item.reason) }),
-            " ",
-            el("span", { className: "db-urgent-meta", text: where }),
-          ]),
-          el("span", { className: "db-urgent-wait", text: wait === null ? "" : "waiting " + duration(wait) }),
-          el("span", { className: "db-badge", "data-sla": item.sla, text: slaText(item, now) }),
-        ])
+        el("li", { "data-testid": "urgent-item", "data-priority": item.priority, "data-sla": item.sla }, [row])
       );
     });
     $("db-urgent-empty").hidden = open.handoffs.length > 0;
@@ -611,6 +636,7 @@
   function refresh() {
     clearTimeout(timer);
     var mine = ++sequence;
+    var refusedForGood = false; // a 4xx: asking again would get the same answer
     document.body.setAttribute("data-loading", "true");
     fetch("/dashboard/api/summary?" + query(), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -619,9 +645,14 @@
           throw new Error("log in first");
         }
         if (!response.ok) {
+          var refused = function (text) {
+            var error = new Error(text);
+            error.final = response.status >= 400 && response.status < 500; // the same again
+            throw error;
+          };
           return response.json().then(
-            function (body) { throw new Error((body && body.error) || "HTTP " + response.status); },
-            function () { throw new Error("HTTP " + response.status); }
+            function (body) { refused((body && body.error) || "HTTP " + response.status); },
+            function () { refused("HTTP " + response.status); }
           );
         }
         return response.json();
@@ -637,14 +668,16 @@
       })
       .catch(function (error) {
         if (mine !== sequence) return;
-        status("error", last ? "Update failed · retrying" : "Not loaded · retrying");
+        refusedForGood = Boolean(error.final);
+        var next = refusedForGood ? "change the filters" : "retrying";
+        status("error", (last ? "Update failed · " : "Not loaded · ") + next);
         $("db-error").textContent = "The figures could not be loaded: " + error.message;
         $("db-error").hidden = false;
       })
       .then(function () {
         if (mine !== sequence) return;
         loadGaps(mine);
-        timer = setTimeout(refresh, REFRESH_MS);
+        if (!refusedForGood) timer = setTimeout(refresh, REFRESH_MS);
       });
   }
 
