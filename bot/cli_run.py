@@ -229,6 +229,7 @@ def doctor() -> None:
         else:
             checkup.fail(f"{name} is not running at {url} (`make run` or `relevo up` starts it)")
     _check_routing(checkup, settings, client)
+    _check_channels(checkup, settings)
     _check_not_covered(checkup, settings.kb_not_covered_file)
     _report_outbox(checkup, client)
     if checkup.failures:
@@ -289,6 +290,23 @@ def _check_hours_topic(checkup: _Checkup, topic: str | None, articles: list[Arti
             f"no article has the topic {topic!r} that RELEVO_OPENING_HOURS_TOPIC names: "
             "questions about opening hours are searched instead; give the contact article "
             "that id again, or set RELEVO_OPENING_HOURS_TOPIC to its topic",
+        )
+
+
+def _check_channels(checkup: _Checkup, settings: Settings) -> None:
+    """Which channels and desk are on, and a public channel that answers into a log only."""
+    on = ["web chat"]
+    if settings.telegram_token:
+        on.append(f"Telegram ({settings.telegram_mode})")
+    if settings.social_secret:
+        on.append("public social posts")
+    desk = "Slack and the web console" if settings.slack_enabled else "the web console"
+    checkup.ok(f"channels: {', '.join(on)}; desk: {desk}")
+    if settings.social_secret and not settings.social_outbound_url:
+        checkup.warn(
+            "warning",
+            "public social posts are taken in, but their replies are only logged: set "
+            "RELEVO_SOCIAL_OUTBOUND_URL to the connector that publishes them",
         )
 
 

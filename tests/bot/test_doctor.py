@@ -58,6 +58,7 @@ def test_a_healthy_system_passes(
     listed = read_listed_questions(ROOT / "kb" / "not-covered.yml").values()
     assert f"ok not-covered list: {sum(map(len, listed))} questions (kb/not-covered.yml)" in report
     assert "dead letters: none" in report
+    assert "ok channels: web chat; desk: the web console" in report
     assert "warning article" not in report  # the demo articles are in their languages
     # a dead letter is worth a look, not a failure
     letter = {"conversation_id": "tg:1", "reason": "telegram refused: Forbidden", "attempts": 1}
@@ -154,3 +155,16 @@ def test_an_article_in_the_wrong_language_is_a_warning(
     assert f"warning article {path}: its front matter says language: es but its text reads as " in (
         done.stderr
     )
+
+
+def test_public_posts_whose_replies_are_only_logged_are_a_warning(
+    built_env: dict[str, str], services: dict[str, str]
+) -> None:
+    """QA s22: with the social channel on and no connector, replies went into the log only."""
+    env = {**built_env, **services, "RELEVO_SOCIAL_SECRET": "s3cret"}
+    done = relevo(env, "doctor", check=False)
+    assert done.returncode == 0, done.stderr  # worth a look, not a failure
+    assert "ok channels: web chat, public social posts; desk: the web console" in done.stderr
+    assert "RELEVO_SOCIAL_OUTBOUND_URL" in done.stderr
+    connected = {**env, "RELEVO_SOCIAL_OUTBOUND_URL": "http://127.0.0.1:9/out"}
+    assert "RELEVO_SOCIAL_OUTBOUND_URL" not in relevo(connected, "doctor", check=False).stderr
