@@ -20,6 +20,7 @@ from handoff.requests import (
     customer_said,
     request_handoff,
 )
+from handoff.sentiment import mourns, sounds_angry
 from handoff.triage import Escalation, Triage, triage
 from relevo import events
 from relevo.settings import get_settings
@@ -140,13 +141,14 @@ class ActionEscalate(Action):
             if queued and triaged.opens_at is not None
             else None
         )
+        question = tracker.latest_message.get("text") or ""
+        care = caring_words(reason, question, language)
         if conversation.is_public(tracker):
-            question = tracker.latest_message.get("text") or ""
-            care = reason is Reason.SENSITIVE_TOPIC  # a death, an illness: no emoji
             tell_in_public(dispatcher, question, language, said, later, care=care)
             return _handed_over()
-        if reason is Reason.SENSITIVE_TOPIC:  # a death, an illness, a lawyer: care, no emoji
-            dispatcher.utter_message(text=text("handoff_sensitive", language), json_message=said)
+        if care is not None:  # a death, an illness, a lawyer: care, no emoji
+            personally = text("handoff_personally", language)
+            dispatcher.utter_message(text=f"{care} {personally}", json_message=said)
         else:
             dispatcher.utter_message(response="utter_handoff", json_message=said)
         if later is not None:
@@ -177,6 +179,20 @@ def _handed_over() -> list[EventType]:
     ]
 
 
+def caring_words(reason: Reason, said: str, language: str) -> str | None:
+    """The caring line a sensitive topic's handoff opens with, public or private; else None.
+
+    Condolences for a death, an apology for anger ("es una vergüenza!!! os voy a denunciar"),
+    sympathy for the rest (an illness, a calm legal matter). A human-only topic skips the
+    complaint's empathy line (`action_answer_from_kb`), so this is the customer's only one.
+    """
+    if reason is not Reason.SENSITIVE_TOPIC:
+        return None
+    if mourns(said):
+        return text("care_loss", language)
+    return text("care_anger" if sounds_angry(said) else "care_sensitive", language)
+
+
 def customer_zone(triaged: Triage, customer: dict[str, str]) -> str:
     """The customer's time zone when known, else the department's."""
     return customer.get("timezone") or triaged.department.calendar.timezone
@@ -189,16 +205,18 @@ def tell_in_public(
     said: dict[str, Any],
     later: str | None,
     *,
-    care: bool,
+    care: str | None,
 ) -> None:
     """One short public reply that everyone may read, with no details of the queue.
 
     A post about the customer's own booking or payment gets the invitation to continue in
     private (the gateway adds its link), and no promise of a public answer. Otherwise: a person
-    will reply here, and when (`later`) if the team is off shift; with an emoji unless the
-    topic calls for `care`.
+    will reply here, and when (`later`) if the team is off shift; with an emoji, unless the
+    topic calls for `care` (`caring_words`), which comes first instead.
     """
     if is_personal_matter(question):
+        if care is not None:  # its own post: the invitation is a post's length already
+            dispatcher.utter_message(text=care)
         dispatcher.utter_message(text=text(private_notice(question), language))
         dispatcher.utter_message(json_message={"relevo": {"decision": "private"}})
         dispatcher.utter_message(json_message=said)
@@ -207,4 +225,5 @@ def tell_in_public(
         words = text("handoff_public", language)
     else:
         words = text("handoff_public_later", language, when=later)
-    dispatcher.utter_message(text=words if care else f"{words} 🙋", json_message=said)
+    said_in_public = f"{words} 🙋" if care is None else f"{care} {words}"
+    dispatcher.utter_message(text=said_in_public, json_message=said)

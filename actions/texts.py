@@ -50,11 +50,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "mensaje privado y lo vemos allí. No compartas nunca localizadores ni datos de tarjeta "
         "en público. 🔒",
     },
-    "handoff_sensitive": {
-        "en": "I'm so sorry you're going through this. A person on our team will look after it "
-        "personally: they'll see our conversation, so you won't need to repeat anything.",
-        "es": "Siento mucho que estés pasando por esto. Una persona de nuestro equipo se ocupará "
-        "personalmente: verá toda la conversación, así que no tendrás que repetir nada.",
+    # A sensitive topic's handoff (actions.escalate.caring_words): a caring line first, in
+    # public too, then a person; no emoji.
+    "care_loss": {"en": "I'm so sorry for your loss.", "es": "Siento mucho tu pérdida."},
+    "care_anger": {
+        "en": "I'm so sorry for what happened, and I understand your frustration.",
+        "es": "Siento mucho lo ocurrido y entiendo tu malestar.",
+    },
+    "care_sensitive": {
+        "en": "I'm so sorry you're going through this.",
+        "es": "Siento mucho que estés pasando por esto.",
+    },
+    "handoff_personally": {
+        "en": "A person on our team will look after it personally: they'll see our "
+        "conversation, so you won't need to repeat anything.",
+        "es": "Una persona de nuestro equipo se ocupará personalmente: verá toda la "
+        "conversación, así que no tendrás que repetir nada.",
     },
     "offline": {
         "en": "Our team is off shift right now: a person will answer you {when}. Your message "

@@ -82,6 +82,24 @@ POSITIVE = {
     "lovely",
     "friendly",
 }
+# A death told to the brand: condolences before anything else. Read on a message that already
+# names a human-only topic, where "died" is a person's death, not a phone's.
+GRIEF = {
+    "passed away",
+    "died",
+    "bereavement",
+    "death in the family",
+    "funeral",
+    "fallecio",
+    "fallecido",
+    "fallecida",
+    "fallecimiento",
+    "ha muerto",
+    "murio",
+    "defuncion",
+    "entierro",
+    "luto",
+}
 ANGRY_EMOJI = set("😡🤬😠👎💩😤🤮")
 # Annoyance, not anger: an eye-roll bears out a complaint, but "card declined again 🙄" is a
 # question all the same.
@@ -159,6 +177,11 @@ def sounds_angry(text: str) -> bool:
     """
     signals = _signals(text)
     return bool(signals.negative or signals.angry) and signals.label == "negative"
+
+
+def mourns(text: str) -> bool:
+    """Whether the customer tells of a death in their family (folded words, either language)."""
+    return bool(_terms(fold(text), GRIEF))
 
 
 def shows_displeasure(text: str) -> bool:

@@ -6,11 +6,14 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.compose import article_url, compose_answer, plain_text, shorten, snippet
-from actions.escalate import tell_in_public
+from actions.escalate import caring_words, tell_in_public
 from actions.gate import GateConfig, Outcome, decide, is_off_topic
 from actions.offers import offerable, pick_payload
 from actions.privacy import only_a_reference
+from actions.texts import text
+from handoff.requests import Reason
 from kb_index.retriever import Hit
+from relevo.settings import Settings
 
 CONFIG = GateConfig(min_score=0.9, min_margin=0.1, min_score_out_of_scope=1.2, max_suggestions=0)
 OFFERING = GateConfig(
@@ -300,16 +303,47 @@ def test_a_booking_code_or_reference_alone_asks_nothing_yet(message: str, alone:
     assert only_a_reference(message) is alone
 
 
-@pytest.mark.parametrize(("care", "emoji"), [(False, True), (True, False)])
-def test_a_public_handoff_says_a_person_will_reply_there_with_care_for_a_sensitive_topic(
-    care: bool, emoji: bool
-) -> None:
+def test_a_public_handoff_says_a_person_will_reply_there_with_an_emoji() -> None:
     dispatcher = CollectingDispatcher()
     said = {"relevo": {"decision": "handoff"}}
-    tell_in_public(dispatcher, "my father died", "en", said, "today at 09:00", care=care)
+    tell_in_public(dispatcher, "I want a person", "en", said, "today at 09:00", care=None)
     [message] = dispatcher.messages
-    assert message["text"].startswith("A person from our team will reply to you here today")
-    assert ("🙋" in message["text"]) is emoji and message["custom"] == said
+    assert message["text"] == "A person from our team will reply to you here today at 09:00. 🙋"
+    assert message["custom"] == said
+
+
+@pytest.mark.parametrize(
+    ("language", "post", "care"),
+    [  # QA s22 D6: these public posts got only "A person from our team will reply to you here."
+        ("en", "my father passed away yesterday and I need to cancel his flight to Dublin", "loss"),
+        ("es", "mi madre ha fallecido y tengo que cancelar su vuelo", "loss"),
+        (
+            "es",
+            "esto es una vergüenza!!! 😡 me habéis cancelado el vuelo sin avisar, "
+            "os voy a denunciar",
+            "anger",
+        ),
+        ("en", "this is a disgrace!!! my lawyer will hear about this", "anger"),
+        ("es", "tengo una emergencia médica y no podré volar", "sensitive"),
+    ],
+)
+def test_a_public_sensitive_topic_opens_with_condolences_an_apology_or_sympathy(
+    language: str, post: str, care: str
+) -> None:
+    words = caring_words(Reason.SENSITIVE_TOPIC, post, language)
+    assert words == text(f"care_{care}", language)
+    dispatcher = CollectingDispatcher()
+    tell_in_public(dispatcher, post, language, {}, None, care=words)
+    [message] = dispatcher.messages
+    assert message["text"] == f"{words} {text('handoff_public', language)}"  # no emoji
+    assert len(f"@a_long_handle_15 {message['text']}") <= Settings().public_reply_chars
+
+
+def test_only_a_sensitive_topic_gets_a_caring_line_from_the_handoff() -> None:
+    """A complaint said its empathy line before (`utter_empathy`); a request for a person needs
+    none."""
+    for reason in (Reason.COMPLAINT, Reason.ASKED_FOR_PERSON):
+        assert caring_words(reason, "my father passed away, a disgrace!!!", "en") is None
 
 
 def test_a_public_handoff_about_a_booking_invites_to_private_and_promises_nothing_public() -> None:
