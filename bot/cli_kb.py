@@ -346,8 +346,14 @@ def gaps(
         table.add_row(*_gap_row(rank, gap, path, published))
     out.print(table)
     questions = sum(g.count for g in found)
-    summary = f"{questions} unanswered questions in {len(found)} groups in the last {since}"
+    asked = _counted(questions, "unanswered question")
+    summary = f"{asked} in {_counted(len(found), 'group')} in the last {since}"
     console.print(summary + (_written(paths, directory) if write else "; --write drafts them."))
+
+
+def _counted(count: int, noun: str) -> str:
+    """A count and its noun, plural unless one: "1 group", "2 groups"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _written(paths: list[Path], directory: Path) -> str:

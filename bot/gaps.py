@@ -53,6 +53,9 @@ MAX_QUESTION_LINES = 2
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
+# A person, as customers name one when they ask for one (folded).
+_A_PERSON_ES = r"(?:un |una )?(?:agente|persona|humano|operador|operadora)"
+_A_PERSON_EN = r"(?:an? )?(?:agent|human|person|operator)"
 # What customers write around a question but that is no question: feedback, asking for a person,
 # greetings and thanks (folded: lower case, no accents, no punctuation).
 _NOT_A_QUESTION = re.compile(
@@ -65,14 +68,22 @@ _NOT_A_QUESTION = re.compile(
     r"(?:it |that |this )?(?:did ?n ?t|does ?n ?t|did not|does not) help|not (?:really )?helpful|"
     r"(?:quiero |necesito |puedo )?(?:hablar|habla) con (?:un|una|alguien|una persona|un agente)"
     r"(?: humano| humana| de verdad| real)?(?: por favor)?|"
-    r"(?:un |una )?(?:agente|persona|humano|operador|operadora)(?: por favor)?|"
+    rf"{_A_PERSON_ES}(?: por favor)?|"
     r"(?:i want to |can i |let me )?(?:talk|speak) to (?:a |an |someone|somebody)"
     r"(?:human|person|agent|real person)?(?: please)?|"
-    r"(?:an? )?(?:agent|human|person|operator)(?: please)?|"
+    rf"{_A_PERSON_EN}(?: please)?|"
     r"no (?:lo |te )?entiendo(?: nada)?|no me entero|(?:i )?(?:dont|do not) (?:understand|get it)|"
     r"(?:none|neither)(?: of (?:them|these|those))?|"
     r"(?:ninguno|ninguna)(?: de (?:estos|estas|ellos|ellas|esos|esas))?"
     r")(?: at all| para nada| de nada| por favor| please| thanks| gracias)?$"
+)
+
+# A request for a person inside a longer line ("yes, I would like a person to look into it",
+# "sí, quiero hablar con una persona de esto"): the want right before the person, so a question
+# about people ("can a person with reduced mobility fly alone?") is still a question.
+_ASKS_FOR_A_PERSON = re.compile(
+    r"\b(?:would like|id like|want|need|prefer|quiero|queria|necesito|prefiero|me gustaria) "
+    rf"(?:to (?:talk|speak) to |hablar con )?(?:{_A_PERSON_EN}|{_A_PERSON_ES})\b"
 )
 
 
@@ -96,13 +107,14 @@ def _fold(text: str) -> str:
 
 
 def is_question(text: str) -> bool:
-    """Does a customer line carry a question, rather than feedback, a button or a greeting?"""
+    """Does a customer line carry a question (not feedback, a button, a greeting, a person)?"""
     stripped = text.strip()
     if not stripped or stripped.startswith("/"):  # a button's payload
         return False
     if sum(c.isalpha() for c in stripped) < MIN_QUESTION_LETTERS:
         return False
-    return not _NOT_A_QUESTION.match(_fold(stripped))
+    folded = _fold(stripped)
+    return not (_NOT_A_QUESTION.match(folded) or _ASKS_FOR_A_PERSON.search(folded))
 
 
 def question_of(transcript: list[TranscriptLine]) -> str | None:

@@ -126,6 +126,32 @@ def test_the_question_is_the_last_customer_line_that_carries_one() -> None:
         assert question_of(typed) == question_of(split), rejection  # was the gap's question
 
 
+@pytest.mark.parametrize(
+    "request_for_a_person",
+    [
+        "yes, I would like a person to look into it",
+        "I'd like to speak to a person about this",
+        "sí, quiero hablar con una persona de esto",
+        "prefiero que me atienda... no, necesito una persona ya",
+    ],
+)
+def test_a_request_for_a_person_in_words_is_not_the_question(request_for_a_person: str) -> None:
+    """QA s22 D10: the gap list showed "yes, I would like a person to look into it"."""
+    asked = [
+        _line("customer", "Do you fly to Tenerife?"),
+        _line("bot", "That's something I can't answer here, sorry."),
+        _line("customer", "yes please"),
+        _line("bot", "Sure! What can I help you with?"),
+        _line("customer", request_for_a_person),
+    ]
+    assert question_of(asked) == "Do you fly to Tenerife?"
+
+
+def test_a_question_about_people_is_still_a_question() -> None:
+    for question in ("can a person with reduced mobility fly alone?", "I want a window seat"):
+        assert question_of([_line("customer", question)]) == question
+
+
 def test_collect_counts_only_the_reasons_that_mean_no_answer(redis_client: redis.Redis) -> None:
     counted = {
         Reason.LOW_CONFIDENCE: "¿Puedo llevar un dron en el avión?",
@@ -224,6 +250,17 @@ def test_kb_gaps_ranks_the_groups_and_writes_their_drafts(
 
     wrong = runner.invoke(cli_app, ["kb", "gaps", "--since", "a month"])
     assert wrong.exit_code == 2 and "30d" in wrong.output
+
+
+def test_one_unanswered_question_is_counted_in_the_singular(
+    cli_settings: Settings, redis_client: redis.Redis
+) -> None:
+    """QA s22 D10: "1 unanswered questions in 1 groups"."""
+    _handoff(redis_client, "wc-one-gap", [_line("customer", ES[0])])
+    result = CliRunner().invoke(cli_app, ["kb", "gaps", "--since", "30d"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "1 unanswered question in 1 group in the last 30d;" in said
 
 
 def test_the_gaps_table_shows_the_redaction_placeholders(tmp_path: Path) -> None:
