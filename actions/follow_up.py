@@ -18,6 +18,8 @@ from kb_index.text import FUNCTION_WORDS, tokens
 
 FOLLOW_UP_WORDS = 5
 """A message of this many words or fewer may lean on the question before it."""
+ASKING_WORDS = 8
+"""Nor longer, one that only asks something of it: "and how much does it cost?" is six words."""
 _LOOK_BACK = 3  # customer messages between the question and its follow-up, at most
 _ASIDES = frozenset({"notice"})  # said beside a decision: an incident the operator announced
 
@@ -47,14 +49,13 @@ def asks_about_it(text: str) -> bool:
     not one: read with the Wi-Fi question, it was answered with the Wi-Fi article.
     """
     words = [w for w in tokens(text) if w not in FUNCTION_WORDS and w not in _AROUND]
-    return (
-        is_follow_up(text) and bool(words) and all(w in _ATTRIBUTES or w.isdigit() for w in words)
-    )
+    short = 0 < len(text.split()) <= ASKING_WORDS
+    return short and bool(words) and all(w in _ATTRIBUTES or w.isdigit() for w in words)
 
 
 def is_follow_up(text: str) -> bool:
-    """Whether a message is short enough to be read with the question before it."""
-    return 0 < len(text.split()) <= FOLLOW_UP_WORDS
+    """Whether a message may be read with the question before it: short, or only asking."""
+    return 0 < len(text.split()) <= FOLLOW_UP_WORDS or asks_about_it(text)
 
 
 def answered_question(tracker: Tracker) -> str | None:

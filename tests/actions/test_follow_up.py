@@ -85,6 +85,7 @@ def test_only_short_messages_are_follow_ups() -> None:
     assert is_follow_up("and for kids?") and is_follow_up("y si no funciona?")
     assert not is_follow_up("")
     assert not is_follow_up("how much does it cost to bring a bike?")
+    assert is_follow_up("and how much does it cost?")  # six words, but only asking (QA s22 D8)
 
 
 @pytest.mark.parametrize(
@@ -94,6 +95,7 @@ def test_only_short_messages_are_follow_ups() -> None:
         ("and how much is it?", True),
         ("¿y si pesa 30 kilos?", True),
         ("and for kids?", True),
+        ("and how much does it cost?", True),
         ("¿y el parking?", False),  # a subject of its own
         ("and what about lounges?", False),
         ("¿y un dron?", False),

@@ -680,6 +680,8 @@ async def test_two_weak_answers_in_a_row_escalate(
         # Alone, these found the seats' and the booking articles (QA s21 D9).
         ("en", "is there wifi on the plane?", "and how much is it?", "wifi-onboard-en"),
         ("es", "¿hay wifi a bordo?", "¿y cuánto cuesta?", "wifi-onboard-es"),  # short, too
+        # Six words, but only asking of the Wi-Fi: it got the unaccompanied minors (QA s22 D8).
+        ("en", "is wifi free on board?", "and how much does it cost?", "wifi-onboard-en"),
     ],
 )
 async def test_a_short_follow_up_is_answered_with_the_question_it_follows(
@@ -700,7 +702,7 @@ async def test_a_short_follow_up_is_answered_with_the_question_it_follows(
     assert decisions(alone) != ["answer"]
 
 
-ASKING_A_PRICE = ("and how much is it?", "¿y cuánto cuesta?")
+ASKING_A_PRICE = ("and how much is it?", "¿y cuánto cuesta?", "and how much does it cost?")
 
 
 @pytest.mark.parametrize("new_subject", ["and what about lounges?", "and parking at the airport?"])
