@@ -68,7 +68,11 @@ _PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-REFUSED_STATUS = {ReplyOutcome.TOO_LONG: 422, ReplyOutcome.PUBLIC_PERSONAL_DATA: 422}
+REFUSED_STATUS = {
+    ReplyOutcome.TOO_LONG: 422,
+    ReplyOutcome.PUBLIC_PERSONAL_DATA: 422,
+    ReplyOutcome.PUBLIC_TOO_LONG: 422,
+}
 """A reply the console turns down for what it says (422); the others for where it stands (409)."""
 
 HandoffId = Annotated[str, PathParam(pattern=_HANDOFF_ID)]

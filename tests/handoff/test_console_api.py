@@ -262,6 +262,7 @@ async def test_a_public_reply_longer_than_two_posts_is_refused_with_a_hint(
         return await laura.post(f"{url}/reply", json=said, headers=HEADER)
 
     refused = await reply(public, "ref-long-public")
+    assert refused.status_code == 422  # what it says, not where the handoff stands (409)
     assert refused.json() == {
         "error": hint(ReplyOutcome.PUBLIC_TOO_LONG),
         "outcome": "public_too_long",
