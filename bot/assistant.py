@@ -115,6 +115,16 @@ class AssistantMessage:
         return fields
 
 
+# What is worth saying in public to a post the brand only overheard: an answer, articles, a
+# person (a complaint, a request), the move to private (personal data shown), an incident.
+WORTH_SAYING = frozenset({"answer", "suggest", "handoff", "private", "notice"})
+
+
+def worth_saying(replies: list[BotReply]) -> bool:
+    """Whether a turn has something useful to say (`WORTH_SAYING`)."""
+    return any((r.custom.get("relevo") or {}).get("decision") in WORTH_SAYING for r in replies)
+
+
 def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> list[Outgoing]:
     """The messages and events a turn of the assistant sends to the customer.
 
@@ -122,8 +132,21 @@ def outgoing_for_turn(message: AssistantMessage, replies: list[BotReply]) -> lis
     `private` marks the text before it for an invitation to a private channel, `pause` marks it
     as the answer to "hold on" (the question before still stands), and `handoff`
     adds a `queued` event to the conversation. The last one ends the turn (the typing
-    indicator goes off).
+    indicator goes off). A post the brand only overheard (a hashtag or keyword it listens
+    for) gets nothing unless the turn is `worth_saying`: listening detects and prioritises, and
+    a canned "I can't answer that" under someone's happy post is read by everyone. The post
+    stays in the log and the turn is counted.
     """
+    if message.metadata.get("overheard") and not worth_saying(replies):
+        log.info(
+            "overheard post: nothing useful to say, no public reply",
+            extra={
+                "conversation": message.conversation_id,
+                "message_id": message.message_id,
+                "decision": turn_summary(replies).decision,
+            },
+        )
+        return []
     out: list[Outgoing] = []
     queued = False
     for index, reply in enumerate(replies):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import replace
 
@@ -46,6 +47,8 @@ from relevo.settings import Settings
 log = logging.getLogger(__name__)
 
 WORD_JOINER = "\u2060"  # invisible, and not the whitespace Rasa strips before reading a "/"
+ELISION = " […] "  # where the middle of an over-long message was left out
+_NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[@#][\w.-]+(?:@[\w.-]+)?", re.IGNORECASE)
 
 
 def without_lone_surrogates(inbound: Inbound) -> Inbound:
@@ -70,6 +73,29 @@ def for_assistant(inbound: Inbound) -> str:
     if typed and inbound.text.lstrip().startswith("/"):
         return WORD_JOINER + inbound.text
     return inbound.text
+
+
+def head_and_tail(body: str, limit: int) -> str:
+    """`body` within `limit` characters: its start and its end, the middle left out.
+
+    People put their question, and personal data such as a card number, at the end of a long
+    post; cut to its start, neither reached the assistant (no "delete your post") or the desk.
+    """
+    if len(body) <= limit:
+        return body
+    room = limit - len(ELISION)
+    if room < 2:
+        return body[:limit]
+    head = room // 2
+    return body[:head] + ELISION + body[len(body) - (room - head) :]
+
+
+def says_nothing(body: str) -> bool:
+    """Whether a message is only links, mentions, hashtags, emoji or signs: nothing asked yet.
+
+    "@brisaair https://x.example/photo/123" was answered with the contact-hours article.
+    """
+    return not any(ch.isalnum() for ch in _NOT_WORDS.sub(" ", body))
 
 
 def words_of(inbound: Inbound) -> str:
@@ -119,9 +145,10 @@ class InboundPipeline:
             "inbound", extra={**context, "kind": inbound.kind.value, "chars": len(inbound.text)}
         )
         notice = self._notice(inbound, notice_text, language.code)
-        limit = self._settings.max_message_chars
-        if len(inbound.text) > limit:  # the log (and the assistant) get what a person can read
-            inbound = replace(inbound, text=inbound.text[:limit] + "…")
+        # The log (and the assistant) get what a person can read, its question at the end too.
+        inbound = replace(
+            inbound, text=head_and_tail(inbound.text, self._settings.max_message_chars)
+        )
         message = AssistantMessage(
             message_id=inbound.message_id,
             conversation_id=inbound.conversation_id,
@@ -265,6 +292,8 @@ class InboundPipeline:
         }
         if inbound.route.get("metrics"):
             metadata["metrics"] = inbound.route["metrics"]  # how viral a public post is
+        if inbound.overheard:
+            metadata["overheard"] = True  # answered in public only when it helps (bot.assistant)
         if language.decided:
             metadata["language"] = language.code
         if inbound.display:
@@ -276,8 +305,10 @@ class InboundPipeline:
     ) -> Outgoing | None:
         """A friendly reply instead of the assistant, for messages it cannot read.
 
-        In public (a post, a group) a bare mention gets a hello, and a long post is not sent
-        back to be summed up for everyone to see: the assistant reads it cut to the limit.
+        In public (a post, a group) a bare mention gets a hello, as does one with only links,
+        mentions, hashtags or emoji (`says_nothing`), unless the brand only overheard it; and a
+        long post is not sent back to be summed up for everyone to see: the assistant reads its
+        start and its end (`head_and_tail`).
         """
         body = inbound.text.strip()
         if notice_text:
@@ -285,8 +316,12 @@ class InboundPipeline:
         elif inbound.kind is Kind.UNSUPPORTED:
             what = inbound.route.get("attachment", "")
             reply = unsupported_notice(what, written_in, relayed=False)
+        elif inbound.public and says_nothing(body):
+            if inbound.overheard:
+                return None  # nobody spoke to the brand: no hello (nor a reply, bot.assistant)
+            reply = text("empty_public", written_in)
         elif not body:
-            reply = text("empty_public" if inbound.public else "empty", written_in)
+            reply = text("empty", written_in)
         elif len(body) > self._settings.max_message_chars and not inbound.public:
             reply = text("too_long", written_in, limit=self._settings.max_message_chars)
         else:

@@ -19,7 +19,8 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictInt, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationError
+from pydantic_core import PydanticCustomError
 
 from bot.delivery import DeliveryError, Target
 from bot.inbound import Channel, Customer, Inbound
@@ -39,10 +40,28 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 
-_ID_CHARS = r"[\w.:@/-]"
+_NAME_CHARS = r"\w.@/-"  # an id's characters but ":", which joins the parts of our ids and keys
+_ID_CHARS = rf"[:{_NAME_CHARS}]"  # "-" last: not a range
 _ID = re.compile(rf"^{_ID_CHARS}{{1,200}}$")
+_NETWORK = re.compile(rf"[{_NAME_CHARS}]+")
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=rf"^{_ID_CHARS}+$")]
 Count = Annotated[StrictInt, Field(ge=0, le=10**12)]  # a number, not true or a 400-digit string
+
+
+def _network_name(value: str) -> str:
+    """A network's name, which goes into conversation ids and Redis keys between colons.
+
+    "x:y" made `social:x:y:<post>:<author>`, which reads as network "x" and thread "y:<post>".
+    """
+    if not _NETWORK.fullmatch(value):
+        raise PydanticCustomError(
+            "network_name",
+            "a network's name has no ':' or spaces (letters, digits and . _ - @ / only)",
+        )
+    return value
+
+
+Network = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_network_name)]
 
 
 class Author(BaseModel):
@@ -76,7 +95,7 @@ class SocialEvent(BaseModel):
 
     model_config = {"extra": "ignore"}
 
-    network: Annotated[str, Field(min_length=1, max_length=40)] = "social"
+    network: Network = "social"
     type: Literal["mention", "reply", "post"] = "post"
     post_id: Id
     thread_id: Id | None = None
@@ -87,18 +106,23 @@ class SocialEvent(BaseModel):
     metrics: Metrics = Metrics()
 
 
-def addressed_to_brand(event: SocialEvent, settings: Settings) -> str | None:
-    """Why the brand should answer this post (mention, reply, hashtag...), or None."""
+LISTENING = "listening:"  # the reason of a post the brand only overheard, before the term
+
+
+def addressed_to_brand(
+    event: SocialEvent, settings: Settings, *, answers_our_post: bool = False
+) -> str | None:
+    """Why the brand should answer this post (mention, reply, hashtag...), or None.
+
+    `answers_our_post`: the post answers one Relevo published (it keeps their ids to follow
+    threads); many networks' reply events name the parent by its id alone.
+    """
     brand = settings.social_brand_handle.lower().lstrip("@")
     if event.author.handle.lower().lstrip("@") == brand:
         return None  # the brand's own post: never answer ourselves
     if re.search(rf"(?<![\w@])@{re.escape(brand)}\b", event.text, re.IGNORECASE):
         return "mention"
-    parent = event.in_reply_to
-    if parent and (
-        (parent.author_handle or "").lower().lstrip("@") == brand
-        or (settings.social_brand_author_id and parent.author_id == settings.social_brand_author_id)
-    ):
+    if answers_our_post or _by_brand(event.in_reply_to, brand, settings):
         return "reply"
     if event.type == "mention":
         return "mention"  # the network says it mentions the brand (e.g. without the @handle)
@@ -106,17 +130,33 @@ def addressed_to_brand(event: SocialEvent, settings: Settings) -> str | None:
     for term in settings.social_listen:
         pattern = rf"(?<![\w#]){re.escape(fold(term))}(?!\w)"
         if re.search(pattern, folded):
-            return f"listening:{term}"
+            return f"{LISTENING}{term}"
     return None
 
 
+def _by_brand(parent: InReplyTo | None, brand: str, settings: Settings) -> bool:
+    """Whether the connector names the brand as the author of the post this one answers."""
+    if parent is None:
+        return False
+    if (parent.author_handle or "").lower().lstrip("@") == brand:
+        return True
+    return bool(settings.social_brand_author_id) and parent.author_id == (
+        settings.social_brand_author_id
+    )
+
+
 def to_inbound(
-    event: SocialEvent, settings: Settings, replied_thread: str | None = None
+    event: SocialEvent,
+    settings: Settings,
+    replied_thread: str | None = None,
+    *,
+    overheard: bool = False,
 ) -> Inbound:
     """The customer message of a post (the brand's @handle removed).
 
     Its thread: the connector's `thread_id`; else, for an answer to one of the brand's replies,
     the thread that reply was posted in (`replied_thread`); else the post it answers, or itself.
+    `overheard`: the brand only listened in (a hashtag or keyword), nobody spoke to it.
     """
     brand = re.escape(settings.social_brand_handle.lstrip("@"))
     body = re.sub(rf"(?<![\w@])@{brand}\b[:,]?", " ", event.text, flags=re.IGNORECASE)
@@ -138,6 +178,7 @@ def to_inbound(
         ),
         text=" ".join(body.split()),
         public=True,
+        overheard=overheard,
         route={
             "network": event.network,
             "reply_to": event.post_id,
@@ -154,8 +195,8 @@ def _problem(status: int, error: str, **extra: Any) -> JSONResponse:
 
 
 async def replied_thread(client: aioredis.Redis, event: SocialEvent) -> str | None:
-    """The thread of the brand's reply that `event` answers, when the connector gave no thread."""
-    if event.thread_id or event.in_reply_to is None:
+    """The thread of the brand's reply that `event` answers; None when it answers none of them."""
+    if event.in_reply_to is None:
         return None
     found = await client.get(keys.social_reply(event.network, event.in_reply_to.post_id))
     return text_of(found) if found else None
@@ -199,11 +240,12 @@ def social_router(
             ]
             log.warning("social event malformed", extra={"problems": problems})
             return _problem(422, "invalid event", problems=problems)
-        reason = addressed_to_brand(event, settings)
+        thread = await replied_thread(client, event)
+        reason = addressed_to_brand(event, settings, answers_our_post=thread is not None)
         if reason is None:
             log.info("social post ignored", extra={"post": event.post_id})
             return JSONResponse({"status": "ignored", "reason": "not addressed to the brand"})
-        inbound = to_inbound(event, settings, await replied_thread(client, event))
+        inbound = to_inbound(event, settings, thread, overheard=reason.startswith(LISTENING))
         accepted = await pipeline.accept(inbound)
         return JSONResponse(
             status_code=200 if accepted.route.value == "duplicate" else 202,

@@ -169,6 +169,26 @@ async def test_a_long_message_takes_the_language_of_its_start(aclient: aioredis.
     assert "fewer than 100" in notice["text"]
 
 
+async def test_a_long_message_keeps_its_end_and_only_a_private_one_is_asked_to_sum_up(
+    aclient: aioredis.Redis,
+) -> None:
+    """The question (or a card number) at the end of a long message was cut off (QA s22 D4)."""
+    end = "so, can I bring my cat in the cabin?"
+    said = "Let me tell you my story. " * 10 + end
+    pipeline = InboundPipeline(aclient, _settings())
+    private = await pipeline.accept(_inbound(said, "m1"))
+    public = await pipeline.accept(replace(_inbound(said, "m2", public=True), conversation_id="c2"))
+    assert (private.route, public.route) == (Route.NOTICE, Route.BOT)
+    [(_, notice)] = await aclient.xrange(keys.OUTBOX)  # "sum it up" only in private
+    assert notice["conversation_id"] == "c1" and "fewer than 100" in notice["text"]
+    [(_, queued)] = await aclient.xrange(keys.INBOUND)
+    logged = [
+        f["text"] for c in ("c1", "c2") for _, f in await aclient.xrange(keys.conversation_log(c))
+    ]
+    for kept in [queued["text"], *logged]:
+        assert len(kept) == 100 and kept.startswith("Let me tell") and kept.endswith(end)
+
+
 async def test_a_person_owns_the_thread_so_the_assistant_never_sees_it(
     aclient: aioredis.Redis,
 ) -> None:

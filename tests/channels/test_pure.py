@@ -16,6 +16,7 @@ from bot.channels.telegram_updates import greeting, is_button_payload, not_yours
 from bot.channels.webchat import frame
 from bot.inbound import Kind
 from bot.log_entries import outgoing_log_fields
+from bot.pipeline import ELISION, head_and_tail, says_nothing
 from bot.rasa_client import BotReply
 from bot.signing import SignatureError, sign, verify
 from bot.splitting import split_text
@@ -104,6 +105,34 @@ def test_the_brand_never_answers_its_own_posts() -> None:
         {"post_id": "p", "author": {"id": "b", "handle": "BrisaAir"}, "text": "#brisaair news"}
     )
     assert addressed_to_brand(own, Settings()) is None
+    assert addressed_to_brand(own, Settings(), answers_our_post=True) is None
+
+
+def test_an_answer_to_a_post_relevo_made_is_a_reply_to_the_brand() -> None:
+    """The connector may name the parent by its id alone (QA s22 D7)."""
+    event = _event("and how much does it cost?", in_reply_to={"post_id": "brand-reply-34"})
+    assert addressed_to_brand(event, Settings()) is None
+    assert addressed_to_brand(event, Settings(), answers_our_post=True) == "reply"
+
+
+@pytest.mark.parametrize(
+    ("network", "taken"),
+    [
+        ("x", True),
+        ("mastodon.social", True),
+        ("x:y", False),
+        ("mastodon social", False),
+        ("", False),
+    ],
+)
+def test_a_network_name_goes_into_ids_and_keys_so_it_has_no_colon_or_space(
+    network: str, taken: bool
+) -> None:
+    if taken:
+        assert _event("hola", network=network).network == network
+    else:
+        with pytest.raises(ValidationError, match="network"):
+            _event("hola", network=network)
 
 
 @pytest.mark.parametrize(
@@ -143,6 +172,37 @@ def test_a_post_becomes_a_public_inbound_with_the_profile_and_route() -> None:
     assert inbound.customer.followers == 1500
     assert inbound.customer.url == "https://social.example/p1"
     assert inbound.route["reply_to"] == "p1" and inbound.route["handle"] == "ana"
+    assert not inbound.overheard
+    assert to_inbound(_event("#BrisaAir 😍"), Settings(), overheard=True).overheard
+
+
+@pytest.mark.parametrize("limit", [1, 5, 6, 7, 8, 100])
+def test_a_long_message_keeps_its_start_and_its_end_within_the_limit(limit: int) -> None:
+    """People ask, or show a card number, at the end of a long post (QA s22 D4)."""
+    body = "My story starts here. " + "blah " * 200 + "My card 4111 1111 1111 1111: a refund?"
+    kept = head_and_tail(body, limit)
+    assert len(kept) == limit
+    if limit == 100:
+        assert kept.startswith("My story starts") and kept.endswith("1111: a refund?")
+        assert kept.count(ELISION) == 1
+    assert head_and_tail(body[:limit], limit) == body[:limit]  # at the limit: as written
+
+
+@pytest.mark.parametrize(
+    ("body", "nothing"),
+    [
+        ("", True),
+        ("https://x.example/photo/123", True),
+        ("@ana_friend #travel 😍✈️ www.example.com/p !!!", True),
+        ("@ana@mastodon.social", True),  # a fediverse mention
+        ("5", False),
+        ("¿y esto? https://x.example/p", False),
+        ("#BA123 delayed", False),
+        ("write to ana@example.com", False),
+    ],
+)
+def test_only_links_mentions_hashtags_and_emoji_say_nothing(body: str, nothing: bool) -> None:
+    assert says_nothing(body) is nothing
 
 
 BOT = Bot("123:abc")
@@ -394,6 +454,34 @@ def test_a_turn_marks_the_private_invitation_and_the_handoff() -> None:
     assert out[-1].event == "queued"
     assert [o.ends_turn for o in out] == [False, False, True]  # the typing indicator stops once
     assert len({o.out_id for o in out}) == len(out)
+
+
+@pytest.mark.parametrize(
+    ("decision", "said"),
+    [
+        ("answer", True),
+        ("suggest", True),
+        ("handoff", True),
+        ("private", True),  # personal data shown: "delete your post"
+        ("notice", True),  # an incident the operator announced
+        ("decline", False),
+        ("rephrase", False),
+        (None, False),  # a greeting, thanks
+    ],
+)
+def test_an_overheard_post_is_answered_only_when_the_turn_is_worth_saying(
+    decision: str | None, said: bool
+) -> None:
+    """Listening detects; it does not reply "I can't answer that" to a happy post (QA s22 D2)."""
+    replies = [BotReply("Some words")]
+    if decision:
+        replies.append(BotReply(None, custom={"relevo": {"decision": decision}}))
+    overheard = AssistantMessage(
+        "m1", "c1", "Loving #BrisaAir", {"public": True, "overheard": True}
+    )
+    addressed = AssistantMessage("m1", "c1", "@brisaair hi", {"public": True})
+    assert bool(outgoing_for_turn(overheard, replies)) is said
+    assert outgoing_for_turn(addressed, replies)[0].text == "Some words"
 
 
 def test_the_answer_to_hold_on_is_marked_as_a_pause_and_its_mark_reaches_the_page() -> None:
