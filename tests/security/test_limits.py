@@ -2,9 +2,10 @@
 
 Each oversized input gets a clear 4xx (an API) or a polite notice (a customer), never a 500, and
 nothing huge is stored: a customer message over `RELEVO_MAX_MESSAGE_CHARS` is answered with a
-request to shorten it and kept cut to that length. Over `RELEVO_CUSTOMER_MESSAGES_PER_MINUTE`
-a customer's messages are kept in the conversation log but not sent to the assistant, with one
-polite notice. The gateway is the real app on the test Redis (see conftest.py).
+request to shorten it (in private) and kept within that length, its start and its end. Over
+`RELEVO_CUSTOMER_MESSAGES_PER_MINUTE` a customer's messages are kept in the conversation log but
+not sent to the assistant, with one polite notice. The gateway is the real app on the test
+Redis (see conftest.py).
 """
 
 from __future__ import annotations
