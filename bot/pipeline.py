@@ -30,6 +30,7 @@ from bot.texts import text, unsupported_notice
 from bot.trends import hashtags, keywords
 from bot.unicode_safe import scrub_text
 from bot.waiting_notice import asks_if_anyone_is_there, waiting_notice
+from handoff.desk_view import POOR_RATING
 from handoff.routing import live_routing
 from kb_index.language import (
     DetectedLanguage,
@@ -165,7 +166,7 @@ class InboundPipeline:
             notice=notice,
             client_id=client_id,
             rating=rating,
-            thanks=await self._thanks(inbound) if rating else None,
+            thanks=await self._thanks(inbound, rating) if rating else None,
             welcome=self._welcome(inbound, rating, language.code),
             relayed_notice=self._relayed_notice(inbound, language.code),
             reopen_seconds=self._settings.handoff_reopen_minutes * 60,
@@ -253,10 +254,14 @@ class InboundPipeline:
         current = await self.store.language(inbound.conversation_id)
         return conversation_language(inbound.text, detected, current)
 
-    async def _thanks(self, inbound: Inbound) -> Outgoing:
-        """The answer to a rating, in the language of the handoff that asked for it."""
+    async def _thanks(self, inbound: Inbound, rating: int) -> Outgoing:
+        """The answer to a rating, in the language of the handoff that asked for it.
+
+        A poor one is met with an apology and an invitation to reply, which reopens the handoff.
+        """
         language = await self.store.handoff_language(inbound.conversation_id)
-        return inbound.answer("thanks", text("rating_thanks", language))
+        key = "rating_thanks_poor" if rating <= POOR_RATING else "rating_thanks"
+        return inbound.answer("thanks", text(key, language))
 
     @staticmethod
     def _welcome(inbound: Inbound, rating: int | None, language: str) -> Outgoing | None:

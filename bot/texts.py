@@ -91,6 +91,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thank you for your rating! It helps us get better. 💙",
         "es": "¡Gracias por tu valoración! Nos ayuda a mejorar. 💙",
     },
+    "rating_thanks_poor": {  # a rating of 1 or 2: no heart emoji for "1/5, you did nothing"
+        "en": "Thank you for telling us, and we're sorry we didn't get it right. If anything is "
+        "still pending, just reply here and we'll pick it up.",
+        "es": "Gracias por decírnoslo, y sentimos no haberlo hecho mejor. Si queda algo "
+        "pendiente, responde aquí y lo retomamos.",
+    },
     "welcome": {
         "en": "You're welcome! 😊 We're here whenever you need us.",
         "es": "¡De nada! 😊 Aquí estamos para lo que necesites.",

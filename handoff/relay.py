@@ -21,7 +21,6 @@ from handoff.desk_view import (
     DeskAdapter,
     HandoffView,
     load,
-    say_to_customer,
 )
 from handoff.priority import NEGATIVE_MOOD, URGENT_WORDS, raised
 from handoff.requests import HandoffRequest, Priority, Reason
@@ -158,8 +157,8 @@ class Relay:
     async def _poorly_rated(self, view: HandoffView, fields: dict[str, str]) -> None:
         """A rating of 1 or 2 tells the agent who handled it, with the customer's words.
 
-        A rating never reopens the handoff (it ends its cycle): the customer, thanked for it,
-        is also asked to reply if anything is still pending, which reopens it as any words do.
+        A rating never reopens the handoff (it ends its cycle): the gateway's thanks for it asks
+        the customer to reply if anything is still pending, which reopens it as any words do.
         """
         rating = fields.get("rating", "")
         if not rating.isdigit() or int(rating) > POOR_RATING:
@@ -173,7 +172,6 @@ class Relay:
             level=AlertLevel.FEEDBACK,
             notify=view.owner,
         )
-        await say_to_customer(self._client, view, "poor_rating", "poor_rating")
 
     async def _raise_if_pressing(self, view: HandoffView, said: str) -> None:
         """A customer who turns angry, or writes something urgent, while queued moves up a level.

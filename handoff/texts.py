@@ -14,12 +14,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "us here.",
         "es": "Damos esto por resuelto. Si podemos ayudarte en algo más, escríbenos por aquí.",
     },
-    "poor_rating": {  # after the thanks for a rating of 1 or 2
-        "en": "We're sorry we didn't get it right. If anything is still pending, just reply "
-        "here and we'll pick it up.",
-        "es": "Sentimos no haberlo hecho mejor. Si queda algo pendiente, responde aquí y lo "
-        "retomamos.",
-    },
     "follow_up": {
         "en": "Hi again! We're checking in: is everything sorted after your conversation with "
         "us? If anything is still pending, just reply here and we'll pick it up.",
