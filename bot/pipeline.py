@@ -22,12 +22,12 @@ from dataclasses import replace
 import redis.asyncio as aioredis
 
 from bot.after_resolution import is_closing, parse_rating
-from bot.assistant import AssistantMessage
 from bot.conversations import Accepted, ConversationStore, Flood, Route
 from bot.gestures import Gesture, gesture_of
 from bot.inbound import FOR_A_PERSON_ONLY, Channel, Inbound, Kind
 from bot.texts import text, unsupported_notice
 from bot.trends import hashtags, keywords
+from bot.turns import AssistantMessage
 from bot.unicode_safe import scrub_text
 from bot.waiting_notice import asks_if_anyone_is_there, waiting_notice
 from handoff.desk_view import POOR_RATING

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from telegram import Bot, Update
 
 from actions.offers import pick_payload
-from bot.assistant import AssistantMessage, outgoing_for_turn, turn_summary
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
 from bot.channels.telegram_updates import greeting, is_button_payload, not_yours, received
 from bot.channels.webchat import frame
@@ -20,6 +19,7 @@ from bot.pipeline import ELISION, head_and_tail, says_nothing
 from bot.rasa_client import BotReply
 from bot.signing import SignatureError, sign, verify
 from bot.splitting import split_text
+from bot.turns import AssistantMessage, outgoing_for_turn, turn_summary
 from handoff.texts import rating_buttons
 from relevo.messages import Outgoing
 from relevo.settings import Settings

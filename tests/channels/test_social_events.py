@@ -214,7 +214,7 @@ async def test_an_overheard_post_gets_a_public_reply_only_when_there_is_somethin
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A happy post with the brand's name got "I can't answer that" in public (QA s22 D2)."""
-    with caplog.at_level(logging.INFO, logger="bot.assistant"):
+    with caplog.at_level(logging.INFO, logger="bot.turns"):
         out = await answered(
             http,
             aclient,
