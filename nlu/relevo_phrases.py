@@ -25,7 +25,11 @@
 Apart from these, DIET's `ask_human` stands only when the message names a person, a role or
 talking to one (`names_a_person`): DIET read demands as requests for a person ("no quiero un
 bono, quiero que me devolváis la pasta", "i dont want a voucher, i want actual money back"),
-which the knowledge base answers.
+which the knowledge base answers. Nor does DIET's `out_of_scope` stand when the message names the
+customer's luggage, refund or booking (`names_a_care_subject`): a route or a city in it ("no me
+ha llegado la maleta, vuelo de Londres a Madrid") made DIET sure it was off-topic, since its
+off-topic examples ask about routes. The knowledge-base action still declines a message nearer
+an off-topic example than any article.
 
 DIET took "tengo una duda" and "no entiendo" for `goodbye` ("Take care and have a great
 flight!"), "I need help" for `deny`, "I have a question" and "espera" for its fallback (a person
@@ -50,6 +54,7 @@ HOLD_ON = "hold_on"
 NOT_UNDERSTOOD = "not_understood"
 QUESTION = "question"  # the catch-all intent: the knowledge-base action
 ASK_HUMAN = "ask_human"
+OUT_OF_SCOPE = "out_of_scope"
 GREET, AFFIRM, GOODBYE = "greet", "affirm", "goodbye"
 
 _BEFORE = (
@@ -170,6 +175,12 @@ _PERSON = re.compile(
     r"|bot|robot|chatbot|maquina|machine|transfer|transfiere|pasame|pasadme|derivar"
     r"|contactar|contact)\b"
 )
+# The customer's own luggage, refund or booking: what a message about them asks is the brand's
+# care, whatever else it names ("no me ha llegado la maleta, vuelo de Londres a Madrid").
+_CARE = re.compile(
+    r"\b(?:maletas?|equipajes?|valijas?|luggage|baggage|bags?|suitcases?|reembolsos?|refunds?"
+    r"|devolucion|reservas?|bookings?|localizador|tarjetas? de embarque|boarding pass(?:es)?)\b"
+)
 _MATCHERS = {
     intent: re.compile(rf"{_BEFORE}(?:{'|'.join(phrases)}){_AFTER}")
     for intent, phrases in _PHRASES.items()
@@ -188,6 +199,11 @@ def _words(text: str) -> str:
 def names_a_person(text: str) -> bool:
     """Whether the message names a person to talk to (`_PERSON`), as a request for one does."""
     return _PERSON.search(_words(text)) is not None
+
+
+def names_a_care_subject(text: str) -> bool:
+    """Whether the message names the customer's luggage, refund or booking (`_CARE`)."""
+    return _CARE.search(_words(text)) is not None
 
 
 def phrase_intent(text: str) -> str | None:

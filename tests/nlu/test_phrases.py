@@ -28,6 +28,7 @@ def _phrases() -> ModuleType:
 _module = _phrases()
 phrase_intent: Callable[[str], str | None] = _module.phrase_intent
 names_a_person: Callable[[str], bool] = _module.names_a_person
+names_a_care_subject: Callable[[str], bool] = _module.names_a_care_subject
 
 SAID = {
     "ask_for_help": [
@@ -223,3 +224,20 @@ def test_a_demand_that_names_no_one_is_not_a_request_for_a_person(text: str) -> 
 )
 def test_a_request_for_a_person_names_one(text: str) -> None:
     assert names_a_person(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("no me ha llegado la maleta, vuelo de Londres a Madrid", True),  # DIET: off-topic 1.00
+        ("landed in barcelona and my luggage never came out 😩 what now", True),
+        ("¿dónde está mi reembolso?", True),
+        ("¿voláis de Bilbao a Madrid los domingos?", False),  # a route alone stays off-topic
+        ("recomiendame un restaurante en Roma", False),
+    ],
+)
+def test_a_message_about_luggage_refunds_or_bookings_names_a_care_subject(
+    text: str, names: bool
+) -> None:
+    """DIET's `out_of_scope` does not stand on such a message (PhraseIntent)."""
+    assert names_a_care_subject(text) is names
