@@ -9,6 +9,7 @@ old answer, a renamed id) gets a page in the customer's language that says so, n
 from __future__ import annotations
 
 import html
+from itertools import pairwise
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
 from kb_index.articles import LANGUAGES, Article
+from kb_index.chunking import slugify
 from kb_index.store import IndexStore
 from kb_index.sync import read_articles
 
@@ -49,6 +51,7 @@ main > a { color: var(--accent); }
 h1 { line-height: 1.25; margin-top: 0.5rem; }
 .meta { color: #667; font-size: 0.9rem; display: flex; gap: 1rem; flex-wrap: wrap; }
 .meta a { color: var(--accent); }
+:target { scroll-margin-top: 1rem; background: #fff3c4; color: #1d2733; border-radius: 4px; }
 """
 
 
@@ -87,8 +90,21 @@ def render(article: Article, translation: Article | None) -> str:
             f'<a href="{html.escape(translation.id)}" hreflang="{translation.language}">'
             f"{labels['other']}</a>"
         )
-    content = f'<p class="meta">{" · ".join(meta)}</p>{_MARKDOWN.render(article.body)}'
+    content = f'<p class="meta">{" · ".join(meta)}</p>{_body(article.body)}'
     return _page(language, article.title, content)
+
+
+def _body(markdown: str) -> str:
+    """An article's Markdown as HTML, each heading with the anchor the answers link to.
+
+    An answer that quotes a section links to it ("…/wifi-onboard-en#plans-and-prices"); the
+    headings had no ids, so the page opened at its top.
+    """
+    tokens = _MARKDOWN.parse(markdown)
+    for opening, inline in pairwise(tokens):
+        if opening.type == "heading_open":
+            opening.attrSet("id", slugify(inline.content))
+    return str(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
 
 
 def render_gone(language: str) -> str:

@@ -53,3 +53,15 @@ def test_of_two_files_with_one_id_the_page_shows_the_one_the_index_serves(
     write_article(articles / "en", "a-copy.md", WIFI[0], "Half written copy.")
     page = _client(articles, store).get("/kb/articles/wifi-onboard-en")
     assert "8 EUR a flight" in page.text and "Half written" not in page.text
+
+
+def test_a_section_an_answer_links_to_is_an_anchor_on_the_page(tmp_path: Path) -> None:
+    """QA s22 W6: "…/wifi-onboard-en#plans-and-prices" opened the page at its top."""
+    body = (
+        "Wi-Fi Chat is free.\n\n## Plans and prices\n\nWi-Fi Plus: 6 EUR.\n\n"
+        "## ¿Qué pasa si falla?\n\nOk."
+    )
+    write_article(tmp_path / "en", "wifi.md", WIFI[0], body)
+    page = _client(tmp_path).get("/kb/articles/wifi-onboard-en", headers=BROWSER).text
+    assert '<h2 id="plans-and-prices">Plans and prices</h2>' in page
+    assert '<h2 id="que-pasa-si-falla">¿Qué pasa si falla?</h2>' in page  # as the index slugs it
