@@ -12,6 +12,7 @@ post's personal data, and the desk is told to check who it is talking to.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -125,15 +126,24 @@ class Invitations:
     ) -> Continued | None:
         """Continue the invited public conversation in `conversation_id`.
 
-        None when the token is unknown or expired, when the public conversation is gone (past
-        its retention), when the invitation is bound to someone else (who is told so, and the
-        customer can still take it up), or when another conversation took it up first. A second
-        follow from the same conversation (a redelivered /start) is accepted with nothing to
-        carry. An unchecked follower is shown and carries the public words redacted.
+        None when the token is unknown or expired, or the public conversation is gone (past its
+        retention: the follower is told the link no longer works), when the invitation is bound
+        to someone else (who is told so, and the customer can still take it up), or when another
+        conversation took it up first. A second follow from the same conversation (a redelivered
+        /start) is accepted with nothing to carry. An unchecked follower is shown and carries the
+        public words redacted.
         """
         public_id = await self._customers.invited(token)
         public = await self._store.meta(public_id) if public_id else {}
         if public_id is None or "customer" not in public:
+            await self._store.start(
+                conversation_id, channel=channel.value, route=route, customer=profile_key
+            )
+            language = await self._store.language(conversation_id) or fallback_language
+            expired = f"token-{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+            await self._say(
+                conversation_id, expired, text("invite_expired", language), kind="expired"
+            )
             log.warning(
                 "invitation refused: unknown, expired, or its public conversation is gone",
                 extra={"conversation": conversation_id},

@@ -83,6 +83,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Hola{name}! Seguimos aquí, en privado. Una persona de nuestro equipo tiene tu "
         "mensaje y te responderá por aquí.",
     },
+    "invite_expired": {  # a link to continue in private that no longer works (or never did)
+        "en": "This link has expired or isn't valid, so your public message didn't come with it. "
+        "Tell me here what you need and I'll help you.",
+        "es": "Este enlace ha caducado o no es válido, así que tu mensaje público no ha llegado "
+        "con él. Cuéntame aquí qué necesitas y te ayudo.",
+    },
     "not_invited": {  # another member followed a Telegram group's invitation
         "en": "This link is for someone else, so I can't continue that conversation here.",
         "es": "Este enlace es para otra persona, así que no puedo continuar aquí esa conversación.",

@@ -227,3 +227,24 @@ async def test_a_social_posts_handoff_moves_and_the_desk_is_told_to_check_who_it
     [(_, note)] = await aclient.xrange(keys.DESK_RELAY)
     assert note["text"].startswith("Someone continued in private (Telegram)")
     assert "make sure it is the customer" in note["text"]
+
+
+@pytest.mark.parametrize(("language", "said"), [("es", "ha caducado"), ("en", "has expired")])
+async def test_a_link_that_no_longer_works_is_told_so_once(
+    aclient: aioredis.Redis, language: str, said: str
+) -> None:
+    """QA s22 W5: a bogus or expired `?continue=` token got no word at all in the web chat."""
+    invitations = Invitations(aclient, Settings())
+    for _ in range(2):  # a second follow (a reconnect) is not told twice
+        continued = await invitations.accept(
+            "no-such-token",
+            conversation_id="wc-late",
+            channel=Channel.WEBCHAT,
+            route={},
+            profile_key=keys.customer("webchat", "wc-late"),
+            fallback_language=language,
+        )
+        assert continued is None
+    told = await _queued(aclient, keys.OUTBOX, "wc-late")
+    assert len({m["out_id"] for m in told}) == 1 and said in told[0]["text"]
+    assert (await aclient.hgetall(keys.conversation("wc-late")))["channel"] == "webchat"

@@ -86,10 +86,13 @@ async def test_a_followed_invitation_is_greeted_once_and_its_question_carried_ov
     assert carried["conversation_id"].startswith("tg:")  # the private chat
 
 
-async def test_a_refused_invitation_gets_the_normal_greeting(aclient: aioredis.Redis) -> None:
+async def test_a_refused_invitation_is_told_so_and_gets_the_normal_greeting(
+    aclient: aioredis.Redis,
+) -> None:
     channel = _channel(aclient)
     await channel.handle(_update(channel, 1, "/start not-a-token", "es"))
-    assert await _queued(aclient, keys.OUTBOX) == []
+    [told] = await _queued(aclient, keys.OUTBOX)
+    assert told["text"].startswith("Este enlace ha caducado o no es válido")
     [greet] = await _queued(aclient, keys.INBOUND)
     assert greet["text"] == '/greet{"language":"es"}'
 
