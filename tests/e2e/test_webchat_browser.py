@@ -7,9 +7,11 @@ page and its socket in process, on the test Redis (`gateway`).
 from __future__ import annotations
 
 import asyncio
+import http.server
 import itertools
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -360,10 +362,56 @@ async def test_a_socket_that_stops_answering_is_replaced_and_the_message_taken_o
 async def test_escape_closes_the_widget_and_gives_the_focus_back_to_the_launcher(
     gateway: AsgiServer, browser: Browser
 ) -> None:
-    page, launcher, chat = await open_widget(browser, gateway.url)
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    # A shop on its own origin embeds the widget with its one script tag.
+    tag = f'<!doctype html><title>Shop</title><script src="{gateway.url}/webchat/widget.js" async>'
+    shop = _serve(f"{tag}</script>".encode())
+    await page.goto(f"http://127.0.0.1:{shop.server_address[1]}/")
+    launcher = page.get_by_role("button", name="Chat with us")
+    await launcher.click()
+    chat = page.frame_locator("iframe")
     composer = chat.get_by_test_id("composer")
+    await expect(composer).to_be_focused()  # on a site of another origin too
+    assert errors == []  # no error from the widget on the shop's page
     await composer.fill("hello")
     await composer.press("Escape")
     await expect(page.locator("iframe")).to_be_hidden()
     await expect(launcher).to_be_focused()
     await page.close()
+    shop.shutdown()
+
+
+def _serve(page: bytes) -> http.server.HTTPServer:
+    """A site of its own (another origin than the gateway's) that serves one page."""
+
+    class Site(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_: object) -> None:
+            """Quiet."""
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+async def test_the_full_page_puts_the_cursor_in_the_message_box_on_a_desktop(
+    gateway: AsgiServer, browser: Browser
+) -> None:
+    """QA s22 W9: the first keystrokes went nowhere; a phone's keyboard would hide the chat."""
+    desktop = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await desktop.goto(gateway.url + "/")
+    await expect(desktop.get_by_test_id("composer")).to_be_focused()
+    await desktop.keyboard.type("hola")
+    await expect(desktop.get_by_test_id("composer")).to_have_value("hola")
+    phone = await browser.new_page(viewport={"width": 390, "height": 800})
+    await phone.goto(gateway.url + "/")
+    await expect(phone.get_by_test_id("composer")).not_to_be_focused()
+    await desktop.close()
+    await phone.close()

@@ -923,6 +923,11 @@
     ui.form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
     updateComposer();
     autosize();
+    // The full page is for typing: the cursor waits in the field, except on a phone, whose
+    // keyboard would cover the conversation (the widget asks for the focus when it opens).
+    if (!embedded && !window.matchMedia('(max-width: 479.98px)').matches) {
+      ui.input.focus({ preventScroll: true });
+    }
 
     /* ---------- embedding: tell the widget about new messages, take its focus requests */
 

@@ -193,6 +193,8 @@
     }
   }
 
+  let frameReady = false;
+
   function focusChat() {
     if (!frame || !frame.contentWindow) return;
     // On phones the keyboard would cover the conversation: let the customer tap the field first.
@@ -213,7 +215,12 @@
         frame.src = frameUrl;
         frame.setAttribute('allow', 'clipboard-write');
         frame.setAttribute('referrerpolicy', 'no-referrer');
-        frame.addEventListener('load', () => { if (!panel.hidden) focusChat(); });
+        // Until it has loaded, the frame is about:blank: a focus request to it is lost, and
+        // the browser logs an error for the origin.
+        frame.addEventListener('load', () => {
+          frameReady = true;
+          if (!panel.hidden) focusChat();
+        });
         panel.insertBefore(frame, panel.firstChild);
       }
       panel.hidden = false;
@@ -221,7 +228,7 @@
       launcher.title = L.close;
       badge.hidden = true;
       frame.focus();
-      focusChat();
+      if (frameReady) focusChat();
     },
     close() {
       if (!panel || panel.hidden) return;
