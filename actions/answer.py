@@ -301,10 +301,14 @@ def _weak_answers_allowed(tracker: Tracker) -> int:
 
     Two, as for any weak result; three when the last turn was an offer: a customer who types a
     sharper question under the offered articles instead of tapping one is shown what that
-    question finds, rather than handed to a person (off shift, that is a wait of hours).
+    question finds, rather than handed to a person (off shift, that is a wait of hours). Three
+    too after the decline of an off-topic message: "what about baggage?" after "what is the
+    meaning of life" was handed to a person instead of offered its articles (QA s22 W2).
     """
     offered_before = bool(conversation.this_session(tracker, "offer_pending"))
-    return MAX_WEAK_ANSWERS + 1 if offered_before else MAX_WEAK_ANSWERS
+    decisions = conversation.session_decisions(tracker)
+    declined_before = bool(decisions) and decisions[-1] == "decline"
+    return MAX_WEAK_ANSWERS + 1 if offered_before or declined_before else MAX_WEAK_ANSWERS
 
 
 def _hours_article(topic: str | None, language: str, conversation_id: str) -> Hit | None:
