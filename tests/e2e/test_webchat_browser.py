@@ -415,3 +415,21 @@ async def test_the_full_page_puts_the_cursor_in_the_message_box_on_a_desktop(
     await expect(phone.get_by_test_id("composer")).not_to_be_focused()
     await desktop.close()
     await phone.close()
+
+
+async def test_a_light_brand_colour_is_darkened_where_it_is_text(
+    gateway: AsgiServer, browser: Browser
+) -> None:
+    """QA s22 W4: a site's yellow (#ffcc00) made links and quick replies unreadable (1.5:1)."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(gateway.url + "/?embed=1&color=%23ffcc00")
+    await expect(page.get_by_test_id("composer")).to_be_visible()
+    ink = await page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--rc-accent-ink').trim()"
+    )
+    channels = [int(ink[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    assert 1.05 / (luminance + 0.05) >= 4.5, ink  # WCAG AA against white
+    assert ink.lower() != "#ffcc00"
+    await page.close()

@@ -1103,18 +1103,32 @@
   }
 
   /** An accent colour from the embedding page; the ink on it is chosen for contrast. */
+  /** WCAG relative luminance of sRGB channels in [0, 1]. */
+  function luminance(rgb) {
+    const [r, g, b] = rgb.map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  }
+
+  /** The accent darkened until it reads as text on white (4.5:1: luminance 0.183 or less). */
+  function inkOf(rgb) {
+    let ink = rgb;
+    for (let f = 0.95; luminance(ink) > 0.183 && f > 0; f -= 0.05) ink = rgb.map((c) => c * f);
+    return `#${ink.map((c) => Math.round(c * 255).toString(16).padStart(2, '0')).join('')}`;
+  }
+
   function applyAccent(hex) {
     let h = hex.slice(1);
     if (h.length === 3) h = h.split('').map((c) => c + c).join('');
-    const [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255)
-      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-    const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    const rgb = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255);
+    const lum = luminance(rgb);
     const root = document.documentElement.style;
     const accent = `#${h}`;
     const mix = (other, pct) => (window.CSS && CSS.supports('color', 'color-mix(in srgb, red 50%, white)')
       ? `color-mix(in srgb, ${accent} ${pct}%, ${other})` : accent);
     root.setProperty('--rc-accent', accent);
     root.setProperty('--rc-accent-strong', accent);
+    // Links and quick replies in the accent: yellow (#ffcc00) on white read at 1.5:1 (QA s22 W4).
+    if (lum > 0.183) root.setProperty('--rc-accent-ink', inkOf(rgb));
     root.setProperty('--rc-header-2', mix('white', 82));
     root.setProperty('--rc-accent-soft', mix('transparent', 16));
     root.setProperty('--rc-on-accent', lum > 0.4 ? '#10202b' : '#ffffff');
