@@ -113,8 +113,12 @@ def is_question(text: str) -> bool:
         return False
     if sum(c.isalpha() for c in stripped) < MIN_QUESTION_LETTERS:
         return False
-    folded = _fold(stripped)
-    return not (_NOT_A_QUESTION.match(folded) or _ASKS_FOR_A_PERSON.search(folded))
+    return not (_NOT_A_QUESTION.match(_fold(stripped)) or asks_for_a_person(stripped))
+
+
+def asks_for_a_person(text: str) -> bool:
+    """Whether a line asks for a person ("sí, quiero hablar con una persona de esto")."""
+    return _ASKS_FOR_A_PERSON.search(_fold(text)) is not None
 
 
 def question_of(transcript: list[TranscriptLine]) -> str | None:

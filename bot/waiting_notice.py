@@ -21,6 +21,7 @@ from typing import Any
 
 from actions.texts import off_shift_notice
 from bot.conversations import Waiting
+from bot.gaps import asks_for_a_person
 from bot.inbound import Inbound
 from bot.texts import text
 from handoff.routing import Routing
@@ -37,12 +38,13 @@ _ANYONE_THERE = re.compile(
 
 
 def asks_if_anyone_is_there(said: str) -> bool:
-    """Whether a waiting customer asks if anyone is there ("¿hay alguien?", "you there??").
+    """Whether a waiting customer asks if anyone is there, or for the person they wait for.
 
-    Such a message is acknowledged once the last acknowledgement is a minute old
-    (`keys.PRESENCE_NOTICE_SECONDS`), not ten: silence is the answer it fears.
+    "¿hay alguien?", "you there??", "quiero hablar con una persona". Such a message is
+    acknowledged once the last acknowledgement is 20 seconds old
+    (`keys.PRESENCE_NOTICE_SECONDS`), not ten minutes: silence is the answer it fears.
     """
-    return _ANYONE_THERE.search(fold(said)) is not None
+    return _ANYONE_THERE.search(fold(said)) is not None or asks_for_a_person(said)
 
 
 def waiting_notice(

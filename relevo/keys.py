@@ -69,7 +69,7 @@ DONE_TTL_SECONDS = 7 * 24 * 3600
 # notice starts the stretch, then one acknowledgement per stretch of their messages.
 WAITING_NOTICE_SECONDS = 600
 # ...but "is anyone there?" is answered once the last acknowledgement is this old.
-PRESENCE_NOTICE_SECONDS = 60
+PRESENCE_NOTICE_SECONDS = 20  # a minute of silence after "¿hay alguien?" felt like nobody (QA s22)
 
 
 def seen(channel: str, message_id: str) -> str:
