@@ -433,3 +433,18 @@ async def test_a_light_brand_colour_is_darkened_where_it_is_text(
     assert 1.05 / (luminance + 0.05) >= 4.5, ink  # WCAG AA against white
     assert ink.lower() != "#ffcc00"
     await page.close()
+
+
+async def test_a_reply_that_takes_long_says_so_beside_the_typing_dots(
+    gateway: AsgiServer, browser: Browser
+) -> None:
+    """QA s22 W8: while Rasa was stalled, 18 s of dots alone read as a broken chat."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(gateway.url + "/")
+    await say(page, "is there wifi on board?")  # no Rasa behind this gateway: no reply comes
+    await expect(page.get_by_test_id("typing")).to_be_visible()
+    slow = page.get_by_test_id("typing-slow")
+    await expect(slow).to_be_hidden()
+    await expect(slow).to_have_text("Sorry, this is taking longer than usual…", timeout=15_000)
+    await expect(slow).to_be_visible()
+    await page.close()

@@ -15,6 +15,7 @@
   const PING_MS = 10000;            // a ping this often; the server answers with a pong
   const ANSWER_MS = 5000;           // nothing back this long after a ping or a message: a dead socket
   const TYPING_MAX_MS = 30000;
+  const SLOW_MS = 10000; // a reply this late says so beside the dots
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const STABLE_MS = 5000;           // an open socket this old resets the backoff
@@ -48,6 +49,7 @@
       botBack: "You're chatting with the assistant again",
       closed: 'Conversation closed',
       typing: 'Typing…',
+      slow: 'Sorry, this is taking longer than usual…',
       sending: 'Sending…',
       sent: 'Sent',
       notSent: 'Not sent',
@@ -91,6 +93,7 @@
       botBack: 'Vuelves a hablar con el asistente',
       closed: 'Conversación cerrada',
       typing: 'Escribiendo…',
+      slow: 'Perdona, está tardando más de lo normal…',
       sending: 'Enviando…',
       sent: 'Enviado',
       notSent: 'No enviado',
@@ -371,6 +374,7 @@
       log: $('rc-log'),
       typing: $('rc-typing'),
       typingText: $('rc-typing-text'),
+      typingSlow: $('rc-typing-slow'),
       jump: $('rc-jump'),
       jumpText: $('rc-jump-text'),
       form: $('rc-form'),
@@ -698,11 +702,19 @@
 
     /* ---------- typing */
     let typingTimer = 0;
+    let slowTimer = 0;
     function setTyping(on) {
       clearTimeout(typingTimer);
+      clearTimeout(slowTimer);
+      ui.typingSlow.hidden = true;
       if (on) {
         keepingBottom(() => { ui.typing.hidden = false; });
         typingTimer = setTimeout(() => { ui.typing.hidden = true; }, TYPING_MAX_MS);
+        // Dots alone for 18 s read as a chat that broke (QA s22 W8).
+        slowTimer = setTimeout(() => {
+          ui.typingSlow.textContent = T.slow;
+          keepingBottom(() => { ui.typingSlow.hidden = false; });
+        }, SLOW_MS);
       } else {
         ui.typing.hidden = true;
       }
