@@ -226,13 +226,26 @@ def _deflection(k: Kpis) -> _Block:
     )
 
 
+# The reasons as the console and the dashboard name them (CSV and JSON keep the codes).
+REASON_WORDS = {
+    "asked_for_person": "Asked for a person",
+    "low_confidence": "Bot unsure",
+    "negative_feedback": "Negative feedback",
+    "complaint": "Complaint",
+    "repeated_failure": "Two answers failed",
+    "sensitive_topic": "Sensitive topic",
+    "personal_case": "Own booking or payment",
+}
+
+
 def _escalations(k: Kpis) -> _Block:
     e = k.escalations
+    reasons = {REASON_WORDS.get(code, code): n for code, n in e.by_reason.items()}
     return _Block(
         "Escalations",
         [("Handoffs", _count(e.handoffs))],
         charts=[
-            _Chart("Handoffs by reason", "reason", e.by_reason),
+            _Chart("Handoffs by reason", "reason", reasons),
             _Chart("Handoffs by priority", "priority", e.by_priority),
             _Chart("Handoffs by department", "department", e.by_department),
         ],
@@ -487,8 +500,14 @@ body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 header { padding: 24px 32px 12px; background: #fff; border-bottom: 1px solid var(--line); }
 h1 { margin: 0 0 4px; font-size: 22px; }
 .scope { margin: 0; color: var(--muted); }
-main { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 20px;
-  padding: 20px 32px 32px; }
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr));
+  gap: 20px; padding: 20px 32px 32px; }
+@media (max-width: 480px) {
+  body { font-size: 14px; }
+  header, main, footer { padding-left: 12px; padding-right: 12px; }
+  section { padding: 12px; }
+  th, td { padding: 4px 3px; }
+}
 section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
   padding: 16px 20px; }
 h2 { margin: 0 0 12px; font-size: 17px; }
@@ -507,8 +526,8 @@ footer { padding: 0 32px 24px; color: var(--muted); font-size: 12px; }
 """
 
 _CHART_WIDTH = 380
-_LABEL_WIDTH = 130
-_BAR_SPACE = 190
+_LABEL_WIDTH = 170
+_BAR_SPACE = 150
 _ROW = 22
 
 
@@ -516,7 +535,7 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _short(label: str, limit: int = 18) -> str:
+def _short(label: str, limit: int = 25) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 

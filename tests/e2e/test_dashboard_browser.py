@@ -20,6 +20,8 @@ import pytest
 import redis
 from playwright.async_api import Browser, Locator, Page, expect
 
+from bot.reports.kpis import compute
+from bot.reports.render import render
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine
 from kb_index.embeddings import Embedder
 from kb_index.service import index_options, publish_version
@@ -30,6 +32,7 @@ from relevo.events import EventType, event_fields
 from relevo.health import wait_until_healthy
 from relevo.settings import Settings
 from tests.conftest import BIN, DEMO_KB, ROOT, free_port
+from tests.reports.test_kpis import T0, UNTIL, scenario
 
 pytestmark = pytest.mark.slow
 
@@ -503,3 +506,13 @@ async def test_the_dashboard_shows_live_figures_behind_the_console_login(
     await context.close()
     # The console asks who is logged in (401 first) and the gaps endpoint is not there (404).
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+async def test_the_html_report_fits_a_phone(browser: Browser, tmp_path: Path) -> None:
+    """QA s22: the report's 420 px columns scrolled sideways on a 390 px phone."""
+    report = tmp_path / "report.html"
+    report.write_text(render(compute(scenario(), T0, UNTIL), "html"), encoding="utf-8")
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    await page.goto(report.as_uri())
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.close()

@@ -123,6 +123,17 @@ def test_html_is_well_formed_standalone_and_escaped(kpis: Kpis) -> None:
         assert external not in page
 
 
+def test_reasons_read_as_words_in_the_html_and_table_but_stay_codes_in_csv_and_json(
+    kpis: Kpis,
+) -> None:
+    """QA s22: the HTML report showed "asked_for_person" where the console says the words."""
+    assert kpis.escalations.by_reason  # the scenario hands over
+    for fmt in ("html", "table"):
+        page = render(kpis, fmt)
+        assert "Asked for a person" in page and "asked_for_person" not in page
+    assert "asked_for_person" in render(kpis, "csv") and "asked_for_person" in render(kpis, "json")
+
+
 def test_every_format_renders_no_data() -> None:
     empty = compute([], T0, UNTIL)
     assert "│ Failure rate │     — │" in render(empty, "table")  # no data is not 0
