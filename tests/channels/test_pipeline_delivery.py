@@ -444,7 +444,9 @@ async def test_an_invitation_to_a_conversation_past_its_retention_is_refused(
         fallback_language="es",
     )
     assert not accepted
-    assert await aclient.xlen(keys.OUTBOX) == 0
+    [(_, told)] = await aclient.xrange(keys.OUTBOX)  # told the link no longer works, no more
+    assert told["conversation_id"] == "tg-1" and "ha caducado" in told["text"]
+    assert "c-expired" not in told["text"]
 
 
 async def _closed_handoff(aclient: aioredis.Redis, resolved_seconds_ago: float) -> str:
