@@ -146,10 +146,9 @@ class InboundPipeline:
             "inbound", extra={**context, "kind": inbound.kind.value, "chars": len(inbound.text)}
         )
         notice = self._notice(inbound, notice_text, language.code)
-        # The log (and the assistant) get what a person can read, its question at the end too.
-        inbound = replace(
-            inbound, text=head_and_tail(inbound.text, self._settings.max_message_chars)
-        )
+        limit = self._settings.max_message_chars
+        if len(inbound.text) > limit:  # what a person can read, its question at the end too
+            inbound = replace(inbound, text=head_and_tail(inbound.text, limit))
         message = AssistantMessage(
             message_id=inbound.message_id,
             conversation_id=inbound.conversation_id,

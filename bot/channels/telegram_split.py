@@ -15,10 +15,9 @@ from dataclasses import replace
 from bot.conversations import ConversationStore
 from bot.inbound import Inbound, Kind
 
-TELEGRAM_LIMIT = 4096
 PART_UNITS = 3500
 """A message this long (in Telegram's units) may be a split paste's first part: the apps cut
-near the limit, at a line or a word."""
+near their 4096-unit limit, at a line or a word."""
 
 
 def telegram_length(text: str) -> int:
