@@ -79,7 +79,13 @@ _REGIONAL = {
     "chamacos": "niños",
     "papeles": "documentos",
 }
-_PHRASES = {"pase de abordar": "tarjeta de embarque", "pase de abordaje": "tarjeta de embarque"}
+_PHRASES = {
+    "pase de abordar": "tarjeta de embarque",
+    "pase de abordaje": "tarjeta de embarque",
+    # "sitio" is a seat on board, and a place or a website anywhere else.
+    "sitio en el avión": "asiento en el avión",
+    "sitio en el avion": "asiento en el avión",
+}
 _PHRASE = re.compile(rf"\b({'|'.join(map(re.escape, _PHRASES))})\b", re.IGNORECASE)
 
 

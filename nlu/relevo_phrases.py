@@ -28,8 +28,10 @@ bono, quiero que me devolváis la pasta", "i dont want a voucher, i want actual 
 which the knowledge base answers. Nor does DIET's `out_of_scope` stand when the message names the
 customer's luggage, refund or booking (`names_a_care_subject`): a route or a city in it ("no me
 ha llegado la maleta, vuelo de Londres a Madrid") made DIET sure it was off-topic, since its
-off-topic examples ask about routes. The knowledge-base action still declines a message nearer
-an off-topic example than any article.
+off-topic examples ask about routes. Nor when it names an errand of the customer's own trip
+(changing or buying a flight, checking in, a child flying alone): "quiero pasar mi vuelo del
+viernes al domingo cuanto me sale??" was off-topic at 0.99, like the examples that ask fares. The
+knowledge-base action still declines a message nearer an off-topic example than any article.
 
 DIET took "tengo una duda" and "no entiendo" for `goodbye` ("Take care and have a great
 flight!"), "I need help" for `deny`, "I have a question" and "espera" for its fallback (a person
@@ -181,6 +183,17 @@ _CARE = re.compile(
     r"\b(?:maletas?|equipajes?|valijas?|luggage|baggage|bags?|suitcases?|reembolsos?|refunds?"
     r"|devolucion|reservas?|bookings?|localizador|tarjetas? de embarque|boarding pass(?:es)?)\b"
 )
+# What the customer does with their own trip: changing or buying a flight, checking in, a child
+# flying alone. DIET's off-topic examples ask fares and routes ("cuanto cuesta el vuelo
+# Madrid-Paris de mañana?"), so it read a change of flight that asks the price as one of them.
+_ERRAND = re.compile(
+    r"\b(?:cambiar|cambio|pasar|mover|adelantar|atrasar|swap|change|move|switch|sacar|comprar"
+    r"|book|buy)(?: \w+){0,3} (?:(?:mis?|my|el|la|the|un|una|a) )?"
+    r"(?:vuelos?|billetes?|pasajes?|boletos?|vuelta|ida|flights?|tickets?|return)\b"
+    r"|\b(?:facturar|facturo|facturamos|check in)\b"
+    r"|\b(?:ninos?|ninas?|crios?|crias?|hij[oa]s?|menores|kids?|children|child|son|daughter)"
+    r"(?: \w+){0,5} (?:solos?|solas?|sin (?:sus |su )?padres|alone|unaccompanied)\b"
+)
 _MATCHERS = {
     intent: re.compile(rf"{_BEFORE}(?:{'|'.join(phrases)}){_AFTER}")
     for intent, phrases in _PHRASES.items()
@@ -202,8 +215,9 @@ def names_a_person(text: str) -> bool:
 
 
 def names_a_care_subject(text: str) -> bool:
-    """Whether the message names the customer's luggage, refund or booking (`_CARE`)."""
-    return _CARE.search(_words(text)) is not None
+    """Whether it names the customer's luggage, refund or booking, or an errand of their trip."""
+    words = _words(text)
+    return _CARE.search(words) is not None or _ERRAND.search(words) is not None
 
 
 def phrase_intent(text: str) -> str | None:

@@ -116,6 +116,8 @@ def test_clean_query_speaks_the_articles_spanish() -> None:
     plain = "se me rompio la maleta y perdi el tarjeta de embarque, me devolveis la dinero?"
     assert clean_query(said) == plain
     assert clean_query("mi vuelo tiene DEMORA") == "mi vuelo tiene retraso"
+    assert clean_query("como elijo sitio en el avion?") == "como elijo asiento en el avión?"
+    assert clean_query("no carga el sitio web") == "no carga el sitio web"
 
 
 def test_hits_come_in_the_customers_language(retriever: Retriever) -> None:
