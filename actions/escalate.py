@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
 from actions.privacy import is_personal_matter, private_notice
-from actions.texts import off_shift_words, text, when
+from actions.texts import off_shift_words, text, wait_words, when
 from handoff.requests import (
     HandoffRequest,
     KbHitSummary,
@@ -23,10 +23,12 @@ from handoff.requests import (
 from handoff.sentiment import mourns, sounds_angry
 from handoff.triage import Escalation, Triage, triage
 from relevo import events
+from relevo.messages import BACK_TO_BOT
 from relevo.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+MAX_TOLD_WAIT_MINUTES = 24 * 60
 _REASON_BY_INTENT = {"ask_human": Reason.ASKED_FOR_PERSON, "complaint": Reason.COMPLAINT}
 
 
@@ -146,17 +148,35 @@ class ActionEscalate(Action):
         if conversation.is_public(tracker):
             tell_in_public(dispatcher, question, language, said, later, care=care)
             return _handed_over()
+        told: list[dict[str, Any]] = []
         if care is not None:  # a death, an illness, a lawyer: care, no emoji
             personally = text("handoff_personally", language)
-            dispatcher.utter_message(text=f"{care} {personally}", json_message=said)
+            told.append({"text": f"{care} {personally}", "json_message": said})
         else:
-            dispatcher.utter_message(response="utter_handoff", json_message=said)
+            told.append({"response": "utter_handoff", "json_message": said})
         if later is not None:
-            dispatcher.utter_message(
-                text=off_shift_words(later, language, settings, said=_bot_said(tracker)),
-                json_message={"relevo": {"decision": "offline"}},
+            told.append(
+                {
+                    "text": off_shift_words(later, language, settings, said=_bot_said(tracker)),
+                    "json_message": {"relevo": {"decision": "offline"}},
+                }
             )
+        elif queued and (wait := expected_wait(triaged, now, language)):
+            told.append({"text": text("handoff_wait", language, wait=wait)})
+        if queued:  # the way back, under the last message
+            told[-1]["buttons"] = [{"title": text("back_to_bot", language), "payload": BACK_TO_BOT}]
+        for message in told:
+            dispatcher.utter_message(**message)
         return _handed_over()
+
+
+def expected_wait(triaged: Triage, now: dt.datetime, language: str) -> str | None:
+    """The first-response target from now, in words; None past a day (the calendar's pauses).
+
+    It is the target the desk is held to (`handoff.sla`), said as an aim, never a promise.
+    """
+    minutes = (triaged.first_response_due - now).total_seconds() / 60
+    return wait_words(minutes, language) if 0 < minutes <= MAX_TOLD_WAIT_MINUTES else None
 
 
 def _bot_said(tracker: Tracker) -> list[str]:

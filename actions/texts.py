@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A person from our team will reply to you here {when}.",
         "es": "Una persona de nuestro equipo te responderá aquí {when}.",
     },
+    "handoff_wait": {
+        "en": "Our team aims to reply within {wait}. Rather not wait? Tap below to carry on "
+        "with me.",
+        "es": "Nuestro equipo intenta responder en menos de {wait}. ¿Prefieres no esperar? Toca "
+        "abajo para seguir conmigo.",
+    },
+    "back_to_bot": {"en": "Back to the assistant", "es": "Volver al asistente"},
     "suggest_public": {
         "en": "I think this is what you're looking for: {title}",
         "es": "Creo que esto es lo que buscas: {title}",
@@ -172,6 +180,18 @@ def when(at: dt.datetime, language: str, timezone: str, now: dt.datetime) -> str
         day = f"on {WEEKDAYS['en'][local.weekday()]} {local.day} {MONTHS['en'][local.month - 1]}"
     zone = zone_name(timezone, language)
     return f"{day} a las {clock} {zone}" if es else f"{day} at {clock} {zone}"
+
+
+def wait_words(minutes: float, language: str) -> str:
+    """A wait as a customer reads it: "15 minutes", "1 hour", "2 horas" (rounded up)."""
+    es = language == "es"
+    if minutes <= 55:
+        count = max(5, math.ceil(minutes / 5) * 5)
+        return f"{count} minutos" if es else f"{count} minutes"
+    hours = math.ceil(minutes / 60)
+    if hours == 1:
+        return "1 hora" if es else "1 hour"
+    return f"{hours} horas" if es else f"{hours} hours"
 
 
 def zone_name(timezone: str, language: str) -> str:

@@ -88,7 +88,7 @@ if owner == 'closed' then
   end
   local resolved = tonumber(redis.call('HGET', record, 'resolved_epoch') or '0')
   -- a press or a command is for the assistant: only words, or asking for a person, reopen
-  local words = gesture ~= 'press' and gesture ~= 'command'
+  local words = gesture ~= 'press' and gesture ~= 'command' and gesture ~= 'bot'
   if handoff and words and tonumber(ARGV[8]) - resolved < tonumber(ARGV[13]) then
     redis.call('SET', KEYS[4], 'queued')
     local said = cjson.decode(ARGV[3])
@@ -115,6 +115,12 @@ if reopened then  -- after the message that reopened it: the page draws "waiting
 end
 if owner ~= 'bot' then
   handoff = handoff or ''
+  if gesture == 'bot' and owner == 'queued' then  -- withdrawn: the desk returns it (relay)
+    local said = cjson.decode(ARGV[3])
+    said.kind = 'back'
+    relay(KEYS[6], ARGV[9], log_id, owner, handoff, said)
+    return {'back', log_id}
+  end
   if ARGV[28] ~= '' and not reopened then  -- a command: the gateway answers, the desk is told
     local said = cjson.decode(ARGV[3])
     said.kind = 'command'

@@ -63,6 +63,7 @@ class Route(StrEnum):
     THROTTLED = "throttled"  # over the customer's rate: kept in the log, not answered
     EDIT = "edit"  # an edit or a paste's rest, and no person has it: kept in the log, unanswered
     COMMAND = "command"  # a command while a person has it: answered, shown to the desk as one
+    BACK = "back"  # "back to the assistant" before a claim: the desk returns the conversation
     DUPLICATE = "duplicate"  # already accepted once: dropped
 
 
@@ -189,7 +190,9 @@ class ConversationStore:
         new conversation with the assistant; a pressed rating is the rating even once the
         assistant has the conversation again. While a person has the conversation, a message
         given a `command_answer` is answered with it (unless over the customer's rate) and
-        relayed to the desk marked as a command (`Route.COMMAND`).
+        relayed to the desk marked as a command (`Route.COMMAND`), except "back to the
+        assistant" (`Gesture.BOT`) while the handoff waits for a claim: relayed for the desk to
+        return the conversation to the assistant (`Route.BACK`).
         """
         profile_key = keys.customer(inbound.channel.value, inbound.customer.id)
         meta = {

@@ -11,7 +11,10 @@ conversation. The accept script (`bot.accept_script`) routes them by what they a
   the gateway (`Gesture.answer`) and shown to the desk marked as such, never as the customer's
   words; asking for a person then never makes a second handoff;
 - asking for a person (`/agent`, the "talk to a person" button) after a resolution reopens the
-  case within the reopening window, as words do.
+  case within the reopening window, as words do;
+- "back to the assistant" (the button under the handoff message) withdraws a handoff that waits
+  for a claim: the desk returns it to the assistant (`handoff.relay`). Once a person has claimed
+  it, the gateway answers that they are on it; with the assistant, it is a greeting.
 
 Only the adapters know a press from typed text: a press carries its button's title
 (`Inbound.display`), and Telegram's adapter answers /help itself (the pipeline's `notice_text`)
@@ -25,9 +28,11 @@ from enum import StrEnum
 
 from bot.inbound import Channel, Inbound
 from bot.texts import text
+from relevo.messages import BACK_TO_BOT
 
 ASK_HUMAN = "/ask_human"
 """The payload that asks for a person: the bot's button, and Telegram's /agent."""
+GREET = "/greet"
 
 
 class Gesture(StrEnum):
@@ -37,6 +42,7 @@ class Gesture(StrEnum):
     PRESS = "press"  # a tap on one of the bot's buttons
     COMMAND = "command"  # a channel command: /help (and unknown ones), /start
     PERSON = "person"  # asks for a person by a command or a button: /agent, "talk to a person"
+    BOT = "bot"  # "back to the assistant" while waiting for a person
 
     def answer(self, language: str | None) -> str | None:
         """What the gateway answers while a person has the conversation; None: no answer."""
@@ -44,6 +50,8 @@ class Gesture(StrEnum):
             return text("person_help", language)
         if self is Gesture.PERSON:
             return text("person_already", language)
+        if self is Gesture.BOT:  # said only once a person has claimed it (bot.accept_script)
+            return text("person_on_it", language)
         return None
 
 
@@ -55,6 +63,8 @@ def gesture_of(inbound: Inbound, *, answered: bool) -> Gesture:
         return Gesture.TYPED
     if inbound.text.startswith(ASK_HUMAN):
         return Gesture.PERSON
+    if inbound.text.startswith(BACK_TO_BOT):
+        return Gesture.BOT
     if inbound.channel is Channel.TELEGRAM and inbound.display.startswith("/"):
         return Gesture.COMMAND  # /start, which the assistant reads as /greet
     return Gesture.PRESS

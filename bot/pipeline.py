@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from bot.after_resolution import is_closing, parse_rating
 from bot.conversations import Accepted, ConversationStore, Flood, Route
-from bot.gestures import Gesture, gesture_of
+from bot.gestures import GREET, Gesture, gesture_of
 from bot.inbound import FOR_A_PERSON_ONLY, Channel, Inbound, Kind
 from bot.texts import text, unsupported_notice
 from bot.trends import hashtags, keywords
@@ -41,7 +41,7 @@ from kb_index.language import (
 from relevo import keys
 from relevo.events import EventType, emit, event_fields
 from relevo.lanes import StreamLanes
-from relevo.messages import Outgoing
+from relevo.messages import BACK_TO_BOT, Outgoing
 from relevo.metrics import INBOUND, INBOUND_SECONDS
 from relevo.settings import Settings
 
@@ -73,6 +73,8 @@ def for_assistant(inbound: Inbound) -> str:
     typed = not inbound.display and inbound.channel is not Channel.TELEGRAM
     if typed and inbound.text.lstrip().startswith("/"):
         return WORD_JOINER + inbound.text
+    if not typed and inbound.text.startswith(BACK_TO_BOT):  # the assistant has it: hello again
+        return GREET
     return inbound.text
 
 

@@ -113,6 +113,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Una persona de nuestro equipo tiene esta conversación y te responderá por aquí: "
         "escribe lo que quieras que sepa. Cuando termine, volveré a responder tus preguntas.",
     },
+    "person_on_it": {  # "back to the assistant" tapped once a person has claimed the handoff
+        "en": "A person from our team is already on your conversation and will answer you here "
+        "shortly.",
+        "es": "Una persona de nuestro equipo ya está con tu conversación y te responderá por aquí "
+        "enseguida.",
+    },
     "person_already": {  # /agent, or a "talk to a person" tap, while a person has it
         "en": "You're already with our team: a person has this conversation and will answer you "
         "here. Everything you write here reaches them.",

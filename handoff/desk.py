@@ -57,6 +57,8 @@ TRANSITION_EVENTS = {
     Action.RESOLVE: EventType.RESOLVED,
 }
 SEEN_TTL_SECONDS = 7 * 24 * 3600
+CUSTOMER = "customer"
+"""The actor of a transition the customer made (a withdrawal), where an agent's id goes."""
 SHOWN_ON_CARD = (ReplyOutcome.SENT, ReplyOutcome.NOTE)  # they change the card: first reply, notes
 
 
@@ -78,7 +80,7 @@ class Desk:
         self._routing = routing
         self._timers = Timers(client)
         self._ownership = Ownership(client)
-        relay = Relay(client, adapter, routing, self._first_time)
+        relay = Relay(client, adapter, routing, self._first_time, self._withdraw)
         self._lanes = [
             self._consumer(keys.HANDOFF_REQUESTS, "conversation", self._on_request),
             self._consumer(keys.DESK_RELAY, "conversation_id", relay.handle),
@@ -231,6 +233,14 @@ class Desk:
             await self._adapter.update_card(view)
             await self._tell_displaced_owner(view, action, user, name, result)
         return result
+
+    async def _withdraw(self, view: HandoffView) -> None:
+        """The customer went back to the assistant while the handoff waited: returned by them.
+
+        Claimed meanwhile, it stays with its person (the gateway told the customer so).
+        """
+        if view.state == "queued":
+            await self.act(view.id, Action.RETURN, user=CUSTOMER, name="the customer")
 
     async def _tell_displaced_owner(
         self, view: HandoffView, action: Action, user: str, name: str, result: Transition

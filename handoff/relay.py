@@ -4,7 +4,8 @@ The accept script (`bot.conversations`) routes a message written while a person 
 conversation to `relevo:desk:relay`. Here each becomes a line in the handoff's thread, and may
 change the handoff: a reopening after Resolve brings the card back to the queue (with its
 targets due again from the reopening, and the agent who had it told), a poor rating alerts that
-agent, and a customer who turns angry or urgent while queued moves up one level.
+agent, a customer who turns angry or urgent while queued moves up one level, and one who taps
+"back to the assistant" before anyone claimed the handoff has it returned to the assistant.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def relayed_line(fields: dict[str, str]) -> str:
     if kind == "rating":
         return rating_line(fields)
     said = fields.get("display") or fields.get("text") or f"[{kind}]"
+    if kind == "back":  # bot.gestures: withdrawn while it waited for a claim
+        return "↩️ The customer went back to the assistant instead of waiting for a person."
     if kind == "command":  # bot.gestures: answered by the gateway, not words for the agent
         return f'🤖 "{redact(said)}" (answered by Relevo: a person has this conversation)'
     return f"👤 {redact(said)}"
@@ -90,12 +93,14 @@ class Relay:
         adapter: DeskAdapter,
         routing: Routing,
         first_time: Callable[[str], Awaitable[bool]],
+        withdraw: Callable[[HandoffView], Awaitable[None]],
     ) -> None:
         self._client = client
         self._adapter = adapter
         self._routing = routing
         self._timers = Timers(client)
         self._first_time = first_time
+        self._withdraw = withdraw
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
         """One relayed entry (a lane of `Desk`)."""
@@ -104,7 +109,7 @@ class Relay:
             if not view.card_ts:
                 raise RetryLater("the card is not posted yet", delay=0.5)
             kind = fields.get("kind")
-            if kind not in ("moved", "rating"):
+            if kind not in ("moved", "rating", "back"):
                 await self._reopened(view)
             if await self._first_time(f"relay:{fields['log_id']}"):
                 await self._adapter.post_in_thread(view, relayed_line(fields))
@@ -117,6 +122,8 @@ class Relay:
         kind = fields.get("kind")
         if kind == "rating" and not fields.get("kept"):
             await self._poorly_rated(view, fields)
+        elif kind == "back":
+            await self._withdraw(view)
         elif kind not in ("moved", "rating", "command"):
             await self._raise_if_pressing(view, fields.get("text", ""))
 

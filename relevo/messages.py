@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+BACK_TO_BOT = "/back_to_bot"
+"""The payload of the "back to the assistant" button under a handoff message (`bot.gestures`)."""
+
 
 def mention(handle: str | None) -> str:
     """How a public reply opens, addressed to its author: "@ana " (nothing without a handle).

@@ -17,10 +17,14 @@ from telegram import CallbackQuery, Message, Update, User
 
 from bot.inbound import Channel, Customer, Inbound, Kind
 from bot.texts import text
+from relevo.messages import BACK_TO_BOT
 
-_BUTTON_PAYLOADS = frozenset({"/affirm", "/deny", "/ask_human", "1", "2", "3", "4", "5"})
+_BUTTON_PAYLOADS = frozenset(
+    {"/affirm", "/deny", "/ask_human", BACK_TO_BOT, "1", "2", "3", "4", "5"}
+)
 """The payloads of the bot's own fixed buttons: "did this help?" and "a person" (nlu/domain.yml,
-actions/answer.py's "none of these") and the rating (handoff/texts.py)."""
+actions/answer.py's "none of these"), "back to the assistant" (actions/escalate.py) and the
+rating (handoff/texts.py)."""
 _PICK_ARTICLE = "/pick_article"
 """An offered article's button: `/pick_article{"article":"<id>"}` (actions/answer.py)."""
 _COMMANDS = frozenset({"start", "help", "agent"})

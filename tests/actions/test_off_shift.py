@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from actions.escalate import _bot_said
-from actions.texts import off_shift_words, text, when
+from actions.texts import off_shift_words, text, wait_words, when
 from relevo.settings import Settings
 from tests.actions.test_follow_up import bot, tracker, user
 
@@ -52,3 +52,19 @@ def test_a_zone_without_a_city_reads_as_its_name(zone: str, es: str, en: str) ->
     now = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
     opens = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
     assert (when(opens, "es", zone, now), when(opens, "en", zone, now)) == (es, en)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "es", "en"),
+    [
+        (12.5, "15 minutos", "15 minutes"),
+        (30, "30 minutos", "30 minutes"),
+        (1, "5 minutos", "5 minutes"),
+        (58, "1 hora", "1 hour"),
+        (120, "2 horas", "2 hours"),
+        (121, "3 horas", "3 hours"),
+    ],
+)
+def test_the_expected_wait_reads_rounded_up(minutes: float, es: str, en: str) -> None:
+    """Never shorter than the target: a customer told 10 minutes and kept 12 was misled."""
+    assert (wait_words(minutes, "es"), wait_words(minutes, "en")) == (es, en)

@@ -26,6 +26,7 @@ from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
 from handoff.relay import relayed_line
 from relevo import keys
+from relevo.messages import BACK_TO_BOT
 from relevo.settings import Settings
 
 CHAT = 7
@@ -90,6 +91,7 @@ def _pressed(data: str, buttons: list[tuple[str, str]]) -> Inbound:
 OFFER = [("Mascotas en cabina", PICK), ("Ninguno: hablar con una persona", "/ask_human")]
 HELPED = [("Sí 👍", "/affirm"), ("No 👎", "/deny")]
 RATING = [(f"{n} ⭐", str(n)) for n in range(1, 6)]
+BACK = [("Volver al asistente", BACK_TO_BOT)]
 
 
 async def _with(client: aioredis.Redis, owner: str) -> None:
@@ -145,6 +147,13 @@ async def _for_rasa(client: aioredis.Redis) -> list[str]:
             Gesture.PRESS,
         ),
         (Inbound(Channel.WEBCHAT, "wc-1", "m", Customer("1"), "/ask_human"), False, Gesture.TYPED),
+        (_pressed(BACK_TO_BOT, BACK), False, Gesture.BOT),
+        (
+            Inbound(Channel.WEBCHAT, "wc-1", "m", Customer("1"), BACK_TO_BOT, display="Volver"),
+            False,
+            Gesture.BOT,
+        ),
+        (Inbound(Channel.WEBCHAT, "wc-1", "m", Customer("1"), BACK_TO_BOT), False, Gesture.TYPED),
         (Inbound(Channel.TELEGRAM, TG, "m", Customer("7"), "hola"), False, Gesture.TYPED),
     ],
 )
@@ -287,3 +296,29 @@ async def test_words_while_queued_are_still_relayed_as_the_customers(
     assert accepted.route is Route.RELAY and accepted.waiting is not None
     [relayed] = await _relayed(aclient)
     assert relayed_line(relayed) == "👤 ¿hay alguien?"
+
+
+@pytest.mark.parametrize("owner", ["bot", "closed"])
+async def test_back_to_the_assistant_when_it_has_the_conversation_is_a_greeting(
+    aclient: aioredis.Redis, owner: str
+) -> None:
+    """An old "back to the assistant" button: a hello again, never a reopening (QA s22 W3)."""
+    await _with(aclient, owner)
+    accepted = await InboundPipeline(aclient, Settings()).accept(_pressed(BACK_TO_BOT, BACK))
+    assert accepted.route is Route.BOT
+    assert await _for_rasa(aclient) == ["/greet"]
+    assert await aclient.get(keys.conversation_owner(TG)) == "bot"
+    assert await aclient.xlen(keys.handoff("h1") + ":events") == 0
+    assert await _relayed(aclient) == []
+
+
+async def test_back_to_the_assistant_while_queued_goes_to_the_desk_to_return_it(
+    aclient: aioredis.Redis,
+) -> None:
+    await _with(aclient, "queued")
+    accepted = await InboundPipeline(aclient, Settings()).accept(_pressed(BACK_TO_BOT, BACK))
+    assert accepted.route is Route.BACK
+    [relayed] = await _relayed(aclient)
+    assert relayed["kind"] == "back" and relayed["handoff"] == "h1"
+    assert "went back to the assistant" in relayed_line(relayed)
+    assert await _for_rasa(aclient) == [] and await _outbox(aclient) == []

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 import redis
 
-from actions.texts import text
+from actions.texts import text, wait_words
 from bot.rasa_client import TRACKER_PREFIX, BotReply, replies_in_tracker
 from handoff.requests import Priority, Reason, current_handoff, owner
 from kb_index.language import detect_language
 from relevo import keys
-from relevo.messages import mention
+from relevo.messages import BACK_TO_BOT, mention
 from relevo.redis_conn import connect_async
 from relevo.settings import Settings
 from tests.e2e.conftest import Customer, Engine
@@ -533,6 +534,13 @@ async def test_asking_for_a_person_escalates_at_any_time(
     assert request is not None and request.reason is Reason.ASKED_FOR_PERSON
     person = "persona" if language == "es" else "person"
     assert person in texts(replies).lower()
+    # what to expect (the first-response target, as an aim), and a way back (QA s22 W3)
+    target = dt.datetime.fromisoformat(request.sla_due_at) - dt.datetime.fromisoformat(
+        request.created_at
+    )
+    wait = wait_words(target.total_seconds() / 60, language)
+    assert replies[-1].text == text("handoff_wait", language, wait=wait)
+    assert replies[-1].buttons == [{"title": text("back_to_bot", language), "payload": BACK_TO_BOT}]
 
 
 async def test_a_handoff_after_a_question_that_was_answered_shows_no_stale_evidence(

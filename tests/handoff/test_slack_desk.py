@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from bot.conversations import Route
+from bot.inbound import Inbound
 from bot.pipeline import InboundPipeline
 from bot.texts import text
 from handoff.desk_view import load
@@ -34,7 +35,7 @@ from handoff.sla import Fired, SlaMonitor
 from handoff.slack import CHANGES_NOT_SENT, FILES_NOT_SENT, FILES_ONLY, SlackDesk, slack_router
 from handoff.timers import Timer, Timers
 from relevo import keys
-from relevo.messages import Outgoing
+from relevo.messages import BACK_TO_BOT, Outgoing
 from relevo.settings import Settings
 from tests.emulators.slack_emulator import SlackEmulator
 from tests.emulators.slack_requests import (
@@ -512,3 +513,41 @@ async def test_the_console_takes_a_worded_note_as_a_note(slack: Slack) -> None:
     )
     assert outcome.value == "note" and slack.customer_got("wc-console-note") == []
     assert Action.CLAIM  # the desk is the console's too: one rule
+
+
+def _back_to_the_assistant(conversation: str, message_id: str) -> Inbound:
+    """The customer taps "back to the assistant" under the handoff message (web chat)."""
+    tapped = customer_says(conversation, message_id, BACK_TO_BOT)
+    return replace(tapped, display="Volver al asistente")
+
+
+async def test_the_customer_can_go_back_to_the_assistant_before_a_claim(
+    slack: Slack, aclient: aioredis.Redis
+) -> None:
+    """QA s22 W3: waiting for a person was a dead end, with no way back to the assistant."""
+    handoff = queue(slack.redis, "wc-back")
+    card = await slack.card(handoff)
+    pipeline = InboundPipeline(aclient, Settings())
+    assert (await pipeline.accept(_back_to_the_assistant("wc-back", "m1"))).route is Route.BACK
+    await until(lambda: slack.redis.hget(keys.handoff(handoff), "state") == "returned")
+    assert slack.redis.get(keys.conversation_owner("wc-back")) == "bot"
+    await until(lambda: any("went back to the assistant" in t for t in slack.thread(card)))
+    assert slack.redis.xrange(keys.handoff(handoff) + ":events")[-1][1]["by"] == "customer"
+    logged = [f.get("event") for _, f in slack.redis.xrange(keys.conversation_log("wc-back"))]
+    assert logged[-1] == "bot_back"  # the web chat shows the assistant is back
+    assert await customer(aclient, "wc-back", "m2", "¿cuánto pesa la maleta de mano?") is Route.BOT
+
+
+async def test_going_back_once_a_person_has_claimed_it_leaves_it_with_them(
+    slack: Slack, aclient: aioredis.Redis
+) -> None:
+    handoff, card = await claimed(slack, "wc-back-claimed")
+    slack.redis.hset(keys.conversation("wc-back-claimed"), "language", "es")
+    pipeline = InboundPipeline(aclient, Settings())
+    tapped = _back_to_the_assistant("wc-back-claimed", "m1")
+    assert (await pipeline.accept(tapped)).route is Route.COMMAND
+    await until(lambda: any("Volver al asistente" in t for t in slack.thread(card)))
+    assert slack.redis.hget(keys.handoff(handoff), "state") == "agent"
+    sent = [Outgoing.from_fields(f) for _, f in slack.redis.xrange(keys.OUTBOX)]
+    told = [m.text for m in sent if m.conversation_id == "wc-back-claimed"]
+    assert told[-1] == text("person_on_it", "es")
