@@ -57,6 +57,7 @@ def gate_config(settings: Settings | None = None) -> GateConfig:
         min_margin=settings.answer_min_margin,
         min_score_out_of_scope=settings.answer_min_score_out_of_scope,
         min_score_suggest=settings.suggest_min_score,
+        suggest_within=settings.suggest_within,
         max_suggestions=settings.suggest_max,
         off_topic_gap=settings.off_topic_gap,
         on_topic_gap=settings.on_topic_gap,

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         default=0.8,
         description="Without a sure answer, hits scoring at least this are offered to choose from.",
     )
+    suggest_within: float = Field(
+        default=0.25,
+        ge=0,
+        description="An offered article scores at most this far below the first one offered.",
+    )
     suggest_max: int = Field(
         default=3, ge=0, le=5, description="How many articles to offer at most (0: never offer)."
     )

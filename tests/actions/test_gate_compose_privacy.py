@@ -99,7 +99,7 @@ def test_naming_a_title_does_not_answer_a_weak_shared_or_off_topic_hit(
 
 
 def test_without_a_sure_answer_the_gate_offers_the_hits_above_the_floor() -> None:
-    hits = [hit(1.2), hit(1.15, "food-onboard-en"), hit(0.75, "wifi-onboard-en"), hit(0.72, "x")]
+    hits = [hit(1.2), hit(1.15, "food-onboard-en"), hit(0.96, "wifi-onboard-en"), hit(0.72, "x")]
     decision = decide(hits, "question", OFFERING)
     assert decision.outcome is Outcome.SUGGEST
     assert [h.article_id for h in decision.options] == [
@@ -111,6 +111,16 @@ def test_without_a_sure_answer_the_gate_offers_the_hits_above_the_floor() -> Non
     low = decide([hit(0.85), hit(0.6, "food-onboard-en")], "nlu_fallback", OFFERING)
     assert low.outcome is Outcome.SUGGEST and [h.article_id for h in low.options] == ["pets-en"]
     assert decide(hits, "question", replace(OFFERING, max_suggestions=2)).options == tuple(hits[:2])
+
+
+def test_an_article_far_below_the_first_is_not_offered() -> None:
+    """QA s22 W7: "can I travel with my dog?" offered travel documents, 0.48 below pets."""
+    dog = [hit(1.58), hit(1.36, "online-checkin-en"), hit(1.10, "travel-documents-en")]
+    unsure = replace(OFFERING, min_margin=0.25)  # the default lead: 0.22 is not enough
+    decision = decide(dog, "question", unsure)
+    assert [h.article_id for h in decision.options] == ["pets-en", "online-checkin-en"]
+    everything = replace(unsure, suggest_within=10.0)
+    assert decide(dog, "question", everything).options == tuple(dog)
 
 
 @pytest.mark.parametrize(
@@ -128,7 +138,7 @@ def test_the_gate_offers_nothing_below_the_floor_or_off_topic(hits: list[Hit], i
 
 def test_an_off_topic_message_gets_an_offer_only_of_what_would_answer_an_on_topic_one() -> None:
     """Rasa's intent on a short message errs: a clear winner is offered, not answered."""
-    hits = [hit(1.1), hit(0.75, "food-onboard-en")]
+    hits = [hit(1.1), hit(0.9, "food-onboard-en")]
     decision = decide(hits, "out_of_scope", OFFERING)
     assert decision.outcome is Outcome.SUGGEST
     assert decision.options == tuple(hits) and decision.off_topic

@@ -25,6 +25,7 @@ from kb_index.service import index_options, publish_version
 from kb_index.store import IndexStore
 from kb_index.sync import sync_directory
 from relevo.health import wait_until_healthy
+from relevo.messages import BACK_TO_BOT
 from relevo.redis_conn import connect
 from relevo.settings import Settings
 from tests.channels.connector import Connector, running_connector
@@ -196,6 +197,14 @@ class Stack:
     @property
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/channels/webchat/ws"
+
+    async def handed_over(self, chat: int) -> list[dict[str, Any]]:
+        """A Telegram handoff's two messages: the handoff, then what to expect and the way back."""
+        found = await self.telegram.await_bot_messages(self.telegram_token, chat, 2, 60)
+        assert len(found) == 2
+        keyboard = found[-1]["message"]["reply_markup"]["inline_keyboard"]
+        assert [b["callback_data"] for row in keyboard for b in row] == [BACK_TO_BOT]
+        return found
 
 
 SOCIAL_SECRET = "social-test-secret"

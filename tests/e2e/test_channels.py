@@ -332,7 +332,7 @@ async def test_telegram_commands_stickers_and_groups(stack: Stack) -> None:
     [sticker] = await emu.await_bot_messages(token, 900011, 1)
     assert "sticker" in sticker["message"]["text"]
     emu.send_command(token, 900012, "agent")
-    [handoff] = await emu.await_bot_messages(token, 900012, 1)
+    handoff, _ = await stack.handed_over(900012)
     assert "person" in handoff["message"]["text"]
     group = -100900
     emu.send_message(token, group, "anyone flying tomorrow?", chat_type="supergroup", user_id=5)

@@ -117,8 +117,8 @@ async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> N
     chat, name = 910001, f"Zoe{uuid.uuid4().hex[:6]}"
 
     emu.send_message(token, chat, "quiero hablar con una persona, por favor", first_name=name)
-    [handoff_said] = await telegram_texts(stack, chat, 1)
-    assert "persona" in handoff_said
+    handoff_said, _ = await stack.handed_over(chat)
+    assert "persona" in handoff_said["message"]["text"]
     card = await card_for(stack, name)
     handoff = handoff_of(card)
     assert "waiting" in state_of(card)
@@ -160,7 +160,7 @@ async def test_the_whole_loop_from_telegram_to_slack_and_back(stack: Stack) -> N
     assert not any("hay alguien" in (e.get("text") or "") for e in said)  # and no replay
 
     emu.send_message(token, chat, "/agent", first_name=name)
-    await telegram_texts(stack, chat, 1)
+    await stack.handed_over(chat)
     second = await card_for(stack, name, seen=1)
     second_id = handoff_of(second)
     click(stack, "claim", second_id, "U2", second["ts"])
@@ -259,7 +259,7 @@ async def test_forged_and_stale_slack_requests_are_refused_and_nothing_is_relaye
 ) -> None:
     chat, name = 910003, f"Xan{uuid.uuid4().hex[:6]}"
     stack.telegram.send_message(stack.telegram_token, chat, "/agent", first_name=name)
-    await telegram_texts(stack, chat, 1)
+    await stack.handed_over(chat)
     card = await card_for(stack, name)
     handoff = handoff_of(card)
     payload = block_action(

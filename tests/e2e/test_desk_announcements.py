@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from relevo import keys
+from relevo.messages import BACK_TO_BOT
 from tests.e2e.conftest import Stack
 from tests.e2e.test_channels import mention, post_event
 from tests.e2e.test_desk import (
@@ -53,7 +54,7 @@ async def test_a_telegram_customer_is_told_who_joined_and_when_the_assistant_is_
     emu, token, slack = stack.telegram, stack.telegram_token, stack.slack
     chat, name = 920001, f"Ava{uuid.uuid4().hex[:6]}"
     emu.send_message(token, chat, "I want to speak to a person, please", first_name=name)
-    await telegram_texts(stack, chat, 1)  # the assistant hands over
+    await stack.handed_over(chat)
     card = await card_for(stack, name)
     handoff = handoff_of(card)
 
@@ -95,7 +96,7 @@ async def test_the_announcement_is_in_the_conversations_language(stack: Stack) -
     emu, token = stack.telegram, stack.telegram_token
     chat, name = 920002, f"Bea{uuid.uuid4().hex[:6]}"
     emu.send_message(token, chat, "quiero hablar con una persona, por favor", first_name=name)
-    await telegram_texts(stack, chat, 1)
+    await stack.handed_over(chat)
     card = await card_for(stack, name)
     click(stack, "claim", handoff_of(card), "U3", card["ts"])
     assert await telegram_texts(stack, chat, 1) == [SOFIA_JOINED]
@@ -175,3 +176,25 @@ async def test_the_web_chat_draws_the_events_and_gets_no_words_twice(
         await asyncio.sleep(1)
         texts = [f.get("text", "") for f in customer.frames]
         assert not any(LAURA_JOINED in t or BACK_ES in t for t in texts)
+
+
+async def test_a_telegram_customer_who_would_rather_not_wait_goes_back_to_the_assistant(
+    stack: Stack,
+) -> None:
+    """QA s22 W3: waiting for a person was a dead end."""
+    emu, token, slack = stack.telegram, stack.telegram_token, stack.slack
+    chat, name = 920003, f"Cai{uuid.uuid4().hex[:6]}"
+    emu.send_message(token, chat, "I want to speak to a person, please", first_name=name)
+    _, wait = await stack.handed_over(chat)
+    assert "Our team aims to reply within" in wait["message"]["text"]
+    card = await card_for(stack, name)
+    emu.send_callback(token, chat, BACK_TO_BOT, wait["messageId"], first_name=name)
+    assert await telegram_texts(stack, chat, 1) == [BACK_EN]
+
+    def shown() -> str:
+        return state_of(slack.message("C1", card["ts"]) or card)
+
+    await _wait(lambda: "back with the assistant" in shown())
+    emu.send_message(token, chat, "is there wifi on board?", first_name=name)
+    answer = await telegram_texts(stack, chat, 1)
+    assert "wi-fi" in answer[0].lower()  # the assistant answers again

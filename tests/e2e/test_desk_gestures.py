@@ -123,7 +123,7 @@ async def test_an_old_article_pressed_in_the_web_chat_after_the_resolution_is_an
         card, handoff = await claimed_from_the_web_chat(stack, customer)
         click(stack, "resolve", handoff, "U1", card["ts"])
         async with asyncio.timeout(30):  # the rating question, with its buttons
-            while not any(m["buttons"] for m in customer.messages("bot")[-1:]):
+            while not any(b["payload"] == "5" for b in customer.messages("bot")[-1]["buttons"]):
                 await asyncio.sleep(0.1)
         before = len(customer.messages("bot"))
         press = {
