@@ -211,6 +211,7 @@ class AssistantWorker:
             decision=turn.decision,
             article=turn.article,
             department=turn.department,
+            public="1" if message.metadata.get("public") else None,
             latency_ms=max(0, int(time.time() * 1000) - arrived_ms),
         )
         messages = [self._delivery(o, channel) for o in outgoing]

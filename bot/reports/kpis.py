@@ -167,7 +167,8 @@ class Deflection:
         not_settled: Neither handed off nor settled: `bot_conversations - handed_off -
             deflected`; the customer left without an answer that helped.
         not_settled_by_outcome: Those per the bot's most helpful reply: `answered_then_no`,
-            `suggest` (offered articles, none picked), `private`, `notice`, `rephrase`,
+            `link` (the likeliest article's link on a public post, which has no buttons to
+            pick from), `suggest` (offered articles, none picked), `private`, `notice`, `rephrase`,
             `decline`, `other`.
         bot_answered: Conversations with a `bot_reply` whose decision is `answer`.
         bot_answered_resolved: Of those, the resolved ones: without a handoff, when the last
@@ -695,7 +696,9 @@ def _response_times(
 
 
 # The bot's replies from most to least helpful: what a conversation it did not settle got.
-_OUTCOMES = ("answer", "private", "notice", "suggest", "rephrase", "decline", "other")
+_OUTCOMES = ("answer", "link", "private", "notice", "suggest", "rephrase", "decline", "other")
+PUBLIC_LINK = "link"
+"""An offer on a public post: one article's link, with no buttons to pick it (QA s22 D20)."""
 ANSWERED_THEN_NO = "answered_then_no"
 """A conversation answered by the bot whose last feedback was "no"."""
 
@@ -733,6 +736,8 @@ def _best_replies(replies: Iterable[_Event]) -> dict[str, str]:
     best: dict[str, str] = {}
     for event in replies:
         decision = event.get("decision") if event.get("decision") in rank else "other"
+        if decision == "suggest" and event.get("public") == "1":
+            decision = PUBLIC_LINK
         current = best.get(event.conversation)
         if current is None or rank[decision] < rank[current]:
             best[event.conversation] = decision

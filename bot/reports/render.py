@@ -190,6 +190,7 @@ def _response_times(k: Kpis) -> _Block:
 
 NOT_SETTLED = {
     "answered_then_no": "Answered, then said no",
+    "link": "Pointed to an article in public (no pick possible)",
     "suggest": "Offered articles, none picked",
     "private": "Moved to a private channel",
     "notice": "Only an incident notice",

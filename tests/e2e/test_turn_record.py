@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
@@ -142,7 +143,18 @@ async def test_a_turn_on_another_channel_goes_through_the_outbox(
     assert queued and queued[-1]["ends_turn"] == "1"
     assert await bot_entries(client, inbound.conversation_id) == []  # the delivery worker logs
     assert await events_of(client, inbound.conversation_id, "delivered") == []
-    assert len(await events_of(client, inbound.conversation_id, "bot_reply")) == 1
+    [reply] = await events_of(client, inbound.conversation_id, "bot_reply")
+    assert "public" not in reply
+
+
+async def test_a_reply_on_a_public_post_is_marked_public_in_its_event(
+    engine: Engine, client: aioredis.Redis
+) -> None:
+    """The report tells a public post's link from an offer left unpicked (QA s22 D20)."""
+    inbound = replace(question(Channel.SOCIAL, {"post_id": "p-record"}), public=True)
+    await answer_with_worker(engine, client, inbound)
+    [reply] = await events_of(client, inbound.conversation_id, "bot_reply")
+    assert reply["public"] == "1" and reply["channel"] == "social"
 
 
 async def test_a_forgotten_web_chat_conversation_gets_no_new_log(

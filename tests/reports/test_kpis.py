@@ -312,6 +312,7 @@ def test_declined_rephrased_and_abandoned_offers_are_not_deflected() -> None:
         "abandoned": ["suggest"],
         "picked": ["suggest", "answer"],  # the customer picked an offered article
         "greeted": ["other"],
+        "linked": ["suggest"],  # a public post: one article's link, no buttons (QA s22 D20)
     }
     for minute, (conversation, decisions) in enumerate(replies.items()):
         s.add(EventType.MESSAGE_IN, s.at(10, minute), conversation=conversation, channel="webchat")
@@ -321,12 +322,19 @@ def test_declined_rephrased_and_abandoned_offers_are_not_deflected() -> None:
                 s.at(10, minute, second),
                 conversation=conversation,
                 decision=decision,
+                public="1" if conversation == "linked" else "",
             )
     k = compute(s.events, T0, UNTIL)
     d = k.deflection
-    assert (d.bot_conversations, d.handed_off, d.deflected, d.not_settled) == (5, 0, 1, 4)
-    assert d.deflection_rate == pytest.approx(1 / 5)
-    assert d.not_settled_by_outcome == {"decline": 1, "other": 1, "rephrase": 1, "suggest": 1}
+    assert (d.bot_conversations, d.handed_off, d.deflected, d.not_settled) == (6, 0, 1, 5)
+    assert d.deflection_rate == pytest.approx(1 / 6)
+    assert d.not_settled_by_outcome == {
+        "decline": 1,
+        "link": 1,
+        "other": 1,
+        "rephrase": 1,
+        "suggest": 1,
+    }
     # savings are priced on the picked article alone: 2 replies
     assert (k.cost.bot_conversations, k.cost.bot_conversation_replies) == (1, 2)
 
