@@ -3,7 +3,8 @@
 A customer is named by a profile (`telegram:12345`, `social:x:987`, `webchat:<conversation>`)
 or a public handle (`@laura_travels`). Every profile linked to the same person is erased too.
 For each of their conversations this removes the log, metadata, owner, invitation, Rasa's
-tracker and lock, the dedupe and reply markers of their messages, every handoff (record, events,
+tracker and lock, the dedupe and reply markers of their messages, the thread markers of the
+brand's public replies to them, every handoff (record, events,
 reveals, console thread and receipts, timers, the console lists, the Slack card's mapping) and
 the entries that mention the conversation in the work streams and the dead-letter list. The
 knowledge-base index holds articles only, and logs carry ids, never messages (and redact
@@ -155,7 +156,10 @@ class Forgetter:
             keys.conversation_waiting_notice(conversation_id),
             f"{RASA_PREFIX}:tracker:{conversation_id}",
             f"{RASA_PREFIX}:lock:{conversation_id}",
+            keys.conversation_social_replies(conversation_id),
         ]
+        replies = await self._client.smembers(keys.conversation_social_replies(conversation_id))
+        found += [text_of(reply) for reply in replies]
         token = await self._client.get(keys.conversation_invite(conversation_id))
         if token:
             found += [keys.invite(text_of(token)), keys.invite_claim(text_of(token))]

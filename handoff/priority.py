@@ -60,7 +60,7 @@ class Score:
 
 
 def influence_points(followers: int, threshold: int) -> int:
-    """Followers count from the threshold on, one step per tenfold (10k: 10, 100k: 20...)."""
+    """Followers count from the threshold on, 10 more per tenfold (10k: 10, 25k: 13, 100k: 20)."""
     if followers < threshold or threshold <= 0:
         return 0
     return min(MAX_INFLUENCE_POINTS, 10 + int(10 * math.log10(followers / threshold)))

@@ -117,6 +117,11 @@ def conversation_waiting_notice(conversation_id: str) -> str:
     return f"{PREFIX}:conv:{conversation_id}:waiting-notice"
 
 
+def conversation_social_replies(conversation_id: str) -> str:
+    """The `social_reply` keys of the brand's replies in a conversation (a set, for erasure)."""
+    return f"{PREFIX}:conv:{conversation_id}:social-replies"
+
+
 def social_reply(network: str, post_id: str) -> str:
     """The thread a public reply of the brand was posted in (a customer may answer it)."""
     return f"{PREFIX}:social:{network}:reply:{post_id}"

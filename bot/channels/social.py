@@ -316,9 +316,11 @@ class SocialSender:
                 f"connector refused the reply (HTTP {response.status_code}): {response.text[:200]}",
                 permanent=True,
             )
-        await self._remember_thread(response, route)
+        await self._remember_thread(response, route, target.conversation_id)
 
-    async def _remember_thread(self, response: httpx.Response, route: Mapping[str, Any]) -> None:
+    async def _remember_thread(
+        self, response: httpx.Response, route: Mapping[str, Any], conversation_id: str
+    ) -> None:
         """Keep which thread the posted reply is in, from the post id the connector returns.
 
         A customer who answers the brand's reply then stays in their conversation even when
@@ -329,11 +331,25 @@ class SocialSender:
         except (ValueError, AttributeError):
             return
         if isinstance(posted, str) and _ID.match(posted) and route.get("thread_id"):
-            await self._client.set(
+            await remember_reply(
+                self._client,
                 keys.social_reply(str(route.get("network")), posted),
                 str(route["thread_id"]),
-                ex=self._settings.retention_days * 24 * 3600,
+                conversation_id,
+                self._settings.retention_days * 24 * 3600,
             )
+
+
+async def remember_reply(
+    client: aioredis.Redis, reply_key: str, thread_id: str, conversation_id: str, keep: int
+) -> None:
+    """Map a brand reply's post id to its thread, listed under the conversation for erasure."""
+    listed = keys.conversation_social_replies(conversation_id)
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.set(reply_key, thread_id, ex=keep)
+        pipe.sadd(listed, reply_key)
+        pipe.expire(listed, keep)
+        await pipe.execute()
 
 
 def _retry_after(response: httpx.Response) -> float | None:

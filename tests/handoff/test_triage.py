@@ -72,6 +72,7 @@ def test_influence_and_virality_grow_with_reach_and_stop_at_a_cap() -> None:
     assert influence_points(9_999, 10_000) == 0
     assert influence_points(10_000, 10_000) == 10
     assert influence_points(100_000, 10_000) == 20
+    assert influence_points(250_000, 10_000) == 23  # smoothly between the tenfolds (docs)
     assert influence_points(50_000_000, 10_000) == 30
     assert virality_points(None) == 0 and virality_points({"likes": 20}) == 0
     assert 0 < virality_points({"reposts": 10}) < virality_points({"reposts": 1000}) <= 25

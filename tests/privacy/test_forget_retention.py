@@ -15,6 +15,7 @@ import redis
 import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
+from bot.channels.social import remember_reply
 from bot.cli import app
 from bot.forget import Forgetter
 from bot.inbound import Channel, Customer, Inbound
@@ -70,6 +71,9 @@ async def populate(client: aioredis.Redis, redis_client: redis.Redis) -> None:
     await client.lpush(keys.OUTBOX_DEAD, '{"conversation_id": "wc-ana", "text": "hola Ana"}')
     await client.set("relevorasa:tracker:wc-ana", '{"events": ["' + SECRET_TEXT + '"]}')
     await client.zadd(keys.SLA_TIMERS, {f"{request.id}|first_warn": 1.0})
+    # the brand answered her public post: a later answer to that reply finds her thread (D19)
+    reply = keys.social_reply("x", "brand-reply-to-ana")
+    await remember_reply(client, reply, "ana-post-1", "social:x:1:ana", 86400)
 
 
 async def everything(client: aioredis.Redis) -> str:
@@ -112,6 +116,7 @@ async def test_forget_leaves_nothing_of_the_customer_and_keeps_the_others(
         *erased.handoffs,
     ):
         assert trace not in after, trace
+    assert "brand-reply-to-ana" not in after and "ana-post-1" not in after
     assert "wc-bruno" in after and "soy Bruno" in after
     assert (await Forgetter(aclient).forget("@ana_lopez")).profiles == []
 
