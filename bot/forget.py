@@ -4,12 +4,11 @@ A customer is named by a profile (`telegram:12345`, `social:x:987`, `webchat:<co
 or a public handle (`@laura_travels`). Every profile linked to the same person is erased too.
 For each of their conversations this removes the log, metadata, owner, invitation, Rasa's
 tracker and lock, the dedupe and reply markers of their messages, the thread markers of the
-brand's public replies to them, every handoff (record, events,
-reveals, console thread and receipts, timers, the console lists, the Slack card's mapping) and
-the entries that mention the conversation in the work streams and the dead-letter list. The
-knowledge-base index holds articles only, and logs carry ids, never messages (and redact
-personal data), so nothing remains there. A Slack card is rewritten to say it was erased when a
-redrawer is given.
+brand's public replies to them, every handoff (record, events, reveals, console thread and
+receipts, timers, the console lists, the Slack card's mapping) and the entries that mention the
+conversation in the work streams and the dead-letter list. The knowledge-base index holds
+articles only, and logs carry ids, never messages (and redact personal data), so nothing remains
+there. A Slack card is rewritten to say it was erased when a redrawer is given.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ and puts the command as typed in `display` when it turns /start and /agent into 
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 from bot.inbound import Channel, Inbound
@@ -33,6 +34,18 @@ from relevo.messages import BACK_TO_BOT
 ASK_HUMAN = "/ask_human"
 """The payload that asks for a person: the bot's button, and Telegram's /agent."""
 GREET = "/greet"
+"""The greeting's payload: Telegram's /start, and "back to the assistant" once it has it."""
+
+
+def with_language(intent: str, language: str | None) -> str:
+    """An intent payload with the language as Rasa's entity, when it is known.
+
+    Rasa parses a message starting with "/" itself and drops the entities the NLU pipeline
+    found, the language read from the metadata among them.
+    """
+    if language is None:
+        return intent
+    return intent + json.dumps({"language": language}, separators=(",", ":"))
 
 
 class Gesture(StrEnum):

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from bot.after_resolution import is_closing, parse_rating
 from bot.conversations import Accepted, ConversationStore, Flood, Route
-from bot.gestures import GREET, Gesture, gesture_of
+from bot.gestures import GREET, Gesture, gesture_of, with_language
 from bot.inbound import FOR_A_PERSON_ONLY, Channel, Inbound, Kind
 from bot.texts import text, unsupported_notice
 from bot.trends import hashtags, keywords
@@ -61,7 +61,7 @@ def without_lone_surrogates(inbound: Inbound) -> Inbound:
     return replace(inbound, text=scrub_text(inbound.text), display=display)
 
 
-def for_assistant(inbound: Inbound) -> str:
+def for_assistant(inbound: Inbound, language: str | None = None) -> str:
     """The text Rasa reads: typed text that starts with "/" is not read as an intent.
 
     Rasa takes a message that starts with "/" for an intent ("/ask_human"): only the payloads
@@ -74,7 +74,7 @@ def for_assistant(inbound: Inbound) -> str:
     if typed and inbound.text.lstrip().startswith("/"):
         return WORD_JOINER + inbound.text
     if not typed and inbound.text.startswith(BACK_TO_BOT):  # the assistant has it: hello again
-        return GREET
+        return with_language(GREET, language)
     return inbound.text
 
 
@@ -154,7 +154,7 @@ class InboundPipeline:
         message = AssistantMessage(
             message_id=inbound.message_id,
             conversation_id=inbound.conversation_id,
-            text=for_assistant(inbound),
+            text=for_assistant(inbound, language.code),
             metadata=self._metadata(inbound, language),
         )
         rating = parse_rating(inbound.text)

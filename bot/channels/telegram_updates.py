@@ -15,6 +15,7 @@ from typing import Any
 
 from telegram import CallbackQuery, Message, Update, User
 
+from bot.gestures import ASK_HUMAN, GREET, with_language
 from bot.inbound import Channel, Customer, Inbound, Kind
 from bot.texts import text
 from relevo.messages import BACK_TO_BOT
@@ -237,13 +238,11 @@ def _buttons_owner(message: Any) -> User | None:
 
 
 def greeting(language: str | None) -> str:
-    """The /greet payload for /start, with the language as Rasa's entity when it is known.
+    """The /greet payload for /start, with the language (`bot.gestures.with_language`).
 
-    Rasa parses a message starting with "/" itself and drops the entities the NLU pipeline
-    found, the language read from the metadata among them: without it a fresh Spanish chat
-    was greeted in English.
+    Without it a fresh Spanish chat was greeted in English.
     """
-    return _with_language("/greet", language)
+    return with_language(GREET, language)
 
 
 def asking_for_a_person(language: str | None) -> str:
@@ -251,13 +250,7 @@ def asking_for_a_person(language: str | None) -> str:
 
     Without it, /agent as a Spanish chat's first message was handed over in English.
     """
-    return _with_language("/ask_human", language)
-
-
-def _with_language(intent: str, language: str | None) -> str:
-    if language is None:
-        return intent
-    return intent + json.dumps({"language": language}, separators=(",", ":"))
+    return with_language(ASK_HUMAN, language)
 
 
 def _strip_mention(body: str, username: str) -> str:

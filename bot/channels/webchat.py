@@ -64,9 +64,11 @@ def frame(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
         "buttons": json.loads(fields.get("buttons") or "[]"),
         "time": fields.get("time"),
     }
-    for optional in ("client_id", "agent"):
+    for optional in ("client_id", "agent", "message_id"):
         if fields.get(optional):
             out[optional] = fields[optional]
+    if out["author"] == "bot" and ":" in fields.get("out_id", ""):
+        out["answers"] = fields["out_id"].rsplit(":", 1)[0]  # the customer message it answers
     for flag in ("ends_turn", "pause"):
         if fields.get(flag):
             out[flag] = True

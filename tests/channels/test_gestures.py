@@ -306,7 +306,7 @@ async def test_back_to_the_assistant_when_it_has_the_conversation_is_a_greeting(
     await _with(aclient, owner)
     accepted = await InboundPipeline(aclient, Settings()).accept(_pressed(BACK_TO_BOT, BACK))
     assert accepted.route is Route.BOT
-    assert await _for_rasa(aclient) == ["/greet"]
+    assert await _for_rasa(aclient) == ['/greet{"language":"es"}']  # greeted in Spanish
     assert await aclient.get(keys.conversation_owner(TG)) == "bot"
     assert await aclient.xlen(keys.handoff("h1") + ":events") == 0
     assert await _relayed(aclient) == []

@@ -21,7 +21,9 @@ import redis
 from playwright.async_api import Browser, FrameLocator, Locator, Page, WebSocketRoute, expect
 
 from bot.gateway import create_app
+from bot.log_entries import outgoing_log_fields
 from relevo import keys
+from relevo.messages import Outgoing
 from relevo.settings import Settings
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack, say
@@ -447,4 +449,35 @@ async def test_a_reply_that_takes_long_says_so_beside_the_typing_dots(
     await expect(slow).to_be_hidden()
     await expect(slow).to_have_text("Sorry, this is taking longer than usual…", timeout=15_000)
     await expect(slow).to_be_visible()
+    await page.close()
+
+
+def _reply(client: redis.Redis, conversation: str, answered: dict[str, str], text: str) -> None:
+    """The assistant's reply to one logged customer message, as a turn appends it to the log."""
+    out = Outgoing(f"{answered['message_id']}:0", conversation, "bot", text, ends_turn=True)
+    client.xadd(keys.conversation_log(conversation), outgoing_log_fields(out))
+
+
+async def test_a_late_reply_to_an_earlier_message_quotes_it(
+    gateway: AsgiServer, redis_client: redis.Redis, browser: Browser
+) -> None:
+    """QA s22 W11: the slow answer to a first question sat under a second message, unquoted."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(gateway.url + "/")
+    await say(page, "can I bring my dog on board?")
+    await say(page, "hello? is this thing working?")
+    conversation = await page.evaluate("window.RelevoChat.conversationId")
+    await expect(customer_messages(page).nth(1)).to_have_attribute("data-state", "sent")
+    first, second = logged_customer_messages(redis_client, conversation)
+    _reply(redis_client, conversation, first, "Small pets travel in the cabin.")
+    _reply(redis_client, conversation, second, "Yes, I'm here!")
+    replies = bot_messages(page)
+    await expect(replies).to_have_count(2)
+    quote = replies.nth(0).get_by_test_id("quote")
+    await expect(quote).to_have_text("In reply to:can I bring my dog on board?")
+    await expect(replies.nth(1).get_by_test_id("quote")).to_have_count(0)  # the last one asked
+    await page.reload()
+    await expect(bot_messages(page)).to_have_count(2)
+    await expect(bot_messages(page).nth(0).get_by_test_id("quote")).to_have_count(1)
+    await expect(bot_messages(page).nth(1).get_by_test_id("quote")).to_have_count(0)
     await page.close()

@@ -16,6 +16,7 @@
   const ANSWER_MS = 5000;           // nothing back this long after a ping or a message: a dead socket
   const TYPING_MAX_MS = 30000;
   const SLOW_MS = 10000; // a reply this late says so beside the dots
+  const QUOTE_CHARS = 80;           // a reply to an earlier message quotes this much of it
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const STABLE_MS = 5000;           // an open socket this old resets the backoff
@@ -59,6 +60,7 @@
       botSays: 'Assistant:',
       agentSays: (name) => `${name}:`,
       quickReplies: 'Quick replies',
+      replyTo: 'In reply to:',
       newMessages: 'New messages',
       counter: (n) => `${n} / ${LIMIT}`,
       overLimit: (n) => `${n} / ${LIMIT} — too long`,
@@ -103,6 +105,7 @@
       botSays: 'Asistente:',
       agentSays: (name) => `${name}:`,
       quickReplies: 'Respuestas rápidas',
+      replyTo: 'En respuesta a:',
       newMessages: 'Mensajes nuevos',
       counter: (n) => `${n} / ${LIMIT}`,
       overLimit: (n) => `${n} / ${LIMIT} — demasiado largo`,
@@ -321,6 +324,7 @@
   const seen = new Set();                             // ids rendered (messages and events)
   const locals = new Map();                           // client_id -> row of a message typed here
   const payloadTitles = new Map();                    // quick-reply payload -> title
+  const quoted = new Set();                           // customer message ids a reply answered
   let outbox = loadOutbox();
   let continueToken = (query.get('continue') || '').slice(0, 1024) || null;
 
@@ -510,13 +514,16 @@
     }
 
     /** One message row: optional name label, the bubble (data-testid="msg"), meta line, quick replies. */
-    function buildRow({ author, text, display, id, clientId, time, agent, buttons, live, pause }) {
+    function buildRow({
+      author, text, display, id, clientId, time, agent, buttons, live, pause, messageId, quote,
+    }) {
       const row = el('div', `rc-row rc-row--${author}`);
       row.dataset.author = author;
       if (agent) row.dataset.agent = agent;
       if (pause) row.dataset.pause = '1';
       if (live) row.classList.add('rc-in');
       if (author === 'customer') row.dataset.text = text;
+      if (messageId) row.dataset.messageId = messageId;
 
       row.appendChild(el('span', 'rc-sr'));
       if (author === 'agent') {
@@ -531,6 +538,13 @@
       bubble.dataset.author = author;
       bubble.dataset.id = id || '';
       if (clientId) bubble.dataset.clientId = clientId;
+      if (quote) {
+        const said = el('div', 'rc-quote');
+        said.dataset.testid = 'quote';
+        said.appendChild(el('span', 'rc-sr', T.replyTo));
+        said.appendChild(el('span', null, quote));
+        bubble.appendChild(said);
+      }
       appendRichText(bubble, display || text);
       row.appendChild(bubble);
 
@@ -609,9 +623,10 @@
     }
 
     /** Mark a row typed here as accepted; it joins the server's order (before rows still pending). */
-    function confirmLocal(row, { id, time } = {}) {
+    function confirmLocal(row, { id, time, messageId } = {}) {
       const bubble = row.querySelector('.rc-bubble');
       if (id) bubble.dataset.id = id;
+      if (messageId) row.dataset.messageId = messageId;
       if (time) {
         const old = row.querySelector('.rc-time');
         if (old) old.replaceWith(timeNode(parseTime(time)));
@@ -736,7 +751,10 @@
         dropFromOutbox(clientId);
         const row = locals.get(clientId);
         if (row) {
-          keepingBottom(() => { confirmLocal(row, { id, time: f.time }); afterChange(); });
+          keepingBottom(() => {
+            confirmLocal(row, { id, time: f.time, messageId: str(f.message_id) });
+            afterChange();
+          });
           return;
         }
       }
@@ -750,11 +768,27 @@
       const agent = author === 'agent' ? str(f.agent).slice(0, 80) : '';
       const row = buildRow({
         author, text, display, id, clientId, time: f.time, agent, buttons: f.buttons, live,
-        pause: f.pause === true,
+        pause: f.pause === true, messageId: str(f.message_id),
+        quote: author === 'bot' ? quoteOf(str(f.answers)) : '',
       });
       if (author === 'customer') setLocalState(row, 'sent');
       keepingBottom(() => { insertConfirmed(row); afterChange(); }, { notify: live && author !== 'customer' });
       if (live && author !== 'customer') notifyParent({ type: 'message', author });
+    }
+
+    /**
+     * The customer's words a reply answers, when they are not the customer's last message: a
+     * slow answer to a first question lands below a second one (QA s22 W11). Decided once per
+     * answered message, on its first reply: "did this help?" after it quotes nothing.
+     */
+    function quoteOf(answers) {
+      if (!answers || quoted.has(answers)) return '';
+      quoted.add(answers);
+      const asked = [...ui.log.querySelectorAll('.rc-row--customer')];
+      const row = asked.find((r) => r.dataset.messageId === answers);
+      if (!row || row === asked[asked.length - 1]) return '';
+      const words = row.querySelector('.rc-bubble').textContent.trim();
+      return words.length > QUOTE_CHARS ? `${words.slice(0, QUOTE_CHARS - 1)}…` : words;
     }
 
     function onEvent(f) {
