@@ -107,9 +107,7 @@ class ActionAnswerFromKB(Action):
         if only_a_reference(question):  # nothing asked yet: what about it?
             dispatcher.utter_message(
                 text=text("reference_only", language),
-                buttons=[
-                    {"title": text("talk_to_person", language), "payload": conversation.ASK_HUMAN}
-                ],
+                buttons=conversation.person_buttons(language),
                 json_message={"relevo": {"decision": "rephrase", "reason": "a reference alone"}},
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
@@ -231,7 +229,7 @@ def ask_for_words(
         return _hand_over(Reason.REPEATED_FAILURE)
     dispatcher.utter_message(
         text=text("in_words", language),
-        buttons=[{"title": text("talk_to_person", language), "payload": conversation.ASK_HUMAN}],
+        buttons=conversation.person_buttons(language),
         json_message={"relevo": {"decision": "rephrase", "reason": "no words"}},
     )
     return [

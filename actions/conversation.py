@@ -8,6 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
+from actions.texts import text
 from handoff.requests import TranscriptLine
 from kb_index.language import message_language
 from relevo.settings import get_settings
@@ -89,6 +90,11 @@ PAUSES = frozenset({"utter_take_your_time"})
 
 
 ASK_HUMAN = "/ask_human"  # the payload of the "Talk to a person" button
+
+
+def person_buttons(language: str) -> list[dict[str, str]]:
+    """The "Talk to a person" button, under a message that offers a person."""
+    return [{"title": text("talk_to_person", language), "payload": ASK_HUMAN}]
 
 
 def offered_a_person(tracker: Tracker) -> bool:

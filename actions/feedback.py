@@ -93,9 +93,7 @@ class ActionFeedback(Action):
         elif intent == NOT_UNDERSTOOD:
             dispatcher.utter_message(
                 text=text("not_understood", language),
-                buttons=[
-                    {"title": text("talk_to_person", language), "payload": conversation.ASK_HUMAN}
-                ],
+                buttons=conversation.person_buttons(language),
             )
         else:
             dispatcher.utter_message(response="utter_goodbye")

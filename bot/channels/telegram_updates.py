@@ -20,9 +20,7 @@ from bot.inbound import Channel, Customer, Inbound, Kind
 from bot.texts import text
 from relevo.messages import BACK_TO_BOT
 
-_BUTTON_PAYLOADS = frozenset(
-    {"/affirm", "/deny", "/ask_human", BACK_TO_BOT, "1", "2", "3", "4", "5"}
-)
+_BUTTON_PAYLOADS = frozenset({"/affirm", "/deny", ASK_HUMAN, BACK_TO_BOT, "1", "2", "3", "4", "5"})
 """The payloads of the bot's own fixed buttons: "did this help?" and "a person" (nlu/domain.yml,
 actions/answer.py's "none of these"), "back to the assistant" (actions/escalate.py) and the
 rating (handoff/texts.py)."""
