@@ -113,14 +113,7 @@ def up(
     try:
         for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/", f"{base}/readyz"):
             wait_until_healthy(url, process, timeout)
-        console.print(
-            f"\n[bold green]Relevo is up.[/]\n  web chat    {base}/\n"
-            f"  widget demo {base}/webchat/demo-embed.html\n  {_desk_line(settings, base)}\n"
-            f"  health      {base}/readyz   metrics {base}/metrics\n"
-            f"  KB search   {base}/kb/search?q=equipaje+perdido\n"
-            f"  Rasa        {rasa}/webhooks/rest/webhook\n  actions     {actions_url}\n"
-            f"  Redis       {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n"
-        )
+        print_up_banner(console, settings)
         process.wait()
     except KeyboardInterrupt:
         process.send_signal(signal.SIGINT)
@@ -129,6 +122,26 @@ def up(
         process.terminate()
         process.wait()
         raise
+
+
+def print_up_banner(out: Console, settings: Settings) -> None:
+    """Where everything answers, one address per line.
+
+    Never wrapped at the console's width: a wrapped console link (its token makes it long) or
+    "metrics" cut from its address could not be clicked or copied whole (`relevo up` under
+    nohup prints 80 columns wide).
+    """
+    base = f"http://{settings.host}:{settings.port}"
+    out.print(
+        f"\n[bold green]Relevo is up.[/]\n  web chat    {base}/\n"
+        f"  widget demo {base}/webchat/demo-embed.html\n  {_desk_line(settings, base)}\n"
+        f"  health      {base}/readyz\n  metrics     {base}/metrics\n"
+        f"  KB search   {base}/kb/search?q=equipaje+perdido\n"
+        f"  Rasa        http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook\n"
+        f"  actions     {settings.action_url}\n"
+        f"  Redis       {redis_url(settings).split('@')[-1]}\n  Ctrl-C stops everything.\n",
+        soft_wrap=True,
+    )
 
 
 def _refuse_busy_ports(settings: Settings) -> None:
@@ -167,7 +180,7 @@ def _desk_line(settings: Settings, base: str) -> str:
     """Where agents work: Slack, or the console (with the generated token in the fragment)."""
     if settings.slack_enabled:
         return f"desk        Slack, channel {settings.slack_channel}"
-    dashboard = f"\n  dashboard   {base}/console/dashboard (once logged in to the console)"
+    dashboard = f"\n  dashboard   {base}/console/dashboard (after logging in to the console)"
     if settings.console_token is not None:
         return f"console     {base}/console (log in with RELEVO_CONSOLE_TOKEN){dashboard}"
     return f"console     {base}/console#token={console_token(settings)}{dashboard}"

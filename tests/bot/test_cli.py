@@ -1,5 +1,6 @@
 """Every `relevo kb` command through the real CLI, with a real Redis and index."""
 
+import io
 import json
 import socket
 import subprocess
@@ -7,8 +8,12 @@ import time
 from pathlib import Path
 
 import redis
+from rich.console import Console
 
+from bot.cli_run import print_up_banner
+from handoff.console_login import console_token
 from relevo import keys
+from relevo.settings import Settings
 from tests.conftest import BIN, ROOT, relevo, write_article
 
 DRONES = (
@@ -227,3 +232,15 @@ def test_up_refuses_to_start_beside_a_stack_that_still_holds_a_port(
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"{busy} (the gateway, RELEVO_PORT)" in done.stderr
     assert "Rasa" not in done.stderr and "is up" not in done.stdout
+
+
+def test_up_banner_keeps_every_address_whole_on_a_narrow_console(tmp_path: Path) -> None:
+    """Under nohup rich prints 80 columns wide: the console link, with its token, was cut."""
+    settings = Settings(data_dir=tmp_path, console_token=None, slack_bot_token=None)
+    out = io.StringIO()
+    print_up_banner(Console(file=out, width=40, no_color=True), settings)
+    lines = out.getvalue().splitlines()
+    token = console_token(settings)
+    assert f"  console     http://{settings.host}:{settings.port}/console#token={token}" in lines
+    assert f"  metrics     http://{settings.host}:{settings.port}/metrics" in lines
+    assert all(line.startswith("  ") or line in ("", "Relevo is up.") for line in lines)
