@@ -105,6 +105,10 @@ class ReplyIn(BaseModel):
 
     text: str = Field(min_length=1, max_length=4000)
     note: bool = Field(default=False, description="An internal note: never sent to the customer.")
+    as_typed: bool = Field(
+        default=False,
+        description="Send a reply that starts like a note ('Note: ...') to the customer anyway.",
+    )
     client_id: str = Field(
         pattern=r"^[A-Za-z0-9_-]{8,64}$", description="The page's id: a resend is written once."
     )
@@ -583,8 +587,14 @@ def console_router(
         """A reply to the customer (the owner's) or an internal note (anyone's)."""
         if not body.text.strip():
             raise Refusal(422, "the message is empty")
+        await known(handoff_id)
         outcome = await console.write(
-            handoff_id, agent, body.text.strip(), note=body.note, ref=body.client_id
+            handoff_id,
+            agent,
+            body.text.strip(),
+            note=body.note,
+            ref=body.client_id,
+            as_typed=body.as_typed,
         )
         refused = hint(outcome)
         if refused:

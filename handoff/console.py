@@ -22,7 +22,7 @@ from handoff.console_login import Agent
 from handoff.desk import Desk
 from handoff.desk_view import AlertLevel, HandoffView, load, local_time
 from handoff.ownership import handoff_events
-from handoff.replies import ReplyOutcome
+from handoff.replies import ReplyOutcome, is_internal_note
 from handoff.routing import Routing, configured_routing
 from handoff.sla import SlaMonitor
 from relevo import keys
@@ -162,19 +162,32 @@ class ConsoleDesk:
     # --- the console's reads and writes -------------------------------------------------
 
     async def write(
-        self, handoff_id: str, agent: Agent, text: str, *, note: bool, ref: str
+        self,
+        handoff_id: str,
+        agent: Agent,
+        text: str,
+        *,
+        note: bool,
+        ref: str,
+        as_typed: bool = False,
     ) -> ReplyOutcome:
         """A reply to the customer (owner only) or an internal note, through the desk.
 
-        `ref` is the page's id for the message, so a request sent twice is written once.
+        The agent's switch decides which. A reply that starts like a note ("Note: ...", the
+        Slack desk's mark) is sent only `as_typed`: kept as a note, a reply meant for the
+        customer never reached them; sent, a note typed out of habit would. `ref` is the page's
+        id for the message, so a request sent twice is written once.
         """
+        if not note and not as_typed and is_internal_note(text):
+            return ReplyOutcome.LOOKS_LIKE_NOTE
         message_ref = f"{RECEIPT_PREFIX}:{handoff_id}:{ref}"
         outcome = await self.desk.reply(
             handoff_id,
             user=agent.id,
             name=agent.name,
-            body=f"note: {text}" if note else text,
+            body=text,
             message_ref=message_ref,
+            note=note,
         )
         if outcome in (ReplyOutcome.SENT, ReplyOutcome.NOTE):
             note = outcome is ReplyOutcome.NOTE

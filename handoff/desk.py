@@ -304,19 +304,29 @@ class Desk:
         await say_to_customer(self._client, view, "rating", "resolved", rating_buttons())
 
     async def reply(
-        self, handoff_id: str, *, user: str, name: str, body: str, message_ref: str
+        self,
+        handoff_id: str,
+        *,
+        user: str,
+        name: str,
+        body: str,
+        message_ref: str,
+        note: bool | None = None,
     ) -> ReplyOutcome:
         """An agent wrote in the thread: to the customer if they own it, else it stays here.
 
         `message_ref` identifies the agent's message in the desk (it is also the delivery
-        receipt), so a retried event never sends the reply twice.
+        receipt), so a retried event never sends the reply twice. `note` is the agent's own
+        choice where the desk offers one (the console's switch); None reads the message's first
+        words (`is_internal_note`, Slack).
         """
         if not body.strip():
             return ReplyOutcome.EMPTY
         if not await self._first_time(f"reply:{message_ref}"):
             return ReplyOutcome.DUPLICATE
         view = await load(self._client, handoff_id)
-        outcome = await self._outcome(view, user, name, body)
+        noted = is_internal_note(body) if note is None else note
+        outcome = await self._outcome(view, user, name, body, noted)
         if view is not None and outcome is ReplyOutcome.NOTE:
             await self._client.hincrby(keys.handoff(handoff_id), "notes", 1)
         elif view is not None and outcome is ReplyOutcome.SENT:
@@ -330,13 +340,13 @@ class Desk:
         return outcome
 
     async def _outcome(
-        self, view: HandoffView | None, user: str, name: str, body: str
+        self, view: HandoffView | None, user: str, name: str, body: str, note: bool
     ) -> ReplyOutcome:
         """Where an agent's message goes (see `handoff.replies`)."""
         stopped = not_open(view.state if view else "")
         if stopped is not None or view is None:
             return stopped or ReplyOutcome.CLOSED
-        if is_internal_note(body):
+        if note:
             return ReplyOutcome.NOTE
         if len(body) > MAX_REPLY_CHARS:
             return ReplyOutcome.TOO_LONG

@@ -31,6 +31,7 @@ class ReplyOutcome(StrEnum):
     PUBLIC_PERSONAL_DATA = "public_personal_data"  # personal data on a public post: not posted
     PUBLIC_TOO_LONG = "public_too_long"  # over `public_reply_limit` on a public post: not posted
     NOT_PUBLIC = "not_public"  # an invitation to private in a private conversation: not sent
+    LOOKS_LIKE_NOTE = "looks_like_note"  # a console reply that starts like a note: asked first
 
 
 # A note is marked by its first words, however the agent typed them: after any markup or emoji
@@ -84,6 +85,9 @@ HINTS = {
     "reply has personal data in it (a booking code, an e-mail, a phone or an id), which everyone "
     "would see. Use Invite to private to move the customer to a private chat and ask for the "
     "details there, or write the reply without them.",
+    ReplyOutcome.LOOKS_LIKE_NOTE: 'Not sent yet: this starts like an internal note ("Note:"), '
+    "which the customer would read. Turn on Internal note to keep it on the desk, or confirm "
+    "to send it to the customer as typed.",
     ReplyOutcome.PUBLIC_TOO_LONG: "Not posted: this conversation is a public post and your "
     "reply is longer than {limit} characters ({posts} public posts), which everyone would read "
     "as a string of posts. Shorten it, or use Invite to private and write the rest there.",

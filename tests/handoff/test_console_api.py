@@ -246,6 +246,52 @@ async def test_notes_stay_internal_and_the_owners_reply_goes_out_once_with_its_r
     await marc.aclose()
 
 
+async def test_the_switch_decides_and_a_reply_that_starts_like_a_note_is_confirmed_first(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    """QA s24 #1: "Note: your claim is registered" with the switch off was kept as a note."""
+    handoff = queue(redis_client)
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    url = f"/console/api/handoffs/{handoff}"
+    assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200
+    typed = "Note: your claim is registered, 250 EUR within 7 days."
+
+    async def write(text: str, ref: str, **extra: bool) -> httpx.Response:
+        said = {"text": text, "note": False, "client_id": ref, **extra}
+        return await laura.post(f"{url}/reply", json=said, headers=HEADER)
+
+    asked = await write(typed, "ref-looks-1")
+    assert asked.status_code == 409
+    assert asked.json() == {
+        "error": hint(ReplyOutcome.LOOKS_LIKE_NOTE),
+        "outcome": "looks_like_note",
+    }
+    assert not [m for m in outbox(redis_client) if m["author"] == "agent"]
+    assert (await write(typed, "ref-looks-1", as_typed=True)).json() == {"outcome": "sent"}
+    assert [m["text"] for m in outbox(redis_client) if m["author"] == "agent"] == [typed]
+    # The switch on: a note, whatever its first words; nothing more reaches the customer.
+    noted = {"text": "llamar mañana", "note": True, "client_id": "ref-note-02"}
+    assert (await laura.post(f"{url}/reply", json=noted, headers=HEADER)).json() == {
+        "outcome": "note"
+    }
+    assert len([m for m in outbox(redis_client) if m["author"] == "agent"]) == 1
+    detail = (await laura.get(url)).json()
+    assert [(i["kind"], i["text"]) for i in detail["thread"] if i["kind"] in ("note", "reply")] == [
+        ("reply", typed),
+        ("note", "llamar mañana"),
+    ]
+    await laura.aclose()
+
+
+async def test_a_reply_to_an_unknown_handoff_is_not_found(app: FastAPI) -> None:
+    laura = await logged_in(app, "Laura")
+    said = {"text": "hola", "note": False, "client_id": "ref-unknown-1"}
+    missing = await laura.post("/console/api/handoffs/h-nosuch/reply", json=said, headers=HEADER)
+    assert missing.status_code == 404 and missing.json()["error"] == "no such handoff"
+    await laura.aclose()
+
+
 async def test_a_public_reply_longer_than_two_posts_is_refused_with_a_hint(
     app: FastAPI, redis_client: redis.Redis
 ) -> None:

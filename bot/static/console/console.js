@@ -229,9 +229,10 @@
   /* ------------------------------------------------------------------ API */
 
   class ApiError extends Error {
-    constructor(status, message) {
+    constructor(status, message, outcome) {
       super(message);
       this.status = status;
+      this.outcome = outcome || '';
     }
   }
 
@@ -254,7 +255,7 @@
     if (!res.ok) {
       const message = (data && (data.error || data.detail)) || `The server answered ${res.status}.`;
       if (res.status === 401 && state.me) loggedOut();
-      throw new ApiError(res.status, str(message));
+      throw new ApiError(res.status, str(message), data && str(data.outcome));
     }
     return data;
   }
@@ -912,10 +913,16 @@
     state.pendingSend = { text, note, clientId };
     ui.send.disabled = true;
     ui.composerError.hidden = true;
+    const path = `${API}/handoffs/${encodeURIComponent(h.id)}/reply`;
     try {
-      await api('POST', `${API}/handoffs/${encodeURIComponent(h.id)}/reply`, {
-        text, note, client_id: clientId,
-      });
+      try {
+        await api('POST', path, { text, note, client_id: clientId });
+      } catch (err) {
+        // "Note: ..." with the switch off: the customer would read it. The agent says which.
+        const asked = err.outcome === 'looks_like_note';
+        if (!asked || !window.confirm(`${err.message}\n\nSend it to the customer?`)) throw err;
+        await api('POST', path, { text, note, client_id: clientId, as_typed: true });
+      }
       state.pendingSend = null;
       ui.text.value = '';
       autosize();
