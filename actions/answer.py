@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import conversation, follow_up, offers, runtime
 from actions.compose import compose_answer
 from actions.gate import Decision, Outcome, decide
+from actions.incidents import tell_incident_notice
 from actions.off_topic import example_gap
 from actions.offers import PICK_INTENT, offerable
 from actions.privacy import (
@@ -76,12 +77,7 @@ class ActionAnswerFromKB(Action):
                 )
                 quoted = _draft(hours, language, tracker, question)
                 return _quoted(dispatcher, hours, quoted, public=public)
-        notice = runtime.announcements().match(question, language)
-        if notice is not None:  # an incident the operator announced: said first
-            dispatcher.utter_message(
-                text=f"📣 {notice.text_for(language)}",
-                json_message={"relevo": {"decision": "notice", "announcement": notice.id}},
-            )
+        tell_incident_notice(dispatcher, tracker, question, language)
         topic = runtime.routing().always_human(question)
         if topic is not None:
             log.info("human-only topic", extra={"conversation": tracker.sender_id, "topic": topic})

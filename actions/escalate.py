@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
+from actions.incidents import tell_incident_notice
 from actions.privacy import is_personal_matter, private_notice
 from actions.texts import off_shift_words, text, wait_words, when
 from handoff.requests import (
@@ -144,6 +145,7 @@ class ActionEscalate(Action):
             else None
         )
         question = tracker.latest_message.get("text") or ""
+        tell_incident_notice(dispatcher, tracker, question, language)
         care = caring_words(reason, question, language)
         if conversation.is_public(tracker):
             tell_in_public(dispatcher, question, language, said, later, care=care)

@@ -79,6 +79,38 @@ async def test_an_incident_notice_is_said_first_in_the_customers_language(
         Announcements(client).withdraw(notice.id)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "mi vuelo ba-123 va con retraso? necesito hablar con una persona",  # straight to a person
+        "BA123 delayed AGAIN?? 3 hours at the gate, this is a disgrace 😡",  # a complaint
+    ],
+)
+async def test_a_handoff_tells_the_incident_notice_first_and_once(
+    stack: Stack, question: str
+) -> None:
+    """QA s24 #2: a request for a person about the incident got only "a person will answer"."""
+    client = redis.Redis.from_url(stack.engine.env["REDIS_URL"], decode_responses=True)
+    notice = Announcements(client).publish(
+        {"es": "El vuelo BA123 sale con 3 h de retraso.", "en": "Flight BA123 is delayed 3 h."},
+        ["BA123", "retraso", "delay*"],
+        dt.timedelta(hours=1),
+        "ops",
+    )
+    try:
+        async with WebchatCustomer(stack.ws_url) as customer:
+            await customer.say(question)
+            async with asyncio.timeout(60):  # the handoff's last message has the way back
+                while not any(m.get("buttons") for m in customer.messages("bot")):
+                    await asyncio.sleep(0.05)
+            said = [m["text"] for m in customer.messages("bot")]
+    finally:
+        Announcements(client).withdraw(notice.id)
+    assert said[0].startswith("📣 ") and "BA123" in said[0]
+    assert [t for t in said if t.startswith("📣")] == said[:1]
+    assert len(said) >= 3  # the notice, then the handoff's own messages
+
+
 async def test_a_human_only_topic_skips_the_bot_and_reaches_a_person(stack: Stack) -> None:
     name = f"wc-topic-{uuid.uuid4().hex[:8]}"
     async with WebchatCustomer(stack.ws_url, conversation=name) as customer:
