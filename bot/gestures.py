@@ -12,9 +12,10 @@ conversation. The accept script (`bot.accept_script`) routes them by what they a
   words; asking for a person then never makes a second handoff;
 - asking for a person (`/agent`, the "talk to a person" button) after a resolution reopens the
   case within the reopening window, as words do;
-- "back to the assistant" (the button under the handoff message) withdraws a handoff that waits
-  for a claim: the desk returns it to the assistant (`handoff.relay`). Once a person has claimed
-  it, the gateway answers that they are on it; with the assistant, it is a greeting.
+- "back to the assistant" (the button under the handoff message, or its words typed) withdraws a
+  handoff that waits for a claim: the desk returns it to the assistant (`handoff.relay`). Once a
+  person has claimed it, the gateway answers that they are on it; with the assistant, it is a
+  greeting.
 
 Only the adapters know a press from typed text: a press carries its button's title
 (`Inbound.display`), and Telegram's adapter answers /help itself (the pipeline's `notice_text`)
@@ -27,10 +28,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 
+from actions.texts import TEXTS as ASSISTANT_TEXTS
 from bot.inbound import Channel, Inbound
 from bot.texts import text
+from kb_index.text import tokens
 from relevo.messages import BACK_TO_BOT
 
+_BACK_WORDS = frozenset(tuple(tokens(t)) for t in ASSISTANT_TEXTS["back_to_bot"].values())
+"""The "Back to the assistant" button's words in every language, as `tokens` reads them."""
 ASK_HUMAN = "/ask_human"
 """The payload that asks for a person: the bot's button, and Telegram's /agent."""
 GREET = "/greet"
@@ -72,8 +77,8 @@ def gesture_of(inbound: Inbound, *, answered: bool) -> Gesture:
     """What `inbound` is; `answered`: its channel answers it itself (Telegram's /help)."""
     if answered:
         return Gesture.COMMAND
-    if inbound.display is None:
-        return Gesture.TYPED
+    if inbound.display is None:  # the button's own words typed count as a tap on it
+        return Gesture.BOT if types_back_to_bot(inbound) else Gesture.TYPED
     if inbound.text.startswith(ASK_HUMAN):
         return Gesture.PERSON
     if inbound.text.startswith(BACK_TO_BOT):
@@ -81,3 +86,12 @@ def gesture_of(inbound: Inbound, *, answered: bool) -> Gesture:
     if inbound.channel is Channel.TELEGRAM and inbound.display.startswith("/"):
         return Gesture.COMMAND  # /start, which the assistant reads as /greet
     return Gesture.PRESS
+
+
+def types_back_to_bot(inbound: Inbound) -> bool:
+    """Whether the customer typed the "Back to the assistant" button's words.
+
+    "volver al asistente" typed while the assistant had the conversation was read by Rasa as a
+    request for a person, and while waiting it went to the queue as words for the team.
+    """
+    return inbound.display is None and tuple(tokens(inbound.text)) in _BACK_WORDS

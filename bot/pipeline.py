@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from bot.after_resolution import is_closing, parse_rating
 from bot.conversations import Accepted, ConversationStore, Flood, Route
-from bot.gestures import GREET, Gesture, gesture_of, with_language
+from bot.gestures import GREET, Gesture, gesture_of, types_back_to_bot, with_language
 from bot.inbound import FOR_A_PERSON_ONLY, Channel, Inbound, Kind
 from bot.texts import text, unsupported_notice
 from bot.trends import hashtags, keywords
@@ -73,7 +73,8 @@ def for_assistant(inbound: Inbound, language: str | None = None) -> str:
     typed = not inbound.display and inbound.channel is not Channel.TELEGRAM
     if typed and inbound.text.lstrip().startswith("/"):
         return WORD_JOINER + inbound.text
-    if not typed and inbound.text.startswith(BACK_TO_BOT):  # the assistant has it: hello again
+    pressed_back = not typed and inbound.text.startswith(BACK_TO_BOT)
+    if pressed_back or types_back_to_bot(inbound):  # the assistant has it: hello again
         return with_language(GREET, language)
     return inbound.text
 

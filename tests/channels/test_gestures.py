@@ -155,6 +155,22 @@ async def _for_rasa(client: aioredis.Redis) -> list[str]:
         ),
         (Inbound(Channel.WEBCHAT, "wc-1", "m", Customer("1"), BACK_TO_BOT), False, Gesture.TYPED),
         (Inbound(Channel.TELEGRAM, TG, "m", Customer("7"), "hola"), False, Gesture.TYPED),
+        # The button's words typed (QA s24 C1), in either language, however written.
+        (
+            Inbound(Channel.WEBCHAT, "wc-1", "m", Customer("1"), "volver al asistente"),
+            False,
+            Gesture.BOT,
+        ),
+        (
+            Inbound(Channel.TELEGRAM, TG, "m", Customer("7"), "Back to the assistant!"),
+            False,
+            Gesture.BOT,
+        ),
+        (
+            Inbound(Channel.WEBCHAT, "wc-1", "m", Customer("1"), "quiero volver al asistente"),
+            False,
+            Gesture.TYPED,
+        ),
     ],
 )
 def test_what_a_message_is_beyond_its_words(
@@ -310,6 +326,18 @@ async def test_back_to_the_assistant_when_it_has_the_conversation_is_a_greeting(
     assert await aclient.get(keys.conversation_owner(TG)) == "bot"
     assert await aclient.xlen(keys.handoff("h1") + ":events") == 0
     assert await _relayed(aclient) == []
+
+
+@pytest.mark.parametrize("owner", ["bot", "closed"])
+async def test_the_buttons_words_typed_to_the_assistant_are_a_greeting_not_a_handoff(
+    aclient: aioredis.Redis, owner: str
+) -> None:
+    """QA s24 C1: "volver al asistente" typed to the assistant was read as asking for a person."""
+    await _with(aclient, owner)
+    typed = Inbound(Channel.WEBCHAT, TG, "w2", Customer("7"), "Volver al asistente")
+    accepted = await InboundPipeline(aclient, Settings()).accept(typed)
+    assert accepted.route is Route.BOT
+    assert await _for_rasa(aclient) == ['/greet{"language":"es"}']
 
 
 async def test_back_to_the_assistant_while_queued_goes_to_the_desk_to_return_it(

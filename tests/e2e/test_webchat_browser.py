@@ -211,6 +211,26 @@ async def test_after_hold_on_did_this_help_can_still_be_tapped_even_after_a_relo
     await context.close()
 
 
+async def test_back_to_the_assistant_stays_tappable_while_the_handoff_waits(
+    stack: Stack, browser: Browser
+) -> None:
+    """QA s24 C1: a message for the team meanwhile disabled the only way back, for good."""
+    context = await browser.new_context(viewport={"width": 390, "height": 800}, locale="es-ES")
+    page = await context.new_page()
+    await page.goto(stack.base_url + "/")
+    await say(page, "quiero hablar con una persona")
+    back = page.get_by_test_id("quick-reply").filter(has_text="Volver al asistente")
+    await expect(back).to_be_enabled(timeout=60_000)
+    await say(page, "es sobre mi equipaje, llegó roto")
+    await expect(customer_messages(page)).to_have_count(2)
+    await page.reload()
+    await expect(back).to_be_enabled(timeout=20_000)
+    await back.click()
+    await expect(page.get_by_test_id("event").last).to_contain_text("asistente", timeout=60_000)
+    await expect(back).to_be_disabled()  # the wait is over: the assistant is back
+    await context.close()
+
+
 async def test_the_widget_opens_the_chat_from_one_script_tag(
     stack: Stack, browser: Browser
 ) -> None:

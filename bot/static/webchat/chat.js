@@ -17,6 +17,8 @@
   const TYPING_MAX_MS = 30000;
   const SLOW_MS = 10000; // a reply this late says so beside the dots
   const QUOTE_CHARS = 80;           // a reply to an earlier message quotes this much of it
+  const BACK_TO_BOT = '/back_to_bot'; // the payload of "Back to the assistant" (relevo.messages)
+  const WAIT_ENDS = new Set(['agent_joined', 'bot_back', 'closed']); // events that end a handoff's wait
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const STABLE_MS = 5000;           // an open socket this old resets the backoff
@@ -639,13 +641,17 @@
     /**
      * Quick replies stay usable only until the customer has written after them. A message the
      * bot answered with a pause ("hold on" -> "No rush") does not count: the question stands.
+     * "Back to the assistant" stays usable while the handoff waits, whatever the customer adds
+     * for the team meanwhile, until a person joins, the assistant is back or the case is closed.
      */
     function refreshQuickReplies() {
       let nextCustomer = null;
       let paused = false;
+      let settled = false; // the handoff's wait ended after this row
       const rows = ui.log.children;
       for (let i = rows.length - 1; i >= 0; i--) {
         const row = rows[i];
+        if (WAIT_ENDS.has(row.dataset.event)) settled = true;
         if (row.dataset.author === 'customer') {
           if (!paused) nextCustomer = row;
           paused = false;
@@ -654,7 +660,8 @@
         if (row.dataset.pause) { paused = true; continue; }
         const group = row.querySelector('.rc-quick');
         if (!group) continue;
-        const answered = nextCustomer !== null;
+        const wayBack = [...group.querySelectorAll('button')].every((b) => b.dataset.payload === BACK_TO_BOT);
+        const answered = wayBack ? settled : nextCustomer !== null;
         // The gateway echoes a quick reply with its title as the text; older servers with the payload.
         const said = answered ? nextCustomer.dataset.text : null;
         group.classList.toggle('rc-quick--used', answered);
