@@ -104,7 +104,13 @@ class ActionAnswerFromKB(Action):
             dispatcher.utter_message(
                 text=text("reference_only", language),
                 buttons=conversation.person_buttons(language),
-                json_message={"relevo": {"decision": "rephrase", "reason": "a reference alone"}},
+                json_message={
+                    "relevo": {
+                        "decision": "rephrase",
+                        "reason": "a reference alone",
+                        **conversation.WANTS_WORDS,
+                    }
+                },
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]
         started = time.perf_counter()
@@ -226,7 +232,9 @@ def ask_for_words(
     dispatcher.utter_message(
         text=text("in_words", language),
         buttons=conversation.person_buttons(language),
-        json_message={"relevo": {"decision": "rephrase", "reason": "no words"}},
+        json_message={
+            "relevo": {"decision": "rephrase", "reason": "no words", **conversation.WANTS_WORDS}
+        },
     )
     return [
         SlotSet("awaiting_feedback", False),

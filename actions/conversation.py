@@ -97,11 +97,19 @@ def person_buttons(language: str) -> list[dict[str, str]]:
     return [{"title": text("talk_to_person", language), "payload": ASK_HUMAN}]
 
 
+WANTS_WORDS = {"wants": "words"}
+"""Marks (in Relevo's custom data) a message that asks for the customer's own words: "Could you
+tell me in a few words what you need?". Its "Talk to a person" button is a way out, not the
+question: "ok" there means "I'll tell you"."""
+
+
 def offered_a_person(tracker: Tracker) -> bool:
     """Whether the bot's last message before the customer's latest offered a person.
 
     The offer is its "Talk to a person" button; the words say it too ("a person from our team
-    can look into it"), which is all a public post shows, since it has no buttons.
+    can look into it"), which is all a public post shows, since it has no buttons. A message
+    that asks for the customer's words (`WANTS_WORDS`) offers none: "ok" to "tell me in a few
+    words what you need" handed the customer over (QA s24 C2).
     """
     before_latest = False
     for event in reversed(tracker.events):
@@ -111,8 +119,11 @@ def offered_a_person(tracker: Tracker) -> bool:
                 return False
             before_latest = True
         elif before_latest and kind == "bot":
-            buttons = (event.get("data") or {}).get("buttons") or []
-            return any(button.get("payload") == ASK_HUMAN for button in buttons)
+            data = event.get("data") or {}
+            relevo = (data.get("custom") or {}).get("relevo") or {}
+            if relevo.get("wants") == WANTS_WORDS["wants"]:
+                return False
+            return any(button.get("payload") == ASK_HUMAN for button in data.get("buttons") or [])
     return False
 
 

@@ -180,6 +180,26 @@ async def test_a_message_without_words_is_asked_again_in_words_before_a_person(
     assert handoff_reason(store, customer.id) is Reason.REPEATED_FAILURE
 
 
+@pytest.mark.parametrize(
+    ("language", "first", "ok", "asked"),
+    [
+        ("es", "BX7K2Q", "sí", "en qué te puedo ayudar"),
+        ("en", "🐶✈️", "ok", "what can i help"),
+    ],
+)
+async def test_ok_to_a_request_for_words_asks_for_them_and_does_not_hand_over(
+    engine: Engine, store: redis.Redis, language: str, first: str, ok: str, asked: str
+) -> None:
+    """QA s24 C2: "ok" to "tell me in a few words what you need" queued a person till Monday."""
+    customer = Customer(engine, language)
+    replies = await customer.says(first)
+    assert decisions(replies) == ["rephrase"]
+    assert [b["payload"] for r in replies for b in r.buttons] == ["/ask_human"]  # a way out
+    replies = await customer.says(ok)
+    assert asked in texts(replies).lower() and "handoff" not in decisions(replies)
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+
+
 @pytest.mark.parametrize("language", ["es", "en"])
 async def test_a_no_hands_over_with_the_whole_context(
     engine: Engine, store: redis.Redis, language: str
