@@ -278,7 +278,9 @@ def _follow_up(
 
     Its article must be one the message alone found plausible (worth offering), unless the
     message only asks something of it ("¿y cuánto cuesta?": `follow_up.asks_about_it`), and its
-    passage new: the answer the customer just read is not said again.
+    passage new: the answer the customer just read is not said again, unless the message only
+    asks something of it. "¿y cuánto cuesta?" after the pets' opening, which holds the price,
+    was offered seats and sports equipment (QA s24 C5): the passage with the price is the answer.
     """
     if alone.outcome is Outcome.ANSWER or not follow_up.is_follow_up(question):
         return None
@@ -292,10 +294,11 @@ def _follow_up(
     decision = replace(decision, hit=hit)
     floor = runtime.gate_config().min_score_suggest
     plausible = {h.article_id for h in alone_hits if h.score >= floor}
-    if hit.article_id not in plausible and not follow_up.asks_about_it(question):
+    about_it = follow_up.asks_about_it(question)
+    if hit.article_id not in plausible and not about_it:
         return None
     said = conversation.this_session(tracker, "draft_answer")
-    if said == _draft(hit, conversation.language(tracker), tracker, before):
+    if not about_it and said == _draft(hit, conversation.language(tracker), tracker, before):
         return None
     return hits, gap, decision
 

@@ -753,6 +753,25 @@ async def test_a_short_follow_up_is_answered_with_the_question_it_follows(
 ASKING_A_PRICE = ("and how much is it?", "¿y cuánto cuesta?", "and how much does it cost?")
 
 
+@pytest.mark.parametrize(
+    ("language", "question", "price"),
+    [
+        ("es", "puedo llevar a mi perro en cabina?", "¿y cuánto cuesta?"),
+        ("en", "can I bring my dog on board?", "how much is it?"),
+    ],
+)
+async def test_a_price_asked_of_an_answer_that_holds_it_is_answered_again(
+    engine: Engine, language: str, question: str, price: str
+) -> None:
+    """QA s24 C5: the pets' opening holds the price; asked again, seats and sports were offered."""
+    customer = Customer(engine, language)
+    first = await customer.says(question)
+    assert article_of(first) == f"pets-{language}" and "EUR" in texts(first)
+    replies = await customer.says(price)
+    assert decisions(replies) == ["answer"] and article_of(replies) == f"pets-{language}"
+    assert "EUR" in texts(replies)
+
+
 @pytest.mark.parametrize("new_subject", ["and what about lounges?", "and parking at the airport?"])
 async def test_a_short_message_with_a_subject_of_its_own_is_not_read_as_a_follow_up(
     engine: Engine, new_subject: str
