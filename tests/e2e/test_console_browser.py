@@ -21,6 +21,7 @@ import redis
 from playwright.async_api import Browser, Locator, Page, expect
 
 from bot.signing import signed_headers
+from relevo import keys
 from relevo.health import wait_until_healthy
 from tests.conftest import BIN, ROOT, free_port
 from tests.e2e.conftest import Engine, running_engine, say
@@ -153,6 +154,20 @@ async def test_an_agent_works_a_handoff_from_the_console(
     await expect(delivery).to_have_count(2)
     await expect(customer.get_by_text("VIP")).to_have_count(0)
 
+    # "Nota: ..." with the switch off: asked first; dismissed, nothing goes; confirmed, it goes.
+    asked_note: list[str] = []
+    console.once("dialog", lambda dialog: asked_note.append(dialog.message) or dialog.dismiss())
+    await say(console, "Nota: tu reclamación ya está registrada.")
+    await expect(console.get_by_test_id("composer-error")).to_contain_text("internal note")
+    assert asked_note and asked_note[0].endswith("Send it to the customer?")
+    await expect(messages(customer, "agent")).to_have_count(2)
+    console.once("dialog", lambda dialog: dialog.accept())
+    await console.get_by_test_id("send").click()
+    await expect(messages(customer, "agent")).to_have_count(3, timeout=WAIT)
+    await expect(messages(customer, "agent").last).to_have_text(
+        "Nota: tu reclamación ya está registrada."
+    )
+
     # A card number reaches the console redacted; Reveal (confirmed) shows it, to Laura only.
     await say(customer, "me cobrasteis dos veces en la tarjeta 4242 4242 4242 4242")
     await expect(
@@ -265,6 +280,44 @@ async def test_the_console_writes_dates_in_english_in_the_agents_time_zone(
     found = re.fullmatch(rf"Since \d{{1,2}} {month} \d{{4}}, (\d{{2}}:\d{{2}})", since or "")
     assert found and found[1] in minutes, since
     await context.close()
+
+
+async def test_each_desk_alert_is_tagged_for_what_happened(
+    console_gateway: ConsoleGateway, browser: Browser
+) -> None:
+    """QA s24 A3: a poor rating, a reopening and a take-over were all tagged "SLA alert"."""
+    client = redis.Redis.from_url(console_gateway.engine.env["REDIS_URL"], decode_responses=True)
+    console = await browser.new_page()
+    await console.goto(console_gateway.base_url + "/console")
+    await log_in(console, "Marta")
+    ws_url = console_gateway.base_url.replace("http://", "ws://") + "/channels/webchat/ws"
+    async with WebchatCustomer(ws_url, lang="en") as customer:
+        await customer.say("agent please")
+        item = console.locator(
+            f'[data-testid="queue-item"][data-conversation="{customer.conversation}"]'
+        )
+        await expect(item).to_have_count(1, timeout=WAIT)
+    handoff = client.get(f"relevo:conv:{customer.conversation}:handoff")
+    levels = {"feedback": "Poor rating", "reopened": "Reopened", "taken_over": "Taken over"}
+    levels |= {"breach": "SLA breached", "warning": "SLA alert", "priority": "Priority raised"}
+    for level in levels:
+        client.xadd(  # as the desk writes its alerts (`ConsoleAdapter`)
+            keys.console_thread(handoff),
+            {
+                "ref": f"alert:{level}",
+                "agent_id": "relevo",
+                "agent": "Relevo",
+                "text": f"a {level} alert",
+                "note": "1",
+                "level": level,
+                "kind": "",
+                "time": dt.datetime.now(dt.UTC).isoformat(),
+            },
+        )
+    await item.click()
+    tags = console.locator('[data-testid="thread-item"][data-kind="alert"] .cc-alert-tag')
+    await expect(tags).to_have_text(list(levels.values()), timeout=WAIT)
+    await console.close()
 
 
 async def test_a_login_link_opened_in_an_open_console_tab_fills_the_form(

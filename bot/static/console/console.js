@@ -975,8 +975,19 @@
   }
 
   /** A warning from the desk itself (SLA due soon, breached, the shift opening, a priority raised). */
+  /** The tag of each level of a desk alert (handoff.desk_view.AlertLevel). */
+  const ALERT_TAGS = {
+    breach: 'SLA breached',
+    warning: 'SLA alert',
+    info: 'Desk',
+    priority: 'Priority raised',
+    reopened: 'Reopened',
+    feedback: 'Poor rating',
+    taken_over: 'Taken over',
+  };
+
   function alertNode(item) {
-    const level = ['breach', 'warning', 'info', 'priority'].includes(item.level) ? item.level : 'warning';
+    const level = Object.hasOwn(ALERT_TAGS, item.level) ? item.level : 'info';
     const li = el('li', 'cc-alert');
     li.dataset.testid = 'thread-item';
     li.dataset.kind = 'alert';
@@ -987,7 +998,7 @@
     const body = el('div', 'cc-alert-body');
     const label = el('div', 'cc-alert-label');
     label.appendChild(el('span', null, 'Relevo'));
-    label.appendChild(el('span', 'cc-alert-tag', { breach: 'SLA breached', warning: 'SLA alert', info: 'Desk', priority: 'Priority raised' }[level]));
+    label.appendChild(el('span', 'cc-alert-tag', ALERT_TAGS[level]));
     label.appendChild(timeNode(item.time));
     body.appendChild(label);
     body.appendChild(el('p', 'cc-alert-text', str(item.text)));

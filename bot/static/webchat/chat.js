@@ -663,7 +663,7 @@
         const wayBack = [...group.querySelectorAll('button')].every((b) => b.dataset.payload === BACK_TO_BOT);
         const answered = wayBack ? settled : nextCustomer !== null;
         // The gateway echoes a quick reply with its title as the text; older servers with the payload.
-        const said = answered ? nextCustomer.dataset.text : null;
+        const said = answered && nextCustomer ? nextCustomer.dataset.text : null;
         group.classList.toggle('rc-quick--used', answered);
         for (const b of group.querySelectorAll('button')) {
           b.disabled = answered;
