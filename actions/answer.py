@@ -27,6 +27,7 @@ from actions.texts import text
 from handoff.requests import Reason
 from handoff.sentiment import shows_displeasure, sounds_angry
 from kb_index.retriever import Hit
+from kb_index.text import tokens
 from relevo.messages import mention
 from relevo.settings import get_settings
 
@@ -34,6 +35,14 @@ log = logging.getLogger(__name__)
 MAX_WEAK_ANSWERS = 2
 COMPLAINT_INTENT = "complaint"
 HOURS_INTENT = "opening_hours"  # answered by the article settings.opening_hours_topic names
+# Places and steps of the trip: "a qué hora tengo que estar en el aeropuerto?" reads as opening
+# hours to Rasa, and was answered with the contact hours (QA s24 C3). The knowledge base answers.
+_TRIP_WORDS_TEXT = """
+    airport aeropuerto terminal flight flights vuelo vuelos gate gates embarque boarding counter
+    counters mostrador mostradores facturar facturacion checkin check security seguridad departure
+    salida takeoff despegue bag drop
+"""
+_TRIP_WORDS = frozenset(_TRIP_WORDS_TEXT.split())
 _KB_DECISIONS = frozenset({"answer", "suggest", "rephrase", "decline"})  # the KB's tries
 
 
@@ -69,7 +78,7 @@ class ActionAnswerFromKB(Action):
             return []
         if typed is not None and typed.article_id is not None:
             return answer_pick(dispatcher, tracker, typed.article_id, language)
-        if intent == HOURS_INTENT:
+        if intent == HOURS_INTENT and not _TRIP_WORDS.intersection(tokens(question)):
             hours = _hours_article(settings.opening_hours_topic, language, tracker.sender_id)
             if hours is not None:
                 log.info(

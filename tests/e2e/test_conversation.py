@@ -486,6 +486,24 @@ async def test_a_typed_yes_to_the_offer_of_a_person_hands_over(
 
 @pytest.mark.parametrize(
     ("language", "question"),
+    [
+        ("es", "a qué hora tengo que estar en el aeropuerto?"),  # Rasa: opening hours
+        ("es", "con cuánta antelación tengo que llegar al aeropuerto?"),
+        ("en", "how early do I need to get to the airport for my flight?"),
+    ],
+)
+async def test_when_to_be_at_the_airport_is_the_airport_check_in_article(
+    engine: Engine, language: str, question: str
+) -> None:
+    """QA s24 C3: the contact hours and the unaccompanied minors answered this."""
+    replies = await Customer(engine, language).says(question)
+    [decision] = decisions(replies)
+    first = article_of(replies) if decision == "answer" else offer_of(replies)[0][0]
+    assert first == f"airport-checkin-{language}", decision
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
     [("es", "a q hora abris el chat los sabados?"), ("en", "what time does your support open?")],
 )
 async def test_opening_hours_are_answered_from_the_contact_article(
