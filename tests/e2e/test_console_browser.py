@@ -282,7 +282,7 @@ async def test_the_console_writes_dates_in_english_in_the_agents_time_zone(
     await context.close()
 
 
-async def test_each_desk_alert_is_tagged_for_what_happened(
+async def test_each_desk_alert_is_tagged_and_a_reopening_restarts_the_wait(
     console_gateway: ConsoleGateway, browser: Browser
 ) -> None:
     """QA s24 A3: a poor rating, a reopening and a take-over were all tagged "SLA alert"."""
@@ -314,9 +314,23 @@ async def test_each_desk_alert_is_tagged_for_what_happened(
                 "time": dt.datetime.now(dt.UTC).isoformat(),
             },
         )
+    # Reopened (QA s24 A5): the last resolution is history; the wait counts from the reopening
+    # (five minutes ago, while the handoff itself is seconds old).
+    now = dt.datetime.now(dt.UTC)
+    client.hset(
+        keys.handoff(handoff),
+        mapping={
+            "resolved_at": (now - dt.timedelta(minutes=9)).isoformat(),
+            "reopened_at": (now - dt.timedelta(minutes=5)).isoformat(),
+        },
+    )
     await item.click()
     tags = console.locator('[data-testid="thread-item"][data-kind="alert"] .cc-alert-tag')
     await expect(tags).to_have_text(list(levels.values()), timeout=WAIT)
+    facts = console.locator("#cc-facts")
+    await expect(facts).to_contain_text("Reopened")
+    await expect(facts).not_to_contain_text("Resolved")
+    await expect(console.locator("#cc-who-meta")).to_contain_text("waiting 5 min")
     await console.close()
 
 

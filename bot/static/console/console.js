@@ -636,7 +636,7 @@
   function renderWhoMeta() {
     const h = state.detail.handoff;
     const parts = [CHANNELS[h.channel] || h.channel, LANGUAGES[h.language] || h.language];
-    if (isOpen(h)) parts.push(`waiting ${since(h.created_at)}`);
+    if (isOpen(h)) parts.push(`waiting ${since(h.waiting_since || h.created_at)}`); // since a reopening
     ui.whoMeta.textContent = parts.filter(Boolean).join(' · ');
   }
 
@@ -1066,12 +1066,13 @@
       ['Priority', `${PRIORITIES[h.priority] || str(h.priority)} · score ${Number(h.score) || 0}`],
       ['Department', str(h.department_name)],
       ['Created', h.created_at],
+      ['Reopened', h.waiting_since && h.waiting_since !== h.created_at ? h.waiting_since : ''],
       ['Shift opens', h.opens_at],
       ['SLA due', h.sla_due_at],
       ['Resolution due', h.resolution_due_at],
       ['Claimed', h.claimed_at],
       ['First reply', h.first_response_at],
-      ['Resolved', h.resolved_at],
+      ['Resolved', h.state === 'closed' ? h.resolved_at : ''], // not an earlier cycle's
       ['Rating', h.rating ? `${h.rating}/5` : ''],
       ['Notes', h.notes ? String(h.notes) : ''],
     ];
