@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from bot.conversations import ConversationStore
 from bot.sockets import run_both
+from handoff.announcements import active_async
 from handoff.cards import department_name, has_personal_data
 from handoff.console import ChangeFeed, ConsoleDesk, Written
 from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
@@ -158,6 +159,11 @@ class HandoffOut(BaseModel):
     rating: str
     notes: int
     notices: list[str]
+    withdrawn_notices: list[str] = Field(
+        default_factory=list,
+        description="Notices related to the handoff that the operator has withdrawn since "
+        "(one handoff's detail only).",
+    )
     has_personal_data: bool
     preview: str = Field(
         description="The customer's last message before the handoff, or the one that reopened "
@@ -208,6 +214,22 @@ class HandoffOut(BaseModel):
             has_personal_data=has_personal_data(view),
             preview=redact(said[-1]) if said else "",
         )
+
+
+async def _live_and_withdrawn(
+    console: ConsoleDesk, view: HandoffView
+) -> tuple[list[str], list[str]]:
+    """The handoff's notices still announced, and those the operator withdrew since (QA s24 A4).
+
+    A handoff filed before notices kept their ids shows them all as live.
+    """
+    live = {notice.id for notice in await active_async(console.desk.client)}
+    ids = view.notice_ids or ("",) * len(view.notices)
+    pairs = list(zip(view.notices, ids, strict=True))
+    return (
+        [text for text, notice in pairs if not notice or notice in live],
+        [text for text, notice in pairs if notice and notice not in live],
+    )
 
 
 def sla_state(view: HandoffView, now: dt.datetime) -> str:
@@ -507,6 +529,7 @@ def console_router(
             request.conversation_id, after=_context_start(request.created_at), count=1000
         )
         handoff = out(view, dt.datetime.now(dt.UTC))
+        handoff.notices, handoff.withdrawn_notices = await _live_and_withdrawn(console, view)
         if not handoff.has_personal_data and _said_personal_data(entries):
             handoff.has_personal_data = True  # written after the handoff: redacted all the same
         return HandoffDetailOut(

@@ -140,8 +140,12 @@ class Desk:
         notices = [notice.text_for(view.request.language) for notice in found[:3]]
         if not notices:
             return view
-        await self._client.hset(keys.handoff(view.id), "notices", json.dumps(notices))
-        return replace(view, notices=tuple(notices))
+        ids = [notice.id for notice in found[:3]]  # to tell a notice withdrawn since
+        await self._client.hset(
+            keys.handoff(view.id),
+            mapping={"notices": json.dumps(notices), "notice_ids": json.dumps(ids)},
+        )
+        return replace(view, notices=tuple(notices), notice_ids=tuple(ids))
 
     async def _on_receipt(self, entry_id: str, fields: dict[str, str]) -> None:
         await self._adapter.mark_delivery(

@@ -48,6 +48,7 @@ class HandoffView:
     raised_priority: str = ""  # set by an SLA breach, or by anger while queued
     sla_state: str = ""  # "", warning, breached, resolution_warning, resolution_breached
     notices: tuple[str, ...] = ()  # incident notices related to the customer's question
+    notice_ids: tuple[str, ...] = ()  # their announcements' ids, in order (none on old records)
     reopened_at: str = ""  # the customer wrote again after a resolution (bot.conversations)
     reopened_by: str = ""  # the message that reopened it
     last_owner: str = ""  # who had it when it was resolved, for a reopened handoff
@@ -189,6 +190,7 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
         raised_priority=fields.get("priority", ""),
         sla_state=fields.get("sla_state", ""),
         notices=tuple(json.loads(fields.get("notices") or "[]")),
+        notice_ids=tuple(json.loads(fields.get("notice_ids") or "[]")),
         reopened_at=fields.get("reopened_at", ""),
         reopened_by=fields.get("reopened_by", ""),
         last_owner=fields.get("last_owner", ""),

@@ -322,6 +322,8 @@ async def test_each_desk_alert_is_tagged_and_a_reopening_restarts_the_wait(
         mapping={
             "resolved_at": (now - dt.timedelta(minutes=9)).isoformat(),
             "reopened_at": (now - dt.timedelta(minutes=5)).isoformat(),
+            "notices": json.dumps(["Flight BA777 is delayed 2 h."]),
+            "notice_ids": json.dumps(["withdrawn-since"]),  # no such announcement now
         },
     )
     await item.click()
@@ -331,6 +333,8 @@ async def test_each_desk_alert_is_tagged_and_a_reopening_restarts_the_wait(
     await expect(facts).to_contain_text("Reopened")
     await expect(facts).not_to_contain_text("Resolved")
     await expect(console.locator("#cc-who-meta")).to_contain_text("waiting 5 min")
+    withdrawn = console.locator('[data-testid="banner"][data-kind="withdrawn"]')  # QA s24 A4
+    await expect(withdrawn).to_have_text("📣Notice withdrawn: Flight BA777 is delayed 2 h.")
     await console.close()
 
 

@@ -28,6 +28,7 @@ from bot.delivery import DeliveryWorker, RetryPolicy
 from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
+from handoff.announcements import Announcements
 from handoff.console import ConsoleDesk, queue_order
 from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
 from handoff.desk import AlertLevel, HandoffView
@@ -281,6 +282,32 @@ async def test_the_switch_decides_and_a_reply_that_starts_like_a_note_is_confirm
         ("reply", typed),
         ("note", "llamar mañana"),
     ]
+    await laura.aclose()
+
+
+async def test_a_notice_withdrawn_after_the_filing_is_shown_as_withdrawn(
+    app: FastAPI, redis_client: redis.Redis
+) -> None:
+    """QA s24 A4: a withdrawn delay stayed on the handoff as if it were current."""
+    notices = Announcements(redis_client)
+    delay = notices.publish(
+        {"es": "El BA777 sale con 2 h de retraso."}, ["persona"], dt.timedelta(hours=1), "ops"
+    )
+    handoff = queue(redis_client)
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    url = f"/console/api/handoffs/{handoff}"
+    shown = (await laura.get(url)).json()["handoff"]
+    assert (shown["notices"], shown["withdrawn_notices"]) == (
+        ["El BA777 sale con 2 h de retraso."],
+        [],
+    )
+    notices.withdraw(delay.id)
+    shown = (await laura.get(url)).json()["handoff"]
+    assert (shown["notices"], shown["withdrawn_notices"]) == (
+        [],
+        ["El BA777 sale con 2 h de retraso."],
+    )
     await laura.aclose()
 
 

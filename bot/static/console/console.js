@@ -704,6 +704,7 @@
     ui.whyList.hidden = !state.whyOpen || reasons.length === 0;
 
     const banners = list(h.notices).map((n) => banner('notice', '📣', 'Notice', str(n)));
+    for (const n of list(h.withdrawn_notices)) banners.push(banner('withdrawn', '📣', 'Notice withdrawn', str(n)));
     const opens = parseTime(h.opens_at);
     if (opens) {
       const verb = opens.getTime() > Date.now() ? 'opens' : 'opened';
