@@ -102,7 +102,7 @@ def decide(
         reason = f"off-topic, {reason}"
         if top.score < config.min_score or lead < config.min_margin:
             return Decision(Outcome.WEAK, reason, top, off_topic=True)
-    return _offer(hits, config, reason, off_topic)
+    return _offer(hits, config, reason, off_topic, question)
 
 
 def names_the_title(question: str, hits: list[Hit], config: GateConfig) -> bool:
@@ -121,17 +121,47 @@ def names_the_title(question: str, hits: list[Hit], config: GateConfig) -> bool:
     return named[0] >= config.title_words and all(n < named[0] for n in named[1:])
 
 
-def _offer(hits: list[Hit], config: GateConfig, reason: str, off_topic: bool) -> Decision:
+def _offer(
+    hits: list[Hit], config: GateConfig, reason: str, off_topic: bool, question: str = ""
+) -> Decision:
     """No sure answer: the hits worth offering, or nothing when none is.
 
     Worth offering: a score of `min_score_suggest` at least, and within `suggest_within` of the
     top hit's. "can I travel with my dog?" offered travel documents 0.48 below the pets article;
     of the labelled questions whose article was offered below another, none lay more than 0.23
-    below the first (docs/benchmarks.md).
+    below the first (docs/benchmarks.md). A hit below the first few whose title the question
+    names, as theirs it does not, is offered first (`_named_by_the_question`), as is such a hit
+    among them.
     """
     floor = max(config.min_score_suggest, hits[0].score - config.suggest_within)
     options = tuple(h for h in hits[: config.max_suggestions] if h.score >= floor)
+    named = _named_by_the_question(question, hits, floor, config) if options else None
+    if named is not None:
+        options = (named, *(h for h in options if h is not named))[: config.max_suggestions]
     if not options:
         return Decision(Outcome.WEAK, reason, hits[0], off_topic=off_topic)
     reason = f"{reason}; {len(options)} offered"
     return Decision(Outcome.SUGGEST, reason, hits[0], options, off_topic)
+
+
+def _named_by_the_question(
+    question: str, hits: list[Hit], floor: float, config: GateConfig
+) -> Hit | None:
+    """The worthy hit whose title the question names better than the offered ones' titles.
+
+    "what's the checked baggage allowance" offered cabin baggage, delayed and damaged bags: the
+    article titled "Checked baggage allowance, extra bags and overweight fees" came fourth, or
+    third (QA s24 C4). The title must hold most of what the question says, not two words of a
+    long message ("...called 6 times... at the airport"). Offered, never answered: a lower hit
+    promoted to an answer by its title was wrong too often (docs/benchmarks.md, twenty-first
+    session).
+    """
+    worthy = [h for h in hits if h.score >= floor]
+    if config.title_words <= 0 or not question or not worthy:
+        return None
+    asked = content_stems(question)
+    named = [len(asked & content_stems(hit.title)) for hit in worthy]
+    most = max(named)
+    if most < config.title_words or 2 * most <= len(asked) or named.count(most) > 1:
+        return None
+    return worthy[named.index(most)]

@@ -98,6 +98,39 @@ def test_naming_a_title_does_not_answer_a_weak_shared_or_off_topic_hit(
     assert decide(hits, intent, OFFERING, question=question).outcome is not Outcome.ANSWER
 
 
+CHECKED_FOURTH = [
+    titled(1.40, "baggage-cabin-en", "Cabin baggage: size, weight and what's included"),
+    titled(1.36, "baggage-delayed-en", "My bag did not arrive: delayed baggage"),
+    titled(1.33, "baggage-damaged-en", "My suitcase arrived damaged"),
+    titled(1.30, "baggage-checked-en", "Checked baggage allowance, extra bags and overweight fees"),
+    titled(1.10, "pets-en", "Travelling with pets"),
+]
+
+
+def test_a_hit_whose_title_the_question_names_is_offered_first() -> None:
+    """QA s24 C4: the checked-baggage article, named by the question, came fourth (or third)."""
+    question = "what's the checked baggage allowance"
+    third = [CHECKED_FOURTH[0], CHECKED_FOURTH[1], CHECKED_FOURTH[3], CHECKED_FOURTH[2]]
+    for hits in (CHECKED_FOURTH, third):
+        decision = decide(hits, "question", OFFERING, question=question)
+        assert decision.outcome is Outcome.SUGGEST
+        assert [h.article_id for h in decision.options] == [
+            "baggage-checked-en",
+            "baggage-cabin-en",
+            "baggage-delayed-en",
+        ]
+    # Named no better than the offered ones ("baggage" alone), a few words of a long message, or
+    # too far below: left out.
+    long = "day 4, called 6 times about my checked baggage allowance, nobody answers, where is it"
+    for asked, hits in (
+        ("where is my baggage", CHECKED_FOURTH),
+        (long, CHECKED_FOURTH),
+        (question, [*CHECKED_FOURTH[:3], replace(CHECKED_FOURTH[3], score=1.1)]),
+    ):
+        offered = decide(hits, "question", OFFERING, question=asked).options
+        assert "baggage-checked-en" not in [h.article_id for h in offered]
+
+
 def test_without_a_sure_answer_the_gate_offers_the_hits_above_the_floor() -> None:
     hits = [hit(1.2), hit(1.15, "food-onboard-en"), hit(0.96, "wifi-onboard-en"), hit(0.72, "x")]
     decision = decide(hits, "question", OFFERING)
