@@ -8,6 +8,8 @@ import asyncio
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -56,13 +58,9 @@ def press(stack: Stack, channel: str, card: dict[str, Any], action: str, user: s
     assert answer.status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("question", "language_word"),
-    [("¿mi vuelo BA 123 sale con retraso?", "retraso"), ("is flight ba-123 delayed?", "delayed")],
-)
-async def test_an_incident_notice_is_said_first_in_the_customers_language(
-    stack: Stack, question: str, language_word: str
-) -> None:
+@contextmanager
+def ba123_delayed(stack: Stack) -> Iterator[None]:
+    """An incident notice on flight BA123, in both languages, while the block runs."""
     client = redis.Redis.from_url(stack.engine.env["REDIS_URL"], decode_responses=True)
     notice = Announcements(client).publish(
         {"es": "El vuelo BA123 sale con 3 h de retraso.", "en": "Flight BA123 is delayed 3 h."},
@@ -71,12 +69,23 @@ async def test_an_incident_notice_is_said_first_in_the_customers_language(
         "ops",
     )
     try:
+        yield
+    finally:
+        Announcements(client).withdraw(notice.id)
+
+
+@pytest.mark.parametrize(
+    ("question", "language_word"),
+    [("¿mi vuelo BA 123 sale con retraso?", "retraso"), ("is flight ba-123 delayed?", "delayed")],
+)
+async def test_an_incident_notice_is_said_first_in_the_customers_language(
+    stack: Stack, question: str, language_word: str
+) -> None:
+    with ba123_delayed(stack):
         async with WebchatCustomer(stack.ws_url) as customer:
             await customer.say(question)
             first = (await customer.wait_for("bot", 1))[0]
             assert first["text"].startswith("📣 ") and language_word in first["text"].lower()
-    finally:
-        Announcements(client).withdraw(notice.id)
 
 
 @pytest.mark.parametrize(
@@ -90,22 +99,13 @@ async def test_a_handoff_tells_the_incident_notice_first_and_once(
     stack: Stack, question: str
 ) -> None:
     """QA s24 #2: a request for a person about the incident got only "a person will answer"."""
-    client = redis.Redis.from_url(stack.engine.env["REDIS_URL"], decode_responses=True)
-    notice = Announcements(client).publish(
-        {"es": "El vuelo BA123 sale con 3 h de retraso.", "en": "Flight BA123 is delayed 3 h."},
-        ["BA123", "retraso", "delay*"],
-        dt.timedelta(hours=1),
-        "ops",
-    )
-    try:
+    with ba123_delayed(stack):
         async with WebchatCustomer(stack.ws_url) as customer:
             await customer.say(question)
             async with asyncio.timeout(60):  # the handoff's last message has the way back
                 while not any(m.get("buttons") for m in customer.messages("bot")):
                     await asyncio.sleep(0.05)
             said = [m["text"] for m in customer.messages("bot")]
-    finally:
-        Announcements(client).withdraw(notice.id)
     assert said[0].startswith("📣 ") and "BA123" in said[0]
     assert [t for t in said if t.startswith("📣")] == said[:1]
     assert len(said) >= 3  # the notice, then the handoff's own messages
