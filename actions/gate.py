@@ -129,9 +129,9 @@ def _offer(
     Worth offering: a score of `min_score_suggest` at least, and within `suggest_within` of the
     top hit's. "can I travel with my dog?" offered travel documents 0.48 below the pets article;
     of the labelled questions whose article was offered below another, none lay more than 0.23
-    below the first (docs/benchmarks.md). A hit below the first few whose title the question
-    names, as theirs it does not, is offered first (`_named_by_the_question`), as is such a hit
-    among them.
+    below the first (docs/benchmarks.md). The worthy hit whose title holds most of the
+    question's words, as no other's does, is offered first, from wherever it ranks
+    (`_named_by_the_question`).
     """
     floor = max(config.min_score_suggest, hits[0].score - config.suggest_within)
     options = tuple(h for h in hits[: config.max_suggestions] if h.score >= floor)
@@ -147,7 +147,7 @@ def _offer(
 def _named_by_the_question(
     question: str, hits: list[Hit], floor: float, config: GateConfig
 ) -> Hit | None:
-    """The worthy hit whose title the question names better than the offered ones' titles.
+    """The worthy hit whose title names most of the question, more than any other's title.
 
     "what's the checked baggage allowance" offered cabin baggage, delayed and damaged bags: the
     article titled "Checked baggage allowance, extra bags and overweight fees" came fourth, or
