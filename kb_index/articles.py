@@ -155,6 +155,10 @@ def _body(content: str) -> str:
     return body
 
 
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+"""An article's id: it is the last part of the article's link, and names its topic."""
+
+
 def parse_article(path: Path, *, draft_ok: bool = False) -> Article:
     """Parse one Markdown file; raise ArticleParseError with the reason when it is not valid.
 
@@ -169,10 +173,19 @@ def parse_article(path: Path, *, draft_ok: bool = False) -> Article:
     except yaml.YAMLError as exc:
         first_line = text[: len(text) - len(stripped)].count("\n") + 1
         raise ArticleParseError(_yaml_reason(exc, first_line)) from exc
+    except ValueError as exc:  # YAML reads 2026-02-30 as a date, and fails on it (QA s24)
+        raise ArticleParseError(
+            f"a date in the front matter does not exist ({exc}): write it as YYYY-MM-DD"
+        ) from exc
     meta = post.metadata
     missing = [f for f in REQUIRED_FIELDS if not meta.get(f)]
     if missing:
         raise ArticleParseError(f"missing front matter field(s): {', '.join(missing)}")
+    if not _ID.match(str(meta["id"]).strip()):
+        raise ArticleParseError(
+            f"id {str(meta['id']).strip()!r} must be letters, digits, '-', '_' or '.', without "
+            "spaces: it becomes the article's link (for example pets-en)"
+        )
     language = str(meta["language"]).lower()
     if language not in LANGUAGES:
         raise ArticleParseError(f"unknown language {meta['language']!r} (use one of {LANGUAGES})")

@@ -52,6 +52,11 @@ def test_bad_articles_are_reported_with_reason_and_skipped(tmp_path: Path) -> No
     )
     write_article(tmp_path, "i_topic.md", "id: dogs-en\ntitle: D\nlanguage: en\ntopic: pets", "B.")
     write_article(tmp_path, "j_topic.md", "id: pets-es\ntitle: M\nlanguage: es", "Mascotas.")
+    # QA s24: an impossible date stopped the whole sync; an id with spaces made a broken link.
+    write_article(
+        tmp_path, "k_date.md", "id: k-en\ntitle: K\nlanguage: en\nupdated: 2026-02-30", "B."
+    )
+    write_article(tmp_path, "l_id.md", "id: qa b9 en\ntitle: L\nlanguage: en", "B.")
     articles, problems = load_articles(article_files(tmp_path))
     assert [a.id for a in articles] == ["pets-en", "pets-es"]  # a translation shares the topic
     reasons = {p.path.name: p.reason for p in problems}
@@ -63,6 +68,8 @@ def test_bad_articles_are_reported_with_reason_and_skipped(tmp_path: Path) -> No
     assert reasons["f_yaml.md"].startswith("broken YAML in the front matter at line 3, column 6")
     assert "missing front matter field(s): id" in reasons["g_missing.md"]
     assert "unknown channel(s) 'web'" in reasons["h_channel.md"]
+    assert reasons["k_date.md"].startswith("a date in the front matter does not exist (day is")
+    assert reasons["l_id.md"].startswith("id 'qa b9 en' must be letters, digits")
     assert all(str(p).startswith(str(p.path)) for p in problems)
 
 
