@@ -62,9 +62,11 @@ class AssistantMessage:
         return fields
 
 
-# What is worth saying in public to a post the brand only overheard: an answer, articles, a
-# person (a complaint, a request), the move to private (personal data shown), an incident.
-WORTH_SAYING = frozenset({"answer", "suggest", "handoff", "private", "notice"})
+# What is worth saying in public to a post the brand only overheard: an answer, a person (a
+# complaint, a request), the move to private (personal data shown), an incident. Not offered
+# articles: on a public post they are one link to the likeliest, a guess, and "Loving my flight
+# with #BrisaAir" got the missed-connection article under it (QA s24).
+WORTH_SAYING = frozenset({"answer", "handoff", "private", "notice"})
 
 
 def worth_saying(replies: list[BotReply]) -> bool:

@@ -460,7 +460,7 @@ def test_a_turn_marks_the_private_invitation_and_the_handoff() -> None:
     ("decision", "said"),
     [
         ("answer", True),
-        ("suggest", True),
+        ("suggest", False),  # one link to the likeliest article: a guess (QA s24)
         ("handoff", True),
         ("private", True),  # personal data shown: "delete your post"
         ("notice", True),  # an incident the operator announced
