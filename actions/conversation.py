@@ -156,6 +156,28 @@ def decision_of(event: dict[str, Any]) -> str | None:
     return str(decision) if decision is not None else None
 
 
+NO_ANSWER = frozenset({"decline", "rephrase"})  # the knowledge base had nothing to say
+
+
+def after_no_answer(tracker: Tracker) -> bool:
+    """Whether the bot's last decision before the customer's latest message found no answer.
+
+    A person asked for right then (its "Talk to a person" button, or "yes" to its offer of one)
+    is asked for because the knowledge base failed: the handoff's reason says so, and the
+    question reaches the content team's gaps (QA s24: "do you offer a student discount?",
+    declined, then the button, was filed as a plain request for a person).
+    """
+    before_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if before_latest:
+                return False
+            before_latest = True
+        elif before_latest and event.get("event") == "bot" and (decided := decision_of(event)):
+            return decided in NO_ANSWER
+    return False
+
+
 def session_decisions(tracker: Tracker) -> list[str]:
     """The decisions of the bot's messages in this session so far, oldest first."""
     said: list[str] = []

@@ -38,7 +38,9 @@ def escalation_reason(tracker: Tracker) -> Reason:
 
     The reason an earlier action recorded; else a human-only topic of the routing file in the
     message, whatever Rasa took it for ("my father passed away..." may read as a complaint),
-    unless the customer asked for a person; else what the intent says.
+    unless the customer asked for a person; a person asked for right after the knowledge base
+    found no answer is `low_confidence` (`conversation.after_no_answer`); else what the intent
+    says.
     """
     recorded = conversation.this_session(tracker, "escalation_reason")
     if recorded:
@@ -47,6 +49,8 @@ def escalation_reason(tracker: Tracker) -> Reason:
     said = tracker.latest_message.get("text") or ""
     if intent != "ask_human" and runtime.routing().always_human(said) is not None:
         return Reason.SENSITIVE_TOPIC
+    if intent == "ask_human" and conversation.after_no_answer(tracker):
+        return Reason.LOW_CONFIDENCE  # the button under "I can't answer that here"
     return _REASON_BY_INTENT.get(intent, Reason.LOW_CONFIDENCE)
 
 

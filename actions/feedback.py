@@ -51,8 +51,10 @@ class ActionFeedback(Action):
             if intent == "affirm" and conversation.offered_a_person(tracker):
                 # "Yes please" to "a person from our team can look into it": typed, as on a
                 # public post, which shows no button to tap.
+                failed = conversation.after_no_answer(tracker)
+                reason = Reason.LOW_CONFIDENCE if failed else Reason.ASKED_FOR_PERSON
                 return [
-                    SlotSet("escalation_reason", Reason.ASKED_FOR_PERSON.value),
+                    SlotSet("escalation_reason", reason.value),
                     FollowupAction("action_escalate"),
                 ]
             return self._nothing_pending(dispatcher, tracker, intent)

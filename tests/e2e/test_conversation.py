@@ -481,7 +481,27 @@ async def test_a_typed_yes_to_the_offer_of_a_person_hands_over(
     assert decisions(await customer.says(question)) == ["decline"]
     replies = await customer.says(yes)
     assert decisions(replies) == ["handoff"]
-    assert handoff_reason(store, customer.id) is Reason.ASKED_FOR_PERSON
+    # The knowledge base had no answer: the question reaches the gaps (QA s24).
+    assert handoff_reason(store, customer.id) is Reason.LOW_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [("es", "volais a sidney?"), ("en", "do you offer a student discount on flights?")],
+)
+async def test_the_person_button_under_a_decline_files_a_knowledge_gap(
+    engine: Engine, store: redis.Redis, language: str, question: str
+) -> None:
+    """QA s24: filed as a plain request for a person, the question never reached the gaps."""
+    customer = Customer(engine, language)
+    declined = await customer.says(question)
+    assert decisions(declined) == ["decline"]
+    button = next(b for r in declined for b in r.buttons)
+    assert decisions(await customer.says(button["payload"], display=button["title"])) == ["handoff"]
+    assert handoff_reason(store, customer.id) is Reason.LOW_CONFIDENCE
+    other = Customer(engine, language)  # asked for at once: a plain request for a person
+    await other.says("/ask_human", display=button["title"])
+    assert handoff_reason(store, other.id) is Reason.ASKED_FOR_PERSON
 
 
 @pytest.mark.parametrize(
