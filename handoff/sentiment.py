@@ -35,6 +35,9 @@ NEGATIVE = {
     "denunciar",
     "nunca mas",
     "worst",
+    "la peor",  # "worst" in Spanish; "peor" alone is "worse" ("es peor de noche?")
+    "el peor",
+    "lo peor",
     "awful",
     "unacceptable",
     "ridiculous",

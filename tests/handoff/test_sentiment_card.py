@@ -40,6 +40,9 @@ def test_the_mood_of_the_customers_words(texts: list[str], label: str, reason: s
         ("hola!! una pregunta, ¿puedo llevar a mi perro?", False),  # "!!" alone: excitement
         ("the wifi was terrible but thanks, the crew was great and lovely 😊", False),
         ("¿Puedo llevar a mi perro?", False),
+        # QA s24: a 300,000-follower author got an article link, not a person.
+        ("@brisaair la peor aerolínea, me han cancelado el vuelo y nadie me dice nada", True),
+        ("¿es peor volar de noche con un bebé?", False),  # "peor" alone is "worse"
     ],
 )
 def test_an_angry_question_is_told_from_shouting_codes_and_excitement(
