@@ -373,6 +373,9 @@ async def test_the_owner_invites_a_public_customer_to_private_from_the_console(
     item = console.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
     await expect(item).to_have_count(1, timeout=WAIT)
     await item.click()
+    post = console.locator("#cc-facts a")  # the customer's post, where it stands (QA s24)
+    await expect(post).to_have_attribute("href", str(event["url"]))
+    await expect(console.locator("#cc-who-name")).to_contain_text("@ana_travels")
     invite = console.get_by_test_id("invite")
     await expect(invite).to_be_disabled()  # until it is hers
     await console.get_by_test_id("claim").click()

@@ -1077,12 +1077,23 @@
       ['Rating', h.rating ? `${h.rating}/5` : ''],
       ['Notes', h.notes ? String(h.notes) : ''],
     ];
-    if (h.customer && h.customer.followers) facts.splice(1, 0, ['Followers', Number(h.customer.followers).toLocaleString(LOCALE)]);
+    const c = h.customer || {};
+    if (c.followers) facts.splice(1, 0, ['Followers', Number(c.followers).toLocaleString(LOCALE)]);
+    if (c.handle && c.name) facts.splice(1, 0, ['Handle', `@${str(c.handle)}`]); // else it is the name
     const rows = [];
     for (const [name, value] of facts) {
       if (!value) continue;
       const when = /^\d{4}-\d\d-\d\dT/.test(str(value)) ? parseTime(value) : null;
       rows.push(el('dt', null, name), el('dd', null, when ? fullFmt.format(when) : str(value)));
+    }
+    if (/^https?:\/\//.test(str(c.url))) { // the customer's post, to read it where it stands
+      const link = el('a', null, 'Open the post');
+      link.href = str(c.url);
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      const cell = el('dd');
+      cell.appendChild(link);
+      rows.push(el('dt', null, 'Post'), cell);
     }
     ui.facts.replaceChildren(...rows);
 
