@@ -202,8 +202,10 @@ def add(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> N
     _refuse_to_overwrite(target, article)
     existing = {a.id: a for a in load_articles(article_files(settings.kb_dir))[0]}
     if article.id in existing and existing[article.id].path.resolve() != target.resolve():
+        held_by = existing[article.id].path
         raise ConfigurationError(
-            f"id {article.id!r} is already used by {existing[article.id].path}"
+            f"{path}: id {article.id!r} is already used by {held_by}: to update that article, "
+            f"name your file {held_by.name}; for a new article, give it another id."
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     if path.resolve() != target.resolve():

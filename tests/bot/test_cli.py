@@ -207,6 +207,18 @@ def test_add_never_overwrites_another_article(cli_env: dict[str, str], tmp_path:
     assert pets.read_text() == before
 
 
+def test_add_of_an_id_another_file_holds_says_how_to_update_it(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """QA s24: the refusal named the other file but not what to do."""
+    copy = write_article(tmp_path, "my-pets.md", "id: pets-en\ntitle: P\nlanguage: en", "B.")
+    result = relevo(cli_env, "kb", "add", str(copy), check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {copy}: id 'pets-en' is already used by")
+    assert "name your file pets.md" in result.stderr
+    assert not (Path(cli_env["RELEVO_KB_DIR"]) / "en" / "my-pets.md").exists()
+
+
 def test_search_refuses_a_blank_query(cli_env: dict[str, str]) -> None:
     result = relevo(cli_env, "kb", "search", "  ", check=False)
     assert result.returncode == 2 and "must not be blank" in result.stderr
