@@ -103,6 +103,24 @@ tell me in a few words what you need?". Its "Talk to a person" button is a way o
 question: "ok" there means "I'll tell you"."""
 
 
+def bot_messages_of_turn(tracker: Tracker, back: int = 0) -> list[dict[str, Any]]:
+    """The bot's messages of one turn, newest first.
+
+    `back` 0: the turn in progress (since the customer's latest message); 1: the turn before
+    it (between the customer's last two messages).
+    """
+    said: list[dict[str, Any]] = []
+    seen = 0  # the customer's messages walked past
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen > back:
+                break
+        elif seen == back and event.get("event") == "bot":
+            said.append(event)
+    return said
+
+
 def offered_a_person(tracker: Tracker) -> bool:
     """Whether the bot's last message before the customer's latest offered a person.
 
@@ -111,20 +129,11 @@ def offered_a_person(tracker: Tracker) -> bool:
     that asks for the customer's words (`WANTS_WORDS`) offers none: "ok" to "tell me in a few
     words what you need" handed the customer over (QA s24 C2).
     """
-    before_latest = False
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            if before_latest:
-                return False
-            before_latest = True
-        elif before_latest and kind == "bot":
-            data = event.get("data") or {}
-            relevo = (data.get("custom") or {}).get("relevo") or {}
-            if relevo.get("wants") == WANTS_WORDS["wants"]:
-                return False
-            return any(button.get("payload") == ASK_HUMAN for button in data.get("buttons") or [])
-    return False
+    said = bot_messages_of_turn(tracker, back=1)
+    if not said or relevo_data(said[0]).get("wants") == WANTS_WORDS["wants"]:
+        return False
+    buttons = (said[0].get("data") or {}).get("buttons") or []
+    return any(button.get("payload") == ASK_HUMAN for button in buttons)
 
 
 def last_bot_action(tracker: Tracker) -> str | None:
@@ -148,11 +157,16 @@ def last_bot_action(tracker: Tracker) -> str | None:
     return None
 
 
-def decision_of(event: dict[str, Any]) -> str | None:
-    """The decision a bot message carried (Relevo's custom data), if any."""
+def relevo_data(event: dict[str, Any]) -> dict[str, Any]:
+    """Relevo's custom data on a bot message (its decision, marks), empty if none."""
     custom = (event.get("data") or {}).get("custom") or {}
     relevo = custom.get("relevo") if isinstance(custom, dict) else None
-    decision = relevo.get("decision") if isinstance(relevo, dict) else None
+    return relevo if isinstance(relevo, dict) else {}
+
+
+def decision_of(event: dict[str, Any]) -> str | None:
+    """The decision a bot message carried (Relevo's custom data), if any."""
+    decision = relevo_data(event).get("decision")
     return str(decision) if decision is not None else None
 
 
@@ -167,15 +181,8 @@ def after_no_answer(tracker: Tracker) -> bool:
     question reaches the content team's gaps (QA s24: "do you offer a student discount?",
     declined, then the button, was filed as a plain request for a person).
     """
-    before_latest = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if before_latest:
-                return False
-            before_latest = True
-        elif before_latest and event.get("event") == "bot" and (decided := decision_of(event)):
-            return decided in NO_ANSWER
-    return False
+    decided = (decision_of(event) for event in bot_messages_of_turn(tracker, back=1))
+    return next((d for d in decided if d), None) in NO_ANSWER
 
 
 def session_decisions(tracker: Tracker) -> list[str]:

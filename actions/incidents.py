@@ -20,20 +20,10 @@ def tell_incident_notice(
     not again when the knowledge-base action handed the turn on (a complaint).
     """
     notice = runtime.announcements().match(question, language)
-    if notice is None or NOTICE in _said_this_turn(tracker):
+    said = {conversation.decision_of(event) for event in conversation.bot_messages_of_turn(tracker)}
+    if notice is None or NOTICE in said:
         return
     dispatcher.utter_message(
         text=f"📣 {notice.text_for(language)}",
         json_message={"relevo": {"decision": NOTICE, "announcement": notice.id}},
     )
-
-
-def _said_this_turn(tracker: Tracker) -> list[str]:
-    """The decisions of the bot's messages since the customer's latest message."""
-    said: list[str] = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            break
-        if event.get("event") == "bot" and (decision := conversation.decision_of(event)):
-            said.append(decision)
-    return said

@@ -181,10 +181,11 @@ def parse_article(path: Path, *, draft_ok: bool = False) -> Article:
     missing = [f for f in REQUIRED_FIELDS if not meta.get(f)]
     if missing:
         raise ArticleParseError(f"missing front matter field(s): {', '.join(missing)}")
-    if not _ID.match(str(meta["id"]).strip()):
+    article_id = str(meta["id"]).strip()
+    if not _ID.match(article_id):
         raise ArticleParseError(
-            f"id {str(meta['id']).strip()!r} must be letters, digits, '-', '_' or '.', without "
-            "spaces: it becomes the article's link (for example pets-en)"
+            f"id {article_id!r} must be letters, digits, '-', '_' or '.', without spaces: it "
+            "becomes the article's link (for example pets-en)"
         )
     language = str(meta["language"]).lower()
     if language not in LANGUAGES:
@@ -200,12 +201,12 @@ def parse_article(path: Path, *, draft_ok: bool = False) -> Article:
             f"unknown channel(s) {', '.join(map(repr, unknown))} (use any of {CHANNELS})"
         )
     return Article(
-        id=str(meta["id"]).strip(),
+        id=article_id,
         title=str(meta["title"]).strip(),
         language=language,
         body=body,
         path=path,
-        topic=str(meta.get("topic") or _topic_from_id(str(meta["id"]).strip(), language)),
+        topic=str(meta.get("topic") or _topic_from_id(article_id, language)),
         tags=_as_tuple(meta.get("tags"), "tags"),
         questions=_as_tuple(meta.get("questions"), "questions"),
         department=str(meta.get("department") or "general"),
