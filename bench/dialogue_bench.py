@@ -11,10 +11,14 @@ Turns are POSTs to Rasa's REST webhook through RasaClient, with the metadata the
   like run action_answer_from_kb), as the first turn of a new conversation, and again in kept
   conversations (one sender per virtual user) whose trackers grow;
 - trivial-action turn: "/affirm" with no pending question runs action_feedback, which answers a
-  fixed text without touching the knowledge base; Rasa takes "/affirm" as an intent and skips
-  its NLU pipeline, which every customer message runs;
+  fixed text without touching the knowledge base; Rasa takes "/affirm" as the intent (Rasa 3.6
+  still runs its NLU pipeline on it, on one word);
 - trivial action through NLU: "yes" as text, classified by the NLU pipeline (affirm), then the
   same action_feedback: the baseline with the NLU work a KB question also pays;
+- trivial action on the same question: the KB question, new conversation, sent to a second Rasa
+  server on the same model whose action server (`bench/trivial_actions.py`) answers
+  action_answer_from_kb with a fixed text: the same NLU, rules and tracker work as the KB turn,
+  so the difference is what the knowledge-base action adds (no prepare hint: nothing to prepare);
 - raw search: KnowledgeBase.search in this process, one query at a time.
 As the gateway does, the client hands each text message to the action server's
 `/relevo/prepare` as it sends it to Rasa (`RELEVO_PREPARE_SEARCHES`, on by default); the KB
@@ -49,20 +53,27 @@ from actions.texts import text
 from bench.common import p50_p95, rss_mb, table, timed_ms
 from bench.stack import (
     ROOT,
+    Engine,
+    Service,
     Services,
+    free_port,
     run_main,
     start_engine,
     start_rasa,
     step,
     temporary_services,
     tree_memory,
+    wait_http,
 )
+from bench.trivial_actions import FIXED_TEXT_KEY
 from bot.dialogue_eval import outcome_of
 from bot.rasa_client import TRACKER_PREFIX, BotReply, RasaClient
+from bot.rasa_process import action_server_command
 from kb_index.evaluation import load_queries
 from kb_index.language import detect_language
 from kb_index.service import KnowledgeBase
 from relevo.errors import RasaUnavailableError
+from relevo.settings import Settings
 
 TRIVIAL_MESSAGE = "/affirm"
 TRIVIAL_TEXT_MESSAGE = "yes"
@@ -71,8 +82,16 @@ KB_KEPT = "KB question, kept conversation"
 KB_UNPREPARED = "KB question, new conversation, not prepared"
 TRIVIAL = "trivial action (/affirm), new conversation"
 TRIVIAL_TEXT = "trivial action ('yes' through NLU), new conversation"
+TRIVIAL_SAME = "trivial action on the same question, new conversation"
 TRIVIAL_MESSAGES = {TRIVIAL: TRIVIAL_MESSAGE, TRIVIAL_TEXT: TRIVIAL_TEXT_MESSAGE}
-BASELINES = ((TRIVIAL, "/affirm"), (TRIVIAL_TEXT, "'yes' through NLU"))
+TRIVIAL_KINDS = frozenset({*TRIVIAL_MESSAGES, TRIVIAL_SAME})
+FIXED_TEXTS = frozenset(text(FIXED_TEXT_KEY, language) for language in ("en", "es"))
+"""What action_feedback (after a yes with nothing pending) and the trivial KB action answer."""
+BASELINES = (
+    (TRIVIAL, "/affirm"),
+    (TRIVIAL_TEXT, "'yes' through NLU"),
+    (TRIVIAL_SAME, "the same question, trivial action"),
+)
 RAW = "raw KnowledgeBase.search in-process"
 
 
@@ -86,7 +105,14 @@ class Plan:
     warmup: int
     budget_seconds: float
     levels: tuple[int, ...] = (1, 10, 50)
-    kinds: tuple[str, ...] = (TRIVIAL, TRIVIAL_TEXT, KB_FRESH, KB_UNPREPARED, KB_KEPT)
+    kinds: tuple[str, ...] = (
+        TRIVIAL,
+        TRIVIAL_TEXT,
+        TRIVIAL_SAME,
+        KB_FRESH,
+        KB_UNPREPARED,
+        KB_KEPT,
+    )
     rounds: int = 4
 
     @property
@@ -118,6 +144,23 @@ class Question:
 
     text: str
     language: str
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where turns go: the engine's Rasa, the trivial-action Rasa, the action server's prepare."""
+
+    rasa_url: str
+    trivial_rasa_url: str
+    prepare_url: str | None
+
+    def url(self, kind: str) -> str:
+        """The Rasa server a kind of turn is sent to."""
+        return self.trivial_rasa_url if kind == TRIVIAL_SAME else self.rasa_url
+
+    def prepare(self, kind: str) -> str | None:
+        """The prepare URL a kind of turn hands its text to, if any."""
+        return None if kind in (KB_UNPREPARED, TRIVIAL_SAME) else self.prepare_url
 
 
 @dataclass
@@ -171,21 +214,23 @@ def actions_run(client: redis.Redis, sender: str) -> list[str]:
 
 def outcome(kind: str, replies: list[BotReply]) -> str:
     """What a turn produced: the KB decision, or whether the trivial action gave its fixed text."""
-    if kind in TRIVIAL_MESSAGES:
+    if kind in TRIVIAL_KINDS:
         said = [r.text for r in replies]
-        return "fixed text" if said == [text("what_else", "en")] else "unexpected"
+        return "fixed text" if len(said) == 1 and said[0] in FIXED_TEXTS else "unexpected"
     decision = outcome_of(replies)[0]
     if decision == "none":
         return "handoff" if replies else "no reply"
     return decision
 
 
-async def probe(url: str, store: redis.Redis, questions: list[Question]) -> list[Question]:
+async def probe(targets: Targets, store: redis.Redis, questions: list[Question]) -> list[Question]:
     """Send each question once (also the warm-up); keep those for which Rasa ran the KB action.
 
-    Also checks that "/affirm" and "yes" run action_feedback and not the KB action.
+    Also checks that "/affirm" and "yes" run action_feedback and not the KB action, and that
+    the trivial-action Rasa answers a kept question with the fixed text.
     """
-    client = RasaClient(url=url, timeout=60)
+    client = RasaClient(url=targets.rasa_url, timeout=60)
+    trivial_client = RasaClient(url=targets.trivial_rasa_url, timeout=60)
     kept = []
     try:
         run = uuid.uuid4().hex[:8]
@@ -202,17 +247,26 @@ async def probe(url: str, store: redis.Redis, questions: list[Question]) -> list
                 raise RuntimeError(f"{message!r} did not run action_feedback alone: {ran}")
             if outcome(kind, replies) != "fixed text":
                 raise RuntimeError(f"{message!r} answered {[r.text for r in replies]}")
+        for number, question in enumerate(kept[:3]):
+            sender = f"probe-{run}-same-{number}"
+            replies = await trivial_client.send(sender, question.text, metadata(question.language))
+            ran = actions_run(store, sender)
+            if "action_answer_from_kb" not in ran or outcome(TRIVIAL_SAME, replies) != "fixed text":
+                raise RuntimeError(
+                    f"the trivial-action Rasa did not answer {question.text!r} with its fixed "
+                    f"text: ran {ran}, answered {[r.text for r in replies]}"
+                )
     finally:
         await client.close()
+        await trivial_client.close()
     return kept
 
 
 async def load(
-    url: str,
+    targets: Targets,
     kind: str,
     questions: list[Question],
     *,
-    prepare_url: str | None,
     workers: int,
     concurrency: int,
     requests: int,
@@ -220,8 +274,7 @@ async def load(
 ) -> Result:
     """Send `requests` turns with `concurrency` virtual users; stop early after `seconds`."""
     result = Result(workers=workers, concurrency=concurrency, kind=kind)
-    prepare = None if kind == KB_UNPREPARED else prepare_url
-    client = RasaClient(url=url, timeout=120, prepare_url=prepare)
+    client = RasaClient(url=targets.url(kind), timeout=120, prepare_url=targets.prepare(kind))
     run = uuid.uuid4().hex[:8]
     next_request = 0
     started = time.perf_counter()
@@ -255,14 +308,13 @@ async def load(
     return result
 
 
-async def warm_up(url: str, questions: list[Question], count: int, prepare_url: str | None) -> None:
+async def warm_up(targets: Targets, questions: list[Question], count: int) -> None:
     """A few turns of each kind at concurrency 10, not measured (fresh workers, caches)."""
-    for kind in (TRIVIAL, TRIVIAL_TEXT, KB_FRESH):
+    for kind in (TRIVIAL, TRIVIAL_TEXT, TRIVIAL_SAME, KB_FRESH):
         await load(
-            url,
+            targets,
             kind,
             questions,
-            prepare_url=prepare_url,
             workers=0,
             concurrency=10,
             requests=count,
@@ -271,12 +323,11 @@ async def warm_up(url: str, questions: list[Question], count: int, prepare_url: 
 
 
 def series(
-    url: str,
+    targets: Targets,
     questions: list[Question],
     plan: Plan,
     budget: Budget,
     *,
-    prepare_url: str | None,
     workers: int,
     levels: tuple[int, ...],
 ) -> list[Result]:
@@ -294,10 +345,9 @@ def series(
             for kind in plan.kinds if number % 2 == 0 else plan.kinds[::-1]:
                 block = asyncio.run(
                     load(
-                        url,
+                        targets,
                         kind,
                         questions,
-                        prepare_url=prepare_url,
                         workers=workers,
                         concurrency=level,
                         requests=requests,
@@ -459,17 +509,51 @@ def main() -> None:
     print(f"Whole run: {time.perf_counter() - run_started:.0f} s")
 
 
+@dataclass
+class TrivialSide:
+    """The trivial action server and the second Rasa server (same model) that calls it."""
+
+    settings: Settings
+    env: dict[str, str]
+    actions: Service
+    rasa: Service
+
+    @property
+    def rasa_url(self) -> str:
+        """The trivial-action Rasa's base URL."""
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+
+def start_trivial_side(services: Services, engine: Engine) -> TrivialSide:
+    """`bench.trivial_actions` on Relevo's action server, and a Rasa server whose endpoint it is."""
+    settings = engine.settings.model_copy(
+        update={"rasa_port": free_port(), "action_port": free_port()}
+    )
+    env = {
+        **engine.env,
+        "RELEVO_RASA_PORT": str(settings.rasa_port),
+        "RELEVO_ACTION_PORT": str(settings.action_port),
+    }
+    command = action_server_command(settings, settings.action_port, "bench.trivial_actions")
+    actions = services.start("trivial-actions", command, env)
+    wait_http(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+    rasa = start_rasa(services, settings, env, workers=1, label="-trivial")
+    return TrivialSide(settings, env, actions, rasa)
+
+
 def run(services: Services, data: Path, plan: Plan) -> None:
     """Start everything, measure, print the tables."""
     engine = start_engine(services, data)
-    settings, store, rasa, rasa_url = engine.settings, engine.store, engine.rasa, engine.rasa_url
-    prepare_url = settings.prepare_url
+    settings, store, rasa = engine.settings, engine.store, engine.rasa
+    with step("Trivial action server and a second Rasa on the same model"):
+        trivial = start_trivial_side(services, engine)
+    targets = Targets(engine.rasa_url, trivial.rasa_url, settings.prepare_url)
 
     candidates = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", settings.default_language)
     if plan.probe_questions:
         candidates = candidates[:: max(len(candidates) // plan.probe_questions, 1)]
     with step(f"Probe: which of {len(candidates)} answerable questions reach the KB action"):
-        questions = asyncio.run(probe(rasa_url, store, candidates))
+        questions = asyncio.run(probe(targets, store, candidates))
         print(f"  {len(questions)} of {len(candidates)} ran action_answer_from_kb")
     if not questions:
         raise RuntimeError("no question reached action_answer_from_kb")
@@ -489,29 +573,22 @@ def run(services: Services, data: Path, plan: Plan) -> None:
     results: list[Result] = []
     budget = Budget(plan.budget_seconds, plan.series_count)
     with step("Load, one Rasa worker"):
-        asyncio.run(warm_up(rasa_url, questions, plan.warmup, prepare_url))
-        results += series(
-            rasa_url,
-            questions,
-            plan,
-            budget,
-            prepare_url=prepare_url,
-            workers=1,
-            levels=plan.levels,
-        )
+        asyncio.run(warm_up(targets, questions, plan.warmup))
+        results += series(targets, questions, plan, budget, workers=1, levels=plan.levels)
     memory = [
         ["Rasa server, one worker", *tree_memory(rasa.process.pid)],
         ["action server", *tree_memory(engine.actions.process.pid)],
+        ["trivial action server", *tree_memory(trivial.actions.process.pid)],
     ]
 
-    with step("Restart Rasa with SANIC_WORKERS=2"):
+    with step("Restart both Rasa servers with SANIC_WORKERS=2"):
         services.stop(rasa)
+        services.stop(trivial.rasa)
         rasa = start_rasa(services, settings, engine.env, workers=2)
+        start_rasa(services, trivial.settings, trivial.env, workers=2, label="-trivial")
     with step("Load, SANIC_WORKERS=2"):
-        asyncio.run(warm_up(rasa_url, questions, plan.warmup, prepare_url))
-        results += series(
-            rasa_url, questions, plan, budget, prepare_url=prepare_url, workers=2, levels=(10,)
-        )
+        asyncio.run(warm_up(targets, questions, plan.warmup))
+        results += series(targets, questions, plan, budget, workers=2, levels=(10,))
     memory += [
         ["Rasa server, SANIC_WORKERS=2", *tree_memory(rasa.process.pid)],
         ["action server (after both loads)", *tree_memory(engine.actions.process.pid)],
@@ -540,7 +617,8 @@ def run(services: Services, data: Path, plan: Plan) -> None:
         ],
     )
     table(
-        "Goals of the issue (new conversations; trivial action = action_feedback)",
+        "Goals of the issue (new conversations; trivial action: action_feedback for /affirm and "
+        "'yes', a fixed-text action_answer_from_kb for the same question)",
         ["measure", "value", "goal", "status"],
         ratio_rows(results, raw.p50_p95[0]),
     )

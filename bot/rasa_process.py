@@ -175,9 +175,10 @@ def serve_command(settings: Settings, model: Path, port: int) -> list[str]:
     return command
 
 
-def action_server_command(settings: Settings, port: int) -> list[str]:
+def action_server_command(settings: Settings, port: int, package: str = "actions") -> list[str]:
     """The action server's command line: rasa-sdk's, with Relevo's logs (actions/server.py).
 
+    `package` holds the actions served (the dialogue benchmark serves a trivial one).
     `--endpoints ""`: rasa-sdk reads only its tracing settings from there, which Relevo has
     none of; its default, ./endpoints.yml, logged an error at every start.
     """
@@ -186,7 +187,7 @@ def action_server_command(settings: Settings, port: int) -> list[str]:
         "-m",
         "actions.server",
         "--actions",
-        "actions",
+        package,
         "--port",
         str(port),
         "--endpoints",
