@@ -106,6 +106,7 @@ class ActionEscalate(Action):
             department=triaged.department.key,
             routing_reasons=list(triaged.routing_reasons),
             opens_at=triaged.opens_at.astimezone(dt.UTC).isoformat() if triaged.opens_at else "",
+            overheard=str(metadata.get("overheard") or ""),
         )
         evaluation = conversation.is_evaluation(tracker)
         queued = not evaluation and request_handoff(

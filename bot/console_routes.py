@@ -153,6 +153,11 @@ class HandoffOut(BaseModel):
     )
     resolution_due_at: str = Field(description="The current cycle's resolution due time.")
     opens_at: str = Field(description="Set when the handoff arrived while the desk was closed.")
+    overheard: str = Field(
+        default="",
+        description="The hashtag or keyword the brand listens for that a public post matched, "
+        "when the author did not write to the brand.",
+    )
     claimed_at: str
     first_response_at: str
     resolved_at: str
@@ -205,6 +210,7 @@ class HandoffOut(BaseModel):
             sla_state=sla_state(view, now or dt.datetime.now(dt.UTC)),
             resolution_due_at=view.resolution_due_at,
             opens_at=request.opens_at,
+            overheard=request.overheard,
             claimed_at=view.claimed_at,
             first_response_at=view.first_response_at,
             resolved_at=view.resolved_at,

@@ -49,8 +49,8 @@ class Inbound:
 
     `message_id` is the channel's own id (the dedupe key); `route` is what the channel needs to
     answer on the same thread (a Telegram chat id, the post to reply to); `language` is a hint
-    for messages without words (commands, buttons). `overheard`: a public post nobody addressed
-    to the brand (it matched a hashtag or keyword the brand listens for).
+    for messages without words (commands, buttons). `overheard`: the hashtag or keyword the brand
+    listens for that a public post matched, when nobody addressed it to the brand.
     """
 
     channel: Channel
@@ -59,7 +59,7 @@ class Inbound:
     customer: Customer
     text: str
     public: bool = False
-    overheard: bool = False  # a post the brand only listened in on: answered when it helps
+    overheard: str | None = None  # the listening term of a post nobody addressed to the brand
     kind: Kind = Kind.TEXT
     display: str | None = None  # what the customer saw (a button's title), when not `text`
     language: str | None = None

@@ -300,7 +300,9 @@ class InboundPipeline:
         if inbound.route.get("metrics"):
             metadata["metrics"] = inbound.route["metrics"]  # how viral a public post is
         if inbound.overheard:
-            metadata["overheard"] = True  # answered in public only when it helps (bot.assistant)
+            # The listening term: answered in public only when it helps (bot.turns), and the
+            # agent of a handoff learns that the author did not write to the brand.
+            metadata["overheard"] = inbound.overheard
         if language.decided:
             metadata["language"] = language.code
         if inbound.display:

@@ -164,6 +164,8 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
     context = []
     if request.customer.get("url"):
         context.append(f"<{request.customer['url']}|original post>")
+    if request.overheard:
+        context.append(f"overheard: the post matched “{request.overheard}”, nobody wrote to us")
     if view.first_response_at:
         context.append(f"first response {slack_date(view.first_response_at)}")
     if view.notes:

@@ -94,6 +94,7 @@ class HandoffRequest:
     department: str = ""
     routing_reasons: list[str] = field(default_factory=list)
     opens_at: str = ""  # when the department's desk opens, if it was closed at the escalation
+    overheard: str = ""  # the listening term a public post matched, when nobody wrote to the brand
     format: int = FORMAT
 
     def to_json(self) -> str:

@@ -150,13 +150,13 @@ def to_inbound(
     settings: Settings,
     replied_thread: str | None = None,
     *,
-    overheard: bool = False,
+    overheard: str | None = None,
 ) -> Inbound:
     """The customer message of a post (the brand's @handle removed).
 
     Its thread: the connector's `thread_id`; else, for an answer to one of the brand's replies,
     the thread that reply was posted in (`replied_thread`); else the post it answers, or itself.
-    `overheard`: the brand only listened in (a hashtag or keyword), nobody spoke to it.
+    `overheard`: the hashtag or keyword the brand listens for, when nobody spoke to it.
     """
     brand = re.escape(settings.social_brand_handle.lstrip("@"))
     body = re.sub(rf"(?<![\w@])@{brand}\b[:,]?", " ", event.text, flags=re.IGNORECASE)
@@ -245,7 +245,8 @@ def social_router(
         if reason is None:
             log.info("social post ignored", extra={"post": event.post_id})
             return JSONResponse({"status": "ignored", "reason": "not addressed to the brand"})
-        inbound = to_inbound(event, settings, thread, overheard=reason.startswith(LISTENING))
+        overheard = reason.removeprefix(LISTENING) if reason.startswith(LISTENING) else None
+        inbound = to_inbound(event, settings, thread, overheard=overheard)
         accepted = await pipeline.accept(inbound)
         return JSONResponse(
             status_code=200 if accepted.route.value == "duplicate" else 202,

@@ -173,7 +173,7 @@ def test_a_post_becomes_a_public_inbound_with_the_profile_and_route() -> None:
     assert inbound.customer.url == "https://social.example/p1"
     assert inbound.route["reply_to"] == "p1" and inbound.route["handle"] == "ana"
     assert not inbound.overheard
-    assert to_inbound(_event("#BrisaAir 😍"), Settings(), overheard=True).overheard
+    assert to_inbound(_event("#BrisaAir 😍"), Settings(), overheard="#brisaair").overheard
 
 
 @pytest.mark.parametrize("limit", [1, 5, 6, 7, 8, 100])
@@ -477,7 +477,7 @@ def test_an_overheard_post_is_answered_only_when_the_turn_is_worth_saying(
     if decision:
         replies.append(BotReply(None, custom={"relevo": {"decision": decision}}))
     overheard = AssistantMessage(
-        "m1", "c1", "Loving #BrisaAir", {"public": True, "overheard": True}
+        "m1", "c1", "Loving #BrisaAir", {"public": True, "overheard": "#brisaair"}
     )
     addressed = AssistantMessage("m1", "c1", "@brisaair hi", {"public": True})
     assert bool(outgoing_for_turn(overheard, replies)) is said

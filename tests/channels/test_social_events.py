@@ -145,7 +145,11 @@ async def test_an_overheard_post_is_marked_so_and_gets_no_hello(
     ]
     assert [a.json()["route"] for a in (overheard, tagged, mention)] == ["bot", "bot", "bot"]
     assert await aclient.xlen(keys.OUTBOX) == 0  # the hashtag alone: no "how can we help?"
-    assert [m.get("overheard") for m in await queued_metadata(aclient)] == [True, True, None]
+    assert [m.get("overheard") for m in await queued_metadata(aclient)] == [
+        "brisa air",
+        "#brisaair",
+        None,
+    ]
 
 
 DECLINE = "That's something I can't answer here, sorry."

@@ -355,8 +355,9 @@ async def test_the_owner_invites_a_public_customer_to_private_from_the_console(
     console_gateway: ConsoleGateway, browser: Browser
 ) -> None:
     """Beside the reply box of a public post, for its owner: the invitation shows in the
-    conversation with its delivery, once; a second click only says it went already."""
-    event = mention("@brisaair quiero hablar con una persona")
+    conversation with its delivery, once; a second click only says it went already. The post
+    only used the brand's hashtag: the facts say nobody wrote to the brand."""
+    event = mention("#BrisaAir quiero hablar con una persona", type="post")
     body = json.dumps(event).encode()
     posted = httpx.post(
         f"{console_gateway.base_url}/channels/social/events",
@@ -376,6 +377,9 @@ async def test_the_owner_invites_a_public_customer_to_private_from_the_console(
     post = console.locator("#cc-facts a")  # the customer's post, where it stands (QA s24)
     await expect(post).to_have_attribute("href", str(event["url"]))
     await expect(console.locator("#cc-who-name")).to_contain_text("@ana_travels")
+    await expect(console.locator("#cc-facts")).to_contain_text(
+        "Overheardthe post matched “#brisaair”; nobody wrote to us"
+    )
     invite = console.get_by_test_id("invite")
     await expect(invite).to_be_disabled()  # until it is hers
     await console.get_by_test_id("claim").click()

@@ -318,6 +318,20 @@ async def test_the_loop_from_the_web_chat_with_slack_rate_limiting(stack: Stack)
         assert not any("revisar" in f.get("text", "") for f in customer.messages("agent"))
 
 
+async def test_a_handoff_of_an_overheard_post_tells_the_agent_nobody_wrote_to_the_brand(
+    stack: Stack,
+) -> None:
+    handle = f"nuria{uuid.uuid4().hex[:6]}"
+    event = mention("#BrisaAir quiero hablar con una persona ya", type="post")
+    event["author"] = {"id": handle, "handle": handle, "followers": 900}
+    accepted = post_event(stack, event)
+    assert accepted.json()["because"] == "listening:#brisaair"
+    card = await card_for(stack, handle)
+    assert "overheard: the post matched “#brisaair”, nobody wrote to us" in json.dumps(
+        card["blocks"], ensure_ascii=False
+    )
+
+
 async def test_the_loop_from_a_public_mention(stack: Stack) -> None:
     handle = f"pablo{uuid.uuid4().hex[:6]}"
     event = mention("@brisaair quiero hablar con una persona")

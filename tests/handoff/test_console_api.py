@@ -743,7 +743,9 @@ async def test_the_sla_state_is_computed_for_display(
 ) -> None:
     past, future = "2026-01-01T10:00:00+00:00", "2999-01-01T10:00:00+00:00"
     overdue = triaged(redis_client, "wc-overdue", sla_due_at=past)
-    on_time = triaged(redis_client, "wc-on-time", sla_due_at=future, opens_at=future)
+    on_time = triaged(
+        redis_client, "wc-on-time", sla_due_at=future, opens_at=future, overheard="brisa air"
+    )
     warned = triaged(redis_client, "wc-warned", sla_due_at=future)
     redis_client.hset(keys.handoff(warned), "sla_state", "warning")
     laura = await logged_in(app, "Laura")
@@ -752,6 +754,7 @@ async def test_the_sla_state_is_computed_for_display(
         states[handoff] = (await listed(laura, handoff))["sla_state"]
     assert states == {overdue: "breached", on_time: "on_time", warned: "warning"}
     assert (await listed(laura, on_time))["opens_at"] == future
+    assert [(await listed(laura, h))["overheard"] for h in (on_time, warned)] == ["brisa air", ""]
 
     url = f"/console/api/handoffs/{overdue}"
     assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200

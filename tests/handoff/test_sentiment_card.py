@@ -96,6 +96,18 @@ def test_a_card_shows_who_why_how_urgent_the_mood_and_what_the_bot_found() -> No
     assert "Handoff (high): complaint" in card_text(view())
 
 
+def test_a_card_says_when_the_brand_only_overheard_the_post() -> None:
+    """An agent answering a post nobody wrote to the brand knows it (and which term matched)."""
+    addressed = json.dumps(card_blocks(view()), ensure_ascii=False)
+    addressed_view = view()
+    overheard = replace(
+        addressed_view, request=replace(addressed_view.request, overheard="#brisaair")
+    )
+    blocks = json.dumps(card_blocks(overheard), ensure_ascii=False)
+    assert "overheard" not in addressed
+    assert "overheard: the post matched “#brisaair”, nobody wrote to us" in blocks
+
+
 def test_a_claimed_card_has_no_claim_button_and_a_closed_one_no_buttons() -> None:
     claimed = card_blocks(view("agent", owner="U1", owner_name="Laura"))
     actions = next(b for b in claimed if b["type"] == "actions")

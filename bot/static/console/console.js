@@ -1064,6 +1064,7 @@
       ['Customer', customerName(h)],
       ['Conversation', h.conversation_id],
       ['Reason', REASONS[h.reason] || h.reason],
+      ['Overheard', h.overheard ? `the post matched “${str(h.overheard)}”; nobody wrote to us` : ''],
       ['Priority', `${PRIORITIES[h.priority] || str(h.priority)} · score ${Number(h.score) || 0}`],
       ['Department', str(h.department_name)],
       ['Created', h.created_at],
