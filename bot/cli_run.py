@@ -166,11 +166,15 @@ def _refuse_busy_ports(settings: Settings) -> None:
         )
 
 
+def _local_address(host: str) -> str:
+    """Where to reach a server listening on `host` from here (a wildcard host is this one)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
 def _answers_on(host: str, port: int) -> bool:
-    """Whether something accepts connections on the port (a wildcard host is asked locally)."""
-    address = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    """Whether something accepts connections on the port."""
     try:
-        with socket.create_connection((address, port), timeout=0.5):
+        with socket.create_connection((_local_address(host), port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -210,12 +214,13 @@ class _Checkup:
 
 
 def doctor() -> None:
-    """Check Redis, the index and its files, Rasa, the action server, routing and the outbox.
+    """Check Redis, the index, Rasa, the action server, the gateway, routing and the outbox.
 
-    Exits with 1 when a check fails (see `_Checkup`), so scripts and health probes can use it.
+    Exits with 1 when a check fails, so scripts and health probes can use it. It only looks:
+    an embedded Redis that is not running is reported, not started.
     """
     settings = get_settings()
-    client = connect(settings)
+    client = connect(settings.model_copy(update={"embedded_redis_autostart": False}), wait=2.0)
     checkup = _Checkup()
     checkup.ok(
         f"Redis at {redis_url(settings).split('@')[-1]} "
@@ -234,8 +239,9 @@ def doctor() -> None:
         checkup.warn("warning", f"article {warning}")
     _check_hours_topic(checkup, settings.opening_hours_topic, articles)
     for name, url in (
-        ("Rasa", f"http://127.0.0.1:{settings.rasa_port}/"),
+        ("Rasa", settings.rasa_url.rstrip("/") + "/"),
         ("action server", f"{settings.action_url}/health"),
+        ("gateway", f"http://{_local_address(settings.host)}:{settings.port}/healthz"),
     ):
         if _answers(url):
             checkup.ok(f"{name} at {url}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREPARE_PATH = "/relevo/prepare"  # the action server's route (actions.prepare)
@@ -175,7 +175,11 @@ class Settings(BaseSettings):
         "starts anew.",
     )
 
-    rasa_url: str = Field(default="http://127.0.0.1:5005", description="The Rasa server.")
+    rasa_url: str = Field(
+        default="",
+        description="The Rasa server (unset: http://127.0.0.1:<RELEVO_RASA_PORT>, the one "
+        "`make run` starts).",
+    )
     rasa_port: int = Field(default=5005, description="Port `make run` serves Rasa on.")
     rasa_token: SecretStr | None = Field(
         default=None, description="Enables Rasa's HTTP API (off without it)."
@@ -205,6 +209,13 @@ class Settings(BaseSettings):
         "it to Rasa, and the message is encoded for the knowledge-base search while Rasa reads "
         "it (actions/prepare.py).",
     )
+
+    @model_validator(mode="after")
+    def _rasa_url_follows_the_port(self) -> Self:
+        """Without RELEVO_RASA_URL, the gateway talks to the Rasa server `make run` starts."""
+        if not self.rasa_url:
+            self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        return self
 
     @field_validator("model_cache_dir", "routing_file", mode="before")
     @classmethod

@@ -33,12 +33,12 @@ class _Healthy(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def services() -> Iterator[dict[str, str]]:
-    """Stand-ins answering on Rasa's and the action server's ports."""
-    servers = [http.server.HTTPServer(("127.0.0.1", free_port()), _Healthy) for _ in range(2)]
+    """Stand-ins answering on Rasa's, the action server's and the gateway's ports."""
+    servers = [http.server.HTTPServer(("127.0.0.1", free_port()), _Healthy) for _ in range(3)]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    rasa, actions = (str(server.server_address[1]) for server in servers)
-    yield {"RELEVO_RASA_PORT": rasa, "RELEVO_ACTION_PORT": actions}
+    rasa, actions, gateway = (str(server.server_address[1]) for server in servers)
+    yield {"RELEVO_RASA_PORT": rasa, "RELEVO_ACTION_PORT": actions, "RELEVO_PORT": gateway}
     for server in servers:
         server.shutdown()
 
@@ -54,6 +54,7 @@ def test_a_healthy_system_passes(
     assert "ok the index matches the 58 article files" in report
     assert "ok opening hours answered from the topic 'contact-hours' (en, es)" in report
     assert f"ok Rasa at http://127.0.0.1:{services['RELEVO_RASA_PORT']}/" in report
+    assert f"ok gateway at http://127.0.0.1:{services['RELEVO_PORT']}/healthz" in report
     assert "ok routing: 8 departments, 2 calendars, 0 SLA timer(s)" in report
     listed = read_listed_questions(ROOT / "kb" / "not-covered.yml").values()
     assert f"ok not-covered list: {sum(map(len, listed))} questions (kb/not-covered.yml)" in report
@@ -69,13 +70,24 @@ def test_a_healthy_system_passes(
     assert "tg:1  attempts=1  telegram refused: Forbidden" in done.stderr
 
 
-def test_rasa_and_the_action_server_down_fail(built_env: dict[str, str]) -> None:
-    env = {**built_env, "RELEVO_RASA_PORT": "1", "RELEVO_ACTION_PORT": "2"}
+def test_rasa_the_action_server_and_the_gateway_down_fail(built_env: dict[str, str]) -> None:
+    env = {**built_env, "RELEVO_RASA_PORT": "1", "RELEVO_ACTION_PORT": "2", "RELEVO_PORT": "3"}
     done = relevo(env, "doctor", check=False)
     assert done.returncode == 1
     assert "FAIL Rasa is not running at http://127.0.0.1:1/" in done.stderr
     assert "FAIL action server is not running" in done.stderr
-    assert "2 check(s) failed." in done.stderr
+    assert "FAIL gateway is not running at http://127.0.0.1:3/healthz" in done.stderr
+    assert "3 check(s) failed." in done.stderr
+
+
+def test_doctor_checks_the_rasa_url_the_gateway_uses(
+    built_env: dict[str, str], services: dict[str, str]
+) -> None:
+    """The port answered while the gateway was set to talk to another Rasa (QA s25)."""
+    env = {**built_env, **services, "RELEVO_RASA_URL": "http://127.0.0.1:1"}
+    done = relevo(env, "doctor", check=False)
+    assert done.returncode == 1
+    assert "FAIL Rasa is not running at http://127.0.0.1:1/" in done.stderr
 
 
 def test_skipped_article_files_and_a_stale_index_fail(
@@ -123,6 +135,20 @@ def test_an_unreachable_redis_url_says_where_it_looked(built_env: dict[str, str]
     assert done.returncode == 1
     assert f"Cannot reach Redis at 127.0.0.1:{port} (from REDIS_URL): ConnectionError" in said
     assert "or fix REDIS_URL" in said and "secret" not in said
+
+
+def test_doctor_reports_an_embedded_redis_that_is_not_running_and_leaves_it_so(
+    built_env: dict[str, str],
+) -> None:
+    """It started one itself, said "ok Redis" of it, and left it running (QA s25)."""
+    port = free_port()
+    env = {k: v for k, v in built_env.items() if k != "REDIS_URL"}
+    done = relevo({**env, "RELEVO_EMBEDDED_REDIS_PORT": str(port)}, "doctor", check=False)
+    assert done.returncode != 0
+    assert f"Cannot reach the embedded Redis at 127.0.0.1:{port}" in done.stderr
+    assert "ok Redis" not in done.stderr
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=port, socket_connect_timeout=1).ping()
 
 
 def test_the_embedded_redis_error_says_its_port_and_how_to_start_it() -> None:

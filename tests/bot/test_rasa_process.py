@@ -152,3 +152,14 @@ def test_an_empty_path_setting_is_unset_not_the_current_folder(
     monkeypatch.setenv(name, "")
     field = name.removeprefix("RELEVO_").lower()
     assert getattr(Settings(), field) is None
+
+
+def test_the_gateway_talks_to_the_rasa_port_unless_given_a_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Setting only RELEVO_RASA_PORT had left the gateway on 5005: another stack's Rasa (QA s25)."""
+    monkeypatch.delenv("RELEVO_RASA_URL", raising=False)
+    monkeypatch.setenv("RELEVO_RASA_PORT", "5007")
+    assert Settings().rasa_url == "http://127.0.0.1:5007"
+    monkeypatch.setenv("RELEVO_RASA_URL", "http://rasa:5005")
+    assert Settings().rasa_url == "http://rasa:5005"
