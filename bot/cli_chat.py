@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -26,18 +27,20 @@ _EVENTS = {
 
 
 def _show(frame: dict[str, Any], buttons: list[dict[str, str]]) -> None:
+    """Print a frame of the web chat; what people wrote is shown as typed, never as markup."""
     kind = frame.get("type")
     if kind == "message" and frame.get("author") != "customer":
-        who = frame.get("agent") or frame.get("author")
-        console.print(f"[bold cyan]{who}[/]: {frame.get('text', '')}", markup=True)
+        who = str(frame.get("agent") or frame.get("author"))
+        console.print(Text.assemble((who, "bold cyan"), ": ", str(frame.get("text", ""))))
         buttons[:] = frame.get("buttons") or []
         for number, button in enumerate(buttons, 1):
             console.print(f"  [{number}] {button['title']}", markup=False)
     elif kind == "event":
         text = _EVENTS.get(str(frame.get("event")), str(frame.get("event")))
-        console.print(f"[dim]— {text.format(agent=frame.get('agent') or 'an agent')} —[/]")
+        said = text.format(agent=frame.get("agent") or "an agent")
+        console.print(Text(f"— {said} —", style="dim"))
     elif kind == "error":
-        console.print(f"[red]not sent: {frame.get('reason')}[/]")
+        console.print(Text(f"not sent: {frame.get('reason')}", style="red"))
 
 
 def _read(socket: ClientConnection, buttons: list[dict[str, str]]) -> None:
@@ -49,12 +52,18 @@ def _read(socket: ClientConnection, buttons: list[dict[str, str]]) -> None:
 
 
 def chat(
-    url: Annotated[str | None, typer.Option(help="The gateway (default: from settings).")] = None,
+    url: Annotated[
+        str | None, typer.Option(metavar="URL", help="The gateway (default: from settings).")
+    ] = None,
     conversation: Annotated[
-        str | None, typer.Option(help="Resume a conversation id (wc-...).")
+        str | None, typer.Option(metavar="ID", help="Resume a conversation id (wc-...).")
     ] = None,
 ) -> None:
-    """Chat with the assistant in the terminal (the gateway must be running: `make run`)."""
+    """Chat with the assistant in the terminal (the gateway must be running: `make run`).
+
+    Type a message and press Enter. Under a message with buttons, type a button's number to
+    tap it. /quit (or Ctrl-D) leaves; the conversation can be resumed with --conversation.
+    """
     settings = get_settings()
     base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
     conversation = conversation or f"wc-{uuid.uuid4().hex}"
