@@ -178,7 +178,9 @@ class TelegramChannel:
                 await self._pipeline.accept(continued.carried(got.inbound))
             return
         if got.command is None:
-            await self._pipeline.accept(await with_split_marked(self._pipeline.store, got.inbound))
+            limit = self._settings.max_message_chars
+            inbound = await with_split_marked(self._pipeline.store, got.inbound, limit)
+            await self._pipeline.accept(inbound)
             if update.callback_query is not None:
                 await self._close_keyboard(update.callback_query)
             return

@@ -169,6 +169,18 @@ async def test_the_rest_of_a_paste_telegram_split_is_not_answered_on_its_own(
     assert await aclient.xlen(keys.EVENTS) == 2  # one paste is one message in the reports
 
 
+async def test_a_question_right_after_a_long_text_within_the_limit_is_answered(
+    aclient: aioredis.Redis,
+) -> None:
+    """QA s25 H5: it was kept unanswered as the rest of a split paste."""
+    channel = _channel(aclient, InboundPipeline)
+    long_text = PASTE_START[:3600]  # answered: under RELEVO_MAX_MESSAGE_CHARS (4000)
+    await channel.handle_or_reject(_update(25, long_text, channel))
+    await channel.handle_or_reject(_update(26, "can I get a refund for this?", channel))
+    questions = [f["text"] for _, f in await aclient.xrange(keys.INBOUND)]
+    assert [q[:30] for q in questions] == [long_text[:30], "can I get a refund for this?"]
+
+
 async def test_the_rest_of_a_split_paste_reaches_the_person_on_the_case(
     aclient: aioredis.Redis,
 ) -> None:
