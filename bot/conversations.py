@@ -306,6 +306,11 @@ class ConversationStore:
         record = await self._client.hget(keys.handoff(text_of(handoff_id)), "record")
         return str(json.loads(record).get("language")) if record else None
 
+    async def first_delivery(self, inbound: Inbound, step: str) -> bool:
+        """Mark a `step` of a message that `accept` does not dedupe done; False if it was."""
+        seen = keys.seen(inbound.channel.value, f"{inbound.message_id}:{step}")
+        return bool(await self._client.set(seen, "1", nx=True, ex=SEEN_TTL_SECONDS))
+
     async def split_part(self, conversation_id: str, *, long: bool) -> bool:
         """Whether a message follows a long one within seconds (`bot.channels.telegram_split`).
 
@@ -325,6 +330,22 @@ class ConversationStore:
         """bot, queued, agent:<user> or closed."""
         value = await self._client.get(keys.conversation_owner(conversation_id))
         return text_of(value) if value else "bot"
+
+    async def last_said_entry(self, conversation_id: str, within: int = 50) -> str | None:
+        """The log entry id of the customer's latest words in the last `within` entries."""
+        entries = await self._client.xrevrange(keys.conversation_log(conversation_id), count=within)
+        for entry_id, fields in entries:
+            said = {text_of(k): text_of(v) for k, v in fields.items()}
+            if said.get("author") == "customer" and said.get("text"):
+                return text_of(entry_id)
+        return None
+
+    async def said_at(self, conversation_id: str, entry_id: str) -> str:
+        """The text of one entry of the conversation's log ("" when it is gone)."""
+        entries = await self._client.xrange(
+            keys.conversation_log(conversation_id), entry_id, entry_id
+        )
+        return next((text_of(f.get(b"text") or f.get("text") or "") for _, f in entries), "")
 
     async def last_said(self, conversation_id: str, within: int = 50) -> str:
         """The customer's latest words in the conversation's last `within` entries ("": none)."""

@@ -23,13 +23,30 @@ class Customers:
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
 
-    async def invite_token(self, conversation_id: str) -> str:
-        """The token that continues a public conversation privately (one per conversation)."""
+    async def invite_token(self, conversation_id: str, asked: str | None = None) -> str:
+        """The token that continues a public conversation privately (one per conversation).
+
+        `asked`: the public log entry of the question this invitation answers, which following
+        the link carries into the private conversation (the latest invitation's wins).
+        """
         key = keys.conversation_invite(conversation_id)
         await self._client.set(key, secrets.token_urlsafe(12), nx=True, ex=INVITE_TTL_SECONDS)
         token = text_of(await self._client.get(key))
         await self._client.set(keys.invite(token), conversation_id, ex=INVITE_TTL_SECONDS)
+        if asked:
+            await self._client.set(keys.invite_asked(token), asked, ex=INVITE_TTL_SECONDS)
         return token
+
+    async def asked_and_carried(self, token: str) -> tuple[str | None, str | None]:
+        """The entry the latest invitation answered, and the entry last carried to private."""
+        asked, carried = await self._client.mget(
+            keys.invite_asked(token), keys.invite_carried(token)
+        )
+        return (text_of(asked) if asked else None, text_of(carried) if carried else None)
+
+    async def mark_carried(self, token: str, entry_id: str) -> None:
+        """Remember that the question of public log entry `entry_id` was carried to private."""
+        await self._client.set(keys.invite_carried(token), entry_id, ex=INVITE_TTL_SECONDS)
 
     async def invited(self, token: str) -> str | None:
         """The public conversation `token` continues; None when unknown or expired."""

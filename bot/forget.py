@@ -161,7 +161,12 @@ class Forgetter:
         found += [text_of(reply) for reply in replies]
         token = await self._client.get(keys.conversation_invite(conversation_id))
         if token:
-            found += [keys.invite(text_of(token)), keys.invite_claim(text_of(token))]
+            found += [
+                keys.invite(text_of(token)),
+                keys.invite_claim(text_of(token)),
+                keys.invite_asked(text_of(token)),
+                keys.invite_carried(text_of(token)),
+            ]
         channel = text_of(await self._client.hget(keys.conversation(conversation_id), "channel"))
         for _, entry in await self._client.xrange(keys.conversation_log(conversation_id)):
             message_id = text_of(entry.get(b"message_id") or entry.get("message_id") or "")

@@ -69,20 +69,23 @@ def follower(public: Mapping[str, Any], channel: Channel, profile_key: str) -> F
 
 @dataclass(frozen=True)
 class Continued:
-    """A followed invitation: the public conversation, and the customer's last words there.
+    """A followed invitation: the public conversation, and the question that earned it there.
 
     The channel hands `question` to the assistant in the private conversation, which answers it
-    there: the customer does not have to write it again.
+    there: the customer does not have to write it again. `again`: the link was followed before
+    from this conversation and has no newer question to carry.
     """
 
     public_id: str
     question: str
+    asked: str = ""  # the public log entry of the question
+    again: bool = False
 
     def carried(self, inbound: Inbound) -> Inbound:
         """The question as the private conversation's message (`inbound`: its channel's)."""
         return replace(
             inbound,
-            message_id=f"{inbound.conversation_id}:carried:{self.public_id}",
+            message_id=f"{inbound.conversation_id}:carried:{self.public_id}:{self.asked}",
             text=self.question,
             display=None,
             kind=Kind.TEXT,
@@ -105,8 +108,13 @@ class Invitations:
         self._telegram_username = telegram_username
 
     async def links_for(self, conversation_id: str) -> tuple[str, ...]:
-        """The links that continue `conversation_id` in private, the preferred first."""
-        token = await self._customers.invite_token(conversation_id)
+        """The links that continue `conversation_id` in private, the preferred first.
+
+        Following one carries the customer's latest public words now, the question the reply
+        with the links answers, into the private conversation.
+        """
+        asked = await self._store.last_said_entry(conversation_id)
+        token = await self._customers.invite_token(conversation_id, asked)
         links = []
         username = self._telegram_username()
         if username:
@@ -129,9 +137,11 @@ class Invitations:
         None when the token is unknown or expired, or the public conversation is gone (past its
         retention: the follower is told the link no longer works), when the invitation is bound
         to someone else (who is told so, and the customer can still take it up), or when another
-        conversation took it up first. A second follow from the same conversation (a redelivered
-        /start) is accepted with nothing to carry. An unchecked follower is shown and carries the
-        public words redacted.
+        conversation took it up first. A second follow from the same conversation carries the
+        question of a newer invitation (the token is the conversation's, so a second invitation
+        sends the same link); else it is accepted with nothing to carry (`again`: a tapped link
+        again, a redelivered /start). An unchecked follower is shown and carries the public
+        words redacted.
         """
         public_id = await self._customers.invited(token)
         public = await self._store.meta(public_id) if public_id else {}
@@ -169,16 +179,20 @@ class Invitations:
                 extra={"conversation": conversation_id, "from": public_id},
             )
             return None
+        asked, carried = await self._customers.asked_and_carried(token)
         if (await self._store.meta(conversation_id)).get("continued_from") == public_id:
-            return Continued(public_id, question="")
-        await self._store.start(
-            conversation_id,
-            channel=channel.value,
-            route=route,
-            customer=profile_key,
-            continued_from=public_id,
-        )
-        said = await self._store.last_said(public_id)
+            if asked is None or asked == carried:
+                return Continued(public_id, question="", again=True)
+        else:
+            await self._store.start(
+                conversation_id,
+                channel=channel.value,
+                route=route,
+                customer=profile_key,
+                continued_from=public_id,
+            )
+        said = await self._store.said_at(public_id, asked) if asked else ""
+        said = said or await self._store.last_said(public_id)
         shown = redact(said)  # what the private chat may see of the public words
         question = said if who is Follower.INVITED else shown
         language = detect_language(said, default=fallback_language or "en").code
@@ -197,12 +211,15 @@ class Invitations:
         else:
             welcome = text("continued", language, name=name, said=shorten(shown, QUOTED_CHARS))
         # Without a question, nothing else follows: the welcome ends the turn.
-        await self._say(conversation_id, public_id, welcome, ends_turn=not question)
+        welcomed = f"{public_id}:{asked}" if asked else public_id
+        await self._say(conversation_id, welcomed, welcome, ends_turn=not question)
+        if asked:
+            await self._customers.mark_carried(token, asked)
         log.info(
             "continued in private",
             extra={"conversation": conversation_id, "from": public_id, "follower": who.value},
         )
-        return Continued(public_id, question)
+        return Continued(public_id, question, asked or "")
 
     async def _say(
         self,

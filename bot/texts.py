@@ -83,6 +83,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Hola{name}! Seguimos aquí, en privado. Una persona de nuestro equipo tiene tu "
         "mensaje y te responderá por aquí.",
     },
+    "continued_again": {  # a link to private followed again, with nothing new to carry
+        "en": "We're already talking here, in private 🙂 Write here whatever you need.",
+        "es": "Ya seguimos aquí, en privado 🙂 Escríbeme aquí lo que necesites.",
+    },
     "invite_expired": {  # a link to continue in private that no longer works (or never did)
         "en": "This link has expired or isn't valid, so your public message didn't come with it. "
         "Tell me here what you need and I'll help you.",

@@ -132,6 +132,16 @@ def invite(token: str) -> str:
     return f"{PREFIX}:invite:{token}"
 
 
+def invite_asked(token: str) -> str:
+    """The public log entry of the question the latest invitation with `token` answered."""
+    return f"{PREFIX}:invite:{token}:asked"
+
+
+def invite_carried(token: str) -> str:
+    """The public log entry whose question was last carried into the private conversation."""
+    return f"{PREFIX}:invite:{token}:carried"
+
+
 def invite_claim(token: str) -> str:
     """The private conversation that took an invitation up (the only one it continues)."""
     return f"{PREFIX}:invite:{token}:claimed"

@@ -172,10 +172,16 @@ class TelegramChannel:
         got = received(update, self.username or "")
         if got is None:
             return
+        if got.invitation and not await self._pipeline.store.first_delivery(got.inbound, "follow"):
+            return  # Telegram delivered this /start <token> before
         continued = await self._continue_privately(got) if got.invitation else None
         if continued is not None:  # its welcome is the one greeting: no /greet for the assistant
             if continued.question:  # answered here, in private
                 await self._pipeline.accept(continued.carried(got.inbound))
+            elif continued.again:  # a link tapped again: not silence
+                language = await self._language_of(got.inbound)
+                again = got.inbound.answer("again", text("continued_again", language or "en"))
+                await self._pipeline.store.enqueue(again)
             return
         if got.command is None:
             limit = self._settings.max_message_chars

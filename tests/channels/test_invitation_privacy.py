@@ -46,11 +46,13 @@ def _channel(client: aioredis.Redis) -> TelegramChannel:
     )
 
 
-def _start(channel: TelegramChannel, user: int, token: str, app_language: str) -> Update:
+def _start(
+    channel: TelegramChannel, user: int, token: str, app_language: str, message_id: int = 1
+) -> Update:
     """`/start <token>` in `user`'s private chat with the bot (what the deep link sends)."""
     text = f"/start {token}"
     message: dict[str, Any] = {
-        "message_id": 1,
+        "message_id": message_id,
         "date": 1_700_000_000,
         "chat": {"id": user, "type": "private"},
         "from": {"id": user, "is_bot": False, "first_name": "X", "language_code": app_language},
@@ -80,11 +82,11 @@ async def _public(client: aioredis.Redis, sync: redis.Redis, inbound: Inbound) -
     return await Customers(client).invite_token(inbound.conversation_id)
 
 
-def _in_group(text: str) -> Inbound:
+def _in_group(text: str, message_id: str = "-100501:9") -> Inbound:
     return Inbound(
         Channel.TELEGRAM,
         GROUP,
-        "-100501:9",
+        message_id,
         Customer(str(BEA), name="Bea"),
         text,
         public=True,
@@ -248,3 +250,46 @@ async def test_a_link_that_no_longer_works_is_told_so_once(
     told = await _queued(aclient, keys.OUTBOX, "wc-late")
     assert len({m["out_id"] for m in told}) == 1 and said in told[0]["text"]
     assert (await aclient.hgetall(keys.conversation("wc-late")))["channel"] == "webchat"
+
+
+async def _invited(client: aioredis.Redis, said: str) -> str:
+    """Bea writes `said` in the group, and the assistant's reply invites her: the token."""
+    await InboundPipeline(client, Settings()).accept(_in_group(said, f"-100501:{said}"))
+    [link] = await Invitations(client, Settings()).links_for(GROUP)
+    return link.split("continue=")[1]
+
+
+async def test_the_question_the_invitation_answered_is_carried_not_the_last_words(
+    aclient: aioredis.Redis,
+) -> None:
+    """QA s25 H1: "ok, thanks!" posted after the invitation was carried in the question's place."""
+    token = await _invited(aclient, "me han cancelado el vuelo BR1422, ¿me devolvéis el dinero?")
+    await InboundPipeline(aclient, Settings()).accept(_in_group("vale, gracias", "-100501:10"))
+    await aclient.delete(keys.INBOUND, keys.OUTBOX)
+    channel = _channel(aclient)
+    await channel.handle(_start(channel, BEA, token, "es"))
+    [carried] = await _queued(aclient, keys.INBOUND, f"tg:{BEA}")
+    assert carried["text"] == "me han cancelado el vuelo BR1422, ¿me devolvéis el dinero?"
+
+
+async def test_a_second_invitation_carries_its_question_and_a_link_tapped_again_is_answered(
+    aclient: aioredis.Redis,
+) -> None:
+    """QA s25 H2: the second invitation (the same link) did nothing, and a tap got silence."""
+    channel = _channel(aclient)
+    first = await _invited(aclient, "me han cancelado el vuelo, ¿me devolvéis el dinero?")
+    await channel.handle(_start(channel, BEA, first, "es", message_id=1))
+    second = await _invited(aclient, "y me habéis cobrado dos veces la maleta")
+    assert second == first  # one link per public conversation
+    await aclient.delete(keys.INBOUND, keys.OUTBOX)
+    await channel.handle(_start(channel, BEA, second, "es", message_id=2))
+    [carried] = await _queued(aclient, keys.INBOUND, f"tg:{BEA}")
+    assert carried["text"] == "y me habéis cobrado dos veces la maleta"
+    [welcome] = await _queued(aclient, keys.OUTBOX, f"tg:{BEA}")
+    assert "«y me habéis cobrado dos veces la maleta»" in welcome["text"]
+
+    await aclient.delete(keys.INBOUND, keys.OUTBOX)
+    await channel.handle(_start(channel, BEA, second, "es", message_id=3))  # nothing new
+    assert await _queued(aclient, keys.INBOUND, f"tg:{BEA}") == []
+    [again] = await _queued(aclient, keys.OUTBOX, f"tg:{BEA}")
+    assert again["text"] == "Ya seguimos aquí, en privado 🙂 Escríbeme aquí lo que necesites."
