@@ -35,6 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from bot.conversations import ConversationStore
+from bot.gestures import Gesture
 from bot.sockets import run_both
 from handoff.announcements import active_async
 from handoff.cards import department_name, has_personal_data
@@ -46,7 +47,7 @@ from handoff.history import customer_history
 from handoff.invites import invite_hint
 from handoff.ownership import Action, Outcome, refusal
 from handoff.replies import ReplyOutcome, hint
-from handoff.requests import customer_said
+from handoff.requests import HandoffRequest, customer_said
 from relevo import keys
 from relevo.pii import contains_personal_data, redact
 from relevo.settings import Settings
@@ -57,6 +58,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static" / "console"
 COOKIE = "relevo_console"
 CSRF_HEADER = "X-Relevo-Console"
 CONTEXT_SECONDS = 24 * 3600  # the conversation shown: from a day before the handoff on
+PUBLIC_PART = "public"  # a log entry of the public conversation a handoff moved from
 _HANDOFF_ID = r"^[A-Za-z0-9_-]{1,64}$"
 SYSTEM_AGENT = "relevo"  # the desk's own alerts (SLA) in a handoff's console thread
 MAX_LOGIN_FAILURES = 10  # wrong tokens from one address before it must wait
@@ -359,6 +361,8 @@ def thread(
                     "agent": fields.get("agent", ""),
                     "text": redact(fields.get("display") or fields.get("text", ""), keep=published),
                     "time": fields.get("time", ""),
+                    "public": fields.get("where") == PUBLIC_PART,
+                    "command": fields.get("gesture") == Gesture.COMMAND.value,
                 }
             )
     for w in written:
@@ -399,6 +403,23 @@ def _said_personal_data(log_entries: list[tuple[str, dict[str, str]]]) -> bool:
         for _, fields in log_entries
         if fields.get("type") != "event"
     )
+
+
+async def _entries_with_the_public_part(
+    store: ConversationStore, request: HandoffRequest
+) -> list[tuple[str, dict[str, str]]]:
+    """The handoff's conversation log and, once it moved to private, the public one before it.
+
+    After a move the handoff names the private conversation: the public complaint that started
+    it had gone from the agent's view (QA s25). Its entries are marked `where: public`.
+    """
+    start = _context_start(request.created_at)
+    entries = await store.read(request.conversation_id, after=start, count=1000)
+    public_id = (await store.meta(request.conversation_id)).get("continued_from")
+    if not public_id:
+        return entries
+    public = [(i, {**f, "where": PUBLIC_PART}) for i, f in await store.read(public_id, start, 1000)]
+    return sorted([*public, *entries], key=lambda entry: _stream_order(entry[0]))
 
 
 def _stream_order(entry_id: str) -> tuple[int, int]:
@@ -531,9 +552,7 @@ def console_router(
         """One handoff with its conversation, the agents' replies and notes, and its history."""
         view = await known(handoff_id)
         request = view.request
-        entries = await store.read(
-            request.conversation_id, after=_context_start(request.created_at), count=1000
-        )
+        entries = await _entries_with_the_public_part(store, request)
         handoff = out(view, dt.datetime.now(dt.UTC))
         handoff.notices, handoff.withdrawn_notices = await _live_and_withdrawn(console, view)
         if not handoff.has_personal_data and _said_personal_data(entries):

@@ -224,7 +224,7 @@ class ConversationStore:
             args=[
                 SEEN_TTL_SECONDS,
                 json.dumps(meta, ensure_ascii=False),
-                json.dumps(customer_log_fields(inbound, client_id), ensure_ascii=False),
+                json.dumps(customer_log_fields(inbound, client_id, gesture), ensure_ascii=False),
                 json.dumps(assistant_fields, ensure_ascii=False),
                 _json_or_empty(notice),
                 now_iso(),

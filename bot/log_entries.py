@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from bot.gestures import Gesture
 from bot.inbound import Inbound, Kind
 from relevo.events import EventType, event_fields
 from relevo.messages import Outgoing
@@ -24,8 +25,10 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def customer_log_fields(inbound: Inbound, client_id: str | None) -> dict[str, str]:
-    """The log entry of a customer message."""
+def customer_log_fields(
+    inbound: Inbound, client_id: str | None, gesture: Gesture = Gesture.TYPED
+) -> dict[str, str]:
+    """The log entry of a customer message (a channel command is marked so for the desk)."""
     fields = {
         "type": "message",
         "author": "customer",
@@ -41,6 +44,8 @@ def customer_log_fields(inbound: Inbound, client_id: str | None) -> dict[str, st
         fields["display"] = display
     if client_id:
         fields["client_id"] = client_id
+    if gesture is Gesture.COMMAND:
+        fields["gesture"] = gesture.value
     return fields
 
 

@@ -100,6 +100,7 @@ class AlertLevel(StrEnum):
     REOPENED = "reopened"  # the customer wrote again after the resolution
     FEEDBACK = "feedback"  # a poor rating
     TAKEN_OVER = "taken_over"  # someone else resolved, returned or reassigned the owner's handoff
+    MOVED = "moved"  # the customer continued in private: the handoff moved there (handoff.follow)
 
 
 ALERT_ICONS = {
@@ -110,6 +111,7 @@ ALERT_ICONS = {
     AlertLevel.REOPENED: "🔁",
     AlertLevel.FEEDBACK: "👎",
     AlertLevel.TAKEN_OVER: "👥",
+    AlertLevel.MOVED: "➡️",
 }
 POOR_RATING = 2  # a rating this low or lower alerts the agent who handled it
 

@@ -70,10 +70,8 @@ def rating_line(fields: dict[str, str]) -> str:
 
 
 def relayed_line(fields: dict[str, str]) -> str:
-    """What the thread shows of one relayed entry."""
+    """What the thread shows of one relayed entry (a move to private is a desk alert)."""
     kind = fields.get("kind")
-    if kind == "moved":  # handoff.follow: the card names the new channel
-        return f"➡️ {fields.get('text', '')}"
     if kind == "rating":
         return rating_line(fields)
     said = fields.get("display") or fields.get("text") or f"[{kind}]"
@@ -112,7 +110,10 @@ class Relay:
             if kind not in ("moved", "rating", "back"):
                 await self._reopened(view)
             if await self._first_time(f"relay:{fields['log_id']}"):
-                await self._adapter.post_in_thread(view, relayed_line(fields))
+                if kind == "moved":  # handoff.follow: the card names the new channel
+                    await self._adapter.alert(view, fields.get("text", ""), level=AlertLevel.MOVED)
+                else:
+                    await self._adapter.post_in_thread(view, relayed_line(fields))
                 await self._changed_by(view, fields)
             if kind in ("moved", "rating"):
                 await self._adapter.update_card(view)

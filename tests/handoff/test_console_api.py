@@ -21,17 +21,20 @@ from pydantic import SecretStr
 from starlette.websockets import WebSocketDisconnect
 
 from bot.channels.webchat import WebchatSender
-from bot.console_routes import COOKIE, install_console, sla_state
+from bot.console_routes import COOKIE, install_console, sla_state, thread
 from bot.conversations import ConversationStore, Route
 from bot.dashboard_routes import sla_bucket
 from bot.delivery import DeliveryWorker, RetryPolicy
+from bot.gestures import Gesture
 from bot.inbound import Channel, Customer, Inbound
 from bot.invitations import Invitations
+from bot.log_entries import customer_log_fields
 from bot.pipeline import InboundPipeline
 from handoff.announcements import Announcements
 from handoff.console import ConsoleDesk, queue_order
 from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
 from handoff.desk import AlertLevel, HandoffView
+from handoff.follow import follow_to_private
 from handoff.replies import ReplyOutcome, hint
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from handoff.texts import text as desk_text
@@ -984,3 +987,59 @@ async def delivered(client: aioredis.Redis, conversation: str, said: str, *, cou
         stop.set()
         await task
     return times
+
+
+async def test_after_a_move_to_private_the_console_shows_the_note_and_the_public_part(
+    app: FastAPI, aclient: aioredis.Redis, redis_client: redis.Redis
+) -> None:
+    """QA s25 H3: the desk's "make sure it is the customer" note never reached the console, and
+    the public complaint vanished from the conversation once the handoff moved."""
+    public, private = "social:x:t-move:u1", "tg:7700"
+    handoff = queue(redis_client, public, channel="social")
+    redis_client.xadd(
+        keys.conversation_log(public),
+        {"type": "message", "author": "customer", "kind": "text", "time": "2026-11-28T10:00:00",
+         "text": "me habéis cobrado dos veces, mi localizador es QW3RT7"},
+    )  # fmt: skip
+    laura = await logged_in(app, "Laura")
+    await listed(laura, handoff)
+    store = ConversationStore(aclient, 3600)
+    await store.start(
+        private, channel="telegram", route={}, customer="c:telegram:7700", continued_from=public
+    )
+    assert await follow_to_private(aclient, public, private, "telegram", checked=False)
+    redis_client.xadd(
+        keys.conversation_log(private),
+        {"type": "message", "author": "customer", "kind": "text", "text": "hola, soy yo",
+         "time": "2026-11-28T10:01:00"},
+    )  # fmt: skip
+    url = f"/console/api/handoffs/{handoff}"
+
+    def moved_alerts() -> list[str]:
+        return [i["text"] for i in detail["thread"] if i.get("level") == AlertLevel.MOVED.value]
+
+    detail = (await laura.get(url)).json()
+    async with asyncio.timeout(10):
+        while not moved_alerts():
+            await asyncio.sleep(0.05)
+            detail = (await laura.get(url)).json()
+    [note] = moved_alerts()
+    assert note.startswith("Someone continued in private (Telegram)")
+    assert "make sure it is the customer" in note
+    said = [(i["text"], i["public"]) for i in detail["thread"] if i.get("author") == "customer"]
+    assert said == [
+        ("me habéis cobrado dos veces, mi localizador es [booking code]", True),
+        ("hola, soy yo", False),
+    ]
+    await laura.aclose()
+
+
+def test_a_command_is_marked_in_the_console_thread() -> None:
+    """Typed /help and /agent showed as the customer's plain words (QA s25)."""
+    typed = Inbound(Channel.TELEGRAM, "tg:1", "1:5", Customer("1"), "/help")
+    entries = [
+        ("1-0", customer_log_fields(typed, None, Gesture.COMMAND)),
+        ("2-0", customer_log_fields(replace(typed, message_id="1:6", text="hola"), None)),
+    ]
+    items = thread(entries, [], published=())
+    assert [(i["text"], i["command"]) for i in items] == [("/help", True), ("hola", False)]

@@ -985,6 +985,7 @@
     reopened: 'Reopened',
     feedback: 'Poor rating',
     taken_over: 'Taken over',
+    moved: 'Moved to private',
   };
 
   function alertNode(item) {
@@ -1039,6 +1040,8 @@
 
     const meta = el('div', 'cc-meta');
     meta.appendChild(timeNode(item.time));
+    if (item.public) meta.appendChild(el('span', 'cc-badge cc-badge--plain', 'In public')); // before a move to private
+    if (item.command) meta.appendChild(el('span', 'cc-badge cc-badge--plain', 'Command'));
     if (item.kind === 'reply' || item.kind === 'invite') {
       const delivery = el('span', 'cc-delivery');
       delivery.dataset.testid = 'delivery';
