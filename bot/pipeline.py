@@ -21,6 +21,8 @@ from dataclasses import replace
 
 import redis.asyncio as aioredis
 
+from actions.privacy import private_notice, shows_personal_data
+from actions.texts import text as assistant_text
 from bot.after_resolution import is_closing, parse_rating
 from bot.conversations import Accepted, ConversationStore, Flood, Route
 from bot.gestures import GREET, Gesture, gesture_of, types_back_to_bot, with_language
@@ -280,11 +282,19 @@ class InboundPipeline:
 
     @staticmethod
     def _relayed_notice(inbound: Inbound, language: str) -> Outgoing | None:
-        """For an attachment that goes to a person: they will see only the text."""
+        """For an attachment that goes to a person: they will see only the text.
+
+        For a public post that shows personal data: the request to delete it and the link to
+        private, which the assistant gives when it has the conversation (QA s25: posted while
+        a person had the case, it got silence until the person answered).
+        """
         what = inbound.route.get("attachment")
-        if not what:
-            return None
-        return inbound.answer("notice", unsupported_notice(what, language, relayed=True))
+        if what:
+            return inbound.answer("notice", unsupported_notice(what, language, relayed=True))
+        if inbound.public and shows_personal_data(inbound.text):
+            notice = assistant_text(private_notice(inbound.text), language)
+            return replace(inbound.answer("privacy", notice), invite_private=True)
+        return None
 
     def _metadata(self, inbound: Inbound, language: DetectedLanguage) -> dict[str, object]:
         """What Rasa and the actions learn about the message.

@@ -327,3 +327,32 @@ def test_rasa_reads_a_typed_slash_as_text_and_a_buttons_payload_as_its_intent() 
         check=True,
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [None, "ask_human"]
+
+
+@pytest.mark.parametrize("owner", ["queued", "agent:U1"])
+async def test_personal_data_posted_in_public_for_a_person_is_asked_to_be_deleted(
+    aclient: aioredis.Redis, owner: str
+) -> None:
+    """QA s25 M1: the assistant asks at once; with a person on the case it was silence."""
+    pipeline = InboundPipeline(aclient, Settings())
+    await aclient.set(keys.conversation_owner("c1"), owner)
+    await aclient.set(keys.conversation_handoff("c1"), "h1")
+    await aclient.hset(keys.conversation("c1"), "language", "es")
+    said = "mi localizador es QW3RT7, ¿cuándo me contestáis?"
+    assert (await pipeline.accept(_inbound(said))).route is Route.RELAY
+    notices = [fields for _, fields in await aclient.xrange(keys.OUTBOX)]
+    [notice] = [n for n in notices if n["text"].startswith("Por tu seguridad, borra tu publi")]
+    assert "muestra un localizador" in notice["text"]
+    assert notice["invite_private"] == "1"  # the link to private goes with it
+    [(_, relayed)] = await aclient.xrange(keys.DESK_RELAY)
+    assert relayed["text"] == said  # the person reads it all the same
+
+
+async def test_personal_data_in_private_for_a_person_gets_no_notice(
+    aclient: aioredis.Redis,
+) -> None:
+    pipeline = InboundPipeline(aclient, Settings())
+    await aclient.set(keys.conversation_owner("c1"), "agent:U1")
+    said = "mi localizador es QW3RT7"
+    await pipeline.accept(_inbound(said, channel=Channel.WEBCHAT))
+    assert await aclient.xlen(keys.OUTBOX) == 0
