@@ -34,6 +34,7 @@ from bot.unicode_safe import scrub_text
 from bot.waiting_notice import asks_if_anyone_is_there, waiting_notice
 from handoff.desk_view import POOR_RATING
 from handoff.routing import live_routing
+from handoff.sentiment import ANGRY_EMOJI, NO_EMOJI, sounds_angry
 from kb_index.language import (
     DetectedLanguage,
     clearly_shown,
@@ -150,7 +151,8 @@ class InboundPipeline:
         log.info(
             "inbound", extra={**context, "kind": inbound.kind.value, "chars": len(inbound.text)}
         )
-        notice = self._notice(inbound, notice_text, language.code)
+        emoji_read = await self._emoji_for_the_assistant(inbound)
+        notice = self._notice(inbound, notice_text, language.code, emoji_read=emoji_read)
         limit = self._settings.max_message_chars
         if len(inbound.text) > limit:  # what a person can read, its question at the end too
             inbound = replace(inbound, text=head_and_tail(inbound.text, limit))
@@ -319,8 +321,27 @@ class InboundPipeline:
             metadata["display"] = inbound.display  # a button's title: the transcript shows it
         return metadata
 
+    async def _emoji_for_the_assistant(self, inbound: Inbound) -> bool:
+        """Whether a public post of emoji alone is the assistant's to read, not a hello's.
+
+        An angry one is a complaint; a 👎 is a no to the assistant's answer above it (alone, a
+        first post, it would read as "no, nothing else"). "@brisaair 😡😡😡" and a 👎 under an
+        answer got a cheerful hello (QA s25).
+        """
+        body = inbound.text
+        if not (inbound.public and says_nothing(body) and sounds_angry(body)):
+            return False
+        if any(sign not in NO_EMOJI for sign in ANGRY_EMOJI.intersection(body)):
+            return True
+        return bool(await self.store.said_by(inbound.conversation_id, "bot", within=20))
+
     def _notice(
-        self, inbound: Inbound, notice_text: str | None, written_in: str
+        self,
+        inbound: Inbound,
+        notice_text: str | None,
+        written_in: str,
+        *,
+        emoji_read: bool = False,
     ) -> Outgoing | None:
         """A friendly reply instead of the assistant, for messages it cannot read.
 
@@ -335,7 +356,7 @@ class InboundPipeline:
         elif inbound.kind is Kind.UNSUPPORTED:
             what = inbound.route.get("attachment", "")
             reply = unsupported_notice(what, written_in, relayed=False)
-        elif inbound.public and says_nothing(body):
+        elif inbound.public and says_nothing(body) and not emoji_read:
             if inbound.overheard:
                 return None  # nobody spoke to the brand: no hello (nor a reply, bot.assistant)
             reply = text("empty_public", written_in)

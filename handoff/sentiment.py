@@ -104,6 +104,7 @@ GRIEF = {
     "luto",
 }
 ANGRY_EMOJI = set("😡🤬😠👎💩😤🤮")
+NO_EMOJI = set("👎")  # angry, but as a reply a no ("did this help?"), not a complaint
 # Annoyance, not anger: an eye-roll bears out a complaint, but "card declined again 🙄" is a
 # question all the same.
 ANNOYED_EMOJI = set("🙄😒😩😫")

@@ -116,6 +116,7 @@ async def test_a_network_name_with_dots_is_taken(
         "@brisaair https://x.example/photo/123",
         "@BrisaAir @ana_friend #travel 😍✈️ www.example.com/p",
         "@brisaair",
+        "@brisaair 👎",  # a first post: not a no to anything
     ],
 )
 async def test_a_mention_with_only_links_tags_or_emoji_gets_the_public_hello(
@@ -127,6 +128,20 @@ async def test_a_mention_with_only_links_tags_or_emoji_gets_the_public_hello(
     [(_, notice)] = await aclient.xrange(keys.OUTBOX)
     assert notice["text"] == text("empty_public", "en")
     assert await aclient.xlen(keys.INBOUND) == 0
+
+
+async def test_an_angry_emoji_and_a_thumbs_down_under_an_answer_go_to_the_assistant(
+    http: httpx.AsyncClient, aclient: aioredis.Redis
+) -> None:
+    """QA s25 M2: "@brisaair 😡😡😡" and a 👎 under the assistant's answer got the hello."""
+    angry = await post(http, post_id="e1", text="@brisaair 😡😡😡")
+    assert angry.json()["route"] == "bot"
+    conversation = "social:x:e2:u1"
+    await aclient.xadd(keys.conversation_log(conversation), {"author": "bot", "text": "Puedes…"})
+    thumbs = await post(http, post_id="e2", text="@brisaair 👎")
+    assert thumbs.json() == {**thumbs.json(), "conversation_id": conversation, "route": "bot"}
+    assert await aclient.xlen(keys.OUTBOX) == 0
+    assert [f["text"] for _, f in await aclient.xrange(keys.INBOUND)] == ["😡😡😡", "👎"]
 
 
 async def test_an_overheard_post_is_marked_so_and_gets_no_hello(
