@@ -20,7 +20,7 @@ from actions.offers import PICK_INTENT, offerable
 from actions.privacy import (
     is_personal_matter,
     only_a_reference,
-    private_notice,
+    private_notice_text,
     shows_personal_data,
 )
 from actions.texts import text
@@ -105,7 +105,7 @@ class ActionAnswerFromKB(Action):
             return ask_for_words(dispatcher, tracker, language)
         if public and is_personal_matter(question):
             dispatcher.utter_message(
-                text=text(private_notice(question), language),
+                text=private_notice_text(question, language, conversation.channel(tracker)),
                 json_message={"relevo": {"decision": "private"}},
             )
             return [SlotSet("awaiting_feedback", False), SlotSet("offer_pending", False)]

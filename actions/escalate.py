@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, runtime
 from actions.incidents import tell_incident_notice
-from actions.privacy import is_personal_matter, private_notice
+from actions.privacy import is_personal_matter, private_notice_text
 from actions.texts import off_shift_words, text, wait_words, when
 from handoff.requests import (
     HandoffRequest,
@@ -153,7 +153,15 @@ class ActionEscalate(Action):
         tell_incident_notice(dispatcher, tracker, question, language)
         care = caring_words(reason, question, language)
         if conversation.is_public(tracker):
-            tell_in_public(dispatcher, question, language, said, later, care=care)
+            tell_in_public(
+                dispatcher,
+                question,
+                language,
+                said,
+                later,
+                care=care,
+                channel=conversation.channel(tracker),
+            )
             return _handed_over()
         told: list[dict[str, Any]] = []
         if care is not None:  # a death, an illness, a lawyer: care, no emoji
@@ -233,6 +241,7 @@ def tell_in_public(
     later: str | None,
     *,
     care: str | None,
+    channel: str,
 ) -> None:
     """One short public reply that everyone may read, with no details of the queue.
 
@@ -244,7 +253,7 @@ def tell_in_public(
     if is_personal_matter(question):
         if care is not None:  # its own post: the invitation is a post's length already
             dispatcher.utter_message(text=care)
-        dispatcher.utter_message(text=text(private_notice(question), language))
+        dispatcher.utter_message(text=private_notice_text(question, language, channel))
         dispatcher.utter_message(json_message={"relevo": {"decision": "private"}})
         dispatcher.utter_message(json_message=said)
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from actions.texts import text
 from kb_index.text import fold
 from relevo.pii import contains_personal_data, kinds
 
@@ -114,6 +115,15 @@ def only_a_reference(text: str) -> bool:
         return False
     rest = _REFERENCE.sub(" ", _BOOKING_CODE.sub(" ", upper))
     return not any(ch.isalnum() for ch in _NAMING_A_CODE.sub(" ", fold(rest)))
+
+
+def private_notice_text(question: str, language: str, channel: str) -> str:
+    """The words that move a public customer to private (`private_notice`), in `language`.
+
+    A Telegram group's post is a message: "borra tu publicación" read oddly there (QA s25).
+    """
+    shared = text("your_message" if channel == "telegram" else "your_post", language)
+    return text(private_notice(question), language, post=shared)
 
 
 def private_notice(text: str) -> str:

@@ -21,16 +21,19 @@ SHOWN: dict[Kind, dict[str, str]] = {
 }
 _PERSONAL_DATA = {"en": "personal data", "es": "datos personales"}  # several kinds at once
 _DELETE_POST = {
-    "en": "For your safety, please delete your post: it shows {what}. Send us a private message "
-    "and we'll help you there. 🔒",
-    "es": "Por tu seguridad, borra tu publicación: muestra {what}. Escríbenos por mensaje "
-    "privado y te ayudamos allí. 🔒",
+    "en": "For your safety, please delete your {post}: it shows {what}. Send us a private "
+    "message and we'll help you there. 🔒",
+    "es": "Por tu seguridad, borra tu {post}: muestra {what}. Escríbenos por mensaje privado y "
+    "te ayudamos allí. 🔒",
 }
 
 
 def _delete_post(what: dict[str, str]) -> dict[str, str]:
-    """The notice asking to delete a public post, naming `what` it shows, in both languages."""
-    return {language: words.format(what=what[language]) for language, words in _DELETE_POST.items()}
+    """The notice asking to delete a public post, naming `what` it shows, in both languages.
+
+    `{post}` stays for the caller: a social network's post, a Telegram group's message.
+    """
+    return {lang: words.replace("{what}", what[lang]) for lang, words in _DELETE_POST.items()}
 
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -39,6 +42,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Esto es lo que he encontrado en «{title}»:",
     },
     "read_more": {"en": "More: {url}", "es": "Más info: {url}"},
+    "your_post": {"en": "post", "es": "publicación"},  # what a public customer deletes
+    "your_message": {"en": "message", "es": "mensaje"},  # ... in a Telegram group
     "other_language": {
         "en": "(This article is only available in Spanish.)",
         "es": "(Este artículo solo está disponible en inglés).",

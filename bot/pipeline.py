@@ -21,8 +21,7 @@ from dataclasses import replace
 
 import redis.asyncio as aioredis
 
-from actions.privacy import private_notice, shows_personal_data
-from actions.texts import text as assistant_text
+from actions.privacy import private_notice_text, shows_personal_data
 from bot.after_resolution import is_closing, parse_rating
 from bot.conversations import Accepted, ConversationStore, Flood, Route
 from bot.gestures import GREET, Gesture, gesture_of, types_back_to_bot, with_language
@@ -294,7 +293,7 @@ class InboundPipeline:
         if what:
             return inbound.answer("notice", unsupported_notice(what, language, relayed=True))
         if inbound.public and shows_personal_data(inbound.text):
-            notice = assistant_text(private_notice(inbound.text), language)
+            notice = private_notice_text(inbound.text, language, inbound.channel.value)
             return replace(inbound.answer("privacy", notice), invite_private=True)
         return None
 

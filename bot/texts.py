@@ -174,7 +174,7 @@ UNSUPPORTED_NAMES: dict[str, dict[str, str]] = {
     "animation": {"en": "GIF", "es": "GIF"},
     "document": {"en": "file", "es": "archivo"},
     "poll": {"en": "poll", "es": "encuesta"},
-    "dice": {"en": "dice", "es": "dado"},
+    "dice": {"en": "dice roll", "es": "dado"},
 }
 _FEMININE_ES = frozenset({"foto", "encuesta"})
 _NO_WORDS = frozenset({"location", "contact"})

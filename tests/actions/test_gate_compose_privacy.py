@@ -349,7 +349,9 @@ def test_a_booking_code_or_reference_alone_asks_nothing_yet(message: str, alone:
 def test_a_public_handoff_says_a_person_will_reply_there_with_an_emoji() -> None:
     dispatcher = CollectingDispatcher()
     said = {"relevo": {"decision": "handoff"}}
-    tell_in_public(dispatcher, "I want a person", "en", said, "today at 09:00", care=None)
+    tell_in_public(
+        dispatcher, "I want a person", "en", said, "today at 09:00", care=None, channel="social"
+    )
     [message] = dispatcher.messages
     assert message["text"] == "A person from our team will reply to you here today at 09:00. 🙋"
     assert message["custom"] == said
@@ -376,7 +378,7 @@ def test_a_public_sensitive_topic_opens_with_condolences_an_apology_or_sympathy(
     words = caring_words(Reason.SENSITIVE_TOPIC, post, language)
     assert words == text(f"care_{care}", language)
     dispatcher = CollectingDispatcher()
-    tell_in_public(dispatcher, post, language, {}, None, care=words)
+    tell_in_public(dispatcher, post, language, {}, None, care=words, channel="social")
     [message] = dispatcher.messages
     assert message["text"] == f"{words} {text('handoff_public', language)}"  # no emoji
     assert len(f"@a_long_handle_15 {message['text']}") <= Settings().public_reply_chars
@@ -393,7 +395,13 @@ def test_a_public_handoff_about_a_booking_invites_to_private_and_promises_nothin
     dispatcher = CollectingDispatcher()
     said = {"relevo": {"decision": "handoff"}}
     tell_in_public(
-        dispatcher, "where is my refund for booking BX7K2Q", "en", said, None, care=False
+        dispatcher,
+        "where is my refund for booking BX7K2Q",
+        "en",
+        said,
+        None,
+        care=False,
+        channel="social",
     )
     words = [m["text"] for m in dispatcher.messages if m["text"]]
     decisions = [m["custom"]["relevo"]["decision"] for m in dispatcher.messages if m["custom"]]

@@ -6,8 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.privacy import is_personal_matter, private_notice, shows_personal_data
-from actions.texts import SHOWN, text
+from actions.privacy import (
+    is_personal_matter,
+    private_notice,
+    private_notice_text,
+    shows_personal_data,
+)
+from actions.texts import SHOWN
 from relevo.pii import Kind
 
 EVAL = Path(__file__).parents[2] / "kb" / "eval"
@@ -120,17 +125,26 @@ def test_the_notice_to_delete_a_post_names_what_it_shows(post: str, kind: Kind) 
     key = private_notice(post)
     assert key == f"pii_public_{kind.value}"
     for language in ("es", "en"):
-        words = text(key, language)
+        words = private_notice_text(post, language, "social")
         assert SHOWN[kind][language] in words
         assert ("borra tu publicación" if language == "es" else "delete your post") in words
 
 
+def test_in_a_telegram_group_the_post_to_delete_is_a_message() -> None:
+    """QA s25: "borra tu publicación" read oddly in a group chat."""
+    post = "mi localizador es QW3RT7"
+    assert "borra tu mensaje: muestra un localizador" in private_notice_text(post, "es", "telegram")
+    assert "delete your message: it shows a booking code" in (
+        private_notice_text(post, "en", "telegram")
+    )
+
+
 def test_a_post_showing_several_kinds_is_said_to_show_personal_data() -> None:
-    key = private_notice("llamadme al 612 345 678 o escribid a ana.bags@example.com")
-    assert text(key, "es").startswith(
+    post = "llamadme al 612 345 678 o escribid a ana.bags@example.com"
+    assert private_notice_text(post, "es", "social").startswith(
         "Por tu seguridad, borra tu publicación: muestra datos personales."
     )
-    assert "it shows personal data." in text(key, "en")
+    assert "it shows personal data." in private_notice_text(post, "en", "social")
 
 
 def test_a_personal_matter_without_data_is_only_invited_to_private() -> None:
