@@ -43,6 +43,19 @@ class Customer:
     timezone: str | None = None  # IANA name, when the channel knows it (the web chat's browser)
 
 
+def tidy_spacing(text: str) -> str:
+    """Runs of spaces as one, and at most one empty line between lines; the lines are kept.
+
+    A customer's list ("1. …", "2. …") reached the desk as one line (QA s25).
+    """
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    kept: list[str] = []
+    for line in lines:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    return "\n".join(kept).strip()
+
+
 @dataclass(frozen=True)
 class Inbound:
     """A customer message from any channel.

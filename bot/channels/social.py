@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationErro
 from pydantic_core import PydanticCustomError
 
 from bot.delivery import DeliveryError, Target
-from bot.inbound import Channel, Customer, Inbound
+from bot.inbound import Channel, Customer, Inbound, tidy_spacing
 from bot.invitations import with_invitation
 from bot.pipeline import InboundPipeline
 from bot.ratelimit import RateLimits
@@ -176,7 +176,7 @@ def to_inbound(
             followers=event.author.followers,
             url=event.url,
         ),
-        text=" ".join(body.split()),
+        text=tidy_spacing(body),
         public=True,
         overheard=overheard,
         route={

@@ -16,7 +16,7 @@ from typing import Any
 from telegram import CallbackQuery, Message, Update, User
 
 from bot.gestures import ASK_HUMAN, GREET, with_language
-from bot.inbound import Channel, Customer, Inbound, Kind
+from bot.inbound import Channel, Customer, Inbound, Kind, tidy_spacing
 from bot.texts import text
 from relevo.messages import BACK_TO_BOT
 
@@ -254,7 +254,7 @@ def asking_for_a_person(language: str | None) -> str:
 def _strip_mention(body: str, username: str) -> str:
     if not body.startswith("/"):
         body = _mention(username).sub(" ", body)
-    return " ".join(body.split())
+    return tidy_spacing(body)
 
 
 def _command(inbound: Inbound, username: str) -> Received | None:

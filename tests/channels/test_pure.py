@@ -13,7 +13,7 @@ from actions.offers import pick_payload
 from bot.channels.social import SocialEvent, addressed_to_brand, to_inbound
 from bot.channels.telegram_updates import greeting, is_button_payload, not_yours, received
 from bot.channels.webchat import frame
-from bot.inbound import Kind
+from bot.inbound import Kind, tidy_spacing
 from bot.log_entries import outgoing_log_fields
 from bot.pipeline import ELISION, head_and_tail, says_nothing
 from bot.rasa_client import BotReply
@@ -509,3 +509,17 @@ def test_an_offer_of_articles_keeps_its_buttons_and_is_the_turns_decision() -> N
     assert (summary.decision, summary.article, summary.kb_ms) == ("suggest", None, 4.0)
     rephrase = BotReply(None, custom={"relevo": {"decision": "rephrase"}})
     assert turn_summary([rephrase, *replies]).decision == "suggest"
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("  hola   que tal ", "hola que tal"),
+        ("dudas:\n1. maleta\n2.  perro\n\n\n\ngracias", "dudas:\n1. maleta\n2. perro\n\ngracias"),
+        ("\n\n  solo esto \n", "solo esto"),
+    ],
+)  # fmt: skip
+def test_spacing_is_tidied_and_the_lines_are_kept(typed: str, kept: str) -> None:
+    """A list reached the desk as one line (QA s25)."""
+    assert tidy_spacing(typed) == kept
+    assert to_inbound(_event(f"@brisaair {typed}"), Settings()).text == kept
