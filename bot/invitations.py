@@ -161,12 +161,14 @@ class Invitations:
             return None
         who = follower(public, channel, profile_key)
         if who is Follower.OTHER:
-            await self._store.start(
-                conversation_id, channel=channel.value, route=route, customer=profile_key
-            )
-            language = await self._store.language(conversation_id) or fallback_language
-            await self._say(
-                conversation_id, public_id, text("not_invited", language), kind="not-invited"
+            await self._refuse(
+                conversation_id,
+                public_id,
+                "not_invited",
+                channel,
+                route,
+                profile_key,
+                fallback_language,
             )
             log.warning(
                 "invitation refused: it is bound to another customer",
@@ -174,6 +176,15 @@ class Invitations:
             )
             return None
         if not await self._customers.claim_invitation(token, conversation_id):
+            await self._refuse(
+                conversation_id,
+                public_id,
+                "invite_taken",
+                channel,
+                route,
+                profile_key,
+                fallback_language,
+            )
             log.warning(
                 "invitation refused: taken up in another conversation",
                 extra={"conversation": conversation_id, "from": public_id},
@@ -220,6 +231,28 @@ class Invitations:
             extra={"conversation": conversation_id, "from": public_id, "follower": who.value},
         )
         return Continued(public_id, question, asked or "")
+
+    async def _refuse(
+        self,
+        conversation_id: str,
+        public_id: str,
+        reason: str,
+        channel: Channel,
+        route: dict[str, Any],
+        profile_key: str,
+        fallback_language: str | None,
+    ) -> None:
+        """Start the follower's own conversation and tell them why the link does not carry on.
+
+        `reason` is the text's key; it is said once per public conversation (a reconnect or a
+        redelivered /start is not told twice).
+        """
+        await self._store.start(
+            conversation_id, channel=channel.value, route=route, customer=profile_key
+        )
+        language = await self._store.language(conversation_id) or fallback_language
+        kind = reason.replace("_", "-")
+        await self._say(conversation_id, public_id, text(reason, language), kind=kind)
 
     async def _say(
         self,

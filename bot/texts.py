@@ -93,6 +93,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Este enlace ha caducado o no es válido, así que tu mensaje público no ha llegado "
         "con él. Cuéntame aquí qué necesitas y te ayudo.",
     },
+    "invite_taken": {  # a public link another chat took up first
+        "en": "This link has already been used to continue in another chat, so I can't carry "
+        "that conversation over here. Tell me here what you need and I'll help you.",
+        "es": "Este enlace ya se usó para seguir en otro chat, así que no puedo traer aquí esa "
+        "conversación. Cuéntame aquí qué necesitas y te ayudo.",
+    },
     "not_invited": {  # another member followed a Telegram group's invitation
         "en": "This link is for someone else, so I can't continue that conversation here.",
         "es": "Este enlace es para otra persona, así que no puedo continuar aquí esa conversación.",

@@ -293,3 +293,27 @@ async def test_a_second_invitation_carries_its_question_and_a_link_tapped_again_
     assert await _queued(aclient, keys.INBOUND, f"tg:{BEA}") == []
     [again] = await _queued(aclient, keys.OUTBOX, f"tg:{BEA}")
     assert again["text"] == "Ya seguimos aquí, en privado 🙂 Escríbeme aquí lo que necesites."
+
+
+async def test_a_link_taken_up_in_another_chat_is_told_so_once(aclient: aioredis.Redis) -> None:
+    """QA s25 L3: the web chat opened with such a link stayed empty, with no word why."""
+    await InboundPipeline(aclient, Settings()).accept(_on_social(SAID))
+    token = await Customers(aclient).invite_token("social:x:t1:u1")
+    invitations = Invitations(aclient, Settings())
+
+    async def follow(conversation: str, channel: Channel) -> object:
+        return await invitations.accept(
+            token,
+            conversation_id=conversation,
+            channel=channel,
+            route={},
+            profile_key=keys.customer(channel.value, conversation),
+            fallback_language="es",
+        )
+
+    assert await follow("tg:777", Channel.TELEGRAM) is not None
+    for _ in range(2):  # a reload of the page is not told twice
+        assert await follow("wc-late", Channel.WEBCHAT) is None
+    told = await _queued(aclient, keys.OUTBOX, "wc-late")
+    assert len({m["out_id"] for m in told}) == 1  # delivered once: the same out_id
+    assert told[0]["text"].startswith("Este enlace ya se usó para seguir en otro chat")
