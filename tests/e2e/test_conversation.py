@@ -227,7 +227,7 @@ async def test_a_no_hands_over_with_the_whole_context(
 
 OFFERED = {  # questions whose right article ranks near the top without a clear lead
     "es": ("no me deja pagar con la tarjeta", "payment-problems-es"),
-    "en": ("how much hand luggage can I take?", "baggage-cabin-en"),
+    "en": ("what size can my carry on be?", "baggage-cabin-en"),
 }
 
 
@@ -361,7 +361,7 @@ CABIN = {"es": "¿Qué puedo llevar en cabina?", "en": OFFERED["en"][0]}
         ("en", OFFERED["en"][0], "the first one", 1),
         ("en", OFFERED["en"][0], "2", 2),
         ("en", OFFERED["en"][0], "first", 1),
-        ("en", CABIN["en"], "the cabin one", None),  # words of one offered title
+        ("en", CABIN["en"], "the hand luggage one", None),  # words of one offered title
         ("es", OFFERED["es"][0], "el primero", 1),
         ("es", OFFERED["es"][0], "la segunda", 2),
         ("es", OFFERED["es"][0], "la primera, gracias", 1),
