@@ -57,6 +57,7 @@ from bench.stack import (
     Service,
     Services,
     free_port,
+    on_other_ports,
     run_main,
     start_engine,
     start_rasa,
@@ -518,17 +519,10 @@ class TrivialSide:
     actions: Service
     rasa: Service
 
-    @property
-    def rasa_url(self) -> str:
-        """The trivial-action Rasa's base URL."""
-        return f"http://127.0.0.1:{self.settings.rasa_port}"
-
 
 def start_trivial_side(services: Services, engine: Engine) -> TrivialSide:
     """`bench.trivial_actions` on Relevo's action server, and a Rasa server whose endpoint it is."""
-    settings = engine.settings.model_copy(
-        update={"rasa_port": free_port(), "action_port": free_port()}
-    )
+    settings = on_other_ports(engine.settings, rasa_port=free_port(), action_port=free_port())
     env = {
         **engine.env,
         "RELEVO_RASA_PORT": str(settings.rasa_port),
@@ -547,7 +541,7 @@ def run(services: Services, data: Path, plan: Plan) -> None:
     settings, store, rasa = engine.settings, engine.store, engine.rasa
     with step("Trivial action server and a second Rasa on the same model"):
         trivial = start_trivial_side(services, engine)
-    targets = Targets(engine.rasa_url, trivial.rasa_url, settings.prepare_url)
+    targets = Targets(engine.rasa_url, trivial.settings.rasa_url, settings.prepare_url)
 
     candidates = choose_questions(ROOT / "kb" / "eval" / "queries.yaml", settings.default_language)
     if plan.probe_questions:

@@ -26,6 +26,7 @@ from bench.common import table
 from bench.stack import (
     ROOT,
     free_port,
+    on_other_ports,
     run_main,
     start_engine,
     start_rasa,
@@ -119,10 +120,10 @@ def main() -> None:
     with temporary_services("relevo-long-bench-") as (services, data):
         engine = start_engine(services, data)
         with step("A second Rasa server, without the memo of dialogue states"):
-            settings = engine.settings.model_copy(update={"rasa_port": free_port()})
+            settings = on_other_ports(engine.settings, rasa_port=free_port())
             env = {**engine.env, "RELEVO_RASA_STATE_MEMO": "false"}
             baseline = start_rasa(services, settings, env, workers=1, label="-no-memo")
-        urls = {WITH_MEMO: engine.rasa_url, WITHOUT: f"http://127.0.0.1:{settings.rasa_port}"}
+        urls = {WITH_MEMO: engine.rasa_url, WITHOUT: settings.rasa_url}
         with step(f"{args.conversations} conversations of {args.turns} turns on each server"):
             played = asyncio.run(play(urls, args.turns, args.conversations))
         memory = [

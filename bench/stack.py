@@ -279,8 +279,17 @@ class Engine:
 
     @property
     def rasa_url(self) -> str:
-        """Rasa's base URL."""
-        return f"http://127.0.0.1:{self.settings.rasa_port}"
+        """Rasa's base URL (it follows `rasa_port`: `Settings`)."""
+        return self.settings.rasa_url
+
+
+def on_other_ports(settings: Settings, **ports: int) -> Settings:
+    """`settings` for a second Rasa (`rasa_port`) or action server (`action_port`).
+
+    A copy keeps the derived `rasa_url` of the original: it is set again from the new port.
+    """
+    copied = settings.model_copy(update=ports)
+    return copied.model_copy(update={"rasa_url": f"http://127.0.0.1:{copied.rasa_port}"})
 
 
 def prepare_engine(
