@@ -333,12 +333,8 @@ class ConversationStore:
 
     async def last_said_entry(self, conversation_id: str, within: int = 50) -> str | None:
         """The log entry id of the customer's latest words in the last `within` entries."""
-        entries = await self._client.xrevrange(keys.conversation_log(conversation_id), count=within)
-        for entry_id, fields in entries:
-            said = {text_of(k): text_of(v) for k, v in fields.items()}
-            if said.get("author") == "customer" and said.get("text"):
-                return text_of(entry_id)
-        return None
+        said = await self._said(conversation_id, "customer", within)
+        return said[0][0] if said else None
 
     async def said_at(self, conversation_id: str, entry_id: str) -> str:
         """The text of one entry of the conversation's log ("" when it is gone)."""
@@ -353,9 +349,17 @@ class ConversationStore:
 
     async def said_by(self, conversation_id: str, author: str, within: int = 200) -> list[str]:
         """What `author` (customer, bot, agent) said in the last `within` entries, latest first."""
+        return [said for _, said in await self._said(conversation_id, author, within)]
+
+    async def _said(self, conversation_id: str, author: str, within: int) -> list[tuple[str, str]]:
+        """(entry id, text) of what `author` said in the last `within` entries, latest first."""
         entries = await self._client.xrevrange(keys.conversation_log(conversation_id), count=within)
-        said = ({text_of(k): text_of(v) for k, v in fields.items()} for _, fields in entries)
-        return [s["text"] for s in said if s.get("author") == author and s.get("text")]
+        found = []
+        for entry_id, fields in entries:
+            entry = {text_of(k): text_of(v) for k, v in fields.items()}
+            if entry.get("author") == author and entry.get("text"):
+                found.append((text_of(entry_id), entry["text"]))
+        return found
 
     async def read(
         self, conversation_id: str, after: str = "0", count: int = 500
