@@ -326,6 +326,16 @@ class ConversationStore:
             before, _ = await both.execute()
         return before is not None
 
+    async def keyboard_shown(self, conversation_id: str, where: str) -> None:
+        """Record that the bot's latest message with buttons is `where` (a channel's address)."""
+        key = keys.conversation_keyboard(conversation_id)
+        await self._client.set(key, where, ex=self._retention or None)
+
+    async def latest_keyboard(self, conversation_id: str) -> str | None:
+        """Where the bot's latest message with buttons is; None before the first."""
+        where = await self._client.get(keys.conversation_keyboard(conversation_id))
+        return text_of(where) if where else None
+
     async def owner(self, conversation_id: str) -> str:
         """bot, queued, agent:<user> or closed."""
         value = await self._client.get(keys.conversation_owner(conversation_id))

@@ -153,6 +153,7 @@ class Forgetter:
             keys.conversation_handoffs(conversation_id),
             keys.conversation_invite(conversation_id),
             keys.conversation_waiting_notice(conversation_id),
+            keys.conversation_keyboard(conversation_id),
             f"{RASA_PREFIX}:tracker:{conversation_id}",
             f"{RASA_PREFIX}:lock:{conversation_id}",
             keys.conversation_social_replies(conversation_id),

@@ -149,6 +149,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "These buttons are for {who}. Mention me to ask your own question 🙂",
         "es": "Estos botones son para {who}. Mencióname para hacer tu propia pregunta 🙂",
     },
+    "buttons_stale": {
+        "en": "Those buttons were for an earlier answer. Use the ones under my latest message 👇",
+        "es": "Esos botones eran de una respuesta anterior. Usa los de mi último mensaje 👇",
+    },
     "buttons_unknown": {
         "en": "These buttons answered another message. Mention me to ask your own question 🙂",
         "es": "Estos botones respondían a otro mensaje. Mencióname para hacer tu propia "

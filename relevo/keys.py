@@ -117,6 +117,11 @@ def conversation_waiting_notice(conversation_id: str) -> str:
     return f"{PREFIX}:conv:{conversation_id}:waiting-notice"
 
 
+def conversation_keyboard(conversation_id: str) -> str:
+    """Where the bot's latest message with buttons in a conversation is ("<chat>:<message>")."""
+    return f"{PREFIX}:conv:{conversation_id}:keyboard"
+
+
 def conversation_social_replies(conversation_id: str) -> str:
     """The `social_reply` keys of the brand's replies in a conversation (a set, for erasure)."""
     return f"{PREFIX}:conv:{conversation_id}:social-replies"

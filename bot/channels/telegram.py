@@ -23,6 +23,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.error import (
@@ -38,13 +39,17 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram_split import with_split_marked
 from bot.channels.telegram_updates import (
+    ANSWERS_TO_THE_LATEST,
     Received,
     asking_for_a_person,
+    conversation_of,
     greeting,
     is_button_payload,
+    message_address,
     not_yours,
     received,
 )
+from bot.conversations import ConversationStore
 from bot.delivery import DeliveryError, Target
 from bot.inbound import Channel, Inbound
 from bot.invitations import Continued, Invitations, with_invitation
@@ -77,6 +82,13 @@ def _chat_of(update: Update) -> int | None:
     """The chat an update comes from, for the log."""
     chat = update.effective_chat
     return chat.id if chat else None
+
+
+def _pressed_conversation(query: CallbackQuery) -> str:
+    """The conversation of the member who pressed a button (the query has a message)."""
+    assert query.message is not None
+    chat = query.message.chat
+    return conversation_of(chat.id, chat.type, query.from_user.id)
 
 
 class TelegramChannel:
@@ -167,8 +179,8 @@ class TelegramChannel:
 
     async def handle(self, update: Update) -> None:
         """Hand one update to the pipeline (raises when it could not be stored)."""
-        if update.callback_query:
-            await self._answer_callback(update.callback_query)
+        if update.callback_query and await self._press_refused(update.callback_query):
+            return
         got = received(update, self.username or "")
         if got is None:
             return
@@ -214,17 +226,45 @@ class TelegramChannel:
         """The conversation's language; before it has one, the user's app language."""
         return await self._pipeline.store.language(inbound.conversation_id) or inbound.language
 
-    async def _answer_callback(self, query: CallbackQuery) -> None:
-        """Stop the button's spinner; a member pressing another's buttons is told whose they are."""
+    async def _press_refused(self, query: CallbackQuery) -> bool:
+        """Stop the button's spinner, telling a member pressing another's buttons whose they are.
+
+        True for a "yes" or "no" under an older question: it is told so and that keyboard
+        closes. QA s25: a 👎 under an earlier "Did this help?" counted against the newest answer.
+        """
         if not is_button_payload(query.data or ""):
             log.warning(
                 "telegram button press ignored: data the bot's buttons never carry",
                 extra={"chat": query.message.chat.id if query.message else None},
             )
+        refusal = not_yours(query)
+        stale = refusal is None and await self._answers_an_older_question(query)
+        if stale:
+            conversation = _pressed_conversation(query)
+            language = await self._pipeline.store.language(conversation)
+            refusal = text("buttons_stale", language or "en")
         try:
-            await self.bot.answer_callback_query(query.id, text=not_yours(query))
+            await self.bot.answer_callback_query(query.id, text=refusal)
         except TelegramError as exc:  # the button stops spinning a bit later: not worth failing
             log.info("callback not answered", extra={"error": repr(exc)})
+        if stale:
+            await self._close_keyboard(query)
+        return stale
+
+    async def _answers_an_older_question(self, query: CallbackQuery) -> bool:
+        """A yes or no pressed under a message that is not the bot's latest with buttons."""
+        message = query.message
+        if not isinstance(message, Message) or query.data not in ANSWERS_TO_THE_LATEST:
+            return False
+        conversation = _pressed_conversation(query)
+        latest = await self._pipeline.store.latest_keyboard(conversation)
+        if latest is None or latest == message_address(message):
+            return False
+        log.info(
+            "telegram button press refused: a yes or no under an older question",
+            extra={"conversation": conversation, "pressed": message.message_id},
+        )
+        return True
 
     async def _close_keyboard(self, query: CallbackQuery) -> None:
         """Take the keyboard off the bot's message once a press on it was taken.
@@ -274,7 +314,7 @@ class TelegramChannel:
 
     def sender(self) -> TelegramSender:
         """The outbox's way to Telegram."""
-        return TelegramSender(self.bot, self._limits)
+        return TelegramSender(self.bot, self._limits, self._pipeline.store)
 
 
 ROW_CHARS = 24
@@ -300,9 +340,10 @@ def keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup:
 class TelegramSender:
     """Sends plain-text messages, buttons as an inline keyboard under the last part."""
 
-    def __init__(self, bot: Bot, limits: RateLimits) -> None:
+    def __init__(self, bot: Bot, limits: RateLimits, store: ConversationStore) -> None:
         self._bot = bot
         self._limits = limits
+        self._store = store
 
     def parts(self, message: Outgoing, target: Target) -> list[str]:
         """Split at 4096 characters; in a group, with the link to continue in private."""
@@ -326,10 +367,10 @@ class TelegramSender:
         chat_id = target.route["chat_id"]
         try:
             try:
-                await self._send(chat_id, part, markup, reply_to)
+                sent = await self._send(chat_id, part, markup, reply_to)
             except ChatMigrated as moved:  # the group became a supergroup: its new id
                 log.info("telegram group moved", extra={"chat": chat_id, "to": moved.new_chat_id})
-                await self._send(moved.new_chat_id, part, markup, reply_to)
+                sent = await self._send(moved.new_chat_id, part, markup, reply_to)
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
@@ -346,6 +387,8 @@ class TelegramSender:
             raise DeliveryError(f"telegram timed out: {exc!r}") from exc
         except TelegramError as exc:  # NetworkError and server errors
             raise DeliveryError(f"telegram error: {exc!r}") from exc
+        if markup is not None:
+            await self._store.keyboard_shown(target.conversation_id, message_address(sent))
 
     async def _send(
         self,
@@ -353,8 +396,8 @@ class TelegramSender:
         part: str,
         markup: InlineKeyboardMarkup | None,
         reply_to: int | None,
-    ) -> None:
-        await self._bot.send_message(
+    ) -> Message:
+        return await self._bot.send_message(
             chat_id=chat_id,
             text=part,
             reply_markup=markup,

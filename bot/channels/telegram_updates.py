@@ -24,6 +24,10 @@ _BUTTON_PAYLOADS = frozenset({"/affirm", "/deny", ASK_HUMAN, BACK_TO_BOT, "1", "
 """The payloads of the bot's own fixed buttons: "did this help?" and "a person" (nlu/domain.yml,
 actions/answer.py's "none of these"), "back to the assistant" (actions/escalate.py) and the
 rating (handoff/texts.py)."""
+ANSWERS_TO_THE_LATEST = frozenset({"/affirm", "/deny"})
+"""Payloads that answer whatever the bot asked last ("Did this help?", "Anything else?", "none
+of these"): taken only from the bot's latest message with buttons. An offered article, a person,
+the way back and a rating say what they mean wherever they are pressed."""
 _PICK_ARTICLE = "/pick_article"
 """An offered article's button: `/pick_article{"article":"<id>"}` (actions/answer.py)."""
 _COMMANDS = frozenset({"start", "help", "agent"})
@@ -144,7 +148,7 @@ def _written(message: Message | None, username: str) -> Inbound | None:
         route["attachment"] = attached
     inbound = Inbound(
         channel=Channel.TELEGRAM,
-        conversation_id=_conversation(chat.id, chat.type, user.id),
+        conversation_id=conversation_of(chat.id, chat.type, user.id),
         message_id=f"{chat.id}:{message.message_id}",
         customer=_customer(user),
         text=message.text or message.caption or "",
@@ -176,7 +180,7 @@ def _pressed(query: CallbackQuery) -> Received | None:
     return Received(
         Inbound(
             channel=Channel.TELEGRAM,
-            conversation_id=_conversation(chat.id, chat.type, query.from_user.id),
+            conversation_id=conversation_of(chat.id, chat.type, query.from_user.id),
             message_id=f"callback:{query.id}",
             customer=_customer(query.from_user),
             text=data,
@@ -229,6 +233,11 @@ def not_yours(query: CallbackQuery) -> str | None:
     )
 
 
+def message_address(message: Message) -> str:
+    """A message's place in Telegram: "<chat id>:<message id>"."""
+    return f"{message.chat.id}:{message.message_id}"
+
+
 def _buttons_owner(message: Any) -> User | None:
     """The member whose message the bot's message replies to."""
     replied = getattr(message, "reply_to_message", None)
@@ -274,7 +283,7 @@ def _command(inbound: Inbound, username: str) -> Received | None:
     return Received(inbound, command="help")
 
 
-def _conversation(chat_id: int, chat_type: str, user_id: int) -> str:
+def conversation_of(chat_id: int, chat_type: str, user_id: int) -> str:
     """Private chats are one conversation; in a group, each member has their own."""
     return f"tg:{chat_id}" if chat_type == "private" else f"tg:{chat_id}:{user_id}"
 

@@ -235,6 +235,44 @@ async def test_a_taken_press_closes_its_keyboard_and_a_refused_one_leaves_it(
     assert (await _inbound(aclient))[-1] == (f"tg:{chat}", "/deny")  # taken, and no error
 
 
+async def test_a_yes_or_no_under_an_older_question_is_refused_and_its_keyboard_closed(
+    emu: TelegramEmulator, channel: TelegramChannel, aclient: aioredis.Redis
+) -> None:
+    """QA s25: a "No 👎" under an earlier "Did this help?" counted against the newest answer.
+    An offered article says what it means, so an older offer still counts."""
+    chat = 880300
+    conversation = f"tg:{chat}"
+    target = Target(conversation, "telegram", {"chat_id": chat}, public=False)
+    await aclient.hset(keys.conversation(conversation), "language", "es")
+    pick = '/pick_article{"article":"pets-es"}'
+    offer = Outgoing(
+        "s1", conversation, "bot", "¿Cuál?", buttons=[{"title": "Mascotas", "payload": pick}]
+    )
+    yes_no = [{"title": "Sí 👍", "payload": "/affirm"}, {"title": "No 👎", "payload": "/deny"}]
+    for out_id in ("s2", "s3"):  # two answers, each asking "did this help?"
+        ask = Outgoing(out_id, conversation, "bot", "¿Te ha servido?", buttons=yes_no)
+        for message in (offer, ask) if out_id == "s2" else (ask,):
+            await channel.sender().send(message, message.text, 0, target)
+    sent = await emu.await_bot_messages(_token(channel), chat, 3)
+    offered, older, latest = (int(m["messageId"]) for m in sent)
+
+    emu.send_callback(_token(channel), chat, "/deny", older)
+    await _handle_new(channel)
+    assert await _inbound(aclient) == []
+    [refused] = _callback_answers(emu, channel)
+    assert (
+        refused["text"]
+        == "Esos botones eran de una respuesta anterior. Usa los de mi último mensaje 👇"
+    )
+    assert not _keyboard_of(emu, channel, older)
+    assert _keyboard_of(emu, channel, latest)
+
+    emu.send_callback(_token(channel), chat, pick, offered)
+    emu.send_callback(_token(channel), chat, "/deny", latest)
+    await _handle_new(channel)
+    assert await _inbound(aclient) == [(conversation, pick), (conversation, "/deny")]
+
+
 async def test_a_press_by_another_member_leaves_the_keyboard_to_its_owner(
     emu: TelegramEmulator, channel: TelegramChannel, aclient: aioredis.Redis
 ) -> None:

@@ -114,7 +114,9 @@ async def _deliver(
     bot = Bot(TOKEN, base_url=api.url)
     worker = DeliveryWorker(
         client=aclient,
-        senders={"telegram": TelegramSender(bot, RateLimits(overall=100, per_chat=100))},
+        senders={
+            "telegram": TelegramSender(bot, RateLimits(overall=100, per_chat=100), pipeline.store)
+        },
         invites=Invitations(aclient, settings),
         policy=RetryPolicy(max_attempts=attempts, base_seconds=0.05, max_seconds=0.2),
         consumer="test",
