@@ -10,7 +10,7 @@ from rich.console import Console
 
 from bot.rasa_process import action_server_command, rasa_env, serve_command, train
 from handoff.routing import configured_routing
-from relevo.errors import ConfigurationError
+from kb_index.store import IndexStore
 from relevo.settings import get_settings
 
 console = Console(stderr=True, soft_wrap=True)
@@ -45,8 +45,7 @@ def actions(
 ) -> None:
     """Run the action server (knowledge-base answers, escalation, feedback)."""
     settings = get_settings()
-    if not (settings.index_dir / "CURRENT").exists():
-        raise ConfigurationError("No knowledge-base index: run `relevo kb build` first.")
+    IndexStore(settings.index_dir).require_built()
     configured_routing(settings.routing_file)  # a broken routing file stops here, naming its line
     command = action_server_command(settings, port or settings.action_port)
     os.execv(command[0], command)

@@ -26,7 +26,7 @@ from kb_index.store import IndexStore, Manifest
 from kb_index.sync import article_warnings, read_articles
 from relevo import keys
 from relevo.errors import ConfigurationError, RelevoError
-from relevo.health import wait_until_healthy
+from relevo.health import ProcessExitedError, wait_until_healthy
 from relevo.logs import configure
 from relevo.redis_conn import (
     connect,
@@ -84,6 +84,7 @@ def up(
     settings = get_settings()
     configured_routing(settings.routing_file)  # a broken routing file stops here, naming its line
     _refuse_busy_ports(settings)
+    IndexStore(settings.index_dir).require_built()  # else the action server stops at once
     if settings.redis_url is None:
         # Before any process starts: one that reached the daemon would lose it to the takeover.
         stop_embedded_daemon(settings)
@@ -112,7 +113,13 @@ def up(
     rasa = f"http://127.0.0.1:{settings.rasa_port}"
     try:
         for url in (f"{base}/healthz", f"{actions_url}/health", f"{rasa}/", f"{base}/readyz"):
-            wait_until_healthy(url, process, timeout)
+            try:
+                wait_until_healthy(url, process, timeout)
+            except ProcessExitedError as exc:  # honcho stops all when one stops: not this one
+                raise ProcessExitedError(
+                    "A process stopped during start-up, so the stack stopped: its last lines "
+                    "above (each line starts with its name) say why."
+                ) from exc
         print_up_banner(console, settings)
         process.wait()
     except KeyboardInterrupt:

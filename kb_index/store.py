@@ -125,13 +125,18 @@ class IndexStore:
             return None
         return Manifest.from_json((current / "manifest.json").read_text(encoding="utf-8"))
 
-    def load(self, embedder: Embedder, *, nprobe: int) -> LoadedIndex:
-        """Load the published version for searching with `embedder`."""
+    def require_built(self) -> Path:
+        """The published version's folder; before the first build, an error saying what to run."""
         current = self.current_dir()
         if current is None:
             raise IndexNotBuiltError(
                 f"No knowledge-base index in {self.root}: run `relevo kb build` first."
             )
+        return current
+
+    def load(self, embedder: Embedder, *, nprobe: int) -> LoadedIndex:
+        """Load the published version for searching with `embedder`."""
+        current = self.require_built()
         manifest = Manifest.from_json((current / "manifest.json").read_text(encoding="utf-8"))
         if manifest.model != embedder.name:
             raise KnowledgeBaseError(

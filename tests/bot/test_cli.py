@@ -246,6 +246,14 @@ def test_up_refuses_to_start_beside_a_stack_that_still_holds_a_port(
     assert "Rasa" not in done.stderr and "is up" not in done.stdout
 
 
+def test_up_without_an_index_says_to_build_it_and_starts_nothing(cli_env: dict[str, str]) -> None:
+    """QA s25 L4: the action server stopped at once, and `relevo up` blamed the gateway."""
+    done = relevo(cli_env, "up", "--timeout", "30", check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "No knowledge-base index" in done.stderr and "run `relevo kb build`" in done.stderr
+    assert "gateway" not in done.stderr and "actions.1" not in done.stdout
+
+
 def test_up_banner_keeps_every_address_whole_on_a_narrow_console(tmp_path: Path) -> None:
     """Under nohup rich prints 80 columns wide: the console link, with its token, was cut."""
     settings = Settings(data_dir=tmp_path, console_token=None, slack_bot_token=None)
