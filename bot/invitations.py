@@ -26,7 +26,7 @@ from bot.conversations import ConversationStore
 from bot.customers import Customers
 from bot.inbound import Channel, Inbound, Kind
 from bot.texts import text
-from handoff.follow import follow_to_private
+from handoff.follow import Followed, follow_to_private
 from kb_index.language import detect_language
 from relevo.messages import Outgoing
 from relevo.pii import redact
@@ -45,6 +45,8 @@ def with_invitation(body: str, links: tuple[str, ...]) -> str:
 
 QUOTED_CHARS = 300
 """How much of the public message the private welcome quotes."""
+DESK_QUOTED_CHARS = 1000
+"""How much of a public post a desk note quotes when its handoff joins an open one."""
 
 BOUND = frozenset({Channel.TELEGRAM.value})
 """Networks with private chats of their own: an invitation from one of their public
@@ -209,14 +211,15 @@ class Invitations:
         language = detect_language(said, default=fallback_language or "en").code
         handle = public["route"].get("handle")
         name = f" @{handle}" if handle else ""
-        with_person = await follow_to_private(
+        followed = await follow_to_private(
             self._client,
             public_id,
             conversation_id,
             channel.value,
             checked=who is Follower.INVITED,
+            said=shorten(shown, DESK_QUOTED_CHARS),
         )
-        if with_person:  # the person answers here now: nothing for the assistant
+        if followed is not Followed.NONE:  # a person answers here now: not the assistant
             welcome = text("continued_person", language, name=name)
             question = ""
         else:

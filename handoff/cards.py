@@ -77,6 +77,8 @@ def department_name(key: str, names: Mapping[str, str] | None = None) -> str:
 
 def state_text(view: HandoffView) -> str:
     """Where the handoff stands; a reopened one says who had it."""
+    if view.merged_into:
+        return "🔗 closed into the customer's open handoff in private"
     state = STATES.get(view.state, view.state).format(owner=view.owner_name or view.owner)
     if view.state == "queued" and view.reopened_at:
         had = view.last_owner_name or view.last_owner

@@ -56,6 +56,7 @@ class HandoffView:
     cycle_sla_due_at: str = ""  # a reopened cycle's targets (handoff.relay); "" until set
     cycle_resolution_due_at: str = ""
     public: bool = False  # everyone reads the conversation (a public post, a group)
+    merged_into: str = ""  # closed into the customer's open handoff in private (handoff.follow)
 
     @property
     def id(self) -> str:
@@ -200,6 +201,7 @@ async def load(client: aioredis.Redis, handoff_id: str) -> HandoffView | None:
         cycle_sla_due_at=fields.get("cycle_sla_due_at", ""),
         cycle_resolution_due_at=fields.get("cycle_resolution_due_at", ""),
         public=request.channel == "social" or bool(public and text_of(public)),
+        merged_into=fields.get("merged_into", ""),
     )
 
 

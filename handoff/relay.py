@@ -82,6 +82,11 @@ def relayed_line(fields: dict[str, str]) -> str:
     return f"👤 {redact(said)}"
 
 
+def _agent(owner: str) -> str:
+    """The agent's id in a conversation owner ("agent:U1"); "" while it was queued."""
+    return owner.removeprefix("agent:") if owner.startswith("agent:") else ""
+
+
 class Relay:
     """Shows what the customer wrote and applies what it changes."""
 
@@ -107,15 +112,20 @@ class Relay:
             if not view.card_ts:
                 raise RetryLater("the card is not posted yet", delay=0.5)
             kind = fields.get("kind")
-            if kind not in ("moved", "rating", "back"):
+            if kind not in ("moved", "merged", "rating", "back"):
                 await self._reopened(view)
             if await self._first_time(f"relay:{fields['log_id']}"):
-                if kind == "moved":  # handoff.follow: the card names the new channel
-                    await self._adapter.alert(view, fields.get("text", ""), level=AlertLevel.MOVED)
+                if kind in ("moved", "merged"):  # handoff.follow: the card names where it went
+                    await self._adapter.alert(
+                        view,
+                        fields.get("text", ""),
+                        level=AlertLevel.MOVED,
+                        notify=_agent(fields.get("owner", "")) if kind == "merged" else "",
+                    )
                 else:
                     await self._adapter.post_in_thread(view, relayed_line(fields))
                 await self._changed_by(view, fields)
-            if kind in ("moved", "rating"):
+            if kind in ("moved", "merged", "rating"):
                 await self._adapter.update_card(view)
         await self._client.xack(keys.DESK_RELAY, keys.DESK_GROUP, entry_id)
 
@@ -125,6 +135,8 @@ class Relay:
             await self._poorly_rated(view, fields)
         elif kind == "back":
             await self._withdraw(view)
+        elif kind == "merged":  # closed into another handoff: its targets no longer count
+            await self._timers.cancel(view.id)
         elif kind not in ("moved", "rating", "command"):
             await self._raise_if_pressing(view, fields.get("text", ""))
 

@@ -111,3 +111,62 @@ async def test_a_handoff_resolved_before_the_customer_follows_stays_where_it_was
     assert current_handoff(redis_client, PRIVATE) is None
     assert owner(redis_client, PUBLIC) == "closed"
     assert await aclient.xlen(keys.DESK_RELAY) == 0
+
+
+async def test_a_second_public_handoff_closes_into_the_one_open_in_private(
+    aclient: aioredis.Redis, redis_client: redis.Redis
+) -> None:
+    """QA s25 H4: a chat waiting for a person that followed a later invitation had two open
+    handoffs, and its messages reached only the second's thread."""
+    token = await _public_post_with_a_person(aclient, redis_client)
+    await _follow(aclient, token)
+    first = current_handoff(redis_client, PRIVATE)
+    assert first is not None
+    pipeline = InboundPipeline(aclient, Settings())
+    await pipeline.accept(
+        Inbound(
+            Channel.SOCIAL,
+            PUBLIC,
+            "p2",
+            Customer("u1", handle="ana_travels"),
+            "y encima me cobrasteis dos veces la maleta",
+            public=True,
+            route={"handle": "ana_travels", "reply_to": "p2"},
+        )
+    )
+    second = HandoffRequest(
+        conversation_id=PUBLIC,
+        channel="social",
+        language="es",
+        reason=Reason.COMPLAINT,
+        priority=Priority.HIGH,
+        transcript=[TranscriptLine("customer", "me cobrasteis dos veces", "2026-11-28")],
+        hits=[],
+        draft=None,
+    )
+    assert request_handoff(redis_client, second, retention_seconds=3600)
+    asked = await pipeline.store.last_said_entry(PUBLIC)
+    assert await Customers(aclient).invite_token(PUBLIC, asked) == token
+    await aclient.delete(keys.DESK_RELAY, keys.OUTBOX)
+
+    continued = await _follow(aclient, token)
+
+    assert continued is not None and continued.question == ""  # the person has it
+    open_now = current_handoff(redis_client, PRIVATE)
+    assert open_now is not None and open_now.id == first.id
+    assert owner(redis_client, PRIVATE) == "queued" and owner(redis_client, PUBLIC) == "bot"
+    closed = await aclient.hgetall(keys.handoff(second.id))
+    assert (closed["state"], closed["merged_into"]) == ("closed", first.id)
+    assert "rating_asked" not in closed
+    notes = {note["handoff"]: note for _, note in await aclient.xrange(keys.DESK_RELAY)}
+    assert notes[second.id]["kind"] == "merged"
+    assert notes[first.id]["kind"] == "moved"
+    assert "“y encima me cobrasteis dos veces la maleta”" in notes[first.id]["text"]
+    [(_, welcome)] = await aclient.xrange(keys.OUTBOX)
+    assert "Una persona de nuestro equipo tiene tu mensaje" in welcome["text"]
+
+    await aclient.delete(keys.DESK_RELAY)
+    said = Inbound(Channel.TELEGRAM, PRIVATE, "m3", Customer("77"), "son dos cargos de 40 EUR")
+    assert (await pipeline.accept(said)).route is Route.RELAY
+    [(_, relayed)] = await aclient.xrange(keys.DESK_RELAY)
+    assert relayed["handoff"] == first.id  # one thread for the customer

@@ -34,7 +34,7 @@ from handoff.announcements import Announcements
 from handoff.console import ConsoleDesk, queue_order
 from handoff.console_login import Agent, ConsoleLogin, agent_for, console_token
 from handoff.desk import AlertLevel, HandoffView
-from handoff.follow import follow_to_private
+from handoff.follow import Followed, follow_to_private
 from handoff.replies import ReplyOutcome, hint
 from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, request_handoff
 from handoff.texts import text as desk_text
@@ -1031,6 +1031,39 @@ async def test_after_a_move_to_private_the_console_shows_the_note_and_the_public
         ("me habéis cobrado dos veces, mi localizador es [booking code]", True),
         ("hola, soy yo", False),
     ]
+    await laura.aclose()
+
+
+async def test_a_public_handoff_closed_into_the_open_private_one_says_so_in_both(
+    app: FastAPI, aclient: aioredis.Redis, redis_client: redis.Redis
+) -> None:
+    """QA s25 H4: a chat waiting for a person followed a later invitation: two open handoffs."""
+    public, private = "social:x:t-merge:u1", "tg:7701"
+    waiting = queue(redis_client, private, channel="telegram")
+    later = queue(redis_client, public, channel="social")
+    laura = await logged_in(app, "Laura")
+    for handoff in (waiting, later):
+        await listed(laura, handoff)
+    followed = await follow_to_private(
+        aclient, public, private, "telegram", checked=True, said="y encima la maleta rota"
+    )
+    assert followed is Followed.MERGED
+
+    async def alert_of(handoff: str) -> str:
+        async with asyncio.timeout(10):
+            while True:
+                detail = (await laura.get(f"/console/api/handoffs/{handoff}")).json()
+                found = [i["text"] for i in detail["thread"] if i.get("level") == "moved"]
+                if found:
+                    return str(found[0])
+                await asyncio.sleep(0.05)
+
+    assert (await alert_of(later)).startswith(
+        "The customer continued in private (Telegram), where their earlier handoff is still open"
+    )
+    assert "“y encima la maleta rota”" in await alert_of(waiting)
+    assert (await listed(laura, later, "closed"))["state"] == "closed"
+    assert (await listed(laura, waiting))["state"] == "queued"
     await laura.aclose()
 
 

@@ -197,3 +197,10 @@ def test_a_reopened_card_shows_what_the_customer_wrote_to_reopen_it() -> None:
     assert "*Reopened with*" in blocks and "it happened again" in blocks
     assert "ana@example.com" not in blocks  # redacted, as every transcript line
     assert "Reopened with" not in json.dumps(card_blocks(view()), ensure_ascii=False)
+
+
+def test_a_card_closed_into_another_handoff_says_so_not_resolved() -> None:
+    merged = json.dumps(card_blocks(view("closed", merged_into="h-open")), ensure_ascii=False)
+    resolved = json.dumps(card_blocks(view("closed")), ensure_ascii=False)
+    assert "closed into the customer's open handoff in private" in merged
+    assert "resolved" not in merged and "✅ resolved" in resolved
