@@ -60,10 +60,10 @@ class ActionAnswerFromKB(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Search, decide, answer or escalate."""
-        return conversation.changes_only(tracker, self._respond(dispatcher, tracker))
+        return conversation.changes_only(tracker, self.respond(dispatcher, tracker))
 
-    def _respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-        """The turn's messages (said through `dispatcher`) and events."""
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """The turn's messages (said through `dispatcher`) and events for the latest message."""
         settings = get_settings()
         language = conversation.language(tracker)
         question = tracker.latest_message.get("text") or ""

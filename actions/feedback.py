@@ -9,7 +9,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, offers, runtime
-from actions.answer import answer_pick
+from actions.answer import ActionAnswerFromKB, answer_pick
+from actions.follow_up import asks_something_else
 from actions.texts import text
 from handoff.requests import Reason
 from relevo import events
@@ -27,7 +28,8 @@ class ActionFeedback(Action):
 
     After an offer of articles ("Is it one of these?"), a typed no hands over and a yes asks
     which one. "I don't understand" is a no to a pending question; without one, the customer is
-    asked to say what they need in other words, with a button for a person.
+    asked to say what they need in other words, with a button for a person. A short follow-up
+    that Rasa read as a yes or a no ("¿y para los niños?") is answered as the question it is.
     """
 
     def name(self) -> str:
@@ -43,6 +45,11 @@ class ActionFeedback(Action):
     def _respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """The answer to the feedback (said through `dispatcher`) and its events."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in ("affirm", "deny") and asks_something_else(
+            tracker.latest_message.get("text") or ""
+        ):
+            # A follow-up Rasa read as a yes or no: answered as the question it is.
+            return ActionAnswerFromKB().respond(dispatcher, tracker)
         if conversation.last_bot_action(tracker) not in ASKERS:
             return self._nothing_pending(dispatcher, tracker, intent)
         if not tracker.get_slot("awaiting_feedback"):

@@ -53,6 +53,30 @@ def asks_about_it(text: str) -> bool:
     return short and bool(words) and all(w in _ATTRIBUTES or w.isdigit() for w in words)
 
 
+# The words of a yes, a no or a "kind of" to "did this help?", folded as `tokens` folds them.
+_YES_NO_WORDS = """
+    yes yeah yep yup sure ok okay no nope nah not didn dont doesn never nothing thanks thank
+    help helped helpful useful great good bad fine perfect si vale claro nada tampoco nunca
+    bueno buena perfecto genial gracias sirve sirvio servido ayuda ayudado ayudo util bien mal
+    more less kind sort bit little somewhat partly mostly almost poco mas menos casi medias regular
+"""
+_YES_NO = frozenset(_YES_NO_WORDS.split())
+
+
+def asks_something_else(text: str) -> bool:
+    """Whether a short message Rasa read as a yes or a no is rather a follow-up question.
+
+    "¿y para los niños?" under "did this help?" was read as a no (0.65) and handed the customer
+    over as unhappy with the answer, and "y para niños" as one at 0.94. A message that says no
+    word of a yes or a no, and names something besides the words around a question, asks.
+    """
+    if text.startswith("/") or not is_follow_up(text):  # a button's payload is its answer
+        return False
+    words = tokens(text)
+    named = [w for w in words if w not in FUNCTION_WORDS and w not in _AROUND]
+    return bool(named) and not any(w in _YES_NO for w in words)
+
+
 def is_follow_up(text: str) -> bool:
     """Whether a message may be read with the question before it: short, or only asking."""
     return 0 < len(text.split()) <= FOLLOW_UP_WORDS or asks_about_it(text)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
-from actions.follow_up import answered_question, asks_about_it, is_follow_up
+from actions.follow_up import answered_question, asks_about_it, asks_something_else, is_follow_up
 
 
 def user(text: str) -> dict[str, Any]:
@@ -106,3 +106,29 @@ def test_a_short_question_of_price_or_size_asks_about_what_was_just_answered(
     text: str, asks: bool
 ) -> None:
     assert asks_about_it(text) is asks
+
+
+@pytest.mark.parametrize(
+    "message", ["¿y para los niños?", "y para niños", "and for kids?", "what about my dog?"]
+)
+def test_a_follow_up_without_a_yes_or_a_no_asks_something_else(message: str) -> None:
+    assert asks_something_else(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "no",
+        "nope, not really",
+        "no me ha servido",
+        "sí, gracias",
+        "kind of",
+        "más o menos",
+        "/deny",
+        "y eso?",
+        "👎",
+        "it did not answer what I asked about my refund at all, sorry",  # long: not a follow-up
+    ],
+)
+def test_a_yes_a_no_or_a_button_is_feedback(message: str) -> None:
+    assert not asks_something_else(message)

@@ -792,6 +792,26 @@ ASKING_A_PRICE = ("and how much is it?", "¿y cuánto cuesta?", "and how much do
 
 
 @pytest.mark.parametrize(
+    ("language", "question", "follow_up"),
+    [
+        ("es", "cuanto cuesta elegir asiento?", "¿y para los niños?"),  # deny 0.65
+        ("en", "how much does it cost to choose a seat?", "and for kids?"),
+    ],
+)
+async def test_a_follow_up_read_as_a_no_is_answered_not_handed_over(
+    engine: Engine, store: redis.Redis, language: str, question: str, follow_up: str
+) -> None:
+    """QA s25 M4: "¿y para los niños?" under "did this help?" was a no, and went to a person."""
+    customer = Customer(engine, language)
+    assert article_of(await customer.says(question)) == f"seat-selection-{language}"
+    replies = await customer.says(follow_up)
+    assert decisions(replies) == ["answer"] and article_of(replies) == f"seat-selection-{language}"
+    assert "12" in replies[0].text  # the families' passage: children under 12 sit with an adult
+    assert current_handoff(store, customer.id) is None and owner(store, customer.id) == "bot"
+    assert decisions(await customer.says("no")) == ["handoff"]  # and "did this help?" stands
+
+
+@pytest.mark.parametrize(
     ("language", "question", "price"),
     [
         ("es", "puedo llevar a mi perro en cabina?", "¿y cuánto cuesta?"),
