@@ -27,17 +27,19 @@ from relevo.settings import Settings
 PUBLIC, PRIVATE = "social:x:t1:u1", "tg:77"
 
 
-async def _public_post_with_a_person(aclient: aioredis.Redis, sync: redis.Redis) -> str:
-    """A public post about a refund, handed to a person; the token of its invitation."""
+async def _post_handed_to_a_person(
+    aclient: aioredis.Redis, sync: redis.Redis, post_id: str, text: str
+) -> HandoffRequest:
+    """A public post, handed to a person; the handoff's request."""
     await InboundPipeline(aclient, Settings()).accept(
         Inbound(
             Channel.SOCIAL,
             PUBLIC,
-            "p1",
+            post_id,
             Customer("u1", handle="ana_travels"),
-            "donde esta mi reembolso de la reserva XK42PL???",
+            text,
             public=True,
-            route={"handle": "ana_travels", "reply_to": "p1"},
+            route={"handle": "ana_travels", "reply_to": post_id},
         )
     )
     request = HandoffRequest(
@@ -46,12 +48,18 @@ async def _public_post_with_a_person(aclient: aioredis.Redis, sync: redis.Redis)
         language="es",
         reason=Reason.COMPLAINT,
         priority=Priority.HIGH,
-        transcript=[TranscriptLine("customer", "donde esta mi reembolso???", "2026-11-27")],
+        transcript=[TranscriptLine("customer", text, "2026-11-27")],
         hits=[],
         draft=None,
     )
     assert request_handoff(sync, request, retention_seconds=3600)
     await aclient.delete(keys.INBOUND, keys.OUTBOX)
+    return request
+
+
+async def _public_post_with_a_person(aclient: aioredis.Redis, sync: redis.Redis) -> str:
+    """A public post about a refund, handed to a person; the token of its invitation."""
+    await _post_handed_to_a_person(aclient, sync, "p1", "donde esta mi reembolso???")
     return await Customers(aclient).invite_token(PUBLIC)
 
 
@@ -122,29 +130,10 @@ async def test_a_second_public_handoff_closes_into_the_one_open_in_private(
     await _follow(aclient, token)
     first = current_handoff(redis_client, PRIVATE)
     assert first is not None
+    second = await _post_handed_to_a_person(
+        aclient, redis_client, "p2", "y encima me cobrasteis dos veces la maleta"
+    )
     pipeline = InboundPipeline(aclient, Settings())
-    await pipeline.accept(
-        Inbound(
-            Channel.SOCIAL,
-            PUBLIC,
-            "p2",
-            Customer("u1", handle="ana_travels"),
-            "y encima me cobrasteis dos veces la maleta",
-            public=True,
-            route={"handle": "ana_travels", "reply_to": "p2"},
-        )
-    )
-    second = HandoffRequest(
-        conversation_id=PUBLIC,
-        channel="social",
-        language="es",
-        reason=Reason.COMPLAINT,
-        priority=Priority.HIGH,
-        transcript=[TranscriptLine("customer", "me cobrasteis dos veces", "2026-11-28")],
-        hits=[],
-        draft=None,
-    )
-    assert request_handoff(redis_client, second, retention_seconds=3600)
     asked = await pipeline.store.last_said_entry(PUBLIC)
     assert await Customers(aclient).invite_token(PUBLIC, asked) == token
     await aclient.delete(keys.DESK_RELAY, keys.OUTBOX)
