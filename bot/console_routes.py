@@ -163,6 +163,11 @@ class HandoffOut(BaseModel):
     claimed_at: str
     first_response_at: str
     resolved_at: str
+    merged_into: str = Field(
+        default="",
+        description="Closed into this handoff of the customer's, open in the private chat they "
+        "continued in.",
+    )
     rating: str
     notes: int
     notices: list[str]
@@ -216,6 +221,7 @@ class HandoffOut(BaseModel):
             claimed_at=view.claimed_at,
             first_response_at=view.first_response_at,
             resolved_at=view.resolved_at,
+            merged_into=view.merged_into,
             rating=view.rating,
             notes=view.notes,
             notices=list(view.notices),

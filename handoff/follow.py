@@ -47,7 +47,7 @@ if open and open ~= ARGV[3] then
     redis.call('HSET', KEYS[1], 'state', 'closed', 'merged_into', open, 'resolved_at', ARGV[7],
       'resolved_by', 'relevo', 'updated_at', ARGV[7])
     redis.call('XADD', KEYS[1] .. ':events', '*', 'action', 'merge', 'by', 'relevo',
-      'from', state, 'to', 'closed', 'into', open, 'at', ARGV[7])
+      'by_name', 'Relevo', 'from', state, 'to', 'closed', 'into', open, 'at', ARGV[7])
     redis.call('SET', KEYS[2], 'bot', 'KEEPTTL')
     relay(KEYS[6], ARGV[4], 'merged:' .. ARGV[3], owner, ARGV[3],
       {kind = 'merged', text = ARGV[8]})

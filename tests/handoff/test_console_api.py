@@ -1062,8 +1062,13 @@ async def test_a_public_handoff_closed_into_the_open_private_one_says_so_in_both
         "The customer continued in private (Telegram), where their earlier handoff is still open"
     )
     assert "“y encima la maleta rota”" in await alert_of(waiting)
-    assert (await listed(laura, later, "closed"))["state"] == "closed"
+    closed = await listed(laura, later, "closed")
+    assert (closed["state"], closed["merged_into"]) == ("closed", waiting)
     assert (await listed(laura, waiting))["state"] == "queued"
+    history = (await laura.get(f"/console/api/handoffs/{later}")).json()["history"]
+    assert [(e["action"], e["by_name"], e["into"]) for e in history] == [
+        ("merge", "Relevo", waiting)
+    ]
     await laura.aclose()
 
 

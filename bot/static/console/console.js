@@ -53,6 +53,7 @@
     resolve: 'resolved',
     reopen: 'reopened',
     rating: 'rated',
+    merge: "closed this into the customer's open handoff",
   };
 
   const $ = (id) => document.getElementById(id);
@@ -222,6 +223,7 @@
     if (h.state === 'queued') return 'Waiting';
     if (h.state === 'agent') return isMine(h) ? 'With you' : `With ${h.owner_name || h.owner}`;
     if (h.state === 'returned') return 'Back with the bot';
+    if (h.state === 'closed' && h.merged_into) return 'Closed into another handoff';
     if (h.state === 'closed') return h.rating ? `Resolved · ${h.rating}/5` : 'Resolved';
     return h.state;
   }
