@@ -16,6 +16,7 @@ import logging
 import re
 from dataclasses import replace
 
+import redis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from telegram import (
@@ -388,7 +389,20 @@ class TelegramSender:
         except TelegramError as exc:  # NetworkError and server errors
             raise DeliveryError(f"telegram error: {exc!r}") from exc
         if markup is not None:
-            await self._store.keyboard_shown(target.conversation_id, message_address(sent))
+            await self._record_keyboard(target.conversation_id, sent)
+
+    async def _record_keyboard(self, conversation_id: str, sent: Message) -> None:
+        """Remember the latest keyboard; a failure costs only the check of stale presses.
+
+        The message is out: raising here would send it again.
+        """
+        try:
+            await self._store.keyboard_shown(conversation_id, message_address(sent))
+        except redis.RedisError as exc:
+            log.warning(
+                "latest keyboard not recorded: an older yes or no will count",
+                extra={"conversation": conversation_id, "error": repr(exc)},
+            )
 
     async def _send(
         self,

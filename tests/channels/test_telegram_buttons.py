@@ -17,14 +17,16 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bot.channels.telegram import MESSAGE_LIMIT, TelegramChannel
+from bot.channels.telegram import MESSAGE_LIMIT, TelegramChannel, TelegramSender
 from bot.conversations import ConversationStore
 from bot.delivery import Target
 from bot.invitations import Invitations
 from bot.pipeline import InboundPipeline
+from bot.ratelimit import RateLimits
 from relevo import keys
 from relevo.messages import Outgoing
 from relevo.settings import Settings
+from tests.conftest import free_port
 from tests.emulators.telegram_emulator import TelegramEmulator
 
 pytestmark = pytest.mark.timeout(60)
@@ -314,3 +316,23 @@ async def test_offered_articles_go_one_a_row_and_short_answers_share_one(
     assert rows[0] == [[(b["title"], b["payload"])] for b in offer]
     assert rows[1] == [[("Sí 👍", "/affirm"), ("No 👎", "/deny")]]
     assert rows[2] == [[(f"{n} ⭐", str(n)) for n in range(1, 6)]]
+
+
+async def test_a_keyboard_sent_while_redis_fails_to_record_it_is_sent_once(
+    emu: TelegramEmulator, channel: TelegramChannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The message is out: a failure to record its keyboard must not make delivery send it again."""
+    chat = 880400
+    dead = aioredis.Redis(port=free_port(), socket_connect_timeout=0.2)
+    sender = TelegramSender(
+        channel.bot, RateLimits(overall=100, per_chat=100), ConversationStore(dead)
+    )
+    target = Target(f"tg:{chat}", "telegram", {"chat_id": chat}, public=False)
+    yes_no = [{"title": "Yes 👍", "payload": "/affirm"}, {"title": "No 👎", "payload": "/deny"}]
+    ask = Outgoing("r1", target.conversation_id, "bot", "Did this help?", buttons=yes_no)
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram"):
+        await sender.send(ask, ask.text, 0, target)
+    [sent] = await emu.await_bot_messages(_token(channel), chat)
+    assert sent["message"]["reply_markup"]["inline_keyboard"]
+    assert any("latest keyboard not recorded" in r.getMessage() for r in caplog.records)
+    await dead.aclose()
