@@ -120,6 +120,49 @@ def test_clean_query_speaks_the_articles_spanish() -> None:
     assert clean_query("no carga el sitio web") == "no carga el sitio web"
 
 
+STORY = {
+    "es": "El mes pasado volamos de Madrid a Roma mi marido, mis dos hijos y yo para ver a la "
+    "familia. Los niños estaban emocionadísimos porque era su primer viaje en avión. ",
+    "en": "Last month my wife, our two kids and I flew from London to Madrid to see my parents. "
+    "The kids were thrilled because it was their first time flying. ",
+}
+
+
+def test_a_long_message_is_searched_by_its_last_sentences() -> None:
+    story = STORY["es"] * 10
+    asked = "Cuando aterrizamos mi maleta no apareció. ¿Qué tengo que hacer?"
+    assert clean_query(story + asked) == asked
+    thanks = "Quería saber si puedo llevar una mochila en cabina con la tarifa BrisaBasic. Gracias!"
+    assert clean_query(story + thanks) == thanks  # not "Gracias!" alone
+    one_sentence = "y " + "una palabra más " * 60 + "fin"
+    kept = clean_query(one_sentence)
+    assert kept.split()[0] in ("una", "palabra", "más")  # from a word's start
+    assert kept.endswith("fin") and len(kept) <= 400
+    short = "¿Puedo llevar a mi perro? " * 10
+    assert clean_query(short) == short.strip()  # within 400 characters: whole
+
+
+@pytest.mark.parametrize(
+    ("language", "asked", "article"),
+    [
+        ("es", "Al volver, el vuelo salió con cinco horas de retraso. ¿Cómo reclamo la "
+         "indemnización?", "delay-compensation-es"),
+        ("es", "Cuando aterrizamos mi maleta no apareció en la cinta. ¿Qué tengo que hacer para "
+         "recuperarla?", "baggage-delayed-es"),
+        ("en", "When we landed my suitcase came out with a broken wheel. How do I claim for the "
+         "damage?", "baggage-damaged-en"),
+        ("en", "Next time I'd like to bring my surfboard. How much does it cost?",
+         "special-baggage-en"),
+    ],
+)  # fmt: skip
+def test_a_question_after_a_long_story_finds_its_article(
+    retriever: Retriever, language: str, asked: str, article: str
+) -> None:
+    """QA s25 M6: read whole, a story drowned the question (2,000 characters: every one wrong)."""
+    hits = retriever.search(STORY[language] * 12 + asked, 3, language)
+    assert hits[0].article_id == article
+
+
 def test_hits_come_in_the_customers_language(retriever: Retriever) -> None:
     spanish = retriever.search("me rompieron la maleta", 5)
     assert spanish[0].article_id == "baggage-damaged-es"
