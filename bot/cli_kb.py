@@ -263,9 +263,7 @@ def search(
 def stats() -> None:
     """What the published index holds."""
     settings = get_settings()
-    manifest = IndexStore(settings.index_dir).read_manifest()
-    if manifest is None:
-        raise ConfigurationError("No index yet: run `relevo kb build`.")
+    manifest = IndexStore(settings.index_dir).published_manifest()
     table = Table("language", "articles", "chunks", title=f"Index version {manifest.version}")
     for language in sorted({e.language for e in manifest.articles.values()}):
         entries = [e for e in manifest.articles.values() if e.language == language]

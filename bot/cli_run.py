@@ -233,9 +233,7 @@ def doctor() -> None:
         f"Redis at {redis_url(settings).split('@')[-1]} "
         f"(version {client.info('server')['redis_version']})"
     )
-    manifest = IndexStore(settings.index_dir).read_manifest()
-    if manifest is None:
-        raise RelevoError("No knowledge-base index: run `relevo kb build`.")
+    manifest = IndexStore(settings.index_dir).published_manifest()
     total = sum(len(e.chunk_ids) for e in manifest.articles.values())
     checkup.ok(
         f"index version {manifest.version}: {len(manifest.articles)} "

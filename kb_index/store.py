@@ -121,9 +121,11 @@ class IndexStore:
     def read_manifest(self) -> Manifest | None:
         """The published manifest, if any."""
         current = self.current_dir()
-        if current is None:
-            return None
-        return Manifest.from_json((current / "manifest.json").read_text(encoding="utf-8"))
+        return None if current is None else _manifest_in(current)
+
+    def published_manifest(self) -> Manifest:
+        """The published manifest; before the first build, an error saying what to run."""
+        return _manifest_in(self.require_built())
 
     def require_built(self) -> Path:
         """The published version's folder; before the first build, an error saying what to run."""
@@ -137,7 +139,7 @@ class IndexStore:
     def load(self, embedder: Embedder, *, nprobe: int) -> LoadedIndex:
         """Load the published version for searching with `embedder`."""
         current = self.require_built()
-        manifest = Manifest.from_json((current / "manifest.json").read_text(encoding="utf-8"))
+        manifest = _manifest_in(current)
         if manifest.model != embedder.name:
             raise KnowledgeBaseError(
                 f"The index was built with {manifest.model!r}, not {embedder.name!r}: "
@@ -209,3 +211,8 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _manifest_in(version_dir: Path) -> Manifest:
+    """The manifest of one published version's folder."""
+    return Manifest.from_json((version_dir / "manifest.json").read_text(encoding="utf-8"))
