@@ -83,7 +83,7 @@ def demo_articles() -> list[Article]:
     ("question", "article"),
     [
         ("cuanto tarda en volver el dinero a la cuenta?", "refunds-es"),
-        ("viajo con mi guitarra, la puedo subir conmigo?", "special-baggage-es"),
+        ("viajo a londres en marzo, con el DNI alcanza?", "travel-documents-es"),
     ],
 )
 def test_the_adapter_finds_what_the_plain_model_misses(
