@@ -12,7 +12,8 @@ A private chat has one open handoff at most: when the customer follows a later i
 chat whose own handoff is still open, the public one is closed into it (`merged_into`, no rating
 asked) instead of moving. Its thread says where the customer is handled (a `merged` entry), and
 the open one's thread gets what they posted (QA s25: two open handoffs, and the customer's words
-reached only the second).
+reached only the second). A `merged` operations event tells the reports, which judge the case in
+the handoff it joined.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import redis.asyncio as aioredis
 
 from handoff.requests import HandoffRequest
 from relevo import keys
+from relevo.events import EventType, emit
 from relevo.lua import RELAY_TO_DESK
 from relevo.redis_conn import text_of
 
@@ -143,4 +145,15 @@ async def follow_to_private(
         MERGED_NOTE.format(channel=where),
         joined,
     )
-    return Followed(text_of(done))
+    followed = Followed(text_of(done))
+    if followed is Followed.MERGED:  # the reports judge its case in the handoff it joined
+        into = await client.hget(keys.handoff(handoff_id), "merged_into")
+        await emit(
+            client,
+            EventType.MERGED,
+            handoff=handoff_id,
+            conversation=public_id,
+            channel=HandoffRequest.from_json(record).channel,
+            into=text_of(into) if into is not None else None,
+        )
+    return followed

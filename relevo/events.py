@@ -53,6 +53,7 @@ class EventType(StrEnum):
     AGENT_REPLY = "agent_reply"
     RETURNED = "returned"
     RESOLVED = "resolved"
+    MERGED = "merged"  # closed into the customer's open handoff in private (handoff.follow)
     RATING = "rating"
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"

@@ -221,8 +221,12 @@ class Sla:
     counts only the handoffs with a verdict, so a backlog still inside its time does not read
     as compliant.
 
+    A handoff closed into the customer's other open handoff (`merged`, when they followed a
+    second invitation into a private chat) is not judged: its case is judged in the one it
+    joined, and the public one had no person's reply nor resolution of its own to wait for.
+
     Attributes:
-        handoffs: Handoffs opened in the period.
+        handoffs: Handoffs opened in the period and judged (not merged).
         first_response_met: Of those, answered before any first-response breach.
         first_response_breaches: With an `sla_breach` target=first_response.
         first_response_not_yet_due: Neither: still waiting, within their time.
@@ -230,6 +234,7 @@ class Sla:
         resolution_met, resolution_breaches, resolution_not_yet_due, resolution_compliance:
             The same for the resolution target.
         warnings: Per target, the handoffs that got an `sla_warning`.
+        merged: Handoffs opened in the period and closed into another one, not judged.
     """
 
     handoffs: int
@@ -242,6 +247,7 @@ class Sla:
     resolution_not_yet_due: int
     resolution_compliance: float | None
     warnings: dict[str, int]
+    merged: int
 
 
 @dataclass
@@ -543,6 +549,7 @@ class _Timeline:
         self.claims: dict[str, list[dt.datetime]] = defaultdict(list)
         self.resolutions: dict[str, list[dt.datetime]] = defaultdict(list)
         self.returns: dict[str, list[dt.datetime]] = defaultdict(list)
+        self.merges: dict[str, list[dt.datetime]] = defaultdict(list)
         self.breaches: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
         self.warnings: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
         for event in events:
@@ -567,6 +574,8 @@ class _Timeline:
             self.conversation_resolved[conversation].append(event.at)
         elif kind == EventType.RETURNED:
             self.returns[handoff].append(event.at)
+        elif kind == EventType.MERGED:
+            self.merges[handoff].append(event.at)
         elif kind == EventType.SLA_BREACH:
             self.breaches[(handoff, event.get("target"))].append(event.at)
         elif kind == EventType.SLA_WARNING:
@@ -627,6 +636,11 @@ def _cohort(window: Iterable[_Event]) -> dict[str, _Event]:
         key = event.handoff or f"{event.conversation}@{event.at.isoformat()}"
         cohort.setdefault(key, event)
     return cohort
+
+
+def _judged(cohort: Mapping[str, _Event], timeline: _Timeline) -> dict[str, _Event]:
+    """The cohort without the handoffs closed into another: the one each joined is judged."""
+    return {h: opened for h, opened in cohort.items() if not timeline.merges.get(h)}
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -843,14 +857,15 @@ def _due(opened: _Event, target: str) -> dt.datetime | None:
 
 
 def _sla(cohort: Mapping[str, _Event], timeline: _Timeline, until: dt.datetime) -> Sla:
+    judged = _judged(cohort, timeline)
     closed = (timeline.resolutions, timeline.returns)
     replied = (timeline.agent_replies, *closed)
-    first = _verdicts(cohort, timeline, FIRST_RESPONSE, replied, until)
-    resolution = _verdicts(cohort, timeline, RESOLUTION, closed, until)
-    targets = sorted({target for h, target in timeline.warnings if h in cohort})
-    warnings = {t: sum(1 for h in cohort if timeline.warnings.get((h, t))) for t in targets}
+    first = _verdicts(judged, timeline, FIRST_RESPONSE, replied, until)
+    resolution = _verdicts(judged, timeline, RESOLUTION, closed, until)
+    targets = sorted({target for h, target in timeline.warnings if h in judged})
+    warnings = {t: sum(1 for h in judged if timeline.warnings.get((h, t))) for t in targets}
     return Sla(
-        handoffs=len(cohort),
+        handoffs=len(judged),
         first_response_met=first.met,
         first_response_breaches=first.breached,
         first_response_not_yet_due=first.not_yet_due,
@@ -860,6 +875,7 @@ def _sla(cohort: Mapping[str, _Event], timeline: _Timeline, until: dt.datetime) 
         resolution_not_yet_due=resolution.not_yet_due,
         resolution_compliance=resolution.compliance,
         warnings=_ranked(warnings),
+        merged=len(cohort) - len(judged),
     )
 
 

@@ -267,6 +267,7 @@ def _sla(k: Kpis) -> _Block:
             ("Resolution breaches", _count(s.resolution_breaches)),
             ("Resolution not yet due", _count(s.resolution_not_yet_due)),
             ("Resolution compliance", _percent(s.resolution_compliance)),
+            ("Closed into another handoff (not judged)", _count(s.merged)),
         ],
         charts=[_Chart("Handoffs warned, by target", "target", s.warnings, shares=False)],
     )

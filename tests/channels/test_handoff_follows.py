@@ -22,6 +22,7 @@ from handoff.requests import (
     request_handoff,
 )
 from relevo import keys
+from relevo.events import EventType
 from relevo.settings import Settings
 
 PUBLIC, PRIVATE = "social:x:t1:u1", "tg:77"
@@ -147,6 +148,17 @@ async def test_a_second_public_handoff_closes_into_the_one_open_in_private(
     closed = await aclient.hgetall(keys.handoff(second.id))
     assert (closed["state"], closed["merged_into"]) == ("closed", first.id)
     assert "rating_asked" not in closed
+    merges = [e for _, e in await aclient.xrange(keys.EVENTS) if e["type"] == EventType.MERGED]
+    assert merges == [
+        {
+            "type": "merged",
+            "at": merges[0]["at"],
+            "handoff": second.id,
+            "conversation": PUBLIC,
+            "channel": "social",
+            "into": first.id,
+        }
+    ]
     notes = {note["handoff"]: note for _, note in await aclient.xrange(keys.DESK_RELAY)}
     assert notes[second.id]["kind"] == "merged"
     assert notes[first.id]["kind"] == "moved"

@@ -391,6 +391,34 @@ def test_a_due_time_the_desk_missed_is_a_breach_even_without_the_monitors_word()
     assert sla.first_response_compliance == pytest.approx(1 / 3)
 
 
+def test_a_handoff_closed_into_another_is_not_judged() -> None:
+    """A public handoff closed into the customer's open one in private (handoff.follow) gets no
+    reply nor resolution of its own: its due times pass without a breach, its case is judged in
+    the handoff it joined."""
+    s = Script()
+    for number in range(2):
+        s.add(
+            EventType.HANDOFF,
+            s.at(10, number),
+            conversation=f"c{number}",
+            handoff=f"h{number}",
+            first_response_due=s.at(10, 15).isoformat(),
+            resolution_due=s.at(12).isoformat(),
+        )
+    s.add(EventType.MERGED, s.at(10, 5), handoff="h1", conversation="c1", into="h0")
+    s.add(EventType.AGENT_REPLY, s.at(10, 10), handoff="h0", conversation="c0", first="1")
+    s.add(EventType.RESOLVED, s.at(11), handoff="h0", conversation="c0")
+    sla = compute(s.events, T0, UNTIL).sla
+    assert (sla.handoffs, sla.merged) == (1, 1)
+    assert (sla.first_response_met, sla.first_response_breaches) == (1, 0)
+    assert (sla.resolution_met, sla.resolution_breaches) == (1, 0)
+    assert sla.first_response_compliance == sla.resolution_compliance == 1.0
+    unmerged = [e for e in s.events if e["type"] != EventType.MERGED]
+    late = compute(unmerged, T0, UNTIL).sla  # without the merge h1 is late on both targets
+    assert (late.handoffs, late.merged, late.first_response_breaches) == (2, 0, 1)
+    assert late.resolution_breaches == 1
+
+
 def test_satisfaction(kpis: Kpis) -> None:
     s = kpis.satisfaction
     assert (s.ratings, s.average, s.csat) == (2, pytest.approx(3.5), pytest.approx(0.5))
