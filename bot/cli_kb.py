@@ -118,7 +118,10 @@ def _warn_of_listed_questions_answered(report: SyncReport, retriever: Retriever)
     """Name the lines of the not-covered list that the new or changed articles answer.
 
     Such a line keeps calling the article's questions off-topic until it is deleted. A line is
-    named when one of those articles is its top hit and the gate would answer it (on topic).
+    named when one of those articles is its top hit and the gate would answer it (on topic);
+    that may also be an article's new wording drawing a question it does not answer (an example
+    question on hand luggage drew "can i take my swiss army knife in hand luggage?" to the cabin
+    sizes), where the line must stay, so the message asks the content team to judge.
     """
     settings = get_settings()
     try:
@@ -138,8 +141,10 @@ def _warn_of_listed_questions_answered(report: SyncReport, retriever: Retriever)
     if answered:
         console.print(
             f"[yellow]{settings.kb_not_covered_file}[/] lists {len(answered)} question(s) that "
-            "the new or changed articles answer; delete them, or the assistant keeps calling "
-            "such questions off-topic:"
+            "the assistant would now answer from the new or changed articles. Delete a line "
+            "that its article answers, or the assistant keeps calling such questions off-topic; "
+            "keep one it does not: the article's new wording draws it, and the line stops a "
+            "wrong answer:"
         )
         for article_id, question in answered:
             console.print(f"  {article_id}: {question}", markup=False)

@@ -108,7 +108,7 @@ def test_sync_names_the_not_covered_questions_a_new_article_answers(
     env = {**built_env, "RELEVO_KB_NOT_COVERED_FILE": str(listed)}
     write_article(Path(built_env["RELEVO_KB_DIR"]) / "en", "drones.md", *DRONE_GUIDE)
     report = relevo(env, "kb", "sync").stderr
-    assert f"{listed} lists 1 question(s) that the new or changed articles answer" in report
+    assert f"{listed} lists 1 question(s) that the assistant would now answer from" in report
     assert "drones-en: can i bring my drone on the plane?" in report
     assert "gift cards" not in report
     assert "lists" not in relevo(env, "kb", "sync").stderr  # up to date: nothing new to check
