@@ -213,13 +213,13 @@ class Escalations:
 class Sla:
     """Service-level compliance of the handoffs opened in the period.
 
-    Events carry no due times (the `handoff` event has no `sla_due_at`), so each handoff's
-    target is judged by the SLA monitor's verdicts and what the desk did: breached when an
-    `sla_breach` for the target was recorded before `until`; met when the desk closed the
-    target first (a person's reply, the resolution or a return to the bot for the first
-    response; the resolution or a return for the resolution); otherwise not yet due. Compliance
-    counts only the handoffs with a verdict, so a backlog still inside its time does not read
-    as compliant.
+    Each handoff's target is judged by the SLA monitor's verdicts, its due time (the `handoff`
+    event's `<target>_due`, when it has one) and what the desk did: breached when an
+    `sla_breach` for the target was recorded before `until`, or when the due time passed before
+    the desk closed the target; met when the desk closed the target first (a person's reply,
+    the resolution or a return to the bot for the first response; the resolution or a return
+    for the resolution); otherwise not yet due. Compliance counts only the handoffs with a
+    verdict, so a backlog still inside its time does not read as compliant.
 
     A handoff closed into the customer's other open handoff (`merged`, when they followed a
     second invitation into a private chat) is not judged: its case is judged in the one it
