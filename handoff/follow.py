@@ -12,13 +12,14 @@ A private chat has one open handoff at most: when the customer follows a later i
 chat whose own handoff is still open, the public one is closed into it (`merged_into`, no rating
 asked) instead of moving. Its thread says where the customer is handled (a `merged` entry), and
 the open one's thread gets what they posted (QA s25: two open handoffs, and the customer's words
-reached only the second). A `merged` operations event tells the reports, which judge the case in
-the handoff it joined.
+reached only the second). The same script appends a `merged` operations event for the reports,
+which judge the case in the handoff it joined.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from enum import StrEnum
 
@@ -26,15 +27,17 @@ import redis.asyncio as aioredis
 
 from handoff.requests import HandoffRequest
 from relevo import keys
-from relevo.events import EventType, emit
+from relevo.events import MAXLEN as EVENTS_MAXLEN
+from relevo.events import EventType, event_fields
 from relevo.lua import RELAY_TO_DESK
 from relevo.redis_conn import text_of
 
 # KEYS: the handoff, the public conversation's owner, the private one's owner, its current
-# handoff, its handoffs, the desk's relay stream. ARGV: the record as read, the record moved, the
-# handoff id, the private conversation, the desk's note of a move, the handoff key prefix, the
-# time, the note for a merged handoff's thread, the note for the open one's. Returns what
-# happened: 'moved', 'merged' or ''. `relay` comes from relevo.lua.
+# handoff, its handoffs, the desk's relay stream, the operations events. ARGV: the record as read,
+# the record moved, the handoff id, the private conversation, the desk's note of a move, the
+# handoff key prefix, the time, the note for a merged handoff's thread, the note for the open
+# one's, the `merged` event (JSON, without the handoff it joined), the events' MAXLEN. Returns
+# what happened: 'moved', 'merged' or ''. `relay` and `flat` come from relevo.lua.
 _MOVE = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if (state ~= 'queued' and state ~= 'agent') or redis.call('HGET', KEYS[1], 'record') ~= ARGV[1] then
@@ -55,6 +58,9 @@ if open and open ~= ARGV[3] then
       {kind = 'merged', text = ARGV[8]})
     relay(KEYS[6], ARGV[4], 'joined:' .. ARGV[3], redis.call('GET', KEYS[3]) or '', open,
       {kind = 'moved', text = ARGV[9]})
+    local event = cjson.decode(ARGV[10])
+    event.into = open
+    redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[11], '*', unpack(flat(event)))
     return 'merged'
   end
 end
@@ -123,18 +129,23 @@ async def follow_to_private(
     if raw is None:
         return Followed.NONE
     record = text_of(raw)
-    moved = replace(HandoffRequest.from_json(record), conversation_id=private_id, channel=channel)
+    request = HandoffRequest.from_json(record)
+    moved = replace(request, conversation_id=private_id, channel=channel)
+    merged = event_fields(
+        EventType.MERGED, handoff=handoff_id, conversation=public_id, channel=request.channel
+    )
     where = _CHANNEL_NAMES.get(channel, channel)
     joined = JOINED_NOTE.format(channel=where, said=said) + ("" if checked else UNCHECKED_JOIN)
     done = await client.eval(
         RELAY_TO_DESK + _MOVE,
-        6,
+        7,
         keys.handoff(handoff_id),
         keys.conversation_owner(public_id),
         keys.conversation_owner(private_id),
         keys.conversation_handoff(private_id),
         keys.conversation_handoffs(private_id),
         keys.DESK_RELAY,
+        keys.EVENTS,
         record,
         moved.to_json(),
         handoff_id,
@@ -144,16 +155,7 @@ async def follow_to_private(
         dt.datetime.now(dt.UTC).isoformat(),
         MERGED_NOTE.format(channel=where),
         joined,
+        json.dumps(merged, ensure_ascii=False),
+        EVENTS_MAXLEN,
     )
-    followed = Followed(text_of(done))
-    if followed is Followed.MERGED:  # the reports judge its case in the handoff it joined
-        into = await client.hget(keys.handoff(handoff_id), "merged_into")
-        await emit(
-            client,
-            EventType.MERGED,
-            handoff=handoff_id,
-            conversation=public_id,
-            channel=HandoffRequest.from_json(record).channel,
-            into=text_of(into) if into is not None else None,
-        )
-    return followed
+    return Followed(text_of(done))
