@@ -3,17 +3,18 @@
 "What about a cat?" after "can I bring my dog on board?", "¿y mi reembolso?" after a question
 on the Wi-Fi. Searched alone, such a message has too few words to find its article, and two of
 them in a row would hand the customer over. When it finds no answer alone, the action searches
-it again after the question the bot last answered (`answered_question`), and answers when that
-search does, with an article the message alone found plausible (a change of subject is not read
-as a follow-up), or with any article when the message only asks something of what was just
-answered ("¿y cuánto cuesta?", "and how much is it?": `asks_about_it`).
+it again after the question the bot last answered (`answered_question`), or after the brand's
+post it replies to in public (`brand_post`), and answers when that search does, with an article
+the message alone found plausible (a change of subject is not read as a follow-up), or with any
+article when the message only asks something of what was just answered ("¿y cuánto cuesta?",
+"and how much is it?": `asks_about_it`).
 """
 
 from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from actions.conversation import decision_of
+from actions.conversation import decision_of, metadata
 from kb_index.text import FUNCTION_WORDS, tokens
 
 FOLLOW_UP_WORDS = 5
@@ -80,6 +81,16 @@ def asks_something_else(text: str) -> bool:
 def is_follow_up(text: str) -> bool:
     """Whether a message may be read with the question before it: short, or only asking."""
     return 0 < len(text.split()) <= FOLLOW_UP_WORDS or asks_about_it(text)
+
+
+def brand_post(tracker: Tracker) -> str | None:
+    """The brand's post that the latest message replies to in public, when the connector sent it.
+
+    "how much is it?" under the brand's "your dog can now fly with you in the cabin" asks about
+    the post: read alone, it has no subject. It is read like the question before a follow-up.
+    """
+    post = metadata(tracker).get("brand_post")
+    return post.strip() or None if isinstance(post, str) else None
 
 
 def answered_question(tracker: Tracker) -> str | None:

@@ -160,6 +160,11 @@ class HandoffOut(BaseModel):
         description="The hashtag or keyword the brand listens for that a public post matched, "
         "when the author did not write to the brand.",
     )
+    brand_post: str = Field(
+        default="",
+        description="The brand's post that the customer's public post replied to, when the "
+        "connector sent its text.",
+    )
     claimed_at: str
     first_response_at: str
     resolved_at: str
@@ -218,6 +223,7 @@ class HandoffOut(BaseModel):
             resolution_due_at=view.resolution_due_at,
             opens_at=request.opens_at,
             overheard=request.overheard,
+            brand_post=request.brand_post,
             claimed_at=view.claimed_at,
             first_response_at=view.first_response_at,
             resolved_at=view.resolved_at,

@@ -63,7 +63,8 @@ class Inbound:
     `message_id` is the channel's own id (the dedupe key); `route` is what the channel needs to
     answer on the same thread (a Telegram chat id, the post to reply to); `language` is a hint
     for messages without words (commands, buttons). `overheard`: the hashtag or keyword the brand
-    listens for that a public post matched, when nobody addressed it to the brand.
+    listens for that a public post matched, when nobody addressed it to the brand. `brand_post`:
+    the text of the brand's post that a public post answers, when the connector sent it.
     """
 
     channel: Channel
@@ -73,6 +74,7 @@ class Inbound:
     text: str
     public: bool = False
     overheard: str | None = None  # the listening term of a post nobody addressed to the brand
+    brand_post: str | None = None
     kind: Kind = Kind.TEXT
     display: str | None = None  # what the customer saw (a button's title), when not `text`
     language: str | None = None

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 WORD_JOINER = "\u2060"  # invisible, and not the whitespace Rasa strips before reading a "/"
 ELISION = " […] "  # where the middle of an over-long message was left out
+BRAND_POST_CHARS = 600
+"""How much of the brand's post that a public post answers goes to Rasa: its start says what
+it is about, and the search reads the customer's words after it."""
 _NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[@#][\w.-]+(?:@[\w.-]+)?", re.IGNORECASE)
 
 
@@ -314,6 +317,8 @@ class InboundPipeline:
             # The listening term: answered in public only when it helps (bot.turns), and the
             # agent of a handoff learns that the author did not write to the brand.
             metadata["overheard"] = inbound.overheard
+        if inbound.brand_post:  # what "how much is it?" under the brand's post asks about
+            metadata["brand_post"] = inbound.brand_post[:BRAND_POST_CHARS]
         if language.decided:
             metadata["language"] = language.code
         if inbound.display:

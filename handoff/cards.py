@@ -140,6 +140,14 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Reopened with*\n{said}"}}
         )
+    if request.brand_post:  # "how much is it?" says nothing without the post it answers
+        post = cut(request.brand_post, 300).replace("\n", " ")
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*In reply to our post*\n>{post}"},
+            }
+        )
     last = request.transcript[-4:]
     if last:
         lines = "\n".join(transcript_line(line, limit=300) for line in last)

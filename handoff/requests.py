@@ -95,6 +95,7 @@ class HandoffRequest:
     routing_reasons: list[str] = field(default_factory=list)
     opens_at: str = ""  # when the department's desk opens, if it was closed at the escalation
     overheard: str = ""  # the listening term a public post matched, when nobody wrote to the brand
+    brand_post: str = ""  # the brand's post that the customer's public post replied to
     format: int = FORMAT
 
     def to_json(self) -> str:

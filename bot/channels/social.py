@@ -75,11 +75,12 @@ class Author(BaseModel):
 
 
 class InReplyTo(BaseModel):
-    """The post this one answers."""
+    """The post this one answers; its `text` when the connector has it (the brand's post)."""
 
     post_id: Id
     author_id: Id | None = None
     author_handle: str | None = None
+    text: Annotated[str | None, Field(max_length=20_000)] = None
 
 
 class Metrics(BaseModel):
@@ -122,7 +123,7 @@ def addressed_to_brand(
         return None  # the brand's own post: never answer ourselves
     if re.search(rf"(?<![\w@])@{re.escape(brand)}\b", event.text, re.IGNORECASE):
         return "mention"
-    if answers_our_post or _by_brand(event.in_reply_to, brand, settings):
+    if answers_our_post or _by_brand(event.in_reply_to, settings):
         return "reply"
     if event.type == "mention":
         return "mention"  # the network says it mentions the brand (e.g. without the @handle)
@@ -134,10 +135,11 @@ def addressed_to_brand(
     return None
 
 
-def _by_brand(parent: InReplyTo | None, brand: str, settings: Settings) -> bool:
+def _by_brand(parent: InReplyTo | None, settings: Settings) -> bool:
     """Whether the connector names the brand as the author of the post this one answers."""
     if parent is None:
         return False
+    brand = settings.social_brand_handle.lower().lstrip("@")
     if (parent.author_handle or "").lower().lstrip("@") == brand:
         return True
     return bool(settings.social_brand_author_id) and parent.author_id == (
@@ -156,15 +158,15 @@ def to_inbound(
 
     Its thread: the connector's `thread_id`; else, for an answer to one of the brand's replies,
     the thread that reply was posted in (`replied_thread`); else the post it answers, or itself.
-    `overheard`: the hashtag or keyword the brand listens for, when nobody spoke to it.
+    `overheard`: the hashtag or keyword the brand listens for, when nobody spoke to it. The text
+    of the brand's post it answers, when the connector sends it, is its `brand_post`.
     """
     brand = re.escape(settings.social_brand_handle.lstrip("@"))
     body = re.sub(rf"(?<![\w@])@{brand}\b[:,]?", " ", event.text, flags=re.IGNORECASE)
-    thread = (
-        event.thread_id
-        or replied_thread
-        or (event.in_reply_to.post_id if event.in_reply_to else event.post_id)
-    )
+    parent = event.in_reply_to
+    thread = event.thread_id or replied_thread or (parent.post_id if parent else event.post_id)
+    answers_brand = replied_thread is not None or _by_brand(parent, settings)
+    brand_post = tidy_spacing(parent.text) if parent and parent.text and answers_brand else None
     return Inbound(
         channel=Channel.SOCIAL,
         conversation_id=f"social:{event.network}:{thread}:{event.author.id}",
@@ -179,6 +181,7 @@ def to_inbound(
         text=tidy_spacing(body),
         public=True,
         overheard=overheard,
+        brand_post=brand_post or None,
         route={
             "network": event.network,
             "reply_to": event.post_id,

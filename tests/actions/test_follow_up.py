@@ -1,4 +1,4 @@
-"""Which question a short follow-up is read with: the last one answered, nothing else."""
+"""Which question a short follow-up is read with: the last one answered, or the brand's post."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
-from actions.follow_up import answered_question, asks_about_it, asks_something_else, is_follow_up
+from actions.follow_up import (
+    answered_question,
+    asks_about_it,
+    asks_something_else,
+    brand_post,
+    is_follow_up,
+)
 
 
 def user(text: str) -> dict[str, Any]:
@@ -19,12 +25,12 @@ def bot(decision: str | None, text: str = "…") -> dict[str, Any]:
     return {"event": "bot", "text": text, "data": {"custom": custom}}
 
 
-def tracker(*events: dict[str, Any]) -> Tracker:
+def tracker(*events: dict[str, Any], metadata: dict[str, Any] | None = None) -> Tracker:
     latest = next(e for e in reversed(events) if e["event"] == "user")
     return Tracker(
         sender_id="c1",
         slots={},
-        latest_message={"text": latest["text"]},
+        latest_message={"text": latest["text"], "metadata": metadata or {}},
         events=[{"event": "session_started"}, *events, {"event": "slot", "name": "language"}],
         paused=False,
         followup_action=None,
@@ -34,6 +40,13 @@ def tracker(*events: dict[str, Any]) -> Tracker:
 
 
 DOG = "can I bring my dog on board?"
+
+
+def test_a_public_reply_leans_on_the_brands_post_the_gateway_sent() -> None:
+    promo = " Your dog can now fly with you in the cabin! "
+    assert brand_post(tracker(user("how much?"), metadata={"brand_post": promo})) == promo.strip()
+    for sent in ({}, {"brand_post": "  "}, {"brand_post": ["not", "text"]}):
+        assert brand_post(tracker(user("how much?"), metadata=sent)) is None
 
 
 def test_a_follow_up_leans_on_the_question_answered_just_before() -> None:

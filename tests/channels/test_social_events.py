@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from bot.assistant import AssistantWorker
 from bot.channels.social import social_router
-from bot.pipeline import InboundPipeline
+from bot.pipeline import BRAND_POST_CHARS, InboundPipeline
 from bot.rasa_client import RasaClient
 from bot.signing import signed_headers
 from bot.texts import text
@@ -88,6 +88,27 @@ async def test_an_answer_to_a_post_relevo_did_not_make_is_still_ignored(
     )
     assert answer.json() == {"status": "ignored", "reason": "not addressed to the brand"}
     assert await aclient.xlen(keys.INBOUND) == 0
+
+
+async def test_the_assistant_reads_the_brands_post_a_reply_answers_and_no_one_elses(
+    http: httpx.AsyncClient, aclient: aioredis.Redis
+) -> None:
+    """ "how much is it?" under the brand's post asks about the post (QA M5)."""
+    promo = "🐶 From December\nyour dog can fly with you in the cabin. " + "Book now! " * 80
+    await aclient.set(keys.social_reply("x", "brand-reply-9"), "t9")
+    events = [
+        {"in_reply_to": {"post_id": "b1", "author_handle": "@BrisaAir", "text": promo}},
+        {"in_reply_to": {"post_id": "brand-reply-9", "text": "Here's what I found…"}},
+        {"in_reply_to": {"post_id": "b2", "author_handle": "brisaair"}},  # no text sent
+        {"in_reply_to": {"post_id": "o1", "author_handle": "bob", "text": "my dog flew"}},
+    ]
+    for number, event in enumerate(events):
+        answer = await post(http, post_id=f"r{number}", text="@brisaair how much is it?", **event)
+        assert answer.status_code == 202, answer.json()
+    posts = [m.get("brand_post") for m in await queued_metadata(aclient)]
+    assert posts[0] is not None and len(posts[0]) == BRAND_POST_CHARS
+    assert posts[0].startswith("🐶 From December\nyour dog can fly with you in the cabin. Book")
+    assert posts[1:] == ["Here's what I found…", None, None]
 
 
 @pytest.mark.parametrize("network", ["x:y", "mastodon social", "x\ny"])

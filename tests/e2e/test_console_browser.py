@@ -351,16 +351,15 @@ async def test_a_login_link_opened_in_an_open_console_tab_fills_the_form(
     await console.close()
 
 
-async def test_the_owner_invites_a_public_customer_to_private_from_the_console(
-    console_gateway: ConsoleGateway, browser: Browser
-) -> None:
-    """Beside the reply box of a public post, for its owner: the invitation shows in the
-    conversation with its delivery, once; a second click only says it went already. The post
-    only used the brand's hashtag: the facts say nobody wrote to the brand."""
-    event = mention("#BrisaAir quiero hablar con una persona", type="post")
+async def opened_post_handoff(
+    gateway: ConsoleGateway, browser: Browser, event: dict[str, object]
+) -> tuple[Page, list[str]]:
+    """Post `event` to the social events API, then open its handoff in the console as Sofía.
+
+    Returns the page and the page's errors, collected from before it loaded."""
     body = json.dumps(event).encode()
     posted = httpx.post(
-        f"{console_gateway.base_url}/channels/social/events",
+        f"{gateway.base_url}/channels/social/events",
         content=body,
         headers={**signed_headers(SOCIAL_SECRET, body), "Content-Type": "application/json"},
     )
@@ -368,12 +367,39 @@ async def test_the_owner_invites_a_public_customer_to_private_from_the_console(
     console = await browser.new_page()
     errors: list[str] = []
     console.on("pageerror", lambda error: errors.append(str(error)))
-    await console.goto(console_gateway.base_url + "/console")
+    await console.goto(gateway.base_url + "/console")
     await log_in(console, "Sofía")
     conversation = posted.json()["conversation_id"]
     item = console.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
     await expect(item).to_have_count(1, timeout=WAIT)
     await item.click()
+    return console, errors
+
+
+async def test_the_facts_show_the_brands_post_a_public_reply_answered(
+    console_gateway: ConsoleGateway, browser: Browser
+) -> None:
+    """ "I want to talk to a person" under the brand's post: the agent reads which post."""
+    promo = "Now boarding: pets in the cabin on every route 🐶"
+    event = mention(
+        "I want to talk to a person",
+        type="reply",
+        in_reply_to={"post_id": "promo-7", "author_handle": "brisaair", "text": promo},
+    )
+    console, errors = await opened_post_handoff(console_gateway, browser, event)
+    await expect(console.locator("#cc-facts")).to_contain_text(f"In reply toour post: “{promo}”")
+    assert errors == []
+    await console.close()
+
+
+async def test_the_owner_invites_a_public_customer_to_private_from_the_console(
+    console_gateway: ConsoleGateway, browser: Browser
+) -> None:
+    """Beside the reply box of a public post, for its owner: the invitation shows in the
+    conversation with its delivery, once; a second click only says it went already. The post
+    only used the brand's hashtag: the facts say nobody wrote to the brand."""
+    event = mention("#BrisaAir quiero hablar con una persona", type="post")
+    console, errors = await opened_post_handoff(console_gateway, browser, event)
     post = console.locator("#cc-facts a")  # the customer's post, where it stands (QA s24)
     await expect(post).to_have_attribute("href", str(event["url"]))
     await expect(console.locator("#cc-who-name")).to_contain_text("@ana_travels")

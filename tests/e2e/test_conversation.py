@@ -792,6 +792,42 @@ ASKING_A_PRICE = ("and how much is it?", "¿y cuánto cuesta?", "and how much do
 
 
 @pytest.mark.parametrize(
+    ("language", "brand_post", "reply", "article", "said"),
+    [
+        (
+            "en",
+            "🐶✈️ From 1 December your dog or cat can fly with you in the cabin on every "
+            "BrisaAir route! Book their seat when you book yours.",
+            "how much is it?",
+            "pets-en",
+            "50 EUR",
+        ),
+        (
+            "es",
+            "📶 ¡Ya tenemos wifi a bordo en todos nuestros vuelos europeos! Conéctate desde que "
+            "despegas.",
+            "es gratis?",
+            "wifi-onboard-es",
+            "gratis",
+        ),
+    ],
+)
+async def test_a_public_reply_under_the_brands_post_is_read_with_the_post(
+    engine: Engine, language: str, brand_post: str, reply: str, article: str, said: str
+) -> None:
+    """ "how much is it?" under the brand's post on pets asks the price of a pet (QA M5)."""
+    alone = await Customer(engine, language, public=True).says(reply)
+    assert decisions(alone) != ["answer"]
+    customer = Customer(engine, language, public=True)
+    customer.metadata["brand_post"] = brand_post
+    replies = await customer.says(reply)
+    assert decisions(replies) == ["answer"]
+    data = next(r.custom["relevo"] for r in replies if "relevo" in r.custom)
+    assert data["article_id"] == article
+    assert said in texts(replies) and f"/kb/articles/{article}" in texts(replies)
+
+
+@pytest.mark.parametrize(
     ("language", "question", "follow_up"),
     [
         ("es", "cuanto cuesta elegir asiento?", "¿y para los niños?"),  # deny 0.65

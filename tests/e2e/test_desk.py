@@ -332,6 +332,25 @@ async def test_a_handoff_of_an_overheard_post_tells_the_agent_nobody_wrote_to_th
     )
 
 
+async def test_a_handoff_of_a_reply_under_the_brands_post_shows_the_agent_that_post(
+    stack: Stack,
+) -> None:
+    """ "quiero hablar con una persona" says nothing of what it is about without the post."""
+    handle = f"rosa{uuid.uuid4().hex[:6]}"
+    promo = "🐶✈️ Desde el 1 de diciembre tu perro o gato viaja contigo en cabina."
+    event = mention(
+        "quiero hablar con una persona",
+        type="reply",
+        in_reply_to={"post_id": "promo-1", "author_handle": "brisaair", "text": promo},
+    )
+    event["author"] = {"id": handle, "handle": handle, "followers": 300}
+    accepted = post_event(stack, event)
+    assert accepted.json()["because"] == "reply"
+    card = await card_for(stack, handle)
+    blocks = json.dumps(card["blocks"], ensure_ascii=False)
+    assert f"*In reply to our post*\\n>{promo}" in blocks
+
+
 async def test_the_loop_from_a_public_mention(stack: Stack) -> None:
     handle = f"pablo{uuid.uuid4().hex[:6]}"
     event = mention("@brisaair quiero hablar con una persona")

@@ -297,6 +297,7 @@ social_events = st.fixed_dictionaries(
             optional={
                 "author_id": ids,
                 "author_handle": st.one_of(st.just("brisaair"), hostile_text),
+                "text": hostile_text,
             },
         ),
         "url": st.one_of(st.just("https://x.example/p/1"), hostile_text),

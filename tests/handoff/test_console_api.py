@@ -749,7 +749,8 @@ async def test_the_sla_state_is_computed_for_display(
     on_time = triaged(
         redis_client, "wc-on-time", sla_due_at=future, opens_at=future, overheard="brisa air"
     )
-    warned = triaged(redis_client, "wc-warned", sla_due_at=future)
+    promo = "Wi-Fi on every flight from today!"
+    warned = triaged(redis_client, "wc-warned", sla_due_at=future, brand_post=promo)
     redis_client.hset(keys.handoff(warned), "sla_state", "warning")
     laura = await logged_in(app, "Laura")
     states = {}
@@ -758,6 +759,7 @@ async def test_the_sla_state_is_computed_for_display(
     assert states == {overdue: "breached", on_time: "on_time", warned: "warning"}
     assert (await listed(laura, on_time))["opens_at"] == future
     assert [(await listed(laura, h))["overheard"] for h in (on_time, warned)] == ["brisa air", ""]
+    assert [(await listed(laura, h))["brand_post"] for h in (on_time, warned)] == ["", promo]
 
     url = f"/console/api/handoffs/{overdue}"
     assert (await laura.post(f"{url}/claim", headers=HEADER)).status_code == 200

@@ -108,6 +108,19 @@ def test_a_card_says_when_the_brand_only_overheard_the_post() -> None:
     assert "overheard: the post matched “#brisaair”, nobody wrote to us" in blocks
 
 
+def test_a_card_shows_the_brands_post_a_public_reply_answered() -> None:
+    """ "how much is it?" reads as nothing without the post it answers (QA M5)."""
+    plain = view()
+    promo = "Your dog can now fly with you!\n" + "🐶" * 400
+    replied = replace(plain, request=replace(plain.request, brand_post=promo))
+    section = next(
+        b["text"]["text"] for b in card_blocks(replied) if "In reply to" in str(b.get("text"))
+    )
+    assert section.startswith("*In reply to our post*\n>Your dog can now fly with you! 🐶")
+    assert len(section) < 340 and section.endswith("…")  # cut, on one quoted line
+    assert "In reply to" not in json.dumps(card_blocks(plain))
+
+
 def test_a_claimed_card_has_no_claim_button_and_a_closed_one_no_buttons() -> None:
     claimed = card_blocks(view("agent", owner="U1", owner_name="Laura"))
     actions = next(b for b in claimed if b["type"] == "actions")

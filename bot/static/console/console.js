@@ -1070,6 +1070,7 @@
       ['Conversation', h.conversation_id],
       ['Reason', REASONS[h.reason] || h.reason],
       ['Overheard', h.overheard ? `the post matched “${str(h.overheard)}”; nobody wrote to us` : ''],
+      ['In reply to', h.brand_post ? `our post: “${str(h.brand_post)}”` : ''],
       ['Priority', `${PRIORITIES[h.priority] || str(h.priority)} · score ${Number(h.score) || 0}`],
       ['Department', str(h.department_name)],
       ['Created', h.created_at],
