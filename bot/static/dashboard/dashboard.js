@@ -208,13 +208,15 @@
     );
   }
 
-  /* First response and resolution, over the handoffs with a verdict; the rest are not yet due. */
+  /* First response and resolution, over the handoffs with a verdict; the rest are not yet due.
+     A public handoff closed into the customer's private one is not judged: said apart. */
   function slaSub(sla) {
-    if (!sla.handoffs) return "No handoffs";
+    var merged = sla.merged ? count(sla.merged) + " closed into another" : "";
+    if (!sla.handoffs) return merged || "No handoffs";
     var waiting = sla.first_response_not_yet_due;
     var late = sla.first_response_breaches + sla.resolution_breaches;
     return "First response · resolution · " + count(late) + " late" +
-      (waiting ? " · " + count(waiting) + " not yet due" : "");
+      (waiting ? " · " + count(waiting) + " not yet due" : "") + (merged ? " · " + merged : "");
   }
 
   function slaTone(sla) {
