@@ -9,6 +9,7 @@ from typing import Any
 from handoff.desk_view import HandoffView, cut, transcript_line
 from handoff.requests import TranscriptLine, customer_said
 from handoff.sentiment import sentiment
+from handoff.slack_text import slack_escaped
 from relevo.pii import contains_personal_data, redact
 
 REASONS = {
@@ -45,9 +46,9 @@ def slack_date(iso: str) -> str:
 def _customer(view: HandoffView) -> str:
     customer = view.request.customer
     who = customer.get("name") or customer.get("handle") or customer.get("id", "customer")
-    parts = [f"*{who}*"]
+    parts = [f"*{slack_escaped(who)}*"]  # a name is the customer's words, as their messages
     if customer.get("handle"):
-        parts.append(f"@{customer['handle']}")
+        parts.append(f"@{slack_escaped(customer['handle'])}")
     parts.append(CHANNELS.get(view.request.channel, view.request.channel))
     if customer.get("followers"):
         parts.append(f"{int(customer['followers']):,} followers")
@@ -136,12 +137,14 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
             {"type": "section", "text": {"type": "mrkdwn", "text": f"📣 *Notice*: {notice}"}}
         )
     if view.reopened_by:  # the transcript is the first cycle's: what the customer wrote since
-        said = transcript_line(TranscriptLine("customer", view.reopened_by, ""), limit=300)
+        said = slack_escaped(
+            transcript_line(TranscriptLine("customer", view.reopened_by, ""), limit=300)
+        )
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Reopened with*\n{said}"}}
         )
     if request.brand_post:  # "how much is it?" says nothing without the post it answers
-        post = cut(request.brand_post, 300).replace("\n", " ")
+        post = slack_escaped(cut(request.brand_post, 300).replace("\n", " "))
         blocks.append(
             {
                 "type": "section",
@@ -150,13 +153,14 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
         )
     last = request.transcript[-4:]
     if last:
-        lines = "\n".join(transcript_line(line, limit=300) for line in last)
+        lines = "\n".join(slack_escaped(transcript_line(line, limit=300)) for line in last)
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Last messages*\n{lines}"}}
         )
     if request.hits:
         hits = "\n".join(
-            f"• {hit.title} ({hit.language}) — score {hit.score:.2f}" for hit in request.hits[:3]
+            f"• {slack_escaped(hit.title)} ({hit.language}) — score {hit.score:.2f}"
+            for hit in request.hits[:3]
         )
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Knowledge base*\n{hits}"}}
@@ -167,13 +171,15 @@ def card_blocks(view: HandoffView) -> list[dict[str, Any]]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*The assistant's draft*\n>{cut(redact(request.draft), 600)}",
+                    "text": "*The assistant's draft*\n>"
+                    + slack_escaped(cut(redact(request.draft), 600)),
                 },
             }
         )
     context = []
     if request.customer.get("url"):
-        context.append(f"<{request.customer['url']}|original post>")
+        url = slack_escaped(request.customer["url"]).replace("|", "%7C")  # ends no token early
+        context.append(f"<{url}|original post>")
     if request.overheard:
         context.append(f"overheard: the post matched “{request.overheard}”, nobody wrote to us")
     if view.first_response_at:

@@ -35,7 +35,7 @@ from handoff.replies import ReplyOutcome, hint
 from handoff.routing import Routing, configured_routing
 from handoff.sla import SlaMonitor
 from handoff.slack_events import ThreadMessage, thread_message
-from handoff.slack_text import mentioned_users, plain_text
+from handoff.slack_text import mentioned_users, plain_text, slack_escaped
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,9 @@ class SlackDesk:
         )
 
     async def post_in_thread(self, view: HandoffView, body: str) -> None:
-        """A message under the card."""
+        """A message under the card (the customer's words in it escaped, as everywhere)."""
         await self.web.chat_postMessage(
-            channel=view.card_channel, thread_ts=view.card_ts, text=body
+            channel=view.card_channel, thread_ts=view.card_ts, text=slack_escaped(body)
         )
 
     async def post_invitation(
@@ -141,7 +141,7 @@ class SlackDesk:
         await self.web.chat_postMessage(
             channel=view.card_channel,
             thread_ts=view.card_ts,
-            text=f"{group}{person}{ALERT_ICONS[level]} {body}",
+            text=f"{group}{person}{ALERT_ICONS[level]} {slack_escaped(body)}",
             reply_broadcast=level is AlertLevel.BREACH,
         )
 
@@ -158,7 +158,7 @@ class SlackDesk:
             await self.web.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
-                text=f"⚠️ This reply did not reach the customer: {reason}",
+                text=f"⚠️ This reply did not reach the customer: {slack_escaped(reason)}",
             )
 
     # --- Slack -> desk ------------------------------------------------------------------
@@ -288,7 +288,7 @@ class SlackDesk:
             await self.web.chat_postEphemeral(
                 channel=body["channel"]["id"],
                 user=user,
-                text=revealed or "There is nothing to reveal.",
+                text=slack_escaped(revealed) if revealed else "There is nothing to reveal.",
             )
 
         @app.event("message")

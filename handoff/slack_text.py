@@ -1,9 +1,14 @@
-"""An agent's Slack message as plain text for the customer. Pure.
+"""Text between Slack and customers. Pure.
 
-Slack escapes `&`, `<` and `>` and wraps links, mentions and dates in angle brackets
-(`<https://…|our page>`, `<@U2>`, `<#C1|desk>`, `<!here>`). The customer reads none of that:
-links become "label (url)", people their display name, channels "#name", group and broadcast
-mentions nothing, so no internal id ever reaches them.
+An agent's message as plain text for the customer: Slack escapes `&`, `<` and `>` and wraps
+links, mentions and dates in angle brackets (`<https://…|our page>`, `<@U2>`, `<#C1|desk>`,
+`<!here>`). The customer reads none of that: links become "label (url)", people their display
+name, channels "#name", group and broadcast mentions nothing, so no internal id ever reaches
+them.
+
+The other way, a customer's words for Slack (`slack_escaped`): escaped as Slack asks, so that
+"<!channel>" in a message does not ping the whole desk channel, nor "<https://…|your refund>"
+show a disguised link on the card.
 """
 
 from __future__ import annotations
@@ -14,6 +19,24 @@ from collections.abc import Mapping
 _TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 _SPACES = re.compile(r"[ \t]{2,}")
+_DATE = re.compile(r"<!date\^\d+\^[^|<>]*\|[^<>]*>")  # handoff.cards.slack_date's token
+
+
+def slack_escaped(text: str) -> str:
+    """`text` as Slack's mrkdwn shows it as written: `&`, `<` and `>` escaped.
+
+    Date tokens (`<!date^…|…>`, which the desk writes in its alerts) are kept: a date pings no
+    one and links nowhere.
+    """
+    kept, start = [], 0
+    for date in _DATE.finditer(text):
+        kept += [_escaped(text[start : date.start()]), date.group()]
+        start = date.end()
+    return "".join([*kept, _escaped(text[start:])])
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def mentioned_users(text: str) -> set[str]:

@@ -121,6 +121,24 @@ def test_a_card_shows_the_brands_post_a_public_reply_answered() -> None:
     assert "In reply to" not in json.dumps(card_blocks(plain))
 
 
+def test_a_card_shows_the_customers_slack_markup_as_written() -> None:
+    """A name, a message or a post url with Slack's markup pinged the desk or hid a link."""
+    plain = view()
+    request = replace(
+        plain.request,
+        customer={"name": "<!channel>", "url": "https://x.example/p|<!here>"},
+        transcript=[TranscriptLine("customer", "see <https://evil.example|refund> & co", "")],
+        draft="Tap <https://evil.example|here>",
+    )
+    blocks = json.dumps(card_blocks(replace(plain, request=request)), ensure_ascii=False)
+    assert (
+        "*&lt;!channel&gt;*" in blocks and "&lt;https://evil.example|refund&gt; &amp; co" in blocks
+    )
+    assert "<https://x.example/p%7C&lt;!here&gt;|original post>" in blocks
+    assert "<!channel>" not in blocks and "<!here>" not in blocks and "<https://evil" not in blocks
+    assert "<!channel>" not in card_text(replace(plain, request=request))
+
+
 def test_a_claimed_card_has_no_claim_button_and_a_closed_one_no_buttons() -> None:
     claimed = card_blocks(view("agent", owner="U1", owner_name="Laura"))
     actions = next(b for b in claimed if b["type"] == "actions")

@@ -25,6 +25,7 @@ from bot.conversations import Route
 from bot.inbound import Inbound
 from bot.pipeline import InboundPipeline
 from bot.texts import text
+from handoff.cards import slack_date
 from handoff.desk_view import load
 from handoff.invites import INVITE_HINTS
 from handoff.ownership import Action
@@ -33,6 +34,7 @@ from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, r
 from handoff.routing import default_routing_path, load_routing
 from handoff.sla import Fired, SlaMonitor
 from handoff.slack import CHANGES_NOT_SENT, FILES_NOT_SENT, FILES_ONLY, SlackDesk, slack_router
+from handoff.slack_text import plain_text, slack_escaped
 from handoff.timers import Timer, Timers
 from relevo import keys
 from relevo.messages import BACK_TO_BOT, Outgoing
@@ -142,6 +144,14 @@ async def customer(aclient: aioredis.Redis, conversation: str, message_id: str, 
     return accepted.route
 
 
+def test_words_for_slack_are_escaped_but_the_desks_own_dates() -> None:
+    """An alert's due time is Slack's date token; the customer's "<" and "&" are shown."""
+    due = slack_date("2026-11-26T10:30:00+00:00")
+    escaped = slack_escaped(f"due {due}: 3 < 4 & <!here>")
+    assert escaped == f"due {due}: 3 &lt; 4 &amp; &lt;!here&gt;"
+    assert plain_text(escaped, {}) == "due 2026-11-26T10:30:00+00:00: 3 < 4 & <!here>"
+
+
 def test_notes_are_recognised_however_the_agent_words_them() -> None:
     """QA #1: only a literal `note:` was a note; the rest reached the customer."""
     notes = [
@@ -187,6 +197,26 @@ async def test_slack_markup_reaches_the_customer_as_plain_text(slack: Slack) -> 
     assert slack.customer_got("wc-markup") == [
         "see our refund page (https://brisa.example/refunds) and ask Marc & <3"
     ]
+
+
+async def test_a_customers_slack_markup_is_shown_as_written_and_pings_no_one(
+    slack: Slack, aclient: aioredis.Redis
+) -> None:
+    """ "<!channel>" in a customer's words pinged the whole desk, and a `<url|label>` hid a link."""
+    handoff, card = await claimed(slack, "wc-markup-in")
+    said = "<!channel> see <https://evil.example|your refund> & co"
+    assert await customer(aclient, "wc-markup-in", "m1", said) is Route.RELAY
+    shown = "&lt;!channel&gt; see &lt;https://evil.example|your refund&gt; &amp; co"
+    await until(lambda: any(shown in line for line in slack.thread(card)))
+    await slack.click("resolve", handoff, "U1", card)
+    await until(lambda: slack.redis.hget(keys.handoff(handoff), "rating_asked") == "1")
+    assert await customer(aclient, "wc-markup-in", "m2", "1/5 <!here>") is Route.RATING
+    await until(lambda: any("👎" in line for line in slack.thread(card)))
+    [alert] = [line for line in slack.thread(card) if "👎" in line]
+    assert alert.startswith("<@U1> 👎") and '"1/5 &lt;!here&gt;"' in alert  # the desk's own ping
+    posted = "\n".join(slack.thread(card))
+    assert "<!channel>" not in posted and "<!here>" not in posted and "<https://evil" not in posted
+    assert plain_text(shown, {}) == said  # an agent who quotes it gives the customer their words
 
 
 async def test_files_never_travel_and_the_agent_is_told_and_blank_is_never_sent(
