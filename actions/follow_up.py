@@ -90,7 +90,9 @@ def brand_post(tracker: Tracker) -> str | None:
     the post: read alone, it has no subject. It is read like the question before a follow-up.
     """
     post = metadata(tracker).get("brand_post")
-    return post.strip() or None if isinstance(post, str) else None
+    if not isinstance(post, str):
+        return None
+    return post.strip() or None
 
 
 def answered_question(tracker: Tracker) -> str | None:
