@@ -286,16 +286,16 @@ def _follow_up(
     """The search of a short message after what it follows, when that search answers.
 
     What it follows: the question the bot last answered, or, without one, the brand's post the
-    message replies to in public (`follow_up.brand_post`). The answer's article must be one the
-    message alone found plausible (worth offering), unless the message only asks something of it
-    ("¿y cuánto cuesta?": `follow_up.asks_about_it`), and its passage new: the answer the
+    message replies to in public (`conversation.brand_post`). The answer's article must be one
+    the message alone found plausible (worth offering), unless the message only asks something
+    of it ("¿y cuánto cuesta?": `follow_up.asks_about_it`), and its passage new: the answer the
     customer just read is not said again, unless the message only asks something of it. "¿y
     cuánto cuesta?" after the pets' opening, which holds the price, was offered seats and sports
     equipment (QA s24 C5): the passage with the price is the answer.
     """
     if alone.outcome is Outcome.ANSWER or not follow_up.is_follow_up(question):
         return None
-    before = follow_up.answered_question(tracker) or follow_up.brand_post(tracker)
+    before = follow_up.answered_question(tracker) or conversation.brand_post(tracker)
     if before is None:
         return None
     hits, gap, decision = search(f"{before} {question}")

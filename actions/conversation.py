@@ -48,6 +48,19 @@ def is_public(tracker: Tracker) -> bool:
     return bool(metadata(tracker).get("public", False))
 
 
+def brand_post(tracker: Tracker) -> str | None:
+    """The brand's post that the latest message replies to in public, when the connector sent it.
+
+    "how much is it?" under the brand's "your dog can now fly with you in the cabin" asks about
+    the post: read alone, it has no subject (`actions.follow_up` reads it like the question
+    before a follow-up), and the agent of a handoff reads it on the card.
+    """
+    post = metadata(tracker).get("brand_post")
+    if not isinstance(post, str):
+        return None
+    return post.strip() or None
+
+
 def handle(tracker: Tracker) -> str | None:
     """The customer's handle on a social network, if the channel has one."""
     customer = metadata(tracker).get("customer")

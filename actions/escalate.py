@@ -107,7 +107,7 @@ class ActionEscalate(Action):
             routing_reasons=list(triaged.routing_reasons),
             opens_at=triaged.opens_at.astimezone(dt.UTC).isoformat() if triaged.opens_at else "",
             overheard=str(metadata.get("overheard") or ""),
-            brand_post=str(metadata.get("brand_post") or ""),
+            brand_post=conversation.brand_post(tracker) or "",
         )
         evaluation = conversation.is_evaluation(tracker)
         queued = not evaluation and request_handoff(

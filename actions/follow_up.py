@@ -4,17 +4,17 @@
 on the Wi-Fi. Searched alone, such a message has too few words to find its article, and two of
 them in a row would hand the customer over. When it finds no answer alone, the action searches
 it again after the question the bot last answered (`answered_question`), or after the brand's
-post it replies to in public (`brand_post`), and answers when that search does, with an article
-the message alone found plausible (a change of subject is not read as a follow-up), or with any
-article when the message only asks something of what was just answered ("¿y cuánto cuesta?",
-"and how much is it?": `asks_about_it`).
+post it replies to in public (`actions.conversation.brand_post`), and answers when that search
+does, with an article the message alone found plausible (a change of subject is not read as a
+follow-up), or with any article when the message only asks something of what was just answered
+("¿y cuánto cuesta?", "and how much is it?": `asks_about_it`).
 """
 
 from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from actions.conversation import decision_of, metadata
+from actions.conversation import decision_of
 from kb_index.text import FUNCTION_WORDS, tokens
 
 FOLLOW_UP_WORDS = 5
@@ -81,18 +81,6 @@ def asks_something_else(text: str) -> bool:
 def is_follow_up(text: str) -> bool:
     """Whether a message may be read with the question before it: short, or only asking."""
     return 0 < len(text.split()) <= FOLLOW_UP_WORDS or asks_about_it(text)
-
-
-def brand_post(tracker: Tracker) -> str | None:
-    """The brand's post that the latest message replies to in public, when the connector sent it.
-
-    "how much is it?" under the brand's "your dog can now fly with you in the cabin" asks about
-    the post: read alone, it has no subject. It is read like the question before a follow-up.
-    """
-    post = metadata(tracker).get("brand_post")
-    if not isinstance(post, str):
-        return None
-    return post.strip() or None
 
 
 def answered_question(tracker: Tracker) -> str | None:

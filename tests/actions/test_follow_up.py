@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
+from actions.conversation import brand_post
 from actions.follow_up import (
     answered_question,
     asks_about_it,
     asks_something_else,
-    brand_post,
     is_follow_up,
 )
 
