@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from handoff.desk_view import HandoffView, cut, transcript_line
 from handoff.requests import TranscriptLine, customer_said
 from handoff.sentiment import sentiment
-from handoff.slack_text import slack_escaped
+from handoff.slack_text import slack_date, slack_escaped
 from relevo.pii import contains_personal_data, redact
 
 REASONS = {
@@ -35,12 +34,6 @@ STATES = {
     "closed": "✅ resolved",
 }
 CHANNELS = {"telegram": "Telegram", "webchat": "web chat", "social": "public post"}
-
-
-def slack_date(iso: str) -> str:
-    """A Slack date token: shown in each agent's own time zone."""
-    moment = dt.datetime.fromisoformat(iso)
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{iso}>"
 
 
 def _customer(view: HandoffView) -> str:

@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handoff.cards import card_blocks, card_text, slack_date
+from handoff.cards import card_blocks, card_text
 from handoff.desk import Desk
 from handoff.desk_view import ALERT_ICONS, AlertLevel, HandoffView
 from handoff.history import customer_history, history_text
@@ -35,7 +35,7 @@ from handoff.replies import ReplyOutcome, hint
 from handoff.routing import Routing, configured_routing
 from handoff.sla import SlaMonitor
 from handoff.slack_events import ThreadMessage, thread_message
-from handoff.slack_text import mentioned_users, plain_text, slack_escaped
+from handoff.slack_text import mentioned_users, plain_text, slack_date, slack_escaped
 from relevo.settings import Settings
 
 log = logging.getLogger(__name__)

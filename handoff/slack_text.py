@@ -8,18 +8,26 @@ them.
 
 The other way, a customer's words for Slack (`slack_escaped`): escaped as Slack asks, so that
 "<!channel>" in a message does not ping the whole desk channel, nor "<https://…|your refund>"
-show a disguised link on the card.
+show a disguised link on the card. The desk's own dates go to Slack as date tokens
+(`slack_date`), which each agent reads on their own clock, and which the escaping keeps.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 
 _TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 _SPACES = re.compile(r"[ \t]{2,}")
-_DATE = re.compile(r"<!date\^\d+\^[^|<>]*\|[^<>]*>")  # handoff.cards.slack_date's token
+_DATE = re.compile(r"<!date\^\d+\^[^|<>]*\|[^<>]*>")  # what `slack_date` writes
+
+
+def slack_date(iso: str) -> str:
+    """A Slack date token: shown in each agent's own time zone."""
+    moment = dt.datetime.fromisoformat(iso)
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{iso}>"
 
 
 def slack_escaped(text: str) -> str:

@@ -25,7 +25,6 @@ from bot.conversations import Route
 from bot.inbound import Inbound
 from bot.pipeline import InboundPipeline
 from bot.texts import text
-from handoff.cards import slack_date
 from handoff.desk_view import load
 from handoff.invites import INVITE_HINTS
 from handoff.ownership import Action
@@ -34,7 +33,7 @@ from handoff.requests import HandoffRequest, Priority, Reason, TranscriptLine, r
 from handoff.routing import default_routing_path, load_routing
 from handoff.sla import Fired, SlaMonitor
 from handoff.slack import CHANGES_NOT_SENT, FILES_NOT_SENT, FILES_ONLY, SlackDesk, slack_router
-from handoff.slack_text import plain_text, slack_escaped
+from handoff.slack_text import plain_text, slack_date, slack_escaped
 from handoff.timers import Timer, Timers
 from relevo import keys
 from relevo.messages import BACK_TO_BOT, Outgoing
